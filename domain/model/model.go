@@ -1,0 +1,125 @@
+// Package model holds the plain data types shared by the domain, the store and the handlers.
+package model
+
+import "time"
+
+// Role decides what a user may see and change.
+type Role string
+
+// The three roles of a workspace.
+const (
+	RoleAdmin    Role = "admin"
+	RoleMarketer Role = "marketer"
+	RoleSales    Role = "sales"
+)
+
+// Roles lists every role, most powerful first.
+var Roles = []Role{RoleAdmin, RoleMarketer, RoleSales}
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleMarketer || r == RoleSales
+}
+
+// Label is the role's name as people read it.
+func (r Role) Label() string {
+	switch r {
+	case RoleAdmin:
+		return "Admin"
+	case RoleMarketer:
+		return "Marketer"
+	case RoleSales:
+		return "Sales"
+	}
+	return string(r)
+}
+
+// Describe says in one sentence what the role may do.
+func (r Role) Describe() string {
+	switch r {
+	case RoleAdmin:
+		return "Everything, including users and workspace settings."
+	case RoleMarketer:
+		return "Integrations, scoring rules and reports, plus the lead lists."
+	case RoleSales:
+		return "Lead and account lists and lead pages."
+	}
+	return ""
+}
+
+// Permission names something a role may do.
+type Permission int
+
+// Permissions checked by the web layer.
+const (
+	PermViewLeads Permission = iota
+	PermManageMarketing
+	PermManageSettings
+)
+
+// Can reports whether the role grants p.
+func (r Role) Can(p Permission) bool {
+	switch p {
+	case PermViewLeads:
+		return r.Valid()
+	case PermManageMarketing:
+		return r == RoleAdmin || r == RoleMarketer
+	case PermManageSettings:
+		return r == RoleAdmin
+	}
+	return false
+}
+
+// Workspace is a tenant: one company using Peregrine.
+type Workspace struct {
+	ID        int64     `db:"id"`
+	Slug      string    `db:"slug"`
+	Name      string    `db:"name"`
+	PublicURL string    `db:"public_url"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+// User is a person who signs in to a workspace.
+type User struct {
+	WorkspaceID  int64      `db:"workspace_id"`
+	ID           int64      `db:"id"`
+	Email        string     `db:"email"`
+	Name         string     `db:"name"`
+	Role         Role       `db:"role"`
+	PasswordHash string     `db:"password_hash"`
+	Active       bool       `db:"active"`
+	CreatedAt    time.Time  `db:"created_at"`
+	LastLoginAt  *time.Time `db:"last_login_at"`
+}
+
+// Invitation lets a person join a workspace with a given role.
+type Invitation struct {
+	WorkspaceID int64      `db:"workspace_id"`
+	ID          int64      `db:"id"`
+	Email       string     `db:"email"`
+	Role        Role       `db:"role"`
+	TokenHash   []byte     `db:"token_hash"`
+	InvitedBy   int64      `db:"invited_by"`
+	CreatedAt   time.Time  `db:"created_at"`
+	ExpiresAt   time.Time  `db:"expires_at"`
+	AcceptedAt  *time.Time `db:"accepted_at"`
+	RevokedAt   *time.Time `db:"revoked_at"`
+}
+
+// Pending reports whether the invitation can still be accepted at now.
+func (i Invitation) Pending(now time.Time) bool {
+	return i.AcceptedAt == nil && i.RevokedAt == nil && now.Before(i.ExpiresAt)
+}
+
+// Lead is a person sales may contact.
+type Lead struct {
+	WorkspaceID    int64      `db:"workspace_id"`
+	ID             int64      `db:"id"`
+	Email          string     `db:"email"`
+	FirstName      string     `db:"first_name"`
+	LastName       string     `db:"last_name"`
+	Company        string     `db:"company"`
+	CreatedAt      time.Time  `db:"created_at"`
+	LastActivityAt *time.Time `db:"last_activity_at"`
+}

@@ -1,0 +1,357 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type tenant struct {
+	ws     model.Workspace
+	admin  model.User
+	member model.User
+	inv    model.Invitation
+	token  []byte
+	lead   model.Lead
+}
+
+// seedTenant creates a workspace with an admin, a second (sales) user who joined by
+// invitation, a pending invitation and a lead.
+func seedTenant(t *testing.T, st *store.Store, name string) tenant {
+	t.Helper()
+	ctx := context.Background()
+	ws, admin, err := st.CreateWorkspaceWithAdmin(ctx,
+		model.Workspace{Slug: "acme", Name: name},
+		model.User{Email: name + "-admin@example.com", Name: "Admin " + name, PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joinToken := []byte(name + "-join")
+	if _, err := st.CreateInvitation(ctx, model.Invitation{WorkspaceID: ws.ID, Email: name + "-sales@example.com",
+		Role: model.RoleSales, TokenHash: joinToken, InvitedBy: admin.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	member, err := st.AcceptInvitation(ctx, ws.ID, joinToken, model.User{Name: "Sales " + name, PasswordHash: "x"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := []byte(name + "-pending")
+	inv, err := st.CreateInvitation(ctx, model.Invitation{WorkspaceID: ws.ID, Email: name + "-new@example.com",
+		Role: model.RoleMarketer, TokenHash: token, InvitedBy: admin.ID, ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead, err := st.CreateLead(ctx, model.Lead{WorkspaceID: ws.ID, Email: name + "-lead@example.com", FirstName: "Lead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenant{ws: ws, admin: admin, member: member, inv: inv, token: token, lead: lead}
+}
+
+func TestCreateWorkspaceWithAdminPicksFreeSlug(t *testing.T) {
+	st := pgtest.NewStore(t)
+	a := seedTenant(t, st, "a")
+	b := seedTenant(t, st, "b")
+	if a.ws.Slug != "acme" || b.ws.Slug != "acme-2" {
+		t.Fatalf("slugs = %q, %q; want acme, acme-2", a.ws.Slug, b.ws.Slug)
+	}
+	if a.admin.Role != model.RoleAdmin || a.admin.WorkspaceID != a.ws.ID {
+		t.Fatalf("admin = %+v", a.admin)
+	}
+}
+
+func TestCreateWorkspaceRollsBackOnBadAdmin(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	// An upper-case email breaks the users CHECK constraint after the workspace row is written.
+	_, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "x", Name: "X"},
+		model.User{Email: "BAD@EXAMPLE.COM", Name: "n", PasswordHash: "x"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	n, err := st.CountWorkspaces(ctx)
+	if err != nil || n != 0 {
+		t.Fatalf("workspaces after failed sign-up = %d, %v; want 0", n, err)
+	}
+}
+
+func TestLastAdminIsProtected(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	if err := st.SetUserRole(ctx, a.ws.ID, a.admin.ID, model.RoleSales); !errors.Is(err, store.ErrLastAdmin) {
+		t.Fatalf("demote last admin: %v, want ErrLastAdmin", err)
+	}
+	if err := st.SetUserActive(ctx, a.ws.ID, a.admin.ID, false); !errors.Is(err, store.ErrLastAdmin) {
+		t.Fatalf("deactivate last admin: %v, want ErrLastAdmin", err)
+	}
+	if err := st.SetUserRole(ctx, a.ws.ID, a.member.ID, model.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetUserActive(ctx, a.ws.ID, a.admin.ID, false); err != nil {
+		t.Fatalf("deactivate one of two admins: %v", err)
+	}
+	u, _ := st.UserByID(ctx, a.ws.ID, a.admin.ID)
+	if u.Active {
+		t.Fatal("user still active")
+	}
+	cands, err := st.LoginCandidates(ctx, a.admin.Email)
+	if err != nil || len(cands) != 0 {
+		t.Fatalf("deactivated user is a login candidate: %v %v", cands, err)
+	}
+}
+
+func TestInvitationCanBeAcceptedOnce(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	u, err := st.AcceptInvitation(ctx, a.ws.ID, a.token, model.User{Name: "New", PasswordHash: "x"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Role != model.RoleMarketer || u.Email != "a-new@example.com" {
+		t.Fatalf("user = %+v", u)
+	}
+	if _, err := st.AcceptInvitation(ctx, a.ws.ID, a.token, model.User{Name: "Again", PasswordHash: "x"}, time.Now()); !errors.Is(err, store.ErrInvitationUsed) {
+		t.Fatalf("second accept: %v", err)
+	}
+}
+
+func TestExpiredInvitationCreatesNothing(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	_, err := st.AcceptInvitation(ctx, a.ws.ID, a.token, model.User{Name: "Late", PasswordHash: "x"}, time.Now().Add(2*time.Hour))
+	if !errors.Is(err, store.ErrInvitationExpired) {
+		t.Fatalf("accept after expiry: %v", err)
+	}
+	users, _ := st.ListUsers(ctx, a.ws.ID)
+	if len(users) != 2 {
+		t.Fatalf("users = %d, want 2", len(users))
+	}
+}
+
+func TestInvitationForExistingMemberFails(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	tok := []byte("dup")
+	if _, err := st.CreateInvitation(ctx, model.Invitation{WorkspaceID: a.ws.ID, Email: a.member.Email, Role: model.RoleSales,
+		TokenHash: tok, InvitedBy: a.admin.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.AcceptInvitation(ctx, a.ws.ID, tok, model.User{Name: "Dup", PasswordHash: "x"}, time.Now())
+	if !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("accept for existing member: %v, want ErrDuplicate", err)
+	}
+	inv, _ := st.InvitationByTokenHash(ctx, a.ws.ID, tok)
+	if inv.AcceptedAt != nil {
+		t.Fatal("invitation marked accepted although no user was created")
+	}
+}
+
+func TestLoginFailures(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	for i := 0; i < 3; i++ {
+		if err := st.RecordLoginFailure(ctx, "k", now.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, oldest, err := st.LoginFailuresSince(ctx, "k", now.Add(-time.Minute))
+	if err != nil || n != 3 || oldest.Sub(now).Abs() > time.Millisecond {
+		t.Fatalf("n=%d oldest=%v err=%v", n, oldest, err)
+	}
+	if n, _, _ := st.LoginFailuresSince(ctx, "other", now.Add(-time.Minute)); n != 0 {
+		t.Fatalf("other key counted %d", n)
+	}
+	if err := st.ClearLoginFailures(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := st.LoginFailuresSince(ctx, "k", now.Add(-time.Minute)); n != 0 {
+		t.Fatalf("after clear: %d", n)
+	}
+}
+
+func TestListLeadsPagesStably(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	for i := 0; i < 5; i++ {
+		if _, err := st.CreateLead(ctx, model.Lead{WorkspaceID: a.ws.ID, Email: string(rune('a'+i)) + "@x.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[int64]bool{}
+	for off := 0; off < 6; off += 2 {
+		page, total, err := st.ListLeads(ctx, a.ws.ID, 2, off)
+		if err != nil || total != 6 {
+			t.Fatalf("total=%d err=%v", total, err)
+		}
+		for _, l := range page {
+			if seen[l.ID] {
+				t.Fatalf("lead %d on two pages", l.ID)
+			}
+			seen[l.ID] = true
+		}
+	}
+	if len(seen) != 6 {
+		t.Fatalf("saw %d leads, want 6", len(seen))
+	}
+	if _, err := st.CreateLead(ctx, model.Lead{WorkspaceID: a.ws.ID, Email: "a@x.com"}); !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("duplicate lead: %v", err)
+	}
+}
+
+// TestWorkspaceIsolation calls every store method as workspace A with the ids, emails and
+// tokens of workspace B, and checks that nothing of B is read or changed. A new store method
+// must get a case here (or be listed as not tenant-scoped), or this test fails.
+func TestWorkspaceIsolation(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	b := seedTenant(t, st, "b")
+	wsA := a.ws.ID
+
+	notFound := func(err error) error {
+		if !errors.Is(err, store.ErrNotFound) {
+			return errors.New("want ErrNotFound, got " + errString(err))
+		}
+		return nil
+	}
+	cases := map[string]func() error{
+		"UserByID": func() error { _, err := st.UserByID(ctx, wsA, b.admin.ID); return notFound(err) },
+		"UserByEmail": func() error {
+			_, err := st.UserByEmail(ctx, wsA, b.admin.Email)
+			return notFound(err)
+		},
+		"ListUsers": func() error {
+			users, err := st.ListUsers(ctx, wsA)
+			for _, u := range users {
+				if u.WorkspaceID != wsA {
+					return errors.New("listed a user of B")
+				}
+			}
+			return err
+		},
+		"RecordLogin":   func() error { return notFound(st.RecordLogin(ctx, wsA, b.admin.ID)) },
+		"SetUserRole":   func() error { return notFound(st.SetUserRole(ctx, wsA, b.member.ID, model.RoleAdmin)) },
+		"SetUserActive": func() error { return notFound(st.SetUserActive(ctx, wsA, b.member.ID, false)) },
+		"InvitationByTokenHash": func() error {
+			_, err := st.InvitationByTokenHash(ctx, wsA, b.token)
+			return notFound(err)
+		},
+		"ListPendingInvitations": func() error {
+			invs, err := st.ListPendingInvitations(ctx, wsA)
+			for _, inv := range invs {
+				if inv.WorkspaceID != wsA {
+					return errors.New("listed an invitation of B")
+				}
+			}
+			return err
+		},
+		"RevokeInvitation": func() error { return notFound(st.RevokeInvitation(ctx, wsA, b.inv.ID)) },
+		"AcceptInvitation": func() error {
+			_, err := st.AcceptInvitation(ctx, wsA, b.token, model.User{Name: "Intruder", PasswordHash: "x"}, time.Now())
+			return notFound(err)
+		},
+		"CreateInvitation": func() error {
+			// Inviting on behalf of B's admin into A must fail: invited_by must be a user of A.
+			_, err := st.CreateInvitation(ctx, model.Invitation{WorkspaceID: wsA, Email: "z@example.com", Role: model.RoleSales,
+				TokenHash: []byte("z"), InvitedBy: b.admin.ID, ExpiresAt: time.Now().Add(time.Hour)})
+			if err == nil {
+				return errors.New("invitation accepted an inviter from another workspace")
+			}
+			return nil
+		},
+		"ListLeads": func() error {
+			leads, total, err := st.ListLeads(ctx, wsA, 100, 0)
+			for _, l := range leads {
+				if l.WorkspaceID != wsA {
+					return errors.New("listed a lead of B")
+				}
+			}
+			if total != len(leads) {
+				return errors.New("count includes other workspaces")
+			}
+			return err
+		},
+		"CreateLead": func() error {
+			// The same email may be a lead in both workspaces without touching B's row.
+			_, err := st.CreateLead(ctx, model.Lead{WorkspaceID: wsA, Email: b.lead.Email})
+			return err
+		},
+		"UpdateWorkspace": func() error {
+			if err := st.UpdateWorkspace(ctx, wsA, "A renamed", ""); err != nil {
+				return err
+			}
+			return nil
+		},
+	}
+	// Methods that are not scoped to one workspace, and why.
+	notTenantScoped := map[string]string{
+		"Open": "", "Close": "", "Ping": "", "Migrate": "",
+		"CountWorkspaces":          "server-wide: decides whether sign-up is open",
+		"CreateWorkspaceWithAdmin": "creates a new tenant",
+		"WorkspaceByID":            "loads the tenant itself; callers pass the signed-in workspace",
+		"WorkspaceBySlug":          "resolves a tenant from a URL before sign-in (invitation links)",
+		"LoginCandidates":          "pre-authentication lookup by email; password checked per row",
+		"RecordLoginFailure":       "throttling is keyed by email and client address, not tenant",
+		"LoginFailuresSince":       "as above",
+		"ClearLoginFailures":       "as above",
+	}
+	typ := reflect.TypeOf(st)
+	for i := 0; i < typ.NumMethod(); i++ {
+		name := typ.Method(i).Name
+		_, covered := cases[name]
+		_, exempt := notTenantScoped[name]
+		if !covered && !exempt {
+			t.Errorf("store method %s has no workspace isolation case", name)
+		}
+	}
+	for name, check := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := check(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+
+	// B is untouched.
+	bAdmin, err := st.UserByID(ctx, b.ws.ID, b.admin.ID)
+	if err != nil || bAdmin.Role != model.RoleAdmin || bAdmin.LastLoginAt != nil {
+		t.Fatalf("B's admin changed: %+v %v", bAdmin, err)
+	}
+	bMember, _ := st.UserByID(ctx, b.ws.ID, b.member.ID)
+	if bMember.Role != model.RoleSales || !bMember.Active {
+		t.Fatalf("B's member changed: %+v", bMember)
+	}
+	inv, _ := st.InvitationByTokenHash(ctx, b.ws.ID, b.token)
+	if inv.RevokedAt != nil || inv.AcceptedAt != nil {
+		t.Fatalf("B's invitation changed: %+v", inv)
+	}
+	users, _ := st.ListUsers(ctx, b.ws.ID)
+	if len(users) != 2 {
+		t.Fatalf("B has %d users, want 2", len(users))
+	}
+	wsB, _ := st.WorkspaceByID(ctx, b.ws.ID)
+	if wsB.Name != "b" {
+		t.Fatalf("B renamed to %q", wsB.Name)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "nil"
+	}
+	return err.Error()
+}
