@@ -1,0 +1,122 @@
+package workspaces
+
+import (
+	"net/mail"
+	"net/url"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/peregrine-scoring/peregrine/domain/auth"
+)
+
+// MaxNameLength bounds names of people and workspaces.
+const MaxNameLength = 200
+
+// FieldErrors maps a form field to a message a person can act on.
+type FieldErrors map[string]string
+
+func (f FieldErrors) Error() string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+": "+f[k])
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (f FieldErrors) orNil() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+// NormalizeEmail trims and lower-cases an email address.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func checkEmail(errs FieldErrors, field, email string) {
+	switch {
+	case email == "":
+		errs[field] = "Enter an email address."
+	case len(email) > 254:
+		errs[field] = "An email address can be at most 254 characters."
+	default:
+		addr, err := mail.ParseAddress(email)
+		at := strings.LastIndex(email, "@")
+		if err != nil || addr.Address != email || at < 1 || !strings.Contains(email[at+1:], ".") {
+			errs[field] = "Enter a valid email address, like name@company.com."
+		}
+	}
+}
+
+func checkName(errs FieldErrors, field, name, what string) {
+	switch {
+	case name == "":
+		errs[field] = "Enter " + what + "."
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		errs[field] = "Keep it to 200 characters or fewer."
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		errs[field] = "Remove the control characters."
+	}
+}
+
+func checkPassword(errs FieldErrors, field, password string) {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < auth.MinPasswordLength:
+		errs[field] = "Use at least 12 characters; a few words in a row make a good password."
+	case len(password) > auth.MaxPasswordLength:
+		errs[field] = "Use at most 1024 characters."
+	}
+}
+
+// CheckPublicURL validates the address people use to reach Peregrine. Empty is allowed.
+func CheckPublicURL(raw string) (string, string) {
+	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
+	if raw == "" {
+		return "", ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return raw, "Enter a full address starting with https://, like https://peregrine.example.com."
+	}
+	if len(raw) > 500 {
+		return raw, "Keep the address to 500 characters or fewer."
+	}
+	return raw, ""
+}
+
+// Slugify turns a workspace name into a short URL-safe name.
+func Slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	// Decompose accented letters so "Zürich" becomes "zurich" rather than "z-rich".
+	for _, r := range norm.NFD.String(strings.ToLower(name)) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue
+		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b.WriteRune(r)
+			dash = false
+		case b.Len() > 0 && !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if s == "" {
+		return "workspace"
+	}
+	return s
+}
