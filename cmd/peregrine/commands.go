@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/peregrine-scoring/peregrine/domain/config"
+	"github.com/peregrine-scoring/peregrine/domain/platform"
+	"github.com/peregrine-scoring/peregrine/domain/workspaces"
+	"github.com/peregrine-scoring/peregrine/web"
+)
+
+const usage = `Peregrine — lead and account scoring.
+
+Usage:
+  peregrine [serve] [flags]                      start the web server (default)
+  peregrine migrate [flags]                      apply database migrations and exit
+  peregrine workspace create --name NAME --admin-email EMAIL [--admin-name NAME] [flags]
+                                                 create a workspace and its admin; prints the slug
+                                                 (password from PEREGRINE_ADMIN_PASSWORD or stdin)
+
+Run 'peregrine COMMAND -h' for the flags of a command. Every flag has an environment variable.
+`
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return e.serve(args)
+	case "migrate":
+		return e.migrate(args)
+	case "workspace":
+		if len(args) > 0 && args[0] == "create" {
+			return e.workspaceCreate(args[1:])
+		}
+		fmt.Fprint(stderr, "peregrine workspace: the only subcommand is `create`\n\n"+usage)
+		return exitUsage
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "peregrine: unknown command %q\n\n%s", cmd, usage)
+	return exitUsage
+}
+
+// setup parses flags and configuration; a non-nil status means stop with it.
+func (e env) setup(fs *flag.FlagSet, args []string) (*config.Config, *slog.Logger, *int) {
+	fs.SetOutput(e.stderr)
+	binder := config.Bind(fs, e.getenv)
+	if err := fs.Parse(args); err != nil {
+		status := exitUsage
+		if errors.Is(err, flag.ErrHelp) {
+			status = exitOK
+		}
+		return nil, nil, &status
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "peregrine: unexpected argument %q\n", fs.Arg(0))
+		status := exitUsage
+		return nil, nil, &status
+	}
+	cfg, err := binder.Config()
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine:", err)
+		status := exitUsage
+		return nil, nil, &status
+	}
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var handler slog.Handler = slog.NewTextHandler(e.stderr, opts)
+	if cfg.LogFormat == "json" {
+		handler = slog.NewJSONHandler(e.stderr, opts)
+	}
+	return cfg, slog.New(handler), nil
+}
+
+func (e env) open(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bool) (*platform.Platform, int) {
+	p, err := platform.Open(ctx, cfg, log, platform.Options{Migrate: migrate})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine:", err)
+		if config.IsConfigError(err) {
+			return nil, exitUsage
+		}
+		return nil, exitFailure
+	}
+	return p, exitOK
+}
+
+func (e env) serve(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg, log, status := e.setup(fs, args)
+	if status != nil {
+		return *status
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// Listen before opening the database, so a busy port fails fast and clearly.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "peregrine: cannot listen on %s: %v (set PORT or --addr to use another)\n", cfg.Addr, err)
+		return exitFailure
+	}
+	p, code := e.open(ctx, cfg, log, true)
+	if p == nil {
+		ln.Close()
+		return code
+	}
+	defer p.Close(context.Background())
+
+	server := web.New(cfg, p, log)
+	server.Listener = ln
+	errs := make(chan error, 1)
+	go func() { errs <- server.Start(cfg.Addr) }()
+	log.Info("Peregrine is ready", "url", cfg.PublicURL, "database", p.Describe())
+	fmt.Fprintf(e.stdout, "\n  Peregrine is running: open %s\n  (Ctrl-C to stop)\n\n", cfg.PublicURL)
+
+	select {
+	case err := <-errs:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "err", err)
+			return exitFailure
+		}
+	case <-ctx.Done():
+		log.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		log.Error("graceful shutdown incomplete", "err", err)
+	}
+	return exitOK
+}
+
+func (e env) migrate(args []string) int {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	cfg, log, status := e.setup(fs, args)
+	if status != nil {
+		return *status
+	}
+	p, code := e.open(context.Background(), cfg, log, true)
+	if p == nil {
+		return code
+	}
+	p.Close(context.Background())
+	fmt.Fprintln(e.stdout, "migrations are up to date")
+	return exitOK
+}
+
+func (e env) workspaceCreate(args []string) int {
+	fs := flag.NewFlagSet("workspace create", flag.ContinueOnError)
+	name := fs.String("name", "", "workspace name (required)")
+	email := fs.String("admin-email", "", "email of the first admin (required)")
+	adminName := fs.String("admin-name", "", "name of the first admin (default: the part of the email before @)")
+	cfg, log, status := e.setup(fs, args)
+	if status != nil {
+		return *status
+	}
+	if *name == "" || *email == "" {
+		fmt.Fprintln(e.stderr, "peregrine workspace create: --name and --admin-email are required")
+		return exitUsage
+	}
+	if *adminName == "" {
+		*adminName, _, _ = strings.Cut(*email, "@")
+	}
+	password, err := e.readPassword()
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine workspace create:", err)
+		return exitUsage
+	}
+	ctx := context.Background()
+	p, code := e.open(ctx, cfg, log, true)
+	if p == nil {
+		return code
+	}
+	defer p.Close(ctx)
+	ws, _, err := workspaces.New(p.Store, true).CreateWorkspace(ctx, workspaces.SignUpInput{
+		WorkspaceName: *name, Name: *adminName, Email: *email, Password: password,
+	})
+	var fe workspaces.FieldErrors
+	if errors.As(err, &fe) {
+		for field, msg := range fe {
+			fmt.Fprintf(e.stderr, "peregrine workspace create: %s: %s\n", field, msg)
+		}
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine workspace create:", err)
+		return exitFailure
+	}
+	fmt.Fprintln(e.stdout, ws.Slug)
+	return exitOK
+}
+
+// readPassword takes PEREGRINE_ADMIN_PASSWORD, or the first line of standard input (prompting
+// without echo on a terminal).
+func (e env) readPassword() (string, error) {
+	if pw := e.getenv("PEREGRINE_ADMIN_PASSWORD"); pw != "" {
+		return pw, nil
+	}
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.stderr, "Admin password (at least 12 characters): ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		return "", errors.New("no password: set PEREGRINE_ADMIN_PASSWORD or pipe it on standard input")
+	}
+	return line, nil
+}

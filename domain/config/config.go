@@ -1,0 +1,170 @@
+// Package config reads Peregrine's settings from flags and environment variables (a flag wins
+// over its variable) and validates them before anything starts.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the validated configuration shared by the server and every CLI command.
+type Config struct {
+	Addr            string        // listen address of the web server
+	PublicURL       string        // how people reach the server; decides Secure cookies and link hosts
+	DatabaseURL     string        // empty: run the embedded PostgreSQL in DataDir
+	DataDir         string        // embedded database, generated keys
+	SessionKey      string        // raw PEREGRINE_SESSION_KEY; empty: generated into DataDir
+	SecretKey       string        // raw PEREGRINE_SECRET_KEY; empty: generated into DataDir
+	OpenSignup      bool          // anyone may create a workspace, not only the first person
+	TrustedProxies  []*net.IPNet  // proxies whose X-Forwarded-For is believed
+	LogLevel        slog.Level    //
+	LogFormat       string        // text or json
+	ShutdownTimeout time.Duration // how long in-flight requests get on SIGTERM
+}
+
+// Secure reports whether cookies must be marked Secure.
+func (c *Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://") }
+
+// raw holds the unparsed strings so every bad value can be reported with its source.
+type raw struct {
+	addr, publicURL, databaseURL, dataDir, openSignup, trustedProxies, logLevel, logFormat, shutdown string
+}
+
+// Binder registers the configuration flags on a flag set and validates the result.
+type Binder struct {
+	r      raw
+	getenv func(string) string
+}
+
+// Bind adds the shared flags to fs, with defaults taken from the environment.
+func Bind(fs *flag.FlagSet, getenv func(string) string) *Binder {
+	b := &Binder{getenv: getenv}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	addrDefault := ":8080"
+	if p := getenv("PORT"); p != "" {
+		addrDefault = ":" + p
+	}
+	fs.StringVar(&b.r.addr, "addr", env("PEREGRINE_ADDR", addrDefault), "listen address (env PEREGRINE_ADDR, or PORT for :PORT)")
+	fs.StringVar(&b.r.publicURL, "public-url", getenv("PEREGRINE_PUBLIC_URL"), "URL people use to reach Peregrine (env PEREGRINE_PUBLIC_URL; default http://localhost:PORT)")
+	fs.StringVar(&b.r.databaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL); empty starts the embedded PostgreSQL")
+	fs.StringVar(&b.r.dataDir, "data-dir", env("PEREGRINE_DATA_DIR", ".peregrine"), "folder for the embedded database and generated keys (env PEREGRINE_DATA_DIR)")
+	fs.StringVar(&b.r.openSignup, "open-signup", env("PEREGRINE_OPEN_SIGNUP", "false"), "let anyone create a workspace (env PEREGRINE_OPEN_SIGNUP)")
+	fs.StringVar(&b.r.trustedProxies, "trusted-proxies", getenv("PEREGRINE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted (env PEREGRINE_TRUSTED_PROXIES)")
+	fs.StringVar(&b.r.logLevel, "log-level", env("PEREGRINE_LOG_LEVEL", "info"), "debug, info, warn or error (env PEREGRINE_LOG_LEVEL)")
+	fs.StringVar(&b.r.logFormat, "log-format", env("PEREGRINE_LOG_FORMAT", "text"), "text or json (env PEREGRINE_LOG_FORMAT)")
+	fs.StringVar(&b.r.shutdown, "shutdown-timeout", env("PEREGRINE_SHUTDOWN_TIMEOUT", "20s"), "time given to in-flight requests on shutdown (env PEREGRINE_SHUTDOWN_TIMEOUT)")
+	return b
+}
+
+// Config validates the parsed values and reports every problem at once.
+func (b *Binder) Config() (*Config, error) {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	c := &Config{
+		Addr:        strings.TrimSpace(b.r.addr),
+		DatabaseURL: strings.TrimSpace(b.r.databaseURL),
+		DataDir:     strings.TrimSpace(b.r.dataDir),
+		SessionKey:  b.getenv("PEREGRINE_SESSION_KEY"),
+		SecretKey:   b.getenv("PEREGRINE_SECRET_KEY"),
+		LogFormat:   strings.ToLower(strings.TrimSpace(b.r.logFormat)),
+	}
+
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		bad("--addr/PORT %q is not a listen address like :8080 or 127.0.0.1:8080", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("--addr/PORT %q has an invalid port (0-65535)", c.Addr)
+	}
+
+	c.PublicURL = strings.TrimRight(strings.TrimSpace(b.r.publicURL), "/")
+	if c.PublicURL == "" && err == nil {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	} else if c.PublicURL != "" {
+		u, perr := url.Parse(c.PublicURL)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("PEREGRINE_PUBLIC_URL %q must be an absolute http:// or https:// URL", c.PublicURL)
+		}
+	}
+
+	if c.DatabaseURL != "" {
+		u, perr := url.Parse(c.DatabaseURL)
+		if perr != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("DATABASE_URL must look like postgres://user:password@host:5432/dbname")
+		}
+	}
+	if c.DataDir == "" {
+		bad("--data-dir/PEREGRINE_DATA_DIR must not be empty")
+	}
+
+	switch strings.ToLower(strings.TrimSpace(b.r.openSignup)) {
+	case "1", "true", "yes", "on":
+		c.OpenSignup = true
+	case "0", "false", "no", "off", "":
+	default:
+		bad("PEREGRINE_OPEN_SIGNUP %q must be true or false", b.r.openSignup)
+	}
+
+	for _, part := range strings.Split(b.r.trustedProxies, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			if ip := net.ParseIP(part); ip != nil && ip.To4() != nil {
+				part += "/32"
+			} else {
+				part += "/128"
+			}
+		}
+		_, n, perr := net.ParseCIDR(part)
+		if perr != nil {
+			bad("PEREGRINE_TRUSTED_PROXIES entry %q is not an IP address or CIDR", part)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+
+	if err := c.LogLevel.UnmarshalText([]byte(strings.TrimSpace(b.r.logLevel))); err != nil {
+		bad("PEREGRINE_LOG_LEVEL %q must be debug, info, warn or error", b.r.logLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("PEREGRINE_LOG_FORMAT %q must be text or json", b.r.logFormat)
+	}
+	c.ShutdownTimeout, err = time.ParseDuration(strings.TrimSpace(b.r.shutdown))
+	if err != nil || c.ShutdownTimeout <= 0 {
+		bad("PEREGRINE_SHUTDOWN_TIMEOUT %q must be a positive duration like 20s", b.r.shutdown)
+	}
+
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return c, nil
+}
+
+// Error lists every invalid setting.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// IsConfigError reports whether err came from validation (exit status 2).
+func IsConfigError(err error) bool {
+	var ce *Error
+	return errors.As(err, &ce)
+}

@@ -1,0 +1,90 @@
+// Package handlers turns HTTP requests into domain calls and renders view models. One file per
+// area; GET handlers are named Show…Page, POST handlers with a verb.
+package handlers
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/workspaces"
+	"github.com/peregrine-scoring/peregrine/views"
+)
+
+// Handlers holds the services the pages use.
+type Handlers struct {
+	Workspaces *workspaces.Service
+	Store      *store.Store
+	Sessions   sessions.Store
+	// PublicURL is the server-wide address, used when a workspace has not set its own.
+	PublicURL string
+	Log       *slog.Logger
+}
+
+// Render writes a templ component with a status. It renders into a buffer first, so a failing
+// template becomes a clean error page instead of half a page.
+func Render(c echo.Context, status int, component templ.Component) error {
+	var buf bytes.Buffer
+	if err := component.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// CSRFToken is the token forms carry for clients that do not send Sec-Fetch-Site.
+func CSRFToken(c echo.Context) string {
+	token, _ := c.Get("csrf").(string)
+	return token
+}
+
+// chrome builds the layout's view model and takes the pending flash messages.
+func (h *Handlers) chrome(c echo.Context, title, section string) views.Chrome {
+	id := IdentityOf(c)
+	ch := views.Chrome{Title: title, Section: section, CSRF: CSRFToken(c), Flashes: h.takeFlashes(c)}
+	if id != nil {
+		ch.UserName = id.User.Name
+		ch.UserEmail = id.User.Email
+		ch.RoleLabel = id.User.Role.Label()
+		ch.WorkspaceName = id.Workspace.Name
+		ch.CanSettings = id.User.Role.Can(model.PermManageSettings)
+	}
+	return ch
+}
+
+// workspaceURL is where links for this workspace point.
+func (h *Handlers) workspaceURL(ws model.Workspace) string {
+	if ws.PublicURL != "" {
+		return ws.PublicURL
+	}
+	return h.PublicURL
+}
+
+// formErrors converts domain field errors for a view; other errors are returned as they are.
+func formErrors(err error) (views.FormErrors, bool) {
+	var fe workspaces.FieldErrors
+	if errors.As(err, &fe) {
+		return views.FormErrors(fe), true
+	}
+	return nil, false
+}
+
+func roleOptions() []views.RoleOption {
+	var out []views.RoleOption
+	for _, r := range model.Roles {
+		out = append(out, views.RoleOption{Value: string(r), Label: r.Label(), Description: r.Describe()})
+	}
+	return out
+}
+
+// redirect answers a POST with 303 See Other, so a reload does not submit again.
+func redirect(c echo.Context, to string) error {
+	return c.Redirect(http.StatusSeeOther, to)
+}

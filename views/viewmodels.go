@@ -1,0 +1,140 @@
+// Package views holds the templ components and the view models they render. Templates never
+// touch the database; handlers build these structs.
+package views
+
+import "time"
+
+// Chrome is what the application layout needs on every signed-in page.
+type Chrome struct {
+	Title         string
+	Section       string // "leads", "settings"
+	CSRF          string
+	UserName      string
+	UserEmail     string
+	RoleLabel     string
+	WorkspaceName string
+	CanSettings   bool
+	Flashes       []Flash
+}
+
+// Flash is a one-time message shown at the top of a page.
+type Flash struct {
+	Kind    string // "success", "error", "info"
+	Message string
+}
+
+// FormErrors maps a field name to its message.
+type FormErrors map[string]string
+
+// SignupForm is the sign-up page's state.
+type SignupForm struct {
+	CSRF      string
+	Workspace string
+	Name      string
+	Email     string
+	Errors    FormErrors
+	Message   string
+	FirstRun  bool
+}
+
+// LoginForm is the login page's state.
+type LoginForm struct {
+	CSRF      string
+	Email     string
+	Next      string
+	Message   string
+	SignupURL string // shown when sign-up is open
+	Flashes   []Flash
+}
+
+// JoinForm is the invitation acceptance page's state.
+type JoinForm struct {
+	CSRF          string
+	Action        string
+	WorkspaceName string
+	Email         string
+	RoleLabel     string
+	Name          string
+	Errors        FormErrors
+	Message       string // set when the invitation itself is unusable
+}
+
+// LeadRow is one line of the lead list.
+type LeadRow struct {
+	Name         string
+	Email        string
+	Company      string
+	LastActivity string
+}
+
+// LeadsView is the lead list page.
+type LeadsView struct {
+	Rows       []LeadRow
+	Total      int
+	Page       int
+	Pages      int
+	PrevURL    string
+	NextURL    string
+	CanConnect bool // the viewer may set up integrations
+}
+
+// UserRow is one member of the workspace on the users page.
+type UserRow struct {
+	ID        int64
+	Name      string
+	Email     string
+	Role      string
+	RoleLabel string
+	Active    bool
+	IsSelf    bool
+	LastLogin string
+}
+
+// InvitationRow is a pending invitation.
+type InvitationRow struct {
+	ID        int64
+	Email     string
+	RoleLabel string
+	Expires   string
+}
+
+// RoleOption describes a role in selects.
+type RoleOption struct {
+	Value, Label, Description string
+}
+
+// UsersView is Settings › Users.
+type UsersView struct {
+	Users       []UserRow
+	Invitations []InvitationRow
+	Roles       []RoleOption
+	InviteEmail string
+	InviteRole  string
+	Errors      FormErrors
+	InviteLink  string // shown once, right after creating an invitation
+}
+
+// WorkspaceView is Settings › Workspace.
+type WorkspaceView struct {
+	Name           string
+	Slug           string
+	PublicURL      string
+	DefaultURL     string
+	Errors         FormErrors
+}
+
+// ErrorView is a friendly error page.
+type ErrorView struct {
+	Status   int
+	Title    string
+	Message  string
+	SignedIn bool
+}
+
+// FormatTime renders a time for tables, in UTC.
+func FormatTime(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.UTC().Format("Jan 2, 2006 15:04 UTC")
+}

@@ -1,0 +1,108 @@
+// Package web assembles the HTTP server: the Echo instance, middleware, error pages, static
+// files and every route (routes.go).
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/peregrine-scoring/peregrine/domain/config"
+	"github.com/peregrine-scoring/peregrine/domain/platform"
+	"github.com/peregrine-scoring/peregrine/domain/workspaces"
+	"github.com/peregrine-scoring/peregrine/handlers"
+)
+
+// sessionLifetime is how long a sign-in lasts without activity on a new login.
+const sessionLifetime = 14 * 24 * time.Hour
+
+// New builds the Echo instance serving Peregrine.
+func New(cfg *config.Config, p *platform.Platform, log *slog.Logger) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.ReadTimeout = 60 * time.Second
+	e.Server.WriteTimeout = 60 * time.Second
+	e.Server.IdleTimeout = 120 * time.Second
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+
+	cookies := sessions.NewCookieStore(p.SessionHashKey, p.SessionBlockKey)
+	cookies.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   int(sessionLifetime.Seconds()),
+		HttpOnly: true,
+		Secure:   cfg.Secure(),
+		SameSite: http.SameSiteLaxMode,
+	}
+	h := &handlers.Handlers{
+		Workspaces: workspaces.New(p.Store, cfg.OpenSignup),
+		Store:      p.Store,
+		Sessions:   cookies,
+		PublicURL:  cfg.PublicURL,
+		Log:        log,
+	}
+	e.HTTPErrorHandler = errorHandler(log)
+	routes(e, h, cfg, log)
+	return e
+}
+
+// ipExtractor decides whom we believe about the client address: nobody but the connection
+// itself, unless reverse proxies are configured, whose X-Forwarded-For is then used.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRemoteIP: true, LogRequestID: true, LogError: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{
+				slog.String("request_id", v.RequestID), slog.String("method", v.Method), slog.String("uri", v.URI),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency), slog.String("ip", v.RemoteIP),
+			}
+			level := slog.LevelInfo
+			if v.Error != nil {
+				attrs = append(attrs, slog.String("err", v.Error.Error()))
+				var he *echo.HTTPError
+				if !errors.As(v.Error, &he) || he.Code >= 500 {
+					level = slog.LevelError
+				}
+			}
+			log.LogAttrs(context.Background(), level, "request", attrs...)
+			return nil
+		},
+	})
+}
+
+// securityHeaders keeps pages from being framed, sniffed or running foreign scripts.
+func securityHeaders(secure bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			hd := c.Response().Header()
+			hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+			hd.Set("X-Content-Type-Options", "nosniff")
+			hd.Set("X-Frame-Options", "DENY")
+			hd.Set("Referrer-Policy", "same-origin")
+			if secure {
+				hd.Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			return next(c)
+		}
+	}
+}
