@@ -3,6 +3,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -27,41 +28,42 @@ func routes(e *echo.Echo, h *handlers.Handlers, cfg *config.Config, log *slog.Lo
 	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 
 	// Browser pages: bounded form bodies, CSRF (Sec-Fetch-Site, else a token), the session.
-	pages := e.Group("",
-		middleware.BodyLimit("1M"),
-		middleware.CSRFWithConfig(middleware.CSRFConfig{
-			TokenLookup:    "form:_csrf,header:X-CSRF-Token",
-			CookieName:     "peregrine_csrf",
-			CookiePath:     "/",
-			CookieHTTPOnly: true,
-			CookieSecure:   cfg.Secure(),
-			CookieSameSite: http.SameSiteLaxMode,
-			ErrorHandler: func(err error, c echo.Context) error {
-				return echo.NewHTTPError(http.StatusForbidden, "This form was sent from another site or has expired. Reload the page and try again.")
-			},
-		}),
-		h.LoadIdentity,
-	)
-	pages.GET("/", h.ShowHome)
-	pages.GET("/signup", h.ShowSignupPage)
-	pages.POST("/signup", h.SignUp)
-	pages.GET("/login", h.ShowLoginPage)
-	pages.POST("/login", h.Login)
-	pages.POST("/logout", h.Logout)
-	pages.GET("/join/:slug/:token", h.ShowJoinPage)
-	pages.POST("/join/:slug/:token", h.Join)
+	// Middleware is attached per route, not with Group.Use, which would answer unknown URLs
+	// through the group's chain (a redirect to sign in) instead of the 404 page.
+	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		CookieName:     "peregrine_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   cfg.Secure(),
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden, "This form was sent from another site or has expired. Reload the page and try again.")
+		},
+	})
+	page := []echo.MiddlewareFunc{middleware.BodyLimit("1M"), csrf, h.LoadIdentity}
+	signedIn := slices.Concat(page, []echo.MiddlewareFunc{handlers.RequireSignedIn})
+	viewer := slices.Concat(signedIn, []echo.MiddlewareFunc{handlers.Require(model.PermViewLeads)})
+	admin := slices.Concat(signedIn, []echo.MiddlewareFunc{handlers.Require(model.PermManageSettings)})
 
-	signedIn := pages.Group("", handlers.RequireSignedIn)
-	signedIn.GET("/leads", h.ShowLeadsPage, handlers.Require(model.PermViewLeads))
+	e.GET("/", h.ShowHome, page...)
+	e.GET("/signup", h.ShowSignupPage, page...)
+	e.POST("/signup", h.SignUp, page...)
+	e.GET("/login", h.ShowLoginPage, page...)
+	e.POST("/login", h.Login, page...)
+	e.POST("/logout", h.Logout, page...)
+	e.GET("/join/:slug/:token", h.ShowJoinPage, page...)
+	e.POST("/join/:slug/:token", h.Join, page...)
 
-	settings := signedIn.Group("/settings", handlers.Require(model.PermManageSettings))
-	settings.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/settings/workspace") })
-	settings.GET("/workspace", h.ShowWorkspaceSettingsPage)
-	settings.POST("/workspace", h.UpdateWorkspaceSettings)
-	settings.GET("/users", h.ShowUsersPage)
-	settings.POST("/users/invite", h.InviteUser)
-	settings.POST("/users/:id/role", h.ChangeUserRole)
-	settings.POST("/users/:id/deactivate", h.DeactivateUser)
-	settings.POST("/users/:id/activate", h.ActivateUser)
-	settings.POST("/invitations/:id/revoke", h.RevokeInvitation)
+	e.GET("/leads", h.ShowLeadsPage, viewer...)
+
+	e.GET("/settings", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/settings/workspace") }, admin...)
+	e.GET("/settings/workspace", h.ShowWorkspaceSettingsPage, admin...)
+	e.POST("/settings/workspace", h.UpdateWorkspaceSettings, admin...)
+	e.GET("/settings/users", h.ShowUsersPage, admin...)
+	e.POST("/settings/users/invite", h.InviteUser, admin...)
+	e.POST("/settings/users/:id/role", h.ChangeUserRole, admin...)
+	e.POST("/settings/users/:id/deactivate", h.DeactivateUser, admin...)
+	e.POST("/settings/users/:id/activate", h.ActivateUser, admin...)
+	e.POST("/settings/invitations/:id/revoke", h.RevokeInvitation, admin...)
 }

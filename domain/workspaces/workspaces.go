@@ -99,6 +99,17 @@ func (s *Service) CreateWorkspace(ctx context.Context, in SignUpInput) (model.Wo
 	checkName(errs, "name", in.Name, "your name")
 	checkEmail(errs, "email", in.Email)
 	checkPassword(errs, "password", in.Password)
+	if len(errs) == 0 {
+		// One person, one sign-in: an email that already signs in somewhere would make the
+		// login ambiguous. Teams add people by invitation instead.
+		existing, err := s.Store.LoginCandidates(ctx, in.Email)
+		if err != nil {
+			return model.Workspace{}, model.User{}, err
+		}
+		if len(existing) > 0 {
+			errs["email"] = "An account with this email already exists. Sign in instead, or use another email."
+		}
+	}
 	if err := errs.orNil(); err != nil {
 		return model.Workspace{}, model.User{}, err
 	}

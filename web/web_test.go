@@ -1,0 +1,457 @@
+package web
+
+import (
+	"context"
+	"flag"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/auth"
+	"github.com/peregrine-scoring/peregrine/domain/config"
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/platform"
+	"github.com/peregrine-scoring/peregrine/domain/secrets"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+	"github.com/peregrine-scoring/peregrine/handlers"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const password = "a long test password"
+
+type testServer struct {
+	*httptest.Server
+	store *store.Store
+}
+
+func newServer(t *testing.T, env map[string]string) *testServer {
+	t.Helper()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	b := config.Bind(fs, func(k string) string { return env[k] })
+	cfg, err := b.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := pgtest.NewStore(t)
+	key, _ := secrets.NewKey()
+	box, _ := secrets.NewBox(key)
+	p := &platform.Platform{Store: st, Secrets: box, SessionHashKey: key, SessionBlockKey: key}
+	e := New(cfg, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &testServer{Server: srv, store: st}
+}
+
+// browser is an HTTP client with cookies that sends Sec-Fetch-Site like a real browser when
+// fetchMetadata is set.
+type browser struct {
+	t             *testing.T
+	base          string
+	client        *http.Client
+	fetchMetadata string
+	headers       map[string]string
+}
+
+func (s *testServer) browser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: s.URL, fetchMetadata: "same-origin", headers: map[string]string{},
+		client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type response struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(method, path string, form url.Values) response {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.fetchMetadata != "" {
+		req.Header.Set("Sec-Fetch-Site", b.fetchMetadata)
+	}
+	for k, v := range b.headers {
+		req.Header.Set(k, v)
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, body: string(raw), header: res.Header}
+}
+
+func (b *browser) get(path string) response               { return b.do(http.MethodGet, path, nil) }
+func (b *browser) post(path string, f url.Values) response { return b.do(http.MethodPost, path, f) }
+
+func (b *browser) sessionCookie() *http.Cookie {
+	u, _ := url.Parse(b.base)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == handlers.SessionName {
+			return c
+		}
+	}
+	return nil
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
+
+func signUp(t *testing.T, b *browser, email string) {
+	t.Helper()
+	r := b.post("/signup", url.Values{"workspace": {"Acme"}, "name": {"Ada Admin"}, "email": {email}, "password": {password}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/leads" {
+		t.Fatalf("sign-up: %d %s", r.status, r.body)
+	}
+}
+
+func assertStatus(t *testing.T, r response, want int) {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("status %d, want %d; body:\n%.600s", r.status, want, r.body)
+	}
+}
+
+func TestFirstVisitShowsCreateYourWorkspace(t *testing.T) {
+	s := newServer(t, nil)
+	b := s.browser(t)
+	r := b.get("/")
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/signup" {
+		t.Fatalf("/ -> %d %s", r.status, r.header.Get("Location"))
+	}
+	r = b.get("/signup")
+	assertStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.body, "Create your workspace") {
+		t.Fatal("sign-up page lacks its heading")
+	}
+}
+
+func TestCrossSitePostIsRejected(t *testing.T) {
+	s := newServer(t, nil)
+	b := s.browser(t)
+	b.fetchMetadata = "cross-site"
+	r := b.post("/signup", url.Values{"workspace": {"Evil"}, "name": {"E"}, "email": {"e@evil.com"}, "password": {password}})
+	assertStatus(t, r, http.StatusForbidden)
+	if n, _ := s.store.CountWorkspaces(context.Background()); n != 0 {
+		t.Fatal("cross-site sign-up created a workspace")
+	}
+	r = b.post("/login", url.Values{"email": {"e@evil.com"}, "password": {password}})
+	assertStatus(t, r, http.StatusForbidden)
+}
+
+func TestTokenFallbackForClientsWithoutFetchMetadata(t *testing.T) {
+	s := newServer(t, nil)
+	b := s.browser(t)
+	b.fetchMetadata = ""
+	form := url.Values{"workspace": {"Acme"}, "name": {"Ada"}, "email": {"ada@acme.com"}, "password": {password}}
+	assertStatus(t, b.post("/signup", form), http.StatusForbidden)
+	form.Set("_csrf", "forged")
+	assertStatus(t, b.post("/signup", form), http.StatusForbidden)
+
+	page := b.get("/signup")
+	m := csrfField.FindStringSubmatch(page.body)
+	if m == nil || m[1] == "" {
+		t.Fatal("no CSRF token in the form")
+	}
+	form.Set("_csrf", m[1])
+	r := b.post("/signup", form)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("sign-up with token: %d %.300s", r.status, r.body)
+	}
+}
+
+func TestWrongPasswordSetsNoSession(t *testing.T) {
+	s := newServer(t, nil)
+	signUp(t, s.browser(t), "ada@acme.com")
+	b := s.browser(t)
+	r := b.post("/login", url.Values{"email": {"ada@acme.com"}, "password": {"not the password"}})
+	assertStatus(t, r, http.StatusUnauthorized)
+	if !strings.Contains(r.body, "do not match") || !strings.Contains(r.body, `value="ada@acme.com"`) {
+		t.Fatal("login error lacks message or keeps no email")
+	}
+	if c := b.sessionCookie(); c != nil {
+		t.Fatalf("session cookie set after failed login: %v", c)
+	}
+	for _, sc := range r.header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, handlers.SessionName) {
+			t.Fatalf("Set-Cookie for session on failure: %s", sc)
+		}
+	}
+	assertStatus(t, b.get("/leads"), http.StatusSeeOther)
+
+	r = b.post("/login", url.Values{"email": {"ADA@acme.com"}, "password": {password}, "next": {"/settings/users"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/settings/users" {
+		t.Fatalf("login: %d %s", r.status, r.header.Get("Location"))
+	}
+	assertStatus(t, b.get("/leads"), http.StatusOK)
+}
+
+func TestLoginRedirectStaysOnSite(t *testing.T) {
+	s := newServer(t, nil)
+	signUp(t, s.browser(t), "ada@acme.com")
+	b := s.browser(t)
+	r := b.post("/login", url.Values{"email": {"ada@acme.com"}, "password": {password}, "next": {"//evil.example.com/x"}})
+	if r.header.Get("Location") != "/" {
+		t.Fatalf("open redirect to %q", r.header.Get("Location"))
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	for _, tc := range []struct {
+		publicURL string
+		secure    bool
+	}{{"", false}, {"https://peregrine.example.com", true}} {
+		s := newServer(t, map[string]string{"PEREGRINE_PUBLIC_URL": tc.publicURL})
+		b := s.browser(t)
+		r := b.post("/signup", url.Values{"workspace": {"Acme"}, "name": {"Ada"}, "email": {"ada@acme.com"}, "password": {password}})
+		var cookie string
+		for _, sc := range r.header.Values("Set-Cookie") {
+			if strings.HasPrefix(sc, handlers.SessionName+"=") {
+				cookie = sc
+			}
+		}
+		if !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") {
+			t.Fatalf("cookie flags: %q", cookie)
+		}
+		if strings.Contains(cookie, "Secure") != tc.secure {
+			t.Fatalf("public URL %q: cookie %q, want Secure=%v", tc.publicURL, cookie, tc.secure)
+		}
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	s := newServer(t, nil)
+	signUp(t, s.browser(t), "ada@acme.com")
+	b := s.browser(t)
+	for i := 0; i < 10; i++ {
+		// A spoofed X-Forwarded-For must not give each guess a fresh address.
+		b.headers["X-Forwarded-For"] = "203.0.113." + string(rune('1'+i%9))
+		assertStatus(t, b.post("/login", url.Values{"email": {"ada@acme.com"}, "password": {"wrong password " + string(rune('a'+i))}}), http.StatusUnauthorized)
+	}
+	r := b.post("/login", url.Values{"email": {"ada@acme.com"}, "password": {password}})
+	assertStatus(t, r, http.StatusTooManyRequests)
+	if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After = %q", ra)
+	}
+	if !strings.Contains(r.body, "try again in 15 minutes") {
+		t.Fatalf("throttle message: %.800s", r.body)
+	}
+	if b.sessionCookie() != nil {
+		t.Fatal("throttled login signed in")
+	}
+}
+
+func TestSalesRoleIsForbiddenFromSettings(t *testing.T) {
+	s := newServer(t, nil)
+	admin := s.browser(t)
+	signUp(t, admin, "ada@acme.com")
+	r := admin.post("/settings/users/invite", url.Values{"email": {"sam@acme.com"}, "role": {"sales"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("invite: %d %.500s", r.status, r.body)
+	}
+	r = admin.get("/settings/users")
+	link := regexp.MustCompile(`id="invite-link" type="text" readonly value="([^"]+)"`).FindStringSubmatch(r.body)
+	if link == nil {
+		t.Fatalf("no invitation link shown:\n%.2000s", r.body)
+	}
+	if again := admin.get("/settings/users"); strings.Contains(again.body, link[1]) {
+		t.Fatal("invitation link shown twice")
+	}
+	u, _ := url.Parse(html.UnescapeString(link[1]))
+
+	sales := s.browser(t)
+	assertStatus(t, sales.get(u.Path), http.StatusOK)
+	r = sales.post(u.Path, url.Values{"name": {"Sam Sales"}, "password": {password}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("join: %d %.500s", r.status, r.body)
+	}
+	assertStatus(t, sales.get("/leads"), http.StatusOK)
+	for _, path := range []string{"/settings/users", "/settings/workspace"} {
+		r := sales.get(path)
+		assertStatus(t, r, http.StatusForbidden)
+		if !strings.Contains(r.body, "have access") {
+			t.Fatalf("403 page not friendly: %.500s", r.body)
+		}
+	}
+	assertStatus(t, sales.post("/settings/users/invite", url.Values{"email": {"x@acme.com"}, "role": {"admin"}}), http.StatusForbidden)
+	leads := sales.get("/leads")
+	if strings.Contains(leads.body, `href="/settings/users"`) {
+		t.Fatal("sales sees a link to settings")
+	}
+}
+
+func TestSignUpBadInputKeepsInputAndCreatesNothing(t *testing.T) {
+	s := newServer(t, nil)
+	b := s.browser(t)
+	long := strings.Repeat("n", 201)
+	r := b.post("/signup", url.Values{"workspace": {"Acme <b>"}, "name": {long}, "email": {"ada@"}, "password": {"short"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	for _, want := range []string{`value="Acme &lt;b&gt;"`, "200 characters or fewer", "valid email", "at least 12 characters", `value="ada@"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("response lacks %q", want)
+		}
+	}
+	if n, _ := s.store.CountWorkspaces(context.Background()); n != 0 {
+		t.Fatal("invalid sign-up created a workspace")
+	}
+}
+
+func TestSignUpClosedAfterFirstWorkspace(t *testing.T) {
+	s := newServer(t, nil)
+	signUp(t, s.browser(t), "ada@acme.com")
+	b := s.browser(t)
+	assertStatus(t, b.get("/signup"), http.StatusForbidden)
+	assertStatus(t, b.post("/signup", url.Values{"workspace": {"B"}, "name": {"B"}, "email": {"b@b.com"}, "password": {password}}), http.StatusForbidden)
+	if r := b.get("/"); r.header.Get("Location") != "/login" {
+		t.Fatalf("/ -> %s", r.header.Get("Location"))
+	}
+
+	open := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true"})
+	signUp(t, open.browser(t), "ada@acme.com")
+	signUp(t, open.browser(t), "bob@other.com")
+	// The same email cannot create a second account.
+	r := open.browser(t).post("/signup", url.Values{"workspace": {"C"}, "name": {"A"}, "email": {"ada@acme.com"}, "password": {password}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+}
+
+func TestInvitationErrors(t *testing.T) {
+	s := newServer(t, nil)
+	admin := s.browser(t)
+	signUp(t, admin, "ada@acme.com")
+	ctx := context.Background()
+	ws, _ := s.store.WorkspaceBySlug(ctx, "acme")
+	owner, _ := s.store.UserByEmail(ctx, ws.ID, "ada@acme.com")
+
+	b := s.browser(t)
+	assertStatus(t, b.get("/join/acme/not-a-token"), http.StatusNotFound)
+	assertStatus(t, b.post("/join/acme/not-a-token", url.Values{"name": {"X"}, "password": {password}}), http.StatusNotFound)
+
+	token, hash, _ := auth.NewToken()
+	if _, err := s.store.CreateInvitation(ctx, model.Invitation{WorkspaceID: ws.ID, Email: "late@acme.com", Role: model.RoleSales,
+		TokenHash: hash, InvitedBy: owner.ID, ExpiresAt: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	r := b.get("/join/acme/" + token)
+	assertStatus(t, r, http.StatusGone)
+	if !strings.Contains(r.body, "expired") {
+		t.Fatal("expired invitation not explained")
+	}
+	assertStatus(t, b.post("/join/acme/"+token, url.Values{"name": {"Late"}, "password": {password}}), http.StatusGone)
+	if _, err := s.store.UserByEmail(ctx, ws.ID, "late@acme.com"); err == nil {
+		t.Fatal("expired invitation created a user")
+	}
+
+	// Inviting an existing member, or with a bad email, comes back with the input.
+	r = admin.post("/settings/users/invite", url.Values{"email": {"ada@acme.com"}, "role": {"sales"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "already a member") {
+		t.Fatal("duplicate member not explained")
+	}
+	r = admin.post("/settings/users/invite", url.Values{"email": {"nope"}, "role": {"sales"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, `value="nope"`) {
+		t.Fatal("input lost")
+	}
+}
+
+func TestDeactivatedUserLosesSession(t *testing.T) {
+	s := newServer(t, nil)
+	admin := s.browser(t)
+	signUp(t, admin, "ada@acme.com")
+	admin.post("/settings/users/invite", url.Values{"email": {"mia@acme.com"}, "role": {"marketer"}})
+	link := regexp.MustCompile(`readonly value="[^"]*(/join/[^"]+)"`).FindStringSubmatch(admin.get("/settings/users").body)
+	if link == nil {
+		t.Fatal("no link")
+	}
+	mia := s.browser(t)
+	assertStatus(t, mia.post(link[1], url.Values{"name": {"Mia"}, "password": {password}}), http.StatusSeeOther)
+	assertStatus(t, mia.get("/leads"), http.StatusOK)
+
+	ctx := context.Background()
+	ws, _ := s.store.WorkspaceBySlug(ctx, "acme")
+	u, _ := s.store.UserByEmail(ctx, ws.ID, "mia@acme.com")
+	assertStatus(t, admin.post("/settings/users/"+itoa(u.ID)+"/deactivate", nil), http.StatusSeeOther)
+	assertStatus(t, mia.get("/leads"), http.StatusSeeOther)
+
+	// The last admin cannot demote themselves.
+	self, _ := s.store.UserByEmail(ctx, ws.ID, "ada@acme.com")
+	admin.post("/settings/users/"+itoa(self.ID)+"/role", url.Values{"role": {"sales"}})
+	if r := admin.get("/settings/users"); !strings.Contains(r.body, "at least one active admin") {
+		t.Fatalf("last-admin error not shown")
+	}
+	// Another workspace's user id is not found here.
+	assertStatus(t, admin.post("/settings/users/999999/role", url.Values{"role": {"sales"}}), http.StatusNotFound)
+}
+
+func TestUserDataIsEscaped(t *testing.T) {
+	s := newServer(t, nil)
+	b := s.browser(t)
+	r := b.post("/signup", url.Values{"workspace": {"<script>alert(1)</script>"}, "name": {"<img src=x>"}, "email": {"ada@acme.com"}, "password": {password}})
+	assertStatus(t, r, http.StatusSeeOther)
+	page := b.get("/leads")
+	if strings.Contains(page.body, "<script>alert(1)") || strings.Contains(page.body, "<img src=x>") {
+		t.Fatal("user data rendered as HTML")
+	}
+	if !strings.Contains(page.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Fatal("workspace name missing")
+	}
+}
+
+func TestWorkspaceSettings(t *testing.T) {
+	s := newServer(t, nil)
+	b := s.browser(t)
+	signUp(t, b, "ada@acme.com")
+	r := b.post("/settings/workspace", url.Values{"name": {""}, "public_url": {"not a url"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, `value="not a url"`) {
+		t.Fatal("input lost")
+	}
+	assertStatus(t, b.post("/settings/workspace", url.Values{"name": {"Acme Inc"}, "public_url": {"https://scoring.acme.com"}}), http.StatusSeeOther)
+	b.post("/settings/users/invite", url.Values{"email": {"sam@acme.com"}, "role": {"sales"}})
+	if r := b.get("/settings/users"); !strings.Contains(r.body, `value="https://scoring.acme.com/join/acme/`) {
+		t.Fatal("invitation link does not use the workspace's public URL")
+	}
+}
+
+func TestProbesAndErrorPages(t *testing.T) {
+	s := newServer(t, nil)
+	b := s.browser(t)
+	assertStatus(t, b.get("/healthz"), http.StatusOK)
+	r := b.get("/readyz")
+	assertStatus(t, r, http.StatusOK)
+	if r.header.Get("X-Request-Id") == "" {
+		t.Fatal("no request id")
+	}
+	r = b.get("/no/such/page")
+	assertStatus(t, r, http.StatusNotFound)
+	if !strings.Contains(r.body, "Page not found") {
+		t.Fatal("404 page not friendly")
+	}
+	assertStatus(t, b.get("/static/css/app.css"), http.StatusOK)
+	assertStatus(t, b.get("/settings/users"), http.StatusSeeOther)
+}
+
+func TestReadyzFailsWithoutDatabase(t *testing.T) {
+	s := newServer(t, nil)
+	s.store.Close()
+	assertStatus(t, s.browser(t).get("/readyz"), http.StatusServiceUnavailable)
+}
+
+func itoa(n int64) string { return strconvFormat(n) }
