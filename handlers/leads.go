@@ -25,7 +25,7 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 		return err
 	}
 	v := views.LeadsView{Total: total, Page: page, Pages: (total + leadsPerPage - 1) / leadsPerPage,
-		CanConnect: id.User.Role.Can(model.PermManageMarketing)}
+		CanConnect: id.User.Role.Can(model.PermManageMarketing), CanInvite: id.User.Role.Can(model.PermManageSettings)}
 	for _, l := range leads {
 		name := strings.TrimSpace(l.FirstName + " " + l.LastName)
 		if name == "" {

@@ -76,6 +76,7 @@ type LeadsView struct {
 	PrevURL    string
 	NextURL    string
 	CanConnect bool // the viewer may set up integrations
+	CanInvite  bool // the viewer may invite people
 }
 
 // UserRow is one member of the workspace on the users page.
@@ -116,11 +117,11 @@ type UsersView struct {
 
 // WorkspaceView is Settings › Workspace.
 type WorkspaceView struct {
-	Name           string
-	Slug           string
-	PublicURL      string
-	DefaultURL     string
-	Errors         FormErrors
+	Name       string
+	Slug       string
+	PublicURL  string
+	DefaultURL string
+	Errors     FormErrors
 }
 
 // ErrorView is a friendly error page.

@@ -1,55 +1,33 @@
-package web
+package web_test
 
 import (
 	"context"
-	"flag"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/auth"
-	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/model"
-	"github.com/peregrine-scoring/peregrine/domain/platform"
-	"github.com/peregrine-scoring/peregrine/domain/secrets"
-	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 	"github.com/peregrine-scoring/peregrine/handlers"
+	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 const password = "a long test password"
 
-type testServer struct {
-	*httptest.Server
-	store *store.Store
-}
+type testServer struct{ *webtest.Server }
 
-func newServer(t *testing.T, env map[string]string) *testServer {
-	t.Helper()
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	b := config.Bind(fs, func(k string) string { return env[k] })
-	cfg, err := b.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := pgtest.NewStore(t)
-	key, _ := secrets.NewKey()
-	box, _ := secrets.NewBox(key)
-	p := &platform.Platform{Store: st, Secrets: box, SessionHashKey: key, SessionBlockKey: key}
-	e := New(cfg, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return &testServer{Server: srv, store: st}
+func newServer(t *testing.T, env map[string]string) testServer {
+	return testServer{webtest.Start(t, env)}
 }
 
 // browser is an HTTP client with cookies that sends Sec-Fetch-Site like a real browser when
@@ -62,7 +40,7 @@ type browser struct {
 	headers       map[string]string
 }
 
-func (s *testServer) browser(t *testing.T) *browser {
+func (s testServer) browser(t *testing.T) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: s.URL, fetchMetadata: "same-origin", headers: map[string]string{},
 		client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -99,7 +77,7 @@ func (b *browser) do(method, path string, form url.Values) response {
 	return response{status: res.StatusCode, body: string(raw), header: res.Header}
 }
 
-func (b *browser) get(path string) response               { return b.do(http.MethodGet, path, nil) }
+func (b *browser) get(path string) response                { return b.do(http.MethodGet, path, nil) }
 func (b *browser) post(path string, f url.Values) response { return b.do(http.MethodPost, path, f) }
 
 func (b *browser) sessionCookie() *http.Cookie {
@@ -149,7 +127,7 @@ func TestCrossSitePostIsRejected(t *testing.T) {
 	b.fetchMetadata = "cross-site"
 	r := b.post("/signup", url.Values{"workspace": {"Evil"}, "name": {"E"}, "email": {"e@evil.com"}, "password": {password}})
 	assertStatus(t, r, http.StatusForbidden)
-	if n, _ := s.store.CountWorkspaces(context.Background()); n != 0 {
+	if n, _ := s.Store.CountWorkspaces(context.Background()); n != 0 {
 		t.Fatal("cross-site sign-up created a workspace")
 	}
 	r = b.post("/login", url.Values{"email": {"e@evil.com"}, "password": {password}})
@@ -275,6 +253,9 @@ func TestSalesRoleIsForbiddenFromSettings(t *testing.T) {
 		t.Fatal("invitation link shown twice")
 	}
 	u, _ := url.Parse(html.UnescapeString(link[1]))
+	if u.Host != strings.TrimPrefix(s.URL, "http://") {
+		t.Fatalf("invitation link %s does not point at the server %s", link[1], s.URL)
+	}
 
 	sales := s.browser(t)
 	assertStatus(t, sales.get(u.Path), http.StatusOK)
@@ -308,7 +289,7 @@ func TestSignUpBadInputKeepsInputAndCreatesNothing(t *testing.T) {
 			t.Errorf("response lacks %q", want)
 		}
 	}
-	if n, _ := s.store.CountWorkspaces(context.Background()); n != 0 {
+	if n, _ := s.Store.CountWorkspaces(context.Background()); n != 0 {
 		t.Fatal("invalid sign-up created a workspace")
 	}
 }
@@ -336,15 +317,15 @@ func TestInvitationErrors(t *testing.T) {
 	admin := s.browser(t)
 	signUp(t, admin, "ada@acme.com")
 	ctx := context.Background()
-	ws, _ := s.store.WorkspaceBySlug(ctx, "acme")
-	owner, _ := s.store.UserByEmail(ctx, ws.ID, "ada@acme.com")
+	ws, _ := s.Store.WorkspaceBySlug(ctx, "acme")
+	owner, _ := s.Store.UserByEmail(ctx, ws.ID, "ada@acme.com")
 
 	b := s.browser(t)
 	assertStatus(t, b.get("/join/acme/not-a-token"), http.StatusNotFound)
 	assertStatus(t, b.post("/join/acme/not-a-token", url.Values{"name": {"X"}, "password": {password}}), http.StatusNotFound)
 
 	token, hash, _ := auth.NewToken()
-	if _, err := s.store.CreateInvitation(ctx, model.Invitation{WorkspaceID: ws.ID, Email: "late@acme.com", Role: model.RoleSales,
+	if _, err := s.Store.CreateInvitation(ctx, model.Invitation{WorkspaceID: ws.ID, Email: "late@acme.com", Role: model.RoleSales,
 		TokenHash: hash, InvitedBy: owner.ID, ExpiresAt: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +335,7 @@ func TestInvitationErrors(t *testing.T) {
 		t.Fatal("expired invitation not explained")
 	}
 	assertStatus(t, b.post("/join/acme/"+token, url.Values{"name": {"Late"}, "password": {password}}), http.StatusGone)
-	if _, err := s.store.UserByEmail(ctx, ws.ID, "late@acme.com"); err == nil {
+	if _, err := s.Store.UserByEmail(ctx, ws.ID, "late@acme.com"); err == nil {
 		t.Fatal("expired invitation created a user")
 	}
 
@@ -385,13 +366,13 @@ func TestDeactivatedUserLosesSession(t *testing.T) {
 	assertStatus(t, mia.get("/leads"), http.StatusOK)
 
 	ctx := context.Background()
-	ws, _ := s.store.WorkspaceBySlug(ctx, "acme")
-	u, _ := s.store.UserByEmail(ctx, ws.ID, "mia@acme.com")
+	ws, _ := s.Store.WorkspaceBySlug(ctx, "acme")
+	u, _ := s.Store.UserByEmail(ctx, ws.ID, "mia@acme.com")
 	assertStatus(t, admin.post("/settings/users/"+itoa(u.ID)+"/deactivate", nil), http.StatusSeeOther)
 	assertStatus(t, mia.get("/leads"), http.StatusSeeOther)
 
 	// The last admin cannot demote themselves.
-	self, _ := s.store.UserByEmail(ctx, ws.ID, "ada@acme.com")
+	self, _ := s.Store.UserByEmail(ctx, ws.ID, "ada@acme.com")
 	admin.post("/settings/users/"+itoa(self.ID)+"/role", url.Values{"role": {"sales"}})
 	if r := admin.get("/settings/users"); !strings.Contains(r.body, "at least one active admin") {
 		t.Fatalf("last-admin error not shown")
@@ -450,8 +431,8 @@ func TestProbesAndErrorPages(t *testing.T) {
 
 func TestReadyzFailsWithoutDatabase(t *testing.T) {
 	s := newServer(t, nil)
-	s.store.Close()
+	s.Store.Close()
 	assertStatus(t, s.browser(t).get("/readyz"), http.StatusServiceUnavailable)
 }
 
-func itoa(n int64) string { return strconvFormat(n) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -30,8 +30,11 @@ var (
 	counter atomic.Int64
 )
 
-// Main starts the cluster, runs the tests and stops the cluster.
-func Main(m *testing.M) {
+// Runner is what TestMain runs: *testing.M, or a wrapper that sets up more around it.
+type Runner interface{ Run() int }
+
+// Main runs the tests and then stops the cluster, if a test started one.
+func Main(m Runner) {
 	code := m.Run()
 	if cluster != nil {
 		if err := cluster.Stop(context.Background()); err != nil {

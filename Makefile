@@ -1,0 +1,80 @@
+# Peregrine — the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO          ?= go
+BIN         := bin/peregrine
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+CHROMIUM    ?= /usr/bin/chromium
+DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
+# playwright-core must match the version playwright-go was built for; read it from the module.
+PLAYWRIGHT_CORE_VERSION = $(shell sed -n 's/^const playwrightCliVersion = "\(.*\)"/\1/p' \
+	"$$($(GO) list -m -f '{{.Dir}}' github.com/playwright-community/playwright-go)/run.go")
+
+.PHONY: help run build generate test test-deps postgres chromium node playwright-driver check bench clean
+
+help:
+	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
+	@echo "make test   install test dependencies and run every test (unit, database, browser)"
+	@echo "make build  build $(BIN)"
+	@echo "make generate  regenerate templ code after editing views/*.templ"
+
+run: build
+	@[ -n "$$DATABASE_URL" ] || $(MAKE) --no-print-directory postgres
+	./$(BIN) serve
+
+build:
+	$(GO) build -o $(BIN) ./cmd/peregrine
+
+generate:
+	$(GO) tool templ generate
+
+# The PostgreSQL server binaries (initdb, pg_ctl, postgres), from Debian when missing.
+postgres:
+	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; else \
+		echo "Installing PostgreSQL (apt-get install postgresql)"; \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) postgresql; \
+	fi
+
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; else \
+		echo "Installing Chromium (apt-get install chromium)"; \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium; \
+	fi
+
+node:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then :; else \
+		echo "Installing Node.js and npm"; \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) nodejs npm; \
+	fi
+
+# playwright-go drives the browser through playwright-core's cli.js; fetch exactly that
+# version from npm into a git-ignored folder (playwright's own installer downloads browsers).
+playwright-driver: node
+	@want="$(PLAYWRIGHT_CORE_VERSION)"; \
+	if [ -z "$$want" ]; then echo "cannot read playwright-go's pinned playwright version" >&2; exit 1; fi; \
+	have=$$(node -p "require('$(DRIVER_DIR)/package/package.json').version" 2>/dev/null); \
+	if [ "$$have" != "$$want" ]; then \
+		echo "Fetching playwright-core@$$want from npm"; \
+		rm -rf "$(DRIVER_DIR)" && mkdir -p "$(DRIVER_DIR)" && cd "$(DRIVER_DIR)" && \
+		npm pack --silent "playwright-core@$$want" >/dev/null && tar -xzf "playwright-core-$$want.tgz" && \
+		rm -f "playwright-core-$$want.tgz"; \
+	fi
+
+test-deps: postgres chromium playwright-driver
+
+# Static checks that need no database: generated templ code is current, vet is clean.
+check:
+	$(GO) tool templ generate -check
+	$(GO) vet ./...
+
+test: test-deps check
+	PLAYWRIGHT_DRIVER_PATH="$(DRIVER_DIR)" PLAYWRIGHT_NODEJS_PATH="$$(command -v node)" PEREGRINE_CHROMIUM="$(CHROMIUM)" \
+		$(GO) test -count=1 -timeout 15m ./...
+
+bench: postgres
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin .cache
