@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/pgembed"
+)
+
+// The test binary doubles as the peregrine command when asked, so the tests below drive the
+// real main (flags, signals, embedded PostgreSQL) in a child process.
+func TestMain(m *testing.M) {
+	if os.Getenv("PEREGRINE_TEST_RUN_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+type instance struct {
+	t       *testing.T
+	dataDir string
+	env     []string
+}
+
+func newInstance(t *testing.T) *instance {
+	dir, err := os.MkdirTemp("", "peregrine-run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The postgres user must be able to enter the folder when the tests run as root.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{t: t, dataDir: filepath.Join(dir, "data")}
+	t.Cleanup(func() {
+		if c, err := pgembed.New(in.dataDir, true); err == nil && c.Running(context.Background()) {
+			c.Stop(context.Background())
+		}
+		os.RemoveAll(dir)
+	})
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "PEREGRINE_") && !strings.HasPrefix(kv, "PORT=") {
+			in.env = append(in.env, kv)
+		}
+	}
+	in.env = append(in.env, "PEREGRINE_TEST_RUN_MAIN=1", "PEREGRINE_DATA_DIR="+in.dataDir)
+	return in
+}
+
+func (in *instance) command(extraEnv []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append([]string{}, in.env...), extraEnv...)
+	return cmd
+}
+
+// runCLI runs a command to completion and returns its exit code, stdout and stderr.
+func (in *instance) runCLI(stdin string, extraEnv []string, args ...string) (int, string, string) {
+	in.t.Helper()
+	cmd := in.command(extraEnv, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		in.t.Fatal(err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout *bytes.Buffer
+	stderr *bytes.Buffer
+	ready  time.Duration
+}
+
+func (in *instance) startServer() *server {
+	in.t.Helper()
+	addr := freeAddr(in.t)
+	cmd := in.command(nil, "serve", "--addr", addr)
+	s := &server{cmd: cmd, url: "http://" + addr, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		in.t.Fatal(err)
+	}
+	in.t.Cleanup(func() { cmd.Process.Kill() })
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(s.url + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				s.ready = time.Since(start)
+				return s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	in.t.Fatalf("server not ready in 90s; stderr:\n%s", s.stderr)
+	return nil
+}
+
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("server exited with %v; stderr:\n%s", err, s.stderr)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not stop within 60s of SIGTERM; stderr:\n%s", s.stderr)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func noRedirect() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (in *instance) postgresRunning() bool {
+	_, err := os.Stat(filepath.Join(in.dataDir, "pgdata", "postmaster.pid"))
+	return err == nil
+}
+
+func TestEmbeddedPostgresLifecycle(t *testing.T) {
+	in := newInstance(t)
+
+	// Cold start: initdb, start PostgreSQL, migrate, serve.
+	s := in.startServer()
+	t.Logf("cold start to ready: %v", s.ready.Round(time.Millisecond))
+	if !strings.Contains(s.stdout.String(), "open "+s.url) {
+		t.Fatalf("start-up does not print the URL to open:\n%s", s.stdout)
+	}
+	res, err := noRedirect().Get(s.url + "/")
+	if err != nil || res.Header.Get("Location") != "/signup" {
+		t.Fatalf("fresh server / -> %v %v, want /signup", res.Header.Get("Location"), err)
+	}
+	for _, key := range []string{"session.key", "secret.key"} {
+		info, err := os.Stat(filepath.Join(in.dataDir, key))
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v mode %v, want 0600", key, err, info.Mode().Perm())
+		}
+	}
+
+	// fsync stays on for real data.
+	c, err := pgembed.New(in.dataDir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("postgres", c.URL("peregrine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fsync string
+	if err := db.QueryRow(`SHOW fsync`).Scan(&fsync); err != nil || fsync != "on" {
+		t.Fatalf("fsync = %q, %v", fsync, err)
+	}
+	var migrations int
+	if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&migrations); err != nil || migrations == 0 {
+		t.Fatalf("schema_migrations: %d %v", migrations, err)
+	}
+	db.Close()
+
+	// The CLI reuses the running cluster and leaves it running for the server.
+	code, out, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"},
+		"workspace", "create", "--name", "Acme Corp", "--admin-email", "ops@acme.com")
+	if code != 0 || strings.TrimSpace(out) != "acme-corp" {
+		t.Fatalf("workspace create: %d %q %s", code, out, errOut)
+	}
+	if res, err := http.Get(s.url + "/readyz"); err != nil || res.StatusCode != 200 {
+		t.Fatal("server lost its database after the CLI ran")
+	}
+
+	s.stop(t)
+	if in.postgresRunning() {
+		t.Fatal("PostgreSQL still running after the server stopped")
+	}
+	if !strings.Contains(s.stderr.String(), "stopped embedded PostgreSQL") {
+		t.Fatalf("shutdown log:\n%s", s.stderr)
+	}
+
+	// With the server down, the CLI starts the cluster itself and stops it again.
+	code, out, errOut = in.runCLI("another long password\n", nil, "workspace", "create", "--name", "Beta", "--admin-email", "b@beta.io")
+	if code != 0 || strings.TrimSpace(out) != "beta" {
+		t.Fatalf("workspace create while stopped: %d %q %s", code, out, errOut)
+	}
+	if in.postgresRunning() {
+		t.Fatal("the CLI left PostgreSQL running")
+	}
+
+	// Data survives the restart: sign-up is closed and the CLI's admin can sign in.
+	s = in.startServer()
+	t.Logf("warm start to ready: %v", s.ready.Round(time.Millisecond))
+	res, err = noRedirect().Get(s.url + "/")
+	if err != nil || res.Header.Get("Location") != "/login" {
+		t.Fatalf("restarted server / -> %q, want /login", res.Header.Get("Location"))
+	}
+	form := url.Values{"email": {"b@beta.io"}, "password": {"another long password"}}
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err = noRedirect().Do(req)
+	if err != nil || res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		body, _ := io.ReadAll(res.Body)
+		t.Fatalf("login after restart: %v %v %s", res.StatusCode, err, body)
+	}
+	s.stop(t)
+}
+
+func TestInvalidConfigurationExitsWithStatus2(t *testing.T) {
+	in := newInstance(t)
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"serve", "--log-level", "loud"}, "PEREGRINE_LOG_LEVEL"},
+		{[]string{"PORT=eighty"}, []string{"serve"}, "PORT"},
+		{[]string{"PEREGRINE_SECRET_KEY=too-short"}, []string{"migrate"}, "PEREGRINE_SECRET_KEY"},
+		{nil, []string{"serve", "--no-such-flag"}, "no-such-flag"},
+		{nil, []string{"frobnicate"}, "unknown command"},
+		{nil, []string{"workspace", "create", "--name", "X"}, "--admin-email"},
+	} {
+		code, _, errOut := in.runCLI("", tc.env, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want 2 mentioning %s", tc.env, tc.args, code, errOut, tc.want)
+		}
+	}
+	if in.postgresRunning() {
+		t.Fatal("an invalid configuration started PostgreSQL")
+	}
+}
+
+func TestWorkspaceCreateRejectsBadInput(t *testing.T) {
+	in := newInstance(t)
+	code, _, errOut := in.runCLI("short\n", nil, "workspace", "create", "--name", "Acme", "--admin-email", "ops@acme.com")
+	if code != 2 || !strings.Contains(errOut, "12 characters") {
+		t.Fatalf("short password: %d %s", code, errOut)
+	}
+	code, out, _ := in.runCLI("", nil, "migrate")
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
+	code, out, _ = in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"}, "workspace", "create", "--name", "Acme", "--admin-email", "ops@acme.com")
+	if code != 0 || strings.TrimSpace(out) != "acme" {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	code, _, errOut = in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"}, "workspace", "create", "--name", "Acme", "--admin-email", "ops@acme.com")
+	if code != 2 || !strings.Contains(errOut, "already exists") {
+		t.Fatalf("duplicate admin email: %d %s", code, errOut)
+	}
+}
