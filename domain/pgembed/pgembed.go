@@ -36,6 +36,8 @@ type Cluster struct {
 	LogFile   string
 	// Fsync must stay true for real data; tests turn it off for speed.
 	Fsync bool
+	// AppName tags this process's connections, so OtherClients can tell them from others'.
+	AppName string
 
 	runAs *syscall.Credential // set when we are root and must run as the postgres user
 }
@@ -57,6 +59,7 @@ func New(root string, fsync bool) (*Cluster, error) {
 		Port:      5432,
 		LogFile:   filepath.Join(abs, "postgresql.log"),
 		Fsync:     fsync,
+		AppName:   fmt.Sprintf("peregrine-%d", os.Getpid()),
 	}
 	if len(filepath.Join(c.SocketDir, ".s.PGSQL.5432")) > 107 {
 		return nil, fmt.Errorf("the data folder path %s is too long for a PostgreSQL unix socket (max 107 bytes); choose a shorter --data-dir", abs)
@@ -116,7 +119,8 @@ func postgresCredential() (*syscall.Credential, error) {
 
 // URL is the connection string for database name on this cluster.
 func (c *Cluster) URL(database string) string {
-	return fmt.Sprintf("postgres:///%s?host=%s&port=%d&user=%s&sslmode=disable", database, c.SocketDir, c.Port, Superuser)
+	return fmt.Sprintf("postgres:///%s?host=%s&port=%d&user=%s&sslmode=disable&application_name=%s",
+		database, c.SocketDir, c.Port, Superuser, c.AppName)
 }
 
 // Initialized reports whether the data folder holds a cluster.
@@ -183,8 +187,9 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
-// OtherClients counts connections to the cluster other than the caller's own probe, so a
-// process does not stop a cluster another process still uses.
+// OtherClients counts connections of other processes to the cluster, so a process does not
+// stop a cluster another one still uses. This process's own connections are told apart by
+// their application name: a closed pool's backends can linger for a moment after Close.
 func (c *Cluster) OtherClients(ctx context.Context) (int, error) {
 	db, err := sql.Open("postgres", c.URL("postgres"))
 	if err != nil {
@@ -194,7 +199,7 @@ func (c *Cluster) OtherClients(ctx context.Context) (int, error) {
 	var n int
 	err = db.QueryRowContext(ctx, `
 		SELECT count(*) FROM pg_stat_activity
-		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&n)
+		WHERE backend_type = 'client backend' AND application_name <> $1`, c.AppName).Scan(&n)
 	return n, err
 }
 
