@@ -100,6 +100,27 @@ func signUp(t *testing.T, b *browser, email string) {
 	}
 }
 
+var inviteLinkField = regexp.MustCompile(`id="invite-link" type="text" readonly value="([^"]+)"`)
+
+// invite creates an invitation as admin and returns the link the page shows once.
+func invite(t *testing.T, admin *browser, email, role string) *url.URL {
+	t.Helper()
+	r := admin.post("/settings/users/invite", url.Values{"email": {email}, "role": {role}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("invite: %d %.500s", r.status, r.body)
+	}
+	r = admin.get("/settings/users")
+	m := inviteLinkField.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no invitation link shown:\n%.2000s", r.body)
+	}
+	u, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 func assertStatus(t *testing.T, r response, want int) {
 	t.Helper()
 	if r.status != want {
@@ -240,26 +261,17 @@ func TestSalesRoleIsForbiddenFromSettings(t *testing.T) {
 	s := newServer(t, nil)
 	admin := s.browser(t)
 	signUp(t, admin, "ada@acme.com")
-	r := admin.post("/settings/users/invite", url.Values{"email": {"sam@acme.com"}, "role": {"sales"}})
-	if r.status != http.StatusSeeOther {
-		t.Fatalf("invite: %d %.500s", r.status, r.body)
-	}
-	r = admin.get("/settings/users")
-	link := regexp.MustCompile(`id="invite-link" type="text" readonly value="([^"]+)"`).FindStringSubmatch(r.body)
-	if link == nil {
-		t.Fatalf("no invitation link shown:\n%.2000s", r.body)
-	}
-	if again := admin.get("/settings/users"); strings.Contains(again.body, link[1]) {
+	link := invite(t, admin, "sam@acme.com", "sales")
+	if again := admin.get("/settings/users"); strings.Contains(again.body, link.Path) {
 		t.Fatal("invitation link shown twice")
 	}
-	u, _ := url.Parse(html.UnescapeString(link[1]))
-	if u.Host != strings.TrimPrefix(s.URL, "http://") {
-		t.Fatalf("invitation link %s does not point at the server %s", link[1], s.URL)
+	if link.Host != strings.TrimPrefix(s.URL, "http://") {
+		t.Fatalf("invitation link %s does not point at the server %s", link, s.URL)
 	}
 
 	sales := s.browser(t)
-	assertStatus(t, sales.get(u.Path), http.StatusOK)
-	r = sales.post(u.Path, url.Values{"name": {"Sam Sales"}, "password": {password}})
+	assertStatus(t, sales.get(link.Path), http.StatusOK)
+	r := sales.post(link.Path, url.Values{"name": {"Sam Sales"}, "password": {password}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("join: %d %.500s", r.status, r.body)
 	}
@@ -356,13 +368,9 @@ func TestDeactivatedUserLosesSession(t *testing.T) {
 	s := newServer(t, nil)
 	admin := s.browser(t)
 	signUp(t, admin, "ada@acme.com")
-	admin.post("/settings/users/invite", url.Values{"email": {"mia@acme.com"}, "role": {"marketer"}})
-	link := regexp.MustCompile(`readonly value="[^"]*(/join/[^"]+)"`).FindStringSubmatch(admin.get("/settings/users").body)
-	if link == nil {
-		t.Fatal("no link")
-	}
+	link := invite(t, admin, "mia@acme.com", "marketer")
 	mia := s.browser(t)
-	assertStatus(t, mia.post(link[1], url.Values{"name": {"Mia"}, "password": {password}}), http.StatusSeeOther)
+	assertStatus(t, mia.post(link.Path, url.Values{"name": {"Mia"}, "password": {password}}), http.StatusSeeOther)
 	assertStatus(t, mia.get("/leads"), http.StatusOK)
 
 	ctx := context.Background()
@@ -405,9 +413,8 @@ func TestWorkspaceSettings(t *testing.T) {
 		t.Fatal("input lost")
 	}
 	assertStatus(t, b.post("/settings/workspace", url.Values{"name": {"Acme Inc"}, "public_url": {"https://scoring.acme.com"}}), http.StatusSeeOther)
-	b.post("/settings/users/invite", url.Values{"email": {"sam@acme.com"}, "role": {"sales"}})
-	if r := b.get("/settings/users"); !strings.Contains(r.body, `value="https://scoring.acme.com/join/acme/`) {
-		t.Fatal("invitation link does not use the workspace's public URL")
+	if link := invite(t, b, "sam@acme.com", "sales"); link.Host != "scoring.acme.com" || link.Scheme != "https" {
+		t.Fatalf("invitation link %s does not use the workspace's public URL", link)
 	}
 }
 
