@@ -14,7 +14,10 @@ import (
 
 // errorHandler renders every error as a friendly page (or JSON for API clients), and never
 // shows internal error text to the visitor.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+//
+// Routes nobody registered run no route middleware, so the identity is loaded here when it is
+// missing: a signed-in person's 404 page then leads back to their leads, not to sign-in.
+func errorHandler(log *slog.Logger, loadIdentity echo.MiddlewareFunc) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -43,6 +46,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)
 			return
+		}
+		if handlers.IdentityOf(c) == nil && loadIdentity != nil && status < 500 {
+			_ = loadIdentity(func(echo.Context) error { return nil })(c)
 		}
 		view := views.ErrorView{Status: status, Title: title, Message: message, SignedIn: handlers.IdentityOf(c) != nil}
 		if rerr := handlers.Render(c, status, views.ErrorPage(view)); rerr != nil {

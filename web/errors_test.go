@@ -15,7 +15,7 @@ import (
 // An unexpected error becomes a friendly 500 page that does not leak the internal message.
 func TestInternalErrorsAreHidden(t *testing.T) {
 	e := echo.New()
-	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	e.GET("/boom", func(c echo.Context) error { return errors.New("pq: password authentication failed for user secret") })
 	e.GET("/api/boom", func(c echo.Context) error { return errors.New("internal detail") })
 

@@ -49,7 +49,7 @@ func New(cfg *config.Config, p *platform.Platform, log *slog.Logger) *echo.Echo 
 		PublicURL:  cfg.PublicURL,
 		Log:        log,
 	}
-	e.HTTPErrorHandler = errorHandler(log)
+	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)
 	routes(e, h, cfg, log)
 	return e
 }

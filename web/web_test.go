@@ -434,6 +434,14 @@ func TestProbesAndErrorPages(t *testing.T) {
 	}
 	assertStatus(t, b.get("/static/css/app.css"), http.StatusOK)
 	assertStatus(t, b.get("/settings/users"), http.StatusSeeOther)
+
+	// Signed in, the 404 page leads back to the leads.
+	signUp(t, b, "ada@acme.com")
+	r = b.get("/no/such/page")
+	assertStatus(t, r, http.StatusNotFound)
+	if !strings.Contains(r.body, "Back to your leads") {
+		t.Fatal("signed-in 404 page does not lead back to the leads")
+	}
 }
 
 func TestReadyzFailsWithoutDatabase(t *testing.T) {
