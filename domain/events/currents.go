@@ -1,0 +1,253 @@
+// Package events decodes engagement events (Braze Currents) into Peregrine's event model and
+// names the activities they become. It is pure: no HTTP, no SQL.
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SourceBraze marks events that came from Braze Currents.
+const SourceBraze = "braze"
+
+// MaxEventBytes is the largest event Braze sends (it drops bigger ones); larger ones are rejected.
+const MaxEventBytes = 900 * 1024
+
+// ErrNotABatch means the body is not {"events":[...]}. Braze then re-sends events one by one.
+var ErrNotABatch = errors.New(`the body must be a JSON object {"events": [...]}`)
+
+// Event is one decoded Currents event. Raw keeps the exact bytes received.
+type Event struct {
+	ID             string
+	Type           string
+	Time           time.Time
+	UserID         string // Braze user id (REST braze_id)
+	ExternalUserID string // the customer's id (REST external_id)
+	DeviceID       string
+	Timezone       string
+	Properties     map[string]json.RawMessage
+	Raw            []byte
+}
+
+// Rejected is an event that could not be decoded; the rest of its batch is still accepted.
+type Rejected struct {
+	Index  int
+	Reason string
+	Raw    []byte
+}
+
+// DecodeBatch splits a Currents body into events. An empty body is a credential check and
+// yields no events. A body that is not {"events":[...]} fails as a whole; single malformed
+// events are returned as rejected so the good ones can still be stored.
+func DecodeBatch(body []byte) ([]Event, []Rejected, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, nil, nil
+	}
+	var envelope struct {
+		Events *[]json.RawMessage `json:"events"`
+	}
+	if body[0] != '{' {
+		return nil, nil, ErrNotABatch
+	}
+	if err := json.Unmarshal(body, &envelope); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrNotABatch, err)
+	}
+	if envelope.Events == nil {
+		return nil, nil, ErrNotABatch
+	}
+	var good []Event
+	var bad []Rejected
+	for i, raw := range *envelope.Events {
+		ev, err := DecodeEvent(raw)
+		if err != nil {
+			bad = append(bad, Rejected{Index: i, Reason: err.Error(), Raw: raw})
+			continue
+		}
+		good = append(good, ev)
+	}
+	return good, bad, nil
+}
+
+// DecodeEvent decodes one event leniently: unknown keys are ignored, optional keys may be
+// missing or null. Only id, event_type and time are required.
+func DecodeEvent(raw json.RawMessage) (Event, error) {
+	if len(raw) > MaxEventBytes {
+		return Event{}, fmt.Errorf("event is larger than %d bytes", MaxEventBytes)
+	}
+	if !utf8.Valid(raw) {
+		return Event{}, errors.New("event is not valid UTF-8")
+	}
+	var wire struct {
+		ID         json.RawMessage            `json:"id"`
+		EventType  json.RawMessage            `json:"event_type"`
+		Time       json.RawMessage            `json:"time"`
+		User       map[string]json.RawMessage `json:"user"`
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &wire); err != nil {
+		return Event{}, fmt.Errorf("event is not a JSON object with object-valued user/properties: %v", err)
+	}
+	ev := Event{Raw: append([]byte(nil), raw...), Properties: wire.Properties}
+	var ok bool
+	if ev.ID, ok = stringValue(wire.ID); !ok || strings.TrimSpace(ev.ID) == "" {
+		return Event{}, errors.New(`event has no "id" string`)
+	}
+	if len(ev.ID) > 200 {
+		return Event{}, errors.New(`event "id" is longer than 200 characters`)
+	}
+	if ev.Type, ok = stringValue(wire.EventType); !ok || ev.Type == "" {
+		return Event{}, errors.New(`event has no "event_type" string`)
+	}
+	if len(ev.Type) > 200 {
+		return Event{}, errors.New(`event "event_type" is longer than 200 characters`)
+	}
+	var seconds float64
+	if err := json.Unmarshal(wire.Time, &seconds); err != nil || len(wire.Time) == 0 || math.IsNaN(seconds) || seconds < 0 || seconds > 1e11 {
+		return Event{}, errors.New(`event has no valid "time" (epoch seconds)`)
+	}
+	ev.Time = time.Unix(int64(seconds), 0).UTC()
+	ev.UserID, _ = stringValue(wire.User["user_id"])
+	ev.ExternalUserID, _ = stringValue(wire.User["external_user_id"])
+	ev.DeviceID, _ = stringValue(wire.User["device_id"])
+	ev.Timezone, _ = stringValue(wire.User["timezone"])
+	if ev.Properties == nil {
+		ev.Properties = map[string]json.RawMessage{}
+	}
+	normalizeFlatProperties(ev)
+	return ev, nil
+}
+
+// normalizeFlatProperties accepts the flat-schema form, where a custom event's or purchase's
+// properties arrive as a JSON-encoded string in properties.properties.
+func normalizeFlatProperties(ev Event) {
+	target := ""
+	switch ev.Type {
+	case "users.behaviors.CustomEvent":
+		target = "custom_properties"
+	case "users.behaviors.Purchase":
+		target = "purchase_properties"
+	default:
+		return
+	}
+	if v, ok := ev.Properties[target]; ok && !isNull(v) {
+		return
+	}
+	s, ok := stringValue(ev.Properties["properties"])
+	if !ok {
+		return
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal([]byte(s), &obj) == nil {
+		ev.Properties[target] = json.RawMessage(s)
+	}
+}
+
+// Prop returns a property rendered as text: strings as they are, numbers exactly as sent
+// (1188.0 stays 1188.0), booleans as true/false. Missing, null and blank give "", false.
+func (e Event) Prop(key string) (string, bool) {
+	return scalarText(e.Properties[key])
+}
+
+func scalarText(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || isNull(raw) {
+		return "", false
+	}
+	switch raw[0] {
+	case '"':
+		s, ok := stringValue(raw)
+		s = strings.TrimSpace(s)
+		return s, ok && s != ""
+	case '{', '[':
+		return "", false
+	}
+	return string(raw), true
+}
+
+func stringValue(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
+// Email returns the person's email address carried by the event, trimmed and lower-cased.
+// Values a Braze field transformation produced ([REDACTED], SHA-256 hashes) are not addresses.
+func (e Event) Email() string {
+	if email := cleanEmail(e.Properties["email_address"]); email != "" {
+		return email
+	}
+	if channel, _ := e.Prop("channel"); strings.EqualFold(channel, "email") {
+		return cleanEmail(e.Properties["channel_identifier"])
+	}
+	return ""
+}
+
+func cleanEmail(raw json.RawMessage) string {
+	s, ok := stringValue(raw)
+	if !ok {
+		return ""
+	}
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" || s == "[redacted]" || sha256Hex.MatchString(s) || len(s) > 254 {
+		return ""
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at == len(s)-1 || !strings.Contains(s[at+1:], ".") || strings.ContainsAny(s, " \t<>,;\"") {
+		return ""
+	}
+	return s
+}
+
+// Phone returns the person's phone number carried by the event, in E.164 form.
+func (e Event) Phone() string {
+	for _, key := range []string{"user_phone_number", "to_phone_number", "phone_number"} {
+		if p := cleanPhone(e.Properties[key]); p != "" {
+			return p
+		}
+	}
+	if channel, _ := e.Prop("channel"); channel != "" && !strings.EqualFold(channel, "email") {
+		return cleanPhone(e.Properties["channel_identifier"])
+	}
+	return ""
+}
+
+func cleanPhone(raw json.RawMessage) string {
+	s, ok := stringValue(raw)
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(s) {
+		switch {
+		case r == '+' && i == 0:
+			b.WriteRune(r)
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
+		default:
+			return ""
+		}
+	}
+	p := b.String()
+	if !strings.HasPrefix(p, "+") || len(p) < 8 || len(p) > 16 || sha256Hex.MatchString(s) {
+		return ""
+	}
+	return p
+}
