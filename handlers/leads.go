@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/views"
 )
 
@@ -20,7 +21,7 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 	if err != nil || page < 1 {
 		page = 1
 	}
-	leads, total, err := h.Store.ListLeads(c.Request().Context(), id.Workspace.ID, leadsPerPage, (page-1)*leadsPerPage)
+	leads, total, err := h.Store.ListLeads(c.Request().Context(), id.Workspace.ID, store.LeadFilter{Limit: leadsPerPage, Offset: (page - 1) * leadsPerPage})
 	if err != nil {
 		return err
 	}

@@ -122,4 +122,15 @@ type Lead struct {
 	Company        string     `db:"company"`
 	CreatedAt      time.Time  `db:"created_at"`
 	LastActivityAt *time.Time `db:"last_activity_at"`
+
+	Phone            string     `db:"phone"`
+	Country          string     `db:"country"`
+	TimeZone         string     `db:"time_zone"`
+	CustomAttributes []byte     `db:"custom_attributes"`
+	AccountID        *int64     `db:"account_id"`
+	FirstActivityAt  *time.Time `db:"first_activity_at"`
+	ActivityCount    int        `db:"activity_count"`
+	UpdatedAt        time.Time  `db:"updated_at"`
+	// AccountDomain is the company domain of the lead's account, when listed with it.
+	AccountDomain *string `db:"account_domain"`
 }

@@ -193,7 +193,7 @@ func TestListLeadsPagesStably(t *testing.T) {
 	}
 	seen := map[int64]bool{}
 	for off := 0; off < 6; off += 2 {
-		page, total, err := st.ListLeads(ctx, a.ws.ID, 2, off)
+		page, total, err := st.ListLeads(ctx, a.ws.ID, store.LeadFilter{Limit: 2, Offset: off})
 		if err != nil || total != 6 {
 			t.Fatalf("total=%d err=%v", total, err)
 		}
@@ -274,7 +274,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return nil
 		},
 		"ListLeads": func() error {
-			leads, total, err := st.ListLeads(ctx, wsA, 100, 0)
+			leads, total, err := st.ListLeads(ctx, wsA, store.LeadFilter{Limit: 100})
 			for _, l := range leads {
 				if l.WorkspaceID != wsA {
 					return errors.New("listed a lead of B")

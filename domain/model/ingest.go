@@ -1,0 +1,180 @@
+package model
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// APIToken is a bearer token for a machine client such as Braze Currents.
+type APIToken struct {
+	WorkspaceID int64      `db:"workspace_id"`
+	ID          int64      `db:"id"`
+	Kind        string     `db:"kind"`
+	Label       string     `db:"label"`
+	TokenHash   []byte     `db:"token_hash"`
+	Hint        string     `db:"hint"`
+	CreatedBy   *int64     `db:"created_by"`
+	CreatedAt   time.Time  `db:"created_at"`
+	LastUsedAt  *time.Time `db:"last_used_at"`
+	RevokedAt   *time.Time `db:"revoked_at"`
+}
+
+// TokenKindCurrents authenticates Braze Currents batches.
+const TokenKindCurrents = "currents"
+
+// BrazeConnection is a workspace's Braze REST settings; the key stays encrypted.
+type BrazeConnection struct {
+	WorkspaceID        int64      `db:"workspace_id"`
+	RESTEndpoint       string     `db:"rest_endpoint"`
+	APIKeyEncrypted    []byte     `db:"api_key_encrypted"`
+	APIKeyHint         string     `db:"api_key_hint"`
+	UpdatedAt          time.Time  `db:"updated_at"`
+	LastTestAt         *time.Time `db:"last_test_at"`
+	LastTestOK         *bool      `db:"last_test_ok"`
+	LastTestMessage    string     `db:"last_test_message"`
+	LookupError        string     `db:"lookup_error"`
+	LookupsPausedUntil *time.Time `db:"lookups_paused_until"`
+}
+
+// Inbound event states.
+const (
+	InboundPending = "pending"
+	InboundWaiting = "waiting"
+	InboundDone    = "done"
+	InboundIgnored = "ignored"
+)
+
+// NewInboundEvent is an event about to be stored by an endpoint.
+type NewInboundEvent struct {
+	EventID    string
+	EventType  string
+	OccurredAt time.Time
+	Payload    []byte
+	State      string // pending, or ignored for types that are stored but not scored
+}
+
+// NewReject is an undecodable event of an accepted batch.
+type NewReject struct {
+	Reason string
+	Raw    []byte
+}
+
+// InboundEvent is a stored event claimed for processing.
+type InboundEvent struct {
+	WorkspaceID int64     `db:"workspace_id"`
+	ID          int64     `db:"id"`
+	Source      string    `db:"source"`
+	EventID     string    `db:"event_id"`
+	EventType   string    `db:"event_type"`
+	OccurredAt  time.Time `db:"occurred_at"`
+	Payload     string    `db:"payload"`
+}
+
+// Identity kinds recognise a lead besides their email.
+const (
+	IdentityBrazeUser  = "braze_user_id"
+	IdentityExternalID = "external_id"
+	IdentityPhone      = "phone"
+)
+
+// Identity links an identifier to a lead.
+type Identity struct {
+	Kind   string `db:"kind"`
+	Value  string `db:"value"`
+	LeadID int64  `db:"lead_id"`
+}
+
+// ActivityRow is an activity to store.
+type ActivityRow struct {
+	LeadID         int64
+	InboundEventID int64
+	OccurredAt     time.Time
+	Source         string
+	EventType      string
+	Name           string
+	CampaignID     string
+	CampaignName   string
+	CanvasID       string
+	CanvasName     string
+	URL            string
+	Properties     json.RawMessage
+}
+
+// Activity is a stored activity on a lead's timeline.
+type Activity struct {
+	WorkspaceID  int64           `db:"workspace_id"`
+	ID           int64           `db:"id"`
+	LeadID       int64           `db:"lead_id"`
+	OccurredAt   time.Time       `db:"occurred_at"`
+	Source       string          `db:"source"`
+	EventType    string          `db:"event_type"`
+	Name         string          `db:"name"`
+	CampaignID   string          `db:"campaign_id"`
+	CampaignName string          `db:"campaign_name"`
+	CanvasID     string          `db:"canvas_id"`
+	CanvasName   string          `db:"canvas_name"`
+	URL          string          `db:"url"`
+	Properties   json.RawMessage `db:"properties"`
+}
+
+// Waiting records why an event cannot become an activity yet.
+type Waiting struct {
+	EventID        int64
+	BrazeUserID    string
+	ExternalUserID string
+	Phone          string
+	Reason         string
+}
+
+// Braze lookup kinds and states.
+const (
+	LookupExternalID = "external_id"
+	LookupBrazeID    = "braze_id"
+	LookupPhone      = "phone"
+
+	LookupPending  = "pending"
+	LookupFound    = "found"
+	LookupNoEmail  = "no_email"
+	LookupNotFound = "not_found"
+)
+
+// BrazeLookup is one identifier to resolve through /users/export/ids.
+type BrazeLookup struct {
+	WorkspaceID int64  `db:"workspace_id"`
+	Kind        string `db:"kind"`
+	Value       string `db:"value"`
+	State       string `db:"state"`
+	Attempts    int    `db:"attempts"`
+}
+
+// LeadProfile is what a Braze lookup tells about a person.
+type LeadProfile struct {
+	Email            string
+	FirstName        string
+	LastName         string
+	Phone            string
+	Country          string
+	TimeZone         string
+	Company          string
+	CustomAttributes json.RawMessage
+}
+
+// Counter is an increment of a status-panel metric.
+type Counter struct {
+	WorkspaceID int64
+	Hour        time.Time
+	Metric      string
+	EventType   string
+	Count       int64
+}
+
+// Ingest metrics counted per hour.
+const (
+	MetricReceived        = "received"
+	MetricDuplicate       = "duplicate"
+	MetricRejectedEvent   = "rejected_event"
+	MetricRejectedAuth    = "rejected_auth"
+	MetricRejectedRequest = "rejected_request"
+	MetricLookupError     = "lookup_error"
+	MetricProcessed       = "processed"
+)

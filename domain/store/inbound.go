@@ -1,0 +1,367 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+)
+
+// insertChunk keeps a multi-row INSERT under PostgreSQL's 65535-parameter limit.
+const insertChunk = 1000
+
+// InsertInboundBatch stores a batch durably in one transaction: new events (a multi-row
+// INSERT, idempotent on workspace + source + event id) and the undecodable ones. It returns
+// how many events were new; the rest were duplicates of events stored before.
+func (s *Store) InsertInboundBatch(ctx context.Context, workspaceID int64, source string, evs []model.NewInboundEvent, rejects []model.NewReject) (int, error) {
+	inserted := 0
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for start := 0; start < len(evs); start += insertChunk {
+			chunk := evs[start:min(start+insertChunk, len(evs))]
+			var sb strings.Builder
+			sb.WriteString(`INSERT INTO inbound_events (workspace_id, source, event_id, event_type, occurred_at, payload, state) VALUES `)
+			args := make([]any, 0, 2+len(chunk)*5)
+			args = append(args, workspaceID, source)
+			for i, e := range chunk {
+				if i > 0 {
+					sb.WriteByte(',')
+				}
+				n := len(args)
+				fmt.Fprintf(&sb, "($1,$2,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5)
+				args = append(args, e.EventID, e.EventType, e.OccurredAt, string(e.Payload), e.State)
+			}
+			sb.WriteString(` ON CONFLICT (workspace_id, source, event_id) DO NOTHING`)
+			res, err := tx.ExecContext(ctx, sb.String(), args...)
+			if err != nil {
+				return fmt.Errorf("store: unable to store events: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			inserted += int(n)
+		}
+		for _, r := range rejects {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_rejects (workspace_id, source, reason, raw) VALUES ($1, $2, $3, $4)`,
+				workspaceID, source, r.Reason, printable(r.Raw, 64*1024)); err != nil {
+				return fmt.Errorf("store: unable to store rejected event: %w", err)
+			}
+		}
+		return nil
+	})
+	return inserted, err
+}
+
+// printable keeps a rejected payload storable as text: valid UTF-8, no NUL, bounded.
+func printable(raw []byte, limit int) string {
+	if len(raw) > limit {
+		raw = raw[:limit]
+	}
+	s := strings.ToValidUTF8(string(raw), "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Tx is a transaction for the ingest pipeline: claim stored events and turn them into leads,
+// identities and activities, all or nothing.
+type Tx struct {
+	tx *sqlx.Tx
+}
+
+// InTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error { return fn(&Tx{tx: tx}) })
+}
+
+// ClaimPendingEvents locks up to limit pending events of any workspace, oldest first, skipping
+// those another worker holds. The lock lasts until the transaction ends, so a crash releases
+// them for another try.
+func (t *Tx) ClaimPendingEvents(ctx context.Context, limit int) ([]model.InboundEvent, error) {
+	var evs []model.InboundEvent
+	err := t.tx.SelectContext(ctx, &evs, `
+		SELECT workspace_id, id, source, event_id, event_type, occurred_at, payload FROM inbound_events
+		WHERE state = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to claim events: %w", err)
+	}
+	return evs, nil
+}
+
+// UpsertAccounts makes sure an account exists for each domain and returns their ids.
+func (t *Tx) UpsertAccounts(ctx context.Context, workspaceID int64, domains []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(domains))
+	if len(domains) == 0 {
+		return out, nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO accounts (workspace_id, domain, name)
+		SELECT $1, d, d FROM unnest($2::text[]) AS d ON CONFLICT (workspace_id, domain) DO NOTHING`,
+		workspaceID, pq.Array(domains)); err != nil {
+		return nil, fmt.Errorf("store: unable to create accounts: %w", err)
+	}
+	rows, err := t.tx.QueryxContext(ctx, `SELECT domain, id FROM accounts WHERE workspace_id = $1 AND domain = ANY($2)`,
+		workspaceID, pq.Array(domains))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to load accounts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		var id int64
+		if err := rows.Scan(&d, &id); err != nil {
+			return nil, err
+		}
+		out[d] = id
+	}
+	return out, rows.Err()
+}
+
+// LeadSeed is what ingest knows of a person when it first sees their email.
+type LeadSeed struct {
+	Email     string
+	AccountID int64 // 0: none (free-mail address)
+}
+
+// UpsertLeadsByEmail makes sure a lead exists for each email (one per workspace + email) and
+// returns their ids. Existing leads keep their data; a missing account is filled in.
+func (t *Tx) UpsertLeadsByEmail(ctx context.Context, workspaceID int64, seeds []LeadSeed) (map[string]int64, error) {
+	out := make(map[string]int64, len(seeds))
+	if len(seeds) == 0 {
+		return out, nil
+	}
+	emails := make([]string, len(seeds))
+	accounts := make([]int64, len(seeds))
+	for i, s := range seeds {
+		emails[i], accounts[i] = s.Email, s.AccountID
+	}
+	if _, err := t.tx.ExecContext(ctx, `
+		INSERT INTO leads (workspace_id, email, account_id)
+		SELECT $1, e, NULLIF(a, 0) FROM unnest($2::text[], $3::bigint[]) AS x(e, a)
+		ON CONFLICT (workspace_id, email) DO NOTHING`, workspaceID, pq.Array(emails), pq.Array(accounts)); err != nil {
+		return nil, fmt.Errorf("store: unable to create leads: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `
+		UPDATE leads l SET account_id = x.a FROM unnest($2::text[], $3::bigint[]) AS x(e, a)
+		WHERE l.workspace_id = $1 AND l.email = x.e AND l.account_id IS NULL AND x.a <> 0`,
+		workspaceID, pq.Array(emails), pq.Array(accounts)); err != nil {
+		return nil, fmt.Errorf("store: unable to attach accounts: %w", err)
+	}
+	rows, err := t.tx.QueryxContext(ctx, `SELECT email, id FROM leads WHERE workspace_id = $1 AND email = ANY($2)`,
+		workspaceID, pq.Array(emails))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to load leads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e string
+		var id int64
+		if err := rows.Scan(&e, &id); err != nil {
+			return nil, err
+		}
+		out[e] = id
+	}
+	return out, rows.Err()
+}
+
+// AddIdentities links identifiers to leads; an identifier already linked keeps its lead. It
+// returns the identities that are new.
+func (t *Tx) AddIdentities(ctx context.Context, workspaceID int64, ids []model.Identity) ([]model.Identity, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	kinds, values, leads := make([]string, len(ids)), make([]string, len(ids)), make([]int64, len(ids))
+	for i, id := range ids {
+		kinds[i], values[i], leads[i] = id.Kind, id.Value, id.LeadID
+	}
+	var added []model.Identity
+	err := t.tx.SelectContext(ctx, &added, `
+		INSERT INTO lead_identities (workspace_id, kind, value, lead_id)
+		SELECT $1, k, v, l FROM unnest($2::text[], $3::text[], $4::bigint[]) AS x(k, v, l)
+		ON CONFLICT (workspace_id, kind, value) DO NOTHING
+		RETURNING kind, value, lead_id`, workspaceID, pq.Array(kinds), pq.Array(values), pq.Array(leads))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to add identities: %w", err)
+	}
+	return added, nil
+}
+
+// LeadsByIdentity maps identifier values of one kind to their leads.
+func (t *Tx) LeadsByIdentity(ctx context.Context, workspaceID int64, kind string, values []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(values))
+	if len(values) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.QueryxContext(ctx, `SELECT value, lead_id FROM lead_identities
+		WHERE workspace_id = $1 AND kind = $2 AND value = ANY($3)`, workspaceID, kind, pq.Array(values))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to look up identities: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		var id int64
+		if err := rows.Scan(&v, &id); err != nil {
+			return nil, err
+		}
+		out[v] = id
+	}
+	return out, rows.Err()
+}
+
+// InsertActivities stores activities and moves their leads' activity summary. An event that
+// already has its activity is skipped, so a retried batch cannot double it.
+func (t *Tx) InsertActivities(ctx context.Context, workspaceID int64, rows []model.ActivityRow) error {
+	for start := 0; start < len(rows); start += insertChunk {
+		chunk := rows[start:min(start+insertChunk, len(rows))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO activities (workspace_id, lead_id, inbound_event_id, occurred_at, source, event_type, name,
+			campaign_id, campaign_name, canvas_id, canvas_name, url, properties) VALUES `)
+		args := []any{workspaceID}
+		for i, r := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($1,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12)
+			props := string(r.Properties)
+			if props == "" {
+				props = "{}"
+			}
+			args = append(args, r.LeadID, r.InboundEventID, r.OccurredAt, r.Source, r.EventType, r.Name,
+				r.CampaignID, r.CampaignName, r.CanvasID, r.CanvasName, r.URL, props)
+		}
+		sb.WriteString(` ON CONFLICT (workspace_id, inbound_event_id) DO NOTHING`)
+		if _, err := t.tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("store: unable to store activities: %w", err)
+		}
+	}
+	// Per lead: newest and oldest event time and the number of activities added.
+	type summary struct {
+		first, last time.Time
+		n           int64
+	}
+	byLead := map[int64]*summary{}
+	for _, r := range rows {
+		s := byLead[r.LeadID]
+		if s == nil {
+			s = &summary{first: r.OccurredAt, last: r.OccurredAt}
+			byLead[r.LeadID] = s
+		}
+		if r.OccurredAt.Before(s.first) {
+			s.first = r.OccurredAt
+		}
+		if r.OccurredAt.After(s.last) {
+			s.last = r.OccurredAt
+		}
+		s.n++
+	}
+	ids, firsts, lasts, counts := []int64{}, []string{}, []string{}, []int64{}
+	for id, s := range byLead {
+		ids = append(ids, id)
+		firsts = append(firsts, s.first.Format(time.RFC3339Nano))
+		lasts = append(lasts, s.last.Format(time.RFC3339Nano))
+		counts = append(counts, s.n)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `
+		UPDATE leads l SET
+			last_activity_at = GREATEST(l.last_activity_at, x.last),
+			first_activity_at = LEAST(l.first_activity_at, x.first),
+			activity_count = l.activity_count + x.n,
+			updated_at = now()
+		FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::bigint[]) AS x(id, first, last, n)
+		WHERE l.workspace_id = $1 AND l.id = x.id`,
+		workspaceID, pq.Array(ids), pq.Array(firsts), pq.Array(lasts), pq.Array(counts))
+	if err != nil {
+		return fmt.Errorf("store: unable to update lead activity: %w", err)
+	}
+	return nil
+}
+
+// MarkEventsDone records that the events became activities.
+func (t *Tx) MarkEventsDone(ctx context.Context, workspaceID int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE inbound_events SET state = 'done', processed_at = now(), wait_reason = ''
+		WHERE workspace_id = $1 AND id = ANY($2)`, workspaceID, pq.Array(ids))
+	if err != nil {
+		return fmt.Errorf("store: unable to mark events done: %w", err)
+	}
+	return nil
+}
+
+// MarkEventsWaiting parks events whose person is not known yet, keyed by the identifiers that
+// can release them.
+func (t *Tx) MarkEventsWaiting(ctx context.Context, workspaceID int64, ws []model.Waiting) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	ids, users, exts, phones, reasons := make([]int64, len(ws)), make([]string, len(ws)), make([]string, len(ws)), make([]string, len(ws)), make([]string, len(ws))
+	for i, w := range ws {
+		ids[i], users[i], exts[i], phones[i], reasons[i] = w.EventID, w.BrazeUserID, w.ExternalUserID, w.Phone, w.Reason
+	}
+	_, err := t.tx.ExecContext(ctx, `
+		UPDATE inbound_events e SET state = 'waiting', braze_user_id = x.u, external_user_id = x.x, phone = x.p,
+			wait_reason = x.r, processed_at = now()
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(id, u, x, p, r)
+		WHERE e.workspace_id = $1 AND e.id = x.id`,
+		workspaceID, pq.Array(ids), pq.Array(users), pq.Array(exts), pq.Array(phones), pq.Array(reasons))
+	if err != nil {
+		return fmt.Errorf("store: unable to park events: %w", err)
+	}
+	return nil
+}
+
+// ReleaseWaiting sends events waiting for these identities back to processing.
+func (t *Tx) ReleaseWaiting(ctx context.Context, workspaceID int64, ids []model.Identity) (int, error) {
+	var users, exts, phones []string
+	for _, id := range ids {
+		switch id.Kind {
+		case model.IdentityBrazeUser:
+			users = append(users, id.Value)
+		case model.IdentityExternalID:
+			exts = append(exts, id.Value)
+		case model.IdentityPhone:
+			phones = append(phones, id.Value)
+		}
+	}
+	total := 0
+	for _, q := range []struct {
+		column string
+		values []string
+	}{{"braze_user_id", users}, {"external_user_id", exts}, {"phone", phones}} {
+		if len(q.values) == 0 {
+			continue
+		}
+		res, err := t.tx.ExecContext(ctx, `UPDATE inbound_events SET state = 'pending', wait_reason = ''
+			WHERE workspace_id = $1 AND state = 'waiting' AND `+q.column+` = ANY($2)`, workspaceID, pq.Array(q.values))
+		if err != nil {
+			return total, fmt.Errorf("store: unable to release waiting events: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+	}
+	return total, nil
+}
+
+// EnqueueLookups asks for Braze lookups of identifiers not asked about before.
+func (t *Tx) EnqueueLookups(ctx context.Context, workspaceID int64, kind string, values []string) error {
+	if len(values) == 0 {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO braze_lookups (workspace_id, kind, value)
+		SELECT $1, $2, v FROM unnest($3::text[]) AS v ON CONFLICT (workspace_id, kind, value) DO NOTHING`,
+		workspaceID, kind, pq.Array(values))
+	if err != nil {
+		return fmt.Errorf("store: unable to queue lookups: %w", err)
+	}
+	return nil
+}
