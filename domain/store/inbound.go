@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -261,7 +262,14 @@ func (t *Tx) InsertActivities(ctx context.Context, workspaceID int64, rows []mod
 		s.n++
 	}
 	ids, firsts, lasts, counts := []int64{}, []string{}, []string{}, []int64{}
-	for id, s := range byLead {
+	// Update leads in id order, so concurrent workers lock them in the same order.
+	leadIDs := make([]int64, 0, len(byLead))
+	for id := range byLead {
+		leadIDs = append(leadIDs, id)
+	}
+	slices.Sort(leadIDs)
+	for _, id := range leadIDs {
+		s := byLead[id]
 		ids = append(ids, id)
 		firsts = append(firsts, s.first.Format(time.RFC3339Nano))
 		lasts = append(lasts, s.last.Format(time.RFC3339Nano))
@@ -362,6 +370,19 @@ func (t *Tx) EnqueueLookups(ctx context.Context, workspaceID int64, kind string,
 		workspaceID, kind, pq.Array(values))
 	if err != nil {
 		return fmt.Errorf("store: unable to queue lookups: %w", err)
+	}
+	return nil
+}
+
+// MarkEventsIgnored sets events aside that cannot become activities (stored, never scored).
+func (t *Tx) MarkEventsIgnored(ctx context.Context, workspaceID int64, ids []int64, reason string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE inbound_events SET state = 'ignored', processed_at = now(), wait_reason = $3
+		WHERE workspace_id = $1 AND id = ANY($2)`, workspaceID, pq.Array(ids), reason)
+	if err != nil {
+		return fmt.Errorf("store: unable to set events aside: %w", err)
 	}
 	return nil
 }

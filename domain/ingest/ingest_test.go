@@ -1,0 +1,476 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/braze"
+	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/secrets"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const fixtures = "../../../shared/fixtures/braze-currents"
+
+type env struct {
+	t    *testing.T
+	st   *store.Store
+	db   *sql.DB
+	ws   int64
+	p    *Pipeline
+	box  *secrets.Box
+	ctx  context.Context
+	fake *brazetest.Server
+}
+
+func newEnv(t *testing.T) *env {
+	url := pgtest.NewDatabase(t)
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, _ := sql.Open("postgres", url)
+	t.Cleanup(func() { db.Close() })
+	ws, _, err := st.CreateWorkspaceWithAdmin(context.Background(), model.Workspace{Slug: "acme", Name: "Acme"},
+		model.User{Email: "ada@acme.com", Name: "Ada", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := secrets.NewKey()
+	box, _ := secrets.NewBox(key)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := New(st, box, log, Options{BatchSize: 40})
+	p.Resolver.Now = time.Now
+	return &env{t: t, st: st, db: db, ws: ws.ID, p: p, box: box, ctx: context.Background()}
+}
+
+func (e *env) fixture(name string) []byte {
+	b, err := os.ReadFile(filepath.Join(fixtures, name))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) accept(body []byte) Result {
+	e.t.Helper()
+	res, err := e.p.Acceptor.AcceptCurrents(e.ctx, e.ws, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+// drain processes and resolves until nothing is left to do.
+func (e *env) drain() {
+	e.t.Helper()
+	for i := 0; i < 100; i++ {
+		n, err := e.p.Processor.ProcessOnce(e.ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		m := 0
+		if e.fake != nil {
+			if m, err = e.p.Resolver.ResolveOnce(e.ctx); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		if n == 0 && m == 0 {
+			return
+		}
+	}
+	e.t.Fatal("pipeline did not settle")
+}
+
+func (e *env) count(query string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.QueryRow(query, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func (e *env) connectBraze() {
+	e.fake = brazetest.New(e.t, "braze-key")
+	enc, _ := e.box.Seal([]byte("braze-key"), BrazeKeyContext(e.ws))
+	if err := e.st.SaveBrazeConnection(e.ctx, model.BrazeConnection{WorkspaceID: e.ws, RESTEndpoint: e.fake.URL, APIKeyEncrypted: enc, APIKeyHint: "-key"}); err != nil {
+		e.t.Fatal(err)
+	}
+	// Lookups are due at once in tests; the lease and backoffs are what the test inspects.
+}
+
+// assertExactlyOnce checks that every processed event has exactly one activity and no
+// activity lacks its event.
+func (e *env) assertExactlyOnce() {
+	e.t.Helper()
+	done := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'done'`)
+	acts := e.count(`SELECT count(*) FROM activities`)
+	distinct := e.count(`SELECT count(DISTINCT inbound_event_id) FROM activities`)
+	if done != acts || acts != distinct {
+		e.t.Fatalf("done events %d, activities %d, distinct events with activities %d", done, acts, distinct)
+	}
+	if n := e.count(`SELECT count(*) FROM activities a JOIN inbound_events i ON i.workspace_id = a.workspace_id AND i.id = a.inbound_event_id WHERE i.state <> 'done'`); n != 0 {
+		e.t.Fatalf("%d activities of events not done", n)
+	}
+	if n := e.count(`SELECT coalesce(sum(activity_count), 0) FROM leads`); n != acts {
+		e.t.Fatalf("lead activity counts sum to %d, activities %d", n, acts)
+	}
+}
+
+func TestMixedBatchBecomesLeadsAndActivities(t *testing.T) {
+	e := newEnv(t)
+	res := e.accept(e.fixture("mixed-batch.json"))
+	if res.Received != 100 || res.Stored != 97 || res.Duplicates != 3 || res.Rejected != 0 {
+		t.Fatalf("%+v", res)
+	}
+	// The same batch again is all duplicates.
+	if again := e.accept(e.fixture("mixed-batch.json")); again.Stored != 0 || again.Duplicates != 100 {
+		t.Fatalf("re-delivery: %+v", again)
+	}
+	e.drain()
+	e.assertExactlyOnce()
+
+	if n := e.count(`SELECT count(*) FROM leads`); n != 10 {
+		t.Fatalf("%d leads, want 10 (users with an email in the batch)", n)
+	}
+	// The app-only user, the SMS/WhatsApp-only user and the unknown SMS number wait.
+	waiting := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'waiting'`)
+	if waiting == 0 || e.count(`SELECT count(*) FROM activities`)+waiting != 97 {
+		t.Fatalf("waiting %d", waiting)
+	}
+	if n := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'waiting' AND braze_user_id NOT IN ('67a44afa85ca6d271d95bb57', '67afaa72f60d9dde40aec5d4', '')`); n != 0 {
+		t.Fatalf("%d events of identifiable users wait", n)
+	}
+	// Identity join: Emily (anonymous) gets her app and Canvas events through her email events.
+	var emily int64
+	e.db.QueryRow(`SELECT id FROM leads WHERE email = 'emily.watson@stark.example.com'`).Scan(&emily)
+	if n := e.count(`SELECT count(*) FROM lead_identities WHERE lead_id = $1 AND kind = 'braze_user_id' AND value = '67b471af2d520935cb9b1660'`, emily); n != 1 {
+		t.Fatal("Emily's Braze id not linked")
+	}
+	// Accounts per company domain; the timeline keeps event time.
+	if n := e.count(`SELECT count(*) FROM accounts`); n != 10 {
+		t.Fatalf("%d accounts", n)
+	}
+	var anna struct {
+		first, last time.Time
+		count       int
+	}
+	e.db.QueryRow(`SELECT first_activity_at, last_activity_at, activity_count FROM leads WHERE email = 'anna.keller@acme.example.com'`).Scan(&anna.first, &anna.last, &anna.count)
+	if !anna.first.Before(anna.last) || anna.count < 5 {
+		t.Fatalf("anna %+v", anna)
+	}
+	// Canvas-sent emails use the Canvas name; nothing renders as null.
+	if n := e.count(`SELECT count(*) FROM activities WHERE name LIKE '%null%' OR name LIKE '%<nil>%' OR name LIKE '%$%'`); n != 0 {
+		t.Fatalf("%d activity names with null", n)
+	}
+	if n := e.count(`SELECT count(*) FROM activities WHERE name = '[Nurturing] Received email Enterprise Trial Nurture 2026'`); n == 0 {
+		t.Fatal("Canvas-sent delivery not named after the Canvas")
+	}
+	// Lookups queued for the waiting users, nothing asked for the others.
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'braze_id'`); n != 2 {
+		t.Fatalf("%d braze_id lookups, want 2", n)
+	}
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'phone' AND value = '+14155550188'`); n != 1 {
+		t.Fatal("unknown SMS number not queued for a phone lookup")
+	}
+}
+
+func TestEveryFixtureTypeBecomesItsActivity(t *testing.T) {
+	e := newEnv(t)
+	files, _ := filepath.Glob(filepath.Join(fixtures, "users.*.json"))
+	if len(files) != 19 {
+		t.Fatalf("%d fixtures", len(files))
+	}
+	// An email event first, so every fixture's user (crm-…) can be known by external id.
+	e.connectBraze()
+	for _, ext := range []string{"crm-000482", "crm-000517", "crm-000603", "crm-000611", "crm-000644", "crm-000702", "crm-000731", "crm-000745"} {
+		e.fake.AddUser(brazetest.User{ExternalID: ext, BrazeID: "b-" + ext, Email: ext + "@globex.example.com", FirstName: "F" + ext})
+	}
+	for _, f := range files {
+		e.accept(e.fixture(filepath.Base(f)))
+	}
+	e.drain()
+	e.assertExactlyOnce()
+	if n := e.count(`SELECT count(DISTINCT event_type) FROM activities`); n != 19 {
+		t.Fatalf("%d event types became activities, want 19", n)
+	}
+}
+
+func TestLookupsByExternalIDAreBatchedAndRemembered(t *testing.T) {
+	e := newEnv(t)
+	e.connectBraze()
+	var sb strings.Builder
+	sb.WriteString(`{"events":[`)
+	for i := 0; i < 120; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		ext := fmt.Sprintf("crm-%03d", i)
+		if i%2 == 0 {
+			e.fake.AddUser(brazetest.User{ExternalID: ext, BrazeID: fmt.Sprintf("b%03d", i), Email: ext + "@initech.example.com",
+				FirstName: "Person", LastName: ext, Country: "CH", TimeZone: "Europe/Zurich", CustomAttributes: map[string]any{"company": "Initech"}})
+		}
+		fmt.Fprintf(&sb, `{"id":"e%d","event_type":"users.behaviors.CustomEvent","time":%d,"user":{"user_id":"b%03d","external_user_id":"%s"},"properties":{"name":"viewed"}}`,
+			i, 1773000000+i, i, ext)
+	}
+	sb.WriteString(`]}`)
+	e.accept([]byte(sb.String()))
+	// Process everything first, so all 120 lookups are due together.
+	for {
+		n, err := e.p.Processor.ProcessOnce(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	e.drain()
+	e.assertExactlyOnce()
+
+	calls := e.fake.Calls()
+	if len(calls) != 3 {
+		for _, c := range calls {
+			t.Logf("call: %d ids, braze_id %q", len(c.ExternalIDs), c.BrazeID)
+		}
+		t.Fatalf("%d calls, want 3 (50+50+20 external ids)", len(calls))
+	}
+	if len(calls[0].ExternalIDs) != 50 || len(calls[1].ExternalIDs) != 50 || len(calls[2].ExternalIDs) != 20 {
+		t.Fatalf("batches of %d, %d, %d", len(calls[0].ExternalIDs), len(calls[1].ExternalIDs), len(calls[2].ExternalIDs))
+	}
+	for _, c := range calls {
+		if len(c.ExternalIDs) > 50 || len(c.FieldsToExport) == 0 || c.BrazeID != "" {
+			t.Fatalf("call %+v", c)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM activities`); n != 60 {
+		t.Fatalf("%d activities, want 60 (the users Braze knows)", n)
+	}
+	var p struct{ first, country, tz, company string }
+	e.db.QueryRow(`SELECT first_name, country, time_zone, company FROM leads WHERE email = 'crm-000@initech.example.com'`).Scan(&p.first, &p.country, &p.tz, &p.company)
+	if p != (struct{ first, country, tz, company string }{"Person", "CH", "Europe/Zurich", "Initech"}) {
+		t.Fatalf("profile %+v", p)
+	}
+	// A later event of a known user needs no call; an unknown one is not asked again at once.
+	e.accept([]byte(`{"events":[{"id":"later-1","event_type":"users.behaviors.CustomEvent","time":1773100000,"user":{"user_id":"b000","external_user_id":"crm-000"},"properties":{"name":"again"}},
+		{"id":"later-2","event_type":"users.behaviors.CustomEvent","time":1773100001,"user":{"user_id":"b001","external_user_id":"crm-001"},"properties":{"name":"again"}}]}`))
+	e.drain()
+	if len(e.fake.Calls()) != 3 {
+		t.Fatalf("known or recently asked users looked up again: %d calls", len(e.fake.Calls()))
+	}
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'not_found' AND next_attempt_at > now() + interval '5 minutes'`); n != 60 {
+		t.Fatalf("%d unknown users scheduled for a later lookup, want 60", n)
+	}
+}
+
+func TestLaterEmailEventReleasesWaitingEvents(t *testing.T) {
+	e := newEnv(t)
+	// No Braze connection: id-only events wait.
+	e.accept([]byte(`{"events":[{"id":"a1","event_type":"users.behaviors.CustomEvent","time":1773000000,"user":{"user_id":"u1"},"properties":{"name":"app_opened"}}]}`))
+	e.drain()
+	if n := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'waiting'`); n != 1 {
+		t.Fatalf("waiting %d", n)
+	}
+	e.accept([]byte(`{"events":[{"id":"m1","event_type":"users.messages.email.Open","time":1773000500,"user":{"user_id":"u1"},"properties":{"email_address":"Zoe@Hooli.example.com","campaign_name":"Hello"}}]}`))
+	e.drain()
+	e.assertExactlyOnce()
+	if n := e.count(`SELECT count(*) FROM activities a JOIN leads l ON l.id = a.lead_id WHERE l.email = 'zoe@hooli.example.com'`); n != 2 {
+		t.Fatalf("zoe has %d activities, want 2", n)
+	}
+}
+
+func TestBrazeIDAndPhoneLookups(t *testing.T) {
+	e := newEnv(t)
+	e.connectBraze()
+	e.fake.AddUser(brazetest.User{BrazeID: "67a44afa85ca6d271d95bb57", Email: "app.user@wayne.example.com"})
+	e.fake.AddUser(brazetest.User{BrazeID: "sms-only", Phone: "+14155550188", Email: "sms.person@wayne.example.com"})
+	e.accept(e.fixture("mixed-batch.json"))
+	e.drain()
+	e.assertExactlyOnce()
+	for _, email := range []string{"app.user@wayne.example.com", "sms.person@wayne.example.com"} {
+		if n := e.count(`SELECT count(*) FROM activities a JOIN leads l ON l.id = a.lead_id WHERE l.email = $1`, email); n == 0 {
+			t.Fatalf("%s has no activities after the lookup", email)
+		}
+	}
+	for _, c := range e.fake.Calls() {
+		if len(c.ExternalIDs) > 0 || (c.BrazeID == "") == (c.Phone == "") {
+			t.Fatalf("anonymous lookup should ask one braze_id or phone: %+v", c)
+		}
+	}
+}
+
+func TestBrazeErrors(t *testing.T) {
+	e := newEnv(t)
+	e.connectBraze()
+	e.fake.AddUser(brazetest.User{BrazeID: "67a44afa85ca6d271d95bb57", Email: "app.user@wayne.example.com"})
+	e.accept(e.fixture("mixed-batch.json"))
+	if _, err := e.p.Processor.ProcessOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for e.count(`SELECT count(*) FROM inbound_events WHERE state = 'pending'`) > 0 {
+		e.p.Processor.ProcessOnce(e.ctx)
+	}
+
+	// 5xx: the failed request backs off; others in the round still run.
+	e.fake.FailNext(503)
+	if _, err := e.p.Resolver.ResolveOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'pending' AND last_error LIKE '%temporary%' AND next_attempt_at > now()`); n != 1 {
+		t.Fatalf("%d lookups backing off after 503, want 1", n)
+	}
+
+	// 429: no more calls until the reset time Braze gave.
+	e.db.Exec(`UPDATE braze_lookups SET next_attempt_at = now(), state = 'pending'`)
+	before := len(e.fake.Calls())
+	e.fake.FailNext(429)
+	e.p.Resolver.ResolveOnce(e.ctx)
+	if got := len(e.fake.Calls()) - before; got != 1 {
+		t.Fatalf("%d calls after a 429, want 1", got)
+	}
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'pending' AND last_error LIKE '%rate limit%'`); n == 0 {
+		t.Fatal("429 not recorded")
+	}
+
+	// 401: lookups pause with a message; a new key resumes them.
+	e.p.Resolver.resetAt = nil
+	e.db.Exec(`UPDATE braze_lookups SET next_attempt_at = now(), state = 'pending'`)
+	e.fake.FailNext(401)
+	e.p.Resolver.ResolveOnce(e.ctx)
+	conn, _ := e.st.BrazeConnection(e.ctx, e.ws)
+	if !strings.Contains(conn.LookupError, "key is invalid") || conn.LookupsPausedUntil == nil {
+		t.Fatalf("pause not recorded: %+v", conn)
+	}
+	before = len(e.fake.Calls())
+	e.db.Exec(`UPDATE braze_lookups SET next_attempt_at = now()`)
+	if n, _ := e.p.Resolver.ResolveOnce(e.ctx); n != 0 || len(e.fake.Calls()) != before {
+		t.Fatal("paused workspace still looked up")
+	}
+	e.connectBrazeKeepFake()
+	e.drain()
+	if n := e.count(`SELECT count(*) FROM activities a JOIN leads l ON l.id = a.lead_id WHERE l.email = 'app.user@wayne.example.com'`); n == 0 {
+		t.Fatal("lookups did not resume after the key was saved again")
+	}
+}
+
+func (e *env) connectBrazeKeepFake() {
+	enc, _ := e.box.Seal([]byte("braze-key"), BrazeKeyContext(e.ws))
+	if err := e.st.SaveBrazeConnection(e.ctx, model.BrazeConnection{WorkspaceID: e.ws, RESTEndpoint: e.fake.URL, APIKeyEncrypted: enc, APIKeyHint: "-key"}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.db.Exec(`UPDATE braze_lookups SET next_attempt_at = now()`)
+}
+
+func TestMalformedBatchesAndEvents(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.p.Acceptor.AcceptCurrents(e.ctx, e.ws, []byte(`{"events": [`)); err == nil {
+		t.Fatal("broken JSON accepted")
+	}
+	res := e.accept([]byte(`{"events":[{"id":"ok1","event_type":"users.behaviors.CustomEvent","time":1773000000,"user":{"user_id":"u"},"properties":{"name":"x"}},
+		{"id":"bad","event_type":"users.behaviors.CustomEvent"},
+		{"id":"future","event_type":"users.messages.email.Send","time":1773000000,"user":{"user_id":"u"}}]}`))
+	if res.Stored != 2 || res.Rejected != 1 {
+		t.Fatalf("%+v", res)
+	}
+	if n := e.count(`SELECT count(*) FROM inbound_rejects WHERE reason LIKE '%time%'`); n != 1 {
+		t.Fatal("rejected event not recorded")
+	}
+	if n := e.count(`SELECT count(*) FROM inbound_events WHERE event_type = 'users.messages.email.Send' AND state = 'ignored'`); n != 1 {
+		t.Fatal("unknown type not stored as ignored")
+	}
+}
+
+// TestCrashSafety stops workers at random moments in the middle of processing, restarts them,
+// and checks that every event became exactly one activity.
+func TestCrashSafety(t *testing.T) {
+	e := newEnv(t)
+	rng := rand.New(rand.NewSource(1))
+	var sb strings.Builder
+	for b := 0; b < 20; b++ {
+		sb.Reset()
+		sb.WriteString(`{"events":[`)
+		for i := 0; i < 100; i++ {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			n := b*100 + i
+			fmt.Fprintf(&sb, `{"id":"c%d","event_type":"users.messages.email.Open","time":%d,"user":{"user_id":"u%d"},"properties":{"email_address":"p%d@co%d.example.com","campaign_name":"C"}}`,
+				n, 1773000000+rng.Intn(100000), n%150, n%150, (n%150)%7)
+		}
+		sb.WriteString(`]}`)
+		e.accept([]byte(sb.String()))
+	}
+	for round := 0; round < 8; round++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := New(e.st, e.box, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Workers: 2, BatchSize: 37})
+		p.Start(ctx)
+		time.Sleep(time.Duration(5+rng.Intn(40)) * time.Millisecond)
+		cancel()
+		p.Stop()
+	}
+	e.drain()
+	e.assertExactlyOnce()
+	if n := e.count(`SELECT count(*) FROM activities`); n != 2000 {
+		t.Fatalf("%d activities, want 2000", n)
+	}
+	if n := e.count(`SELECT count(*) FROM leads`); n != 150 {
+		t.Fatalf("%d leads, want 150", n)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	e := newEnv(t)
+	token, tok, err := CreateToken(e.ctx, e.st, e.ws, model.TokenKindCurrents, "Braze prod", nil)
+	if err != nil || !strings.HasPrefix(token, "pgc_") || tok.Hint != token[len(token)-4:] {
+		t.Fatalf("%q %+v %v", token, tok, err)
+	}
+	if got, err := Authenticate(e.ctx, e.st, token, model.TokenKindCurrents); err != nil || got.ID != tok.ID {
+		t.Fatalf("authenticate: %v", err)
+	}
+	var ae *AuthError
+	for _, bad := range []string{"", "pgc_", "Bearer x", token + "x", "pgc_zzzzzz_abc", strings.Replace(token, "pgc_1_", "pgc_2_", 1)} {
+		if _, err := Authenticate(e.ctx, e.st, bad, model.TokenKindCurrents); err == nil {
+			t.Fatalf("%q accepted", bad)
+		}
+	}
+	if _, err := Authenticate(e.ctx, e.st, token+"x", model.TokenKindCurrents); !asAuth(err, &ae) || ae.WorkspaceID != e.ws {
+		t.Fatalf("wrong secret not attributed to its workspace: %v", err)
+	}
+	e.st.RevokeAPIToken(e.ctx, e.ws, tok.ID)
+	if _, err := Authenticate(e.ctx, e.st, token, model.TokenKindCurrents); err == nil {
+		t.Fatal("revoked token accepted")
+	}
+	if _, _, err := CreateToken(e.ctx, e.st, e.ws, model.TokenKindCurrents, "  ", nil); err == nil {
+		t.Fatal("empty label accepted")
+	}
+	var hash []byte
+	e.db.QueryRow(`SELECT token_hash FROM api_tokens LIMIT 1`).Scan(&hash)
+	if strings.Contains(string(hash), token[4:]) {
+		t.Fatal("token stored in clear")
+	}
+}
+
+func asAuth(err error, target **AuthError) bool {
+	ae, ok := err.(*AuthError)
+	if ok {
+		*target = ae
+	}
+	return ok
+}
+
+var _ = braze.MaxExternalIDs

@@ -1,0 +1,88 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/braze"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
+	"github.com/peregrine-scoring/peregrine/domain/secrets"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+)
+
+func jsonUnmarshal(raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return json.Unmarshal([]byte("null"), v)
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// Options tune the pipeline.
+type Options struct {
+	Workers   int // processor goroutines
+	BatchSize int // events per processing transaction
+	// NewBrazeClient builds Braze clients (tests point it at a fake).
+	NewBrazeClient func(endpoint, apiKey string) *braze.Client
+}
+
+// Pipeline wires acceptor, processor, resolver and stats together and runs their workers.
+type Pipeline struct {
+	Acceptor  *Acceptor
+	Processor *Processor
+	Resolver  *Resolver
+	Stats     *Stats
+
+	processors *queue.Pool
+	resolvers  *queue.Pool
+	cancel     context.CancelFunc
+	done       sync.WaitGroup
+}
+
+// New assembles a pipeline; Start runs it.
+func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pipeline {
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 500
+	}
+	if opts.NewBrazeClient == nil {
+		opts.NewBrazeClient = braze.NewClient
+	}
+	p := &Pipeline{Stats: NewStats(st, log)}
+	p.Processor = &Processor{Store: st, Stats: p.Stats, BatchSize: opts.BatchSize, Log: log}
+	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: opts.NewBrazeClient}
+	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats}
+	p.processors = &queue.Pool{Name: "process", Workers: opts.Workers, Idle: time.Second, Work: p.Processor.ProcessOnce, Log: log}
+	p.resolvers = &queue.Pool{Name: "braze-lookup", Workers: 1, Idle: 5 * time.Second, Work: p.Resolver.ResolveOnce, Log: log}
+	p.Acceptor.Stored = p.processors.Wake
+	p.Processor.LookupsQueued = p.resolvers.Wake
+	p.Resolver.Released = p.processors.Wake
+	return p
+}
+
+// Start runs the workers and the stats flusher in the background.
+func (p *Pipeline) Start(ctx context.Context) {
+	ctx, p.cancel = context.WithCancel(ctx)
+	p.processors.Start(ctx)
+	p.resolvers.Start(ctx)
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		p.Stats.Run(ctx, 2*time.Second)
+	}()
+}
+
+// Stop ends the workers, waits for them, and writes the last counters.
+func (p *Pipeline) Stop() {
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	p.processors.Wait()
+	p.resolvers.Wait()
+	p.done.Wait()
+}

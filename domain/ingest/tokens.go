@@ -1,0 +1,78 @@
+// Package ingest is the path of an event: the acceptor stores a batch durably before the
+// endpoint acknowledges it; processor workers turn stored events into leads and activities;
+// the resolver asks Braze who id-only users are. Read this package to follow an event.
+package ingest
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/peregrine-scoring/peregrine/domain/auth"
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+)
+
+// Tokens look like pgc_<workspace id, base 36>_<43 random characters>: the token alone names
+// its workspace, and the lookup stays inside that workspace's rows. Braze accepts the
+// characters (RFC 6750 allows _ and -).
+const tokenPrefix = "pgc_"
+
+// ErrUnauthorized means a missing, unknown or revoked token.
+var ErrUnauthorized = errors.New("missing, unknown or revoked API token")
+
+// AuthError carries the workspace a bad token named, when it named one, for the status panel.
+type AuthError struct{ WorkspaceID int64 }
+
+func (e *AuthError) Error() string { return ErrUnauthorized.Error() }
+func (e *AuthError) Unwrap() error { return ErrUnauthorized }
+
+// CreateToken makes a Currents token for the workspace and returns it once; only its hash is kept.
+func CreateToken(ctx context.Context, st *store.Store, workspaceID int64, kind, label string, createdBy *int64) (string, model.APIToken, error) {
+	label = strings.TrimSpace(label)
+	if label == "" || utf8.RuneCountInString(label) > 100 {
+		return "", model.APIToken{}, errors.New("give the token a label of 1 to 100 characters, e.g. “Braze production”")
+	}
+	if kind != model.TokenKindCurrents {
+		return "", model.APIToken{}, errors.New("unknown token kind " + strconv.Quote(kind) + "; the only kind is currents")
+	}
+	random, _, err := auth.NewToken()
+	if err != nil {
+		return "", model.APIToken{}, err
+	}
+	token := tokenPrefix + strconv.FormatInt(workspaceID, 36) + "_" + random
+	t, err := st.CreateAPIToken(ctx, model.APIToken{WorkspaceID: workspaceID, Kind: kind, Label: label,
+		TokenHash: auth.HashToken(token), Hint: token[len(token)-4:], CreatedBy: createdBy})
+	return token, t, err
+}
+
+// Authenticate finds the active token of the given kind behind a bearer value.
+func Authenticate(ctx context.Context, st *store.Store, bearer, kind string) (model.APIToken, error) {
+	rest, ok := strings.CutPrefix(bearer, tokenPrefix)
+	if !ok {
+		return model.APIToken{}, &AuthError{}
+	}
+	wsPart, _, ok := strings.Cut(rest, "_")
+	workspaceID, err := strconv.ParseInt(wsPart, 36, 64)
+	if !ok || err != nil || workspaceID <= 0 {
+		return model.APIToken{}, &AuthError{}
+	}
+	hash := auth.HashToken(bearer)
+	t, err := st.APITokenByHash(ctx, workspaceID, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, werr := st.WorkspaceByID(ctx, workspaceID); werr != nil {
+			return t, &AuthError{}
+		}
+		return t, &AuthError{WorkspaceID: workspaceID}
+	}
+	if err != nil {
+		return t, err
+	}
+	if subtle.ConstantTimeCompare(t.TokenHash, hash) != 1 || t.RevokedAt != nil || t.Kind != kind {
+		return t, &AuthError{WorkspaceID: workspaceID}
+	}
+	return t, nil
+}
