@@ -12,7 +12,9 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/views"
@@ -26,6 +28,8 @@ type Handlers struct {
 	// PublicURL is the server-wide address, used when a workspace has not set its own.
 	PublicURL string
 	Log       *slog.Logger
+	Secrets   *secrets.Box
+	Pipeline  *ingest.Pipeline
 }
 
 // Render writes a templ component with a status. It renders into a buffer first, so a failing

@@ -15,7 +15,7 @@ import (
 )
 
 // routes registers every route of Peregrine, grouped by the middleware they need.
-func routes(e *echo.Echo, h *handlers.Handlers, cfg *config.Config, log *slog.Logger) {
+func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpoint, cfg *config.Config, log *slog.Logger) {
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(log))
 	e.Use(middleware.Recover())
@@ -25,6 +25,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, cfg *config.Config, log *slog.Lo
 	e.GET("/healthz", h.Healthz)
 	e.GET("/readyz", h.Readyz)
 	e.StaticFS("/static", static.FS)
+	// Machine endpoints: bearer tokens, no session, no CSRF; they answer JSON.
+	e.POST("/api/braze/currents/events", currents.Receive)
+
 	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 
 	// Browser pages: bounded form bodies, CSRF (Sec-Fetch-Site, else a token), the session.

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/peregrine-scoring/peregrine/domain/config"
+	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/handlers"
@@ -23,8 +24,9 @@ import (
 // sessionLifetime is how long a sign-in lasts without activity on a new login.
 const sessionLifetime = 14 * 24 * time.Hour
 
-// New builds the Echo instance serving Peregrine.
-func New(cfg *config.Config, p *platform.Platform, log *slog.Logger) *echo.Echo {
+// New builds the Echo instance serving Peregrine. The pipeline's workers are started and
+// stopped by the caller; the web layer only hands batches to its acceptor.
+func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -48,9 +50,12 @@ func New(cfg *config.Config, p *platform.Platform, log *slog.Logger) *echo.Echo 
 		Sessions:   cookies,
 		PublicURL:  cfg.PublicURL,
 		Log:        log,
+		Secrets:    p.Secrets,
+		Pipeline:   pipeline,
 	}
+	currents := handlers.NewCurrentsEndpoint(h, pipeline, cfg.CurrentsMaxBody, 16)
 	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)
-	routes(e, h, cfg, log)
+	routes(e, h, currents, cfg, log)
 	return e
 }
 

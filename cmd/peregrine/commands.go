@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/peregrine-scoring/peregrine/domain/config"
+	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/web"
@@ -138,7 +139,10 @@ func (e env) serve(args []string) int {
 	}
 	defer p.Close(context.Background())
 
-	server := web.New(cfg, p, log)
+	pipeline := ingest.New(p.Store, p.Secrets, log, ingest.Options{Workers: cfg.Workers})
+	pipeline.Start(context.Background())
+	defer pipeline.Stop()
+	server := web.New(cfg, p, pipeline, log)
 	server.Listener = ln
 	errs := make(chan error, 1)
 	go func() { errs <- server.Start(cfg.Addr) }()

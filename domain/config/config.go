@@ -27,6 +27,8 @@ type Config struct {
 	LogLevel        slog.Level    //
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // how long in-flight requests get on SIGTERM
+	CurrentsMaxBody int64         // largest Currents request body, compressed or not; larger → 413
+	Workers         int           // goroutines turning stored events into activities
 }
 
 // Secure reports whether cookies must be marked Secure.
@@ -35,6 +37,7 @@ func (c *Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://
 // raw holds the unparsed strings so every bad value can be reported with its source.
 type raw struct {
 	addr, publicURL, databaseURL, dataDir, openSignup, trustedProxies, logLevel, logFormat, shutdown string
+	currentsMaxBody, workers                                                                         string
 }
 
 // Binder registers the configuration flags on a flag set and validates the result.
@@ -65,6 +68,8 @@ func Bind(fs *flag.FlagSet, getenv func(string) string) *Binder {
 	fs.StringVar(&b.r.logLevel, "log-level", env("PEREGRINE_LOG_LEVEL", "info"), "debug, info, warn or error (env PEREGRINE_LOG_LEVEL)")
 	fs.StringVar(&b.r.logFormat, "log-format", env("PEREGRINE_LOG_FORMAT", "text"), "text or json (env PEREGRINE_LOG_FORMAT)")
 	fs.StringVar(&b.r.shutdown, "shutdown-timeout", env("PEREGRINE_SHUTDOWN_TIMEOUT", "20s"), "time given to in-flight requests on shutdown (env PEREGRINE_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&b.r.currentsMaxBody, "currents-max-body", env("PEREGRINE_CURRENTS_MAX_BODY", "32MiB"), "largest Braze Currents request body; larger ones get 413 so Braze splits the batch (env PEREGRINE_CURRENTS_MAX_BODY)")
+	fs.StringVar(&b.r.workers, "workers", env("PEREGRINE_WORKERS", "2"), "goroutines processing stored events (env PEREGRINE_WORKERS)")
 	return b
 }
 
@@ -150,6 +155,13 @@ func (b *Binder) Config() (*Config, error) {
 		bad("PEREGRINE_SHUTDOWN_TIMEOUT %q must be a positive duration like 20s", b.r.shutdown)
 	}
 
+	if c.CurrentsMaxBody, err = ParseSize(b.r.currentsMaxBody); err != nil || c.CurrentsMaxBody < 1024 {
+		bad("PEREGRINE_CURRENTS_MAX_BODY %q must be a size of at least 1KiB, like 32MiB", b.r.currentsMaxBody)
+	}
+	if c.Workers, err = strconv.Atoi(strings.TrimSpace(b.r.workers)); err != nil || c.Workers < 1 || c.Workers > 64 {
+		bad("PEREGRINE_WORKERS %q must be a number from 1 to 64", b.r.workers)
+	}
+
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
@@ -167,4 +179,27 @@ func (e *Error) Error() string {
 func IsConfigError(err error) bool {
 	var ce *Error
 	return errors.As(err, &ce)
+}
+
+// ParseSize reads sizes such as 1048576, 512KiB, 32MiB, 1GiB (KB/MB/GB are read as powers of
+// 1024 too).
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		factor int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	upper := strings.ToUpper(s)
+	factor := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(upper, u.suffix) {
+			upper, factor = strings.TrimSpace(strings.TrimSuffix(upper, u.suffix)), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(upper, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/factor {
+		return 0, errors.New("not a size")
+	}
+	return n * factor, nil
 }

@@ -21,6 +21,7 @@ type tenant struct {
 	inv    model.Invitation
 	token  []byte
 	lead   model.Lead
+	apiTok model.APIToken
 }
 
 // seedTenant creates a workspace with an admin, a second (sales) user who joined by
@@ -53,7 +54,43 @@ func seedTenant(t *testing.T, st *store.Store, name string) tenant {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tenant{ws: ws, admin: admin, member: member, inv: inv, token: token, lead: lead}
+	apiTok, err := st.CreateAPIToken(ctx, model.APIToken{WorkspaceID: ws.ID, Kind: model.TokenKindCurrents, Label: "t", TokenHash: []byte(name + "-api"), Hint: "abcd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveBrazeConnection(ctx, model.BrazeConnection{WorkspaceID: ws.ID, RESTEndpoint: "https://rest.fra-01.braze.eu", APIKeyEncrypted: []byte("k"), APIKeyHint: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.InsertInboundBatch(ctx, ws.ID, "braze", []model.NewInboundEvent{{EventID: name + "-e1", EventType: "users.messages.email.Open",
+		OccurredAt: time.Now(), Payload: []byte("{}"), State: model.InboundPending}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = st.InTx(ctx, func(tx *store.Tx) error {
+		evs, err := tx.ClaimPendingEvents(ctx, 10)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if ev.WorkspaceID != ws.ID {
+				continue
+			}
+			if _, err := tx.AddIdentities(ctx, ws.ID, []model.Identity{{Kind: model.IdentityBrazeUser, Value: name + "-braze", LeadID: lead.ID}}); err != nil {
+				return err
+			}
+			if err := tx.InsertActivities(ctx, ws.ID, []model.ActivityRow{{LeadID: lead.ID, InboundEventID: ev.ID, OccurredAt: time.Now(),
+				Source: "braze", EventType: ev.EventType, Name: "[Email campaign engagement] Opened email X"}}); err != nil {
+				return err
+			}
+			if err := tx.MarkEventsDone(ctx, ws.ID, []int64{ev.ID}); err != nil {
+				return err
+			}
+		}
+		return tx.EnqueueLookups(ctx, ws.ID, model.LookupBrazeID, []string{name + "-anon"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenant{ws: ws, admin: admin, member: member, inv: inv, token: token, lead: lead, apiTok: apiTok}
 }
 
 func TestCreateWorkspaceWithAdminPicksFreeSlug(t *testing.T) {
@@ -290,6 +327,86 @@ func TestWorkspaceIsolation(t *testing.T) {
 			_, err := st.CreateLead(ctx, model.Lead{WorkspaceID: wsA, Email: b.lead.Email})
 			return err
 		},
+		"LeadByID": func() error { _, err := st.LeadByID(ctx, wsA, b.lead.ID); return notFound(err) },
+		"LeadIdentities": func() error {
+			ids, err := st.LeadIdentities(ctx, wsA, b.lead.ID)
+			if len(ids) != 0 {
+				return errors.New("listed B's identities")
+			}
+			return err
+		},
+		"ListActivities": func() error {
+			acts, total, err := st.ListActivities(ctx, wsA, b.lead.ID, store.ActivityFilter{Limit: 10})
+			if len(acts) != 0 || total != 0 {
+				return errors.New("listed B's activities")
+			}
+			return err
+		},
+		"ActivityTypes": func() error {
+			types, err := st.ActivityTypes(ctx, wsA, b.lead.ID)
+			if len(types) != 0 {
+				return errors.New("listed B's activity types")
+			}
+			return err
+		},
+		"APITokenByHash": func() error { _, err := st.APITokenByHash(ctx, wsA, b.apiTok.TokenHash); return notFound(err) },
+		"ListAPITokens": func() error {
+			ts, err := st.ListAPITokens(ctx, wsA, model.TokenKindCurrents)
+			for _, tk := range ts {
+				if tk.WorkspaceID != wsA {
+					return errors.New("listed B's token")
+				}
+			}
+			return err
+		},
+		"RevokeAPIToken": func() error { return notFound(st.RevokeAPIToken(ctx, wsA, b.apiTok.ID)) },
+		"TouchAPIToken": func() error {
+			if err := st.TouchAPIToken(ctx, wsA, b.apiTok.ID); err != nil {
+				return err
+			}
+			if tk, _ := st.APITokenByHash(ctx, b.ws.ID, b.apiTok.TokenHash); tk.LastUsedAt != nil {
+				return errors.New("touched B's token")
+			}
+			return nil
+		},
+		"CreateAPIToken": func() error {
+			tk, err := st.CreateAPIToken(ctx, model.APIToken{WorkspaceID: wsA, Kind: model.TokenKindCurrents, Label: "x", TokenHash: []byte("a-second"), Hint: "x"})
+			if err == nil && tk.WorkspaceID != wsA {
+				return errors.New("token created in another workspace")
+			}
+			return err
+		},
+		"BrazeConnection": func() error {
+			c, err := st.BrazeConnection(ctx, wsA)
+			if c.WorkspaceID != wsA {
+				return errors.New("loaded another workspace's connection")
+			}
+			return err
+		},
+		"SaveBrazeConnection": func() error {
+			return st.SaveBrazeConnection(ctx, model.BrazeConnection{WorkspaceID: wsA, RESTEndpoint: "https://rest.iad-01.braze.com", APIKeyEncrypted: []byte("a"), APIKeyHint: "a"})
+		},
+		"RecordBrazeTest":   func() error { return st.RecordBrazeTest(ctx, wsA, false, "a") },
+		"PauseBrazeLookups": func() error { return st.PauseBrazeLookups(ctx, wsA, "a", time.Now().Add(time.Hour)) },
+		"InsertInboundBatch": func() error {
+			// The same event id in A is a new event of A, not a duplicate of B's.
+			n, err := st.InsertInboundBatch(ctx, wsA, "braze", []model.NewInboundEvent{{EventID: "b-e1", EventType: "t", OccurredAt: time.Now(), Payload: []byte("{}"), State: model.InboundIgnored}}, nil)
+			if n != 1 {
+				return errors.New("event id of B treated as a duplicate in A")
+			}
+			return err
+		},
+		"IngestStatus": func() error {
+			stat, err := st.IngestStatus(ctx, wsA, time.Now().Add(-time.Hour))
+			if stat.LookupsPending != 1 {
+				return errors.New("lookup counts mix workspaces")
+			}
+			return err
+		},
+		"RecordBatch": func() error { return st.RecordBatch(ctx, wsA, time.Now(), 1) },
+		"AddCounters": func() error {
+			return st.AddCounters(ctx, []model.Counter{{WorkspaceID: wsA, Hour: time.Now().Truncate(time.Hour), Metric: "received", Count: 1}})
+		},
 		"UpdateWorkspace": func() error {
 			if err := st.UpdateWorkspace(ctx, wsA, "A renamed", ""); err != nil {
 				return err
@@ -308,6 +425,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"RecordLoginFailure":       "throttling is keyed by email and client address, not tenant",
 		"LoginFailuresSince":       "as above",
 		"ClearLoginFailures":       "as above",
+		"InTx":                     "opens a transaction; every Tx method takes the workspace (TestTxIsolation)",
+		"ClaimDueLookups":          "worker claim across workspaces; returns each row's workspace_id",
 	}
 	typ := reflect.TypeOf(st)
 	for i := 0; i < typ.NumMethod(); i++ {
@@ -346,6 +465,54 @@ func TestWorkspaceIsolation(t *testing.T) {
 	wsB, _ := st.WorkspaceByID(ctx, b.ws.ID)
 	if wsB.Name != "b" {
 		t.Fatalf("B renamed to %q", wsB.Name)
+	}
+	if tk, _ := st.APITokenByHash(ctx, b.ws.ID, b.apiTok.TokenHash); tk.RevokedAt != nil {
+		t.Fatal("B's token revoked")
+	}
+	if c, _ := st.BrazeConnection(ctx, b.ws.ID); c.RESTEndpoint != "https://rest.fra-01.braze.eu" || c.LookupError != "" {
+		t.Fatalf("B's Braze connection changed: %+v", c)
+	}
+}
+
+// TestTxIsolation checks the pipeline's transactional methods: given workspace A, they never
+// see or change B's leads, identities or events.
+func TestTxIsolation(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	b := seedTenant(t, st, "b")
+	wsA := a.ws.ID
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		if m, err := tx.LeadsByIdentity(ctx, wsA, model.IdentityBrazeUser, []string{"b-braze"}); err != nil || len(m) != 0 {
+			return errors.New("found B's identity from A")
+		}
+		if m, err := tx.UpsertLeadsByEmail(ctx, wsA, []store.LeadSeed{{Email: b.lead.Email}}); err != nil || m[b.lead.Email] == b.lead.ID {
+			return errors.New("A's upsert returned B's lead")
+		}
+		if added, err := tx.AddIdentities(ctx, wsA, []model.Identity{{Kind: model.IdentityBrazeUser, Value: "b-braze", LeadID: a.lead.ID}}); err != nil || len(added) != 1 {
+			return errors.New("identity of B blocked A's identical identifier")
+		}
+		if err := tx.MarkEventsWaiting(ctx, wsA, []model.Waiting{{EventID: 2, Reason: "x"}}); err != nil {
+			return err
+		}
+		if err := tx.UpdateLeadProfile(ctx, wsA, b.lead.ID, model.LeadProfile{FirstName: "Hacked"}); err != nil {
+			return err
+		}
+		if n, err := tx.ReleaseWaiting(ctx, wsA, []model.Identity{{Kind: model.IdentityBrazeUser, Value: "b-braze"}}); err != nil || n != 0 {
+			return errors.New("released B's events")
+		}
+		return tx.MarkEventsDone(ctx, wsA, []int64{1, 2, 3})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := st.LeadByID(ctx, b.ws.ID, b.lead.ID)
+	if l.FirstName != "Lead" {
+		t.Fatalf("B's lead changed: %+v", l)
+	}
+	acts, _, _ := st.ListActivities(ctx, b.ws.ID, b.lead.ID, store.ActivityFilter{Limit: 10})
+	if len(acts) != 1 {
+		t.Fatalf("B has %d activities", len(acts))
 	}
 }
 

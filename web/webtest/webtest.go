@@ -3,13 +3,16 @@
 package webtest
 
 import (
+	"context"
 	"flag"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/config"
+	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -17,16 +20,32 @@ import (
 	"github.com/peregrine-scoring/peregrine/web"
 )
 
-// Server is a running Peregrine and its database.
+// Server is a running Peregrine, its database and its ingest pipeline.
 type Server struct {
 	*httptest.Server
-	Store *store.Store
+	Store    *store.Store
+	Pipeline *ingest.Pipeline
+	Secrets  *secrets.Box
+}
+
+// Options adjust the server a test starts.
+type Options struct {
+	Env map[string]string
+	// NewBrazeClient points Braze lookups at a fake.
+	NewBrazeClient func(endpoint, apiKey string) *braze.Client
 }
 
 // Start serves Peregrine on a loopback port until the test ends. env holds configuration
 // variables as the process environment would.
 func Start(t testing.TB, env map[string]string) *Server {
 	t.Helper()
+	return StartWith(t, Options{Env: env})
+}
+
+// StartWith serves Peregrine with options until the test ends.
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	env := opts.Env
 	b := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) string { return env[k] })
 	cfg, err := b.Config()
 	if err != nil {
@@ -47,8 +66,16 @@ func Start(t testing.TB, env map[string]string) *Server {
 		// Links the server makes (invitations) must point at this test server.
 		cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	}
-	srv.Config.Handler = web.New(cfg, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pipeline := ingest.New(st, box, log, ingest.Options{Workers: 1, NewBrazeClient: opts.NewBrazeClient})
+	ctx, cancel := context.WithCancel(context.Background())
+	pipeline.Start(ctx)
+	srv.Config.Handler = web.New(cfg, p, pipeline, log)
 	srv.Start()
-	t.Cleanup(srv.Close)
-	return &Server{Server: srv, Store: st}
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		pipeline.Stop()
+	})
+	return &Server{Server: srv, Store: st, Pipeline: pipeline, Secrets: box}
 }
