@@ -59,6 +59,7 @@ func (h *Handlers) chrome(c echo.Context, title, section string) views.Chrome {
 		ch.RoleLabel = id.User.Role.Label()
 		ch.WorkspaceName = id.Workspace.Name
 		ch.CanSettings = id.User.Role.Can(model.PermManageSettings)
+		ch.CanIntegrations = id.User.Role.Can(model.PermManageMarketing)
 	}
 	return ch
 }

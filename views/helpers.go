@@ -29,3 +29,23 @@ func initials(name string) string {
 }
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func keyHint(v BrazeView) string {
+	if v.KeyMasked != "" {
+		return "Saved key: " + v.KeyMasked + ". Leave empty to keep it."
+	}
+	return ""
+}
+
+func keyPlaceholder(v BrazeView) string {
+	if v.KeyMasked != "" {
+		return v.KeyMasked
+	}
+	return "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+}
+
+// barWidth maps a percentage to one of 21 width classes (CSP forbids inline styles).
+func barWidth(percent int) string {
+	percent = max(0, min(100, percent))
+	return "w" + strconv.Itoa((percent+2)/5*5)
+}

@@ -6,15 +6,16 @@ import "time"
 
 // Chrome is what the application layout needs on every signed-in page.
 type Chrome struct {
-	Title         string
-	Section       string // "leads", "settings"
-	CSRF          string
-	UserName      string
-	UserEmail     string
-	RoleLabel     string
-	WorkspaceName string
-	CanSettings   bool
-	Flashes       []Flash
+	Title           string
+	Section         string // "leads", "settings"
+	CSRF            string
+	UserName        string
+	UserEmail       string
+	RoleLabel       string
+	WorkspaceName   string
+	CanSettings     bool
+	CanIntegrations bool
+	Flashes         []Flash
 }
 
 // Flash is a one-time message shown at the top of a page.
@@ -61,9 +62,11 @@ type JoinForm struct {
 
 // LeadRow is one line of the lead list.
 type LeadRow struct {
+	ID           int64
 	Name         string
 	Email        string
 	Company      string
+	Activities   int
 	LastActivity string
 }
 
@@ -75,6 +78,7 @@ type LeadsView struct {
 	Pages      int
 	PrevURL    string
 	NextURL    string
+	Query      string
 	CanConnect bool // the viewer may set up integrations
 	CanInvite  bool // the viewer may invite people
 }

@@ -59,6 +59,16 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/join/:slug/:token", h.Join, page...)
 
 	e.GET("/leads", h.ShowLeadsPage, viewer...)
+	e.GET("/leads/:id", h.ShowLeadPage, viewer...)
+
+	marketing := slices.Concat(signedIn, []echo.MiddlewareFunc{handlers.Require(model.PermManageMarketing)})
+	e.GET("/integrations", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/integrations/braze") }, marketing...)
+	e.GET("/integrations/braze", h.ShowBrazePage, marketing...)
+	e.POST("/integrations/braze", h.SaveBraze, marketing...)
+	e.POST("/integrations/braze/test", h.TestBraze, marketing...)
+	e.GET("/integrations/braze/status", h.ShowBrazeStatus, marketing...)
+	e.POST("/integrations/braze/tokens", h.CreateCurrentsToken, marketing...)
+	e.POST("/integrations/braze/tokens/:id/revoke", h.RevokeCurrentsToken, marketing...)
 
 	e.GET("/settings", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/settings/workspace") }, admin...)
 	e.GET("/settings/workspace", h.ShowWorkspaceSettingsPage, admin...)

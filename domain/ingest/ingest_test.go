@@ -181,9 +181,13 @@ func TestMixedBatchBecomesLeadsAndActivities(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM activities WHERE name = '[Nurturing] Received email Enterprise Trial Nurture 2026'`); n == 0 {
 		t.Fatal("Canvas-sent delivery not named after the Canvas")
 	}
-	// Lookups queued for the waiting users, nothing asked for the others.
-	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'braze_id'`); n != 2 {
-		t.Fatalf("%d braze_id lookups, want 2", n)
+	// Lookups: the two waiting users by Braze id, and one profile lookup per newly seen user
+	// (external id when known, else Braze id: the two anonymous users with email events).
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'braze_id'`); n != 4 {
+		t.Fatalf("%d braze_id lookups, want 4", n)
+	}
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'external_id'`); n != 8 {
+		t.Fatalf("%d external_id lookups, want 8", n)
 	}
 	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'phone' AND value = '+14155550188'`); n != 1 {
 		t.Fatal("unknown SMS number not queued for a phone lookup")
@@ -294,6 +298,35 @@ func TestLaterEmailEventReleasesWaitingEvents(t *testing.T) {
 	}
 }
 
+func TestProfileLookupFillsKnownLeads(t *testing.T) {
+	e := newEnv(t)
+	e.connectBraze()
+	e.fake.AddUser(brazetest.User{ExternalID: "crm-000482", BrazeID: "67a48cbbf63b99e45bde6c28", Email: "anna.k@acme.example.com",
+		FirstName: "Anna", LastName: "Keller", Country: "CH", CustomAttributes: map[string]any{"job_title": "Head of Marketing"}})
+	e.accept(e.fixture("mixed-batch.json"))
+	e.drain()
+	e.assertExactlyOnce()
+	var first, country string
+	var attrs string
+	e.db.QueryRow(`SELECT first_name, country, custom_attributes::text FROM leads WHERE email = 'anna.keller@acme.example.com'`).Scan(&first, &country, &attrs)
+	if first != "Anna" || country != "CH" || !strings.Contains(attrs, "Head of Marketing") {
+		t.Fatalf("profile not filled: %q %q %s", first, country, attrs)
+	}
+	// Braze has a newer email for Anna: her lead is updated, not duplicated.
+	if n := e.count(`SELECT count(*) FROM leads WHERE email = 'anna.k@acme.example.com'`); n != 0 {
+		t.Fatal("a second lead was created for a changed email")
+	}
+	ext := 0
+	for _, c := range e.fake.Calls() {
+		if len(c.ExternalIDs) > 0 {
+			ext++
+		}
+	}
+	if ext != 1 {
+		t.Fatalf("%d calls by external id, want 1 batched call", ext)
+	}
+}
+
 func TestBrazeIDAndPhoneLookups(t *testing.T) {
 	e := newEnv(t)
 	e.connectBraze()
@@ -308,7 +341,7 @@ func TestBrazeIDAndPhoneLookups(t *testing.T) {
 		}
 	}
 	for _, c := range e.fake.Calls() {
-		if len(c.ExternalIDs) > 0 || (c.BrazeID == "") == (c.Phone == "") {
+		if len(c.ExternalIDs) == 0 && (c.BrazeID == "") == (c.Phone == "") {
 			t.Fatalf("anonymous lookup should ask one braze_id or phone: %+v", c)
 		}
 	}
@@ -326,13 +359,20 @@ func TestBrazeErrors(t *testing.T) {
 		e.p.Processor.ProcessOnce(e.ctx)
 	}
 
-	// 5xx: the failed request backs off; others in the round still run.
+	// 5xx: the failed request backs off; the other requests of the round still run.
 	e.fake.FailNext(503)
 	if _, err := e.p.Resolver.ResolveOnce(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'pending' AND last_error LIKE '%temporary%' AND next_attempt_at > now()`); n != 1 {
-		t.Fatalf("%d lookups backing off after 503, want 1", n)
+	failed := e.fake.Calls()[0]
+	if failed.Status != 503 {
+		t.Fatalf("first call %+v", failed)
+	}
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'pending' AND last_error LIKE '%temporary%' AND next_attempt_at > now()`); n == 0 {
+		t.Fatal("no lookup backing off after 503")
+	}
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state <> 'pending'`); n == 0 {
+		t.Fatal("the other requests of the round did not run after one 503")
 	}
 
 	// 429: no more calls until the reset time Braze gave.

@@ -86,3 +86,6 @@ func (p *Pipeline) Stop() {
 	p.resolvers.Wait()
 	p.done.Wait()
 }
+
+// BrazeKeyChanged wakes the resolver: lookups that waited for a key may run now.
+func (p *Pipeline) BrazeKeyChanged() { p.resolvers.Wake() }

@@ -184,6 +184,24 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	if err != nil {
 		return 0, false, err
 	}
+	// A Braze user seen for the first time gets one profile lookup, so names, country and
+	// attributes fill in: by external id when there is one (batched), else by Braze id.
+	newUsers := map[int64]model.Identity{}
+	for _, id := range append(added, added2...) {
+		switch {
+		case id.Kind == model.IdentityExternalID:
+			newUsers[id.LeadID] = id
+		case id.Kind == model.IdentityBrazeUser && newUsers[id.LeadID].Kind != model.IdentityExternalID:
+			newUsers[id.LeadID] = id
+		}
+	}
+	for _, id := range newUsers {
+		kind := model.LookupExternalID
+		if id.Kind == model.IdentityBrazeUser {
+			kind = model.LookupBrazeID
+		}
+		lookups[kind][id.Value] = true
+	}
 	if err := tx.InsertActivities(ctx, ws, activities); err != nil {
 		return 0, false, err
 	}

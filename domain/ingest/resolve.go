@@ -68,18 +68,13 @@ func (r *Resolver) resolveWorkspace(ctx context.Context, ws int64, lookups []mod
 	}
 	client := r.NewClient(conn.RESTEndpoint, string(key))
 
-	// Identifiers someone else resolved meanwhile (an email event, another lookup) need no call.
-	known, err := r.alreadyKnown(ctx, ws, lookups)
-	if err != nil {
-		return err
-	}
+	// Every claimed lookup is asked, even when an email event identified the person
+	// meanwhile: the answer still fills their profile. Each identifier is queued once.
 	var outcomes []store.LookupOutcome
 	var extIDs []string
 	var singles []model.BrazeLookup
 	for _, l := range lookups {
 		switch {
-		case known[l.Kind+"\x00"+l.Value]:
-			outcomes = append(outcomes, store.LookupOutcome{Kind: l.Kind, Value: l.Value, State: model.LookupFound})
 		case l.Kind == model.LookupExternalID:
 			extIDs = append(extIDs, l.Value)
 		default:
@@ -252,28 +247,6 @@ func cleanEmail(s string) string {
 	return s
 }
 
-func (r *Resolver) alreadyKnown(ctx context.Context, ws int64, lookups []model.BrazeLookup) (map[string]bool, error) {
-	byKind := map[string][]string{}
-	for _, l := range lookups {
-		byKind[l.Kind] = append(byKind[l.Kind], l.Value)
-	}
-	kindOf := map[string]string{model.LookupExternalID: model.IdentityExternalID, model.LookupBrazeID: model.IdentityBrazeUser, model.LookupPhone: model.IdentityPhone}
-	known := map[string]bool{}
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
-		for kind, values := range byKind {
-			m, err := tx.LeadsByIdentity(ctx, ws, kindOf[kind], values)
-			if err != nil {
-				return err
-			}
-			for v := range m {
-				known[kind+"\x00"+v] = true
-			}
-		}
-		return nil
-	})
-	return known, err
-}
-
 // apply stores what Braze told: leads with their profile and identities, the lookups'
 // outcomes, and releases the events that waited for these people.
 func (r *Resolver) apply(ctx context.Context, ws int64, users []braze.User, outcomes []store.LookupOutcome) error {
@@ -284,19 +257,10 @@ func (r *Resolver) apply(ctx context.Context, ws int64, users []braze.User, outc
 			if email == "" {
 				continue
 			}
-			var accountID int64
-			if d := leads.CompanyDomain(email); d != "" {
-				accounts, err := tx.UpsertAccounts(ctx, ws, []string{d})
-				if err != nil {
-					return err
-				}
-				accountID = accounts[d]
-			}
-			ids, err := tx.UpsertLeadsByEmail(ctx, ws, []store.LeadSeed{{Email: email, AccountID: accountID}})
+			leadID, err := leadOf(ctx, tx, ws, u, email)
 			if err != nil {
 				return err
 			}
-			leadID := ids[email]
 			if err := tx.UpdateLeadProfile(ctx, ws, leadID, profileOf(u, email)); err != nil {
 				return err
 			}
@@ -325,6 +289,34 @@ func (r *Resolver) apply(ctx context.Context, ws int64, users []braze.User, outc
 		r.Released()
 	}
 	return err
+}
+
+// leadOf finds the lead a Braze user already belongs to (by Braze id, then external id), so a
+// changed email in Braze updates that lead instead of creating a second one; otherwise the
+// lead of the email, created if needed.
+func leadOf(ctx context.Context, tx *store.Tx, ws int64, u braze.User, email string) (int64, error) {
+	for _, id := range []struct{ kind, value string }{{model.IdentityBrazeUser, u.BrazeID}, {model.IdentityExternalID, u.ExternalID}} {
+		if id.value == "" {
+			continue
+		}
+		m, err := tx.LeadsByIdentity(ctx, ws, id.kind, []string{id.value})
+		if err != nil {
+			return 0, err
+		}
+		if leadID, ok := m[id.value]; ok {
+			return leadID, nil
+		}
+	}
+	var accountID int64
+	if d := leads.CompanyDomain(email); d != "" {
+		accounts, err := tx.UpsertAccounts(ctx, ws, []string{d})
+		if err != nil {
+			return 0, err
+		}
+		accountID = accounts[d]
+	}
+	ids, err := tx.UpsertLeadsByEmail(ctx, ws, []store.LeadSeed{{Email: email, AccountID: accountID}})
+	return ids[email], err
 }
 
 func profileOf(u braze.User, email string) model.LeadProfile {

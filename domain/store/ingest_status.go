@@ -71,10 +71,13 @@ func (s *Store) IngestStatus(ctx context.Context, workspaceID int64, since time.
 		Events int        `db:"last_batch_events"`
 	}
 	err := s.db.GetContext(ctx, &last, `SELECT last_batch_at, last_batch_events FROM ingest_status WHERE workspace_id = $1`, workspaceID)
-	if err != nil && notFound(err) != ErrNotFound {
+	switch {
+	case err == nil:
+		// Only a found row counts: sqlx allocates pointer fields even when no row matches.
+		st.LastBatchAt, st.LastBatchEvents = last.At, last.Events
+	case notFound(err) != ErrNotFound:
 		return st, fmt.Errorf("store: unable to load ingest status: %w", err)
 	}
-	st.LastBatchAt, st.LastBatchEvents = last.At, last.Events
 	if err := s.db.SelectContext(ctx, &st.Counts, `SELECT metric, event_type, sum(count)::bigint AS count FROM ingest_counters
 		WHERE workspace_id = $1 AND hour >= date_trunc('hour', $2::timestamptz) GROUP BY metric, event_type ORDER BY metric, event_type`,
 		workspaceID, since); err != nil {

@@ -398,6 +398,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 		},
 		"IngestStatus": func() error {
 			stat, err := st.IngestStatus(ctx, wsA, time.Now().Add(-time.Hour))
+			if stat.LastBatchAt != nil && stat.LastBatchEvents == 0 {
+				return errors.New("a batch is reported although none was recorded")
+			}
 			if stat.LookupsPending != 1 {
 				return errors.New("lookup counts mix workspaces")
 			}

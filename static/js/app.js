@@ -17,3 +17,31 @@ document.addEventListener("click", (event) => {
     done();
   }
 });
+
+// Panels that refresh themselves: <section data-refresh="/url" data-interval="5000">.
+// They pause while the tab is hidden and keep the last content when a refresh fails.
+document.querySelectorAll("[data-refresh]").forEach((panel) => {
+  const interval = Number(panel.dataset.interval || 5000);
+  const refresh = async () => {
+    if (document.hidden) return;
+    try {
+      const res = await fetch(panel.dataset.refresh, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (res.ok) panel.innerHTML = await res.text();
+    } catch (_) { /* offline for a moment; try again next tick */ }
+  };
+  setInterval(refresh, interval);
+  document.addEventListener("visibilitychange", refresh);
+});
+
+// A select whose "other" choice reveals a field: <select data-toggle-other="element-id">.
+document.querySelectorAll("[data-toggle-other]").forEach((select) => {
+  const target = document.getElementById(select.dataset.toggleOther);
+  const sync = () => target && target.classList.toggle("hidden", select.value !== "other");
+  select.addEventListener("change", sync);
+  sync();
+});
+
+// Filters that apply on change: <select data-autosubmit>.
+document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+  select.addEventListener("change", () => select.form.submit());
+});

@@ -1,0 +1,281 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/peregrine-scoring/peregrine/domain/braze"
+	"github.com/peregrine-scoring/peregrine/domain/ingest"
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/views"
+)
+
+const keyNewToken = "new_token"
+
+// ShowBrazePage shows Integrations › Braze.
+func (h *Handlers) ShowBrazePage(c echo.Context) error {
+	v := views.BrazeView{NewToken: h.takeValue(c, keyNewToken)}
+	return h.renderBraze(c, http.StatusOK, v)
+}
+
+func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) error {
+	id := IdentityOf(c)
+	ctx := c.Request().Context()
+	conn, err := h.Store.BrazeConnection(ctx, id.Workspace.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if v.Instance == "" {
+			v.Instance = "US-01"
+		}
+	case err != nil:
+		return err
+	default:
+		v.Connected = true
+		v.KeyMasked = "••••••" + conn.APIKeyHint
+		if v.Instance == "" {
+			v.Instance = braze.InstanceOf(conn.RESTEndpoint)
+			if v.Instance == "" {
+				v.Instance, v.OtherURL = "other", conn.RESTEndpoint
+			}
+		}
+		if conn.LastTestAt != nil {
+			v.TestOK, v.TestMessage, v.TestAt = conn.LastTestOK, conn.LastTestMessage, ago(*conn.LastTestAt)
+		}
+	}
+	for _, in := range braze.Instances {
+		v.Instances = append(v.Instances, views.InstanceOption{Name: in.Name, Endpoint: in.Endpoint})
+	}
+	tokens, err := h.Store.ListAPITokens(ctx, id.Workspace.ID, model.TokenKindCurrents)
+	if err != nil {
+		return err
+	}
+	for _, t := range tokens {
+		row := views.TokenRow{ID: t.ID, Label: t.Label, Hint: t.Hint, Created: ago(t.CreatedAt), LastUsed: "never", Revoked: t.RevokedAt != nil}
+		if t.LastUsedAt != nil {
+			row.LastUsed = ago(*t.LastUsedAt)
+		}
+		v.Tokens = append(v.Tokens, row)
+	}
+	v.EndpointURL = h.workspaceURL(id.Workspace) + "/api/braze/currents/events"
+	if v.Status, err = h.statusView(ctx, id.Workspace.ID); err != nil {
+		return err
+	}
+	return Render(c, status, views.BrazePage(h.chrome(c, "Braze", "integrations"), v))
+}
+
+// SaveBraze stores the REST key (encrypted) and endpoint, then tests them.
+func (h *Handlers) SaveBraze(c echo.Context) error {
+	id := IdentityOf(c)
+	ctx := c.Request().Context()
+	key := strings.TrimSpace(c.FormValue("api_key"))
+	instance, otherURL := c.FormValue("instance"), c.FormValue("other_url")
+	errs := views.FormErrors{}
+
+	endpoint := ""
+	if instance == "other" {
+		var msg string
+		if endpoint, msg = braze.CheckEndpoint(otherURL); msg != "" {
+			errs["other_url"] = msg
+		}
+	} else if in, ok := braze.InstanceByName(instance); ok {
+		endpoint = in.Endpoint
+	} else {
+		errs["instance"] = "Choose your Braze instance, or Other to paste the REST endpoint."
+	}
+	existing, err := h.Store.BrazeConnection(ctx, id.Workspace.ID)
+	hasKey := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	switch {
+	case key == "" && !hasKey:
+		errs["api_key"] = "Paste the REST API key from Braze (Settings › API Keys)."
+	case len(key) > 200 || strings.ContainsAny(key, " \t\r\n"):
+		errs["api_key"] = "That does not look like a Braze API key: it has spaces or is too long."
+	}
+	if len(errs) > 0 {
+		return h.renderBraze(c, http.StatusUnprocessableEntity, views.BrazeView{Instance: instance, OtherURL: otherURL, Errors: errs})
+	}
+	conn := model.BrazeConnection{WorkspaceID: id.Workspace.ID, RESTEndpoint: endpoint,
+		APIKeyEncrypted: existing.APIKeyEncrypted, APIKeyHint: existing.APIKeyHint}
+	if key != "" {
+		if conn.APIKeyEncrypted, err = h.Secrets.Seal([]byte(key), ingest.BrazeKeyContext(id.Workspace.ID)); err != nil {
+			return err
+		}
+		conn.APIKeyHint = key[max(0, len(key)-4):]
+	}
+	if err := h.Store.SaveBrazeConnection(ctx, conn); err != nil {
+		return err
+	}
+	ok, msg := h.testBraze(ctx, id.Workspace.ID)
+	h.flashTest(c, ok, "Saved. "+msg)
+	if h.Pipeline != nil {
+		h.Pipeline.BrazeKeyChanged()
+	}
+	return redirect(c, "/integrations/braze")
+}
+
+// TestBraze runs "Test connection" with the stored key.
+func (h *Handlers) TestBraze(c echo.Context) error {
+	ok, msg := h.testBraze(c.Request().Context(), IdentityOf(c).Workspace.ID)
+	h.flashTest(c, ok, msg)
+	return redirect(c, "/integrations/braze")
+}
+
+func (h *Handlers) flashTest(c echo.Context, ok bool, msg string) {
+	kind := "success"
+	if !ok {
+		kind = "error"
+	}
+	h.flash(c, kind, msg)
+}
+
+func (h *Handlers) testBraze(ctx context.Context, workspaceID int64) (bool, string) {
+	conn, err := h.Store.BrazeConnection(ctx, workspaceID)
+	if err != nil {
+		return false, "Save a REST API key first."
+	}
+	key, err := h.Secrets.Open(conn.APIKeyEncrypted, ingest.BrazeKeyContext(workspaceID))
+	if err != nil {
+		return false, "The stored key cannot be decrypted; paste it again."
+	}
+	ok, msg := braze.NewClient(conn.RESTEndpoint, string(key)).TestConnection(ctx)
+	if err := h.Store.RecordBrazeTest(ctx, workspaceID, ok, msg); err != nil {
+		h.Log.Error("recording Braze test", "err", err)
+	}
+	return ok, msg
+}
+
+// CreateCurrentsToken generates a bearer token and shows it once.
+func (h *Handlers) CreateCurrentsToken(c echo.Context) error {
+	id := IdentityOf(c)
+	label := c.FormValue("label")
+	token, _, err := ingest.CreateToken(c.Request().Context(), h.Store, id.Workspace.ID, model.TokenKindCurrents, label, &id.User.ID)
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "give the token a label") {
+			return h.renderBraze(c, http.StatusUnprocessableEntity, views.BrazeView{TokenLabel: label, Errors: views.FormErrors{"label": capitalize(err.Error()) + "."}})
+		}
+		return err
+	}
+	h.putValue(c, keyNewToken, token)
+	h.flash(c, "success", "Token “"+strings.TrimSpace(label)+"” generated. Paste it into the Current in Braze.")
+	return redirect(c, "/integrations/braze")
+}
+
+// RevokeCurrentsToken stops a token from working at once.
+func (h *Handlers) RevokeCurrentsToken(c echo.Context) error {
+	tokenID, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	err = h.Store.RevokeAPIToken(c.Request().Context(), IdentityOf(c).Workspace.ID, tokenID)
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "That token does not exist or is already revoked.")
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Token revoked: Braze requests with it now get 401.")
+	return redirect(c, "/integrations/braze")
+}
+
+// ShowBrazeStatus renders the status panel alone, for its periodic refresh.
+func (h *Handlers) ShowBrazeStatus(c echo.Context) error {
+	v, err := h.statusView(c.Request().Context(), IdentityOf(c).Workspace.ID)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.BrazeStatus(v))
+}
+
+func (h *Handlers) statusView(ctx context.Context, workspaceID int64) (views.StatusView, error) {
+	now := time.Now()
+	r, err := ingest.Status(ctx, h.Store, workspaceID, now)
+	if err != nil {
+		return views.StatusView{}, err
+	}
+	v := views.StatusView{Warnings: r.Warnings, UnusedTypes: r.UnusedTypes, UpdatedAt: now.UTC().Format("15:04:05 UTC")}
+	if r.LastBatchAt == nil {
+		v.LastBatch = "No batch received yet. Launch the Current in Braze; the first batch shows up here within minutes."
+	} else {
+		v.LastBatch = fmt.Sprintf("Last batch %s, with %s.", ago(*r.LastBatchAt), plural(r.LastBatchEvents, "event"))
+	}
+	tone := func(n int64, bad string) string {
+		if n > 0 {
+			return bad
+		}
+		return ""
+	}
+	lag := "up to date"
+	if r.Pending > 0 {
+		lag = r.Lag.Round(time.Second).String()
+	}
+	v.Figures = []views.Figure{
+		{Label: "received (24 h)", Value: strconv.FormatInt(r.Received, 10), Tone: tone(r.Received, "good")},
+		{Label: "became activities", Value: strconv.FormatInt(r.Processed, 10)},
+		{Label: "duplicates ignored", Value: strconv.FormatInt(r.Duplicates, 10), Hint: "Braze delivers at least once; repeats of an event id are dropped."},
+		{Label: "waiting for identity", Value: strconv.Itoa(r.Waiting), Tone: tone(int64(r.Waiting), "warn")},
+		{Label: "processing lag", Value: lag, Hint: strconv.Itoa(r.Pending) + " events not processed yet"},
+		{Label: "rejected: auth", Value: strconv.FormatInt(r.RejectedAuth, 10), Tone: tone(r.RejectedAuth, "bad"), Hint: "Requests with an unknown or revoked token."},
+		{Label: "rejected: malformed", Value: strconv.FormatInt(r.RejectedRequests+r.RejectedEvents, 10), Tone: tone(r.RejectedRequests+r.RejectedEvents, "bad"), Hint: "Bodies that were not a Currents batch, and single events that could not be read."},
+		{Label: "Braze lookup errors", Value: strconv.FormatInt(r.LookupErrors, 10), Tone: tone(r.LookupErrors, "bad")},
+	}
+	var top int64 = 1
+	for _, t := range r.PerType {
+		top = max(top, t.Count)
+	}
+	for _, t := range r.PerType {
+		row := views.BarRow{Label: t.EventType, Value: t.Count, Percent: int(t.Count * 100 / top), Muted: !t.Used}
+		if !t.Used {
+			row.Note = "stored, not used for scoring"
+		}
+		v.Types = append(v.Types, row)
+	}
+	top = 1
+	for _, n := range r.WaitingReasons {
+		top = max(top, int64(n))
+	}
+	for reason, n := range r.WaitingReasons {
+		v.Waiting = append(v.Waiting, views.BarRow{Label: capitalize(reason), Value: int64(n), Percent: int(int64(n) * 100 / top)})
+	}
+	if r.LookupsPending > 0 {
+		v.Waiting = append(v.Waiting, views.BarRow{Label: "Braze lookups queued", Value: int64(r.LookupsPending), Percent: 100, Muted: true})
+	}
+	if r.LookupsUnknown > 0 {
+		v.Waiting = append(v.Waiting, views.BarRow{Label: "Braze users without an email yet (asked again later)", Value: int64(r.LookupsUnknown), Percent: 100, Muted: true})
+	}
+	return v, nil
+}
+
+// ago says how long ago a moment was, for people.
+func ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	case d < 7*24*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+	return t.UTC().Format("Jan 2, 2006")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}

@@ -1,0 +1,122 @@
+package views
+
+// InstanceOption is a Braze instance in the endpoint select.
+type InstanceOption struct {
+	Name, Endpoint string
+}
+
+// TokenRow is a Currents token in the list.
+type TokenRow struct {
+	ID       int64
+	Label    string
+	Hint     string
+	Created  string
+	LastUsed string
+	Revoked  bool
+}
+
+// BrazeView is Integrations › Braze.
+type BrazeView struct {
+	Connected   bool
+	KeyMasked   string
+	Instance    string // instance name, or "other"
+	OtherURL    string
+	Instances   []InstanceOption
+	Errors      FormErrors
+	TestOK      *bool
+	TestMessage string
+	TestAt      string
+	Tokens      []TokenRow
+	NewToken    string // shown once, right after it was generated
+	EndpointURL string
+	TokenLabel  string
+	Status      StatusView
+}
+
+// BarRow is one bar of a horizontal bar chart.
+type BarRow struct {
+	Label   string
+	Value   int64
+	Percent int
+	Muted   bool
+	Note    string
+}
+
+// Figure is a labelled number on the status panel.
+type Figure struct {
+	Label string
+	Value string
+	Tone  string // "", "good", "warn", "bad"
+	Hint  string
+}
+
+// StatusView is the self-refreshing Currents status panel.
+type StatusView struct {
+	LastBatch   string
+	Figures     []Figure
+	Types       []BarRow
+	UnusedTypes []string
+	Waiting     []BarRow
+	Warnings    []string
+	UpdatedAt   string
+}
+
+// LeadsSearch is the lead list's search state.
+type LeadsSearch struct {
+	Query string
+}
+
+// LeadView is a lead's page.
+type LeadView struct {
+	ID         int64
+	Name       string
+	Email      string
+	Company    string
+	Account    string
+	Country    string
+	TimeZone   string
+	Phone      string
+	FirstSeen  string
+	LastSeen   string
+	Activities int
+	Identities []Pair
+	Attributes []Pair
+	Days       []TimelineDay
+	Filters    []FilterOption
+	Filter     string
+	Total      int
+	Page       int
+	Pages      int
+	PrevURL    string
+	NextURL    string
+}
+
+// Pair is a labelled value.
+type Pair struct {
+	Label, Value string
+}
+
+// FilterOption is a choice of the timeline filter.
+type FilterOption struct {
+	Value, Label string
+	Count        int64
+}
+
+// TimelineDay groups a day's activities.
+type TimelineDay struct {
+	Day   string
+	Items []TimelineItem
+}
+
+// TimelineItem is one activity on the timeline.
+type TimelineItem struct {
+	Time     string
+	Name     string
+	Category string // the [bracketed] prefix of the name
+	Title    string // the name without it
+	Type     string
+	Source   string
+	Context  string // campaign or Canvas
+	URL      string // only http(s) links
+	Tone     string
+}
