@@ -73,8 +73,9 @@ test: test-deps check
 	PLAYWRIGHT_DRIVER_PATH="$(DRIVER_DIR)" PLAYWRIGHT_NODEJS_PATH="$$(command -v node)" PEREGRINE_CHROMIUM="$(CHROMIUM)" \
 		$(GO) test -count=1 -timeout 15m ./...
 
-bench: postgres
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Ingest benchmark: a real server on a fresh embedded PostgreSQL (fsync on); prints figures.
+bench: postgres build
+	$(GO) run ./cmd/peregrine-bench --bin $(BIN)
 
 clean:
 	rm -rf bin .cache

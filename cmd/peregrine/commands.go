@@ -14,11 +14,15 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
+	"github.com/peregrine-scoring/peregrine/cmd/internal/loadgen"
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/web"
@@ -32,6 +36,10 @@ Usage:
   peregrine workspace create --name NAME --admin-email EMAIL [--admin-name NAME] [flags]
                                                  create a workspace and its admin; prints the slug
                                                  (password from PEREGRINE_ADMIN_PASSWORD or stdin)
+  peregrine token create --workspace SLUG --kind currents --label LABEL [flags]
+                                                 create an API token; prints it (shown only once)
+  peregrine loadgen --url URL --token TOKEN [--clients 8] [--duration 30s] [--rate 0]
+                                                 post Currents batches and report throughput
 
 Run 'peregrine COMMAND -h' for the flags of a command. Every flag has an environment variable.
 `
@@ -67,6 +75,14 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		}
 		fmt.Fprint(stderr, "peregrine workspace: the only subcommand is `create`\n\n"+usage)
 		return exitUsage
+	case "token":
+		if len(args) > 0 && args[0] == "create" {
+			return e.tokenCreate(args[1:])
+		}
+		fmt.Fprint(stderr, "peregrine token: the only subcommand is `create`\n\n"+usage)
+		return exitUsage
+	case "loadgen":
+		return e.loadgen(args)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -247,4 +263,65 @@ func (e env) readPassword() (string, error) {
 		return "", errors.New("no password: set PEREGRINE_ADMIN_PASSWORD or pipe it on standard input")
 	}
 	return line, nil
+}
+
+func (e env) tokenCreate(args []string) int {
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	slug := fs.String("workspace", "", "workspace slug (required)")
+	kind := fs.String("kind", model.TokenKindCurrents, "token kind: currents")
+	label := fs.String("label", "", "label shown in the token list (required)")
+	cfg, log, status := e.setup(fs, args)
+	if status != nil {
+		return *status
+	}
+	if *slug == "" || *label == "" {
+		fmt.Fprintln(e.stderr, "peregrine token create: --workspace and --label are required")
+		return exitUsage
+	}
+	ctx := context.Background()
+	p, code := e.open(ctx, cfg, log, true)
+	if p == nil {
+		return code
+	}
+	defer p.Close(ctx)
+	ws, err := p.Store.WorkspaceBySlug(ctx, *slug)
+	if errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(e.stderr, "peregrine token create: no workspace %q (slugs are printed by `peregrine workspace create`)\n", *slug)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine token create:", err)
+		return exitFailure
+	}
+	token, _, err := ingest.CreateToken(ctx, p.Store, ws.ID, *kind, *label, nil)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine token create:", err)
+		return exitUsage
+	}
+	fmt.Fprintln(e.stdout, token)
+	return exitOK
+}
+
+func (e env) loadgen(args []string) int {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	url := fs.String("url", "http://localhost:8080/api/braze/currents/events", "Currents endpoint")
+	token := fs.String("token", "", "Currents bearer token (required)")
+	clients := fs.Int("clients", 8, "concurrent clients")
+	duration := fs.Duration("duration", 30*time.Second, "how long to post")
+	batch := fs.Int("batch", 100, "events per request")
+	rate := fs.Int("rate", 0, "events per second across clients; 0 = as fast as possible")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *token == "" || *clients < 1 || *batch < 1 {
+		fmt.Fprintln(e.stderr, "peregrine loadgen: --token is required; --clients and --batch must be positive")
+		return exitUsage
+	}
+	r := loadgen.Run(context.Background(), loadgen.Options{URL: *url, Token: *token, Clients: *clients, Duration: *duration, Batch: *batch, Rate: *rate})
+	fmt.Fprintln(e.stdout, r)
+	if r.Events == 0 {
+		return exitFailure
+	}
+	return exitOK
 }

@@ -1,0 +1,262 @@
+// Command peregrine-bench measures ingest on this machine (make bench): it starts Peregrine on
+// a fresh embedded PostgreSQL with fsync on, creates a workspace and a Currents token, posts
+// 100-event batches from 8 clients, and prints acknowledged and processed rates, latency
+// percentiles, the rate of a raw COPY of the same rows measured in the same run, and the
+// server's memory.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/peregrine-scoring/peregrine/cmd/internal/loadgen"
+	"github.com/peregrine-scoring/peregrine/domain/pgembed"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/peregrine", "peregrine binary")
+	duration := flag.Duration("duration", 30*time.Second, "full-speed run length")
+	paced := flag.Duration("paced", 20*time.Second, "5,000 events/s run length")
+	flag.Parse()
+	if err := run(*bin, *duration, *paced); err != nil {
+		fmt.Fprintln(os.Stderr, "peregrine-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, duration, paced time.Duration) error {
+	dir, err := os.MkdirTemp("", "peregrine-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	dataDir := filepath.Join(dir, "data")
+	env := []string{"PEREGRINE_DATA_DIR=" + dataDir, "PEREGRINE_LOG_LEVEL=warn", "PEREGRINE_ADMIN_PASSWORD=benchmark-password"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "PEREGRINE_") {
+			env = append(env, kv)
+		}
+	}
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return "", fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		return strings.TrimSpace(string(out)), err
+	}
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	server := exec.Command(bin, "serve", "--addr", addr)
+	server.Env = env
+	var serverLog bytes.Buffer
+	server.Stderr = &serverLog
+	if err := server.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		server.Process.Signal(syscall.SIGTERM)
+		server.Wait()
+	}()
+	base := "http://" + addr
+	if err := waitReady(base); err != nil {
+		return fmt.Errorf("%v\n%s", err, serverLog.String())
+	}
+	if _, err := cli("workspace", "create", "--name", "Bench", "--admin-email", "bench@bench.example.com"); err != nil {
+		return err
+	}
+	token, err := cli("token", "create", "--workspace", "bench", "--kind", "currents", "--label", "bench")
+	if err != nil {
+		return err
+	}
+	cluster, err := pgembed.New(dataDir, true)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("postgres", cluster.URL("peregrine"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	count := func(q string) int64 {
+		var n int64
+		db.QueryRow(q).Scan(&n)
+		return n
+	}
+
+	fmt.Printf("Peregrine ingest benchmark — %s, %d cores, PostgreSQL with fsync on (embedded), %s\n\n", runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
+	endpoint := base + "/api/braze/currents/events"
+
+	// 1. Full speed: 8 clients, 100-event batches.
+	start := time.Now()
+	full := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: duration, Batch: 100})
+	loadEnd := time.Now()
+	doneAtLoadEnd := count(`SELECT count(*) FROM activities`)
+	for count(`SELECT count(*) FROM inbound_events WHERE state = 'pending'`) > 0 && time.Since(loadEnd) < 5*time.Minute {
+		time.Sleep(200 * time.Millisecond)
+	}
+	drained := time.Now()
+	processed := count(`SELECT count(*) FROM activities`)
+	stored := count(`SELECT count(*) FROM inbound_events`)
+
+	// 2. The ceiling: a raw COPY of the same rows, same table shape and indexes, 8 streams.
+	copyRate, err := copyCeiling(db, 8, 10*time.Second)
+	if err != nil {
+		return err
+	}
+
+	// 3. Paced at 5,000 events/s.
+	pacedRep := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: paced, Batch: 100, Rate: 5000})
+
+	rss, hwm := memory(server.Process.Pid)
+	ackRate := full.EventsPerSecond()
+	fmt.Printf("Full speed (8 clients × 100-event batches, %s):\n  %s\n", duration, full)
+	fmt.Printf("  events stored: %d (every acknowledged event: %v)\n", stored, stored >= full.Events)
+	fmt.Printf("  processed into activities: %d during the load (%.0f/s), all %d by %s after start = %.0f events/s\n",
+		doneAtLoadEnd, float64(doneAtLoadEnd)/loadEnd.Sub(start).Seconds(), processed, drained.Sub(start).Round(100*time.Millisecond),
+		float64(processed)/drained.Sub(start).Seconds())
+	fmt.Printf("Raw COPY of the same rows (8 streams, same table and indexes): %.0f rows/s\n", copyRate)
+	fmt.Printf("  acknowledged / COPY = %.0f%%\n", 100*ackRate/copyRate)
+	fmt.Printf("Paced at 5,000 events/s (%s):\n  %s\n", paced, pacedRep)
+	fmt.Printf("Server memory: RSS %d MB now, peak %d MB\n\n", rss>>20, hwm>>20)
+
+	check := func(name string, ok bool, got string) {
+		mark := "met"
+		if !ok {
+			mark = "MISSED"
+		}
+		fmt.Printf("  %-48s %-10s %s\n", name, got, mark)
+	}
+	fmt.Println("Targets:")
+	check("≥ 20,000 events/s acknowledged", ackRate >= 20000, fmt.Sprintf("%.0f/s", ackRate))
+	check("≥ 40% of the COPY rate", ackRate >= 0.4*copyRate, fmt.Sprintf("%.0f%%", 100*ackRate/copyRate))
+	check("≥ 5,000 events/s processed", float64(processed)/drained.Sub(start).Seconds() >= 5000, fmt.Sprintf("%.0f/s", float64(processed)/drained.Sub(start).Seconds()))
+	check("p99 acknowledgement ≤ 100 ms at 5,000 events/s", pacedRep.P99 <= 100*time.Millisecond, pacedRep.P99.Round(100*time.Microsecond).String())
+	check("server RSS ≤ 150 MB", hwm <= 150<<20, fmt.Sprintf("%d MB", hwm>>20))
+	return nil
+}
+
+func waitReady(base string) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("server not ready")
+}
+
+// copyCeiling COPYs rows shaped like the benchmark's stored events into a copy of the
+// inbound_events table, from several connections at once, and returns rows per second.
+func copyCeiling(db *sql.DB, streams int, d time.Duration) (float64, error) {
+	if _, err := db.Exec(`DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (LIKE inbound_events INCLUDING ALL)`); err != nil {
+		return 0, err
+	}
+	defer db.Exec(`DROP TABLE IF EXISTS bench_copy`)
+	var seq atomic.Int64
+	var rows atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for s := 0; s < streams; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if err := copyBatch(db, loadgen.Batch(100, 5000, &seq), &rows); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(rows.Load()) / time.Since(start).Seconds(), firstErr
+}
+
+func copyBatch(db *sql.DB, body []byte, rows *atomic.Int64) error {
+	var batch struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(body, &batch); err != nil {
+		return err
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	stmt, err := tx.Prepare(pq.CopyIn("bench_copy", "workspace_id", "source", "event_id", "event_type", "occurred_at", "payload", "state"))
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	for _, raw := range batch.Events {
+		var head struct {
+			ID   string `json:"id"`
+			Type string `json:"event_type"`
+			Time int64  `json:"time"`
+		}
+		json.Unmarshal(raw, &head)
+		if _, err := stmt.Exec(1, "braze", head.ID, head.Type, time.Unix(head.Time, 0), string(raw), "pending"); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	if _, err := stmt.Exec(); err != nil {
+		tx.Rollback()
+		return err
+	}
+	stmt.Close()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	rows.Add(int64(len(batch.Events)))
+	return nil
+}
+
+// memory reads the server's resident set size and its peak from /proc.
+func memory(pid int) (rss, peak int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &kb); err == nil {
+			rss = kb << 10
+		}
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			peak = kb << 10
+		}
+	}
+	return rss, peak
+}
