@@ -78,12 +78,18 @@ func (ce *CurrentsEndpoint) Receive(c echo.Context) error {
 	case <-time.After(5 * time.Second):
 		return unavailable(c, "Peregrine is busy storing other batches; retry later.")
 	case <-ctx.Done():
-		return ctx.Err()
+		c.Response().Status = 499
+		return nil
 	}
 	res, err := ce.Pipeline.Acceptor.AcceptCurrents(ctx, tok.WorkspaceID, body)
 	switch {
 	case errors.Is(err, ingest.ErrMalformed):
 		return apiError(c, http.StatusBadRequest, strings.TrimPrefix(err.Error(), ingest.ErrMalformed.Error()+": "))
+	case err != nil && ctx.Err() != nil:
+		// The client gave up; the transaction rolled back, so nothing was acknowledged or kept.
+		ce.Handlers.Log.Info("currents: client went away before the batch was stored", "workspace", tok.WorkspaceID)
+		c.Response().Status = 499 // "client closed request": nobody is left to answer
+		return nil
 	case err != nil:
 		ce.Handlers.Log.Error("currents: storing batch failed", "workspace", tok.WorkspaceID, "err", err)
 		return unavailable(c, "Peregrine could not store the batch; nothing was kept, retry later.")

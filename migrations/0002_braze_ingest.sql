@@ -1,5 +1,11 @@
 -- Braze: Currents tokens, the REST connection, the durable inbound log, and what ingest
 -- builds from it (leads with identities, accounts, activities).
+--
+-- The high-volume tables (inbound_events, inbound_rejects, activities, lead_identities) carry
+-- no foreign keys: every row is written by one ingest transaction together with the rows it
+-- refers to, and a foreign-key check per row would cost a lookup and a KEY SHARE lock on the
+-- referenced row (the workspace row, shared by every concurrent batch). Measured: the checks
+-- made processing slow down as tables grew (plans cached while the tables were empty).
 
 ALTER TABLE leads
     ADD COLUMN phone             text NOT NULL DEFAULT '',
@@ -22,7 +28,6 @@ CREATE TABLE accounts (
     PRIMARY KEY (workspace_id, id),
     UNIQUE (workspace_id, domain)
 );
-ALTER TABLE leads ADD FOREIGN KEY (workspace_id, account_id) REFERENCES accounts (workspace_id, id);
 CREATE INDEX leads_account_idx ON leads (workspace_id, account_id);
 
 -- Ways to recognise a lead: Braze user id, the customer's external id, phone.
@@ -32,8 +37,7 @@ CREATE TABLE lead_identities (
     value         text NOT NULL,
     lead_id       bigint NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (workspace_id, kind, value),
-    FOREIGN KEY (workspace_id, lead_id) REFERENCES leads (workspace_id, id) ON DELETE CASCADE
+    PRIMARY KEY (workspace_id, kind, value)
 );
 CREATE INDEX lead_identities_lead_idx ON lead_identities (workspace_id, lead_id);
 
@@ -69,13 +73,12 @@ CREATE TABLE braze_connections (
     lookups_paused_until timestamptz
 );
 
--- The durable log every source writes into before it acknowledges. state:
---   pending  stored, not processed yet
---   waiting  processed, but the person has no email yet; released when they become known
---   done     became exactly one activity
---   ignored  an event type Peregrine stores but does not score
+-- The durable log every source writes into before it acknowledges. Rows are written once
+-- and never updated: state records how the event was routed when it arrived (pending: to be
+-- processed; ignored: a type Peregrine stores but does not score). What happens next lives in
+-- the narrow tables below, so processing never rewrites the payload row.
 CREATE TABLE inbound_events (
-    workspace_id      bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    workspace_id      bigint NOT NULL,
     id                bigint GENERATED ALWAYS AS IDENTITY,
     source            text NOT NULL,
     event_id          text NOT NULL,
@@ -83,23 +86,39 @@ CREATE TABLE inbound_events (
     occurred_at       timestamptz NOT NULL,
     received_at       timestamptz NOT NULL DEFAULT now(),
     payload           text NOT NULL,
-    state             text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'waiting', 'done', 'ignored')),
-    braze_user_id     text NOT NULL DEFAULT '',
-    external_user_id  text NOT NULL DEFAULT '',
-    phone             text NOT NULL DEFAULT '',
-    wait_reason       text NOT NULL DEFAULT '',
-    processed_at      timestamptz,
+    state             text NOT NULL CHECK (state IN ('pending', 'ignored')),
     PRIMARY KEY (workspace_id, id),
     UNIQUE (workspace_id, source, event_id)
 );
-CREATE INDEX inbound_events_pending_idx ON inbound_events (id) WHERE state = 'pending';
-CREATE INDEX inbound_events_waiting_user_idx ON inbound_events (workspace_id, braze_user_id) WHERE state = 'waiting';
-CREATE INDEX inbound_events_waiting_ext_idx ON inbound_events (workspace_id, external_user_id) WHERE state = 'waiting' AND external_user_id <> '';
-CREATE INDEX inbound_events_waiting_phone_idx ON inbound_events (workspace_id, phone) WHERE state = 'waiting' AND phone <> '';
+
+-- Events waiting to be processed; a worker deletes the row when the event became its
+-- activity or went to inbound_waiting.
+CREATE TABLE inbound_queue (
+    workspace_id  bigint NOT NULL,
+    event_row_id  bigint NOT NULL,
+    received_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, event_row_id)
+);
+CREATE INDEX inbound_queue_order_idx ON inbound_queue (event_row_id);
+
+-- Processed events whose person is not known yet, keyed by the identifiers that release them.
+CREATE TABLE inbound_waiting (
+    workspace_id      bigint NOT NULL,
+    event_row_id      bigint NOT NULL,
+    braze_user_id     text NOT NULL DEFAULT '',
+    external_user_id  text NOT NULL DEFAULT '',
+    phone             text NOT NULL DEFAULT '',
+    reason            text NOT NULL,
+    since             timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, event_row_id)
+);
+CREATE INDEX inbound_waiting_user_idx ON inbound_waiting (workspace_id, braze_user_id) WHERE braze_user_id <> '';
+CREATE INDEX inbound_waiting_ext_idx ON inbound_waiting (workspace_id, external_user_id) WHERE external_user_id <> '';
+CREATE INDEX inbound_waiting_phone_idx ON inbound_waiting (workspace_id, phone) WHERE phone <> '';
 
 -- Events of an accepted batch that could not be decoded: kept for inspection, never scored.
 CREATE TABLE inbound_rejects (
-    workspace_id  bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    workspace_id  bigint NOT NULL,
     id            bigint GENERATED ALWAYS AS IDENTITY,
     source        text NOT NULL,
     received_at   timestamptz NOT NULL DEFAULT now(),
@@ -158,8 +177,6 @@ CREATE TABLE activities (
     properties        jsonb NOT NULL DEFAULT '{}',
     created_at        timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, id),
-    UNIQUE (workspace_id, inbound_event_id),
-    FOREIGN KEY (workspace_id, lead_id) REFERENCES leads (workspace_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (workspace_id, inbound_event_id) REFERENCES inbound_events (workspace_id, id)
+    UNIQUE (workspace_id, inbound_event_id)
 );
 CREATE INDEX activities_timeline_idx ON activities (workspace_id, lead_id, occurred_at DESC, id DESC);

@@ -34,14 +34,15 @@ func main() {
 	bin := flag.String("bin", "bin/peregrine", "peregrine binary")
 	duration := flag.Duration("duration", 30*time.Second, "full-speed run length")
 	paced := flag.Duration("paced", 20*time.Second, "5,000 events/s run length")
+	workers := flag.Int("workers", 2, "processing goroutines of the server (PEREGRINE_WORKERS)")
 	flag.Parse()
-	if err := run(*bin, *duration, *paced); err != nil {
+	if err := run(*bin, *duration, *paced, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "peregrine-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, duration, paced time.Duration) error {
+func run(bin string, duration, paced time.Duration, workers int) error {
 	dir, err := os.MkdirTemp("", "peregrine-bench-")
 	if err != nil {
 		return err
@@ -49,7 +50,7 @@ func run(bin string, duration, paced time.Duration) error {
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
 	dataDir := filepath.Join(dir, "data")
-	env := []string{"PEREGRINE_DATA_DIR=" + dataDir, "PEREGRINE_LOG_LEVEL=warn", "PEREGRINE_ADMIN_PASSWORD=benchmark-password"}
+	env := []string{"PEREGRINE_DATA_DIR=" + dataDir, "PEREGRINE_LOG_LEVEL=warn", "PEREGRINE_ADMIN_PASSWORD=benchmark-password", fmt.Sprintf("PEREGRINE_WORKERS=%d", workers)}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "PEREGRINE_") {
 			env = append(env, kv)
@@ -113,7 +114,7 @@ func run(bin string, duration, paced time.Duration) error {
 	full := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: duration, Batch: 100})
 	loadEnd := time.Now()
 	doneAtLoadEnd := count(`SELECT count(*) FROM activities`)
-	for count(`SELECT count(*) FROM inbound_events WHERE state = 'pending'`) > 0 && time.Since(loadEnd) < 5*time.Minute {
+	for count(`SELECT count(*) FROM inbound_queue`) > 0 && time.Since(loadEnd) < 5*time.Minute {
 		time.Sleep(200 * time.Millisecond)
 	}
 	drained := time.Now()
@@ -139,7 +140,17 @@ func run(bin string, duration, paced time.Duration) error {
 	fmt.Printf("Raw COPY of the same rows (8 streams, same table and indexes): %.0f rows/s\n", copyRate)
 	fmt.Printf("  acknowledged / COPY = %.0f%%\n", 100*ackRate/copyRate)
 	fmt.Printf("Paced at 5,000 events/s (%s):\n  %s\n", paced, pacedRep)
-	fmt.Printf("Server memory: RSS %d MB now, peak %d MB\n\n", rss>>20, hwm>>20)
+	fmt.Printf("Server memory: RSS %d MB now, peak %d MB\n", rss>>20, hwm>>20)
+	problems := 0
+	for _, line := range strings.Split(serverLog.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+			if problems < 5 {
+				fmt.Println("  server:", line)
+			}
+			problems++
+		}
+	}
+	fmt.Printf("Server warnings and errors during the run: %d\n\n", problems)
 
 	check := func(name string, ok bool, got string) {
 		mark := "met"

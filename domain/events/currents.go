@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // SourceBraze marks events that came from Braze Currents.
@@ -43,37 +46,98 @@ type Rejected struct {
 	Raw    []byte
 }
 
-// DecodeBatch splits a Currents body into events. An empty body is a credential check and
-// yields no events. A body that is not {"events":[...]} fails as a whole; single malformed
+// DecodeBatch splits a Currents body into events, checking each just enough to store it
+// (id, event_type, time; user and properties are objects): Properties stay nil, DecodeEvent
+// reads the rest when the event is processed. An empty body is a credential check and yields
+// no events. A body that is not {"events":[...]} fails as a whole; single malformed
 // events are returned as rejected so the good ones can still be stored.
 func DecodeBatch(body []byte) ([]Event, []Rejected, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, nil, nil
 	}
-	var envelope struct {
-		Events *[]json.RawMessage `json:"events"`
+	if body[0] != '{' || !gjson.ValidBytes(body) {
+		return nil, nil, fmt.Errorf("%w: the body is not valid JSON", ErrNotABatch)
 	}
-	if body[0] != '{' {
-		return nil, nil, ErrNotABatch
-	}
-	if err := json.Unmarshal(body, &envelope); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrNotABatch, err)
-	}
-	if envelope.Events == nil {
+	list := gjson.GetBytes(body, "events")
+	if !list.IsArray() {
 		return nil, nil, ErrNotABatch
 	}
 	var good []Event
 	var bad []Rejected
-	for i, raw := range *envelope.Events {
-		ev, err := DecodeEvent(raw)
+	i := 0
+	list.ForEach(func(_, item gjson.Result) bool {
+		raw := []byte(item.Raw)
+		ev, err := decodeHead(raw, item)
 		if err != nil {
 			bad = append(bad, Rejected{Index: i, Reason: err.Error(), Raw: raw})
-			continue
+		} else {
+			good = append(good, ev)
 		}
-		good = append(good, ev)
-	}
+		i++
+		return true
+	})
 	return good, bad, nil
+}
+
+// decodeHead checks an event enough to store it: the three required keys and the shape of
+// user and properties. The processor decodes the rest later (DecodeEvent); this pass keeps
+// acknowledgement cheap. Properties stay nil here.
+func decodeHead(raw []byte, item gjson.Result) (Event, error) {
+	if len(raw) > MaxEventBytes {
+		return Event{}, fmt.Errorf("event is larger than %d bytes", MaxEventBytes)
+	}
+	if !item.IsObject() {
+		return Event{}, errors.New("event is not a JSON object")
+	}
+	if !utf8.Valid(raw) {
+		return Event{}, errors.New("event is not valid UTF-8")
+	}
+	var id, eventType, at string
+	var shapeErr error
+	item.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "id":
+			id = v.Raw
+		case "event_type":
+			eventType = v.Raw
+		case "time":
+			at = v.Raw
+		case "user", "properties":
+			if !v.IsObject() && v.Type != gjson.Null {
+				shapeErr = fmt.Errorf("event %q must be an object", key.Str)
+				return false
+			}
+		}
+		return true
+	})
+	if shapeErr != nil {
+		return Event{}, shapeErr
+	}
+	return headOf(raw, json.RawMessage(id), json.RawMessage(eventType), json.RawMessage(at))
+}
+
+func headOf(raw, id, eventType, timeRaw json.RawMessage) (Event, error) {
+	ev := Event{Raw: raw}
+	var ok bool
+	if ev.ID, ok = stringValue(id); !ok || strings.TrimSpace(ev.ID) == "" {
+		return Event{}, errors.New(`event has no "id" string`)
+	}
+	if len(ev.ID) > 200 {
+		return Event{}, errors.New(`event "id" is longer than 200 characters`)
+	}
+	if ev.Type, ok = stringValue(eventType); !ok || ev.Type == "" {
+		return Event{}, errors.New(`event has no "event_type" string`)
+	}
+	if len(ev.Type) > 200 {
+		return Event{}, errors.New(`event "event_type" is longer than 200 characters`)
+	}
+	seconds, err := strconv.ParseFloat(string(timeRaw), 64)
+	if err != nil || math.IsNaN(seconds) || seconds < 0 || seconds > 1e11 {
+		return Event{}, errors.New(`event has no valid "time" (epoch seconds)`)
+	}
+	ev.Time = time.Unix(int64(seconds), 0).UTC()
+	return ev, nil
 }
 
 // DecodeEvent decodes one event leniently: unknown keys are ignored, optional keys may be
@@ -95,25 +159,11 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 	if err := json.Unmarshal(raw, &wire); err != nil {
 		return Event{}, fmt.Errorf("event is not a JSON object with object-valued user/properties: %v", err)
 	}
-	ev := Event{Raw: append([]byte(nil), raw...), Properties: wire.Properties}
-	var ok bool
-	if ev.ID, ok = stringValue(wire.ID); !ok || strings.TrimSpace(ev.ID) == "" {
-		return Event{}, errors.New(`event has no "id" string`)
+	ev, err := headOf(raw, wire.ID, wire.EventType, wire.Time)
+	if err != nil {
+		return Event{}, err
 	}
-	if len(ev.ID) > 200 {
-		return Event{}, errors.New(`event "id" is longer than 200 characters`)
-	}
-	if ev.Type, ok = stringValue(wire.EventType); !ok || ev.Type == "" {
-		return Event{}, errors.New(`event has no "event_type" string`)
-	}
-	if len(ev.Type) > 200 {
-		return Event{}, errors.New(`event "event_type" is longer than 200 characters`)
-	}
-	var seconds float64
-	if err := json.Unmarshal(wire.Time, &seconds); err != nil || len(wire.Time) == 0 || math.IsNaN(seconds) || seconds < 0 || seconds > 1e11 {
-		return Event{}, errors.New(`event has no valid "time" (epoch seconds)`)
-	}
-	ev.Time = time.Unix(int64(seconds), 0).UTC()
+	ev.Properties = wire.Properties
 	ev.UserID, _ = stringValue(wire.User["user_id"])
 	ev.ExternalUserID, _ = stringValue(wire.User["external_user_id"])
 	ev.DeviceID, _ = stringValue(wire.User["device_id"])

@@ -17,9 +17,16 @@ func loadFixture(t *testing.T, name string) []Event {
 	if err != nil {
 		t.Fatalf("fixture %s: %v (the shared/ folder must sit beside the checkout)", name, err)
 	}
-	evs, bad, err := DecodeBatch(body)
+	heads, bad, err := DecodeBatch(body)
 	if err != nil || len(bad) > 0 {
 		t.Fatalf("%s: %v %v", name, err, bad)
+	}
+	// The batch pass only checks what storing needs; decode fully as the processor does.
+	evs := make([]Event, len(heads))
+	for i, h := range heads {
+		if evs[i], err = DecodeEvent(h.Raw); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return evs
 }
@@ -170,8 +177,12 @@ func TestDecodeBatchShapes(t *testing.T) {
 	if len(evs) != 2 || len(bad) != 4 || bad[0].Index != 1 || !strings.Contains(bad[0].Reason, "time") {
 		t.Fatalf("good=%d bad=%+v", len(evs), bad)
 	}
-	if evs[1].Properties == nil {
-		t.Fatal("nil properties not normalised")
+	full, err := DecodeEvent(evs[1].Raw)
+	if err != nil || full.Properties == nil {
+		t.Fatalf("nil properties not normalised: %v", err)
+	}
+	if _, bad, _ := DecodeBatch([]byte(`{"events":[{"id":"a","event_type":"t","time":1,"user":"me"},{"id":"b","event_type":"t","time":1,"properties":[1]}]}`)); len(bad) != 2 {
+		t.Fatalf("non-object user/properties accepted: %v", bad)
 	}
 }
 

@@ -118,14 +118,20 @@ func (e *env) connectBraze() {
 // activity lacks its event.
 func (e *env) assertExactlyOnce() {
 	e.t.Helper()
-	done := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'done'`)
+	routed := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'pending'`)
 	acts := e.count(`SELECT count(*) FROM activities`)
 	distinct := e.count(`SELECT count(DISTINCT inbound_event_id) FROM activities`)
-	if done != acts || acts != distinct {
-		e.t.Fatalf("done events %d, activities %d, distinct events with activities %d", done, acts, distinct)
+	queued := e.count(`SELECT count(*) FROM inbound_queue`)
+	waiting := e.count(`SELECT count(*) FROM inbound_waiting`)
+	if acts != distinct {
+		e.t.Fatalf("%d activities for %d distinct events", acts, distinct)
 	}
-	if n := e.count(`SELECT count(*) FROM activities a JOIN inbound_events i ON i.workspace_id = a.workspace_id AND i.id = a.inbound_event_id WHERE i.state <> 'done'`); n != 0 {
-		e.t.Fatalf("%d activities of events not done", n)
+	if acts+queued+waiting != routed {
+		e.t.Fatalf("%d events to process, but %d activities + %d queued + %d waiting", routed, acts, queued, waiting)
+	}
+	if n := e.count(`SELECT count(*) FROM activities a WHERE EXISTS (SELECT 1 FROM inbound_queue q WHERE q.event_row_id = a.inbound_event_id)
+		OR EXISTS (SELECT 1 FROM inbound_waiting w WHERE w.event_row_id = a.inbound_event_id)`); n != 0 {
+		e.t.Fatalf("%d events both have an activity and are queued or waiting", n)
 	}
 	if n := e.count(`SELECT coalesce(sum(activity_count), 0) FROM leads`); n != acts {
 		e.t.Fatalf("lead activity counts sum to %d, activities %d", n, acts)
@@ -149,11 +155,11 @@ func TestMixedBatchBecomesLeadsAndActivities(t *testing.T) {
 		t.Fatalf("%d leads, want 10 (users with an email in the batch)", n)
 	}
 	// The app-only user, the SMS/WhatsApp-only user and the unknown SMS number wait.
-	waiting := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'waiting'`)
+	waiting := e.count(`SELECT count(*) FROM inbound_waiting`)
 	if waiting == 0 || e.count(`SELECT count(*) FROM activities`)+waiting != 97 {
 		t.Fatalf("waiting %d", waiting)
 	}
-	if n := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'waiting' AND braze_user_id NOT IN ('67a44afa85ca6d271d95bb57', '67afaa72f60d9dde40aec5d4', '')`); n != 0 {
+	if n := e.count(`SELECT count(*) FROM inbound_waiting WHERE braze_user_id NOT IN ('67a44afa85ca6d271d95bb57', '67afaa72f60d9dde40aec5d4', '')`); n != 0 {
 		t.Fatalf("%d events of identifiable users wait", n)
 	}
 	// Identity join: Emily (anonymous) gets her app and Canvas events through her email events.
@@ -287,7 +293,7 @@ func TestLaterEmailEventReleasesWaitingEvents(t *testing.T) {
 	// No Braze connection: id-only events wait.
 	e.accept([]byte(`{"events":[{"id":"a1","event_type":"users.behaviors.CustomEvent","time":1773000000,"user":{"user_id":"u1"},"properties":{"name":"app_opened"}}]}`))
 	e.drain()
-	if n := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'waiting'`); n != 1 {
+	if n := e.count(`SELECT count(*) FROM inbound_waiting`); n != 1 {
 		t.Fatalf("waiting %d", n)
 	}
 	e.accept([]byte(`{"events":[{"id":"m1","event_type":"users.messages.email.Open","time":1773000500,"user":{"user_id":"u1"},"properties":{"email_address":"Zoe@Hooli.example.com","campaign_name":"Hello"}}]}`))
@@ -355,7 +361,7 @@ func TestBrazeErrors(t *testing.T) {
 	if _, err := e.p.Processor.ProcessOnce(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	for e.count(`SELECT count(*) FROM inbound_events WHERE state = 'pending'`) > 0 {
+	for e.count(`SELECT count(*) FROM inbound_queue`) > 0 {
 		e.p.Processor.ProcessOnce(e.ctx)
 	}
 

@@ -36,12 +36,10 @@ type BrazeConnection struct {
 	LookupsPausedUntil *time.Time `db:"lookups_paused_until"`
 }
 
-// Inbound event states.
+// How a stored event was routed when it arrived.
 const (
-	InboundPending = "pending"
-	InboundWaiting = "waiting"
-	InboundDone    = "done"
-	InboundIgnored = "ignored"
+	InboundPending = "pending" // queued for processing
+	InboundIgnored = "ignored" // stored and counted, not scored
 )
 
 // NewInboundEvent is an event about to be stored by an endpoint.

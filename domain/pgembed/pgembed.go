@@ -251,7 +251,16 @@ unix_socket_permissions = 0700
 port = %d
 fsync = %s
 %smax_connections = 100
-shared_buffers = 128MB
+# Ingest writes a lot: fewer checkpoints mean fewer full-page images in the WAL, and
+# compressing those that remain halves their size. Durability is unchanged (fsync and
+# synchronous_commit stay as above).
+shared_buffers = 256MB
+max_wal_size = 8GB
+min_wal_size = 512MB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+wal_compression = lz4
+wal_buffers = 16MB
 `, strings.ReplaceAll(c.SocketDir, "'", "''"), c.Port, fsync, extra)
 	path := filepath.Join(c.DataDir, "peregrine.conf")
 	if err := os.WriteFile(path, []byte(settings), 0o600); err != nil {

@@ -26,7 +26,8 @@ func (s *Store) InsertInboundBatch(ctx context.Context, workspaceID int64, sourc
 		for start := 0; start < len(evs); start += insertChunk {
 			chunk := evs[start:min(start+insertChunk, len(evs))]
 			var sb strings.Builder
-			sb.WriteString(`INSERT INTO inbound_events (workspace_id, source, event_id, event_type, occurred_at, payload, state) VALUES `)
+			// One statement stores the new events and queues those to process.
+			sb.WriteString(`WITH ins AS (INSERT INTO inbound_events (workspace_id, source, event_id, event_type, occurred_at, payload, state) VALUES `)
 			args := make([]any, 0, 2+len(chunk)*5)
 			args = append(args, workspaceID, source)
 			for i, e := range chunk {
@@ -37,13 +38,14 @@ func (s *Store) InsertInboundBatch(ctx context.Context, workspaceID int64, sourc
 				fmt.Fprintf(&sb, "($1,$2,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5)
 				args = append(args, e.EventID, e.EventType, e.OccurredAt, string(e.Payload), e.State)
 			}
-			sb.WriteString(` ON CONFLICT (workspace_id, source, event_id) DO NOTHING`)
-			res, err := tx.ExecContext(ctx, sb.String(), args...)
-			if err != nil {
+			sb.WriteString(` ON CONFLICT (workspace_id, source, event_id) DO NOTHING RETURNING workspace_id, id, state),
+				queued AS (INSERT INTO inbound_queue (workspace_id, event_row_id) SELECT workspace_id, id FROM ins WHERE state = 'pending')
+				SELECT count(*) FROM ins`)
+			var n int
+			if err := tx.GetContext(ctx, &n, sb.String(), args...); err != nil {
 				return fmt.Errorf("store: unable to store events: %w", err)
 			}
-			n, _ := res.RowsAffected()
-			inserted += int(n)
+			inserted += n
 		}
 		for _, r := range rejects {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_rejects (workspace_id, source, reason, raw) VALUES ($1, $2, $3, $4)`,
@@ -86,8 +88,9 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 func (t *Tx) ClaimPendingEvents(ctx context.Context, limit int) ([]model.InboundEvent, error) {
 	var evs []model.InboundEvent
 	err := t.tx.SelectContext(ctx, &evs, `
-		SELECT workspace_id, id, source, event_id, event_type, occurred_at, payload FROM inbound_events
-		WHERE state = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		SELECT e.workspace_id, e.id, e.source, e.event_id, e.event_type, e.occurred_at, e.payload
+		FROM inbound_queue q JOIN inbound_events e ON e.workspace_id = q.workspace_id AND e.id = q.event_row_id
+		ORDER BY q.event_row_id LIMIT $1 FOR UPDATE OF q SKIP LOCKED`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to claim events: %w", err)
 	}
@@ -293,15 +296,14 @@ func (t *Tx) InsertActivities(ctx context.Context, workspaceID int64, rows []mod
 	return nil
 }
 
-// MarkEventsDone records that the events became activities.
+// MarkEventsDone takes processed events off the queue (they became activities).
 func (t *Tx) MarkEventsDone(ctx context.Context, workspaceID int64, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := t.tx.ExecContext(ctx, `UPDATE inbound_events SET state = 'done', processed_at = now(), wait_reason = ''
-		WHERE workspace_id = $1 AND id = ANY($2)`, workspaceID, pq.Array(ids))
+	_, err := t.tx.ExecContext(ctx, `DELETE FROM inbound_queue WHERE workspace_id = $1 AND event_row_id = ANY($2)`, workspaceID, pq.Array(ids))
 	if err != nil {
-		return fmt.Errorf("store: unable to mark events done: %w", err)
+		return fmt.Errorf("store: unable to dequeue events: %w", err)
 	}
 	return nil
 }
@@ -316,11 +318,14 @@ func (t *Tx) MarkEventsWaiting(ctx context.Context, workspaceID int64, ws []mode
 	for i, w := range ws {
 		ids[i], users[i], exts[i], phones[i], reasons[i] = w.EventID, w.BrazeUserID, w.ExternalUserID, w.Phone, w.Reason
 	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM inbound_queue WHERE workspace_id = $1 AND event_row_id = ANY($2)`, workspaceID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("store: unable to dequeue events: %w", err)
+	}
 	_, err := t.tx.ExecContext(ctx, `
-		UPDATE inbound_events e SET state = 'waiting', braze_user_id = x.u, external_user_id = x.x, phone = x.p,
-			wait_reason = x.r, processed_at = now()
-		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(id, u, x, p, r)
-		WHERE e.workspace_id = $1 AND e.id = x.id`,
+		INSERT INTO inbound_waiting (workspace_id, event_row_id, braze_user_id, external_user_id, phone, reason)
+		SELECT $1, x.id, x.u, x.x, x.p, x.r FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(id, u, x, p, r)
+		ON CONFLICT (workspace_id, event_row_id) DO UPDATE SET braze_user_id = EXCLUDED.braze_user_id,
+			external_user_id = EXCLUDED.external_user_id, phone = EXCLUDED.phone, reason = EXCLUDED.reason`,
 		workspaceID, pq.Array(ids), pq.Array(users), pq.Array(exts), pq.Array(phones), pq.Array(reasons))
 	if err != nil {
 		return fmt.Errorf("store: unable to park events: %w", err)
@@ -349,8 +354,10 @@ func (t *Tx) ReleaseWaiting(ctx context.Context, workspaceID int64, ids []model.
 		if len(q.values) == 0 {
 			continue
 		}
-		res, err := t.tx.ExecContext(ctx, `UPDATE inbound_events SET state = 'pending', wait_reason = ''
-			WHERE workspace_id = $1 AND state = 'waiting' AND `+q.column+` = ANY($2)`, workspaceID, pq.Array(q.values))
+		res, err := t.tx.ExecContext(ctx, `WITH released AS (
+				DELETE FROM inbound_waiting WHERE workspace_id = $1 AND `+q.column+` = ANY($2) RETURNING workspace_id, event_row_id)
+			INSERT INTO inbound_queue (workspace_id, event_row_id) SELECT workspace_id, event_row_id FROM released
+			ON CONFLICT DO NOTHING`, workspaceID, pq.Array(q.values))
 		if err != nil {
 			return total, fmt.Errorf("store: unable to release waiting events: %w", err)
 		}
@@ -374,15 +381,12 @@ func (t *Tx) EnqueueLookups(ctx context.Context, workspaceID int64, kind string,
 	return nil
 }
 
-// MarkEventsIgnored sets events aside that cannot become activities (stored, never scored).
+// MarkEventsIgnored sets events aside that cannot become activities: they leave the queue
+// and wait with a reason no identity releases, visible on the status panel.
 func (t *Tx) MarkEventsIgnored(ctx context.Context, workspaceID int64, ids []int64, reason string) error {
-	if len(ids) == 0 {
-		return nil
+	ws := make([]model.Waiting, len(ids))
+	for i, id := range ids {
+		ws[i] = model.Waiting{EventID: id, Reason: reason}
 	}
-	_, err := t.tx.ExecContext(ctx, `UPDATE inbound_events SET state = 'ignored', processed_at = now(), wait_reason = $3
-		WHERE workspace_id = $1 AND id = ANY($2)`, workspaceID, pq.Array(ids), reason)
-	if err != nil {
-		return fmt.Errorf("store: unable to set events aside: %w", err)
-	}
-	return nil
+	return t.MarkEventsWaiting(ctx, workspaceID, ws)
 }

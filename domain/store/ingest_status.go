@@ -87,8 +87,8 @@ func (s *Store) IngestStatus(ctx context.Context, workspaceID int64, since time.
 		N      int        `db:"n"`
 		Oldest *time.Time `db:"oldest"`
 	}
-	if err := s.db.GetContext(ctx, &pending, `SELECT count(*) AS n, min(received_at) AS oldest FROM inbound_events
-		WHERE workspace_id = $1 AND state = 'pending'`, workspaceID); err != nil {
+	if err := s.db.GetContext(ctx, &pending, `SELECT count(*) AS n, min(received_at) AS oldest FROM inbound_queue
+		WHERE workspace_id = $1`, workspaceID); err != nil {
 		return st, fmt.Errorf("store: unable to count pending events: %w", err)
 	}
 	st.Pending, st.OldestPending = pending.N, pending.Oldest
@@ -96,8 +96,8 @@ func (s *Store) IngestStatus(ctx context.Context, workspaceID int64, since time.
 		Reason string `db:"wait_reason"`
 		N      int    `db:"n"`
 	}
-	if err := s.db.SelectContext(ctx, &reasons, `SELECT wait_reason, count(*) AS n FROM inbound_events
-		WHERE workspace_id = $1 AND state = 'waiting' GROUP BY wait_reason`, workspaceID); err != nil {
+	if err := s.db.SelectContext(ctx, &reasons, `SELECT reason AS wait_reason, count(*) AS n FROM inbound_waiting
+		WHERE workspace_id = $1 GROUP BY reason`, workspaceID); err != nil {
 		return st, fmt.Errorf("store: unable to count waiting events: %w", err)
 	}
 	st.WaitingReasons = map[string]int{}

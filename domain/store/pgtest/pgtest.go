@@ -40,7 +40,9 @@ func Main(m Runner) {
 		if err := cluster.Stop(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
 		}
-		os.RemoveAll(filepath.Dir(cluster.DataDir))
+		if os.Getenv("PGTEST_KEEP") == "" {
+			os.RemoveAll(filepath.Dir(cluster.DataDir))
+		}
 	}
 	os.Exit(code)
 }
@@ -61,7 +63,9 @@ func start() error {
 		setup = err
 		return err
 	}
-	c, err := pgembed.New(root, false)
+	// PGTEST_FSYNC=on runs the cluster as make run does, for benchmarks that must count the
+	// cost of durable writes; tests leave it off for speed.
+	c, err := pgembed.New(root, os.Getenv("PGTEST_FSYNC") == "on")
 	if err != nil {
 		setup = err
 		return err

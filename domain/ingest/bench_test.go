@@ -1,0 +1,47 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkProcess measures turning stored events into activities (per event), on the test
+// cluster (fsync off: this isolates CPU and query cost; make bench measures with fsync on).
+func BenchmarkProcess(b *testing.B) {
+	e := newEnv(&testing.T{})
+	e.p.Processor.BatchSize = 500
+	defer func() {}()
+	var sb strings.Builder
+	n := 0
+	for n < b.N {
+		sb.Reset()
+		sb.WriteString(`{"events":[`)
+		for i := 0; i < 100 && n < b.N; i++ {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			p := n % 5000
+			fmt.Fprintf(&sb, `{"event_type":"users.messages.email.Open","id":"ev-%d","time":%d,"user":{"user_id":"u%d","external_user_id":"crm-%d"},"properties":{"campaign_name":"Q1 Webinar","campaign_id":"c1","email_address":"person%d@company%d.example.com","esp":"SendGrid","mailbox_provider":"Google","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15"}}`,
+				n, 1773000000+n, p, p, p, p%500)
+			n++
+		}
+		sb.WriteString(`]}`)
+		if _, err := e.p.Acceptor.AcceptCurrents(e.ctx, e.ws, []byte(sb.String())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for {
+		k, err := e.p.Processor.ProcessOnce(e.ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if k == 0 {
+			break
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
