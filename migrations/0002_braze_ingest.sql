@@ -159,12 +159,12 @@ CREATE TABLE braze_lookups (
 );
 CREATE INDEX braze_lookups_due_idx ON braze_lookups (next_attempt_at) WHERE state <> 'found';
 
--- What each event became. inbound_event_id is unique: one event, one activity.
+-- What each event became. One event, one activity: the activity's id is its event's row id,
+-- which makes a second activity for an event impossible.
 CREATE TABLE activities (
     workspace_id      bigint NOT NULL,
-    id                bigint GENERATED ALWAYS AS IDENTITY,
+    id                bigint NOT NULL,
     lead_id           bigint NOT NULL,
-    inbound_event_id  bigint NOT NULL,
     occurred_at       timestamptz NOT NULL,
     source            text NOT NULL,
     event_type        text NOT NULL,
@@ -176,7 +176,6 @@ CREATE TABLE activities (
     url               text NOT NULL DEFAULT '',
     properties        jsonb NOT NULL DEFAULT '{}',
     created_at        timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (workspace_id, id),
-    UNIQUE (workspace_id, inbound_event_id)
+    PRIMARY KEY (workspace_id, id)
 );
 CREATE INDEX activities_timeline_idx ON activities (workspace_id, lead_id, occurred_at DESC, id DESC);

@@ -120,7 +120,7 @@ func (e *env) assertExactlyOnce() {
 	e.t.Helper()
 	routed := e.count(`SELECT count(*) FROM inbound_events WHERE state = 'pending'`)
 	acts := e.count(`SELECT count(*) FROM activities`)
-	distinct := e.count(`SELECT count(DISTINCT inbound_event_id) FROM activities`)
+	distinct := e.count(`SELECT count(DISTINCT id) FROM activities`)
 	queued := e.count(`SELECT count(*) FROM inbound_queue`)
 	waiting := e.count(`SELECT count(*) FROM inbound_waiting`)
 	if acts != distinct {
@@ -129,8 +129,8 @@ func (e *env) assertExactlyOnce() {
 	if acts+queued+waiting != routed {
 		e.t.Fatalf("%d events to process, but %d activities + %d queued + %d waiting", routed, acts, queued, waiting)
 	}
-	if n := e.count(`SELECT count(*) FROM activities a WHERE EXISTS (SELECT 1 FROM inbound_queue q WHERE q.event_row_id = a.inbound_event_id)
-		OR EXISTS (SELECT 1 FROM inbound_waiting w WHERE w.event_row_id = a.inbound_event_id)`); n != 0 {
+	if n := e.count(`SELECT count(*) FROM activities a WHERE EXISTS (SELECT 1 FROM inbound_queue q WHERE q.event_row_id = a.id)
+		OR EXISTS (SELECT 1 FROM inbound_waiting w WHERE w.event_row_id = a.id)`); n != 0 {
 		e.t.Fatalf("%d events both have an activity and are queued or waiting", n)
 	}
 	if n := e.count(`SELECT coalesce(sum(activity_count), 0) FROM leads`); n != acts {

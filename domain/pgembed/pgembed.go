@@ -261,6 +261,9 @@ checkpoint_timeout = 15min
 checkpoint_completion_target = 0.9
 wal_compression = lz4
 wal_buffers = 16MB
+# Concurrent commits (several Currents batches at once) share one WAL flush.
+commit_delay = 200
+commit_siblings = 3
 `, strings.ReplaceAll(c.SocketDir, "'", "''"), c.Port, fsync, extra)
 	path := filepath.Join(c.DataDir, "peregrine.conf")
 	if err := os.WriteFile(path, []byte(settings), 0o600); err != nil {

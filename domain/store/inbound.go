@@ -223,7 +223,7 @@ func (t *Tx) InsertActivities(ctx context.Context, workspaceID int64, rows []mod
 	for start := 0; start < len(rows); start += insertChunk {
 		chunk := rows[start:min(start+insertChunk, len(rows))]
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO activities (workspace_id, lead_id, inbound_event_id, occurred_at, source, event_type, name,
+		sb.WriteString(`INSERT INTO activities (workspace_id, lead_id, id, occurred_at, source, event_type, name,
 			campaign_id, campaign_name, canvas_id, canvas_name, url, properties) VALUES `)
 		args := []any{workspaceID}
 		for i, r := range chunk {
@@ -239,7 +239,7 @@ func (t *Tx) InsertActivities(ctx context.Context, workspaceID int64, rows []mod
 			args = append(args, r.LeadID, r.InboundEventID, r.OccurredAt, r.Source, r.EventType, r.Name,
 				r.CampaignID, r.CampaignName, r.CanvasID, r.CanvasName, r.URL, props)
 		}
-		sb.WriteString(` ON CONFLICT (workspace_id, inbound_event_id) DO NOTHING`)
+		sb.WriteString(` ON CONFLICT (workspace_id, id) DO NOTHING`)
 		if _, err := t.tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fmt.Errorf("store: unable to store activities: %w", err)
 		}
