@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -277,4 +278,84 @@ func TestWorkspaceCreateRejectsBadInput(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "already exists") {
 		t.Fatalf("duplicate admin email: %d %s", code, errOut)
 	}
+}
+
+// TestDatabaseStoppedWhilePosting stops the embedded PostgreSQL under a running server:
+// Currents batches get 503 with Retry-After (never 400, never a 200 for unstored data); once
+// PostgreSQL is back, batches are accepted again and every acknowledged event is there.
+func TestDatabaseStoppedWhilePosting(t *testing.T) {
+	in := newInstance(t)
+	s := in.startServer()
+	code, _, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"},
+		"workspace", "create", "--name", "Acme", "--admin-email", "ops@acme.com")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	code, token, errOut := in.runCLI("", nil, "token", "create", "--workspace", "acme", "--kind", "currents", "--label", "Braze")
+	token = strings.TrimSpace(token)
+	if code != 0 || !strings.HasPrefix(token, "pgc_") {
+		t.Fatalf("token create: %d %q %s", code, token, errOut)
+	}
+	if code, _, errOut := in.runCLI("", nil, "token", "create", "--workspace", "nope", "--label", "x"); code != 2 || !strings.Contains(errOut, "no workspace") {
+		t.Fatalf("unknown workspace: %d %s", code, errOut)
+	}
+	post := func(id string) (int, string) {
+		body := `{"events":[{"id":"` + id + `","event_type":"users.messages.email.Open","time":1773000000,"user":{"user_id":"u1"},"properties":{"email_address":"anna@acme.example.com","campaign_name":"C"}}]}`
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/api/braze/currents/events", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		return res.StatusCode, res.Header.Get("Retry-After")
+	}
+	if status, _ := post("before"); status != 200 {
+		t.Fatalf("before: %d", status)
+	}
+	cluster, err := pgembed.New(in.dataDir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		status, retry := post(fmt.Sprintf("during-%d", i))
+		if status != http.StatusServiceUnavailable || retry == "" {
+			t.Fatalf("database down: status %d, Retry-After %q; want 503 with Retry-After", status, retry)
+		}
+	}
+	if res, err := http.Get(s.url + "/readyz"); err != nil || res.StatusCode != 503 {
+		t.Fatal("readyz does not report the database down")
+	}
+	if _, err := cluster.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var status int
+	for i := 0; i < 50; i++ {
+		if status, _ = post("after"); status == 200 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if status != 200 {
+		t.Fatalf("after restart: %d", status)
+	}
+	db, err := sql.Open("postgres", cluster.URL("peregrine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ids []string
+	rows, _ := db.Query(`SELECT event_id FROM inbound_events ORDER BY event_id`)
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if strings.Join(ids, ",") != "after,before" {
+		t.Fatalf("stored events %v, want exactly the acknowledged ones (after, before)", ids)
+	}
+	s.stop(t)
 }

@@ -1,0 +1,129 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
+)
+
+var newTokenField = regexp.MustCompile(`id="new-token" type="text" readonly value="([^"]+)"`)
+
+func TestBrazeIntegrationPage(t *testing.T) {
+	s := newServer(t, nil)
+	fake := brazetest.New(t, "abcd-1234-secret-key-9f3a")
+	admin := s.browser(t)
+	signUp(t, admin, "ada@acme.com")
+
+	r := admin.get("/integrations/braze")
+	assertStatus(t, r, http.StatusOK)
+	for _, want := range []string{"REST API key", "US-01", "EU-02", "ID-01", "/api/braze/currents/events", "No batch received yet"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+
+	// Bad input comes back with a message beside the field and the input kept.
+	r = admin.post("/integrations/braze", url.Values{"api_key": {""}, "instance": {"US-01"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "Paste the REST API key") {
+		t.Fatal("missing key not explained")
+	}
+	r = admin.post("/integrations/braze", url.Values{"api_key": {"k"}, "instance": {"other"}, "other_url": {"http://rest.example.com"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "must use https://") || !strings.Contains(r.body, `value="http://rest.example.com"`) {
+		t.Fatal("plain http endpoint not refused with the input kept")
+	}
+	assertStatus(t, admin.post("/integrations/braze", url.Values{"api_key": {"k"}, "instance": {"US-99"}}), http.StatusUnprocessableEntity)
+
+	// A wrong key is saved but the test says what is wrong.
+	assertStatus(t, admin.post("/integrations/braze", url.Values{"api_key": {"wrong-key"}, "instance": {"other"}, "other_url": {fake.URL}}), http.StatusSeeOther)
+	if r := admin.get("/integrations/braze"); !strings.Contains(r.body, "key is invalid or belongs to another Braze instance") {
+		t.Fatal("401 not explained")
+	}
+	// The right key connects; it is shown masked and stored encrypted.
+	assertStatus(t, admin.post("/integrations/braze", url.Values{"api_key": {"abcd-1234-secret-key-9f3a"}, "instance": {"other"}, "other_url": {fake.URL}}), http.StatusSeeOther)
+	r = admin.get("/integrations/braze")
+	if !strings.Contains(r.body, "Connected") || !strings.Contains(r.body, "••••••9f3a") || strings.Contains(r.body, "abcd-1234-secret") {
+		t.Fatalf("connected page wrong or leaks the key")
+	}
+	ws, _ := s.Store.WorkspaceBySlug(context.Background(), "acme")
+	conn, _ := s.Store.BrazeConnection(context.Background(), ws.ID)
+	if strings.Contains(string(conn.APIKeyEncrypted), "secret-key") {
+		t.Fatal("key stored in clear")
+	}
+	// Saving again with an empty key keeps the stored one.
+	assertStatus(t, admin.post("/integrations/braze", url.Values{"api_key": {""}, "instance": {"other"}, "other_url": {fake.URL}}), http.StatusSeeOther)
+	if r := admin.get("/integrations/braze"); !strings.Contains(r.body, "Connected") {
+		t.Fatal("empty key field dropped the stored key")
+	}
+	fake.LackPermission(true)
+	assertStatus(t, admin.post("/integrations/braze/test", nil), http.StatusSeeOther)
+	if r := admin.get("/integrations/braze"); !strings.Contains(r.body, "lacks the users.export.ids permission") {
+		t.Fatal("403 not explained")
+	}
+
+	// Tokens: a label is required; the token is shown once; revoked tokens stop working.
+	assertStatus(t, admin.post("/integrations/braze/tokens", url.Values{"label": {" "}}), http.StatusUnprocessableEntity)
+	assertStatus(t, admin.post("/integrations/braze/tokens", url.Values{"label": {"Braze prod"}}), http.StatusSeeOther)
+	m := newTokenField.FindStringSubmatch(admin.get("/integrations/braze").body)
+	if m == nil {
+		t.Fatal("token not shown")
+	}
+	token := m[1]
+	if r := admin.get("/integrations/braze"); strings.Contains(r.body, token) {
+		t.Fatal("token shown twice")
+	}
+	if r := postCurrents(t, s.URL, token, []byte(`{"events":[]}`), nil); r.status != 200 {
+		t.Fatalf("new token: %d", r.status)
+	}
+	tokens, _ := s.Store.ListAPITokens(context.Background(), ws.ID, "currents")
+	assertStatus(t, admin.post("/integrations/braze/tokens/"+itoa(tokens[0].ID)+"/revoke", nil), http.StatusSeeOther)
+	if r := postCurrents(t, s.URL, token, []byte(`{"events":[]}`), nil); r.status != 401 {
+		t.Fatalf("revoked token: %d", r.status)
+	}
+	assertStatus(t, admin.post("/integrations/braze/tokens/999999/revoke", nil), http.StatusNotFound)
+
+	// The status panel alone, for its refresh; the rejected request above is counted.
+	r = admin.get("/integrations/braze/status")
+	assertStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.body, "Currents status") || strings.Contains(r.body, "<html") {
+		t.Fatal("status fragment wrong")
+	}
+}
+
+func TestIntegrationsAreForMarketersAndAdmins(t *testing.T) {
+	s := newServer(t, nil)
+	admin := s.browser(t)
+	signUp(t, admin, "ada@acme.com")
+	for role, want := range map[string]int{"marketer": http.StatusOK, "sales": http.StatusForbidden} {
+		link := invite(t, admin, role+"@acme.com", role)
+		b := s.browser(t)
+		assertStatus(t, b.post(link.Path, url.Values{"name": {role}, "password": {password}}), http.StatusSeeOther)
+		assertStatus(t, b.get("/integrations/braze"), want)
+		assertStatus(t, b.get("/integrations/braze/status"), want)
+		if want == http.StatusForbidden {
+			assertStatus(t, b.post("/integrations/braze/tokens", url.Values{"label": {"x"}}), http.StatusForbidden)
+			if strings.Contains(b.get("/leads").body, "/integrations/braze") {
+				t.Fatal("sales sees the integrations link")
+			}
+		}
+	}
+}
+
+func TestLeadPages(t *testing.T) {
+	s := newServer(t, nil)
+	admin := s.browser(t)
+	signUp(t, admin, "ada@acme.com")
+	assertStatus(t, admin.get("/leads/999999"), http.StatusNotFound)
+	assertStatus(t, admin.get("/leads/abc"), http.StatusNotFound)
+	r := admin.get("/leads?q=" + url.QueryEscape("<nobody>"))
+	assertStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.body, "No lead matches “&lt;nobody&gt;”") {
+		t.Fatal("empty search not explained or not escaped")
+	}
+}
