@@ -133,6 +133,14 @@ func (s *server) stop(t *testing.T) {
 	}
 }
 
+func tailFile(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
+
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -202,7 +210,7 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 
 	s.stop(t)
 	if in.postgresRunning() {
-		t.Fatal("PostgreSQL still running after the server stopped")
+		t.Fatalf("PostgreSQL still running after the server stopped; server log:\n%s\n%s", s.stderr, tailFile(filepath.Join(in.dataDir, "postgresql.log")))
 	}
 	if !strings.Contains(s.stderr.String(), "stopped embedded PostgreSQL") {
 		t.Fatalf("shutdown log:\n%s", s.stderr)
@@ -214,7 +222,7 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 		t.Fatalf("workspace create while stopped: %d %q %s", code, out, errOut)
 	}
 	if in.postgresRunning() {
-		t.Fatal("the CLI left PostgreSQL running")
+		t.Fatalf("the CLI left PostgreSQL running; CLI log:\n%s", errOut)
 	}
 
 	// Data survives the restart: sign-up is closed and the CLI's admin can sign in.

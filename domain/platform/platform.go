@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/pgembed"
@@ -100,9 +101,19 @@ func (p *Platform) Close(ctx context.Context) {
 	if p.cluster == nil || !p.startedCluster {
 		return
 	}
-	if n, err := p.cluster.OtherClients(ctx); err == nil && n > 0 {
-		p.log.Info("leaving embedded PostgreSQL running for other connected processes", "connections", n)
-		return
+	// Backends of connections that just closed (a CLI command that finished) take a moment to
+	// exit; a process that is really connected stays. Wait a little before deciding.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := p.cluster.OtherClients(ctx)
+		if err != nil || n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			p.log.Info("leaving embedded PostgreSQL running for other connected processes", "connections", n)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err := p.cluster.Stop(ctx); err != nil {
 		p.log.Error("stopping embedded PostgreSQL", "err", err)
