@@ -296,6 +296,10 @@ func TestLaterEmailEventReleasesWaitingEvents(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM inbound_waiting`); n != 1 {
 		t.Fatalf("waiting %d", n)
 	}
+	report, err := Status(e.ctx, e.st, e.ws, time.Now())
+	if err != nil || report.Waiting != 1 || len(report.Warnings) != 1 || !strings.Contains(report.Warnings[0], "No Braze API key") {
+		t.Fatalf("status does not say why events wait: %+v %v", report, err)
+	}
 	e.accept([]byte(`{"events":[{"id":"m1","event_type":"users.messages.email.Open","time":1773000500,"user":{"user_id":"u1"},"properties":{"email_address":"Zoe@Hooli.example.com","campaign_name":"Hello"}}]}`))
 	e.drain()
 	e.assertExactlyOnce()
@@ -461,13 +465,20 @@ func TestCrashSafety(t *testing.T) {
 		sb.WriteString(`]}`)
 		e.accept([]byte(sb.String()))
 	}
+	// Two pipelines stand for two server processes sharing the database.
 	for round := 0; round < 8; round++ {
 		ctx, cancel := context.WithCancel(context.Background())
-		p := New(e.st, e.box, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Workers: 2, BatchSize: 37})
-		p.Start(ctx)
+		var ps []*Pipeline
+		for i := 0; i < 2; i++ {
+			p := New(e.st, e.box, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Workers: 2, BatchSize: 37})
+			p.Start(ctx)
+			ps = append(ps, p)
+		}
 		time.Sleep(time.Duration(5+rng.Intn(40)) * time.Millisecond)
 		cancel()
-		p.Stop()
+		for _, p := range ps {
+			p.Stop()
+		}
 	}
 	e.drain()
 	e.assertExactlyOnce()
