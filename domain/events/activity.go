@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tidwall/pretty"
 )
 
 // Activity is what a supported event becomes on a lead's timeline.
@@ -135,7 +137,11 @@ func (e Event) ToActivity() (Activity, bool) {
 	a.CanvasID, _ = e.Prop("canvas_id")
 	a.CanvasName, _ = e.Prop("canvas_name")
 	a.URL, _ = e.Prop("url")
-	a.Properties, _ = json.Marshal(e.Properties)
+	if e.propertiesRaw != nil {
+		a.Properties = pretty.Ugly(e.propertiesRaw)
+	} else {
+		a.Properties, _ = json.Marshal(e.Properties)
+	}
 	// PostgreSQL's jsonb cannot hold the NUL character; keep the rest of the text.
 	a.Properties = bytes.ReplaceAll(a.Properties, []byte(`\u0000`), []byte(`\ufffd`))
 	return a, true

@@ -37,6 +37,8 @@ type Event struct {
 	Timezone       string
 	Properties     map[string]json.RawMessage
 	Raw            []byte
+
+	propertiesRaw []byte // the properties object exactly as received, when unchanged
 }
 
 // Rejected is an event that could not be decoded; the rest of its batch is still accepted.
@@ -146,38 +148,57 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 	if len(raw) > MaxEventBytes {
 		return Event{}, fmt.Errorf("event is larger than %d bytes", MaxEventBytes)
 	}
-	if !utf8.Valid(raw) {
-		return Event{}, errors.New("event is not valid UTF-8")
+	if !gjson.ValidBytes(raw) {
+		return Event{}, errors.New("event is not valid JSON")
 	}
-	var wire struct {
-		ID         json.RawMessage            `json:"id"`
-		EventType  json.RawMessage            `json:"event_type"`
-		Time       json.RawMessage            `json:"time"`
-		User       map[string]json.RawMessage `json:"user"`
-		Properties map[string]json.RawMessage `json:"properties"`
-	}
-	if err := json.Unmarshal(raw, &wire); err != nil {
-		return Event{}, fmt.Errorf("event is not a JSON object with object-valued user/properties: %v", err)
-	}
-	ev, err := headOf(raw, wire.ID, wire.EventType, wire.Time)
+	item := gjson.ParseBytes(raw)
+	ev, err := decodeHead(raw, item)
 	if err != nil {
 		return Event{}, err
 	}
-	ev.Properties = wire.Properties
-	ev.UserID, _ = stringValue(wire.User["user_id"])
-	ev.ExternalUserID, _ = stringValue(wire.User["external_user_id"])
-	ev.DeviceID, _ = stringValue(wire.User["device_id"])
-	ev.Timezone, _ = stringValue(wire.User["timezone"])
-	if ev.Properties == nil {
-		ev.Properties = map[string]json.RawMessage{}
+	var user, props gjson.Result
+	item.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "user":
+			user = v
+		case "properties":
+			props = v
+		}
+		return true
+	})
+	user.ForEach(func(key, v gjson.Result) bool {
+		if v.Type != gjson.String {
+			return true
+		}
+		switch key.Str {
+		case "user_id":
+			ev.UserID = v.Str
+		case "external_user_id":
+			ev.ExternalUserID = v.Str
+		case "device_id":
+			ev.DeviceID = v.Str
+		case "timezone":
+			ev.Timezone = v.Str
+		}
+		return true
+	})
+	ev.Properties = map[string]json.RawMessage{}
+	props.ForEach(func(key, v gjson.Result) bool {
+		ev.Properties[key.Str] = json.RawMessage(v.Raw)
+		return true
+	})
+	if props.IsObject() {
+		ev.propertiesRaw = []byte(props.Raw)
 	}
-	normalizeFlatProperties(ev)
+	if normalizeFlatProperties(ev) {
+		ev.propertiesRaw = nil // changed: marshal the map instead
+	}
 	return ev, nil
 }
 
 // normalizeFlatProperties accepts the flat-schema form, where a custom event's or purchase's
 // properties arrive as a JSON-encoded string in properties.properties.
-func normalizeFlatProperties(ev Event) {
+func normalizeFlatProperties(ev Event) bool {
 	target := ""
 	switch ev.Type {
 	case "users.behaviors.CustomEvent":
@@ -185,19 +206,21 @@ func normalizeFlatProperties(ev Event) {
 	case "users.behaviors.Purchase":
 		target = "purchase_properties"
 	default:
-		return
+		return false
 	}
 	if v, ok := ev.Properties[target]; ok && !isNull(v) {
-		return
+		return false
 	}
 	s, ok := stringValue(ev.Properties["properties"])
 	if !ok {
-		return
+		return false
 	}
 	var obj map[string]json.RawMessage
 	if json.Unmarshal([]byte(s), &obj) == nil {
 		ev.Properties[target] = json.RawMessage(s)
+		return true
 	}
+	return false
 }
 
 // Prop returns a property rendered as text: strings as they are, numbers exactly as sent
