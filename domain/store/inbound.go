@@ -108,19 +108,25 @@ func (t *Tx) UpsertAccounts(ctx context.Context, workspaceID int64, domains []st
 		workspaceID, pq.Array(domains)); err != nil {
 		return nil, fmt.Errorf("store: unable to create accounts: %w", err)
 	}
-	rows, err := t.tx.QueryxContext(ctx, `SELECT domain, id FROM accounts WHERE workspace_id = $1 AND domain = ANY($2)`,
+	return t.idsByName(ctx, "accounts", `SELECT domain, id FROM accounts WHERE workspace_id = $1 AND domain = ANY($2)`,
 		workspaceID, pq.Array(domains))
+}
+
+// idsByName runs a query selecting (text, id) pairs and returns them as a map.
+func (t *Tx) idsByName(ctx context.Context, what, query string, args ...any) (map[string]int64, error) {
+	rows, err := t.tx.QueryxContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to load accounts: %w", err)
+		return nil, fmt.Errorf("store: unable to load %s: %w", what, err)
 	}
 	defer rows.Close()
+	out := map[string]int64{}
 	for rows.Next() {
-		var d string
+		var name string
 		var id int64
-		if err := rows.Scan(&d, &id); err != nil {
+		if err := rows.Scan(&name, &id); err != nil {
 			return nil, err
 		}
-		out[d] = id
+		out[name] = id
 	}
 	return out, rows.Err()
 }
@@ -155,21 +161,8 @@ func (t *Tx) UpsertLeadsByEmail(ctx context.Context, workspaceID int64, seeds []
 		workspaceID, pq.Array(emails), pq.Array(accounts)); err != nil {
 		return nil, fmt.Errorf("store: unable to attach accounts: %w", err)
 	}
-	rows, err := t.tx.QueryxContext(ctx, `SELECT email, id FROM leads WHERE workspace_id = $1 AND email = ANY($2)`,
+	return t.idsByName(ctx, "leads", `SELECT email, id FROM leads WHERE workspace_id = $1 AND email = ANY($2)`,
 		workspaceID, pq.Array(emails))
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to load leads: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var e string
-		var id int64
-		if err := rows.Scan(&e, &id); err != nil {
-			return nil, err
-		}
-		out[e] = id
-	}
-	return out, rows.Err()
 }
 
 // AddIdentities links identifiers to leads; an identifier already linked keeps its lead. It
@@ -200,21 +193,8 @@ func (t *Tx) LeadsByIdentity(ctx context.Context, workspaceID int64, kind string
 	if len(values) == 0 {
 		return out, nil
 	}
-	rows, err := t.tx.QueryxContext(ctx, `SELECT value, lead_id FROM lead_identities
+	return t.idsByName(ctx, "identities", `SELECT value, lead_id FROM lead_identities
 		WHERE workspace_id = $1 AND kind = $2 AND value = ANY($3)`, workspaceID, kind, pq.Array(values))
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to look up identities: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var v string
-		var id int64
-		if err := rows.Scan(&v, &id); err != nil {
-			return nil, err
-		}
-		out[v] = id
-	}
-	return out, rows.Err()
 }
 
 // InsertActivities stores activities and moves their leads' activity summary. An event that
