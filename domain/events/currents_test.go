@@ -132,11 +132,11 @@ func TestCanvasSentEmailFallsBackToCanvasName(t *testing.T) {
 
 func TestMissingValuesNeverPrintNull(t *testing.T) {
 	cases := map[string]string{
-		`{"id":"1","event_type":"users.messages.email.Open","time":1,"properties":{"campaign_name":null,"campaign_id":"c-1"}}`:   "[Email campaign engagement] Opened email c-1",
-		`{"id":"1","event_type":"users.messages.email.Open","time":1,"properties":{}}`:                                          "[Email campaign engagement] Opened email (unnamed campaign)",
-		`{"id":"1","event_type":"users.messages.email.Click","time":1}`:                                                         "[Email campaign engagement] Clicked in email (unnamed campaign) on (unknown link)",
-		`{"id":"1","event_type":"users.behaviors.CustomEvent","time":1,"properties":{"name":"  "}}`:                             "[Custom Event tracked] (unnamed event)",
-		`{"id":"1","event_type":"users.behaviors.Purchase","time":1,"properties":{"product_id":"p","price":49,"currency":null}}`: "[Purchase] Customer purchased p for 49 (unknown currency)",
+		`{"id":"1","event_type":"users.messages.email.Open","time":1,"properties":{"campaign_name":null,"campaign_id":"c-1"}}`:                                "[Email campaign engagement] Opened email c-1",
+		`{"id":"1","event_type":"users.messages.email.Open","time":1,"properties":{}}`:                                                                        "[Email campaign engagement] Opened email (unnamed campaign)",
+		`{"id":"1","event_type":"users.messages.email.Click","time":1}`:                                                                                       "[Email campaign engagement] Clicked in email (unnamed campaign) on (unknown link)",
+		`{"id":"1","event_type":"users.behaviors.CustomEvent","time":1,"properties":{"name":"  "}}`:                                                           "[Custom Event tracked] (unnamed event)",
+		`{"id":"1","event_type":"users.behaviors.Purchase","time":1,"properties":{"product_id":"p","price":49,"currency":null}}`:                              "[Purchase] Customer purchased p for 49 (unknown currency)",
 		`{"id":"1","event_type":"users.messages.sms.InboundReceive","time":1,"properties":{"inbound_phone_number":"+1","message_body":"line one\nline two"}}`: "[SMS/mobile campaign engagement] We received a message from this person to our internal number +1: line one line two",
 	}
 	for raw, want := range cases {

@@ -34,7 +34,9 @@ type Resolver struct {
 }
 
 // BrazeKeyContext binds a stored Braze key to its workspace.
-func BrazeKeyContext(workspaceID int64) string { return fmt.Sprintf("workspace:%d:braze_api_key", workspaceID) }
+func BrazeKeyContext(workspaceID int64) string {
+	return fmt.Sprintf("workspace:%d:braze_api_key", workspaceID)
+}
 
 // Lease is how long a claimed lookup is reserved for one resolver.
 const lookupLease = 2 * time.Minute
