@@ -137,6 +137,7 @@ func run(bin string, duration, paced time.Duration, workers int) error {
 	fmt.Printf("  processed into activities: %d during the load (%.0f/s), all %d by %s after start = %.0f events/s\n",
 		doneAtLoadEnd, float64(doneAtLoadEnd)/loadEnd.Sub(start).Seconds(), processed, drained.Sub(start).Round(100*time.Millisecond),
 		float64(processed)/drained.Sub(start).Seconds())
+	fmt.Printf("  processing alone, after the load: %.0f events/s\n", float64(processed-doneAtLoadEnd)/drained.Sub(loadEnd).Seconds())
 	fmt.Printf("Raw COPY of the same rows (8 streams, same table and indexes): %.0f rows/s\n", copyRate)
 	fmt.Printf("  acknowledged / COPY = %.0f%%\n", 100*ackRate/copyRate)
 	fmt.Printf("Paced at 5,000 events/s (%s):\n  %s\n", paced, pacedRep)
