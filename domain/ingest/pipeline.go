@@ -47,7 +47,7 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 		opts.Workers = 2
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 500
+		opts.BatchSize = 1000
 	}
 	if opts.NewBrazeClient == nil {
 		opts.NewBrazeClient = braze.NewClient
