@@ -1,0 +1,281 @@
+package rules
+
+import (
+	"strings"
+	"time"
+)
+
+// Event is one engagement event of a lead, as the engine sees it.
+type Event struct {
+	Name       string // the activity name
+	Type       string // the Braze event type
+	Source     string
+	Time       time.Time
+	Properties map[string]any // decoded JSON, custom/purchase properties included
+}
+
+// Profile is what is known of the person.
+type Profile struct {
+	Email, FirstName, LastName, Title, Country, Industry, LeadSource, Status string
+	CompanySize                                                              *float64
+	Attributes                                                               map[string]any
+}
+
+// Account is the person's company, with its rolled-up scores.
+type Account struct {
+	Domain, Name, Industry string
+	Employees              *float64
+	Scores                 map[string]float64
+}
+
+// Subject is what a rule is evaluated against. Conditions about an event test Event (the
+// event being scored); event.count looks through Events. Now is injected so windows and
+// relative dates are testable and re-scoring is reproducible.
+type Subject struct {
+	Now     time.Time
+	Event   *Event
+	Events  []Event
+	Profile Profile
+	Account *Account
+}
+
+// Match reports whether the subject satisfies the rule's conditions.
+func (c *Compiled) Match(s *Subject) bool { return c.root.eval(s) }
+
+func (g *cgroup) eval(s *Subject) bool {
+	result := g.and
+	for _, n := range g.nodes {
+		if n.eval(s) != g.and {
+			result = !g.and
+			break
+		}
+	}
+	return result != g.not
+}
+
+func (c *ccond) eval(s *Subject) bool {
+	if c.field.Type == Count {
+		return c.count(s)
+	}
+	if c.eventLvl && s.Event == nil {
+		return false // there is no event to test
+	}
+	v, present := c.lookup(s)
+	return c.compare(v, present, s.Now)
+}
+
+func (c *ccond) count(s *Subject) bool {
+	since := s.Now.Add(-time.Duration(c.window) * 24 * time.Hour)
+	n := 0
+	for i := range s.Events {
+		e := &s.Events[i]
+		if e.Time.Before(since) || e.Time.After(s.Now) {
+			continue
+		}
+		if c.where != nil {
+			sub := *s
+			sub.Event = e
+			if !c.where.eval(&sub) {
+				continue
+			}
+		}
+		n++
+	}
+	switch c.op.Name {
+	case ">=":
+		return float64(n) >= c.num
+	case "<=":
+		return float64(n) <= c.num
+	default:
+		return float64(n) == c.num
+	}
+}
+
+// lookup finds the field's value; present is false when it is missing or null.
+func (c *ccond) lookup(s *Subject) (any, bool) {
+	p := s.Profile
+	str := func(v string) (any, bool) { return v, v != "" }
+	switch c.field.Name {
+	case "event.name":
+		return str(s.Event.Name)
+	case "event.type":
+		return str(s.Event.Type)
+	case "event.source":
+		return str(s.Event.Source)
+	case "event.time":
+		return s.Event.Time, !s.Event.Time.IsZero()
+	case "event.property":
+		v, ok := s.Event.Properties[c.key]
+		if !ok {
+			v, ok = nested(s.Event.Properties, c.key)
+		}
+		return v, ok && v != nil
+	case "profile.email":
+		return str(p.Email)
+	case "profile.email_domain":
+		if at := strings.LastIndexByte(p.Email, '@'); at >= 0 {
+			return str(p.Email[at+1:])
+		}
+		return "", false
+	case "profile.first_name":
+		return str(p.FirstName)
+	case "profile.last_name":
+		return str(p.LastName)
+	case "profile.title":
+		return str(p.Title)
+	case "profile.country":
+		return str(p.Country)
+	case "profile.industry":
+		return str(p.Industry)
+	case "profile.lead_source":
+		return str(p.LeadSource)
+	case "profile.status":
+		return str(p.Status)
+	case "profile.company_size":
+		if p.CompanySize == nil {
+			return nil, false
+		}
+		return *p.CompanySize, true
+	case "profile.attribute":
+		v, ok := p.Attributes[c.key]
+		return v, ok && v != nil
+	}
+	a := s.Account
+	if a == nil {
+		return nil, false
+	}
+	switch c.field.Name {
+	case "account.domain":
+		return str(a.Domain)
+	case "account.name":
+		return str(a.Name)
+	case "account.industry":
+		return str(a.Industry)
+	case "account.employees":
+		if a.Employees == nil {
+			return nil, false
+		}
+		return *a.Employees, true
+	case "account.score":
+		v, ok := a.Scores[c.key]
+		return v, ok
+	}
+	return nil, false
+}
+
+// nested finds custom_properties / purchase_properties keys without their prefix, so a rule
+// on "plan" matches a custom event whose custom_properties has plan.
+func nested(props map[string]any, key string) (any, bool) {
+	for _, holder := range []string{"custom_properties", "purchase_properties"} {
+		if m, ok := props[holder].(map[string]any); ok {
+			if v, ok := m[key]; ok {
+				return v, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func (c *ccond) compare(v any, present bool, now time.Time) bool {
+	switch c.op.On {
+	case String:
+		s := ""
+		if present {
+			s, _ = text(v)
+		}
+		low := strings.ToLower(s)
+		switch c.op.Name {
+		case "equals":
+			return low == c.text
+		case "not_equals":
+			return low != c.text
+		case "contains":
+			return present && strings.Contains(low, c.text)
+		case "not_contains":
+			return !strings.Contains(low, c.text)
+		case "begins_with":
+			return present && strings.HasPrefix(low, c.text)
+		case "ends_with":
+			return present && strings.HasSuffix(low, c.text)
+		case "in":
+			return present && contains(c.list, low)
+		case "not_in":
+			return !contains(c.list, low)
+		case "matches":
+			return present && c.re.MatchString(s)
+		case "is_empty":
+			return s == ""
+		case "is_not_empty":
+			return s != ""
+		}
+	case Number:
+		if !present {
+			return false
+		}
+		n, ok := number(v)
+		if !ok {
+			return false
+		}
+		switch c.op.Name {
+		case "=":
+			return n == c.num
+		case "!=":
+			return n != c.num
+		case "<":
+			return n < c.num
+		case "<=":
+			return n <= c.num
+		case ">":
+			return n > c.num
+		case ">=":
+			return n >= c.num
+		case "between":
+			return n >= c.num && n <= c.hi
+		}
+	case Bool:
+		t := present && truthy(v)
+		if c.op.Name == "is_true" {
+			return t
+		}
+		return present && !t
+	case Date:
+		if !present {
+			return false
+		}
+		t, ok := date(v)
+		if !ok {
+			return false
+		}
+		switch c.op.Name {
+		case "before":
+			return t.Before(c.date)
+		case "after":
+			return t.After(c.date)
+		case "within_last_days":
+			return !t.After(now) && now.Sub(t) <= time.Duration(c.days)*24*time.Hour
+		case "more_than_days_ago":
+			return now.Sub(t) > time.Duration(c.days)*24*time.Hour
+		}
+	}
+	return false
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(strings.TrimSpace(x), "true") || x == "1" || strings.EqualFold(x, "yes")
+	}
+	n, ok := number(v)
+	return ok && n != 0
+}
+
+func contains(list []string, s string) bool {
+	for _, it := range list {
+		if it == s {
+			return true
+		}
+	}
+	return false
+}
