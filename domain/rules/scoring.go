@@ -1,0 +1,227 @@
+package rules
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Rule outputs.
+const (
+	PerLead  = "lead"  // points once per lead, at the first matching event
+	PerEvent = "event" // points for every matching event, optionally capped
+)
+
+// ScoreEffect adds (or with negative points, subtracts) points to a named score.
+type ScoreEffect struct {
+	Score  string  `json:"score"`
+	Points float64 `json:"points"`
+	Per    string  `json:"per"`
+	// Cap bounds the total a per-event rule can add (its absolute value); 0 means no cap.
+	Cap float64 `json:"cap,omitempty"`
+	// ExpireDays drops a contribution that many days after its event; 0 keeps it.
+	ExpireDays int `json:"expire_days,omitempty"`
+	// HalfLifeDays halves a contribution every so many days after its event; 0 keeps it whole.
+	HalfLifeDays float64 `json:"half_life_days,omitempty"`
+}
+
+// ScoringRule is a compiled rule with a score effect.
+type ScoringRule struct {
+	ID      int64
+	Version int
+	When    *Compiled
+	Effect  ScoreEffect
+}
+
+// Stamped is an event with a stable identity, so ties in time order break the same way in
+// every run.
+type Stamped struct {
+	Key int64 // the activity id
+	Event
+}
+
+// Contribution is one rule's points for one event: a line of the score ledger.
+type Contribution struct {
+	RuleID      int64
+	RuleVersion int
+	Score       string
+	EventKey    int64
+	At          time.Time
+	Points      float64
+}
+
+// LeadScorer keeps one lead's events in time order and the contributions they earn. Its
+// contributions depend only on the events and rules, never on arrival order: a rule's
+// conditions are evaluated as of each event's time over the history up to it, in event time
+// order, so an event arriving late re-evaluates the events after it. Add in any order equals
+// Rescore.
+type LeadScorer struct {
+	Rules   []ScoringRule
+	Profile Profile
+	Account *Account
+
+	events        []Stamped
+	contributions [][]Contribution // per event position
+}
+
+func before(a, b Stamped) bool {
+	if !a.Time.Equal(b.Time) {
+		return a.Time.Before(b.Time)
+	}
+	return a.Key < b.Key
+}
+
+// Add records an event and updates the contributions it can change. It returns the ledger
+// lines that changed: removed ones with negated points, then added ones.
+func (l *LeadScorer) Add(e Stamped) []Contribution {
+	pos := sort.Search(len(l.events), func(i int) bool { return !before(l.events[i], e) })
+	if pos < len(l.events) && l.events[pos].Key == e.Key {
+		return nil // already known: adding twice changes nothing
+	}
+	l.events = append(l.events, Stamped{})
+	copy(l.events[pos+1:], l.events[pos:])
+	l.events[pos] = e
+	l.contributions = append(l.contributions, nil)
+	copy(l.contributions[pos+1:], l.contributions[pos:])
+	l.contributions[pos] = nil
+	return l.recompute(pos)
+}
+
+// Rescore recomputes every contribution from the first event, as after a rule change.
+func (l *LeadScorer) Rescore() []Contribution { return l.recompute(0) }
+
+// recompute re-evaluates events from position pos on and returns the changes.
+func (l *LeadScorer) recompute(pos int) []Contribution {
+	// Running state up to pos: per rule, points given so far and whether "once" has fired.
+	given := map[int64]float64{}
+	fired := map[int64]bool{}
+	for i := 0; i < pos; i++ {
+		for _, c := range l.contributions[i] {
+			given[c.RuleID] += c.Points
+			fired[c.RuleID] = true
+		}
+	}
+	var changes []Contribution
+	history := make([]Event, 0, len(l.events))
+	for i := 0; i < pos; i++ {
+		history = append(history, l.events[i].Event)
+	}
+	for i := pos; i < len(l.events); i++ {
+		e := l.events[i]
+		history = append(history, e.Event)
+		subject := &Subject{Now: e.Time, Event: &l.events[i].Event, Events: history, Profile: l.Profile, Account: l.Account}
+		var next []Contribution
+		for _, r := range l.Rules {
+			if r.Effect.Per == PerLead && fired[r.ID] {
+				continue
+			}
+			if !r.When.Match(subject) {
+				continue
+			}
+			pts := r.Effect.Points
+			if r.Effect.Per == PerEvent && r.Effect.Cap > 0 {
+				room := r.Effect.Cap - math.Abs(given[r.ID])
+				if room <= 0 {
+					continue
+				}
+				if math.Abs(pts) > room {
+					pts = math.Copysign(room, pts)
+				}
+			}
+			given[r.ID] += pts
+			fired[r.ID] = true
+			next = append(next, Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Score, EventKey: e.Key, At: e.Time, Points: pts})
+		}
+		changes = append(changes, diff(l.contributions[i], next)...)
+		l.contributions[i] = next
+	}
+	return changes
+}
+
+// diff lists what changed between two contribution sets of one event.
+func diff(old, next []Contribution) []Contribution {
+	var out []Contribution
+	key := func(c Contribution) [2]int64 { return [2]int64{c.RuleID, int64(c.RuleVersion)} }
+	nextBy := map[[2]int64]Contribution{}
+	for _, c := range next {
+		nextBy[key(c)] = c
+	}
+	oldBy := map[[2]int64]Contribution{}
+	for _, c := range old {
+		oldBy[key(c)] = c
+		if n, ok := nextBy[key(c)]; !ok || n.Points != c.Points {
+			c.Points = -c.Points
+			out = append(out, c)
+		}
+	}
+	for _, c := range next {
+		if o, ok := oldBy[key(c)]; !ok || o.Points != c.Points {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Contributions returns the current ledger, in event time order.
+func (l *LeadScorer) Contributions() []Contribution {
+	var out []Contribution
+	for _, cs := range l.contributions {
+		out = append(out, cs...)
+	}
+	return out
+}
+
+// Scores sums the contributions as of now, with expiry and decay applied, per score name.
+// Nothing is stored for decay: the value is always current when read.
+func Scores(contributions []Contribution, rules []ScoringRule, now time.Time) map[string]float64 {
+	effects := make(map[int64]ScoreEffect, len(rules))
+	for _, r := range rules {
+		effects[r.ID] = r.Effect
+	}
+	out := map[string]float64{}
+	for _, c := range contributions {
+		out[c.Score] += Decayed(c, effects[c.RuleID], now)
+	}
+	return out
+}
+
+// Decayed is one contribution's value at now.
+func Decayed(c Contribution, e ScoreEffect, now time.Time) float64 {
+	age := now.Sub(c.At)
+	if age < 0 {
+		age = 0
+	}
+	if e.ExpireDays > 0 && age > time.Duration(e.ExpireDays)*24*time.Hour {
+		return 0
+	}
+	if e.HalfLifeDays > 0 {
+		return c.Points * math.Pow(0.5, age.Hours()/24/e.HalfLifeDays)
+	}
+	return c.Points
+}
+
+// LabelRule gives a label while its conditions hold.
+type LabelRule struct {
+	ID   int64
+	Name string
+	When *Compiled
+}
+
+// Labels lists the labels a lead has at now: a rule's label holds when its conditions match
+// the lead with any of its events (or without one, for profile-only rules), as of now, so a
+// label bound to "within the last 7 days" falls off by itself.
+func Labels(rules []LabelRule, events []Event, profile Profile, account *Account, now time.Time) []string {
+	var out []string
+	for _, r := range rules {
+		s := &Subject{Now: now, Events: events, Profile: profile, Account: account}
+		held := r.When.Match(s)
+		for i := 0; !held && i < len(events); i++ {
+			s.Event = &events[i]
+			held = r.When.Match(s)
+		}
+		if held {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
