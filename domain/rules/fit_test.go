@@ -1,0 +1,76 @@
+package rules
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFitGrade(t *testing.T) {
+	rules := []GradeRule{
+		{ID: 1, Points: 40, When: compile(t, `{"combinator":"and","rules":[{"field":"profile.title","operator":"matches","value":"(?i)head|chief|vp"}]}`)},
+		{ID: 2, Points: 30, When: compile(t, `{"combinator":"and","rules":[{"field":"account.employees","operator":">=","value":500}]}`)},
+		{ID: 3, Points: 15, When: compile(t, `{"combinator":"and","rules":[{"field":"profile.country","operator":"in","value":["CH","DE","AT"]}]}`)},
+		{ID: 4, Points: -50, When: compile(t, `{"combinator":"and","rules":[{"field":"profile.email_domain","operator":"in","value":["gmail.com"]}]}`)},
+	}
+	s := subject()
+	for _, tc := range []struct {
+		p     Profile
+		a     *Account
+		grade string
+		pts   float64
+	}{
+		{s.Profile, s.Account, "A", 85},                                 // head + big account + CH
+		{Profile{Title: "Engineer", Country: "CH"}, s.Account, "C", 45}, // big account + CH
+		{Profile{Title: "VP Sales"}, nil, "C", 40},
+		{Profile{Country: "DE"}, nil, "E", 15},
+		{Profile{Email: "x@gmail.com", Country: "CH"}, nil, "F", -35},
+	} {
+		pts, grade := Fit(rules, tc.p, tc.a, DefaultGradeScale, now)
+		if grade != tc.grade || pts != tc.pts {
+			t.Errorf("%+v: %v points, grade %s; want %v, %s", tc.p, pts, grade, tc.pts, tc.grade)
+		}
+	}
+	if !DefaultGradeScale.Valid() || (GradeScale{A: 10, B: 20}).Valid() {
+		t.Fatal("scale validation")
+	}
+}
+
+func TestTemperature(t *testing.T) {
+	day := 24 * time.Hour
+	days := func(ago ...float64) []time.Time {
+		var out []time.Time
+		for _, a := range ago {
+			out = append(out, now.Add(-time.Duration(a*float64(day))))
+		}
+		return out
+	}
+	leads := map[string][]time.Time{
+		"burst":  days(0.1, 0.5, 1, 1.5, 2, 3), // lots this week
+		"steady": days(1, 8, 15, 22, 29),       // weekly
+		"fading": days(20, 25, 30, 40),         // a month ago
+		"old":    days(100, 120),               // over 90 days
+		"riser":  days(0.2, 1, 2, 60),          // new activity after a quiet time
+		"none":   nil,
+	}
+	var heats []float64
+	eng := map[string]Engagement{}
+	for name, ts := range leads {
+		eng[name] = Engage(ts, now)
+		heats = append(heats, eng[name].Heat)
+	}
+	d := Distribute(heats)
+	want := map[string]string{"burst": Hot, "old": Frozen, "none": Frozen, "fading": Cold}
+	for name, w := range want {
+		if got := Temperature(eng[name], d, now); got != w {
+			t.Errorf("%s: %s, want %s (heat %.2f, dist %+v)", name, got, w, eng[name].Heat, d)
+		}
+	}
+	if Temperature(eng["steady"], d, now) == Frozen || Temperature(eng["riser"], d, now) == Cold {
+		t.Error("active leads ranked too cold")
+	}
+	// A week of silence cools the hottest lead.
+	later := now.Add(14 * day)
+	if got := Temperature(Engage(leads["burst"], later), d, later); got == Hot {
+		t.Errorf("two weeks later still %s", got)
+	}
+}
