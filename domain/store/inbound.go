@@ -21,29 +21,20 @@ const insertChunk = 1000
 // INSERT, idempotent on workspace + source + event id) and the undecodable ones. It returns
 // how many events were new; the rest were duplicates of events stored before.
 func (s *Store) InsertInboundBatch(ctx context.Context, workspaceID int64, source string, evs []model.NewInboundEvent, rejects []model.NewReject) (int, error) {
+	// The common case, one chunk and no rejects, is one statement: atomic on its own, so it
+	// needs no BEGIN/COMMIT round trips.
+	if len(rejects) == 0 && len(evs) <= insertChunk {
+		if len(evs) == 0 {
+			return 0, nil
+		}
+		return insertEvents(ctx, s.db, workspaceID, source, evs)
+	}
 	inserted := 0
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for start := 0; start < len(evs); start += insertChunk {
-			chunk := evs[start:min(start+insertChunk, len(evs))]
-			var sb strings.Builder
-			// One statement stores the new events and queues those to process.
-			sb.WriteString(`WITH ins AS (INSERT INTO inbound_events (workspace_id, source, event_id, event_type, occurred_at, payload, state) VALUES `)
-			args := make([]any, 0, 2+len(chunk)*5)
-			args = append(args, workspaceID, source)
-			for i, e := range chunk {
-				if i > 0 {
-					sb.WriteByte(',')
-				}
-				n := len(args)
-				fmt.Fprintf(&sb, "($1,$2,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5)
-				args = append(args, e.EventID, e.EventType, e.OccurredAt, string(e.Payload), e.State)
-			}
-			sb.WriteString(` ON CONFLICT (workspace_id, source, event_id) DO NOTHING RETURNING workspace_id, id, state),
-				queued AS (INSERT INTO inbound_queue (workspace_id, event_row_id) SELECT workspace_id, id FROM ins WHERE state = 'pending')
-				SELECT count(*) FROM ins`)
-			var n int
-			if err := tx.GetContext(ctx, &n, sb.String(), args...); err != nil {
-				return fmt.Errorf("store: unable to store events: %w", err)
+			n, err := insertEvents(ctx, tx, workspaceID, source, evs[start:min(start+insertChunk, len(evs))])
+			if err != nil {
+				return err
 			}
 			inserted += n
 		}
@@ -56,6 +47,31 @@ func (s *Store) InsertInboundBatch(ctx context.Context, workspaceID int64, sourc
 		return nil
 	})
 	return inserted, err
+}
+
+// insertEvents stores events and queues those to process in one statement, and returns how
+// many were new.
+func insertEvents(ctx context.Context, q sqlx.QueryerContext, workspaceID int64, source string, chunk []model.NewInboundEvent) (int, error) {
+	var sb strings.Builder
+	sb.WriteString(`WITH ins AS (INSERT INTO inbound_events (workspace_id, source, event_id, event_type, occurred_at, payload, state) VALUES `)
+	args := make([]any, 0, 2+len(chunk)*5)
+	args = append(args, workspaceID, source)
+	for i, e := range chunk {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&sb, "($1,$2,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5)
+		args = append(args, e.EventID, e.EventType, e.OccurredAt, string(e.Payload), e.State)
+	}
+	sb.WriteString(` ON CONFLICT (workspace_id, source, event_id) DO NOTHING RETURNING workspace_id, id, state),
+		queued AS (INSERT INTO inbound_queue (workspace_id, event_row_id) SELECT workspace_id, id FROM ins WHERE state = 'pending')
+		SELECT count(*) FROM ins`)
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, sb.String(), args...); err != nil {
+		return 0, fmt.Errorf("store: unable to store events: %w", err)
+	}
+	return n, nil
 }
 
 // printable keeps a rejected payload storable as text: valid UTF-8, no NUL, bounded.
