@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/peregrine-scoring/peregrine/cmd/internal/demo"
 	"github.com/peregrine-scoring/peregrine/cmd/internal/loadgen"
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
@@ -38,6 +39,9 @@ Usage:
                                                  (password from PEREGRINE_ADMIN_PASSWORD or stdin)
   peregrine token create --workspace SLUG --kind currents --label LABEL [flags]
                                                  create an API token; prints it (shown only once)
+  peregrine demo --workspace SLUG [--people 3000] [--companies 300] [--days 90]
+                                                 send realistic simulated Braze traffic to the
+                                                 running server, so a workspace comes alive
   peregrine loadgen --url URL --token TOKEN [--clients 8] [--duration 30s] [--rate 0]
                                                  post Currents batches and report throughput
 
@@ -83,6 +87,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		return exitUsage
 	case "loadgen":
 		return e.loadgen(args)
+	case "demo":
+		return e.demo(args)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -323,5 +329,56 @@ func (e env) loadgen(args []string) int {
 	if r.Events == 0 {
 		return exitFailure
 	}
+	return exitOK
+}
+
+func (e env) demo(args []string) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	slug := fs.String("workspace", "", "workspace slug (required)")
+	people := fs.Int("people", 3000, "people to simulate")
+	companies := fs.Int("companies", 300, "companies they work at")
+	days := fs.Int("days", 90, "days of history, ending now")
+	url := fs.String("url", "", "Currents endpoint (default: the public URL's /api/braze/currents/events)")
+	cfg, log, status := e.setup(fs, args)
+	if status != nil {
+		return *status
+	}
+	if *slug == "" || *people < 1 || *companies < 1 || *days < 1 {
+		fmt.Fprintln(e.stderr, "peregrine demo: --workspace is required; --people, --companies and --days must be positive")
+		return exitUsage
+	}
+	ctx := context.Background()
+	p, code := e.open(ctx, cfg, log, true)
+	if p == nil {
+		return code
+	}
+	defer p.Close(ctx)
+	ws, err := p.Store.WorkspaceBySlug(ctx, *slug)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "peregrine demo: no workspace %q\n", *slug)
+		return exitUsage
+	}
+	token, tok, err := ingest.CreateToken(ctx, p.Store, ws.ID, model.TokenKindCurrents, "Demo traffic", nil)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine demo:", err)
+		return exitFailure
+	}
+	// The demo token is revoked when done: it exists only for this run.
+	defer p.Store.RevokeAPIToken(context.Background(), ws.ID, tok.ID)
+	endpoint := *url
+	if endpoint == "" {
+		base := ws.PublicURL
+		if base == "" {
+			base = cfg.PublicURL
+		}
+		endpoint = base + "/api/braze/currents/events"
+	}
+	fmt.Fprintf(e.stderr, "Sending %d days of simulated traffic for %d people at %d companies to %s …\n", *days, *people, *companies, endpoint)
+	res, err := demo.Run(ctx, demo.Options{URL: endpoint, Token: token, People: *people, Companies: *companies, Days: *days, Seed: time.Now().UnixNano(), Now: time.Now()})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "peregrine demo: %v (is the server running? start it with make run)\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(e.stdout, "sent %d events for %d people in %d batches; open the Leads page\n", res.Events, res.People, res.Batches)
 	return exitOK
 }

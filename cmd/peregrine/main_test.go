@@ -367,3 +367,44 @@ func TestDatabaseStoppedWhilePosting(t *testing.T) {
 	}
 	s.stop(t)
 }
+
+// TestDemoFillsAWorkspace sends simulated traffic through the real endpoint of a running server.
+func TestDemoFillsAWorkspace(t *testing.T) {
+	in := newInstance(t)
+	s := in.startServer()
+	if code, _, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"},
+		"workspace", "create", "--name", "Demo Co", "--admin-email", "ops@demo.example.com"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut := in.runCLI("", nil, "demo", "--workspace", "demo-co", "--people", "60", "--companies", "12", "--days", "20",
+		"--url", s.url+"/api/braze/currents/events")
+	if code != 0 || !strings.Contains(out, "sent ") {
+		t.Fatalf("demo: %d %s %s", code, out, errOut)
+	}
+	cluster, _ := pgembed.New(in.dataDir, true)
+	db, err := sql.Open("postgres", cluster.URL("peregrine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var leads, activities, accounts, activeTokens int
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		db.QueryRow(`SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM activities), (SELECT count(*) FROM accounts),
+			(SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL)`).Scan(&leads, &activities, &accounts, &activeTokens)
+		if leads >= 30 && activities > leads && db.QueryRow(`SELECT 1 FROM inbound_queue LIMIT 1`).Scan(new(int)) != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if leads < 30 || activities <= leads || accounts < 3 || accounts > 12 {
+		t.Fatalf("after the demo: %d leads, %d activities, %d accounts", leads, activities, accounts)
+	}
+	if activeTokens != 0 {
+		t.Fatalf("the demo left %d active tokens", activeTokens)
+	}
+	if code, _, errOut := in.runCLI("", nil, "demo", "--workspace", "nope"); code != 2 || !strings.Contains(errOut, "no workspace") {
+		t.Fatalf("unknown workspace: %d %s", code, errOut)
+	}
+	s.stop(t)
+}
