@@ -285,20 +285,11 @@ func (e env) tokenCreate(args []string) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	p, code := e.open(ctx, cfg, log, true)
+	p, ws, code := e.openWorkspace(ctx, cfg, log, "token create", *slug)
 	if p == nil {
 		return code
 	}
 	defer p.Close(ctx)
-	ws, err := p.Store.WorkspaceBySlug(ctx, *slug)
-	if errors.Is(err, store.ErrNotFound) {
-		fmt.Fprintf(e.stderr, "peregrine token create: no workspace %q (slugs are printed by `peregrine workspace create`)\n", *slug)
-		return exitUsage
-	}
-	if err != nil {
-		fmt.Fprintln(e.stderr, "peregrine token create:", err)
-		return exitFailure
-	}
 	token, _, err := ingest.CreateToken(ctx, p.Store, ws.ID, *kind, *label, nil)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "peregrine token create:", err)
@@ -348,16 +339,11 @@ func (e env) demo(args []string) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	p, code := e.open(ctx, cfg, log, true)
+	p, ws, code := e.openWorkspace(ctx, cfg, log, "demo", *slug)
 	if p == nil {
 		return code
 	}
 	defer p.Close(ctx)
-	ws, err := p.Store.WorkspaceBySlug(ctx, *slug)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "peregrine demo: no workspace %q\n", *slug)
-		return exitUsage
-	}
 	token, tok, err := ingest.CreateToken(ctx, p.Store, ws.ID, model.TokenKindCurrents, "Demo traffic", nil)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "peregrine demo:", err)
@@ -381,4 +367,24 @@ func (e env) demo(args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "sent %d events for %d people in %d batches; open the Leads page\n", res.Events, res.People, res.Batches)
 	return exitOK
+}
+
+// openWorkspace opens the platform and finds a workspace by slug; on failure it has said why
+// and returns a nil platform and the exit status.
+func (e env) openWorkspace(ctx context.Context, cfg *config.Config, log *slog.Logger, command, slug string) (*platform.Platform, model.Workspace, int) {
+	p, code := e.open(ctx, cfg, log, true)
+	if p == nil {
+		return nil, model.Workspace{}, code
+	}
+	ws, err := p.Store.WorkspaceBySlug(ctx, slug)
+	if err == nil {
+		return p, ws, exitOK
+	}
+	p.Close(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(e.stderr, "peregrine %s: no workspace %q (slugs are printed by `peregrine workspace create` and shown on Settings › Workspace)\n", command, slug)
+		return nil, model.Workspace{}, exitUsage
+	}
+	fmt.Fprintf(e.stderr, "peregrine %s: %v\n", command, err)
+	return nil, model.Workspace{}, exitFailure
 }
