@@ -1,0 +1,119 @@
+package rules
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	d := Defaults()
+	kinds := map[string]int{}
+	for _, r := range d.Rules {
+		kinds[r.Kind]++
+		if _, err := r.Check(); err != nil {
+			t.Fatalf("%s: %v", r.Name, err)
+		}
+	}
+	if kinds[KindScore] < 5 || kinds[KindLabel] < 2 || kinds[KindGrade] < 2 {
+		t.Fatalf("default set is thin: %v", kinds)
+	}
+	// Exported and imported again, the set is unchanged.
+	b, err := Export(d.Rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParseDocument(b)
+	if err != nil || len(again.Rules) != len(d.Rules) {
+		t.Fatalf("re-import: %v", err)
+	}
+	// The defaults score a realistic lead sensibly: a pricing visit and clicks, then a bounce.
+	var scoring []ScoringRule
+	for i, r := range d.Rules {
+		if r.Kind == KindScore {
+			c, _ := r.Check()
+			scoring = append(scoring, ScoringRule{ID: int64(i + 1), Version: 1, When: c, Effect: *r.Score})
+		}
+	}
+	l := &LeadScorer{Rules: scoring}
+	l.Add(Stamped{Key: 1, Event: Event{Name: "[Custom Event tracked] pricing_page_viewed", Type: "users.behaviors.CustomEvent", Time: now.Add(-time.Hour)}})
+	l.Add(Stamped{Key: 2, Event: Event{Name: "[Email campaign engagement] Clicked in email X on y", Type: "users.messages.email.Click", Time: now.Add(-2 * time.Hour)}})
+	if s := Scores(l.Contributions(), scoring, now)["Lead score"]; s < 19 || s > 20 {
+		t.Fatalf("lead score %v, want about 20 (15 pricing + 5 click, barely decayed)", s)
+	}
+	l.Add(Stamped{Key: 3, Event: Event{Name: "[Alerting or negative] Email hard-bounced.", Type: "users.messages.email.Bounce", Time: now}})
+	if s := Scores(l.Contributions(), scoring, now)["Lead score"]; s > 0 {
+		t.Fatalf("after a hard bounce the score is %v", s)
+	}
+}
+
+func TestRuleCheck(t *testing.T) {
+	when := Group{Combinator: "and", Rules: []Node{{Condition: &Condition{Field: "event.name", Operator: "contains", Value: "x"}}}}
+	cases := []struct {
+		r    Rule
+		path string
+	}{
+		{Rule{Name: "", Kind: KindScore, When: when, Score: &ScoreEffect{Score: "s", Points: 1, Per: PerLead}}, "name"},
+		{Rule{Name: "n", Kind: "boost", When: when}, "kind"},
+		{Rule{Name: "n", Kind: KindScore, When: when}, "score"},
+		{Rule{Name: "n", Kind: KindScore, When: when, Score: &ScoreEffect{Score: "s", Points: 0, Per: PerLead}}, "score.points"},
+		{Rule{Name: "n", Kind: KindScore, When: when, Score: &ScoreEffect{Score: "s", Points: 1, Per: "day"}}, "score.per"},
+		{Rule{Name: "n", Kind: KindScore, When: when, Score: &ScoreEffect{Score: "s", Points: 1, Per: PerLead, Cap: 5}}, "score.cap"},
+		{Rule{Name: "n", Kind: KindScore, When: when, Score: &ScoreEffect{Score: "s", Points: 1, Per: PerEvent, HalfLifeDays: -1}}, "score.half_life_days"},
+		{Rule{Name: "n", Kind: KindLabel, When: when, Label: &LabelEffect{Name: "Hot", Color: "red"}}, "label.color"},
+		{Rule{Name: "n", Kind: KindGrade, When: when, Grade: &GradeEffect{Points: 10}}, "when"},
+		{Rule{Name: "n", Kind: KindLabel, When: when, Label: &LabelEffect{Name: "L", Color: "#ffffff"}, Grade: &GradeEffect{Points: 1}}, "kind"},
+		{Rule{Name: "n", Kind: KindLabel, When: Group{Combinator: "and"}, Label: &LabelEffect{Name: "L", Color: "#ffffff"}}, "when.rules"},
+	}
+	for _, c := range cases {
+		_, err := c.r.Check()
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			t.Errorf("%+v accepted", c.r)
+			continue
+		}
+		found := false
+		for _, p := range ve.Problems {
+			found = found || p.Path == c.path
+		}
+		if !found {
+			t.Errorf("want a problem at %s, got %v", c.path, ve.Problems)
+		}
+	}
+}
+
+func TestParseDocument(t *testing.T) {
+	if _, err := ParseDocument([]byte(`{"format":2,"rules":[]}`)); err == nil || !strings.Contains(err.Error(), "format 1") {
+		t.Fatalf("future format: %v", err)
+	}
+	if _, err := ParseDocument([]byte(`{"rules":[`)); err == nil {
+		t.Fatal("broken file accepted")
+	}
+	_, err := ParseDocument([]byte(`{"format":1,"rules":[{"name":"ok","kind":"label","enabled":true,"when":{"combinator":"and","rules":[{"field":"profile.country","operator":"equals","value":"CH"}]},"label":{"name":"Swiss","color":"#ff0000"}},
+		{"name":"bad","kind":"score","enabled":true,"when":{"combinator":"and","rules":[{"field":"profile.country","operator":">","value":"CH"}]},"score":{"score":"s","points":1,"per":"lead"}}]}`))
+	if err == nil || !strings.Contains(err.Error(), "rules[1].when.rules[0].operator") {
+		t.Fatalf("problem not named by rule: %v", err)
+	}
+}
+
+// FuzzParseDocument: an import file either parses or fails with problems to show; it never panics.
+func FuzzParseDocument(f *testing.F) {
+	f.Add([]byte(defaultRules))
+	f.Add([]byte(`{"format":1,"rules":[{"name":"x","kind":"grade","enabled":true,"when":{"rules":[]},"grade":{"points":1}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseDocument(data)
+		if err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) == 0 {
+				t.Fatalf("unclear error %v", err)
+			}
+			return
+		}
+		for _, r := range d.Rules {
+			if c, err := r.Check(); err != nil || c == nil {
+				t.Fatalf("parsed rule does not check: %v", err)
+			}
+		}
+	})
+}
