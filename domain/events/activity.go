@@ -6,26 +6,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/tidwall/pretty"
-)
 
-// Activity is what a supported event becomes on a lead's timeline.
-type Activity struct {
-	Name         string
-	Source       string
-	EventType    string
-	OccurredAt   time.Time
-	CampaignID   string
-	CampaignName string
-	CanvasID     string
-	CanvasName   string
-	URL          string
-	// Properties holds every property of the event, custom_properties and
-	// purchase_properties included, for the rule engine.
-	Properties json.RawMessage
-}
+	"github.com/peregrine-scoring/peregrine/domain/model"
+)
 
 // templates are the activity names of Braze's SalesWings partner page, character for
 // character (braze.md §2.5). Each $field is a key of the event's properties.
@@ -125,13 +110,15 @@ func (e Event) fill(field string) string {
 	return fb.Marker
 }
 
-// ToActivity builds the activity of a supported event.
-func (e Event) ToActivity() (Activity, bool) {
+// ToActivity builds the activity of a supported event, ready to store once its lead and
+// event row are set. Properties holds every property, custom_properties and
+// purchase_properties included, for the rule engine.
+func (e Event) ToActivity() (model.ActivityRow, bool) {
 	name, ok := e.ActivityName()
 	if !ok {
-		return Activity{}, false
+		return model.ActivityRow{}, false
 	}
-	a := Activity{Name: name, Source: SourceBraze, EventType: e.Type, OccurredAt: e.Time}
+	a := model.ActivityRow{Name: name, Source: SourceBraze, EventType: e.Type, OccurredAt: e.Time}
 	a.CampaignID, _ = e.Prop("campaign_id")
 	a.CampaignName, _ = e.Prop("campaign_name")
 	a.CanvasID, _ = e.Prop("canvas_id")

@@ -263,20 +263,19 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 // Email returns the person's email address carried by the event, trimmed and lower-cased.
 // Values a Braze field transformation produced ([REDACTED], SHA-256 hashes) are not addresses.
 func (e Event) Email() string {
-	if email := cleanEmail(e.Properties["email_address"]); email != "" {
-		return email
+	if s, ok := stringValue(e.Properties["email_address"]); ok && CleanEmail(s) != "" {
+		return CleanEmail(s)
 	}
 	if channel, _ := e.Prop("channel"); strings.EqualFold(channel, "email") {
-		return cleanEmail(e.Properties["channel_identifier"])
+		s, _ := stringValue(e.Properties["channel_identifier"])
+		return CleanEmail(s)
 	}
 	return ""
 }
 
-func cleanEmail(raw json.RawMessage) string {
-	s, ok := stringValue(raw)
-	if !ok {
-		return ""
-	}
+// CleanEmail trims and lower-cases an address, and returns "" for anything that is not one,
+// including the values Braze field transformations produce ([REDACTED], SHA-256 hashes).
+func CleanEmail(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" || s == "[redacted]" || sha256Hex.MatchString(s) || len(s) > 254 {
 		return ""

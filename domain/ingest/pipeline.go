@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,13 +11,6 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 )
-
-func jsonUnmarshal(raw json.RawMessage, v any) error {
-	if len(raw) == 0 {
-		return json.Unmarshal([]byte("null"), v)
-	}
-	return json.Unmarshal(raw, v)
-}
 
 // Options tune the pipeline.
 type Options struct {

@@ -175,9 +175,8 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 			continue
 		}
 		a, _ := it.ev.ToActivity()
-		activities = append(activities, model.ActivityRow{LeadID: it.lead, InboundEventID: it.row.ID, OccurredAt: a.OccurredAt,
-			Source: a.Source, EventType: a.EventType, Name: a.Name, CampaignID: a.CampaignID, CampaignName: a.CampaignName,
-			CanvasID: a.CanvasID, CanvasName: a.CanvasName, URL: a.URL, Properties: a.Properties})
+		a.LeadID, a.InboundEventID = it.lead, it.row.ID
+		activities = append(activities, a)
 		done = append(done, it.row.ID)
 	}
 	added2, err := tx.AddIdentities(ctx, ws, more)

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/braze"
+	"github.com/peregrine-scoring/peregrine/domain/events"
 	"github.com/peregrine-scoring/peregrine/domain/leads"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
@@ -38,7 +40,7 @@ func BrazeKeyContext(workspaceID int64) string {
 	return fmt.Sprintf("workspace:%d:braze_api_key", workspaceID)
 }
 
-// Lease is how long a claimed lookup is reserved for one resolver.
+// lookupLease is how long a claimed lookup is reserved for one resolver.
 const lookupLease = 2 * time.Minute
 
 // ResolveOnce leases due lookups and resolves them, one workspace after another.
@@ -231,7 +233,7 @@ func (r *Resolver) outcomesOf(asked []model.BrazeLookup, res braze.ExportRespons
 		case !ok:
 			outs = append(outs, store.LookupOutcome{Kind: l.Kind, Value: l.Value, State: model.LookupNotFound,
 				NextAttempt: now.Add(unknownBackoff(l.Attempts)), Error: "Braze does not know this user (yet)"})
-		case cleanEmail(u.Email) == "":
+		case events.CleanEmail(u.Email) == "":
 			outs = append(outs, store.LookupOutcome{Kind: l.Kind, Value: l.Value, State: model.LookupNoEmail,
 				NextAttempt: now.Add(unknownBackoff(l.Attempts)), Error: "this Braze user has no email yet"})
 		default:
@@ -241,21 +243,13 @@ func (r *Resolver) outcomesOf(asked []model.BrazeLookup, res braze.ExportRespons
 	return outs
 }
 
-func cleanEmail(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if !strings.Contains(s, "@") || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
-		return ""
-	}
-	return s
-}
-
 // apply stores what Braze told: leads with their profile and identities, the lookups'
 // outcomes, and releases the events that waited for these people.
 func (r *Resolver) apply(ctx context.Context, ws int64, users []braze.User, outcomes []store.LookupOutcome) error {
 	released := 0
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		for _, u := range users {
-			email := cleanEmail(u.Email)
+			email := events.CleanEmail(u.Email)
 			if email == "" {
 				continue
 			}
@@ -326,7 +320,7 @@ func profileOf(u braze.User, email string) model.LeadProfile {
 		Phone: strings.TrimSpace(u.Phone), Country: strings.TrimSpace(u.Country), TimeZone: strings.TrimSpace(u.TimeZone),
 		CustomAttributes: u.CustomAttributes}
 	var attrs map[string]any
-	if jsonUnmarshal(u.CustomAttributes, &attrs) == nil {
+	if len(u.CustomAttributes) > 0 && json.Unmarshal(u.CustomAttributes, &attrs) == nil {
 		for _, k := range []string{"company", "company_name", "Company"} {
 			if s, ok := attrs[k].(string); ok && strings.TrimSpace(s) != "" {
 				p.Company = strings.TrimSpace(s)
