@@ -31,6 +31,18 @@ func pageParam(c echo.Context) int {
 	return page
 }
 
+// paging places page among total items shown perPage at a time; link makes a page's URL.
+func paging(page, total, perPage int, link func(int) string) views.Paging {
+	p := views.Paging{Page: page, Pages: (total + perPage - 1) / perPage}
+	if page > 1 {
+		p.PrevURL = link(page - 1)
+	}
+	if page < p.Pages {
+		p.NextURL = link(page + 1)
+	}
+	return p
+}
+
 func leadName(l model.Lead) string {
 	if name := strings.TrimSpace(l.FirstName + " " + l.LastName); name != "" {
 		return name
@@ -51,7 +63,7 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.LeadsView{Total: total, Page: page, Pages: (total + leadsPerPage - 1) / leadsPerPage, Query: query,
+	v := views.LeadsView{Total: total, Query: query,
 		CanConnect: id.User.Role.Can(model.PermManageMarketing), CanInvite: id.User.Role.Can(model.PermManageSettings)}
 	for _, l := range leads {
 		company := l.Company
@@ -61,19 +73,13 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 		v.Rows = append(v.Rows, views.LeadRow{ID: l.ID, Name: leadName(l), Email: l.Email, Company: company,
 			Activities: l.ActivityCount, LastActivity: views.FormatTime(l.LastActivityAt)})
 	}
-	link := func(p int) string {
+	v.Paging = paging(page, total, leadsPerPage, func(p int) string {
 		q := url.Values{"page": {strconv.Itoa(p)}}
 		if query != "" {
 			q.Set("q", query)
 		}
 		return "/leads?" + q.Encode()
-	}
-	if page > 1 {
-		v.PrevURL = link(page - 1)
-	}
-	if page < v.Pages {
-		v.NextURL = link(page + 1)
-	}
+	})
 	return Render(c, http.StatusOK, views.LeadsPage(h.chrome(c, "Leads", "leads"), v))
 }
 
@@ -115,7 +121,7 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	}
 	v := views.LeadView{ID: l.ID, Name: leadName(l), Email: l.Email, Company: l.Company, Country: l.Country, TimeZone: l.TimeZone,
 		Phone: l.Phone, FirstSeen: views.FormatTime(l.FirstActivityAt), LastSeen: views.FormatTime(l.LastActivityAt),
-		Activities: l.ActivityCount, Filter: filter, Total: total, Page: page, Pages: (total + activitiesPerPage - 1) / activitiesPerPage}
+		Activities: l.ActivityCount, Filter: filter, Total: total}
 	if l.AccountDomain != nil {
 		v.Account = *l.AccountDomain
 	}
@@ -128,19 +134,13 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 		v.Filters = append(v.Filters, views.FilterOption{Value: t.EventType, Label: fmt.Sprintf("%s (%d)", t.EventType, t.Count), Count: t.Count})
 	}
 	v.Days = timeline(acts)
-	link := func(p int) string {
+	v.Paging = paging(page, total, activitiesPerPage, func(p int) string {
 		q := url.Values{"page": {strconv.Itoa(p)}}
 		if filter != "" {
 			q.Set("type", filter)
 		}
 		return fmt.Sprintf("/leads/%d?%s", leadID, q.Encode())
-	}
-	if page > 1 {
-		v.PrevURL = link(page - 1)
-	}
-	if page < v.Pages {
-		v.NextURL = link(page + 1)
-	}
+	})
 	return Render(c, http.StatusOK, views.LeadPage(h.chrome(c, v.Name, "leads"), v))
 }
 

@@ -85,10 +85,7 @@ type LeadView struct {
 	Filters    []FilterOption
 	Filter     string
 	Total      int
-	Page       int
-	Pages      int
-	PrevURL    string
-	NextURL    string
+	Paging     Paging
 }
 
 // Pair is a labelled value.

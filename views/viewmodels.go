@@ -70,14 +70,17 @@ type LeadRow struct {
 	LastActivity string
 }
 
+// Paging places a page within a list and links to its neighbours.
+type Paging struct {
+	Page, Pages      int
+	PrevURL, NextURL string
+}
+
 // LeadsView is the lead list page.
 type LeadsView struct {
 	Rows       []LeadRow
 	Total      int
-	Page       int
-	Pages      int
-	PrevURL    string
-	NextURL    string
+	Paging     Paging
 	Query      string
 	CanConnect bool // the viewer may set up integrations
 	CanInvite  bool // the viewer may invite people

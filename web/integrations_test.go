@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
+	"github.com/peregrine-scoring/peregrine/domain/model"
 )
 
 var newTokenField = regexp.MustCompile(`id="new-token" type="text" readonly value="([^"]+)"`)
@@ -121,7 +123,21 @@ func TestLeadPages(t *testing.T) {
 	signUp(t, admin, "ada@acme.com")
 	assertStatus(t, admin.get("/leads/999999"), http.StatusNotFound)
 	assertStatus(t, admin.get("/leads/abc"), http.StatusNotFound)
-	r := admin.get("/leads?q=" + url.QueryEscape("<nobody>"))
+	ws, _ := s.Store.WorkspaceBySlug(context.Background(), "acme")
+	for i := 0; i < 60; i++ {
+		if _, err := s.Store.CreateLead(context.Background(), model.Lead{WorkspaceID: ws.ID, Email: fmt.Sprintf("p%02d@globex.example.com", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := admin.get("/leads")
+	if !strings.Contains(r.body, "Page 1 of 2") || !strings.Contains(r.body, `href="/leads?page=2"`) || strings.Contains(r.body, "← Previous") {
+		t.Fatal("first page lacks its pager")
+	}
+	r = admin.get("/leads?page=2&q=globex")
+	if !strings.Contains(r.body, "Page 2 of 2") || !strings.Contains(r.body, `href="/leads?page=1&amp;q=globex"`) || strings.Contains(r.body, "Next →") {
+		t.Fatal("second page's pager is wrong or loses the search")
+	}
+	r = admin.get("/leads?q=" + url.QueryEscape("<nobody>"))
 	assertStatus(t, r, http.StatusOK)
 	if !strings.Contains(r.body, "No lead matches “&lt;nobody&gt;”") {
 		t.Fatal("empty search not explained or not escaped")
