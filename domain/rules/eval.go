@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"sort"
 	"strings"
 	"time"
 )
@@ -12,6 +13,15 @@ type Event struct {
 	Source     string
 	Time       time.Time
 	Properties map[string]any // decoded JSON, custom/purchase properties included
+
+	// lower holds name, type and source lower-cased once, since string operators compare
+	// case-insensitively and a rule set tests them many times per event.
+	lower *[3]string
+}
+
+// Prepare lower-cases the event's texts once; evaluating a prepared event allocates less.
+func (e *Event) Prepare() {
+	e.lower = &[3]string{strings.ToLower(e.Name), strings.ToLower(e.Type), strings.ToLower(e.Source)}
 }
 
 // Profile is what is known of the person.
@@ -29,7 +39,7 @@ type Account struct {
 }
 
 // Subject is what a rule is evaluated against. Conditions about an event test Event (the
-// event being scored); event.count looks through Events. Now is injected so windows and
+// event being scored); event.count looks through Events, which must be in time order. Now is injected so windows and
 // relative dates are testable and re-scoring is reproducible.
 type Subject struct {
 	Now     time.Time
@@ -60,22 +70,36 @@ func (c *ccond) eval(s *Subject) bool {
 	if c.eventLvl && s.Event == nil {
 		return false // there is no event to test
 	}
+	if c.op.On == String && s.Event != nil && s.Event.lower != nil {
+		switch c.field.Name {
+		case "event.name":
+			return c.compareText(s.Event.Name, s.Event.lower[0], s.Event.Name != "")
+		case "event.type":
+			return c.compareText(s.Event.Type, s.Event.lower[1], s.Event.Type != "")
+		case "event.source":
+			return c.compareText(s.Event.Source, s.Event.lower[2], s.Event.Source != "")
+		}
+	}
 	v, present := c.lookup(s)
 	return c.compare(v, present, s.Now)
 }
 
 func (c *ccond) count(s *Subject) bool {
 	since := s.Now.Add(-time.Duration(c.window) * 24 * time.Hour)
+	// Events are in time order: skip to the window's start.
+	first := sort.Search(len(s.Events), func(i int) bool { return !s.Events[i].Time.Before(since) })
 	n := 0
-	for i := range s.Events {
+	current := s.Event
+	for i := first; i < len(s.Events); i++ {
 		e := &s.Events[i]
-		if e.Time.Before(since) || e.Time.After(s.Now) {
-			continue
+		if e.Time.After(s.Now) {
+			break
 		}
 		if c.where != nil {
-			sub := *s
-			sub.Event = e
-			if !c.where.eval(&sub) {
+			s.Event = e
+			ok := c.where.eval(s)
+			s.Event = current
+			if !ok {
 				continue
 			}
 		}
@@ -183,31 +207,7 @@ func (c *ccond) compare(v any, present bool, now time.Time) bool {
 		if present {
 			s, _ = text(v)
 		}
-		low := strings.ToLower(s)
-		switch c.op.Name {
-		case "equals":
-			return low == c.text
-		case "not_equals":
-			return low != c.text
-		case "contains":
-			return present && strings.Contains(low, c.text)
-		case "not_contains":
-			return !strings.Contains(low, c.text)
-		case "begins_with":
-			return present && strings.HasPrefix(low, c.text)
-		case "ends_with":
-			return present && strings.HasSuffix(low, c.text)
-		case "in":
-			return present && contains(c.list, low)
-		case "not_in":
-			return !contains(c.list, low)
-		case "matches":
-			return present && c.re.MatchString(s)
-		case "is_empty":
-			return s == ""
-		case "is_not_empty":
-			return s != ""
-		}
+		return c.compareText(s, strings.ToLower(s), present)
 	case Number:
 		if !present {
 			return false
@@ -276,6 +276,35 @@ func contains(list []string, s string) bool {
 		if it == s {
 			return true
 		}
+	}
+	return false
+}
+
+// compareText applies a string operator to s, whose lower-cased form is low.
+func (c *ccond) compareText(s, low string, present bool) bool {
+	switch c.op.Name {
+	case "equals":
+		return low == c.text
+	case "not_equals":
+		return low != c.text
+	case "contains":
+		return present && strings.Contains(low, c.text)
+	case "not_contains":
+		return !strings.Contains(low, c.text)
+	case "begins_with":
+		return present && strings.HasPrefix(low, c.text)
+	case "ends_with":
+		return present && strings.HasSuffix(low, c.text)
+	case "in":
+		return present && contains(c.list, low)
+	case "not_in":
+		return !contains(c.list, low)
+	case "matches":
+		return present && c.re.MatchString(s)
+	case "is_empty":
+		return s == ""
+	case "is_not_empty":
+		return s != ""
 	}
 	return false
 }

@@ -30,11 +30,11 @@ func subject() *Subject {
 	return &Subject{
 		Now:   now,
 		Event: ev,
-		Events: []Event{
-			*ev,
-			{Name: "[Email campaign engagement] Opened email Q1", Type: "users.messages.email.Open", Time: now.Add(-3 * 24 * time.Hour)},
-			{Name: "[Email campaign engagement] Opened email Q1", Type: "users.messages.email.Open", Time: now.Add(-10 * 24 * time.Hour)},
+		Events: []Event{ // in time order, as Subject requires
 			{Name: "[Email campaign engagement] Clicked in email Q1 on https://x", Type: "users.messages.email.Click", Time: now.Add(-40 * 24 * time.Hour)},
+			{Name: "[Email campaign engagement] Opened email Q1", Type: "users.messages.email.Open", Time: now.Add(-10 * 24 * time.Hour)},
+			{Name: "[Email campaign engagement] Opened email Q1", Type: "users.messages.email.Open", Time: now.Add(-3 * 24 * time.Hour)},
+			*ev,
 		},
 		Profile: Profile{Email: "anna@acme.example.com", FirstName: "Anna", Title: "Head of Marketing", Country: "CH",
 			CompanySize: ptr(250), Attributes: map[string]any{"plan_tier": "gold", "seats": 40.0, "vip": "true"}},

@@ -62,6 +62,7 @@ type LeadScorer struct {
 
 	events        []Stamped
 	contributions [][]Contribution // per event position
+	index         map[int64]int    // rule id → position in Rules
 }
 
 func before(a, b Stamped) bool {
@@ -78,6 +79,9 @@ func (l *LeadScorer) Add(e Stamped) []Contribution {
 	if pos < len(l.events) && l.events[pos].Key == e.Key {
 		return nil // already known: adding twice changes nothing
 	}
+	if e.lower == nil {
+		e.Prepare()
+	}
 	l.events = append(l.events, Stamped{})
 	copy(l.events[pos+1:], l.events[pos:])
 	l.events[pos] = e
@@ -93,12 +97,20 @@ func (l *LeadScorer) Rescore() []Contribution { return l.recompute(0) }
 // recompute re-evaluates events from position pos on and returns the changes.
 func (l *LeadScorer) recompute(pos int) []Contribution {
 	// Running state up to pos: per rule, points given so far and whether "once" has fired.
-	given := map[int64]float64{}
-	fired := map[int64]bool{}
+	if l.index == nil {
+		l.index = make(map[int64]int, len(l.Rules))
+		for i, r := range l.Rules {
+			l.index[r.ID] = i
+		}
+	}
+	given := make([]float64, len(l.Rules))
+	fired := make([]bool, len(l.Rules))
 	for i := 0; i < pos; i++ {
 		for _, c := range l.contributions[i] {
-			given[c.RuleID] += c.Points
-			fired[c.RuleID] = true
+			if k, ok := l.index[c.RuleID]; ok {
+				given[k] += c.Points
+				fired[k] = true
+			}
 		}
 	}
 	var changes []Contribution
@@ -106,13 +118,14 @@ func (l *LeadScorer) recompute(pos int) []Contribution {
 	for i := 0; i < pos; i++ {
 		history = append(history, l.events[i].Event)
 	}
+	subject := &Subject{Profile: l.Profile, Account: l.Account}
 	for i := pos; i < len(l.events); i++ {
 		e := l.events[i]
 		history = append(history, e.Event)
-		subject := &Subject{Now: e.Time, Event: &l.events[i].Event, Events: history, Profile: l.Profile, Account: l.Account}
+		subject.Now, subject.Event, subject.Events = e.Time, &l.events[i].Event, history
 		var next []Contribution
-		for _, r := range l.Rules {
-			if r.Effect.Per == PerLead && fired[r.ID] {
+		for k, r := range l.Rules {
+			if r.Effect.Per == PerLead && fired[k] {
 				continue
 			}
 			if !r.When.Match(subject) {
@@ -120,7 +133,7 @@ func (l *LeadScorer) recompute(pos int) []Contribution {
 			}
 			pts := r.Effect.Points
 			if r.Effect.Per == PerEvent && r.Effect.Cap > 0 {
-				room := r.Effect.Cap - math.Abs(given[r.ID])
+				room := r.Effect.Cap - math.Abs(given[k])
 				if room <= 0 {
 					continue
 				}
@@ -128,8 +141,8 @@ func (l *LeadScorer) recompute(pos int) []Contribution {
 					pts = math.Copysign(room, pts)
 				}
 			}
-			given[r.ID] += pts
-			fired[r.ID] = true
+			given[k] += pts
+			fired[k] = true
 			next = append(next, Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Score, EventKey: e.Key, At: e.Time, Points: pts})
 		}
 		changes = append(changes, diff(l.contributions[i], next)...)
@@ -207,7 +220,7 @@ type LabelRule struct {
 	When *Compiled
 }
 
-// Labels lists the labels a lead has at now: a rule's label holds when its conditions match
+// Labels lists the labels a lead has at now (events in time order): a rule's label holds when its conditions match
 // the lead with any of its events (or without one, for profile-only rules), as of now, so a
 // label bound to "within the last 7 days" falls off by itself.
 func Labels(rules []LabelRule, events []Event, profile Profile, account *Account, now time.Time) []string {

@@ -1,0 +1,167 @@
+-- The falcon rule engine: rules and their versions, named scores, what scoring stored on
+-- leads and accounts, the score ledger, and re-scoring jobs.
+
+-- Named scores. The main score orders the lead list by default; rollup says how the score of
+-- an account is made from its people's scores.
+CREATE TABLE score_names (
+    workspace_id  bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    id            bigint GENERATED ALWAYS AS IDENTITY,
+    name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    rollup        text NOT NULL DEFAULT 'sum' CHECK (rollup IN ('sum', 'max', 'decayed_sum')),
+    is_main       boolean NOT NULL DEFAULT false,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, id),
+    UNIQUE (workspace_id, name)
+);
+CREATE UNIQUE INDEX score_names_main_idx ON score_names (workspace_id) WHERE is_main;
+
+-- Rules as open JSON. Every edit makes a new version; the ledger names the version that gave
+-- points, so "why this score" still explains points given by a rule since edited or deleted.
+CREATE TABLE rules (
+    workspace_id     bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    id               bigint GENERATED ALWAYS AS IDENTITY,
+    version          integer NOT NULL DEFAULT 1,
+    position         integer NOT NULL,
+    name             text NOT NULL,
+    kind             text NOT NULL CHECK (kind IN ('score', 'label', 'grade')),
+    enabled          boolean NOT NULL,
+    definition       jsonb NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    updated_by       bigint,
+    deleted_at       timestamptz,
+    -- Kept up to date by scoring, for the rules list.
+    last_matched_at  timestamptz,
+    leads_matched    integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX rules_order_idx ON rules (workspace_id, position) WHERE deleted_at IS NULL;
+
+CREATE TABLE rule_versions (
+    workspace_id  bigint NOT NULL,
+    rule_id       bigint NOT NULL,
+    version       integer NOT NULL,
+    definition    jsonb NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    created_by    bigint,
+    PRIMARY KEY (workspace_id, rule_id, version),
+    FOREIGN KEY (workspace_id, rule_id) REFERENCES rules (workspace_id, id) ON DELETE CASCADE
+);
+
+-- rules_version moves on every rule change: workers cache compiled rule sets by it.
+-- heat_p50/p80/p95 are the workspace's heat percentiles in time-free units (see
+-- docs/rules.md), refreshed by the scoring worker.
+ALTER TABLE workspaces
+    ADD COLUMN rules_version    bigint NOT NULL DEFAULT 0,
+    ADD COLUMN grade_scale      jsonb NOT NULL DEFAULT '{"A": 80, "B": 60, "C": 40, "D": 20, "E": 10}',
+    ADD COLUMN heat_p50         double precision NOT NULL DEFAULT 0,
+    ADD COLUMN heat_p80         double precision NOT NULL DEFAULT 0,
+    ADD COLUMN heat_p95         double precision NOT NULL DEFAULT 0,
+    ADD COLUMN heat_computed_at timestamptz;
+
+-- Event property keys offered by the rule builder.
+CREATE TABLE event_property_keys (
+    workspace_id  bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    key           text NOT NULL CHECK (length(key) BETWEEN 1 AND 100),
+    type          text NOT NULL DEFAULT 'string' CHECK (type IN ('string', 'number', 'boolean', 'date')),
+    builtin       boolean NOT NULL DEFAULT false,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, key)
+);
+
+-- What scoring keeps on the lead, so lists sort and filter with indexes. main_score is the
+-- main named score (also in lead_scores), heat is the engagement in time-free units: its order
+-- never changes with time, only with new activity. refresh_at is the next time something
+-- stored here changes by itself (points expire or decay, a label's window closes, the
+-- temperature moves); the scoring worker re-scores due leads.
+ALTER TABLE leads
+    ADD COLUMN title         text NOT NULL DEFAULT '',
+    ADD COLUMN industry      text NOT NULL DEFAULT '',
+    ADD COLUMN company_size  integer,
+    ADD COLUMN lead_source   text NOT NULL DEFAULT '',
+    ADD COLUMN status        text NOT NULL DEFAULT '',
+    ADD COLUMN owner_name    text NOT NULL DEFAULT '',
+    ADD COLUMN owner_email   text NOT NULL DEFAULT '',
+    ADD COLUMN main_score    double precision NOT NULL DEFAULT 0,
+    ADD COLUMN fit_points    double precision NOT NULL DEFAULT 0,
+    ADD COLUMN grade         text NOT NULL DEFAULT 'F' CHECK (grade IN ('A', 'B', 'C', 'D', 'E', 'F')),
+    ADD COLUMN heat          double precision NOT NULL DEFAULT 0,
+    ADD COLUMN rising        boolean NOT NULL DEFAULT false,
+    ADD COLUMN temperature   text NOT NULL DEFAULT 'frozen' CHECK (temperature IN ('hot', 'warm', 'neutral', 'cold', 'frozen')),
+    ADD COLUMN labels        text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN refresh_at    timestamptz;
+CREATE INDEX leads_main_score_idx ON leads (workspace_id, main_score DESC, id DESC);
+CREATE INDEX leads_heat_idx ON leads (workspace_id, heat DESC, id DESC);
+CREATE INDEX leads_grade_idx ON leads (workspace_id, grade, main_score DESC, id DESC);
+CREATE INDEX leads_temperature_idx ON leads (workspace_id, temperature, main_score DESC, id DESC);
+CREATE INDEX leads_labels_idx ON leads USING gin (labels);
+CREATE INDEX leads_refresh_idx ON leads (refresh_at) WHERE refresh_at IS NOT NULL;
+
+CREATE TABLE lead_scores (
+    workspace_id  bigint NOT NULL,
+    score_id      bigint NOT NULL,
+    lead_id       bigint NOT NULL,
+    value         double precision NOT NULL,
+    PRIMARY KEY (workspace_id, score_id, lead_id)
+);
+CREATE INDEX lead_scores_order_idx ON lead_scores (workspace_id, score_id, value DESC, lead_id DESC);
+CREATE INDEX lead_scores_lead_idx ON lead_scores (workspace_id, lead_id);
+
+-- The score ledger: every change of a lead's score or label. A score line carries the rule
+-- version and activity that earned (or lost) the points; the lead's current contributions
+-- are the sums per activity and rule version. Written only by scoring, read by "why this
+-- score" and the trend charts.
+CREATE TABLE score_ledger (
+    workspace_id  bigint NOT NULL,
+    id            bigint GENERATED ALWAYS AS IDENTITY,
+    lead_id       bigint NOT NULL,
+    kind          text NOT NULL CHECK (kind IN ('score', 'label')),
+    score_id      bigint,
+    label         text NOT NULL DEFAULT '',
+    rule_id       bigint NOT NULL,
+    rule_version  integer NOT NULL,
+    activity_id   bigint,
+    earned_at     timestamptz,
+    delta         double precision NOT NULL,
+    before        double precision NOT NULL,
+    after         double precision NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX score_ledger_lead_idx ON score_ledger (workspace_id, lead_id, id);
+
+ALTER TABLE accounts
+    ADD COLUMN industry    text NOT NULL DEFAULT '',
+    ADD COLUMN employees   integer,
+    ADD COLUMN labels      text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN main_score  double precision NOT NULL DEFAULT 0,
+    ADD COLUMN updated_at  timestamptz NOT NULL DEFAULT now();
+CREATE INDEX accounts_main_score_idx ON accounts (workspace_id, main_score DESC, id DESC);
+
+CREATE TABLE account_scores (
+    workspace_id  bigint NOT NULL,
+    score_id      bigint NOT NULL,
+    account_id    bigint NOT NULL,
+    value         double precision NOT NULL,
+    PRIMARY KEY (workspace_id, score_id, account_id)
+);
+CREATE INDEX account_scores_account_idx ON account_scores (workspace_id, account_id);
+
+-- Re-scoring after a rule change: one job walks every lead in id order, in chunks; a newer
+-- change supersedes a job still running.
+CREATE TABLE rescore_jobs (
+    workspace_id   bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    id             bigint GENERATED ALWAYS AS IDENTITY,
+    state          text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'superseded', 'failed')),
+    reason         text NOT NULL,
+    rules_version  bigint NOT NULL,
+    total          integer NOT NULL DEFAULT 0,
+    done           integer NOT NULL DEFAULT 0,
+    after_lead_id  bigint NOT NULL DEFAULT 0,
+    error          text NOT NULL DEFAULT '',
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    started_at     timestamptz,
+    finished_at    timestamptz,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX rescore_jobs_open_idx ON rescore_jobs (created_at) WHERE state IN ('queued', 'running');
