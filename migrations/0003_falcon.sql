@@ -165,3 +165,12 @@ CREATE TABLE rescore_jobs (
     PRIMARY KEY (workspace_id, id)
 );
 CREATE INDEX rescore_jobs_open_idx ON rescore_jobs (created_at) WHERE state IN ('queued', 'running');
+
+-- Every activity name seen in a workspace, for the rule builder's suggestions (a DISTINCT
+-- over activities would read the whole table).
+CREATE TABLE event_names (
+    workspace_id  bigint NOT NULL,
+    name          text NOT NULL,
+    last_seen_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, name)
+);

@@ -8,6 +8,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
+	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 )
@@ -26,9 +27,13 @@ type Pipeline struct {
 	Processor *Processor
 	Resolver  *Resolver
 	Stats     *Stats
+	Scoring   *scoring.Service
 
 	processors *queue.Pool
 	resolvers  *queue.Pool
+	rescorers  *queue.Pool
+	refreshers *queue.Pool
+	reheaters  *queue.Pool
 	cancel     context.CancelFunc
 	done       sync.WaitGroup
 }
@@ -44,12 +49,17 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	if opts.NewBrazeClient == nil {
 		opts.NewBrazeClient = braze.NewClient
 	}
-	p := &Pipeline{Stats: NewStats(st, log)}
-	p.Processor = &Processor{Store: st, Stats: p.Stats, BatchSize: opts.BatchSize, Log: log}
+	p := &Pipeline{Stats: NewStats(st, log), Scoring: scoring.NewService(st, log)}
+	p.Processor = &Processor{Store: st, Stats: p.Stats, BatchSize: opts.BatchSize, Log: log, Score: p.Scoring.ScoreLeads}
 	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: opts.NewBrazeClient}
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats}
 	p.processors = &queue.Pool{Name: "process", Workers: opts.Workers, Idle: time.Second, Work: p.Processor.ProcessOnce, Log: log}
 	p.resolvers = &queue.Pool{Name: "braze-lookup", Workers: 1, Idle: 5 * time.Second, Work: p.Resolver.ResolveOnce, Log: log}
+	// Re-scoring after rule changes, refreshing leads whose stored values aged, and the
+	// periodic temperature re-classification.
+	p.rescorers = &queue.Pool{Name: "rescore", Workers: 1, Idle: 2 * time.Second, Work: p.Scoring.RescoreOnce, Log: log}
+	p.refreshers = &queue.Pool{Name: "refresh", Workers: 1, Idle: 30 * time.Second, Work: p.Scoring.RefreshOnce, Log: log}
+	p.reheaters = &queue.Pool{Name: "reheat", Workers: 1, Idle: time.Minute, Work: p.Scoring.ReheatOnce, Log: log}
 	p.Acceptor.Stored = p.processors.Wake
 	p.Processor.LookupsQueued = p.resolvers.Wake
 	p.Resolver.Released = p.processors.Wake
@@ -61,6 +71,9 @@ func (p *Pipeline) Start(ctx context.Context) {
 	ctx, p.cancel = context.WithCancel(ctx)
 	p.processors.Start(ctx)
 	p.resolvers.Start(ctx)
+	p.rescorers.Start(ctx)
+	p.refreshers.Start(ctx)
+	p.reheaters.Start(ctx)
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
@@ -76,8 +89,14 @@ func (p *Pipeline) Stop() {
 	p.cancel()
 	p.processors.Wait()
 	p.resolvers.Wait()
+	p.rescorers.Wait()
+	p.refreshers.Wait()
+	p.reheaters.Wait()
 	p.done.Wait()
 }
+
+// RulesChanged wakes the re-scoring worker.
+func (p *Pipeline) RulesChanged() { p.rescorers.Wake() }
 
 // BrazeKeyChanged wakes the resolver: lookups that waited for a key may run now.
 func (p *Pipeline) BrazeKeyChanged() { p.resolvers.Wake() }

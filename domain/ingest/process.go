@@ -26,6 +26,8 @@ type Processor struct {
 	Log       *slog.Logger
 	// LookupsQueued is called when id-only users need a Braze lookup (wakes the resolver).
 	LookupsQueued func()
+	// Score scores the leads that got new activities, inside the batch's transaction.
+	Score func(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64) error
 }
 
 // ProcessOnce claims one batch of pending events and processes it in one transaction: every
@@ -46,9 +48,14 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 			byWorkspace[e.WorkspaceID] = append(byWorkspace[e.WorkspaceID], e)
 		}
 		for ws, batch := range byWorkspace {
-			n, q, err := processWorkspace(ctx, tx, ws, batch)
+			n, q, scored, err := processWorkspace(ctx, tx, ws, batch)
 			if err != nil {
 				return err
+			}
+			if p.Score != nil {
+				if err := p.Score(ctx, tx, ws, scored); err != nil {
+					return err
+				}
 			}
 			processed[ws] = int64(n)
 			queued = queued || q
@@ -76,8 +83,9 @@ type decoded struct {
 }
 
 // processWorkspace resolves the people of one workspace's events and stores the outcome. It
-// reports how many events became activities and whether lookups were queued.
-func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (int, bool, error) {
+// reports how many events became activities, whether lookups were queued, and the leads that
+// got activities.
+func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (int, bool, []int64, error) {
 	var items []*decoded
 	var broken []int64
 	for _, r := range rows {
@@ -89,7 +97,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 		items = append(items, &decoded{row: r, ev: ev, email: ev.Email(), phone: ev.Phone()})
 	}
 	if err := tx.MarkEventsIgnored(ctx, ws, broken, "stored payload could not be decoded"); err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 
 	// 1. People named by email: their accounts and leads.
@@ -104,7 +112,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	}
 	accounts, err := tx.UpsertAccounts(ctx, ws, sortedKeys(domainSet))
 	if err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	seeds := make([]store.LeadSeed, 0, len(emailSet))
 	for _, e := range sortedKeys(emailSet) {
@@ -112,7 +120,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	}
 	byEmail, err := tx.UpsertLeadsByEmail(ctx, ws, seeds)
 	if err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 
 	// 2. Everyone else through identities already known, or learnt from this batch's emails.
@@ -125,7 +133,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	}
 	added, err := tx.AddIdentities(ctx, ws, learnt)
 	if err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	users, exts, phones := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, it := range items {
@@ -135,15 +143,15 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	}
 	byUser, err := tx.LeadsByIdentity(ctx, ws, model.IdentityBrazeUser, sortedKeys(users))
 	if err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	byExt, err := tx.LeadsByIdentity(ctx, ws, model.IdentityExternalID, sortedKeys(exts))
 	if err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	byPhone, err := tx.LeadsByIdentity(ctx, ws, model.IdentityPhone, sortedKeys(phones))
 	if err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 
 	// 3. Each event: an activity of its lead, or a wait for its person.
@@ -181,7 +189,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	}
 	added2, err := tx.AddIdentities(ctx, ws, more)
 	if err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	// A Braze user seen for the first time gets one profile lookup, so names, country and
 	// attributes fill in: by external id when there is one (batched), else by Braze id.
@@ -202,28 +210,42 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 		lookups[kind][id.Value] = true
 	}
 	if err := tx.InsertActivities(ctx, ws, activities); err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	if err := tx.MarkEventsDone(ctx, ws, done); err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	if err := tx.MarkEventsWaiting(ctx, ws, waiting); err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	// Events of earlier batches that waited for someone this batch identified go back to work.
 	if _, err := tx.ReleaseWaiting(ctx, ws, append(added, added2...)); err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	queued := false
 	for kind, values := range lookups {
 		if len(values) > 0 {
 			queued = true
 			if err := tx.EnqueueLookups(ctx, ws, kind, sortedKeys(values)); err != nil {
-				return 0, false, err
+				return 0, false, nil, err
 			}
 		}
 	}
-	return len(activities), queued, nil
+	leadSet := map[int64]bool{}
+	names := map[string]bool{}
+	for _, a := range activities {
+		leadSet[a.LeadID] = true
+		names[a.Name] = true
+	}
+	if err := tx.NoteEventNames(ctx, ws, sortedKeys(names)); err != nil {
+		return 0, false, nil, err
+	}
+	leadIDs := make([]int64, 0, len(leadSet))
+	for id := range leadSet {
+		leadIDs = append(leadIDs, id)
+	}
+	sort.Slice(leadIDs, func(i, j int) bool { return leadIDs[i] < leadIDs[j] })
+	return len(activities), queued, leadIDs, nil
 }
 
 // identitiesOf lists the identifiers an event carries, linked to its lead.

@@ -357,3 +357,31 @@ func date(v any) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// Windows lists the time spans the rule's truth depends on: the N of "within the last N days",
+// "more than N days ago" and event counts. A rule's result can only change with time when an
+// event crosses one of them, which tells scoring when to look at a lead again.
+func (c *Compiled) Windows() []time.Duration {
+	var out []time.Duration
+	var walk func(g *cgroup)
+	walk = func(g *cgroup) {
+		for _, n := range g.nodes {
+			switch x := n.(type) {
+			case *cgroup:
+				walk(x)
+			case *ccond:
+				if x.window > 0 {
+					out = append(out, time.Duration(x.window)*24*time.Hour)
+				}
+				if x.days > 0 {
+					out = append(out, time.Duration(x.days)*24*time.Hour)
+				}
+				if x.where != nil {
+					walk(x.where)
+				}
+			}
+		}
+	}
+	walk(c.root)
+	return out
+}

@@ -33,7 +33,16 @@ type LabelEffect struct {
 	Name  string `json:"name"`
 	Color string `json:"color"`           // #rrggbb
 	Emoji string `json:"emoji,omitempty"` // one emoji, optional
+	// On is "lead" (the default) or "account": an account label looks at account fields and
+	// rolled-up scores only.
+	On string `json:"on,omitempty"`
 }
+
+// Label targets.
+const (
+	OnLead    = "lead"
+	OnAccount = "account"
+)
 
 // GradeEffect adds fit points.
 type GradeEffect struct {
@@ -109,6 +118,15 @@ func (r Rule) Check() (*Compiled, error) {
 		if utf8.RuneCountInString(r.Label.Emoji) > 4 {
 			bad("label.emoji", "Use a single emoji.")
 		}
+		switch r.Label.On {
+		case "", OnLead:
+		case OnAccount:
+			if usesAny(&r.When, func(f Field) bool { return !strings.HasPrefix(f.Name, "account.") }) {
+				bad("when", "An account label looks at account fields and account scores only.")
+			}
+		default:
+			bad("label.on", "A label goes on a lead or on an account.")
+		}
 	case KindGrade:
 		if r.Grade == nil || r.Grade.Points == 0 || math.IsNaN(r.Grade.Points) || math.Abs(r.Grade.Points) > 1000 {
 			bad("grade.points", "Enter the fit points to add (or subtract), not zero.")
@@ -118,6 +136,11 @@ func (r Rule) Check() (*Compiled, error) {
 		}
 	default:
 		bad("kind", "Choose what the rule does: score, label or grade.")
+	}
+	// Account scores are rolled up from lead scores: a score or grade depending on them would
+	// depend on itself, so only labels may use them.
+	if r.Kind != KindLabel && usesAny(&r.When, func(f Field) bool { return f.Name == "account.score" }) {
+		bad("when", "Account scores can be used in label rules only (they are made from lead scores).")
 	}
 	if effects > 1 {
 		bad("kind", "A rule does one thing: a score, a label or a grade.")
@@ -129,12 +152,20 @@ func (r Rule) Check() (*Compiled, error) {
 }
 
 func usesEvents(g *Group) bool {
+	return usesAny(g, func(f Field) bool { return f.EventLevel || f.Type == Count })
+}
+
+// usesAny reports whether a condition anywhere in g tests a field that satisfies test.
+func usesAny(g *Group, test func(Field) bool) bool {
 	for _, n := range g.Rules {
 		switch {
-		case n.Group != nil && usesEvents(n.Group):
+		case n.Group != nil && usesAny(n.Group, test):
 			return true
 		case n.Condition != nil:
-			if f, ok := FieldByName(n.Condition.Field); ok && (f.EventLevel || f.Type == Count) {
+			if f, ok := FieldByName(n.Condition.Field); ok && test(f) {
+				return true
+			}
+			if n.Condition.Where != nil && usesAny(n.Condition.Where, test) {
 				return true
 			}
 		}

@@ -117,3 +117,47 @@ func FuzzParseDocument(f *testing.F) {
 		}
 	})
 }
+
+func TestAccountLabelsAndAccountScores(t *testing.T) {
+	parse := func(js string) Rule {
+		t.Helper()
+		d, err := ParseDocument([]byte(`{"format":1,"rules":[` + js + `]}`))
+		if err != nil && !strings.Contains(err.Error(), "when") && !strings.Contains(err.Error(), "label.on") {
+			t.Fatalf("unexpected problem: %v", err)
+		}
+		return d.Rules[0]
+	}
+	hot := `{"combinator":"and","rules":[{"field":"account.score","score":"Lead score","operator":">=","value":100}]}`
+	ok := parse(`{"name":"Hot account","kind":"label","enabled":true,"when":` + hot + `,"label":{"name":"Hot account","color":"#ef4444","on":"account"}}`)
+	if _, err := ok.Check(); err != nil {
+		t.Fatalf("account label on account score: %v", err)
+	}
+	for name, js := range map[string]string{
+		"score on account score": `{"name":"x","kind":"score","enabled":true,"when":` + hot + `,"score":{"score":"S","points":1,"per":"lead"}}`,
+		"account label on event": `{"name":"x","kind":"label","enabled":true,"when":{"combinator":"and","rules":[{"field":"event.name","operator":"equals","value":"a"}]},"label":{"name":"L","color":"#ef4444","on":"account"}}`,
+		"unknown target":         `{"name":"x","kind":"label","enabled":true,"when":` + hot + `,"label":{"name":"L","color":"#ef4444","on":"team"}}`,
+	} {
+		if _, err := parse(js).Check(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestWindows(t *testing.T) {
+	c, err := CompileJSON([]byte(`{"combinator":"or","rules":[
+		{"field":"event.time","operator":"within_last_days","value":7},
+		{"field":"event.count","operator":">=","value":2,"window_days":30,"where":{"combinator":"and","rules":[{"field":"event.time","operator":"more_than_days_ago","value":3}]}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Windows()
+	want := []time.Duration{7 * 24 * time.Hour, 30 * 24 * time.Hour, 3 * 24 * time.Hour}
+	if len(got) != len(want) {
+		t.Fatalf("windows %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("windows %v, want %v", got, want)
+		}
+	}
+}

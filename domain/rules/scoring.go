@@ -238,3 +238,26 @@ func Labels(rules []LabelRule, events []Event, profile Profile, account *Account
 	}
 	return out
 }
+
+// NewLeadScorer holds a lead's events (in any order) ready for Rescore, which then scores
+// them from scratch in one pass.
+func NewLeadScorer(rules []ScoringRule, profile Profile, account *Account, events []Stamped) *LeadScorer {
+	l := &LeadScorer{Rules: rules, Profile: profile, Account: account, events: events}
+	sort.Slice(l.events, func(i, j int) bool { return before(l.events[i], l.events[j]) })
+	for i := range l.events {
+		if l.events[i].lower == nil {
+			l.events[i].Prepare()
+		}
+	}
+	l.contributions = make([][]Contribution, len(events))
+	return l
+}
+
+// Events returns the lead's events in time order.
+func (l *LeadScorer) Events() []Event {
+	out := make([]Event, len(l.events))
+	for i, e := range l.events {
+		out[i] = e.Event
+	}
+	return out
+}

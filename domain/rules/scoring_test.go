@@ -149,6 +149,12 @@ func TestIncrementalEqualsRescore(t *testing.T) {
 		if fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Fatalf("trial %d: incremental\n%v\nfull\n%v", trial, a, b)
 		}
+		// Scoring from scratch in one pass, as the database worker does, agrees too.
+		scratch := NewLeadScorer(rules, Profile{}, nil, append([]Stamped(nil), stream...))
+		scratch.Rescore()
+		if c := scratch.Contributions(); fmt.Sprint(c) != fmt.Sprint(b) {
+			t.Fatalf("trial %d: from scratch\n%v\nfull\n%v", trial, c, b)
+		}
 		// The changes reported along the way add up to the final ledger.
 		final := map[[3]int64]float64{}
 		for _, c := range a {

@@ -70,7 +70,8 @@ func (t *Tx) UpdateLeadProfile(ctx context.Context, workspaceID, leadID int64, p
 			time_zone  = COALESCE(NULLIF($7, ''), time_zone),
 			company    = CASE WHEN company = '' THEN $8 ELSE company END,
 			custom_attributes = custom_attributes || $9::jsonb,
-			updated_at = now()
+			updated_at = now(),
+			refresh_at = now() -- the profile feeds fit grades and rules: score again
 		WHERE workspace_id = $1 AND id = $2`,
 		workspaceID, leadID, p.FirstName, p.LastName, p.Phone, p.Country, p.TimeZone, p.Company, attrs)
 	if err != nil {

@@ -22,6 +22,7 @@ type tenant struct {
 	token  []byte
 	lead   model.Lead
 	apiTok model.APIToken
+	rule   model.StoredRule
 }
 
 // seedTenant creates a workspace with an admin, a second (sales) user who joined by
@@ -90,7 +91,15 @@ func seedTenant(t *testing.T, st *store.Store, name string) tenant {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tenant{ws: ws, admin: admin, member: member, inv: inv, token: token, lead: lead, apiTok: apiTok}
+	rule, err := st.SaveRule(ctx, ws.ID, admin.ID, 0, model.RuleDef{Name: "Opens", Kind: "score", Enabled: true, ScoreName: "Lead score",
+		Definition: []byte(`{"name":"Opens","kind":"score","enabled":true,"when":{"combinator":"and","rules":[{"field":"event.name","operator":"contains","value":"open"}]},"score":{"score":"Lead score","points":5,"per":"event"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddEventPropertyKeys(ctx, ws.ID, []model.EventPropertyKey{{Key: name + "-prop", Type: "string"}}); err != nil {
+		t.Fatal(err)
+	}
+	return tenant{ws: ws, admin: admin, member: member, inv: inv, token: token, lead: lead, apiTok: apiTok, rule: rule}
 }
 
 func TestCreateWorkspaceWithAdminPicksFreeSlug(t *testing.T) {
@@ -410,6 +419,100 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"AddCounters": func() error {
 			return st.AddCounters(ctx, []model.Counter{{WorkspaceID: wsA, Hour: time.Now().Truncate(time.Hour), Metric: "received", Count: 1}})
 		},
+		"ListRules": func() error {
+			rs, err := st.ListRules(ctx, wsA)
+			for _, r := range rs {
+				if r.WorkspaceID != wsA {
+					return errors.New("listed B's rule")
+				}
+			}
+			return err
+		},
+		"RuleByID": func() error { _, err := st.RuleByID(ctx, wsA, b.rule.ID); return notFound(err) },
+		"RuleNames": func() error {
+			names, err := st.RuleNames(ctx, wsA)
+			if _, ok := names[b.rule.ID]; ok {
+				return errors.New("named B's rule")
+			}
+			return err
+		},
+		"SaveRule": func() error {
+			_, err := st.SaveRule(ctx, wsA, a.admin.ID, b.rule.ID, model.RuleDef{Name: "x", Kind: "score", Enabled: true, Definition: b.rule.Definition})
+			return notFound(err)
+		},
+		"SetRuleEnabled": func() error {
+			if err := st.SetRuleEnabled(ctx, wsA, b.rule.ID, false); err != nil {
+				return err
+			}
+			if r, _ := st.RuleByID(ctx, b.ws.ID, b.rule.ID); !r.Enabled {
+				return errors.New("disabled B's rule")
+			}
+			return nil
+		},
+		"DeleteRule": func() error { return notFound(st.DeleteRule(ctx, wsA, b.rule.ID)) },
+		"MoveRule":   func() error { return notFound(st.MoveRule(ctx, wsA, b.rule.ID, true)) },
+		"ImportRules": func() error {
+			if err := st.ImportRules(ctx, wsA, a.admin.ID, nil, true); err != nil {
+				return err
+			}
+			if rs, _ := st.ListRules(ctx, b.ws.ID); len(rs) != 1 {
+				return errors.New("replacing A's rules touched B's")
+			}
+			return nil
+		},
+		"RulesVersion": func() error {
+			va, err := st.RulesVersion(ctx, wsA)
+			vb, _ := st.RulesVersion(ctx, b.ws.ID)
+			if va == vb && va != 1 {
+				return errors.New("versions shared")
+			}
+			return err
+		},
+		"ListScoreNames": func() error {
+			names, err := st.ListScoreNames(ctx, wsA)
+			bNames, _ := st.ListScoreNames(ctx, b.ws.ID)
+			for _, n := range names {
+				for _, m := range bNames {
+					if n.ID == m.ID {
+						return errors.New("listed B's score")
+					}
+				}
+			}
+			return err
+		},
+		"UpdateScoreName": func() error {
+			bNames, _ := st.ListScoreNames(ctx, b.ws.ID)
+			return notFound(st.UpdateScoreName(ctx, wsA, bNames[0].ID, model.RollupMax, true))
+		},
+		"GradeScale":    func() error { _, err := st.GradeScale(ctx, wsA); return err },
+		"SetGradeScale": func() error { return st.SetGradeScale(ctx, wsA, []byte(`{"A":90,"B":70,"C":50,"D":30,"E":10}`)) },
+		"ListEventPropertyKeys": func() error {
+			keys, err := st.ListEventPropertyKeys(ctx, wsA)
+			for _, k := range keys {
+				if k.Key == "b-prop" {
+					return errors.New("listed B's property key")
+				}
+			}
+			return err
+		},
+		"AddEventPropertyKeys": func() error {
+			if err := st.AddEventPropertyKeys(ctx, wsA, []model.EventPropertyKey{{Key: "a-added", Type: "number"}}); err != nil {
+				return err
+			}
+			if keys, _ := st.ListEventPropertyKeys(ctx, b.ws.ID); len(keys) != 1 {
+				return errors.New("added to B")
+			}
+			return nil
+		},
+		"DeleteEventPropertyKey": func() error { return notFound(st.DeleteEventPropertyKey(ctx, wsA, "b-prop-x")) },
+		"EventNames":             func() error { _, err := st.EventNames(ctx, wsA, 10); return err },
+		"LatestRescoreJob": func() error {
+			j, err := st.LatestRescoreJob(ctx, wsA)
+			if j != nil && j.WorkspaceID != wsA {
+				return errors.New("B's job")
+			}
+			return err
+		},
 		"UpdateWorkspace": func() error {
 			if err := st.UpdateWorkspace(ctx, wsA, "A renamed", ""); err != nil {
 				return err
@@ -430,6 +533,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"ClearLoginFailures":       "as above",
 		"InTx":                     "opens a transaction; every Tx method takes the workspace (TestTxIsolation)",
 		"ClaimDueLookups":          "worker claim across workspaces; returns each row's workspace_id",
+		"WorkspacesToReheat":       "worker scan across workspaces; returns workspace ids",
 	}
 	typ := reflect.TypeOf(st)
 	for i := 0; i < typ.NumMethod(); i++ {

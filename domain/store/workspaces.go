@@ -22,7 +22,8 @@ func (s *Store) CountWorkspaces(ctx context.Context) (int, error) {
 
 // CreateWorkspaceWithAdmin creates a workspace and its first admin in one transaction, so a
 // failure leaves neither behind. The slug gets a numeric suffix when the wanted one is taken.
-func (s *Store) CreateWorkspaceWithAdmin(ctx context.Context, ws model.Workspace, admin model.User) (model.Workspace, model.User, error) {
+// A seed gives the workspace its starting rules and event property keys.
+func (s *Store) CreateWorkspaceWithAdmin(ctx context.Context, ws model.Workspace, admin model.User, seed ...model.WorkspaceSeed) (model.Workspace, model.User, error) {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// Serialise slug picking between concurrent sign-ups.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(72616717)`); err != nil {
@@ -44,6 +45,11 @@ func (s *Store) CreateWorkspaceWithAdmin(ctx context.Context, ws model.Workspace
 			return err
 		}
 		admin = created
+		for _, sd := range seed {
+			if err := seedScoring(ctx, tx, ws.ID, admin.ID, sd.Rules, sd.PropertyKeys); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return ws, admin, err

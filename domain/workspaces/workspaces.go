@@ -11,6 +11,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/auth"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
@@ -119,7 +120,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, in SignUpInput) (model.Wo
 	}
 	return s.Store.CreateWorkspaceWithAdmin(ctx,
 		model.Workspace{Slug: Slugify(in.WorkspaceName), Name: in.WorkspaceName},
-		model.User{Email: in.Email, Name: in.Name, PasswordHash: hash})
+		model.User{Email: in.Email, Name: in.Name, PasswordHash: hash}, scoring.NewWorkspaceSeed())
 }
 
 // Login checks the credentials of a person at clientIP. When the email belongs to several

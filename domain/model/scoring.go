@@ -1,0 +1,140 @@
+package model
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// RuleDef is a rule as stored: its whole JSON plus the columns lists sort and filter by.
+type RuleDef struct {
+	Name       string
+	Kind       string
+	Enabled    bool
+	Definition json.RawMessage // the rules.Rule JSON
+	ScoreName  string          // the score a score rule changes, created when new
+}
+
+// StoredRule is a rule of a workspace.
+type StoredRule struct {
+	WorkspaceID   int64           `db:"workspace_id"`
+	ID            int64           `db:"id"`
+	Version       int             `db:"version"`
+	Position      int             `db:"position"`
+	Name          string          `db:"name"`
+	Kind          string          `db:"kind"`
+	Enabled       bool            `db:"enabled"`
+	Definition    json.RawMessage `db:"definition"`
+	CreatedAt     time.Time       `db:"created_at"`
+	UpdatedAt     time.Time       `db:"updated_at"`
+	LastMatchedAt *time.Time      `db:"last_matched_at"`
+	LeadsMatched  int             `db:"leads_matched"`
+}
+
+// ScoreName is a named score of a workspace.
+type ScoreName struct {
+	ID     int64  `db:"id"`
+	Name   string `db:"name"`
+	Rollup string `db:"rollup"` // sum, max or decayed_sum
+	IsMain bool   `db:"is_main"`
+}
+
+// Account roll-ups.
+const (
+	RollupSum        = "sum"
+	RollupMax        = "max"
+	RollupDecayedSum = "decayed_sum"
+)
+
+// EventPropertyKey is an event property the rule builder offers.
+type EventPropertyKey struct {
+	Key     string `db:"key"`
+	Type    string `db:"type"`
+	Builtin bool   `db:"builtin"`
+}
+
+// RescoreJob re-applies the rules to every lead after a rule change.
+type RescoreJob struct {
+	WorkspaceID  int64      `db:"workspace_id"`
+	ID           int64      `db:"id"`
+	State        string     `db:"state"`
+	Reason       string     `db:"reason"`
+	RulesVersion int64      `db:"rules_version"`
+	Total        int        `db:"total"`
+	Done         int        `db:"done"`
+	AfterLeadID  int64      `db:"after_lead_id"`
+	Error        string     `db:"error"`
+	CreatedAt    time.Time  `db:"created_at"`
+	StartedAt    *time.Time `db:"started_at"`
+	FinishedAt   *time.Time `db:"finished_at"`
+}
+
+// ScoringLead is what scoring reads of a lead: its profile, account and stored results.
+type ScoringLead struct {
+	ID               int64      `db:"id"`
+	Email            string     `db:"email"`
+	FirstName        string     `db:"first_name"`
+	LastName         string     `db:"last_name"`
+	Title            string     `db:"title"`
+	Country          string     `db:"country"`
+	Industry         string     `db:"industry"`
+	CompanySize      *int       `db:"company_size"`
+	LeadSource       string     `db:"lead_source"`
+	Status           string     `db:"status"`
+	CustomAttributes []byte     `db:"custom_attributes"`
+	AccountID        *int64     `db:"account_id"`
+	AccountDomain    *string    `db:"account_domain"`
+	AccountName      *string    `db:"account_name"`
+	AccountIndustry  *string    `db:"account_industry"`
+	AccountEmployees *int       `db:"account_employees"`
+	Labels           []string   `db:"-"`
+	LastActivityAt   *time.Time `db:"last_activity_at"`
+}
+
+// Contribution is a lead's current points from one rule version for one activity: the sum
+// of its ledger lines.
+type Contribution struct {
+	LeadID      int64     `db:"lead_id"`
+	RuleID      int64     `db:"rule_id"`
+	RuleVersion int       `db:"rule_version"`
+	ActivityID  int64     `db:"activity_id"`
+	ScoreID     int64     `db:"score_id"`
+	EarnedAt    time.Time `db:"earned_at"`
+	Points      float64   `db:"points"`
+}
+
+// LedgerLine is one change of a lead's score or label.
+type LedgerLine struct {
+	LeadID      int64      `db:"lead_id"`
+	ID          int64      `db:"id"`
+	Kind        string     `db:"kind"` // score or label
+	ScoreID     *int64     `db:"score_id"`
+	Label       string     `db:"label"`
+	RuleID      int64      `db:"rule_id"`
+	RuleVersion int        `db:"rule_version"`
+	ActivityID  *int64     `db:"activity_id"`
+	EarnedAt    *time.Time `db:"earned_at"`
+	Delta       float64    `db:"delta"`
+	Before      float64    `db:"before"`
+	After       float64    `db:"after"`
+	CreatedAt   time.Time  `db:"created_at"`
+}
+
+// LeadScoring is what scoring stores for a lead.
+type LeadScoring struct {
+	LeadID      int64
+	Scores      map[int64]float64 // by score id; missing means 0
+	MainScore   float64
+	FitPoints   float64
+	Grade       string
+	Heat        float64
+	Rising      bool
+	Temperature string
+	Labels      []string
+	RefreshAt   *time.Time
+}
+
+// WorkspaceSeed is what a new workspace starts with.
+type WorkspaceSeed struct {
+	Rules        []RuleDef
+	PropertyKeys []EventPropertyKey
+}

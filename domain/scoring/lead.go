@@ -1,0 +1,332 @@
+package scoring
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+)
+
+// LeadState is what is known of a lead before scoring it.
+type LeadState struct {
+	Lead    model.ScoringLead
+	Events  []rules.Stamped
+	Current []model.Contribution // from the ledger
+}
+
+// Outcome is what scoring a lead changes.
+type Outcome struct {
+	Scoring model.LeadScoring
+	Ledger  []model.LedgerLine
+	// Gained and Lost list rules the lead newly matches or no longer matches; Fired the rules
+	// that gave new points or labels now (their "last matched" moves).
+	Gained, Lost, Fired []int64
+}
+
+// HeatScale is the workspace's heat percentiles in time-free units (see Heat).
+type HeatScale struct{ P50, P80, P95 float64 }
+
+// heatEpoch anchors time-free heat; any fixed instant works.
+var heatEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// units is t measured in heat half-lives since the epoch.
+func units(t time.Time) float64 {
+	return t.Sub(heatEpoch).Hours() / 24 / rules.HeatHalfLifeDays
+}
+
+// Heat is log2 of Σ 2^units(t) over the lead's activities: the lead's engagement (each
+// activity counting 1 today, ½ a half-life ago …) times 2^units(now). Every lead's heat decays
+// at the same rate, so this number orders leads the same way at every moment and never needs
+// updating as time passes; heat at now is 2^(Heat − units(now)). 0 means no activity.
+func Heat(times []time.Time) float64 {
+	if len(times) == 0 {
+		return 0
+	}
+	top := math.Inf(-1)
+	for _, t := range times {
+		top = math.Max(top, units(t))
+	}
+	var sum float64
+	for _, t := range times {
+		sum += math.Exp2(units(t) - top)
+	}
+	return top + math.Log2(sum)
+}
+
+// At converts time-free percentiles to heats at now, for rules.Temperature.
+func (h HeatScale) At(now time.Time) rules.Distribution {
+	at := func(p float64) float64 {
+		if p == 0 {
+			return 0
+		}
+		return math.Exp2(p - units(now))
+	}
+	return rules.Distribution{P50: at(h.P50), P80: at(h.P80), P95: at(h.P95)}
+}
+
+// Profile is the rule engine's view of a lead.
+func Profile(l model.ScoringLead) (rules.Profile, *rules.Account) {
+	p := rules.Profile{Email: l.Email, FirstName: l.FirstName, LastName: l.LastName, Title: l.Title, Country: l.Country,
+		Industry: l.Industry, LeadSource: l.LeadSource, Status: l.Status}
+	if l.CompanySize != nil {
+		v := float64(*l.CompanySize)
+		p.CompanySize = &v
+	}
+	if len(l.CustomAttributes) > 2 {
+		_ = json.Unmarshal(l.CustomAttributes, &p.Attributes)
+	}
+	if p.Title == "" {
+		p.Title = attrText(p.Attributes, "title", "job_title")
+	}
+	if p.Industry == "" {
+		p.Industry = attrText(p.Attributes, "industry")
+	}
+	if l.AccountID == nil {
+		return p, nil
+	}
+	a := &rules.Account{Domain: deref(l.AccountDomain), Name: deref(l.AccountName), Industry: deref(l.AccountIndustry)}
+	if l.AccountEmployees != nil {
+		v := float64(*l.AccountEmployees)
+		a.Employees = &v
+	}
+	return p, a
+}
+
+func attrText(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+type contribKey struct {
+	rule     int64
+	version  int
+	activity int64
+}
+
+// Score applies the rule set to one lead from scratch and compares the result with what is
+// stored: the ledger lines are the difference. Scoring from scratch every time makes
+// incremental scoring and re-scoring the same computation, so they cannot disagree.
+func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
+	profile, account := Profile(st.Lead)
+	scorer := rules.NewLeadScorer(rs.Scoring, profile, account, st.Events)
+	scorer.Rescore()
+	events := scorer.Events()
+	next := scorer.Contributions()
+
+	// Score lines: removed contributions first, then new ones, each in event time order.
+	old := map[contribKey]model.Contribution{}
+	for _, c := range st.Current {
+		old[contribKey{c.RuleID, c.RuleVersion, c.ActivityID}] = c
+	}
+	nextBy := map[contribKey]rules.Contribution{}
+	for _, c := range next {
+		nextBy[contribKey{c.RuleID, c.RuleVersion, c.EventKey}] = c
+	}
+	values := map[int64]float64{}
+	for _, c := range st.Current {
+		values[c.ScoreID] += rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.effects[c.RuleID], now)
+	}
+	var out Outcome
+	line := func(scoreID, rule int64, version int, activity int64, at time.Time, delta float64) {
+		before := values[scoreID]
+		values[scoreID] += rules.Decayed(rules.Contribution{At: at, Points: delta}, rs.effects[rule], now)
+		sid, act, when := scoreID, activity, at
+		out.Ledger = append(out.Ledger, model.LedgerLine{LeadID: st.Lead.ID, Kind: "score", ScoreID: &sid, RuleID: rule,
+			RuleVersion: version, ActivityID: &act, EarnedAt: &when, Delta: delta, Before: round(before), After: round(values[scoreID])})
+	}
+	removed := make([]model.Contribution, 0)
+	for k, c := range old {
+		if n, ok := nextBy[k]; !ok || n.Points != c.Points {
+			removed = append(removed, c)
+		}
+	}
+	sort.Slice(removed, func(i, j int) bool {
+		if !removed[i].EarnedAt.Equal(removed[j].EarnedAt) {
+			return removed[i].EarnedAt.Before(removed[j].EarnedAt)
+		}
+		return removed[i].RuleID < removed[j].RuleID
+	})
+	for _, c := range removed {
+		line(c.ScoreID, c.RuleID, c.RuleVersion, c.ActivityID, c.EarnedAt, -c.Points)
+	}
+	fired := map[int64]bool{}
+	for _, c := range next {
+		k := contribKey{c.RuleID, c.RuleVersion, c.EventKey}
+		if o, ok := old[k]; !ok || o.Points != c.Points {
+			line(scoreIDOf(c), c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
+			fired[c.RuleID] = true
+		}
+	}
+
+	// What the lead has now.
+	res := model.LeadScoring{LeadID: st.Lead.ID, Scores: map[int64]float64{}}
+	for _, c := range next {
+		res.Scores[scoreIDOf(c)] += rules.Decayed(c, rs.effects[c.RuleID], now)
+	}
+	for id, v := range res.Scores {
+		res.Scores[id] = round(v)
+	}
+	res.MainScore = res.Scores[rs.MainScoreID]
+
+	labelRules := make([]rules.LabelRule, len(rs.Labels))
+	for i, l := range rs.Labels {
+		labelRules[i] = l.LabelRule
+	}
+	res.Labels = dedupe(rules.Labels(labelRules, events, profile, account, now))
+	had := map[string]bool{}
+	for _, l := range st.Lead.Labels {
+		had[l] = true
+	}
+	has := map[string]bool{}
+	for _, l := range res.Labels {
+		has[l] = true
+	}
+	labelLine := func(name string, delta float64) {
+		lr := rs.labelStyles[name]
+		out.Ledger = append(out.Ledger, model.LedgerLine{LeadID: st.Lead.ID, Kind: "label", Label: name, RuleID: lr.ID,
+			RuleVersion: lr.Version, Delta: delta, Before: b2f(delta < 0), After: b2f(delta > 0)})
+	}
+	for _, l := range sortedSet(had) {
+		if !has[l] {
+			labelLine(l, -1)
+		}
+	}
+	for _, l := range res.Labels {
+		if !had[l] {
+			labelLine(l, 1)
+			fired[rs.labelStyles[l].ID] = true
+		}
+	}
+
+	res.FitPoints, res.Grade = rules.Fit(rs.Grades, profile, account, rs.Scale, now)
+
+	times := make([]time.Time, len(events))
+	for i, e := range events {
+		times[i] = e.Time
+	}
+	res.Heat = Heat(times)
+	eng := rules.Engage(times, now)
+	res.Rising = eng.LastWeek >= 3 && eng.LastWeek >= 2*eng.PriorWeekly
+	res.Temperature = rules.Temperature(eng, heat.At(now), now)
+	res.RefreshAt = rs.refreshAt(next, times, now)
+	out.Scoring = res
+
+	// Which rules the lead matches, before and after: for the rules list's counts.
+	before, after := map[int64]bool{}, map[int64]bool{}
+	for _, c := range st.Current {
+		before[c.RuleID] = true
+	}
+	for _, c := range next {
+		after[c.RuleID] = true
+	}
+	for l := range had {
+		if lr, ok := rs.labelStyles[l]; ok {
+			before[lr.ID] = true
+		}
+	}
+	for l := range has {
+		after[rs.labelStyles[l].ID] = true
+	}
+	for id := range after {
+		if !before[id] {
+			out.Gained = append(out.Gained, id)
+		}
+	}
+	for id := range before {
+		if !after[id] {
+			out.Lost = append(out.Lost, id)
+		}
+	}
+	for id := range fired {
+		out.Fired = append(out.Fired, id)
+	}
+	return out
+}
+
+// refreshAt is the next moment something stored for the lead changes by itself: a
+// contribution expires, decay moves a score by half a point, an event crosses a label's
+// window, or the temperature's weekly and 90-day boundaries pass.
+func (rs *RuleSet) refreshAt(contribs []rules.Contribution, times []time.Time, now time.Time) *time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	var slope float64 // points lost per hour by decay, now
+	for _, c := range contribs {
+		e := rs.effects[c.RuleID]
+		if e.ExpireDays > 0 {
+			consider(c.At.Add(time.Duration(e.ExpireDays) * 24 * time.Hour))
+		}
+		if e.HalfLifeDays > 0 {
+			slope += math.Abs(rules.Decayed(c, e, now)) * math.Ln2 / (e.HalfLifeDays * 24)
+		}
+	}
+	if slope > 1e-6 {
+		wait := time.Duration(0.5 / slope * float64(time.Hour))
+		consider(now.Add(max(wait, 10*time.Minute)))
+	}
+	windows := append([]time.Duration{7 * 24 * time.Hour, 35 * 24 * time.Hour, 90 * 24 * time.Hour}, rs.labelWindows...)
+	for _, t := range times {
+		for _, w := range windows {
+			consider(t.Add(w))
+		}
+	}
+	if next.IsZero() {
+		return nil
+	}
+	return &next
+}
+
+func scoreIDOf(c rules.Contribution) int64 {
+	id, _ := strconv.ParseInt(c.Score, 10, 64)
+	return id
+}
+
+// round keeps stored scores to two decimals: enough for ordering, no float noise in the UI.
+func round(v float64) float64 { return math.Round(v*100) / 100 }
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func dedupe(names []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,192 @@
+// Package scoring applies a workspace's falcon rules to its leads: the pure per-lead step
+// (scores, ledger, labels, grade, temperature, when to look again) and the workers that run
+// it on new activity, after rule changes, and when stored values age.
+package scoring
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+)
+
+// LabelRule is a compiled label rule with how its label looks.
+type LabelRule struct {
+	rules.LabelRule
+	Version int
+	Color   string
+	Emoji   string
+}
+
+// RuleSet is a workspace's enabled rules, compiled.
+type RuleSet struct {
+	Version       int64
+	Scores        []model.ScoreName
+	MainScoreID   int64
+	Scoring       []rules.ScoringRule
+	Labels        []LabelRule // on leads
+	AccountLabels []LabelRule
+	Grades        []rules.GradeRule
+	Scale         rules.GradeScale
+
+	scoreIDs       map[string]int64
+	effects        map[int64]rules.ScoreEffect
+	labelWindows   []time.Duration
+	needsProps     bool
+	labelStyles    map[string]LabelRule
+	ruleVersionsBy map[int64]int
+}
+
+// Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
+// when saved, so only a code change can cause this) is skipped and reported.
+func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
+	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, effects: map[int64]rules.ScoreEffect{},
+		labelStyles: map[string]LabelRule{}, ruleVersionsBy: map[int64]int{}, Scale: rules.DefaultGradeScale}
+	for _, s := range scores {
+		rs.scoreIDs[s.Name] = s.ID
+		if s.IsMain {
+			rs.MainScoreID = s.ID
+		}
+	}
+	if len(scale) > 0 {
+		var g struct{ A, B, C, D, E float64 }
+		if err := json.Unmarshal(scale, &g); err == nil && (rules.GradeScale(g)).Valid() {
+			rs.Scale = rules.GradeScale(g)
+		}
+	}
+	var problems []error
+	for _, st := range stored {
+		rs.ruleVersionsBy[st.ID] = st.Version
+		if !st.Enabled {
+			continue
+		}
+		var r rules.Rule
+		if err := json.Unmarshal(st.Definition, &r); err != nil {
+			problems = append(problems, fmt.Errorf("rule %d: %w", st.ID, err))
+			continue
+		}
+		c, err := r.Check()
+		if err != nil {
+			problems = append(problems, fmt.Errorf("rule %d: %w", st.ID, err))
+			continue
+		}
+		if usesProperties(&r.When) {
+			rs.needsProps = true
+		}
+		switch r.Kind {
+		case rules.KindScore:
+			id, ok := rs.scoreIDs[r.Score.Score]
+			if !ok {
+				problems = append(problems, fmt.Errorf("rule %d: score %q is not defined", st.ID, r.Score.Score))
+				continue
+			}
+			eff := *r.Score
+			eff.Score = fmt.Sprint(id) // contributions carry the score id from here on
+			rs.Scoring = append(rs.Scoring, rules.ScoringRule{ID: st.ID, Version: st.Version, When: c, Effect: eff})
+			rs.effects[st.ID] = eff
+		case rules.KindLabel:
+			lr := LabelRule{LabelRule: rules.LabelRule{ID: st.ID, Name: r.Label.Name, When: c}, Version: st.Version, Color: r.Label.Color, Emoji: r.Label.Emoji}
+			if r.Label.On == rules.OnAccount {
+				rs.AccountLabels = append(rs.AccountLabels, lr)
+			} else {
+				rs.Labels = append(rs.Labels, lr)
+				rs.labelWindows = append(rs.labelWindows, c.Windows()...)
+			}
+			rs.labelStyles[r.Label.Name] = lr
+		case rules.KindGrade:
+			rs.Grades = append(rs.Grades, rules.GradeRule{ID: st.ID, Points: r.Grade.Points, When: c})
+		}
+	}
+	return rs, problems
+}
+
+func usesProperties(g *rules.Group) bool {
+	for _, n := range g.Rules {
+		switch {
+		case n.Group != nil && usesProperties(n.Group):
+			return true
+		case n.Condition != nil && (n.Condition.Field == "event.property" || (n.Condition.Where != nil && usesProperties(n.Condition.Where))):
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsProperties tells whether any rule reads event properties (decoding them costs time).
+func (rs *RuleSet) NeedsProperties() bool { return rs.needsProps }
+
+// Effect returns the score effect of a rule, for decay at read time.
+func (rs *RuleSet) Effect(ruleID int64) rules.ScoreEffect { return rs.effects[ruleID] }
+
+// LabelStyle returns the colour and emoji of a label by name.
+func (rs *RuleSet) LabelStyle(name string) (LabelRule, bool) {
+	l, ok := rs.labelStyles[name]
+	return l, ok
+}
+
+// ScoreName returns a score's name by id.
+func (rs *RuleSet) ScoreName(id int64) string {
+	for _, s := range rs.Scores {
+		if s.ID == id {
+			return s.Name
+		}
+	}
+	return ""
+}
+
+// Def turns a checked rule into what the store keeps.
+func Def(r rules.Rule) (model.RuleDef, error) {
+	if _, err := r.Check(); err != nil {
+		return model.RuleDef{}, err
+	}
+	r.Name = strings.TrimSpace(r.Name)
+	b, err := json.Marshal(r)
+	if err != nil {
+		return model.RuleDef{}, err
+	}
+	d := model.RuleDef{Name: r.Name, Kind: r.Kind, Enabled: r.Enabled, Definition: b}
+	if r.Score != nil {
+		d.ScoreName = strings.TrimSpace(r.Score.Score)
+	}
+	return d, nil
+}
+
+// Defs converts a whole document.
+func Defs(rs []rules.Rule) ([]model.RuleDef, error) {
+	out := make([]model.RuleDef, 0, len(rs))
+	for _, r := range rs {
+		d, err := Def(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// CommonPropertyKeys are the event properties offered to every new workspace.
+var CommonPropertyKeys = []model.EventPropertyKey{
+	{Key: "campaign_name", Type: "string", Builtin: true},
+	{Key: "canvas_name", Type: "string", Builtin: true},
+	{Key: "url", Type: "string", Builtin: true},
+	{Key: "product_id", Type: "string", Builtin: true},
+	{Key: "price", Type: "number", Builtin: true},
+	{Key: "currency", Type: "string", Builtin: true},
+	{Key: "source", Type: "string", Builtin: true},
+	{Key: "subscription_status", Type: "string", Builtin: true},
+	{Key: "platform", Type: "string", Builtin: true},
+	{Key: "name", Type: "string", Builtin: true},
+}
+
+// NewWorkspaceSeed is what a new workspace starts with: the default rules and the common
+// event property keys.
+func NewWorkspaceSeed() model.WorkspaceSeed {
+	defs, err := Defs(rules.Defaults().Rules)
+	if err != nil {
+		panic("scoring: default rules: " + err.Error()) // covered by tests
+	}
+	return model.WorkspaceSeed{Rules: defs, PropertyKeys: CommonPropertyKeys}
+}

@@ -1,0 +1,362 @@
+package scoring
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+)
+
+// Service scores leads against their workspace's rules, in whichever worker needs it.
+type Service struct {
+	Store *store.Store
+	Log   *slog.Logger
+	Now   func() time.Time
+	// ChunkSize is how many leads one re-scoring or refresh transaction handles.
+	ChunkSize int
+
+	mu    sync.Mutex
+	cache map[int64]*RuleSet
+}
+
+// NewService returns a service with defaults.
+func NewService(st *store.Store, log *slog.Logger) *Service {
+	return &Service{Store: st, Log: log, Now: time.Now, ChunkSize: 500}
+}
+
+// RuleSet returns the workspace's compiled rules, cached until they change.
+func (s *Service) RuleSet(ctx context.Context, workspaceID int64) (*RuleSet, error) {
+	version, err := s.Store.RulesVersion(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	cached := s.cache[workspaceID]
+	s.mu.Unlock()
+	if cached != nil && cached.Version == version {
+		return cached, nil
+	}
+	stored, err := s.Store.ListRules(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := s.Store.ListScoreNames(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	scale, err := s.Store.GradeScale(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	rs, problems := Build(version, stored, scores, scale)
+	for _, p := range problems {
+		s.Log.Warn("rule skipped", "workspace", workspaceID, "error", p)
+	}
+	s.mu.Lock()
+	if s.cache == nil {
+		s.cache = map[int64]*RuleSet{}
+	}
+	s.cache[workspaceID] = rs
+	s.mu.Unlock()
+	return rs, nil
+}
+
+// ScoreLeads scores leads of a workspace inside tx and stores the outcome: the step shared by
+// ingest (new activity), re-scoring (rule change) and refresh (time passing).
+func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64) error {
+	if len(leadIDs) == 0 {
+		return nil
+	}
+	rs, err := s.RuleSet(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	p50, p80, p95, computed, err := tx.HeatScale(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	if computed == nil { // a new workspace: place its first leads against each other
+		if p50, p80, p95, err = tx.ComputeHeatScale(ctx, workspaceID); err != nil {
+			return err
+		}
+	}
+	heat := HeatScale{p50, p80, p95}
+	leads, err := tx.LockScoringLeads(ctx, workspaceID, leadIDs)
+	if err != nil {
+		return err
+	}
+	states, err := loadStates(ctx, tx, workspaceID, rs, leads)
+	if err != nil {
+		return err
+	}
+	var results []model.LeadScoring
+	var ledger []model.LedgerLine
+	matches := map[int64]*store.RuleMatchDelta{}
+	match := func(id int64) *store.RuleMatchDelta {
+		if matches[id] == nil {
+			matches[id] = &store.RuleMatchDelta{RuleID: id}
+		}
+		return matches[id]
+	}
+	accounts := map[int64]bool{}
+	for _, st := range states {
+		o := rs.Score(st, heat, now)
+		results = append(results, o.Scoring)
+		ledger = append(ledger, o.Ledger...)
+		for _, id := range o.Gained {
+			match(id).Delta++
+		}
+		for _, id := range o.Lost {
+			match(id).Delta--
+		}
+		for _, id := range o.Fired {
+			match(id).Fired = true
+		}
+		if st.Lead.AccountID != nil {
+			accounts[*st.Lead.AccountID] = true
+		}
+	}
+	deltas := make([]store.RuleMatchDelta, 0, len(matches))
+	for _, m := range matches {
+		if m.RuleID != 0 {
+			deltas = append(deltas, *m)
+		}
+	}
+	sort.Slice(deltas, func(i, j int) bool { return deltas[i].RuleID < deltas[j].RuleID })
+	if err := tx.SaveScoring(ctx, workspaceID, results, ledger, deltas); err != nil {
+		return err
+	}
+	return s.rollup(ctx, tx, workspaceID, rs, keys(accounts), now)
+}
+
+// rollup recomputes account scores and account labels.
+func (s *Service) rollup(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, accountIDs []int64, now time.Time) error {
+	if len(accountIDs) == 0 {
+		return nil
+	}
+	if err := tx.RollupAccounts(ctx, workspaceID, accountIDs, rs.MainScoreID); err != nil {
+		return err
+	}
+	accounts, err := tx.AccountsForLabels(ctx, workspaceID, accountIDs)
+	if err != nil {
+		return err
+	}
+	changed := map[int64][]string{}
+	for _, a := range accounts {
+		labels := AccountLabels(rs, a, now)
+		if fmt.Sprint(labels) != fmt.Sprint([]string(a.Labels)) {
+			changed[a.ID] = labels
+		}
+	}
+	return tx.SetAccountLabels(ctx, workspaceID, changed)
+}
+
+// AccountLabels evaluates account label rules against an account and its rolled-up scores.
+func AccountLabels(rs *RuleSet, a store.ScoringAccount, now time.Time) []string {
+	acc := &rules.Account{Domain: a.Domain, Name: a.Name, Industry: a.Industry, Scores: map[string]float64{}}
+	if a.Employees != nil {
+		v := float64(*a.Employees)
+		acc.Employees = &v
+	}
+	for id, v := range a.Scores {
+		acc.Scores[rs.ScoreName(id)] = v
+	}
+	var out []string
+	for _, l := range rs.AccountLabels {
+		if l.When.Match(&rules.Subject{Now: now, Account: acc}) {
+			out = append(out, l.Name)
+		}
+	}
+	return dedupe(out)
+}
+
+// loadStates reads the leads' activities and ledger and groups them per lead.
+func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead) ([]LeadState, error) {
+	ids := make([]int64, len(leads))
+	for i, l := range leads {
+		ids[i] = l.ID
+	}
+	acts, err := tx.ActivitiesForScoring(ctx, workspaceID, ids, rs.NeedsProperties())
+	if err != nil {
+		return nil, err
+	}
+	contribs, err := tx.CurrentContributions(ctx, workspaceID, ids)
+	if err != nil {
+		return nil, err
+	}
+	at := make(map[int64]int, len(leads))
+	states := make([]LeadState, len(leads))
+	for i, l := range leads {
+		at[l.ID] = i
+		states[i].Lead = l
+	}
+	for _, a := range acts {
+		i, ok := at[a.LeadID]
+		if !ok {
+			continue
+		}
+		states[i].Events = append(states[i].Events, rules.Stamped{Key: a.ID, Event: EventOf(a)})
+	}
+	for _, c := range contribs {
+		if i, ok := at[c.LeadID]; ok {
+			states[i].Current = append(states[i].Current, c)
+		}
+	}
+	return states, nil
+}
+
+// EventOf turns a stored activity into the engine's event. The activity's campaign, canvas
+// and URL columns are offered as properties too, so a rule on campaign_name works whichever
+// way Braze sent it.
+func EventOf(a store.ScoringActivity) rules.Event {
+	e := rules.Event{Name: a.Name, Type: a.EventType, Source: a.Source, Time: a.OccurredAt}
+	if len(a.Properties) > 2 {
+		_ = json.Unmarshal(a.Properties, &e.Properties)
+	}
+	for k, v := range map[string]string{"campaign_name": a.CampaignName, "campaign_id": a.CampaignID,
+		"canvas_name": a.CanvasName, "canvas_id": a.CanvasID, "url": a.URL} {
+		if v == "" {
+			continue
+		}
+		if e.Properties == nil {
+			e.Properties = map[string]any{}
+		}
+		if _, ok := e.Properties[k]; !ok {
+			e.Properties[k] = v
+		}
+	}
+	return e
+}
+
+// RescoreOnce advances the oldest open re-scoring job by one chunk of leads, in one
+// transaction: a crash loses at most the chunk, which the next worker redoes.
+func (s *Service) RescoreOnce(ctx context.Context) (int, error) {
+	scored := 0
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		job, err := tx.ClaimRescoreJob(ctx)
+		if err != nil || job == nil {
+			return err
+		}
+		ids, err := tx.LeadIDsAfter(ctx, job.WorkspaceID, job.AfterLeadID, s.ChunkSize)
+		if err != nil {
+			return err
+		}
+		if err := s.ScoreLeads(ctx, tx, job.WorkspaceID, ids); err != nil {
+			return err
+		}
+		after := job.AfterLeadID
+		if len(ids) > 0 {
+			after = ids[len(ids)-1]
+		}
+		scored = len(ids)
+		if len(ids) < s.ChunkSize {
+			if err := s.reheat(ctx, tx, job.WorkspaceID); err != nil {
+				return err
+			}
+		}
+		// Report work even for the last, empty chunk so the pool looks for the next job.
+		if scored == 0 {
+			scored = 1
+		}
+		return tx.AdvanceRescoreJob(ctx, job.WorkspaceID, job.ID, after, len(ids), len(ids) < s.ChunkSize)
+	})
+	return scored, err
+}
+
+// RefreshOnce re-scores leads whose stored values aged: points expired or decayed, a label's
+// window closed, the temperature's boundaries passed.
+func (s *Service) RefreshOnce(ctx context.Context) (int, error) {
+	n := 0
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		due, err := tx.ClaimDueLeads(ctx, s.Now(), s.ChunkSize)
+		if err != nil {
+			return err
+		}
+		for ws, ids := range due {
+			if err := s.ScoreLeads(ctx, tx, ws, ids); err != nil {
+				return err
+			}
+			n += len(ids)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ReheatOnce recomputes heat percentiles and temperatures of workspaces with new activity,
+// at most every 10 minutes each.
+func (s *Service) ReheatOnce(ctx context.Context) (int, error) {
+	ids, err := s.Store.WorkspacesToReheat(ctx, 10*time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	for _, ws := range ids {
+		if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return s.reheat(ctx, tx, ws) }); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil // the pool then waits its idle time: reheating is periodic
+}
+
+// reheat recomputes the workspace's heat percentiles and re-classifies every lead's
+// temperature against them.
+func (s *Service) reheat(ctx context.Context, tx *store.Tx, workspaceID int64) error {
+	p50, p80, p95, err := tx.ComputeHeatScale(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	dist := HeatScale{p50, p80, p95}
+	now := s.Now()
+	var after int64
+	for {
+		rows, err := tx.LeadTemperatures(ctx, workspaceID, after, 5000)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		var ids []int64
+		var temps []string
+		for _, r := range rows {
+			t := TemperatureOf(r.Heat, r.Rising, r.LastActivityAt, dist, now)
+			if t != r.Temperature {
+				ids, temps = append(ids, r.ID), append(temps, t)
+			}
+		}
+		if err := tx.SetTemperatures(ctx, workspaceID, ids, temps); err != nil {
+			return err
+		}
+		after = rows[len(rows)-1].ID
+	}
+}
+
+// TemperatureOf classifies a lead from its stored heat, trend and last activity.
+func TemperatureOf(heat float64, rising bool, last *time.Time, dist HeatScale, now time.Time) string {
+	e := rules.Engagement{}
+	if last != nil {
+		e.Last = *last
+	}
+	if heat > 0 {
+		e.Heat = math.Exp2(heat - units(now))
+	}
+	if rising {
+		e.LastWeek, e.PriorWeekly = 3, 0
+	}
+	return rules.Temperature(e, dist.At(now), now)
+}
+
+func keys(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

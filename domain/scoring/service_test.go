@@ -1,0 +1,363 @@
+package scoring
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type env struct {
+	t   *testing.T
+	ctx context.Context
+	st  *store.Store
+	db  *sql.DB
+	ws  int64
+	svc *Service
+	now time.Time
+}
+
+func newEnv(t *testing.T) *env {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, _ := sql.Open("postgres", url)
+	t.Cleanup(func() { db.Close() })
+	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "acme", Name: "Acme"},
+		model.User{Email: "ada@acme.com", Name: "Ada", PasswordHash: "x"}, NewWorkspaceSeed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, ctx: ctx, st: st, db: db, ws: ws.ID, now: time.Now().UTC().Truncate(time.Second)}
+	e.svc = NewService(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.svc.ChunkSize = 7 // several chunks per re-score
+	e.svc.Now = func() time.Time { return e.now }
+	return e
+}
+
+var eventKinds = []struct{ typ, name string }{
+	{"users.messages.email.Open", "[Email campaign engagement] Opened email Spring launch"},
+	{"users.messages.email.Click", "[Email campaign engagement] Clicked in email Spring launch on https://acme.example/pricing"},
+	{"users.behaviors.CustomEvent", "[Custom Event tracked] pricing_page_viewed"},
+	{"users.behaviors.CustomEvent", "[Custom Event tracked] demo_requested"},
+	{"users.behaviors.CustomEvent", "[Custom Event tracked] webinar_registered"},
+	{"users.messages.email.Bounce", "[Email campaign engagement] Email bounced"},
+}
+
+// ingest adds activities for leads and scores them the way the ingest worker does.
+func (e *env) ingest(acts []model.ActivityRow) {
+	e.t.Helper()
+	err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		var ids []int64
+		for _, a := range acts {
+			if !seen[a.LeadID] {
+				seen[a.LeadID] = true
+				ids = append(ids, a.LeadID)
+			}
+		}
+		return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids)
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) leads(n int) []int64 {
+	e.t.Helper()
+	var seeds []store.LeadSeed
+	domains := []string{"acme.example", "globex.example", "initech.example"}
+	for i := 0; i < n; i++ {
+		seeds = append(seeds, store.LeadSeed{Email: fmt.Sprintf("p%02d@%s", i, domains[i%3])})
+	}
+	var ids []int64
+	err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		accounts, err := tx.UpsertAccounts(e.ctx, e.ws, domains)
+		if err != nil {
+			return err
+		}
+		for i := range seeds {
+			seeds[i].AccountID = accounts[domains[i%3]]
+		}
+		byEmail, err := tx.UpsertLeadsByEmail(e.ctx, e.ws, seeds)
+		for _, s := range seeds {
+			ids = append(ids, byEmail[s.Email])
+		}
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ids
+}
+
+type snapshot struct {
+	Scores map[string]float64
+	Leads  map[int64]string
+	Rules  map[int64]int
+}
+
+func (e *env) snapshot() snapshot {
+	e.t.Helper()
+	s := snapshot{Scores: map[string]float64{}, Leads: map[int64]string{}, Rules: map[int64]int{}}
+	rows, err := e.db.Query(`SELECT lead_id, score_id, value FROM lead_scores WHERE workspace_id = $1`, e.ws)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for rows.Next() {
+		var lead, score int64
+		var v float64
+		rows.Scan(&lead, &score, &v)
+		s.Scores[fmt.Sprint(lead, "/", score)] = v
+	}
+	rows.Close()
+	rows, _ = e.db.Query(`SELECT id, main_score, grade, labels::text, temperature, heat FROM leads WHERE workspace_id = $1`, e.ws)
+	for rows.Next() {
+		var id int64
+		var main, heat float64
+		var grade, labels, temp string
+		rows.Scan(&id, &main, &grade, &labels, &temp, &heat)
+		s.Leads[id] = fmt.Sprintf("%.2f %s %s %s %.6f", main, grade, labels, temp, heat)
+	}
+	rows.Close()
+	rows, _ = e.db.Query(`SELECT id, leads_matched FROM rules WHERE workspace_id = $1`, e.ws)
+	for rows.Next() {
+		var id int64
+		var n int
+		rows.Scan(&id, &n)
+		s.Rules[id] = n
+	}
+	rows.Close()
+	return s
+}
+
+func (e *env) count(q string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.QueryRow(q, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// rescoreAll runs re-scoring jobs to the end and returns how many chunks it took.
+func (e *env) rescoreAll() int {
+	e.t.Helper()
+	chunks := 0
+	for {
+		n, err := e.svc.RescoreOnce(e.ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if n == 0 {
+			return chunks
+		}
+		chunks++
+		if chunks > 1000 {
+			e.t.Fatal("re-scoring does not end")
+		}
+	}
+}
+
+// TestIncrementalScoringEqualsRescore sends activities in random order and batches through
+// the worker's scoring step, then re-scores every lead from scratch: nothing may change.
+func TestIncrementalScoringEqualsRescore(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(40)
+	rng := rand.New(rand.NewSource(7))
+	var acts []model.ActivityRow
+	for i := 0; i < 400; i++ {
+		k := eventKinds[rng.Intn(len(eventKinds)-1)] // bounces are rare: one below
+		acts = append(acts, model.ActivityRow{LeadID: ids[rng.Intn(len(ids))], InboundEventID: int64(i + 1),
+			OccurredAt: e.now.Add(-time.Duration(rng.Intn(60*24)) * time.Hour), Source: "braze", EventType: k.typ, Name: k.name})
+	}
+	acts = append(acts, model.ActivityRow{LeadID: ids[0], InboundEventID: 999, OccurredAt: e.now.Add(-time.Hour), Source: "braze",
+		EventType: eventKinds[5].typ, Name: eventKinds[5].name})
+	rng.Shuffle(len(acts), func(i, j int) { acts[i], acts[j] = acts[j], acts[i] })
+	for start := 0; start < len(acts); start += 37 {
+		e.ingest(acts[start:min(start+37, len(acts))])
+	}
+	// Temperatures are relative to the workspace's heat percentiles, which the worker
+	// refreshes periodically (a full re-score ends with a refresh too).
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.reheat(e.ctx, tx, e.ws) }); err != nil {
+		t.Fatal(err)
+	}
+	incremental := e.snapshot()
+	ledger := e.count(`SELECT count(*) FROM score_ledger WHERE workspace_id = $1`, e.ws)
+	if len(incremental.Scores) < 30 || ledger == 0 {
+		t.Fatalf("scoring barely happened: %d scores, %d ledger lines", len(incremental.Scores), ledger)
+	}
+	// The bounced lead lost 50 points: its score is below the others'.
+	var bounced float64
+	e.db.QueryRow(`SELECT main_score FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0]).Scan(&bounced)
+	if bounced >= 0 {
+		t.Errorf("bounced lead scores %v", bounced)
+	}
+
+	// A change that does not touch rule outcomes (a roll-up) queues a full re-score.
+	names, _ := e.st.ListScoreNames(e.ctx, e.ws)
+	if err := e.st.UpdateScoreName(e.ctx, e.ws, names[0].ID, model.RollupMax, true); err != nil {
+		t.Fatal(err)
+	}
+	if chunks := e.rescoreAll(); chunks < 40/7 {
+		t.Fatalf("re-score ran in %d chunks", chunks)
+	}
+	full := e.snapshot()
+	if fmt.Sprint(full) != fmt.Sprint(incremental) {
+		t.Fatalf("re-score differs from incremental scoring\nincremental %v\nfull        %v", incremental, full)
+	}
+	if n := e.count(`SELECT count(*) FROM score_ledger WHERE workspace_id = $1`, e.ws); n != ledger {
+		t.Fatalf("a re-score with nothing to change wrote %d ledger lines", n-ledger)
+	}
+	job, _ := e.st.LatestRescoreJob(e.ctx, e.ws)
+	if job.State != "done" || job.Done != 40 || job.Total != 40 {
+		t.Fatalf("job %+v", job)
+	}
+	// Accounts hold the max of their people's scores now.
+	var accMax, peopleMax float64
+	e.db.QueryRow(`SELECT main_score FROM accounts WHERE workspace_id = $1 AND domain = 'acme.example'`, e.ws).Scan(&accMax)
+	e.db.QueryRow(`SELECT max(l.main_score) FROM leads l JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+		WHERE l.workspace_id = $1 AND a.domain = 'acme.example'`, e.ws).Scan(&peopleMax)
+	if accMax != peopleMax || accMax == 0 {
+		t.Fatalf("account max %v, people max %v", accMax, peopleMax)
+	}
+}
+
+// TestRuleEditRescoresWithLedger edits a rule: a re-score moves scores, and the ledger names
+// the old version's points taken back and the new version's points given.
+func TestRuleEditRescoresWithLedger(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(3)
+	e.ingest([]model.ActivityRow{
+		{LeadID: ids[0], InboundEventID: 1, OccurredAt: e.now.Add(-2 * time.Hour), Source: "braze", EventType: eventKinds[2].typ, Name: eventKinds[2].name},
+		{LeadID: ids[1], InboundEventID: 2, OccurredAt: e.now.Add(-3 * time.Hour), Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name},
+	})
+	main := func(id int64) float64 {
+		var v float64
+		e.db.QueryRow(`SELECT main_score FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, id).Scan(&v)
+		return v
+	}
+	if main(ids[0]) != 15 {
+		t.Fatalf("pricing visit scored %v, want 15", main(ids[0]))
+	}
+	var labels string
+	e.db.QueryRow(`SELECT labels::text FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0]).Scan(&labels)
+	if labels != `{"Pricing this week"}` {
+		t.Fatalf("labels %s", labels)
+	}
+	stored, _ := e.st.ListRules(e.ctx, e.ws)
+	var pricing model.StoredRule
+	for _, r := range stored {
+		if r.Name == "Pricing page viewed" {
+			pricing = r
+		}
+	}
+	var r rules.Rule
+	json.Unmarshal(pricing.Definition, &r)
+	r.Score.Points, r.Score.Cap = 40, 0
+	def, err := Def(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.SaveRule(e.ctx, e.ws, 0, pricing.ID, def); err != nil {
+		t.Fatal(err)
+	}
+	e.rescoreAll()
+	if main(ids[0]) != 40 || main(ids[1]) != 1 {
+		t.Fatalf("after edit: %v and %v", main(ids[0]), main(ids[1]))
+	}
+	var lines []model.LedgerLine
+	rows, _ := e.db.Query(`SELECT rule_version, delta, before, after FROM score_ledger
+		WHERE workspace_id = $1 AND lead_id = $2 AND rule_id = $3 ORDER BY id`, e.ws, ids[0], pricing.ID)
+	for rows.Next() {
+		var l model.LedgerLine
+		rows.Scan(&l.RuleVersion, &l.Delta, &l.Before, &l.After)
+		lines = append(lines, l)
+	}
+	rows.Close()
+	got := fmt.Sprint(lines)
+	if len(lines) != 3 || lines[0].Delta != 15 || lines[1].Delta != -15 || lines[1].RuleVersion != 1 ||
+		lines[2].Delta != 40 || lines[2].RuleVersion != 2 || lines[2].After != 40 {
+		t.Fatalf("ledger %s", got)
+	}
+	var matched int
+	e.db.QueryRow(`SELECT leads_matched FROM rules WHERE workspace_id = $1 AND id = $2`, e.ws, pricing.ID).Scan(&matched)
+	if matched != 1 {
+		t.Fatalf("pricing rule matches %d leads", matched)
+	}
+
+	// Disabling the rule takes the points back.
+	if err := e.st.SetRuleEnabled(e.ctx, e.ws, pricing.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	e.rescoreAll()
+	if main(ids[0]) != 0 {
+		t.Fatalf("disabled rule still counts: %v", main(ids[0]))
+	}
+}
+
+// TestLabelsAndPointsAgeWithoutNewActivity moves the clock: the refresh worker drops a label
+// whose window closed and points that expired, with no new event.
+func TestLabelsAndPointsAgeWithoutNewActivity(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(1)
+	e.ingest([]model.ActivityRow{{LeadID: ids[0], InboundEventID: 1, OccurredAt: e.now.Add(-time.Hour), Source: "braze",
+		EventType: eventKinds[2].typ, Name: eventKinds[2].name}})
+	read := func() (float64, string, string) {
+		var v float64
+		var labels, temp string
+		e.db.QueryRow(`SELECT main_score, labels::text, temperature FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0]).Scan(&v, &labels, &temp)
+		return v, labels, temp
+	}
+	if v, labels, _ := read(); v != 15 || labels != `{"Pricing this week"}` {
+		t.Fatalf("start: %v %s", v, labels)
+	}
+	refresh := func() int {
+		n, err := e.svc.RefreshOnce(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if refresh() != 0 {
+		t.Fatal("refreshed a lead that was not due")
+	}
+	e.now = e.now.Add(8 * 24 * time.Hour)
+	if refresh() != 1 {
+		t.Fatal("the label's window closed, but the lead was not due")
+	}
+	if v, labels, _ := read(); v != 15 || labels != `{}` {
+		t.Fatalf("after 8 days: %v %s", v, labels)
+	}
+	e.now = e.now.Add(25 * 24 * time.Hour) // the pricing points expire after 30 days
+	for refresh() > 0 {
+	}
+	if v, _, _ := read(); v != 0 {
+		t.Fatalf("after 33 days: %v", v)
+	}
+	e.now = e.now.Add(60 * 24 * time.Hour)
+	for refresh() > 0 {
+	}
+	if _, _, temp := read(); temp != rules.Frozen {
+		t.Fatalf("after 93 days the lead is %s", temp)
+	}
+}

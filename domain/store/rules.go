@@ -1,0 +1,350 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+)
+
+const ruleColumns = `workspace_id, id, version, position, name, kind, enabled, definition, created_at, updated_at,
+	last_matched_at, leads_matched`
+
+// ListRules lists the workspace's rules in their order.
+func (s *Store) ListRules(ctx context.Context, workspaceID int64) ([]model.StoredRule, error) {
+	var out []model.StoredRule
+	err := s.db.SelectContext(ctx, &out, `SELECT `+ruleColumns+` FROM rules
+		WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY position, id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list rules: %w", err)
+	}
+	return out, nil
+}
+
+// RuleByID loads one rule that is not deleted.
+func (s *Store) RuleByID(ctx context.Context, workspaceID, id int64) (model.StoredRule, error) {
+	var r model.StoredRule
+	err := s.db.GetContext(ctx, &r, `SELECT `+ruleColumns+` FROM rules
+		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id)
+	if err != nil {
+		return r, fmt.Errorf("store: unable to load rule: %w", notFound(err))
+	}
+	return r, nil
+}
+
+// RuleNames maps every rule id ever used in the workspace (deleted ones too) to its name,
+// so the ledger can name the rules behind old points.
+func (s *Store) RuleNames(ctx context.Context, workspaceID int64) (map[int64]string, error) {
+	rows := []struct {
+		ID   int64  `db:"id"`
+		Name string `db:"name"`
+	}{}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, name FROM rules WHERE workspace_id = $1`, workspaceID); err != nil {
+		return nil, fmt.Errorf("store: unable to list rule names: %w", err)
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
+}
+
+// SaveRule creates a rule (id 0) or makes a new version of one, and queues a re-score.
+func (s *Store) SaveRule(ctx context.Context, workspaceID, userID, id int64, def model.RuleDef) (model.StoredRule, error) {
+	var saved model.StoredRule
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		saved, err = saveRule(ctx, tx, workspaceID, userID, id, def)
+		if err != nil {
+			return err
+		}
+		return rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("rule %q saved", def.Name))
+	})
+	return saved, err
+}
+
+func saveRule(ctx context.Context, tx *sqlx.Tx, workspaceID, userID, id int64, def model.RuleDef) (model.StoredRule, error) {
+	var r model.StoredRule
+	if def.ScoreName != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO score_names (workspace_id, name, is_main)
+			VALUES ($1, $2, NOT EXISTS (SELECT 1 FROM score_names WHERE workspace_id = $1 AND is_main))
+			ON CONFLICT (workspace_id, name) DO NOTHING`, workspaceID, def.ScoreName); err != nil {
+			return r, fmt.Errorf("store: unable to add score: %w", err)
+		}
+	}
+	var err error
+	if id == 0 {
+		err = tx.GetContext(ctx, &r, `INSERT INTO rules (workspace_id, position, name, kind, enabled, definition, updated_by)
+			VALUES ($1, (SELECT COALESCE(max(position), 0) + 1 FROM rules WHERE workspace_id = $1), $2, $3, $4, $5, $6)
+			RETURNING `+ruleColumns, workspaceID, def.Name, def.Kind, def.Enabled, string(def.Definition), userID)
+	} else {
+		err = tx.GetContext(ctx, &r, `UPDATE rules SET version = version + 1, name = $3, kind = $4, enabled = $5,
+			definition = $6, updated_by = $7, updated_at = now()
+			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING `+ruleColumns,
+			workspaceID, id, def.Name, def.Kind, def.Enabled, string(def.Definition), userID)
+	}
+	if err != nil {
+		return r, fmt.Errorf("store: unable to save rule: %w", notFound(err))
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rule_versions (workspace_id, rule_id, version, definition, created_by)
+		VALUES ($1, $2, $3, $4, $5)`, workspaceID, r.ID, r.Version, string(def.Definition), userID); err != nil {
+		return r, fmt.Errorf("store: unable to keep rule version: %w", err)
+	}
+	return r, nil
+}
+
+// rulesChanged moves the workspace's rules version (workers recompile) and replaces any
+// re-scoring still to do with one job from the first lead.
+func rulesChanged(ctx context.Context, tx *sqlx.Tx, workspaceID int64, reason string) error {
+	var version int64
+	if err := tx.GetContext(ctx, &version, `UPDATE workspaces SET rules_version = rules_version + 1
+		WHERE id = $1 RETURNING rules_version`, workspaceID); err != nil {
+		return fmt.Errorf("store: unable to move rules version: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE rescore_jobs SET state = 'superseded', finished_at = now()
+		WHERE workspace_id = $1 AND state IN ('queued', 'running')`, workspaceID); err != nil {
+		return fmt.Errorf("store: unable to supersede re-scoring: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rescore_jobs (workspace_id, reason, rules_version, total)
+		VALUES ($1, $2, $3, (SELECT count(*) FROM leads WHERE workspace_id = $1))`, workspaceID, reason, version); err != nil {
+		return fmt.Errorf("store: unable to queue re-scoring: %w", err)
+	}
+	return nil
+}
+
+// RulesVersion tells whether a cached rule set is still current.
+func (s *Store) RulesVersion(ctx context.Context, workspaceID int64) (int64, error) {
+	var v int64
+	if err := s.db.GetContext(ctx, &v, `SELECT rules_version FROM workspaces WHERE id = $1`, workspaceID); err != nil {
+		return 0, fmt.Errorf("store: unable to read rules version: %w", notFound(err))
+	}
+	return v, nil
+}
+
+// SetRuleEnabled turns a rule on or off.
+func (s *Store) SetRuleEnabled(ctx context.Context, workspaceID, id int64, enabled bool) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE rules SET enabled = $3, updated_at = now(),
+			definition = jsonb_set(definition, '{enabled}', to_jsonb($3::boolean))
+			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL AND enabled <> $3`, workspaceID, id, enabled)
+		if err != nil {
+			return fmt.Errorf("store: unable to switch rule: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		verb := "disabled"
+		if enabled {
+			verb = "enabled"
+		}
+		return rulesChanged(ctx, tx, workspaceID, "a rule was "+verb)
+	})
+}
+
+// DeleteRule removes a rule from the set; its versions stay for the ledger.
+func (s *Store) DeleteRule(ctx context.Context, workspaceID, id int64) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var name string
+		err := tx.GetContext(ctx, &name, `UPDATE rules SET deleted_at = now(), enabled = false
+			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING name`, workspaceID, id)
+		if err != nil {
+			return fmt.Errorf("store: unable to delete rule: %w", notFound(err))
+		}
+		return rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("rule %q deleted", name))
+	})
+}
+
+// MoveRule swaps a rule with its neighbour above (up) or below. Order is for people: it does
+// not change scores, so it queues no re-score.
+func (s *Store) MoveRule(ctx context.Context, workspaceID, id int64, up bool) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var rows []struct {
+			ID       int64 `db:"id"`
+			Position int   `db:"position"`
+		}
+		if err := tx.SelectContext(ctx, &rows, `SELECT id, position FROM rules WHERE workspace_id = $1 AND deleted_at IS NULL
+			ORDER BY position, id FOR UPDATE`, workspaceID); err != nil {
+			return fmt.Errorf("store: unable to order rules: %w", err)
+		}
+		at := -1
+		for i, r := range rows {
+			if r.ID == id {
+				at = i
+			}
+		}
+		if at < 0 {
+			return fmt.Errorf("store: unable to move rule: %w", ErrNotFound)
+		}
+		other := at + 1
+		if up {
+			other = at - 1
+		}
+		if other < 0 || other >= len(rows) {
+			return nil
+		}
+		rows[at], rows[other] = rows[other], rows[at]
+		for i, r := range rows {
+			if _, err := tx.ExecContext(ctx, `UPDATE rules SET position = $3 WHERE workspace_id = $1 AND id = $2`, workspaceID, r.ID, i+1); err != nil {
+				return fmt.Errorf("store: unable to move rule: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ImportRules adds rules after the existing ones, or replaces them all, in one transaction.
+func (s *Store) ImportRules(ctx context.Context, workspaceID, userID int64, defs []model.RuleDef, replace bool) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := importRules(ctx, tx, workspaceID, userID, defs, replace); err != nil {
+			return err
+		}
+		return rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("%d rules imported", len(defs)))
+	})
+}
+
+func importRules(ctx context.Context, tx *sqlx.Tx, workspaceID, userID int64, defs []model.RuleDef, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, `UPDATE rules SET deleted_at = now(), enabled = false
+			WHERE workspace_id = $1 AND deleted_at IS NULL`, workspaceID); err != nil {
+			return fmt.Errorf("store: unable to replace rules: %w", err)
+		}
+	}
+	for _, d := range defs {
+		if _, err := saveRule(ctx, tx, workspaceID, userID, 0, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListScoreNames lists the workspace's named scores, the main one first.
+func (s *Store) ListScoreNames(ctx context.Context, workspaceID int64) ([]model.ScoreName, error) {
+	var out []model.ScoreName
+	err := s.db.SelectContext(ctx, &out, `SELECT id, name, rollup, is_main FROM score_names
+		WHERE workspace_id = $1 ORDER BY is_main DESC, name`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list scores: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateScoreName sets how a score rolls up to accounts and whether it is the main score.
+// A roll-up change re-scores (accounts change); making a score main re-fills the sort column.
+func (s *Store) UpdateScoreName(ctx context.Context, workspaceID, id int64, rollup string, main bool) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if main {
+			if _, err := tx.ExecContext(ctx, `UPDATE score_names SET is_main = false WHERE workspace_id = $1 AND id <> $2`, workspaceID, id); err != nil {
+				return fmt.Errorf("store: unable to update scores: %w", err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE score_names SET rollup = $3, is_main = is_main OR $4
+			WHERE workspace_id = $1 AND id = $2`, workspaceID, id, rollup, main)
+		if err != nil {
+			return fmt.Errorf("store: unable to update score: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: unable to update score: %w", ErrNotFound)
+		}
+		return rulesChanged(ctx, tx, workspaceID, "score settings changed")
+	})
+}
+
+// GradeScale returns the workspace's grade thresholds as stored (JSON with A–E).
+func (s *Store) GradeScale(ctx context.Context, workspaceID int64) (json.RawMessage, error) {
+	var b []byte
+	if err := s.db.GetContext(ctx, &b, `SELECT grade_scale FROM workspaces WHERE id = $1`, workspaceID); err != nil {
+		return nil, fmt.Errorf("store: unable to read grade scale: %w", notFound(err))
+	}
+	return b, nil
+}
+
+// SetGradeScale stores new grade thresholds and re-scores.
+func (s *Store) SetGradeScale(ctx context.Context, workspaceID int64, scale json.RawMessage) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE workspaces SET grade_scale = $2 WHERE id = $1`, workspaceID, string(scale)); err != nil {
+			return fmt.Errorf("store: unable to save grade scale: %w", err)
+		}
+		return rulesChanged(ctx, tx, workspaceID, "grade thresholds changed")
+	})
+}
+
+// ListEventPropertyKeys lists the property keys the rule builder offers.
+func (s *Store) ListEventPropertyKeys(ctx context.Context, workspaceID int64) ([]model.EventPropertyKey, error) {
+	var out []model.EventPropertyKey
+	err := s.db.SelectContext(ctx, &out, `SELECT key, type, builtin FROM event_property_keys
+		WHERE workspace_id = $1 ORDER BY builtin DESC, key`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list event properties: %w", err)
+	}
+	return out, nil
+}
+
+// AddEventPropertyKeys adds keys (or changes their type).
+func (s *Store) AddEventPropertyKeys(ctx context.Context, workspaceID int64, keys []model.EventPropertyKey) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error { return addPropertyKeys(ctx, tx, workspaceID, keys) })
+}
+
+func addPropertyKeys(ctx context.Context, tx *sqlx.Tx, workspaceID int64, keys []model.EventPropertyKey) error {
+	for _, k := range keys {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO event_property_keys (workspace_id, key, type, builtin)
+			VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, key) DO UPDATE SET type = excluded.type`,
+			workspaceID, k.Key, k.Type, k.Builtin); err != nil {
+			return fmt.Errorf("store: unable to add event property: %w", err)
+		}
+	}
+	return nil
+}
+
+// DeleteEventPropertyKey removes a key the user added; built-in keys stay.
+func (s *Store) DeleteEventPropertyKey(ctx context.Context, workspaceID int64, key string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM event_property_keys WHERE workspace_id = $1 AND key = $2 AND NOT builtin`, workspaceID, key)
+	if err != nil {
+		return fmt.Errorf("store: unable to delete event property: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: unable to delete event property: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// EventNames lists activity names seen in the workspace, most recent first.
+func (s *Store) EventNames(ctx context.Context, workspaceID int64, limit int) ([]string, error) {
+	var out []string
+	err := s.db.SelectContext(ctx, &out, `SELECT name FROM event_names WHERE workspace_id = $1
+		ORDER BY last_seen_at DESC, name LIMIT $2`, workspaceID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list event names: %w", err)
+	}
+	return out, nil
+}
+
+// SeedScoring gives a new workspace its starting rules and event property keys.
+func seedScoring(ctx context.Context, tx *sqlx.Tx, workspaceID, userID int64, defs []model.RuleDef, keys []model.EventPropertyKey) error {
+	if err := importRules(ctx, tx, workspaceID, userID, defs, false); err != nil {
+		return err
+	}
+	if err := addPropertyKeys(ctx, tx, workspaceID, keys); err != nil {
+		return err
+	}
+	if len(defs) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE workspaces SET rules_version = rules_version + 1 WHERE id = $1`, workspaceID)
+	return err
+}
+
+// LatestRescoreJob returns the newest re-scoring job of the workspace, if any.
+func (s *Store) LatestRescoreJob(ctx context.Context, workspaceID int64) (*model.RescoreJob, error) {
+	var j model.RescoreJob
+	err := s.db.GetContext(ctx, &j, `SELECT * FROM rescore_jobs WHERE workspace_id = $1 ORDER BY id DESC LIMIT 1`, workspaceID)
+	if err != nil {
+		if notFound(err) == ErrNotFound {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("store: unable to read re-scoring: %w", err)
+	}
+	return &j, nil
+}

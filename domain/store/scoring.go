@@ -1,0 +1,430 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+)
+
+// LockScoringLeads locks leads for scoring, in id order so concurrent scorers queue rather
+// than deadlock, and returns what scoring reads of them.
+func (t *Tx) LockScoringLeads(ctx context.Context, workspaceID int64, ids []int64) ([]model.ScoringLead, error) {
+	var rows []struct {
+		model.ScoringLead
+		LabelArr pq.StringArray `db:"labels"`
+	}
+	err := t.tx.SelectContext(ctx, &rows, `
+		SELECT l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
+			l.status, l.custom_attributes, l.account_id, l.labels, l.last_activity_at,
+			a.domain AS account_domain, a.name AS account_name, a.industry AS account_industry, a.employees AS account_employees
+		FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id FOR UPDATE OF l`, workspaceID, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
+	}
+	out := make([]model.ScoringLead, len(rows))
+	for i, r := range rows {
+		out[i] = r.ScoringLead
+		out[i].Labels = r.LabelArr
+	}
+	return out, nil
+}
+
+// ScoringActivity is an activity as scoring reads it.
+type ScoringActivity struct {
+	ID           int64     `db:"id"`
+	LeadID       int64     `db:"lead_id"`
+	OccurredAt   time.Time `db:"occurred_at"`
+	Source       string    `db:"source"`
+	EventType    string    `db:"event_type"`
+	Name         string    `db:"name"`
+	CampaignID   string    `db:"campaign_id"`
+	CampaignName string    `db:"campaign_name"`
+	CanvasID     string    `db:"canvas_id"`
+	CanvasName   string    `db:"canvas_name"`
+	URL          string    `db:"url"`
+	Properties   []byte    `db:"properties"`
+}
+
+// ActivitiesForScoring returns every activity of the leads, per lead in time order. Properties
+// are read only when a rule needs them.
+func (t *Tx) ActivitiesForScoring(ctx context.Context, workspaceID int64, leadIDs []int64, withProperties bool) ([]ScoringActivity, error) {
+	props := `'{}'::bytea`
+	if withProperties {
+		props = `convert_to(properties::text, 'UTF8')`
+	}
+	var out []ScoringActivity
+	err := t.tx.SelectContext(ctx, &out, `SELECT id, lead_id, occurred_at, source, event_type, name, campaign_id, campaign_name,
+			canvas_id, canvas_name, url, `+props+` AS properties
+		FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2) ORDER BY lead_id, occurred_at, id`,
+		workspaceID, pq.Array(leadIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read activities for scoring: %w", err)
+	}
+	return out, nil
+}
+
+// CurrentContributions sums the leads' score ledger per rule version and activity: the
+// points each currently holds.
+func (t *Tx) CurrentContributions(ctx context.Context, workspaceID int64, leadIDs []int64) ([]model.Contribution, error) {
+	var out []model.Contribution
+	err := t.tx.SelectContext(ctx, &out, `SELECT lead_id, rule_id, rule_version, activity_id, score_id,
+			min(earned_at) AS earned_at, sum(delta) AS points
+		FROM score_ledger WHERE workspace_id = $1 AND lead_id = ANY($2) AND kind = 'score'
+		GROUP BY lead_id, rule_id, rule_version, activity_id, score_id HAVING abs(sum(delta)) > 1e-9`,
+		workspaceID, pq.Array(leadIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read contributions: %w", err)
+	}
+	return out, nil
+}
+
+// RuleMatchDelta moves a rule's matched-leads count; Fired also moves its last match time.
+type RuleMatchDelta struct {
+	RuleID int64
+	Delta  int
+	Fired  bool
+}
+
+// SaveScoring writes what scoring changed for a set of leads: ledger lines, scores, the
+// lead's sort columns, and the rules' match counts.
+func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, results []model.LeadScoring, ledger []model.LedgerLine, rules []RuleMatchDelta) error {
+	if len(ledger) > 0 {
+		var leadIDs, ruleIDs []int64
+		var kinds, labels []string
+		var scoreIDs, activityIDs []sqlNullInt
+		var versions []int64
+		var earned []*time.Time
+		var deltas, befores, afters []float64
+		for _, l := range ledger {
+			leadIDs = append(leadIDs, l.LeadID)
+			kinds = append(kinds, l.Kind)
+			scoreIDs = append(scoreIDs, nullInt(l.ScoreID))
+			labels = append(labels, l.Label)
+			ruleIDs = append(ruleIDs, l.RuleID)
+			versions = append(versions, int64(l.RuleVersion))
+			activityIDs = append(activityIDs, nullInt(l.ActivityID))
+			earned = append(earned, l.EarnedAt)
+			deltas = append(deltas, l.Delta)
+			befores = append(befores, l.Before)
+			afters = append(afters, l.After)
+		}
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO score_ledger (workspace_id, lead_id, kind, score_id, label, rule_id,
+				rule_version, activity_id, earned_at, delta, before, after)
+			SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::bigint[],
+				$9::timestamptz[], $10::float8[], $11::float8[], $12::float8[])`,
+			workspaceID, pq.Array(leadIDs), pq.Array(kinds), pq.Array(scoreIDs), pq.Array(labels), pq.Array(ruleIDs),
+			pq.Array(versions), pq.Array(activityIDs), pq.Array(timeArray(earned)), pq.Array(deltas), pq.Array(befores), pq.Array(afters)); err != nil {
+			return fmt.Errorf("store: unable to write score ledger: %w", err)
+		}
+	}
+	if len(results) == 0 {
+		return nil
+	}
+	var ids, sLead, sScore []int64
+	var sValue []float64
+	var mains, fits, heats []float64
+	var grades, temps, labels []string
+	var rising []bool
+	var refresh []*time.Time
+	for _, r := range results {
+		ids = append(ids, r.LeadID)
+		for sid, v := range r.Scores {
+			if v != 0 {
+				sLead, sScore, sValue = append(sLead, r.LeadID), append(sScore, sid), append(sValue, v)
+			}
+		}
+		mains, fits, heats = append(mains, r.MainScore), append(fits, r.FitPoints), append(heats, r.Heat)
+		grades, temps = append(grades, r.Grade), append(temps, r.Temperature)
+		labels = append(labels, strings.Join(r.Labels, "\x1f"))
+		rising = append(rising, r.Rising)
+		refresh = append(refresh, r.RefreshAt)
+	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM lead_scores s WHERE s.workspace_id = $1 AND s.lead_id = ANY($2)
+		AND (s.lead_id, s.score_id) NOT IN (SELECT * FROM unnest($3::bigint[], $4::bigint[]))`,
+		workspaceID, pq.Array(ids), pq.Array(sLead), pq.Array(sScore)); err != nil {
+		return fmt.Errorf("store: unable to clear lead scores: %w", err)
+	}
+	if len(sLead) > 0 {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO lead_scores (workspace_id, lead_id, score_id, value)
+			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::float8[])
+			ON CONFLICT (workspace_id, score_id, lead_id) DO UPDATE SET value = excluded.value
+			WHERE lead_scores.value <> excluded.value`,
+			workspaceID, pq.Array(sLead), pq.Array(sScore), pq.Array(sValue)); err != nil {
+			return fmt.Errorf("store: unable to write lead scores: %w", err)
+		}
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE leads l SET main_score = u.main, fit_points = u.fit, grade = u.grade,
+			heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'), refresh_at = u.refresh
+		FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::timestamptz[])
+			AS u(id, main, fit, grade, heat, rising, temp, labels, refresh)
+		WHERE l.workspace_id = $1 AND l.id = u.id`,
+		workspaceID, pq.Array(ids), pq.Array(mains), pq.Array(fits), pq.Array(grades), pq.Array(heats), pq.Array(rising),
+		pq.Array(temps), pq.Array(labels), pq.Array(timeArray(refresh))); err != nil {
+		return fmt.Errorf("store: unable to write lead scoring: %w", err)
+	}
+	if len(rules) > 0 {
+		var rids []int64
+		var deltas []int64
+		var fired []bool
+		for _, r := range rules {
+			rids, deltas, fired = append(rids, r.RuleID), append(deltas, int64(r.Delta)), append(fired, r.Fired)
+		}
+		if _, err := t.tx.ExecContext(ctx, `UPDATE rules r SET leads_matched = greatest(0, r.leads_matched + u.delta),
+				last_matched_at = CASE WHEN u.fired THEN now() ELSE r.last_matched_at END
+			FROM unnest($2::bigint[], $3::bigint[], $4::bool[]) AS u(id, delta, fired)
+			WHERE r.workspace_id = $1 AND r.id = u.id`, workspaceID, pq.Array(rids), pq.Array(deltas), pq.Array(fired)); err != nil {
+			return fmt.Errorf("store: unable to count rule matches: %w", err)
+		}
+	}
+	return nil
+}
+
+type sqlNullInt = sql.NullInt64
+
+func nullInt(p *int64) sqlNullInt {
+	if p == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *p, Valid: true}
+}
+
+// timeArray renders nullable times for a timestamptz[] parameter.
+func timeArray(ts []*time.Time) []sql.NullString {
+	out := make([]sql.NullString, len(ts))
+	for i, t := range ts {
+		if t != nil {
+			out[i] = sql.NullString{String: t.UTC().Format(time.RFC3339Nano), Valid: true}
+		}
+	}
+	return out
+}
+
+// RollupAccounts recomputes the rolled-up scores and main score of accounts from their
+// people's scores: sum, max, or a sum where each person's score halves every 30 days since
+// their last activity.
+func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs []int64, mainScoreID int64) error {
+	if len(accountIDs) == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM account_scores WHERE workspace_id = $1 AND account_id = ANY($2)`,
+		workspaceID, pq.Array(accountIDs)); err != nil {
+		return fmt.Errorf("store: unable to clear account scores: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO account_scores (workspace_id, score_id, account_id, value)
+		SELECT $1, s.score_id, l.account_id, round((CASE n.rollup
+				WHEN 'max' THEN max(s.value)
+				WHEN 'decayed_sum' THEN sum(s.value * power(0.5, greatest(0, extract(epoch FROM now() - COALESCE(l.last_activity_at, now()))) / 86400 / 30))
+				ELSE sum(s.value) END)::numeric, 2)
+		FROM lead_scores s
+		JOIN leads l ON l.workspace_id = s.workspace_id AND l.id = s.lead_id
+		JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
+		WHERE s.workspace_id = $1 AND l.account_id = ANY($2)
+		GROUP BY s.score_id, l.account_id, n.rollup`, workspaceID, pq.Array(accountIDs)); err != nil {
+		return fmt.Errorf("store: unable to roll up account scores: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET main_score = COALESCE(
+			(SELECT value FROM account_scores s WHERE s.workspace_id = a.workspace_id AND s.account_id = a.id AND s.score_id = $3), 0),
+			updated_at = now()
+		WHERE a.workspace_id = $1 AND a.id = ANY($2)`, workspaceID, pq.Array(accountIDs), mainScoreID); err != nil {
+		return fmt.Errorf("store: unable to update account scores: %w", err)
+	}
+	return nil
+}
+
+// ScoringAccount is what account labels are computed from.
+type ScoringAccount struct {
+	ID        int64          `db:"id"`
+	Domain    string         `db:"domain"`
+	Name      string         `db:"name"`
+	Industry  string         `db:"industry"`
+	Employees *int           `db:"employees"`
+	Labels    pq.StringArray `db:"labels"`
+	Scores    map[int64]float64
+}
+
+// AccountsForLabels loads accounts with their rolled-up scores.
+func (t *Tx) AccountsForLabels(ctx context.Context, workspaceID int64, ids []int64) ([]ScoringAccount, error) {
+	var out []ScoringAccount
+	if err := t.tx.SelectContext(ctx, &out, `SELECT id, domain, name, industry, employees, labels FROM accounts
+		WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id`, workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to read accounts: %w", err)
+	}
+	var scores []struct {
+		AccountID int64   `db:"account_id"`
+		ScoreID   int64   `db:"score_id"`
+		Value     float64 `db:"value"`
+	}
+	if err := t.tx.SelectContext(ctx, &scores, `SELECT account_id, score_id, value FROM account_scores
+		WHERE workspace_id = $1 AND account_id = ANY($2)`, workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to read account scores: %w", err)
+	}
+	at := map[int64]int{}
+	for i := range out {
+		at[out[i].ID] = i
+		out[i].Scores = map[int64]float64{}
+	}
+	for _, s := range scores {
+		out[at[s.AccountID]].Scores[s.ScoreID] = s.Value
+	}
+	return out, nil
+}
+
+// SetAccountLabels stores account labels.
+func (t *Tx) SetAccountLabels(ctx context.Context, workspaceID int64, labels map[int64][]string) error {
+	for id, l := range labels {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE accounts SET labels = $3 WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, id, pq.Array(l)); err != nil {
+			return fmt.Errorf("store: unable to set account labels: %w", err)
+		}
+	}
+	return nil
+}
+
+// HeatScale returns the workspace's stored heat percentiles and when they were computed.
+func (t *Tx) HeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 float64, at *time.Time, err error) {
+	row := t.tx.QueryRowxContext(ctx, `SELECT heat_p50, heat_p80, heat_p95, heat_computed_at FROM workspaces WHERE id = $1`, workspaceID)
+	err = row.Scan(&p50, &p80, &p95, &at)
+	if err != nil {
+		err = fmt.Errorf("store: unable to read heat scale: %w", notFound(err))
+	}
+	return
+}
+
+// ComputeHeatScale recomputes the heat percentiles of leads active in the last 90 days.
+func (t *Tx) ComputeHeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 float64, err error) {
+	row := t.tx.QueryRowxContext(ctx, `UPDATE workspaces w SET heat_p50 = COALESCE(p.p50, 0), heat_p80 = COALESCE(p.p80, 0),
+			heat_p95 = COALESCE(p.p95, 0), heat_computed_at = now()
+		FROM (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY heat) AS p50, percentile_disc(0.8) WITHIN GROUP (ORDER BY heat) AS p80,
+				percentile_disc(0.95) WITHIN GROUP (ORDER BY heat) AS p95
+			FROM leads WHERE workspace_id = $1 AND heat > 0 AND last_activity_at > now() - interval '90 days') p
+		WHERE w.id = $1 RETURNING heat_p50, heat_p80, heat_p95`, workspaceID)
+	if err = row.Scan(&p50, &p80, &p95); err != nil {
+		err = fmt.Errorf("store: unable to compute heat scale: %w", err)
+	}
+	return
+}
+
+// LeadTemperatureRow is what reclassifying a lead's temperature needs.
+type LeadTemperatureRow struct {
+	ID             int64      `db:"id"`
+	Heat           float64    `db:"heat"`
+	Rising         bool       `db:"rising"`
+	LastActivityAt *time.Time `db:"last_activity_at"`
+	Temperature    string     `db:"temperature"`
+}
+
+// LeadTemperatures pages through leads in id order.
+func (t *Tx) LeadTemperatures(ctx context.Context, workspaceID, afterID int64, limit int) ([]LeadTemperatureRow, error) {
+	var out []LeadTemperatureRow
+	err := t.tx.SelectContext(ctx, &out, `SELECT id, heat, rising, last_activity_at, temperature FROM leads
+		WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3`, workspaceID, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read temperatures: %w", err)
+	}
+	return out, nil
+}
+
+// SetTemperatures stores new temperatures.
+func (t *Tx) SetTemperatures(ctx context.Context, workspaceID int64, ids []int64, temps []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE leads l SET temperature = u.temp FROM unnest($2::bigint[], $3::text[]) AS u(id, temp)
+		WHERE l.workspace_id = $1 AND l.id = u.id`, workspaceID, pq.Array(ids), pq.Array(temps))
+	if err != nil {
+		return fmt.Errorf("store: unable to set temperatures: %w", err)
+	}
+	return nil
+}
+
+// WorkspacesToReheat lists workspaces whose heat percentiles are older than maxAge and that
+// had activity since.
+func (s *Store) WorkspacesToReheat(ctx context.Context, maxAge time.Duration) ([]int64, error) {
+	var out []int64
+	err := s.db.SelectContext(ctx, &out, `SELECT w.id FROM workspaces w JOIN ingest_status i ON i.workspace_id = w.id
+		WHERE w.heat_computed_at IS NULL OR (w.heat_computed_at < now() - $1::interval AND i.last_batch_at > w.heat_computed_at)`,
+		fmt.Sprintf("%d seconds", int(maxAge.Seconds())))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list workspaces to reheat: %w", err)
+	}
+	return out, nil
+}
+
+// ClaimRescoreJob locks the oldest open re-scoring job no other worker holds.
+func (t *Tx) ClaimRescoreJob(ctx context.Context) (*model.RescoreJob, error) {
+	var j model.RescoreJob
+	err := t.tx.GetContext(ctx, &j, `SELECT * FROM rescore_jobs WHERE state IN ('queued', 'running')
+		ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`)
+	if err != nil {
+		if notFound(err) == ErrNotFound {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("store: unable to claim re-scoring: %w", err)
+	}
+	return &j, nil
+}
+
+// LeadIDsAfter pages through a workspace's lead ids.
+func (t *Tx) LeadIDsAfter(ctx context.Context, workspaceID, afterID int64, limit int) ([]int64, error) {
+	var out []int64
+	if err := t.tx.SelectContext(ctx, &out, `SELECT id FROM leads WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		workspaceID, afterID, limit); err != nil {
+		return nil, fmt.Errorf("store: unable to page leads: %w", err)
+	}
+	return out, nil
+}
+
+// AdvanceRescoreJob records progress; finished marks the job done.
+func (t *Tx) AdvanceRescoreJob(ctx context.Context, workspaceID, id, afterLeadID int64, scored int, finished bool) error {
+	state := "running"
+	if finished {
+		state = "done"
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE rescore_jobs SET state = $3, after_lead_id = $4, done = done + $5,
+			total = greatest(total, done + $5), started_at = COALESCE(started_at, now()),
+			finished_at = CASE WHEN $3 = 'done' THEN now() END
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, state, afterLeadID, scored)
+	if err != nil {
+		return fmt.Errorf("store: unable to record re-scoring progress: %w", err)
+	}
+	return nil
+}
+
+// ClaimDueLeads locks leads whose stored scoring has aged (refresh_at passed).
+func (t *Tx) ClaimDueLeads(ctx context.Context, now time.Time, limit int) (map[int64][]int64, error) {
+	var rows []struct {
+		WorkspaceID int64 `db:"workspace_id"`
+		ID          int64 `db:"id"`
+	}
+	if err := t.tx.SelectContext(ctx, &rows, `SELECT workspace_id, id FROM leads WHERE refresh_at <= $1
+		ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit); err != nil {
+		return nil, fmt.Errorf("store: unable to claim due leads: %w", err)
+	}
+	out := map[int64][]int64{}
+	for _, r := range rows {
+		out[r.WorkspaceID] = append(out[r.WorkspaceID], r.ID)
+	}
+	return out, nil
+}
+
+// NoteEventNames remembers activity names for the rule builder's suggestions.
+func (t *Tx) NoteEventNames(ctx context.Context, workspaceID int64, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO event_names (workspace_id, name)
+		SELECT $1, n FROM unnest($2::text[]) AS n ORDER BY n
+		ON CONFLICT (workspace_id, name) DO UPDATE SET last_seen_at = now()
+		WHERE event_names.last_seen_at < now() - interval '1 hour'`, workspaceID, pq.Array(names))
+	if err != nil {
+		return fmt.Errorf("store: unable to note event names: %w", err)
+	}
+	return nil
+}
