@@ -1,18 +1,23 @@
 package handlers
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/views"
 )
@@ -50,37 +55,215 @@ func leadName(l model.Lead) string {
 	return l.Email
 }
 
-// ShowLeadsPage lists the workspace's leads, newest activity first, with search.
+// leadListQuery reads the lead list's filters and order from the query string. Unknown
+// values are ignored rather than refused: these are links people share and bookmark.
+func leadListQuery(c echo.Context) (store.LeadFilter, url.Values) {
+	q := c.QueryParams()
+	keep := url.Values{}
+	f := store.LeadFilter{Sort: store.SortScore}
+	if s := strings.TrimSpace(q.Get("q")); s != "" {
+		f.Search = truncate(s, maxSearchLength)
+		keep.Set("q", f.Search)
+	}
+	switch sort := q.Get("sort"); {
+	case sort == store.SortGrade || sort == store.SortTemperature || sort == store.SortActivity:
+		f.Sort = sort
+		keep.Set("sort", sort)
+	case strings.HasPrefix(sort, "score:"):
+		if id, err := strconv.ParseInt(strings.TrimPrefix(sort, "score:"), 10, 64); err == nil {
+			f.ScoreID = id
+			keep.Set("sort", sort)
+		}
+	}
+	for _, l := range q["label"] {
+		if l = strings.TrimSpace(l); l != "" && len(f.Labels) < 10 {
+			f.Labels = append(f.Labels, truncate(l, 60))
+			keep.Add("label", l)
+		}
+	}
+	for _, g := range q["grade"] {
+		if len(g) == 1 && strings.Contains("ABCDEF", g) {
+			f.Grades = append(f.Grades, g)
+			keep.Add("grade", g)
+		}
+	}
+	for _, t := range q["temp"] {
+		if slices.Contains(temperatures, t) {
+			f.Temperatures = append(f.Temperatures, t)
+			keep.Add("temp", t)
+		}
+	}
+	if v, err := strconv.ParseFloat(q.Get("min"), 64); err == nil {
+		f.MinScore = &v
+		keep.Set("min", q.Get("min"))
+	}
+	if v, err := strconv.ParseFloat(q.Get("max"), 64); err == nil {
+		f.MaxScore = &v
+		keep.Set("max", q.Get("max"))
+	}
+	if id, err := strconv.ParseInt(q.Get("account"), 10, 64); err == nil && id > 0 {
+		f.AccountID = id
+		keep.Set("account", q.Get("account"))
+	}
+	if o := strings.TrimSpace(q.Get("owner")); o != "" {
+		f.Owner = truncate(o, 200)
+		keep.Set("owner", f.Owner)
+	}
+	if d, err := strconv.Atoi(q.Get("active")); err == nil && d > 0 && d <= 3650 {
+		f.ActiveDays = d
+		keep.Set("active", q.Get("active"))
+	}
+	return f, keep
+}
+
+var temperatures = []string{"hot", "warm", "neutral", "cold", "frozen"}
+
+// ShowLeadsPage lists the workspace's leads by the main score, with sort and filters.
 func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 	id := IdentityOf(c)
+	ctx := c.Request().Context()
 	page := pageParam(c)
-	query := strings.TrimSpace(c.QueryParam("q"))
-	if len(query) > maxSearchLength {
-		query = query[:maxSearchLength]
-	}
-	leads, total, err := h.Store.ListLeads(c.Request().Context(), id.Workspace.ID,
-		store.LeadFilter{Search: query, Limit: leadsPerPage, Offset: (page - 1) * leadsPerPage})
+	f, keep := leadListQuery(c)
+	f.Limit, f.Offset = leadsPerPage, (page-1)*leadsPerPage
+	leads, total, capped, err := h.Store.ListLeadsCapped(ctx, id.Workspace.ID, f)
 	if err != nil {
 		return err
 	}
-	v := views.LeadsView{Total: total, Query: query,
-		CanConnect: id.User.Role.Can(model.PermManageMarketing), CanInvite: id.User.Role.Can(model.PermManageSettings)}
-	for _, l := range leads {
-		company := l.Company
-		if company == "" && l.AccountDomain != nil {
-			company = *l.AccountDomain
+	rs, err := h.Pipeline.Scoring.RuleSet(ctx, id.Workspace.ID)
+	if err != nil {
+		return err
+	}
+	v := views.LeadsView{Total: total, Capped: capped, Query: f.Search, Filtered: len(keep) > 0 && !(len(keep) == 1 && keep.Has("sort")),
+		CanConnect: id.User.Role.Can(model.PermManageMarketing), CanInvite: id.User.Role.Can(model.PermManageSettings),
+		Sort: keep.Get("sort"), Grades: f.Grades, Temps: f.Temperatures, Labels: f.Labels, Owner: f.Owner,
+		Min: keep.Get("min"), Max: keep.Get("max"), Active: keep.Get("active"), TemperatureHelp: TemperatureHelp}
+	if v.Sort == "" {
+		v.Sort = store.SortScore
+	}
+	for _, sc := range rs.Scores {
+		if !sc.IsMain {
+			v.ScoreSorts = append(v.ScoreSorts, views.FilterOption{Value: fmt.Sprintf("score:%d", sc.ID), Label: "Score: " + sc.Name})
+		} else {
+			v.MainScore = sc.Name
 		}
-		v.Rows = append(v.Rows, views.LeadRow{ID: l.ID, Name: leadName(l), Email: l.Email, Company: company,
-			Activities: l.ActivityCount, LastActivity: views.FormatTime(l.LastActivityAt)})
+	}
+	for _, l := range rs.Labels {
+		v.AllLabels = append(v.AllLabels, labelChip(rs, l.Name))
+	}
+	if f.AccountID != 0 {
+		if a, err := h.Store.AccountByID(ctx, id.Workspace.ID, f.AccountID); err == nil {
+			v.Account, v.AccountID = a.Domain, a.ID
+		}
+	}
+	for _, l := range leads {
+		v.Rows = append(v.Rows, leadRow(rs, l))
 	}
 	v.Paging = paging(page, total, leadsPerPage, func(p int) string {
-		q := url.Values{"page": {strconv.Itoa(p)}}
-		if query != "" {
-			q.Set("q", query)
-		}
+		q := cloneValues(keep)
+		q.Set("page", strconv.Itoa(p))
 		return "/leads?" + q.Encode()
 	})
+	if capped && len(leads) == leadsPerPage {
+		q := cloneValues(keep)
+		q.Set("page", strconv.Itoa(page+1))
+		v.Paging.NextURL, v.Paging.Pages = "/leads?"+q.Encode(), page+1
+	}
+	v.CSVURL = "/leads.csv?" + keep.Encode()
 	return Render(c, http.StatusOK, views.LeadsPage(h.chrome(c, "Leads", "leads"), v))
+}
+
+// TemperatureHelp explains temperature in the UI (docs/rules.md has the long form).
+const TemperatureHelp = "Temperature compares this lead's engagement with your other leads'. Each activity counts 1 today, " +
+	"½ a week ago, ¼ two weeks ago… Hot: active this week and in the top 5 %, or in the top 20 % and rising " +
+	"(3+ activities this week, twice the weekly average of the 4 weeks before). Warm: top 20 %. Neutral: above the median. " +
+	"Cold: below. Frozen: no activity for 90 days."
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func labelChip(rs *scoring.RuleSet, name string) views.LabelChip {
+	chip := views.LabelChip{Name: name, Color: "#64748b"}
+	if st, ok := rs.LabelStyle(name); ok {
+		chip.Color, chip.Emoji = st.Color, st.Emoji
+	}
+	return chip
+}
+
+func leadRow(rs *scoring.RuleSet, l model.Lead) views.LeadRow {
+	company := l.Company
+	if company == "" && l.AccountDomain != nil {
+		company = *l.AccountDomain
+	}
+	row := views.LeadRow{ID: l.ID, Name: leadName(l), Email: l.Email, Company: company, Title: l.Title,
+		Activities: l.ActivityCount, LastActivity: views.FormatTime(l.LastActivityAt), Score: formatScore(l.MainScore),
+		Grade: l.Grade, Temperature: l.Temperature, Owner: l.OwnerName}
+	if l.AccountID != nil {
+		row.AccountID = *l.AccountID
+	}
+	if l.LastActivityAt != nil {
+		row.LastActivity = ago(*l.LastActivityAt)
+	}
+	for _, name := range l.Labels {
+		row.Labels = append(row.Labels, labelChip(rs, name))
+	}
+	return row
+}
+
+func formatScore(v float64) string {
+	return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+}
+
+// ExportLeadsCSV streams the filtered lead list as CSV, in the list's order.
+func (h *Handlers) ExportLeadsCSV(c echo.Context) error {
+	id := IdentityOf(c)
+	ctx := c.Request().Context()
+	f, _ := leadListQuery(c)
+	res := c.Response()
+	res.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	res.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="leads-%s.csv"`, time.Now().UTC().Format("2006-01-02")))
+	res.WriteHeader(http.StatusOK)
+	w := csv.NewWriter(res)
+	header := []string{"email", "first_name", "last_name", "company", "title", "account", "main_score", "grade", "temperature", "labels",
+		"activities", "last_activity_at", "owner", "peregrine_url"}
+	_ = w.Write(header)
+	base := h.workspaceURL(id.Workspace)
+	f.Limit = 1000
+	for f.Offset = 0; ; f.Offset += f.Limit {
+		leads, _, err := h.Store.ListLeads(ctx, id.Workspace.ID, f)
+		if err != nil {
+			return err
+		}
+		for _, l := range leads {
+			account, last := "", ""
+			if l.AccountDomain != nil {
+				account = *l.AccountDomain
+			}
+			if l.LastActivityAt != nil {
+				last = l.LastActivityAt.UTC().Format(time.RFC3339)
+			}
+			_ = w.Write([]string{csvSafe(l.Email), csvSafe(l.FirstName), csvSafe(l.LastName), csvSafe(l.Company), csvSafe(l.Title), account,
+				formatScore(l.MainScore), l.Grade, l.Temperature, csvSafe(strings.Join(l.Labels, "; ")), strconv.Itoa(l.ActivityCount), last,
+				csvSafe(l.OwnerName), fmt.Sprintf("%s/leads/%d", base, l.ID)})
+		}
+		w.Flush()
+		if len(leads) < f.Limit {
+			break
+		}
+	}
+	return w.Error()
+}
+
+// csvSafe keeps a spreadsheet from running a cell as a formula (CSV injection).
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 var identityLabels = map[string]string{
@@ -89,7 +272,8 @@ var identityLabels = map[string]string{
 	model.IdentityPhone:      "Phone",
 }
 
-// ShowLeadPage shows a lead's profile and activity timeline.
+// ShowLeadPage shows a lead's profile, scores and why, labels, grade, temperature and
+// activity timeline.
 func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	id := IdentityOf(c)
 	ctx := c.Request().Context()
@@ -104,10 +288,10 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	filter := c.QueryParam("type")
+	filter, source := c.QueryParam("type"), c.QueryParam("source")
 	page := pageParam(c)
 	acts, total, err := h.Store.ListActivities(ctx, id.Workspace.ID, leadID,
-		store.ActivityFilter{EventType: filter, Limit: activitiesPerPage, Offset: (page - 1) * activitiesPerPage})
+		store.ActivityFilter{EventType: filter, Source: source, Limit: activitiesPerPage, Offset: (page - 1) * activitiesPerPage})
 	if err != nil {
 		return err
 	}
@@ -119,19 +303,39 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rs, err := h.Pipeline.Scoring.RuleSet(ctx, id.Workspace.ID)
+	if err != nil {
+		return err
+	}
 	v := views.LeadView{ID: l.ID, Name: leadName(l), Email: l.Email, Company: l.Company, Country: l.Country, TimeZone: l.TimeZone,
 		Phone: l.Phone, FirstSeen: views.FormatTime(l.FirstActivityAt), LastSeen: views.FormatTime(l.LastActivityAt),
-		Activities: l.ActivityCount, Filter: filter, Total: total}
+		Activities: l.ActivityCount, Filter: filter, Source: source, Total: total, Title: l.Title, Owner: l.OwnerName,
+		Grade: l.Grade, FitPoints: num(l.FitPoints), Temperature: l.Temperature, Rising: l.Rising, TemperatureHelp: TemperatureHelp}
 	if l.AccountDomain != nil {
 		v.Account = *l.AccountDomain
+	}
+	if l.AccountID != nil {
+		v.AccountID = *l.AccountID
+	}
+	for _, name := range l.Labels {
+		v.Labels = append(v.Labels, labelChip(rs, name))
+	}
+	if err := h.explainScores(c, rs, &v); err != nil {
+		return err
 	}
 	for _, i := range idents {
 		v.Identities = append(v.Identities, views.Pair{Label: identityLabels[i.Kind], Value: i.Value})
 	}
 	v.Attributes = attributePairs(l.CustomAttributes)
-	v.Filters = append(v.Filters, views.FilterOption{Value: "", Label: "All activity"})
+	v.Filters = append(v.Filters, views.FilterOption{Value: "", Label: "All types"})
+	sources := map[string]int64{}
 	for _, t := range types {
 		v.Filters = append(v.Filters, views.FilterOption{Value: t.EventType, Label: fmt.Sprintf("%s (%d)", t.EventType, t.Count), Count: t.Count})
+		sources[t.Metric] += t.Count
+	}
+	v.Sources = append(v.Sources, views.FilterOption{Value: "", Label: "All sources"})
+	for _, src := range sortedKeys(sources) {
+		v.Sources = append(v.Sources, views.FilterOption{Value: src, Label: fmt.Sprintf("%s (%d)", src, sources[src]), Count: sources[src]})
 	}
 	v.Days = timeline(acts)
 	v.Paging = paging(page, total, activitiesPerPage, func(p int) string {
@@ -139,9 +343,128 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 		if filter != "" {
 			q.Set("type", filter)
 		}
+		if source != "" {
+			q.Set("source", source)
+		}
 		return fmt.Sprintf("/leads/%d?%s", leadID, q.Encode())
 	})
 	return Render(c, http.StatusOK, views.LeadPage(h.chrome(c, v.Name, "leads"), v))
+}
+
+// explainScores fills each score with its trend over 30 days and the rules and activities
+// behind it, and the latest ledger changes.
+func (h *Handlers) explainScores(c echo.Context, rs *scoring.RuleSet, v *views.LeadView) error {
+	ctx := c.Request().Context()
+	ws := IdentityOf(c).Workspace.ID
+	values, err := h.Store.LeadScoreValues(ctx, ws, v.ID)
+	if err != nil {
+		return err
+	}
+	contribs, err := h.Store.LeadContributions(ctx, ws, v.ID)
+	if err != nil {
+		return err
+	}
+	names, err := h.Store.RuleNames(ctx, ws)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, sv := range values {
+		card := views.ScoreCard{Name: sv.Name, Value: formatScore(sv.Value), Main: sv.IsMain}
+		var mine []store.ContributionDetail
+		for _, cd := range contribs {
+			if cd.ScoreID == sv.ScoreID {
+				mine = append(mine, cd)
+			}
+		}
+		card.Trend = scoring.Trend(mine, rs, now, 30)
+		card.Spark = sparkline(card.Trend, 160, 36)
+		card.Reasons = reasons(mine, rs, names, now)
+		v.Scores = append(v.Scores, card)
+	}
+	ledger, err := h.Store.LeadLedger(ctx, ws, v.ID, 12)
+	if err != nil {
+		return err
+	}
+	for _, l := range ledger {
+		ch := views.LedgerRow{When: ago(l.CreatedAt), Rule: names[l.RuleID], Version: l.RuleVersion}
+		if l.Kind == "label" {
+			ch.What = "label “" + l.Label + "” removed"
+			if l.Delta > 0 {
+				ch.What = "label “" + l.Label + "” given"
+			}
+		} else {
+			score := ""
+			if l.ScoreID != nil {
+				score = rs.ScoreName(*l.ScoreID)
+			}
+			ch.What = fmt.Sprintf("%+g %s (%s → %s)", l.Delta, score, num(l.Before), num(l.After))
+			ch.Up = l.Delta > 0
+		}
+		v.Ledger = append(v.Ledger, ch)
+	}
+	return nil
+}
+
+// reasons groups a score's contributions by rule, biggest first.
+func reasons(contribs []store.ContributionDetail, rs *scoring.RuleSet, names map[int64]string, now time.Time) []views.Reason {
+	byRule := map[int64]*views.Reason{}
+	var order []int64
+	points := map[int64]float64{}
+	for _, cd := range contribs {
+		r := byRule[cd.RuleID]
+		if r == nil {
+			r = &views.Reason{Rule: names[cd.RuleID], RuleID: cd.RuleID}
+			byRule[cd.RuleID] = r
+			order = append(order, cd.RuleID)
+		}
+		points[cd.RuleID] += scoring.ValueNow(cd.Contribution, rs, now)
+		r.Events++
+		if len(r.Examples) < 3 && cd.ActivityName != nil {
+			r.Examples = append(r.Examples, views.Pair{Label: ago(cd.EarnedAt), Value: *cd.ActivityName})
+		}
+	}
+	out := make([]views.Reason, 0, len(order))
+	for _, id := range order {
+		r := byRule[id]
+		r.Points = fmt.Sprintf("%+.1f", points[id])
+		r.Up = points[id] >= 0
+		out = append(out, *r)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return math.Abs(points[out[i].RuleID]) > math.Abs(points[out[j].RuleID])
+	})
+	return out
+}
+
+// sparkline draws values as an SVG polyline's points within w×h.
+func sparkline(values []float64, w, h float64) string {
+	if len(values) < 2 {
+		return ""
+	}
+	lo, hi := values[0], values[0]
+	for _, v := range values {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if hi == lo {
+		hi = lo + 1
+	}
+	var b strings.Builder
+	for i, v := range values {
+		x := float64(i) * w / float64(len(values)-1)
+		y := h - 2 - (v-lo)/(hi-lo)*(h-4)
+		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func sortedKeys(m map[string]int64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // timeline groups activities (already newest first) by UTC day.

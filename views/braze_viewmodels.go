@@ -84,8 +84,56 @@ type LeadView struct {
 	Days       []TimelineDay
 	Filters    []FilterOption
 	Filter     string
+	Sources    []FilterOption
+	Source     string
 	Total      int
 	Paging     Paging
+
+	Title           string
+	Owner           string
+	AccountID       int64
+	Grade           string
+	FitPoints       string
+	Temperature     string
+	Rising          bool
+	TemperatureHelp string
+	Labels          []LabelChip
+	Scores          []ScoreCard
+	Ledger          []LedgerRow
+}
+
+// LabelChip is a label as shown: name, colour and emoji.
+type LabelChip struct {
+	Name, Color, Emoji string
+}
+
+// ScoreCard is one named score of a lead with its trend and reasons.
+type ScoreCard struct {
+	Name    string
+	Value   string
+	Main    bool
+	Trend   []float64
+	Spark   string // SVG polyline points
+	Reasons []Reason
+}
+
+// Reason is one rule's share of a score.
+type Reason struct {
+	Rule     string
+	RuleID   int64
+	Points   string
+	Up       bool
+	Events   int
+	Examples []Pair // when → activity
+}
+
+// LedgerRow is one recent change of a score or label.
+type LedgerRow struct {
+	When    string
+	What    string
+	Rule    string
+	Version int
+	Up      bool
 }
 
 // Pair is a labelled value.

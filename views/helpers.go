@@ -49,3 +49,33 @@ func barWidth(percent int) string {
 	percent = max(0, min(100, percent))
 	return "w" + strconv.Itoa((percent+2)/5*5)
 }
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func typeLabel(t string) string {
+	switch t {
+	case "number":
+		return "Number"
+	case "boolean":
+		return "Yes / no"
+	case "date":
+		return "Date"
+	}
+	return "Text"
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

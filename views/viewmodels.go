@@ -66,8 +66,15 @@ type LeadRow struct {
 	Name         string
 	Email        string
 	Company      string
+	Title        string
+	AccountID    int64
 	Activities   int
 	LastActivity string
+	Score        string
+	Grade        string
+	Temperature  string
+	Labels       []LabelChip
+	Owner        string
 }
 
 // Paging places a page within a list and links to its neighbours.
@@ -80,10 +87,27 @@ type Paging struct {
 type LeadsView struct {
 	Rows       []LeadRow
 	Total      int
+	Capped     bool // Total is a lower bound
 	Paging     Paging
 	Query      string
+	Filtered   bool // any filter is set
 	CanConnect bool // the viewer may set up integrations
 	CanInvite  bool // the viewer may invite people
+
+	Sort            string
+	MainScore       string
+	ScoreSorts      []FilterOption
+	AllLabels       []LabelChip
+	Labels          []string
+	Grades          []string
+	Temps           []string
+	Min, Max        string
+	Owner           string
+	Active          string
+	Account         string
+	AccountID       int64
+	CSVURL          string
+	TemperatureHelp string
 }
 
 // UserRow is one member of the workspace on the users page.

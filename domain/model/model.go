@@ -1,7 +1,11 @@
 // Package model holds the plain data types shared by the domain, the store and the handlers.
 package model
 
-import "time"
+import (
+	"time"
+
+	"github.com/lib/pq"
+)
 
 // Role decides what a user may see and change.
 type Role string
@@ -133,4 +137,14 @@ type Lead struct {
 	UpdatedAt        time.Time  `db:"updated_at"`
 	// AccountDomain is the company domain of the lead's account, when listed with it.
 	AccountDomain *string `db:"account_domain"`
+
+	Title       string         `db:"title"`
+	OwnerName   string         `db:"owner_name"`
+	OwnerEmail  string         `db:"owner_email"`
+	MainScore   float64        `db:"main_score"`
+	FitPoints   float64        `db:"fit_points"`
+	Grade       string         `db:"grade"`
+	Temperature string         `db:"temperature"`
+	Labels      pq.StringArray `db:"labels"`
+	Rising      bool           `db:"rising"`
 }

@@ -88,6 +88,8 @@ type ScoringLead struct {
 	AccountEmployees *int       `db:"account_employees"`
 	Labels           []string   `db:"-"`
 	LastActivityAt   *time.Time `db:"last_activity_at"`
+	Grade            string     `db:"grade"`
+	MainScore        float64    `db:"main_score"`
 }
 
 // Contribution is a lead's current points from one rule version for one activity: the sum

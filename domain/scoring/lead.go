@@ -23,8 +23,10 @@ type Outcome struct {
 	Scoring model.LeadScoring
 	Ledger  []model.LedgerLine
 	// Gained and Lost list rules the lead newly matches or no longer matches; Fired the rules
-	// that gave new points or labels now (their "last matched" moves).
+	// that gave new points or labels now (their "last matched" moves); Matched every score and
+	// label rule the lead matches.
 	Gained, Lost, Fired []int64
+	Matched             map[int64]bool
 }
 
 // HeatScale is the workspace's heat percentiles in time-free units (see Heat).
@@ -255,6 +257,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	for id := range fired {
 		out.Fired = append(out.Fired, id)
 	}
+	out.Matched = after
 	return out
 }
 
@@ -328,5 +331,30 @@ func sortedSet(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+func strconvFormat(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', 1, 64) }
+
+// ValueNow is a stored contribution's value at now, after expiry and decay.
+func ValueNow(c model.Contribution, rs *RuleSet, now time.Time) float64 {
+	return rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.effects[c.RuleID], now)
+}
+
+// Trend is a score's value at the end of each of the last days, oldest first, computed from
+// the contributions it holds now (so a rule edit redraws the past with the new rules).
+func Trend[C interface{ Base() model.Contribution }](contribs []C, rs *RuleSet, now time.Time, days int) []float64 {
+	out := make([]float64, days+1)
+	for i := 0; i <= days; i++ {
+		at := now.Add(-time.Duration(days-i) * 24 * time.Hour)
+		var sum float64
+		for _, c := range contribs {
+			b := c.Base()
+			if !b.EarnedAt.After(at) {
+				sum += ValueNow(b, rs, at)
+			}
+		}
+		out[i] = round(sum)
+	}
 	return out
 }

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/lib/pq"
+
 	"github.com/peregrine-scoring/peregrine/domain/model"
 )
 
 const leadColumns = `l.workspace_id, l.id, l.email, l.first_name, l.last_name, l.company, l.created_at, l.last_activity_at,
 	l.phone, l.country, l.time_zone, l.custom_attributes, l.account_id, l.first_activity_at, l.activity_count, l.updated_at,
-	a.domain AS account_domain`
+	a.domain AS account_domain, l.title, l.owner_name, l.owner_email, l.main_score, l.fit_points, l.grade, l.temperature,
+	l.labels, l.rising`
 
 const leadFrom = ` FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id `
 
@@ -40,35 +43,116 @@ func (s *Store) LeadByID(ctx context.Context, workspaceID, leadID int64) (model.
 	return l, nil
 }
 
-// LeadFilter narrows the lead list.
+// Lead list orders.
+const (
+	SortScore       = "score"       // the main score, highest first (the default)
+	SortGrade       = "grade"       // A first, then by main score
+	SortTemperature = "temperature" // hottest first: heat is stored time-free, so its order holds
+	SortActivity    = "activity"    // most recent activity first
+)
+
+// CountCap bounds counting: beyond it the list says "more than". Counting a million rows
+// would cost more than showing the page.
+const CountCap = 10000
+
+// LeadFilter narrows and orders the lead list.
 type LeadFilter struct {
 	// Search matches email, name or company, case-insensitively.
 	Search string
-	Limit  int
-	Offset int
+	// Sort is one of the Sort constants; ScoreID sorts by that named score instead.
+	Sort    string
+	ScoreID int64
+	// Labels keeps leads holding all of these labels.
+	Labels       []string
+	Grades       []string
+	Temperatures []string
+	MinScore     *float64
+	MaxScore     *float64
+	AccountID    int64
+	Owner        string // owner name or email, contains
+	ActiveDays   int    // active within the last N days
+	Limit        int
+	Offset       int
 }
 
-// ListLeads pages through the workspace's leads, most recently active first. Ties break on id
-// so pages never skip or repeat a lead.
+// ListLeads pages through the workspace's leads. Ties break on id so pages never skip or
+// repeat a lead. The total is exact up to CountCap; capped reports that it is a lower bound.
 func (s *Store) ListLeads(ctx context.Context, workspaceID int64, f LeadFilter) ([]model.Lead, int, error) {
-	where := `WHERE l.workspace_id = $1`
-	args := []any{workspaceID}
-	if q := strings.TrimSpace(f.Search); q != "" {
-		args = append(args, "%"+escapeLike(strings.ToLower(q))+"%")
-		where += ` AND (l.email LIKE $2 OR lower(l.first_name || ' ' || l.last_name) LIKE $2 OR lower(l.company) LIKE $2)`
-	}
+	leads, total, _, err := s.ListLeadsCapped(ctx, workspaceID, f)
+	return leads, total, err
+}
+
+// ListLeadsCapped is ListLeads that also says whether the total hit CountCap.
+func (s *Store) ListLeadsCapped(ctx context.Context, workspaceID int64, f LeadFilter) ([]model.Lead, int, bool, error) {
+	where, args := leadWhere(workspaceID, f)
 	var total int
-	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM leads l `+where, args...); err != nil {
-		return nil, 0, fmt.Errorf("store: unable to count leads: %w", err)
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM leads l `+where+
+		fmt.Sprintf(` LIMIT %d) capped`, CountCap+1), args...); err != nil {
+		return nil, 0, false, fmt.Errorf("store: unable to count leads: %w", err)
+	}
+	capped := total > CountCap
+	if capped {
+		total = CountCap
+	}
+	order := `l.main_score DESC, l.id DESC`
+	from := leadFrom
+	switch {
+	case f.ScoreID != 0:
+		args = append(args, f.ScoreID)
+		from += fmt.Sprintf(`LEFT JOIN lead_scores ls ON ls.workspace_id = l.workspace_id AND ls.lead_id = l.id AND ls.score_id = $%d `, len(args))
+		order = `COALESCE(ls.value, 0) DESC, l.id DESC`
+	case f.Sort == SortGrade:
+		order = `l.grade, l.main_score DESC, l.id DESC`
+	case f.Sort == SortTemperature:
+		order = `l.heat DESC, l.id DESC`
+	case f.Sort == SortActivity:
+		order = `l.last_activity_at DESC NULLS LAST, l.id DESC`
 	}
 	var leads []model.Lead
 	args = append(args, f.Limit, f.Offset)
-	err := s.db.SelectContext(ctx, &leads, `SELECT `+leadColumns+leadFrom+where+
-		fmt.Sprintf(` ORDER BY l.last_activity_at DESC NULLS LAST, l.id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	err := s.db.SelectContext(ctx, &leads, `SELECT `+leadColumns+from+where+
+		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order, len(args)-1, len(args)), args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: unable to list leads: %w", err)
+		return nil, 0, false, fmt.Errorf("store: unable to list leads: %w", err)
 	}
-	return leads, total, nil
+	return leads, total, capped, nil
+}
+
+func leadWhere(workspaceID int64, f LeadFilter) (string, []any) {
+	where := `WHERE l.workspace_id = $1`
+	args := []any{workspaceID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += " AND " + strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(args)))
+	}
+	if q := strings.TrimSpace(f.Search); q != "" {
+		add(`(l.email LIKE $? OR lower(l.first_name || ' ' || l.last_name) LIKE $? OR lower(l.company) LIKE $?)`, "%"+escapeLike(strings.ToLower(q))+"%")
+	}
+	if len(f.Labels) > 0 {
+		add(`l.labels @> $?`, pq.Array(f.Labels))
+	}
+	if len(f.Grades) > 0 {
+		add(`l.grade = ANY($?)`, pq.Array(f.Grades))
+	}
+	if len(f.Temperatures) > 0 {
+		add(`l.temperature = ANY($?)`, pq.Array(f.Temperatures))
+	}
+	if f.MinScore != nil {
+		add(`l.main_score >= $?`, *f.MinScore)
+	}
+	if f.MaxScore != nil {
+		add(`l.main_score <= $?`, *f.MaxScore)
+	}
+	if f.AccountID != 0 {
+		add(`l.account_id = $?`, f.AccountID)
+	}
+	if o := strings.TrimSpace(f.Owner); o != "" {
+		add(`(lower(l.owner_name) LIKE $? OR l.owner_email LIKE $?)`, "%"+escapeLike(strings.ToLower(o))+"%")
+	}
+	if f.ActiveDays > 0 {
+		add(`l.last_activity_at >= now() - make_interval(days => $?)`, f.ActiveDays)
+	}
+	return where, args
 }
 
 // LeadIdentities lists the identifiers known for a lead.

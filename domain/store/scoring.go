@@ -15,16 +15,25 @@ import (
 // LockScoringLeads locks leads for scoring, in id order so concurrent scorers queue rather
 // than deadlock, and returns what scoring reads of them.
 func (t *Tx) LockScoringLeads(ctx context.Context, workspaceID int64, ids []int64) ([]model.ScoringLead, error) {
+	return t.scoringLeads(ctx, workspaceID, ids, " FOR UPDATE OF l")
+}
+
+// ScoringLeads reads leads as scoring does, without locking them (for previews).
+func (t *Tx) ScoringLeads(ctx context.Context, workspaceID int64, ids []int64) ([]model.ScoringLead, error) {
+	return t.scoringLeads(ctx, workspaceID, ids, "")
+}
+
+func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64, lock string) ([]model.ScoringLead, error) {
 	var rows []struct {
 		model.ScoringLead
 		LabelArr pq.StringArray `db:"labels"`
 	}
 	err := t.tx.SelectContext(ctx, &rows, `
 		SELECT l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
-			l.status, l.custom_attributes, l.account_id, l.labels, l.last_activity_at,
+			l.status, l.custom_attributes, l.account_id, l.labels, l.last_activity_at, l.grade, l.main_score,
 			a.domain AS account_domain, a.name AS account_name, a.industry AS account_industry, a.employees AS account_employees
 		FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
-		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id FOR UPDATE OF l`, workspaceID, pq.Array(ids))
+		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id`+lock, workspaceID, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
 	}
@@ -427,4 +436,39 @@ func (t *Tx) NoteEventNames(ctx context.Context, workspaceID int64, names []stri
 		return fmt.Errorf("store: unable to note event names: %w", err)
 	}
 	return nil
+}
+
+// RecentLeadIDs lists the most recently active leads (for previews on a sample).
+func (t *Tx) RecentLeadIDs(ctx context.Context, workspaceID int64, limit int) ([]int64, int, error) {
+	var ids []int64
+	if err := t.tx.SelectContext(ctx, &ids, `SELECT id FROM leads WHERE workspace_id = $1
+		ORDER BY last_activity_at DESC NULLS LAST, id DESC LIMIT $2`, workspaceID, limit); err != nil {
+		return nil, 0, fmt.Errorf("store: unable to list recent leads: %w", err)
+	}
+	var total int
+	if err := t.tx.GetContext(ctx, &total, `SELECT count(*) FROM leads WHERE workspace_id = $1`, workspaceID); err != nil {
+		return nil, 0, fmt.Errorf("store: unable to count leads: %w", err)
+	}
+	return ids, total, nil
+}
+
+// StoredLeadScores returns the leads' stored scores by lead and score id.
+func (t *Tx) StoredLeadScores(ctx context.Context, workspaceID int64, ids []int64) (map[int64]map[int64]float64, error) {
+	var rows []struct {
+		LeadID  int64   `db:"lead_id"`
+		ScoreID int64   `db:"score_id"`
+		Value   float64 `db:"value"`
+	}
+	if err := t.tx.SelectContext(ctx, &rows, `SELECT lead_id, score_id, value FROM lead_scores
+		WHERE workspace_id = $1 AND lead_id = ANY($2)`, workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to read lead scores: %w", err)
+	}
+	out := map[int64]map[int64]float64{}
+	for _, r := range rows {
+		if out[r.LeadID] == nil {
+			out[r.LeadID] = map[int64]float64{}
+		}
+		out[r.LeadID][r.ScoreID] = r.Value
+	}
+	return out, nil
 }

@@ -24,6 +24,8 @@ document.querySelectorAll("[data-refresh]").forEach((panel) => {
   const interval = Number(panel.dataset.interval || 5000);
   const refresh = async () => {
     if (document.hidden) return;
+    // data-refresh-while="selector": poll only while the panel shows work in progress.
+    if (panel.dataset.refreshWhile && !panel.querySelector(panel.dataset.refreshWhile)) return;
     try {
       const res = await fetch(panel.dataset.refresh, { headers: { Accept: "text/html" }, credentials: "same-origin" });
       if (res.ok) panel.innerHTML = await res.text();
@@ -44,4 +46,22 @@ document.querySelectorAll("[data-toggle-other]").forEach((select) => {
 // Filters that apply on change: <select data-autosubmit>.
 document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
   select.addEventListener("change", () => select.form.submit());
+});
+
+// Forms that ask first: <form data-confirm="Delete …?">.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+
+// User-chosen colours (labels): <span data-color="#rrggbb">. Set through the CSS object model
+// because the content security policy forbids inline style attributes.
+const paintColors = (scope) => scope.querySelectorAll("[data-color]").forEach((node) => {
+  if (/^#[0-9a-f]{6}$/i.test(node.dataset.color)) node.style.setProperty("--chip", node.dataset.color);
+});
+paintColors(document);
+
+// Filter chips that apply on change: <input type="checkbox" data-autosubmit-check>.
+document.querySelectorAll("input[data-autosubmit-check]").forEach((box) => {
+  box.addEventListener("change", () => box.form.submit());
 });

@@ -1,0 +1,201 @@
+package scoring
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+)
+
+// PreviewSample bounds how many leads a preview scores: the most recently active ones. It
+// keeps the answer within a second or two on large workspaces; the result says when it is a
+// sample.
+const PreviewSample = 5000
+
+// previewRuleID stands for a rule not saved yet.
+const previewRuleID = -1
+
+// Preview tells what saving a rule would do, without saving it.
+type Preview struct {
+	Kind     string
+	Examined int // leads scored
+	Total    int // leads in the workspace
+	Matching int // leads the rule matches now
+	Gain     int // leads gaining the label, points or a better grade
+	Lose     int // leads losing the label, points or a worse grade
+	Examples []PreviewExample
+}
+
+// PreviewExample is one lead and what the rule changes for it.
+type PreviewExample struct {
+	LeadID        int64
+	Email         string
+	Name          string
+	Before, After string
+	Matches       bool
+}
+
+// Preview scores a sample of leads with the rule added (ruleID 0) or replacing rule ruleID,
+// and compares with what is stored.
+func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule rules.Rule) (Preview, error) {
+	out := Preview{Kind: rule.Kind}
+	if _, err := rule.Check(); err != nil {
+		return out, err
+	}
+	current, err := s.RuleSet(ctx, workspaceID)
+	if err != nil {
+		return out, err
+	}
+	stored, err := s.Store.ListRules(ctx, workspaceID)
+	if err != nil {
+		return out, err
+	}
+	scores := append([]model.ScoreName(nil), current.Scores...)
+	if rule.Kind == rules.KindScore {
+		if _, ok := current.scoreIDs[rule.Score.Score]; !ok {
+			scores = append(scores, model.ScoreName{ID: previewRuleID, Name: rule.Score.Score, IsMain: len(scores) == 0})
+		}
+	}
+	rule.Enabled = true
+	def, _ := json.Marshal(rule)
+	id := ruleID
+	if id == 0 {
+		id = previewRuleID
+	}
+	var set []model.StoredRule
+	replaced := false
+	for _, r := range stored {
+		if r.ID == ruleID {
+			r.Definition, r.Enabled, r.Version = def, true, r.Version+1
+			replaced = true
+		}
+		set = append(set, r)
+	}
+	if !replaced {
+		set = append(set, model.StoredRule{ID: id, Version: 1, Enabled: true, Definition: def})
+	}
+	scale, err := s.Store.GradeScale(ctx, workspaceID)
+	if err != nil {
+		return out, err
+	}
+	next, _ := Build(-1, set, scores, scale)
+	scoreID := int64(0)
+	if rule.Kind == rules.KindScore {
+		for _, sc := range scores {
+			if sc.Name == rule.Score.Score {
+				scoreID = sc.ID
+			}
+		}
+	}
+	now := s.Now()
+	type change struct {
+		ex   PreviewExample
+		size float64
+	}
+	var changes, matches []change
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		ids, total, err := tx.RecentLeadIDs(ctx, workspaceID, PreviewSample)
+		if err != nil {
+			return err
+		}
+		out.Total, out.Examined = total, len(ids)
+		p50, p80, p95, _, err := tx.HeatScale(ctx, workspaceID)
+		if err != nil {
+			return err
+		}
+		storedScores, err := tx.StoredLeadScores(ctx, workspaceID, ids)
+		if err != nil {
+			return err
+		}
+		for start := 0; start < len(ids); start += 500 {
+			chunk := ids[start:min(start+500, len(ids))]
+			leads, err := tx.ScoringLeads(ctx, workspaceID, chunk)
+			if err != nil {
+				return err
+			}
+			states, err := loadStates(ctx, tx, workspaceID, next, leads)
+			if err != nil {
+				return err
+			}
+			for _, st := range states {
+				o := next.Score(st, HeatScale{p50, p80, p95}, now)
+				ex := PreviewExample{LeadID: st.Lead.ID, Email: st.Lead.Email, Name: strings.TrimSpace(st.Lead.FirstName + " " + st.Lead.LastName)}
+				var size float64
+				switch rule.Kind {
+				case rules.KindScore:
+					ex.Matches = o.Matched[id]
+					before, after := storedScores[st.Lead.ID][scoreID], o.Scoring.Scores[scoreID]
+					ex.Before, ex.After = formatPoints(before), formatPoints(after)
+					size = after - before
+				case rules.KindLabel:
+					had := contains(st.Lead.Labels, rule.Label.Name)
+					if rule.Label.On == rules.OnAccount {
+						continue // account labels: counted below from accounts
+					}
+					ex.Matches = contains(o.Scoring.Labels, rule.Label.Name)
+					ex.Before, ex.After = yesNo(had), yesNo(ex.Matches)
+					size = b2f(ex.Matches) - b2f(had)
+				case rules.KindGrade:
+					c, _ := rule.Check()
+					p, a := Profile(st.Lead)
+					ex.Matches = c.Match(&rules.Subject{Now: now, Profile: p, Account: a})
+					ex.Before, ex.After = st.Lead.Grade, o.Scoring.Grade
+					size = float64(strings.Compare(st.Lead.Grade, o.Scoring.Grade)) // A < B: a better grade is a gain
+				}
+				if ex.Matches {
+					out.Matching++
+					matches = append(matches, change{ex, 0})
+				}
+				switch {
+				case size > 1e-9:
+					out.Gain++
+				case size < -1e-9:
+					out.Lose++
+				}
+				if math.Abs(size) > 1e-9 {
+					changes = append(changes, change{ex, size})
+				}
+			}
+		}
+		return nil
+	})
+	sort.SliceStable(changes, func(i, j int) bool { return math.Abs(changes[i].size) > math.Abs(changes[j].size) })
+	for _, c := range append(changes, matches...) {
+		if len(out.Examples) == 10 {
+			break
+		}
+		dup := false
+		for _, e := range out.Examples {
+			dup = dup || e.LeadID == c.ex.LeadID
+		}
+		if !dup {
+			out.Examples = append(out.Examples, c.ex)
+		}
+	}
+	return out, err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "has it"
+	}
+	return "—"
+}
+
+func formatPoints(v float64) string {
+	return strings.TrimSuffix(strings.TrimRight(strconvFormat(v), "0"), ".")
+}

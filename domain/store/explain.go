@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+)
+
+// NamedValue is a score of a lead or account with its name.
+type NamedValue struct {
+	ScoreID int64   `db:"score_id"`
+	Name    string  `db:"name"`
+	Value   float64 `db:"value"`
+	IsMain  bool    `db:"is_main"`
+}
+
+// LeadScoreValues lists a lead's stored scores, main first.
+func (s *Store) LeadScoreValues(ctx context.Context, workspaceID, leadID int64) ([]NamedValue, error) {
+	var out []NamedValue
+	err := s.db.SelectContext(ctx, &out, `SELECT n.id AS score_id, n.name, COALESCE(ls.value, 0) AS value, n.is_main
+		FROM score_names n LEFT JOIN lead_scores ls ON ls.workspace_id = n.workspace_id AND ls.score_id = n.id AND ls.lead_id = $2
+		WHERE n.workspace_id = $1 ORDER BY n.is_main DESC, n.name`, workspaceID, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read lead scores: %w", err)
+	}
+	return out, nil
+}
+
+// ContributionDetail is a current contribution with the activity that earned it.
+type ContributionDetail struct {
+	model.Contribution
+	ActivityName *string `db:"activity_name"`
+}
+
+// LeadContributions lists the points a lead currently holds, newest first: the "why".
+func (s *Store) LeadContributions(ctx context.Context, workspaceID, leadID int64) ([]ContributionDetail, error) {
+	var out []ContributionDetail
+	err := s.db.SelectContext(ctx, &out, `SELECT c.*, a.name AS activity_name FROM (
+			SELECT lead_id, rule_id, rule_version, activity_id, score_id, min(earned_at) AS earned_at, sum(delta) AS points
+			FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 AND kind = 'score'
+			GROUP BY lead_id, rule_id, rule_version, activity_id, score_id HAVING abs(sum(delta)) > 1e-9) c
+		LEFT JOIN activities a ON a.workspace_id = $1 AND a.id = c.activity_id
+		ORDER BY c.earned_at DESC, c.activity_id DESC`, workspaceID, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read contributions: %w", err)
+	}
+	return out, nil
+}
+
+// LeadLedger lists a lead's latest score and label changes.
+func (s *Store) LeadLedger(ctx context.Context, workspaceID, leadID int64, limit int) ([]model.LedgerLine, error) {
+	var out []model.LedgerLine
+	err := s.db.SelectContext(ctx, &out, `SELECT lead_id, id, kind, score_id, label, rule_id, rule_version, activity_id,
+			earned_at, delta, before, after, created_at
+		FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 ORDER BY id DESC LIMIT $3`, workspaceID, leadID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read ledger: %w", err)
+	}
+	return out, nil
+}
+
+// AccountRow is an account in the accounts list.
+type AccountRow struct {
+	WorkspaceID int64          `db:"workspace_id"`
+	ID          int64          `db:"id"`
+	Domain      string         `db:"domain"`
+	Name        string         `db:"name"`
+	Industry    string         `db:"industry"`
+	Employees   *int           `db:"employees"`
+	MainScore   float64        `db:"main_score"`
+	Labels      pq.StringArray `db:"labels"`
+	People      int            `db:"people"`
+	Engaged30   int            `db:"engaged_30d"`
+	LastActive  *time.Time     `db:"last_active"`
+}
+
+const accountSelect = `SELECT a.workspace_id, a.id, a.domain, a.name, a.industry, a.employees, a.main_score, a.labels,
+		(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id) AS people,
+		(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id
+			AND l.last_activity_at >= now() - interval '30 days') AS engaged_30d,
+		(SELECT max(l.last_activity_at) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id) AS last_active
+	FROM accounts a `
+
+// AccountFilter narrows the accounts list.
+type AccountFilter struct {
+	Search string
+	Label  string
+	Limit  int
+	Offset int
+}
+
+// ListAccounts pages through accounts, highest main score first.
+func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFilter) ([]AccountRow, int, error) {
+	where := `WHERE a.workspace_id = $1 AND ($2 = '' OR a.domain LIKE $2 OR lower(a.name) LIKE $2) AND ($3 = '' OR a.labels @> ARRAY[$3])`
+	search := ""
+	if f.Search != "" {
+		search = "%" + escapeLike(f.Search) + "%"
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM accounts a `+where, workspaceID, search, f.Label); err != nil {
+		return nil, 0, fmt.Errorf("store: unable to count accounts: %w", err)
+	}
+	var out []AccountRow
+	err := s.db.SelectContext(ctx, &out, accountSelect+where+` ORDER BY a.main_score DESC, a.id DESC LIMIT $4 OFFSET $5`,
+		workspaceID, search, f.Label, f.Limit, f.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: unable to list accounts: %w", err)
+	}
+	return out, total, nil
+}
+
+// AccountByID loads one account with its counts.
+func (s *Store) AccountByID(ctx context.Context, workspaceID, id int64) (AccountRow, error) {
+	var a AccountRow
+	err := s.db.GetContext(ctx, &a, accountSelect+`WHERE a.workspace_id = $1 AND a.id = $2`, workspaceID, id)
+	if err != nil {
+		return a, fmt.Errorf("store: unable to load account: %w", notFound(err))
+	}
+	return a, nil
+}
+
+// AccountScoreValues lists an account's rolled-up scores.
+func (s *Store) AccountScoreValues(ctx context.Context, workspaceID, accountID int64) ([]NamedValue, error) {
+	var out []NamedValue
+	err := s.db.SelectContext(ctx, &out, `SELECT n.id AS score_id, n.name, COALESCE(s.value, 0) AS value, n.is_main
+		FROM score_names n LEFT JOIN account_scores s ON s.workspace_id = n.workspace_id AND s.score_id = n.id AND s.account_id = $2
+		WHERE n.workspace_id = $1 ORDER BY n.is_main DESC, n.name`, workspaceID, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read account scores: %w", err)
+	}
+	return out, nil
+}
+
+// AccountActivities pages through the activities of an account's people, newest first.
+func (s *Store) AccountActivities(ctx context.Context, workspaceID, accountID int64, limit, offset int) ([]model.Activity, error) {
+	var out []model.Activity
+	err := s.db.SelectContext(ctx, &out, `SELECT `+activityColumns+` FROM activities
+		WHERE workspace_id = $1 AND lead_id IN (SELECT id FROM leads WHERE workspace_id = $1 AND account_id = $2)
+		ORDER BY occurred_at DESC, id DESC LIMIT $3 OFFSET $4`, workspaceID, accountID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list account activities: %w", err)
+	}
+	return out, nil
+}
+
+// Base returns the contribution itself.
+func (c ContributionDetail) Base() model.Contribution { return c.Contribution }

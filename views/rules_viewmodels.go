@@ -1,0 +1,121 @@
+package views
+
+// RulesView is the rules list with scores and grade thresholds.
+type RulesView struct {
+	CSRF     string
+	Rules    []RuleRow
+	Scores   []ScoreRow
+	Grades   []GradeThreshold
+	Progress Progress
+}
+
+// RuleRow is one rule in the list.
+type RuleRow struct {
+	ID          int64
+	Name        string
+	Kind        string
+	Enabled     bool
+	Version     int
+	Effect      string
+	Summary     string
+	Color       string
+	Emoji       string
+	Matched     int
+	LastMatched string
+	First, Last bool
+}
+
+// ScoreRow is a named score with its account roll-up.
+type ScoreRow struct {
+	ID     int64
+	Name   string
+	Rollup string
+	Main   bool
+}
+
+// GradeThreshold is the lowest fit points for a grade.
+type GradeThreshold struct {
+	Grade string
+	Min   float64
+}
+
+// Progress is the state of the latest re-scoring.
+type Progress struct {
+	Known   bool
+	Running bool
+	State   string
+	Reason  string
+	Done    int
+	Total   int
+	Percent int
+	When    string
+}
+
+// BuilderView is the rule builder page. The rule and catalog travel as JSON for the script.
+type BuilderView struct {
+	CSRF         string
+	ID           int64
+	Name         string
+	Action       string
+	RuleJSON     string
+	CatalogJSON  string
+	ProblemsJSON string
+	Message      string
+}
+
+// EventPropertiesView is Settings › Event properties.
+type EventPropertiesView struct {
+	CSRF  string
+	Keys  []PropertyRow
+	Key   string
+	Type  string
+	Error string
+}
+
+// PropertyRow is one event property key.
+type PropertyRow struct {
+	Key     string
+	Type    string
+	Builtin bool
+}
+
+// AccountsView is the accounts list.
+type AccountsView struct {
+	Rows      []AccountRow
+	Total     int
+	Query     string
+	Label     string
+	MainScore string
+	AllLabels []LabelChip
+	Paging    Paging
+}
+
+// AccountRow is one account in the list.
+type AccountRow struct {
+	ID         int64
+	Domain     string
+	Name       string
+	Score      string
+	People     int
+	Engaged    int
+	LastActive string
+	Labels     []LabelChip
+}
+
+// AccountView is an account's page.
+type AccountView struct {
+	ID         int64
+	Domain     string
+	Name       string
+	Industry   string
+	Employees  string
+	People     int
+	Engaged    int
+	Scores     []Pair
+	Labels     []LabelChip
+	Rows       []LeadRow
+	MorePeople bool
+	PeopleURL  string
+	Days       []TimelineDay
+	Paging     Paging
+}
