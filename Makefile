@@ -37,10 +37,11 @@ postgres:
 		$(SUDO) apt-get update -q && $(APT_INSTALL) postgresql; \
 	fi
 
+# Chromium for the browser tests, and an emoji font so labels' emoji render in screenshots.
 chromium:
-	@if [ -x "$(CHROMIUM)" ]; then :; else \
-		echo "Installing Chromium (apt-get install chromium)"; \
-		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium; \
+	@if [ -x "$(CHROMIUM)" ] && [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then :; else \
+		echo "Installing Chromium and an emoji font (apt-get install chromium fonts-noto-color-emoji)"; \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium fonts-noto-color-emoji; \
 	fi
 
 node:

@@ -137,7 +137,10 @@ func TestRuleBuilderFlow(t *testing.T) {
 
 	must(t, page.Locator("#save-btn").Click())
 	must(t, expect.Locator(page.Locator(".flash-success")).ToContainText("saved"))
-	must(t, expect.Locator(page.Locator("#rescore-progress")).ToContainText("All leads are scored", playwright.LocatorAssertionsToContainTextOptions{Timeout: playwright.Float(30_000)}))
+	// When re-scoring ends the page refreshes itself: the new rule matched hal and ivy.
+	must(t, expect.Locator(page.Locator("tr[data-rule-name='Pricing from a target account or the spring campaign'] td.num")).ToHaveText("2",
+		playwright.LocatorAssertionsToHaveTextOptions{Timeout: playwright.Float(30_000)}))
+	must(t, expect.Locator(page.Locator("#rescore-progress")).ToContainText("All leads are scored"))
 	screenshot(t, page, "rules.png")
 
 	// A label rule: people who clicked an email.
@@ -155,7 +158,8 @@ func TestRuleBuilderFlow(t *testing.T) {
 	must(t, page.Locator("#preview-btn").Click())
 	must(t, expect.Locator(page.Locator("[data-preview='leads match now']")).ToHaveText("1"))
 	must(t, page.Locator("#save-btn").Click())
-	must(t, expect.Locator(page.Locator("#rescore-progress")).ToContainText("All leads are scored", playwright.LocatorAssertionsToContainTextOptions{Timeout: playwright.Float(30_000)}))
+	must(t, expect.Locator(page.Locator("tr[data-rule-name='Clicked recently'] td.num")).ToHaveText("1",
+		playwright.LocatorAssertionsToHaveTextOptions{Timeout: playwright.Float(30_000)}))
 
 	// The list re-ranked: hal and ivy jumped above grace; grace carries the label.
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Leads", Exact: playwright.Bool(true)}).Click())

@@ -50,7 +50,7 @@ func (h *Handlers) ShowRulesPage(c echo.Context) error {
 		row := views.RuleRow{ID: r.ID, Name: r.Name, Kind: r.Kind, Enabled: r.Enabled, Version: r.Version,
 			Matched: r.LeadsMatched, Effect: effectText(def), First: i == 0, Last: i == len(stored)-1, Summary: conditionSummary(&def.When)}
 		if def.Label != nil {
-			row.Color, row.Emoji = def.Label.Color, def.Label.Emoji
+			row.Color, row.Emoji, row.LabelName = def.Label.Color, def.Label.Emoji, def.Label.Name
 		}
 		row.LastMatched = "never"
 		if r.LastMatchedAt != nil {
@@ -607,6 +607,12 @@ func conditionText(c *rules.Condition) string {
 	}
 	if c.Value == nil {
 		return label + " " + op
+	}
+	if c.Operator == "within_last_days" {
+		return fmt.Sprintf("%s within the last %v days", label, c.Value)
+	}
+	if c.Operator == "more_than_days_ago" {
+		return fmt.Sprintf("%s more than %v days ago", label, c.Value)
 	}
 	var v string
 	switch x := c.Value.(type) {

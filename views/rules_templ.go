@@ -43,7 +43,7 @@ func RulesPage(c Chrome, v RulesView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<header class=\"page-head\"><div><h1>Scoring rules</h1><p class=\"muted\">Rules turn engagement and profile data into scores, labels and fit grades. Every change re-scores all leads.</p></div><div class=\"head-actions\"><a class=\"btn btn-primary\" href=\"/rules/new?kind=score\">+ Score rule</a> <a class=\"btn\" href=\"/rules/new?kind=label\">+ Label</a> <a class=\"btn\" href=\"/rules/new?kind=grade\">+ Fit grade rule</a></div></header><div id=\"rescore-progress\" data-refresh=\"/rules/progress\" data-interval=\"1500\" data-refresh-while=\".progress-running\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<header class=\"page-head\"><div><h1>Scoring rules</h1><p class=\"muted\">Rules turn engagement and profile data into scores, labels and fit grades. Every change re-scores all leads.</p></div><div class=\"head-actions\"><a class=\"btn btn-primary\" href=\"/rules/new?kind=score\">+ Score rule</a> <a class=\"btn\" href=\"/rules/new?kind=label\">+ Label</a> <a class=\"btn\" href=\"/rules/new?kind=grade\">+ Fit grade rule</a></div></header><div id=\"rescore-progress\" data-refresh=\"/rules/progress\" data-interval=\"1500\" data-refresh-while=\".progress-running\" data-reload-when-done>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -284,9 +284,9 @@ func RulesPage(c Chrome, v RulesView) templ.Component {
 							}
 						}
 						var templ_7745c5c3_Var17 string
-						templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(r.Name)
+						templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(r.LabelName)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rules.templ`, Line: 58, Col: 19}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rules.templ`, Line: 58, Col: 24}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 						if templ_7745c5c3_Err != nil {

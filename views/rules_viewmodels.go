@@ -20,6 +20,7 @@ type RuleRow struct {
 	Summary     string
 	Color       string
 	Emoji       string
+	LabelName   string
 	Matched     int
 	LastMatched string
 	First, Last bool

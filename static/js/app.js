@@ -28,7 +28,14 @@ document.querySelectorAll("[data-refresh]").forEach((panel) => {
     if (panel.dataset.refreshWhile && !panel.querySelector(panel.dataset.refreshWhile)) return;
     try {
       const res = await fetch(panel.dataset.refresh, { headers: { Accept: "text/html" }, credentials: "same-origin" });
-      if (res.ok) panel.innerHTML = await res.text();
+      if (!res.ok) return;
+      panel.innerHTML = await res.text();
+      paintColors(panel);
+      // data-reload-when-done: the work the panel tracked finished, so the page's own
+      // figures (counts next to it) are stale; show them fresh.
+      if (panel.dataset.reloadWhenDone !== undefined && panel.dataset.refreshWhile && !panel.querySelector(panel.dataset.refreshWhile)) {
+        window.location.reload();
+      }
     } catch (_) { /* offline for a moment; try again next tick */ }
   };
   setInterval(refresh, interval);
@@ -56,9 +63,11 @@ document.addEventListener("submit", (event) => {
 
 // User-chosen colours (labels): <span data-color="#rrggbb">. Set through the CSS object model
 // because the content security policy forbids inline style attributes.
-const paintColors = (scope) => scope.querySelectorAll("[data-color]").forEach((node) => {
-  if (/^#[0-9a-f]{6}$/i.test(node.dataset.color)) node.style.setProperty("--chip", node.dataset.color);
-});
+function paintColors(scope) {
+  scope.querySelectorAll("[data-color]").forEach((node) => {
+    if (/^#[0-9a-f]{6}$/i.test(node.dataset.color)) node.style.setProperty("--chip", node.dataset.color);
+  });
+}
 paintColors(document);
 
 // Filter chips that apply on change: <input type="checkbox" data-autosubmit-check>.
