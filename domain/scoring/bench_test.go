@@ -1,0 +1,267 @@
+package scoring
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+)
+
+// Benchmarks of scoring against PostgreSQL (make bench runs them with fsync on). Sizes can be
+// lowered for a quick look with PEREGRINE_BENCH_LEADS and PEREGRINE_BENCH_LIST_LEADS.
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// benchRules is a 50-rule set of the kinds marketers write: event names and types, property
+// comparisons, counts over windows, profile conditions; three scores, labels and grades.
+func benchRules() []rules.Rule {
+	cond := func(field, op string, value any) rules.Node {
+		return rules.Node{Condition: &rules.Condition{Field: field, Operator: op, Value: value}}
+	}
+	group := func(comb string, nodes ...rules.Node) rules.Group { return rules.Group{Combinator: comb, Rules: nodes} }
+	var out []rules.Rule
+	types := []string{"users.messages.email.Open", "users.messages.email.Click", "users.behaviors.CustomEvent", "users.messages.email.Delivery"}
+	names := []string{"pricing", "demo", "webinar", "docs", "trial", "Opened email", "Clicked"}
+	scores := []string{"Lead score", "Product interest", "Email engagement"}
+	for i := 0; i < 40; i++ {
+		var when rules.Group
+		switch i % 5 {
+		case 0:
+			when = group("and", cond("event.type", "equals", types[i%len(types)]))
+		case 1:
+			when = group("and", cond("event.name", "contains", names[i%len(names)]))
+		case 2:
+			when = group("and", cond("event.name", "contains", names[i%len(names)]),
+				rules.Node{Group: &rules.Group{Combinator: "or", Rules: []rules.Node{cond("profile.country", "in", []any{"CH", "DE"}), cond("profile.title", "contains", "vp")}}})
+		case 3:
+			c := &rules.Condition{Field: "event.property", Property: "campaign_name", Operator: "contains", Value: fmt.Sprintf("q%d", 1+i%4)}
+			when = group("and", rules.Node{Condition: c})
+		case 4:
+			c := &rules.Condition{Field: "event.count", Operator: ">=", Value: 3, WindowDays: 14,
+				Where: &rules.Group{Combinator: "and", Rules: []rules.Node{cond("event.type", "equals", types[i%len(types)])}}}
+			when = group("and", rules.Node{Condition: c}, cond("event.type", "equals", types[i%len(types)]))
+		}
+		eff := &rules.ScoreEffect{Score: scores[i%3], Points: float64(1 + i%10), Per: rules.PerEvent, Cap: 50}
+		if i%4 == 0 {
+			eff.Per, eff.Cap = rules.PerLead, 0
+		}
+		if i%3 == 1 {
+			eff.HalfLifeDays = 30
+		}
+		if i%7 == 2 {
+			eff.ExpireDays = 60
+		}
+		out = append(out, rules.Rule{Name: fmt.Sprintf("Score rule %d", i), Kind: rules.KindScore, Enabled: true, When: when, Score: eff})
+	}
+	for i := 0; i < 6; i++ {
+		when := group("and", cond("event.name", "contains", names[i%len(names)]), cond("event.time", "within_last_days", 7*(1+i%3)))
+		out = append(out, rules.Rule{Name: fmt.Sprintf("Label %d", i), Kind: rules.KindLabel, Enabled: true, When: when,
+			Label: &rules.LabelEffect{Name: fmt.Sprintf("Label %d", i), Color: "#6366f1"}})
+	}
+	grades := []rules.Group{
+		group("and", cond("profile.title", "matches", `(?i)\b(vp|cto|head)\b`)),
+		group("and", cond("account.employees", ">=", 200)),
+		group("and", cond("profile.country", "in", []any{"CH", "DE", "FR"})),
+		group("and", cond("account.industry", "equals", "Software")),
+	}
+	for i, g := range grades {
+		out = append(out, rules.Rule{Name: fmt.Sprintf("Grade %d", i), Kind: rules.KindGrade, Enabled: true, When: g, Grade: &rules.GradeEffect{Points: 25}})
+	}
+	return out
+}
+
+// seedActivity fills a workspace with leads (perLead activities each over 90 days) across
+// 2,000 accounts, in SQL.
+func seedActivity(b *testing.B, e *env, leads, perLead int) {
+	b.Helper()
+	db := e.db
+	steps := []string{
+		`INSERT INTO accounts (workspace_id, domain, name, industry, employees)
+		 SELECT $1, 'co' || g || '.example', 'Company ' || g, (ARRAY['Software','Retail','Finance','Health'])[1 + g % 4], (g * 37) % 5000
+		 FROM generate_series(1, 2000) g`,
+		fmt.Sprintf(`INSERT INTO leads (workspace_id, email, first_name, last_name, title, country, account_id)
+		 SELECT $1, 'p' || g || '@co' || (1 + g %% 2000) || '.example', 'First' || g, 'Last' || g,
+			(ARRAY['VP Marketing','Engineer','Head of Sales','Analyst','CTO'])[1 + g %% 5], (ARRAY['CH','DE','US','FR'])[1 + g %% 4],
+			(SELECT id FROM accounts a WHERE a.workspace_id = $1 AND a.domain = 'co' || (1 + g %% 2000) || '.example')
+		 FROM generate_series(1, %d) g`, leads),
+		fmt.Sprintf(`INSERT INTO activities (workspace_id, id, lead_id, occurred_at, source, event_type, name, campaign_name)
+		 SELECT $1, l.id * 1000 + k, l.id, now() - (((l.id * 7919 + k * 104729) %% 129600) || ' minutes')::interval, 'braze',
+			(ARRAY['users.messages.email.Open','users.messages.email.Click','users.behaviors.CustomEvent','users.messages.email.Delivery'])[1 + (l.id + k) %% 4],
+			(ARRAY['[Email campaign engagement] Opened email Q1 launch','[Email campaign engagement] Clicked in email Q2 webinar on https://x',
+				'[Custom Event tracked] pricing_page_viewed','[Nurturing] Received email Q3 docs','[Custom Event tracked] demo_requested',
+				'[Custom Event tracked] trial_started'])[1 + (l.id * 3 + k) %% 6],
+			'Q' || (1 + k %% 4) || ' campaign'
+		 FROM leads l, generate_series(1, %d) k WHERE l.workspace_id = $1`, perLead),
+		`UPDATE leads l SET activity_count = s.n, first_activity_at = s.first, last_activity_at = s.last
+		 FROM (SELECT lead_id, count(*) AS n, min(occurred_at) AS first, max(occurred_at) AS last FROM activities WHERE workspace_id = $1 GROUP BY lead_id) s
+		 WHERE l.workspace_id = $1 AND l.id = s.lead_id`,
+	}
+	for _, q := range steps {
+		if _, err := db.Exec(q, e.ws); err != nil {
+			b.Fatalf("%s: %v", q[:min(60, len(q))], err)
+		}
+	}
+	if _, err := db.Exec(`ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func newBenchEnv(b *testing.B) *env {
+	url := pgtest.NewDatabase(b)
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "bench", Name: "Bench"},
+		model.User{Email: "bench@example.com", Name: "Bench", PasswordHash: "x"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &env{ctx: ctx, st: st, db: db, ws: ws.ID, now: time.Now()}
+	e.svc = NewService(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return e
+}
+
+func rescoreToEnd(b *testing.B, e *env) time.Duration {
+	b.Helper()
+	start := time.Now()
+	for {
+		n, err := e.svc.RescoreOnce(e.ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			return time.Since(start)
+		}
+	}
+}
+
+// BenchmarkScoring: a full re-score of PEREGRINE_BENCH_LEADS leads (100,000) with 20
+// activities each (2,000,000) and 50 rules, first from nothing and then after one rule edit;
+// then incremental scoring of new activities in ingest-sized batches.
+func BenchmarkScoring(b *testing.B) {
+	leads := envInt("PEREGRINE_BENCH_LEADS", 100_000)
+	e := newBenchEnv(b)
+	e.now = time.Now()
+	e.svc.Now = time.Now
+	seedStart := time.Now()
+	seedActivity(b, e, leads, 20)
+	fmt.Printf("seeded %d leads, %d activities in %s\n", leads, leads*20, time.Since(seedStart).Round(time.Millisecond))
+
+	defs, err := Defs(benchRules())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.st.ImportRules(e.ctx, e.ws, 0, defs, true); err != nil {
+			b.Fatal(err)
+		}
+		first := rescoreToEnd(b, e)
+		lines := e.countB(b, `SELECT count(*) FROM score_ledger WHERE workspace_id = $1`)
+		fmt.Printf("full re-score, first scoring (%d ledger lines written): %s = %.0f leads/s, %.0f activities/s\n",
+			lines, first.Round(time.Millisecond), float64(leads)/first.Seconds(), float64(leads*20)/first.Seconds())
+
+		stored, _ := e.st.ListRules(e.ctx, e.ws)
+		var r rules.Rule
+		if err := json.Unmarshal(stored[1].Definition, &r); err != nil {
+			b.Fatal(err)
+		}
+		r.Score.Points++
+		def, _ := Def(r)
+		if _, err := e.st.SaveRule(e.ctx, e.ws, 0, stored[1].ID, def); err != nil {
+			b.Fatal(err)
+		}
+		edit := rescoreToEnd(b, e)
+		lines2 := e.countB(b, `SELECT count(*) FROM score_ledger WHERE workspace_id = $1`) - lines
+		fmt.Printf("full re-score after editing one rule (%d ledger lines written): %s = %.0f leads/s, %.0f activities/s\n",
+			lines2, edit.Round(time.Millisecond), float64(leads)/edit.Seconds(), float64(leads*20)/edit.Seconds())
+		b.ReportMetric(first.Seconds(), "s-first-rescore")
+		b.ReportMetric(edit.Seconds(), "s-edit-rescore")
+	}
+	b.StopTimer()
+
+	// Incremental: batches of 1,000 new activities over random leads, as the ingest worker
+	// scores them (insert + score in one transaction).
+	rng := rand.New(rand.NewSource(1))
+	var ids []int64
+	if err := e.db.QueryRow(`SELECT count(*) FROM leads WHERE workspace_id = $1`, e.ws).Err(); err != nil {
+		b.Fatal(err)
+	}
+	rows, err := e.db.Query(`SELECT id FROM leads WHERE workspace_id = $1`, e.ws)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	const batches, perBatch = 20, 1000
+	next := int64(1 << 40)
+	start := time.Now()
+	for k := 0; k < batches; k++ {
+		var acts []model.ActivityRow
+		for j := 0; j < perBatch; j++ {
+			next++
+			acts = append(acts, model.ActivityRow{LeadID: ids[rng.Intn(len(ids))], InboundEventID: next, OccurredAt: time.Now().Add(-time.Duration(rng.Intn(3600)) * time.Second),
+				Source: "braze", EventType: "users.messages.email.Click", Name: "[Email campaign engagement] Clicked in email Q2 webinar on https://x", CampaignName: "Q2 webinar"})
+		}
+		err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+			if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
+				return err
+			}
+			seen := map[int64]bool{}
+			var leadIDs []int64
+			for _, a := range acts {
+				if !seen[a.LeadID] {
+					seen[a.LeadID] = true
+					leadIDs = append(leadIDs, a.LeadID)
+				}
+			}
+			sort.Slice(leadIDs, func(i, j int) bool { return leadIDs[i] < leadIDs[j] })
+			return e.svc.ScoreLeads(e.ctx, tx, e.ws, leadIDs)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	inc := time.Since(start)
+	fmt.Printf("incremental scoring: %d activities in batches of %d (each on a lead with ~20 activities): %s = %.0f activities/s\n",
+		batches*perBatch, perBatch, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds())
+	b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), "incremental-activities/s")
+}
+
+func (e *env) countB(b *testing.B, q string) int {
+	var n int
+	if err := e.db.QueryRow(q, e.ws).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
