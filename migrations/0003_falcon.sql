@@ -130,6 +130,18 @@ CREATE TABLE score_ledger (
 );
 CREATE INDEX score_ledger_lead_idx ON score_ledger (workspace_id, lead_id, id);
 
+-- What scoring knows of each lead, so a new activity is scored without re-reading the ledger:
+-- the contributions the lead holds now (binary, see domain/scoring/state.go), the rules
+-- version and profile they were computed with (a mismatch means score from scratch).
+CREATE TABLE lead_scoring_state (
+    workspace_id   bigint NOT NULL,
+    lead_id        bigint NOT NULL,
+    rules_version  bigint NOT NULL,
+    profile_hash   bigint NOT NULL,
+    contributions  bytea NOT NULL,
+    PRIMARY KEY (workspace_id, lead_id)
+);
+
 ALTER TABLE accounts
     ADD COLUMN industry    text NOT NULL DEFAULT '',
     ADD COLUMN employees   integer,

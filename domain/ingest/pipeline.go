@@ -50,7 +50,7 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 		opts.NewBrazeClient = braze.NewClient
 	}
 	p := &Pipeline{Stats: NewStats(st, log), Scoring: scoring.NewService(st, log)}
-	p.Processor = &Processor{Store: st, Stats: p.Stats, BatchSize: opts.BatchSize, Log: log, Score: p.Scoring.ScoreLeads}
+	p.Processor = &Processor{Store: st, Stats: p.Stats, BatchSize: opts.BatchSize, Log: log, Score: p.Scoring.ScoreNew}
 	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: opts.NewBrazeClient}
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats}
 	p.processors = &queue.Pool{Name: "process", Workers: opts.Workers, Idle: time.Second, Work: p.Processor.ProcessOnce, Log: log}

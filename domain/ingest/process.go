@@ -26,8 +26,8 @@ type Processor struct {
 	Log       *slog.Logger
 	// LookupsQueued is called when id-only users need a Braze lookup (wakes the resolver).
 	LookupsQueued func()
-	// Score scores the leads that got new activities, inside the batch's transaction.
-	Score func(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64) error
+	// Score scores the activities just stored, inside the batch's transaction.
+	Score func(ctx context.Context, tx *store.Tx, workspaceID int64, activities []model.ActivityRow) error
 }
 
 // ProcessOnce claims one batch of pending events and processes it in one transaction: every
@@ -48,12 +48,12 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 			byWorkspace[e.WorkspaceID] = append(byWorkspace[e.WorkspaceID], e)
 		}
 		for ws, batch := range byWorkspace {
-			n, q, scored, err := processWorkspace(ctx, tx, ws, batch)
+			n, q, added, err := processWorkspace(ctx, tx, ws, batch)
 			if err != nil {
 				return err
 			}
 			if p.Score != nil {
-				if err := p.Score(ctx, tx, ws, scored); err != nil {
+				if err := p.Score(ctx, tx, ws, added); err != nil {
 					return err
 				}
 			}
@@ -83,9 +83,9 @@ type decoded struct {
 }
 
 // processWorkspace resolves the people of one workspace's events and stores the outcome. It
-// reports how many events became activities, whether lookups were queued, and the leads that
-// got activities.
-func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (int, bool, []int64, error) {
+// reports how many events became activities, whether lookups were queued, and the
+// activities stored.
+func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (int, bool, []model.ActivityRow, error) {
 	var items []*decoded
 	var broken []int64
 	for _, r := range rows {
@@ -231,21 +231,14 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 			}
 		}
 	}
-	leadSet := map[int64]bool{}
 	names := map[string]bool{}
 	for _, a := range activities {
-		leadSet[a.LeadID] = true
 		names[a.Name] = true
 	}
 	if err := tx.NoteEventNames(ctx, ws, sortedKeys(names)); err != nil {
 		return 0, false, nil, err
 	}
-	leadIDs := make([]int64, 0, len(leadSet))
-	for id := range leadSet {
-		leadIDs = append(leadIDs, id)
-	}
-	sort.Slice(leadIDs, func(i, j int) bool { return leadIDs[i] < leadIDs[j] })
-	return len(activities), queued, leadIDs, nil
+	return len(activities), queued, activities, nil
 }
 
 // identitiesOf lists the identifiers an event carries, linked to its lead.

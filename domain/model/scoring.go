@@ -90,6 +90,17 @@ type ScoringLead struct {
 	LastActivityAt   *time.Time `db:"last_activity_at"`
 	Grade            string     `db:"grade"`
 	MainScore        float64    `db:"main_score"`
+	FitPoints        float64    `db:"fit_points"`
+	Heat             float64    `db:"heat"`
+	Rising           bool       `db:"rising"`
+	Temperature      string     `db:"temperature"`
+	RefreshAt        *time.Time `db:"refresh_at"`
+	// The stored scoring state (lead_scoring_state), empty when the lead was never scored.
+	StateVersion *int64 `db:"state_version"`
+	StateHash    *int64 `db:"state_hash"`
+	State        []byte `db:"state"`
+	// Scores are the stored lead_scores by score id.
+	Scores map[int64]float64 `db:"-"`
 }
 
 // Contribution is a lead's current points from one rule version for one activity: the sum
@@ -133,6 +144,22 @@ type LeadScoring struct {
 	Temperature string
 	Labels      []string
 	RefreshAt   *time.Time
+}
+
+// ScoringWrite is what one scoring pass stores: only what changed.
+type ScoringWrite struct {
+	Leads  []LeadScoring // leads whose sort columns changed
+	Scores []LeadScoring // leads whose named scores changed (Scores is the full new set)
+	States []LeadState   // leads whose contributions, rules version or profile changed
+	Ledger []LedgerLine
+}
+
+// LeadState is a lead's stored scoring state.
+type LeadState struct {
+	LeadID       int64
+	RulesVersion int64
+	ProfileHash  int64
+	State        []byte
 }
 
 // WorkspaceSeed is what a new workspace starts with.

@@ -261,3 +261,22 @@ func (l *LeadScorer) Events() []Event {
 	}
 	return out
 }
+
+// Seed gives a scorer built with NewLeadScorer the contributions its events already earned
+// (from an earlier scoring with the same rules and profile), so Add scores only what is new.
+// It reports false when a contribution names an event the scorer does not have: the caller
+// must then Rescore.
+func (l *LeadScorer) Seed(contributions []Contribution) bool {
+	pos := make(map[int64]int, len(l.events))
+	for i, e := range l.events {
+		pos[e.Key] = i
+	}
+	for _, c := range contributions {
+		i, ok := pos[c.EventKey]
+		if !ok {
+			return false
+		}
+		l.contributions[i] = append(l.contributions[i], c)
+	}
+	return true
+}

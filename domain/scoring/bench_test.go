@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand"
 	"os"
-	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -237,16 +236,7 @@ func BenchmarkScoring(b *testing.B) {
 			if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
 				return err
 			}
-			seen := map[int64]bool{}
-			var leadIDs []int64
-			for _, a := range acts {
-				if !seen[a.LeadID] {
-					seen[a.LeadID] = true
-					leadIDs = append(leadIDs, a.LeadID)
-				}
-			}
-			sort.Slice(leadIDs, func(i, j int) bool { return leadIDs[i] < leadIDs[j] })
-			return e.svc.ScoreLeads(e.ctx, tx, e.ws, leadIDs)
+			return e.svc.ScoreNew(e.ctx, tx, e.ws, acts)
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -15,13 +15,22 @@ import (
 type LeadState struct {
 	Lead    model.ScoringLead
 	Events  []rules.Stamped
-	Current []model.Contribution // from the ledger
+	Current []model.Contribution // the contributions it holds (its stored state)
+	// New names the activities added since the state was stored. With a state computed by the
+	// same rules and profile, only they are scored (what follows them in time is re-checked);
+	// without, the lead is scored from scratch. Both give the same result.
+	New map[int64]bool
 }
 
 // Outcome is what scoring a lead changes.
 type Outcome struct {
 	Scoring model.LeadScoring
-	Ledger  []model.LedgerLine
+	// LeadChanged, ScoresChanged and StateChanged tell what must be written; State is the
+	// lead's new state.
+	LeadChanged, ScoresChanged, StateChanged bool
+	State                                    model.LeadState
+	Incremental                              bool
+	Ledger                                   []model.LedgerLine
 	// Gained and Lost list rules the lead newly matches or no longer matches; Fired the rules
 	// that gave new points or labels now (their "last matched" moves); Matched every score and
 	// label rule the lead matches.
@@ -125,8 +134,30 @@ type contribKey struct {
 // incremental scoring and re-scoring the same computation, so they cannot disagree.
 func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	profile, account := Profile(st.Lead)
-	scorer := rules.NewLeadScorer(rs.Scoring, profile, account, st.Events)
-	scorer.Rescore()
+	hash := profileHash(profile, account)
+	var scorer *rules.LeadScorer
+	var out Outcome
+	if len(st.New) > 0 && st.Lead.StateVersion != nil && *st.Lead.StateVersion == rs.Version && st.Lead.StateHash != nil && *st.Lead.StateHash == hash {
+		var known, added []rules.Stamped
+		for _, e := range st.Events {
+			if st.New[e.Key] {
+				added = append(added, e)
+			} else {
+				known = append(known, e)
+			}
+		}
+		scorer = rules.NewLeadScorer(rs.Scoring, profile, account, known)
+		if scorer.Seed(engineContributions(st.Current)) {
+			for _, e := range added {
+				scorer.Add(e)
+			}
+			out.Incremental = true
+		}
+	}
+	if !out.Incremental {
+		scorer = rules.NewLeadScorer(rs.Scoring, profile, account, st.Events)
+		scorer.Rescore()
+	}
 	events := scorer.Events()
 	next := scorer.Contributions()
 
@@ -143,7 +174,6 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	for _, c := range st.Current {
 		values[c.ScoreID] += rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.effects[c.RuleID], now)
 	}
-	var out Outcome
 	line := func(scoreID, rule int64, version int, activity int64, at time.Time, delta float64) {
 		before := values[scoreID]
 		values[scoreID] += rules.Decayed(rules.Contribution{At: at, Points: delta}, rs.effects[rule], now)
@@ -226,7 +256,20 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	res.Rising = eng.LastWeek >= 3 && eng.LastWeek >= 2*eng.PriorWeekly
 	res.Temperature = rules.Temperature(eng, heat.At(now), now)
 	res.RefreshAt = rs.refreshAt(next, times, now)
+	// An earlier look that is still ahead is harmless: keep it rather than rewrite the row.
+	if old := st.Lead.RefreshAt; old != nil && old.After(now) && (res.RefreshAt == nil || !old.After(*res.RefreshAt)) {
+		res.RefreshAt = old
+	}
 	out.Scoring = res
+	l := st.Lead
+	out.LeadChanged = l.MainScore != res.MainScore || l.FitPoints != res.FitPoints || l.Grade != res.Grade ||
+		l.Heat != res.Heat || l.Rising != res.Rising || l.Temperature != res.Temperature ||
+		!sameStrings(l.Labels, res.Labels) || !sameTime(l.RefreshAt, res.RefreshAt)
+	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
+	nextModel := modelContributions(st.Lead.ID, next)
+	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(nextModel)}
+	out.StateChanged = l.StateVersion == nil || *l.StateVersion != rs.Version || l.StateHash == nil || *l.StateHash != hash ||
+		string(l.State) != string(out.State.State)
 
 	// Which rules the lead matches, before and after: for the rules list's counts.
 	before, after := map[int64]bool{}, map[int64]bool{}
@@ -357,4 +400,65 @@ func Trend[C interface{ Base() model.Contribution }](contribs []C, rs *RuleSet, 
 		out[i] = round(sum)
 	}
 	return out
+}
+
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func fmtAny(v map[string]any) string {
+	if len(v) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(v) // maps marshal with sorted keys: stable
+	return string(b)
+}
+
+func engineContributions(cs []model.Contribution) []rules.Contribution {
+	out := make([]rules.Contribution, len(cs))
+	for i, c := range cs {
+		out[i] = rules.Contribution{RuleID: c.RuleID, RuleVersion: c.RuleVersion, Score: strconv.FormatInt(c.ScoreID, 10),
+			EventKey: c.ActivityID, At: c.EarnedAt, Points: c.Points}
+	}
+	return out
+}
+
+func modelContributions(leadID int64, cs []rules.Contribution) []model.Contribution {
+	out := make([]model.Contribution, len(cs))
+	for i, c := range cs {
+		out[i] = model.Contribution{LeadID: leadID, RuleID: c.RuleID, RuleVersion: c.RuleVersion, ActivityID: c.EventKey,
+			ScoreID: scoreIDOf(c), EarnedAt: c.At.UTC().Truncate(time.Microsecond), Points: c.Points}
+	}
+	return out
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func sameScores(stored, next map[int64]float64) bool {
+	n := 0
+	for id, v := range next {
+		if v == 0 {
+			continue
+		}
+		n++
+		if stored[id] != v {
+			return false
+		}
+	}
+	return n == len(stored)
 }

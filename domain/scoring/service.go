@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -69,9 +70,30 @@ func (s *Service) RuleSet(ctx context.Context, workspaceID int64) (*RuleSet, err
 	return rs, nil
 }
 
-// ScoreLeads scores leads of a workspace inside tx and stores the outcome: the step shared by
-// ingest (new activity), re-scoring (rule change) and refresh (time passing).
+// ScoreLeads scores leads of a workspace from scratch inside tx and stores what changed: the
+// step shared by re-scoring (rule change) and refresh (time passing).
 func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64) error {
+	return s.score(ctx, tx, workspaceID, leadIDs, nil)
+}
+
+// ScoreNew scores the leads of activities just stored in tx (the ingest worker's step): a
+// lead whose stored state is current has only the new activities scored.
+func (s *Service) ScoreNew(ctx context.Context, tx *store.Tx, workspaceID int64, activities []model.ActivityRow) error {
+	fresh := make(map[int64]bool, len(activities))
+	seen := map[int64]bool{}
+	var leadIDs []int64
+	for _, a := range activities {
+		fresh[a.InboundEventID] = true
+		if !seen[a.LeadID] {
+			seen[a.LeadID] = true
+			leadIDs = append(leadIDs, a.LeadID)
+		}
+	}
+	sort.Slice(leadIDs, func(i, j int) bool { return leadIDs[i] < leadIDs[j] })
+	return s.score(ctx, tx, workspaceID, leadIDs, fresh)
+}
+
+func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64, fresh map[int64]bool) error {
 	if len(leadIDs) == 0 {
 		return nil
 	}
@@ -98,8 +120,11 @@ func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int6
 	if err != nil {
 		return err
 	}
-	var results []model.LeadScoring
-	var ledger []model.LedgerLine
+	for i := range states {
+		states[i].New = fresh
+	}
+	outcomes := scoreAll(rs, states, heat, now)
+	var w model.ScoringWrite
 	matches := map[int64]*store.RuleMatchDelta{}
 	match := func(id int64) *store.RuleMatchDelta {
 		if matches[id] == nil {
@@ -108,10 +133,17 @@ func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int6
 		return matches[id]
 	}
 	accounts := map[int64]bool{}
-	for _, st := range states {
-		o := rs.Score(st, heat, now)
-		results = append(results, o.Scoring)
-		ledger = append(ledger, o.Ledger...)
+	for i, o := range outcomes {
+		w.Ledger = append(w.Ledger, o.Ledger...)
+		if o.LeadChanged {
+			w.Leads = append(w.Leads, o.Scoring)
+		}
+		if o.ScoresChanged {
+			w.Scores = append(w.Scores, o.Scoring)
+		}
+		if o.StateChanged {
+			w.States = append(w.States, o.State)
+		}
 		for _, id := range o.Gained {
 			match(id).Delta++
 		}
@@ -121,8 +153,8 @@ func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int6
 		for _, id := range o.Fired {
 			match(id).Fired = true
 		}
-		if st.Lead.AccountID != nil {
-			accounts[*st.Lead.AccountID] = true
+		if o.ScoresChanged && states[i].Lead.AccountID != nil {
+			accounts[*states[i].Lead.AccountID] = true
 		}
 	}
 	deltas := make([]store.RuleMatchDelta, 0, len(matches))
@@ -132,15 +164,44 @@ func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int6
 		}
 	}
 	sort.Slice(deltas, func(i, j int) bool { return deltas[i].RuleID < deltas[j].RuleID })
-	if err := tx.SaveScoring(ctx, workspaceID, results, ledger, deltas); err != nil {
+	if err := tx.SaveScoring(ctx, workspaceID, w, deltas); err != nil {
 		return err
 	}
-	return s.rollup(ctx, tx, workspaceID, rs, keys(accounts), now)
+	ids := keys(accounts)
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.rollup(ctx, tx, workspaceID, rs, ids, now)
+}
+
+// scoreAll scores leads on every core: the database waits while Go computes, so the pass is
+// as fast as the machine allows.
+func scoreAll(rs *RuleSet, states []LeadState, heat HeatScale, now time.Time) []Outcome {
+	out := make([]Outcome, len(states))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(states)/50))
+	var wg sync.WaitGroup
+	next := make(chan int, len(states))
+	for i := range states {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = rs.Score(states[i], heat, now)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // rollup recomputes account scores and account labels.
+// Nil accountIDs rolls up every account.
 func (s *Service) rollup(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, accountIDs []int64, now time.Time) error {
-	if len(accountIDs) == 0 {
+	if accountIDs != nil && len(accountIDs) == 0 {
 		return nil
 	}
 	if err := tx.RollupAccounts(ctx, workspaceID, accountIDs, rs.MainScoreID); err != nil {
@@ -189,15 +250,14 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 	if err != nil {
 		return nil, err
 	}
-	contribs, err := tx.CurrentContributions(ctx, workspaceID, ids)
-	if err != nil {
-		return nil, err
-	}
 	at := make(map[int64]int, len(leads))
 	states := make([]LeadState, len(leads))
 	for i, l := range leads {
 		at[l.ID] = i
 		states[i].Lead = l
+		if states[i].Current, err = DecodeState(l.ID, l.State); err != nil {
+			states[i].Current, states[i].Lead.StateVersion = nil, nil // unreadable: score from scratch
+		}
 	}
 	for _, a := range acts {
 		i, ok := at[a.LeadID]
@@ -206,11 +266,6 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		}
 		states[i].Events = append(states[i].Events, rules.Stamped{Key: a.ID, Event: EventOf(a)})
 	}
-	for _, c := range contribs {
-		if i, ok := at[c.LeadID]; ok {
-			states[i].Current = append(states[i].Current, c)
-		}
-	}
 	return states, nil
 }
 
@@ -218,7 +273,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 // and URL columns are offered as properties too, so a rule on campaign_name works whichever
 // way Braze sent it.
 func EventOf(a store.ScoringActivity) rules.Event {
-	e := rules.Event{Name: a.Name, Type: a.EventType, Source: a.Source, Time: a.OccurredAt}
+	e := rules.Event{Name: a.Name, Type: a.EventType, Source: a.Source, Time: time.UnixMicro(a.OccurredAt).UTC()}
 	if len(a.Properties) > 2 {
 		_ = json.Unmarshal(a.Properties, &e.Properties)
 	}
@@ -259,6 +314,15 @@ func (s *Service) RescoreOnce(ctx context.Context) (int, error) {
 		}
 		scored = len(ids)
 		if len(ids) < s.ChunkSize {
+			// The last chunk: roll-ups and account labels may have changed with the rules even
+			// where no lead's score did; and temperatures are placed anew.
+			rs, err := s.RuleSet(ctx, job.WorkspaceID)
+			if err != nil {
+				return err
+			}
+			if err := s.rollup(ctx, tx, job.WorkspaceID, rs, nil, s.Now()); err != nil {
+				return err
+			}
 			if err := s.reheat(ctx, tx, job.WorkspaceID); err != nil {
 				return err
 			}

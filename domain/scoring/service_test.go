@@ -67,15 +67,7 @@ func (e *env) ingest(acts []model.ActivityRow) {
 		if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
 			return err
 		}
-		seen := map[int64]bool{}
-		var ids []int64
-		for _, a := range acts {
-			if !seen[a.LeadID] {
-				seen[a.LeadID] = true
-				ids = append(ids, a.LeadID)
-			}
-		}
-		return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids)
+		return e.svc.ScoreNew(e.ctx, tx, e.ws, acts)
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -31,25 +31,44 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64, l
 	err := t.tx.SelectContext(ctx, &rows, `
 		SELECT l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
 			l.status, l.custom_attributes, l.account_id, l.labels, l.last_activity_at, l.grade, l.main_score,
-			a.domain AS account_domain, a.name AS account_name, a.industry AS account_industry, a.employees AS account_employees
+			l.fit_points, l.heat, l.rising, l.temperature, l.refresh_at,
+			a.domain AS account_domain, a.name AS account_name, a.industry AS account_industry, a.employees AS account_employees,
+			s.rules_version AS state_version, s.profile_hash AS state_hash, s.contributions AS state
 		FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+		LEFT JOIN lead_scoring_state s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
 		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id`+lock, workspaceID, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
 	}
 	out := make([]model.ScoringLead, len(rows))
+	at := make(map[int64]int, len(rows))
 	for i, r := range rows {
 		out[i] = r.ScoringLead
 		out[i].Labels = r.LabelArr
+		out[i].Scores = map[int64]float64{}
+		at[r.ID] = i
+	}
+	var scores []struct {
+		LeadID  int64   `db:"lead_id"`
+		ScoreID int64   `db:"score_id"`
+		Value   float64 `db:"value"`
+	}
+	if err := t.tx.SelectContext(ctx, &scores, `SELECT lead_id, score_id, value FROM lead_scores
+		WHERE workspace_id = $1 AND lead_id = ANY($2)`, workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to read lead scores: %w", err)
+	}
+	for _, sc := range scores {
+		out[at[sc.LeadID]].Scores[sc.ScoreID] = sc.Value
 	}
 	return out, nil
 }
 
 // ScoringActivity is an activity as scoring reads it.
 type ScoringActivity struct {
-	ID           int64     `db:"id"`
-	LeadID       int64     `db:"lead_id"`
-	OccurredAt   time.Time `db:"occurred_at"`
+	ID     int64 `db:"id"`
+	LeadID int64 `db:"lead_id"`
+	// OccurredAt is in Unix microseconds: parsing text timestamps cost more than scoring.
+	OccurredAt   int64     `db:"occurred_at"`
 	Source       string    `db:"source"`
 	EventType    string    `db:"event_type"`
 	Name         string    `db:"name"`
@@ -69,7 +88,8 @@ func (t *Tx) ActivitiesForScoring(ctx context.Context, workspaceID int64, leadID
 		props = `convert_to(properties::text, 'UTF8')`
 	}
 	var out []ScoringActivity
-	err := t.tx.SelectContext(ctx, &out, `SELECT id, lead_id, occurred_at, source, event_type, name, campaign_id, campaign_name,
+	err := t.tx.SelectContext(ctx, &out, `SELECT id, lead_id, (extract(epoch FROM occurred_at) * 1000000)::bigint AS occurred_at,
+			source, event_type, name, campaign_id, campaign_name,
 			canvas_id, canvas_name, url, `+props+` AS properties
 		FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2) ORDER BY lead_id, occurred_at, id`,
 		workspaceID, pq.Array(leadIDs))
@@ -101,17 +121,17 @@ type RuleMatchDelta struct {
 	Fired  bool
 }
 
-// SaveScoring writes what scoring changed for a set of leads: ledger lines, scores, the
-// lead's sort columns, and the rules' match counts.
-func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, results []model.LeadScoring, ledger []model.LedgerLine, rules []RuleMatchDelta) error {
-	if len(ledger) > 0 {
+// SaveScoring writes what a scoring pass changed: ledger lines, named scores, the leads' sort
+// columns, their states, and the rules' match counts. Unchanged rows are not touched.
+func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.ScoringWrite, rules []RuleMatchDelta) error {
+	if len(w.Ledger) > 0 {
 		var leadIDs, ruleIDs []int64
 		var kinds, labels []string
 		var scoreIDs, activityIDs []sqlNullInt
 		var versions []int64
 		var earned []*time.Time
 		var deltas, befores, afters []float64
-		for _, l := range ledger {
+		for _, l := range w.Ledger {
 			leadIDs = append(leadIDs, l.LeadID)
 			kinds = append(kinds, l.Kind)
 			scoreIDs = append(scoreIDs, nullInt(l.ScoreID))
@@ -133,50 +153,69 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, results []model
 			return fmt.Errorf("store: unable to write score ledger: %w", err)
 		}
 	}
-	if len(results) == 0 {
-		return nil
-	}
-	var ids, sLead, sScore []int64
-	var sValue []float64
-	var mains, fits, heats []float64
-	var grades, temps, labels []string
-	var rising []bool
-	var refresh []*time.Time
-	for _, r := range results {
-		ids = append(ids, r.LeadID)
-		for sid, v := range r.Scores {
-			if v != 0 {
-				sLead, sScore, sValue = append(sLead, r.LeadID), append(sScore, sid), append(sValue, v)
+	if len(w.Scores) > 0 {
+		var ids, sLead, sScore []int64
+		var sValue []float64
+		for _, r := range w.Scores {
+			ids = append(ids, r.LeadID)
+			for sid, v := range r.Scores {
+				if v != 0 {
+					sLead, sScore, sValue = append(sLead, r.LeadID), append(sScore, sid), append(sValue, v)
+				}
 			}
 		}
-		mains, fits, heats = append(mains, r.MainScore), append(fits, r.FitPoints), append(heats, r.Heat)
-		grades, temps = append(grades, r.Grade), append(temps, r.Temperature)
-		labels = append(labels, strings.Join(r.Labels, "\x1f"))
-		rising = append(rising, r.Rising)
-		refresh = append(refresh, r.RefreshAt)
-	}
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM lead_scores s WHERE s.workspace_id = $1 AND s.lead_id = ANY($2)
-		AND (s.lead_id, s.score_id) NOT IN (SELECT * FROM unnest($3::bigint[], $4::bigint[]))`,
-		workspaceID, pq.Array(ids), pq.Array(sLead), pq.Array(sScore)); err != nil {
-		return fmt.Errorf("store: unable to clear lead scores: %w", err)
-	}
-	if len(sLead) > 0 {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO lead_scores (workspace_id, lead_id, score_id, value)
-			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::float8[])
-			ON CONFLICT (workspace_id, score_id, lead_id) DO UPDATE SET value = excluded.value
-			WHERE lead_scores.value <> excluded.value`,
-			workspaceID, pq.Array(sLead), pq.Array(sScore), pq.Array(sValue)); err != nil {
-			return fmt.Errorf("store: unable to write lead scores: %w", err)
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM lead_scores s WHERE s.workspace_id = $1 AND s.lead_id = ANY($2)
+			AND (s.lead_id, s.score_id) NOT IN (SELECT * FROM unnest($3::bigint[], $4::bigint[]))`,
+			workspaceID, pq.Array(ids), pq.Array(sLead), pq.Array(sScore)); err != nil {
+			return fmt.Errorf("store: unable to clear lead scores: %w", err)
+		}
+		if len(sLead) > 0 {
+			if _, err := t.tx.ExecContext(ctx, `INSERT INTO lead_scores (workspace_id, lead_id, score_id, value)
+				SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::float8[])
+				ON CONFLICT (workspace_id, score_id, lead_id) DO UPDATE SET value = excluded.value
+				WHERE lead_scores.value <> excluded.value`,
+				workspaceID, pq.Array(sLead), pq.Array(sScore), pq.Array(sValue)); err != nil {
+				return fmt.Errorf("store: unable to write lead scores: %w", err)
+			}
 		}
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE leads l SET main_score = u.main, fit_points = u.fit, grade = u.grade,
-			heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'), refresh_at = u.refresh
-		FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::timestamptz[])
-			AS u(id, main, fit, grade, heat, rising, temp, labels, refresh)
-		WHERE l.workspace_id = $1 AND l.id = u.id`,
-		workspaceID, pq.Array(ids), pq.Array(mains), pq.Array(fits), pq.Array(grades), pq.Array(heats), pq.Array(rising),
-		pq.Array(temps), pq.Array(labels), pq.Array(timeArray(refresh))); err != nil {
-		return fmt.Errorf("store: unable to write lead scoring: %w", err)
+	if len(w.Leads) > 0 {
+		var ids []int64
+		var mains, fits, heats []float64
+		var grades, temps, labels []string
+		var rising []bool
+		var refresh []*time.Time
+		for _, r := range w.Leads {
+			ids = append(ids, r.LeadID)
+			mains, fits, heats = append(mains, r.MainScore), append(fits, r.FitPoints), append(heats, r.Heat)
+			grades, temps = append(grades, r.Grade), append(temps, r.Temperature)
+			labels = append(labels, strings.Join(r.Labels, "\x1f"))
+			rising = append(rising, r.Rising)
+			refresh = append(refresh, r.RefreshAt)
+		}
+		if _, err := t.tx.ExecContext(ctx, `UPDATE leads l SET main_score = u.main, fit_points = u.fit, grade = u.grade,
+				heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'), refresh_at = u.refresh
+			FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::timestamptz[])
+				AS u(id, main, fit, grade, heat, rising, temp, labels, refresh)
+			WHERE l.workspace_id = $1 AND l.id = u.id`,
+			workspaceID, pq.Array(ids), pq.Array(mains), pq.Array(fits), pq.Array(grades), pq.Array(heats), pq.Array(rising),
+			pq.Array(temps), pq.Array(labels), pq.Array(timeArray(refresh))); err != nil {
+			return fmt.Errorf("store: unable to write lead scoring: %w", err)
+		}
+	}
+	if len(w.States) > 0 {
+		var ids, versions, hashes []int64
+		var blobs [][]byte
+		for _, st := range w.States {
+			ids, versions, hashes, blobs = append(ids, st.LeadID), append(versions, st.RulesVersion), append(hashes, st.ProfileHash), append(blobs, st.State)
+		}
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO lead_scoring_state (workspace_id, lead_id, rules_version, profile_hash, contributions)
+			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[])
+			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET rules_version = excluded.rules_version,
+				profile_hash = excluded.profile_hash, contributions = excluded.contributions`,
+			workspaceID, pq.Array(ids), pq.Array(versions), pq.Array(hashes), pq.ByteaArray(blobs)); err != nil {
+			return fmt.Errorf("store: unable to write scoring state: %w", err)
+		}
 	}
 	if len(rules) > 0 {
 		var rids []int64
@@ -217,12 +256,12 @@ func timeArray(ts []*time.Time) []sql.NullString {
 
 // RollupAccounts recomputes the rolled-up scores and main score of accounts from their
 // people's scores: sum, max, or a sum where each person's score halves every 30 days since
-// their last activity.
+// their last activity. Nil accountIDs means every account of the workspace.
 func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs []int64, mainScoreID int64) error {
-	if len(accountIDs) == 0 {
+	if accountIDs != nil && len(accountIDs) == 0 {
 		return nil
 	}
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM account_scores WHERE workspace_id = $1 AND account_id = ANY($2)`,
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM account_scores WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR account_id = ANY($2))`,
 		workspaceID, pq.Array(accountIDs)); err != nil {
 		return fmt.Errorf("store: unable to clear account scores: %w", err)
 	}
@@ -234,14 +273,14 @@ func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs [
 		FROM lead_scores s
 		JOIN leads l ON l.workspace_id = s.workspace_id AND l.id = s.lead_id
 		JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
-		WHERE s.workspace_id = $1 AND l.account_id = ANY($2)
+		WHERE s.workspace_id = $1 AND l.account_id IS NOT NULL AND ($2::bigint[] IS NULL OR l.account_id = ANY($2))
 		GROUP BY s.score_id, l.account_id, n.rollup`, workspaceID, pq.Array(accountIDs)); err != nil {
 		return fmt.Errorf("store: unable to roll up account scores: %w", err)
 	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET main_score = COALESCE(
 			(SELECT value FROM account_scores s WHERE s.workspace_id = a.workspace_id AND s.account_id = a.id AND s.score_id = $3), 0),
 			updated_at = now()
-		WHERE a.workspace_id = $1 AND a.id = ANY($2)`, workspaceID, pq.Array(accountIDs), mainScoreID); err != nil {
+		WHERE a.workspace_id = $1 AND ($2::bigint[] IS NULL OR a.id = ANY($2))`, workspaceID, pq.Array(accountIDs), mainScoreID); err != nil {
 		return fmt.Errorf("store: unable to update account scores: %w", err)
 	}
 	return nil
@@ -262,7 +301,7 @@ type ScoringAccount struct {
 func (t *Tx) AccountsForLabels(ctx context.Context, workspaceID int64, ids []int64) ([]ScoringAccount, error) {
 	var out []ScoringAccount
 	if err := t.tx.SelectContext(ctx, &out, `SELECT id, domain, name, industry, employees, labels FROM accounts
-		WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id`, workspaceID, pq.Array(ids)); err != nil {
+		WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2)) ORDER BY id`, workspaceID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("store: unable to read accounts: %w", err)
 	}
 	var scores []struct {
@@ -271,7 +310,7 @@ func (t *Tx) AccountsForLabels(ctx context.Context, workspaceID int64, ids []int
 		Value     float64 `db:"value"`
 	}
 	if err := t.tx.SelectContext(ctx, &scores, `SELECT account_id, score_id, value FROM account_scores
-		WHERE workspace_id = $1 AND account_id = ANY($2)`, workspaceID, pq.Array(ids)); err != nil {
+		WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR account_id = ANY($2))`, workspaceID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("store: unable to read account scores: %w", err)
 	}
 	at := map[int64]int{}

@@ -1,0 +1,92 @@
+package scoring
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+)
+
+// defaultRuleSet compiles the default rules as a workspace would store them.
+func defaultRuleSet(t *testing.T) *RuleSet {
+	t.Helper()
+	defs := NewWorkspaceSeed().Rules
+	var stored []model.StoredRule
+	for i, d := range defs {
+		stored = append(stored, model.StoredRule{ID: int64(i + 1), Version: 1, Enabled: true, Definition: d.Definition})
+	}
+	rs, problems := Build(7, stored, []model.ScoreName{{ID: 1, Name: "Lead score", IsMain: true}}, nil)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	return rs
+}
+
+// TestIncrementalStateMatchesScratch: scoring only the new activities on top of a stored
+// state gives what scoring the lead from scratch gives, and really takes the short way.
+func TestIncrementalStateMatchesScratch(t *testing.T) {
+	rs := defaultRuleSet(t)
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewSource(3))
+	kinds := []struct{ typ, name string }{
+		{"users.messages.email.Open", "[Email campaign engagement] Opened email A"},
+		{"users.messages.email.Click", "[Email campaign engagement] Clicked in email A on https://x"},
+		{"users.behaviors.CustomEvent", "[Custom Event tracked] pricing_page_viewed"},
+		{"users.behaviors.CustomEvent", "[Custom Event tracked] demo_requested"},
+	}
+	incrementalRuns := 0
+	for trial := 0; trial < 200; trial++ {
+		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", Title: "VP Sales"}
+		var all []rules.Stamped
+		for k := 0; k < 1+rng.Intn(40); k++ {
+			kd := kinds[rng.Intn(len(kinds))]
+			all = append(all, rules.Stamped{Key: int64(k + 1), Event: rules.Event{Name: kd.name, Type: kd.typ,
+				Time: now.Add(-time.Duration(rng.Intn(60*24)) * time.Hour)}})
+		}
+		split := rng.Intn(len(all) + 1)
+		// First pass: the older batch, from scratch; its outcome becomes the stored state.
+		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all[:split]...)}, HeatScale{}, now)
+		stored := lead
+		stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
+		current, err := DecodeState(1, first.State.State)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh := map[int64]bool{}
+		for _, e := range all[split:] {
+			fresh[e.Key] = true
+		}
+		inc := rs.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: current, New: fresh}, HeatScale{}, now)
+		full := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all...)}, HeatScale{}, now)
+		if inc.Incremental {
+			incrementalRuns++
+		}
+		if fmt.Sprint(inc.Scoring) != fmt.Sprint(full.Scoring) || string(inc.State.State) != string(full.State.State) {
+			t.Fatalf("trial %d: incremental %+v\nfull %+v", trial, inc.Scoring, full.Scoring)
+		}
+	}
+	if incrementalRuns < 150 {
+		t.Fatalf("only %d of 200 trials took the incremental path", incrementalRuns)
+	}
+	// A state from other rules is not trusted.
+	other := rs.Version + 1
+	lead := model.ScoringLead{ID: 1, StateVersion: &other, StateHash: new(int64)}
+	o := rs.Score(LeadState{Lead: lead, Events: []rules.Stamped{{Key: 1, Event: rules.Event{Type: "users.messages.email.Open", Time: now}}}, New: map[int64]bool{1: true}}, HeatScale{}, now)
+	if o.Incremental {
+		t.Fatal("used a state computed by other rules")
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	in := []model.Contribution{{LeadID: 9, RuleID: 3, RuleVersion: 2, ActivityID: 1 << 40, ScoreID: 5, EarnedAt: time.UnixMicro(1773223651123456).UTC(), Points: -2.5}}
+	out, err := DecodeState(9, EncodeState(in))
+	if err != nil || fmt.Sprint(out) != fmt.Sprint(in) {
+		t.Fatalf("%v %v", out, err)
+	}
+	if _, err := DecodeState(9, []byte{1, 200}); err == nil {
+		t.Fatal("accepted a truncated state")
+	}
+}
