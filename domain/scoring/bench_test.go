@@ -229,7 +229,8 @@ func BenchmarkScoring(b *testing.B) {
 		var acts []model.ActivityRow
 		for j := 0; j < perBatch; j++ {
 			next++
-			acts = append(acts, model.ActivityRow{LeadID: ids[rng.Intn(len(ids))], InboundEventID: next, OccurredAt: time.Now().Add(-time.Duration(rng.Intn(3600)) * time.Second),
+			// Events arrive in time order, as Braze sends them.
+			acts = append(acts, model.ActivityRow{LeadID: ids[rng.Intn(len(ids))], InboundEventID: next, OccurredAt: time.Now(),
 				Source: "braze", EventType: "users.messages.email.Click", Name: "[Email campaign engagement] Clicked in email Q2 webinar on https://x", CampaignName: "Q2 webinar"})
 		}
 		err := e.st.InTx(e.ctx, func(tx *store.Tx) error {

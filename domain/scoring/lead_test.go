@@ -81,7 +81,11 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
-	in := []model.Contribution{{LeadID: 9, RuleID: 3, RuleVersion: 2, ActivityID: 1 << 40, ScoreID: 5, EarnedAt: time.UnixMicro(1773223651123456).UTC(), Points: -2.5}}
+	in := []model.Contribution{
+		{LeadID: 9, RuleID: 3, RuleVersion: 2, ActivityID: 1 << 40, ScoreID: 5, EarnedAt: time.UnixMicro(1773223651123456).UTC(), Points: -2.5},
+		{LeadID: 9, RuleID: 4, RuleVersion: 1, ActivityID: 17, ScoreID: 5, EarnedAt: time.UnixMicro(1673223651123456).UTC(), Points: 1.0 / 3},
+		{LeadID: 9, RuleID: 4, RuleVersion: 1, ActivityID: 18, ScoreID: 6, EarnedAt: time.UnixMicro(1673223651123457).UTC(), Points: 30},
+	}
 	out, err := DecodeState(9, EncodeState(in))
 	if err != nil || fmt.Sprint(out) != fmt.Sprint(in) {
 		t.Fatalf("%v %v", out, err)

@@ -11,23 +11,32 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 )
 
-// The state of a lead is its current contributions in a compact binary form: per
-// contribution, varints of rule id, rule version, activity id, score id and the earning time
-// (Unix microseconds), then the points as 8 bytes. One row per lead is read instead of the
-// ledger lines behind it.
-const stateFormat = 1
+// The state of a lead is its current contributions in a compact binary form, small enough
+// to stay inline in the row (no TOAST): per contribution, varints of rule id, rule version,
+// score id, the activity id and the earning time (Unix microseconds) as deltas from the
+// previous contribution's, then the points in thousandths as a varint (or, for points finer
+// than that, a marker and 8 bytes). One row per lead is read instead of the ledger lines
+// behind it.
+const stateFormat = 2
 
 // EncodeState packs contributions.
 func EncodeState(cs []model.Contribution) []byte {
-	out := make([]byte, 0, 1+len(cs)*24)
+	out := make([]byte, 0, 1+len(cs)*12)
 	out = append(out, stateFormat)
+	var act, at int64
 	for _, c := range cs {
 		out = binary.AppendUvarint(out, uint64(c.RuleID))
 		out = binary.AppendUvarint(out, uint64(c.RuleVersion))
-		out = binary.AppendUvarint(out, uint64(c.ActivityID))
 		out = binary.AppendUvarint(out, uint64(c.ScoreID))
-		out = binary.AppendVarint(out, c.EarnedAt.UnixMicro())
-		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(c.Points))
+		out = binary.AppendVarint(out, c.ActivityID-act)
+		out = binary.AppendVarint(out, c.EarnedAt.UnixMicro()-at)
+		act, at = c.ActivityID, c.EarnedAt.UnixMicro()
+		if milli := c.Points * 1000; milli == math.Trunc(milli) && math.Abs(milli) < 1<<52 {
+			out = binary.AppendVarint(out, int64(milli)*2) // even: thousandths
+		} else {
+			out = binary.AppendVarint(out, 1) // odd: the float follows
+			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(c.Points))
+		}
 	}
 	return out
 }
@@ -44,29 +53,46 @@ func DecodeState(leadID int64, b []byte) ([]model.Contribution, error) {
 	}
 	b = b[1:]
 	var out []model.Contribution
+	bad := false
 	next := func() uint64 {
 		v, n := binary.Uvarint(b)
 		if n <= 0 {
-			b = nil
+			bad, b = true, nil
 			return 0
 		}
 		b = b[n:]
 		return v
 	}
+	nextSigned := func() int64 {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			bad, b = true, nil
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	var act, at int64
 	for len(b) > 0 {
 		c := model.Contribution{LeadID: leadID}
 		c.RuleID = int64(next())
 		c.RuleVersion = int(next())
-		c.ActivityID = int64(next())
 		c.ScoreID = int64(next())
-		at, n := binary.Varint(b)
-		if n <= 0 || len(b) < n+8 {
+		act += nextSigned()
+		at += nextSigned()
+		c.ActivityID, c.EarnedAt = act, time.UnixMicro(at).UTC()
+		p := nextSigned()
+		switch {
+		case bad:
 			return nil, errState
+		case p%2 == 0:
+			c.Points = float64(p/2) / 1000
+		case len(b) < 8:
+			return nil, errState
+		default:
+			c.Points = math.Float64frombits(binary.LittleEndian.Uint64(b))
+			b = b[8:]
 		}
-		b = b[n:]
-		c.EarnedAt = time.UnixMicro(at).UTC()
-		c.Points = math.Float64frombits(binary.LittleEndian.Uint64(b))
-		b = b[8:]
 		out = append(out, c)
 	}
 	return out, nil
