@@ -177,7 +177,11 @@ func diff(old, next []Contribution) []Contribution {
 
 // Contributions returns the current ledger, in event time order.
 func (l *LeadScorer) Contributions() []Contribution {
-	var out []Contribution
+	n := 0
+	for _, cs := range l.contributions {
+		n += len(cs)
+	}
+	out := make([]Contribution, 0, n)
 	for _, cs := range l.contributions {
 		out = append(out, cs...)
 	}

@@ -162,11 +162,11 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	next := scorer.Contributions()
 
 	// Score lines: removed contributions first, then new ones, each in event time order.
-	old := map[contribKey]model.Contribution{}
+	old := make(map[contribKey]model.Contribution, len(st.Current))
 	for _, c := range st.Current {
 		old[contribKey{c.RuleID, c.RuleVersion, c.ActivityID}] = c
 	}
-	nextBy := map[contribKey]rules.Contribution{}
+	nextBy := make(map[contribKey]rules.Contribution, len(next))
 	for _, c := range next {
 		nextBy[contribKey{c.RuleID, c.RuleVersion, c.EventKey}] = c
 	}
@@ -200,7 +200,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	for _, c := range next {
 		k := contribKey{c.RuleID, c.RuleVersion, c.EventKey}
 		if o, ok := old[k]; !ok || o.Points != c.Points {
-			line(scoreIDOf(c), c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
+			line(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
 			fired[c.RuleID] = true
 		}
 	}
@@ -208,7 +208,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	// What the lead has now.
 	res := model.LeadScoring{LeadID: st.Lead.ID, Scores: map[int64]float64{}}
 	for _, c := range next {
-		res.Scores[scoreIDOf(c)] += rules.Decayed(c, rs.effects[c.RuleID], now)
+		res.Scores[rs.scoreOfRule[c.RuleID]] += rules.Decayed(c, rs.effects[c.RuleID], now)
 	}
 	for id, v := range res.Scores {
 		res.Scores[id] = round(v)
@@ -266,7 +266,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		l.Heat != res.Heat || l.Rising != res.Rising || l.Temperature != res.Temperature ||
 		!sameStrings(l.Labels, res.Labels) || !sameTime(l.RefreshAt, res.RefreshAt)
 	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
-	nextModel := modelContributions(st.Lead.ID, next)
+	nextModel := rs.modelContributions(st.Lead.ID, next)
 	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(nextModel)}
 	out.StateChanged = l.StateVersion == nil || *l.StateVersion != rs.Version || l.StateHash == nil || *l.StateHash != hash ||
 		string(l.State) != string(out.State.State)
@@ -421,11 +421,11 @@ func engineContributions(cs []model.Contribution) []rules.Contribution {
 	return out
 }
 
-func modelContributions(leadID int64, cs []rules.Contribution) []model.Contribution {
+func (rs *RuleSet) modelContributions(leadID int64, cs []rules.Contribution) []model.Contribution {
 	out := make([]model.Contribution, len(cs))
 	for i, c := range cs {
 		out[i] = model.Contribution{LeadID: leadID, RuleID: c.RuleID, RuleVersion: c.RuleVersion, ActivityID: c.EventKey,
-			ScoreID: scoreIDOf(c), EarnedAt: c.At.UTC().Truncate(time.Microsecond), Points: c.Points}
+			ScoreID: rs.scoreOfRule[c.RuleID], EarnedAt: c.At.UTC().Truncate(time.Microsecond), Points: c.Points}
 	}
 	return out
 }

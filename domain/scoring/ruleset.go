@@ -33,6 +33,7 @@ type RuleSet struct {
 	Scale         rules.GradeScale
 
 	scoreIDs       map[string]int64
+	scoreOfRule    map[int64]int64 // score rule id → score id
 	effects        map[int64]rules.ScoreEffect
 	labelWindows   []time.Duration
 	needsProps     bool
@@ -43,7 +44,7 @@ type RuleSet struct {
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
 // when saved, so only a code change can cause this) is skipped and reported.
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
-	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, effects: map[int64]rules.ScoreEffect{},
+	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreOfRule: map[int64]int64{}, effects: map[int64]rules.ScoreEffect{},
 		labelStyles: map[string]LabelRule{}, ruleVersionsBy: map[int64]int{}, Scale: rules.DefaultGradeScale}
 	for _, s := range scores {
 		rs.scoreIDs[s.Name] = s.ID
@@ -87,6 +88,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			eff.Score = fmt.Sprint(id) // contributions carry the score id from here on
 			rs.Scoring = append(rs.Scoring, rules.ScoringRule{ID: st.ID, Version: st.Version, When: c, Effect: eff})
 			rs.effects[st.ID] = eff
+			rs.scoreOfRule[st.ID] = id
 		case rules.KindLabel:
 			lr := LabelRule{LabelRule: rules.LabelRule{ID: st.ID, Name: r.Label.Name, When: c}, Version: st.Version, Color: r.Label.Color, Emoji: r.Label.Emoji}
 			if r.Label.On == rules.OnAccount {

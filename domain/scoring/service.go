@@ -207,6 +207,12 @@ func (s *Service) rollup(ctx context.Context, tx *store.Tx, workspaceID int64, r
 	if err := tx.RollupAccounts(ctx, workspaceID, accountIDs, rs.MainScoreID); err != nil {
 		return err
 	}
+	if len(rs.AccountLabels) == 0 {
+		if accountIDs == nil {
+			return tx.ClearAccountLabels(ctx, workspaceID)
+		}
+		return nil // labels were cleared by the full roll-up that followed the rule change
+	}
 	accounts, err := tx.AccountsForLabels(ctx, workspaceID, accountIDs)
 	if err != nil {
 		return err

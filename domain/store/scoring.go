@@ -261,27 +261,52 @@ func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs [
 	if accountIDs != nil && len(accountIDs) == 0 {
 		return nil
 	}
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM account_scores WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR account_id = ANY($2))`,
-		workspaceID, pq.Array(accountIDs)); err != nil {
-		return fmt.Errorf("store: unable to clear account scores: %w", err)
+	// Two spellings rather than "$2 IS NULL OR …", which would keep the planner from using
+	// the account index for the common case of a few accounts.
+	scoped := func(col string) string {
+		if accountIDs == nil {
+			return "true"
+		}
+		return col + " = ANY($2)"
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO account_scores (workspace_id, score_id, account_id, value)
-		SELECT $1, s.score_id, l.account_id, round((CASE n.rollup
-				WHEN 'max' THEN max(s.value)
-				WHEN 'decayed_sum' THEN sum(s.value * power(0.5, greatest(0, extract(epoch FROM now() - COALESCE(l.last_activity_at, now()))) / 86400 / 30))
-				ELSE sum(s.value) END)::numeric, 2)
-		FROM lead_scores s
-		JOIN leads l ON l.workspace_id = s.workspace_id AND l.id = s.lead_id
-		JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
-		WHERE s.workspace_id = $1 AND l.account_id IS NOT NULL AND ($2::bigint[] IS NULL OR l.account_id = ANY($2))
-		GROUP BY s.score_id, l.account_id, n.rollup`, workspaceID, pq.Array(accountIDs)); err != nil {
+	args := []any{workspaceID, pq.Array(accountIDs)}
+	if accountIDs == nil {
+		args = args[:1]
+	}
+	// Upsert what changed and delete what no longer exists, rather than rewrite every row.
+	if _, err := t.tx.ExecContext(ctx, `WITH fresh AS (
+			SELECT s.score_id, l.account_id, round((CASE n.rollup
+					WHEN 'max' THEN max(s.value)
+					WHEN 'decayed_sum' THEN sum(s.value * power(0.5, greatest(0, extract(epoch FROM now() - COALESCE(l.last_activity_at, now()))) / 86400 / 30))
+					ELSE sum(s.value) END)::numeric, 2)::float8 AS value
+			FROM leads l
+			JOIN lead_scores s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
+			JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
+			WHERE l.workspace_id = $1 AND l.account_id IS NOT NULL AND `+scoped("l.account_id")+`
+			GROUP BY s.score_id, l.account_id, n.rollup),
+		gone AS (
+			DELETE FROM account_scores a WHERE a.workspace_id = $1 AND `+scoped("a.account_id")+`
+			AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.score_id = a.score_id AND f.account_id = a.account_id))
+		INSERT INTO account_scores (workspace_id, score_id, account_id, value)
+		SELECT $1, score_id, account_id, value FROM fresh
+		ON CONFLICT (workspace_id, score_id, account_id) DO UPDATE SET value = excluded.value
+		WHERE account_scores.value <> excluded.value`, args...); err != nil {
 		return fmt.Errorf("store: unable to roll up account scores: %w", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET main_score = COALESCE(
-			(SELECT value FROM account_scores s WHERE s.workspace_id = a.workspace_id AND s.account_id = a.id AND s.score_id = $3), 0),
-			updated_at = now()
-		WHERE a.workspace_id = $1 AND ($2::bigint[] IS NULL OR a.id = ANY($2))`, workspaceID, pq.Array(accountIDs), mainScoreID); err != nil {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET main_score = m.value, updated_at = now()
+		FROM (SELECT a2.id, COALESCE(s.value, 0) AS value FROM accounts a2
+			LEFT JOIN account_scores s ON s.workspace_id = a2.workspace_id AND s.account_id = a2.id AND s.score_id = $`+fmt.Sprint(len(args)+1)+`
+			WHERE a2.workspace_id = $1 AND `+scoped("a2.id")+`) m
+		WHERE a.workspace_id = $1 AND a.id = m.id AND a.main_score <> m.value`, append(args, mainScoreID)...); err != nil {
 		return fmt.Errorf("store: unable to update account scores: %w", err)
+	}
+	return nil
+}
+
+// ClearAccountLabels removes labels from accounts (when no account label rule is left).
+func (t *Tx) ClearAccountLabels(ctx context.Context, workspaceID int64) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts SET labels = '{}' WHERE workspace_id = $1 AND labels <> '{}'`, workspaceID); err != nil {
+		return fmt.Errorf("store: unable to clear account labels: %w", err)
 	}
 	return nil
 }
