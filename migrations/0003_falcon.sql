@@ -49,15 +49,19 @@ CREATE TABLE rule_versions (
 );
 
 -- rules_version moves on every rule change: workers cache compiled rule sets by it.
--- heat_p50/p80/p95 are the workspace's heat percentiles in time-free units (see
--- docs/rules.md), refreshed by the scoring worker.
 ALTER TABLE workspaces
     ADD COLUMN rules_version    bigint NOT NULL DEFAULT 0,
-    ADD COLUMN grade_scale      jsonb NOT NULL DEFAULT '{"A": 80, "B": 60, "C": 40, "D": 20, "E": 10}',
-    ADD COLUMN heat_p50         double precision NOT NULL DEFAULT 0,
-    ADD COLUMN heat_p80         double precision NOT NULL DEFAULT 0,
-    ADD COLUMN heat_p95         double precision NOT NULL DEFAULT 0,
-    ADD COLUMN heat_computed_at timestamptz;
+    ADD COLUMN grade_scale      jsonb NOT NULL DEFAULT '{"A": 80, "B": 60, "C": 40, "D": 20, "E": 10}';
+
+-- The workspace's heat percentiles in time-free units (see docs/rules.md), refreshed by the
+-- scoring worker. A table of its own so workers never lock the workspace row.
+CREATE TABLE heat_scales (
+    workspace_id  bigint PRIMARY KEY REFERENCES workspaces (id) ON DELETE CASCADE,
+    p50           double precision NOT NULL,
+    p80           double precision NOT NULL,
+    p95           double precision NOT NULL,
+    computed_at   timestamptz NOT NULL
+);
 
 -- Event property keys offered by the rule builder.
 CREATE TABLE event_property_keys (

@@ -56,12 +56,12 @@ func (s *Store) RuleNames(ctx context.Context, workspaceID int64) (map[int64]str
 func (s *Store) SaveRule(ctx context.Context, workspaceID, userID, id int64, def model.RuleDef) (model.StoredRule, error) {
 	var saved model.StoredRule
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		saved, err = saveRule(ctx, tx, workspaceID, userID, id, def)
-		if err != nil {
+		if err := rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("rule %q saved", def.Name)); err != nil {
 			return err
 		}
-		return rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("rule %q saved", def.Name))
+		var err error
+		saved, err = saveRule(ctx, tx, workspaceID, userID, id, def)
+		return err
 	})
 	return saved, err
 }
@@ -98,15 +98,18 @@ func saveRule(ctx context.Context, tx *sqlx.Tx, workspaceID, userID, id int64, d
 
 // rulesChanged moves the workspace's rules version (workers recompile) and replaces any
 // re-scoring still to do with one job from the first lead.
+//
+// Locks are taken jobs first, then the workspace row: the re-scoring worker holds its job
+// while it works, so this order waits for its chunk instead of deadlocking with it.
 func rulesChanged(ctx context.Context, tx *sqlx.Tx, workspaceID int64, reason string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE rescore_jobs SET state = 'superseded', finished_at = now()
+		WHERE workspace_id = $1 AND state IN ('queued', 'running')`, workspaceID); err != nil {
+		return fmt.Errorf("store: unable to supersede re-scoring: %w", err)
+	}
 	var version int64
 	if err := tx.GetContext(ctx, &version, `UPDATE workspaces SET rules_version = rules_version + 1
 		WHERE id = $1 RETURNING rules_version`, workspaceID); err != nil {
 		return fmt.Errorf("store: unable to move rules version: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE rescore_jobs SET state = 'superseded', finished_at = now()
-		WHERE workspace_id = $1 AND state IN ('queued', 'running')`, workspaceID); err != nil {
-		return fmt.Errorf("store: unable to supersede re-scoring: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rescore_jobs (workspace_id, reason, rules_version, total)
 		VALUES ($1, $2, $3, (SELECT count(*) FROM leads WHERE workspace_id = $1))`, workspaceID, reason, version); err != nil {
@@ -126,34 +129,48 @@ func (s *Store) RulesVersion(ctx context.Context, workspaceID int64) (int64, err
 
 // SetRuleEnabled turns a rule on or off.
 func (s *Store) SetRuleEnabled(ctx context.Context, workspaceID, id int64, enabled bool) error {
+	var changes int
+	if err := s.db.GetContext(ctx, &changes, `SELECT count(*) FROM rules WHERE workspace_id = $1 AND id = $2
+		AND deleted_at IS NULL AND enabled <> $3`, workspaceID, id, enabled); err != nil || changes == 0 {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE rules SET enabled = $3, updated_at = now(),
-			definition = jsonb_set(definition, '{enabled}', to_jsonb($3::boolean))
-			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL AND enabled <> $3`, workspaceID, id, enabled)
-		if err != nil {
-			return fmt.Errorf("store: unable to switch rule: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
 		verb := "disabled"
 		if enabled {
 			verb = "enabled"
 		}
-		return rulesChanged(ctx, tx, workspaceID, "a rule was "+verb)
+		if err := rulesChanged(ctx, tx, workspaceID, "a rule was "+verb); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE rules SET enabled = $3, updated_at = now(),
+			definition = jsonb_set(definition, '{enabled}', to_jsonb($3::boolean))
+			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id, enabled)
+		if err != nil {
+			return fmt.Errorf("store: unable to switch rule: %w", err)
+		}
+		return nil
 	})
 }
 
 // DeleteRule removes a rule from the set; its versions stay for the ledger.
 func (s *Store) DeleteRule(ctx context.Context, workspaceID, id int64) error {
+	r, err := s.RuleByID(ctx, workspaceID, id)
+	if err != nil {
+		return fmt.Errorf("store: unable to delete rule: %w", notFound(err))
+	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var name string
-		err := tx.GetContext(ctx, &name, `UPDATE rules SET deleted_at = now(), enabled = false
-			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING name`, workspaceID, id)
-		if err != nil {
-			return fmt.Errorf("store: unable to delete rule: %w", notFound(err))
+		if err := rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("rule %q deleted", r.Name)); err != nil {
+			return err
 		}
-		return rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("rule %q deleted", name))
+		res, err := tx.ExecContext(ctx, `UPDATE rules SET deleted_at = now(), enabled = false
+			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id)
+		if err != nil {
+			return fmt.Errorf("store: unable to delete rule: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: unable to delete rule: %w", ErrNotFound)
+		}
+		return nil
 	})
 }
 
@@ -198,10 +215,10 @@ func (s *Store) MoveRule(ctx context.Context, workspaceID, id int64, up bool) er
 // ImportRules adds rules after the existing ones, or replaces them all, in one transaction.
 func (s *Store) ImportRules(ctx context.Context, workspaceID, userID int64, defs []model.RuleDef, replace bool) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := importRules(ctx, tx, workspaceID, userID, defs, replace); err != nil {
+		if err := rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("%d rules imported", len(defs))); err != nil {
 			return err
 		}
-		return rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("%d rules imported", len(defs)))
+		return importRules(ctx, tx, workspaceID, userID, defs, replace)
 	})
 }
 
@@ -235,6 +252,9 @@ func (s *Store) ListScoreNames(ctx context.Context, workspaceID int64) ([]model.
 // A roll-up change re-scores (accounts change); making a score main re-fills the sort column.
 func (s *Store) UpdateScoreName(ctx context.Context, workspaceID, id int64, rollup string, main bool) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := rulesChanged(ctx, tx, workspaceID, "score settings changed"); err != nil {
+			return err
+		}
 		if main {
 			if _, err := tx.ExecContext(ctx, `UPDATE score_names SET is_main = false WHERE workspace_id = $1 AND id <> $2`, workspaceID, id); err != nil {
 				return fmt.Errorf("store: unable to update scores: %w", err)
@@ -248,7 +268,7 @@ func (s *Store) UpdateScoreName(ctx context.Context, workspaceID, id int64, roll
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: unable to update score: %w", ErrNotFound)
 		}
-		return rulesChanged(ctx, tx, workspaceID, "score settings changed")
+		return nil
 	})
 }
 
@@ -264,10 +284,13 @@ func (s *Store) GradeScale(ctx context.Context, workspaceID int64) (json.RawMess
 // SetGradeScale stores new grade thresholds and re-scores.
 func (s *Store) SetGradeScale(ctx context.Context, workspaceID int64, scale json.RawMessage) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := rulesChanged(ctx, tx, workspaceID, "grade thresholds changed"); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE workspaces SET grade_scale = $2 WHERE id = $1`, workspaceID, string(scale)); err != nil {
 			return fmt.Errorf("store: unable to save grade scale: %w", err)
 		}
-		return rulesChanged(ctx, tx, workspaceID, "grade thresholds changed")
+		return nil
 	})
 }
 

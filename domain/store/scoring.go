@@ -360,24 +360,28 @@ func (t *Tx) SetAccountLabels(ctx context.Context, workspaceID int64, labels map
 	return nil
 }
 
-// HeatScale returns the workspace's stored heat percentiles and when they were computed.
+// HeatScale returns the workspace's stored heat percentiles and when they were computed
+// (nil when never).
 func (t *Tx) HeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 float64, at *time.Time, err error) {
-	row := t.tx.QueryRowxContext(ctx, `SELECT heat_p50, heat_p80, heat_p95, heat_computed_at FROM workspaces WHERE id = $1`, workspaceID)
+	row := t.tx.QueryRowxContext(ctx, `SELECT p50, p80, p95, computed_at FROM heat_scales WHERE workspace_id = $1`, workspaceID)
 	err = row.Scan(&p50, &p80, &p95, &at)
+	if notFound(err) == ErrNotFound {
+		return 0, 0, 0, nil, nil
+	}
 	if err != nil {
-		err = fmt.Errorf("store: unable to read heat scale: %w", notFound(err))
+		err = fmt.Errorf("store: unable to read heat scale: %w", err)
 	}
 	return
 }
 
 // ComputeHeatScale recomputes the heat percentiles of leads active in the last 90 days.
 func (t *Tx) ComputeHeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 float64, err error) {
-	row := t.tx.QueryRowxContext(ctx, `UPDATE workspaces w SET heat_p50 = COALESCE(p.p50, 0), heat_p80 = COALESCE(p.p80, 0),
-			heat_p95 = COALESCE(p.p95, 0), heat_computed_at = now()
-		FROM (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY heat) AS p50, percentile_disc(0.8) WITHIN GROUP (ORDER BY heat) AS p80,
-				percentile_disc(0.95) WITHIN GROUP (ORDER BY heat) AS p95
-			FROM leads WHERE workspace_id = $1 AND heat > 0 AND last_activity_at > now() - interval '90 days') p
-		WHERE w.id = $1 RETURNING heat_p50, heat_p80, heat_p95`, workspaceID)
+	row := t.tx.QueryRowxContext(ctx, `INSERT INTO heat_scales (workspace_id, p50, p80, p95, computed_at)
+		SELECT $1, COALESCE(percentile_disc(0.5) WITHIN GROUP (ORDER BY heat), 0), COALESCE(percentile_disc(0.8) WITHIN GROUP (ORDER BY heat), 0),
+			COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY heat), 0), now()
+		FROM leads WHERE workspace_id = $1 AND heat > 0 AND last_activity_at > now() - interval '90 days'
+		ON CONFLICT (workspace_id) DO UPDATE SET p50 = excluded.p50, p80 = excluded.p80, p95 = excluded.p95, computed_at = excluded.computed_at
+		RETURNING p50, p80, p95`, workspaceID)
 	if err = row.Scan(&p50, &p80, &p95); err != nil {
 		err = fmt.Errorf("store: unable to compute heat scale: %w", err)
 	}
@@ -421,8 +425,9 @@ func (t *Tx) SetTemperatures(ctx context.Context, workspaceID int64, ids []int64
 // had activity since.
 func (s *Store) WorkspacesToReheat(ctx context.Context, maxAge time.Duration) ([]int64, error) {
 	var out []int64
-	err := s.db.SelectContext(ctx, &out, `SELECT w.id FROM workspaces w JOIN ingest_status i ON i.workspace_id = w.id
-		WHERE w.heat_computed_at IS NULL OR (w.heat_computed_at < now() - $1::interval AND i.last_batch_at > w.heat_computed_at)`,
+	err := s.db.SelectContext(ctx, &out, `SELECT i.workspace_id FROM ingest_status i
+		LEFT JOIN heat_scales h ON h.workspace_id = i.workspace_id
+		WHERE h.computed_at IS NULL OR (h.computed_at < now() - $1::interval AND i.last_batch_at > h.computed_at)`,
 		fmt.Sprintf("%d seconds", int(maxAge.Seconds())))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list workspaces to reheat: %w", err)

@@ -274,7 +274,66 @@ func TestWorkspaceIsolation(t *testing.T) {
 		}
 		return nil
 	}
+	var bAccount int64
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		ids, err := tx.UpsertAccounts(ctx, b.ws.ID, []string{"b-corp.example"})
+		bAccount = ids["b-corp.example"]
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string]func() error{
+		"ListLeadsCapped": func() error {
+			leads, _, _, err := st.ListLeadsCapped(ctx, wsA, store.LeadFilter{Limit: 100, Search: "b-lead"})
+			if len(leads) != 0 {
+				return errors.New("listed B's lead")
+			}
+			return err
+		},
+		"LeadScoreValues": func() error {
+			vs, err := st.LeadScoreValues(ctx, wsA, b.lead.ID)
+			for _, v := range vs {
+				if v.Value != 0 {
+					return errors.New("read B's scores")
+				}
+			}
+			return err
+		},
+		"LeadContributions": func() error {
+			cs, err := st.LeadContributions(ctx, wsA, b.lead.ID)
+			if len(cs) != 0 {
+				return errors.New("read B's contributions")
+			}
+			return err
+		},
+		"LeadLedger": func() error {
+			ls, err := st.LeadLedger(ctx, wsA, b.lead.ID, 10)
+			if len(ls) != 0 {
+				return errors.New("read B's ledger")
+			}
+			return err
+		},
+		"ListAccounts": func() error {
+			as, _, err := st.ListAccounts(ctx, wsA, store.AccountFilter{Limit: 50})
+			for _, a := range as {
+				if a.ID == bAccount {
+					return errors.New("listed B's account")
+				}
+			}
+			return err
+		},
+		"AccountByID": func() error { _, err := st.AccountByID(ctx, wsA, bAccount); return notFound(err) },
+		"AccountScoreValues": func() error {
+			_, err := st.AccountScoreValues(ctx, wsA, bAccount)
+			return err
+		},
+		"AccountActivities": func() error {
+			acts, err := st.AccountActivities(ctx, wsA, bAccount, 10, 0)
+			if len(acts) != 0 {
+				return errors.New("listed B's account activities")
+			}
+			return err
+		},
 		"UserByID": func() error { _, err := st.UserByID(ctx, wsA, b.admin.ID); return notFound(err) },
 		"UserByEmail": func() error {
 			_, err := st.UserByEmail(ctx, wsA, b.admin.Email)

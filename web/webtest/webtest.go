@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/peregrine-scoring/peregrine/domain/braze"
@@ -66,7 +67,11 @@ func StartWith(t testing.TB, opts Options) *Server {
 		// Links the server makes (invitations) must point at this test server.
 		cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logOut io.Writer = io.Discard
+	if os.Getenv("WEBTEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logOut, nil))
 	pipeline := ingest.New(st, box, log, ingest.Options{Workers: 1, NewBrazeClient: opts.NewBrazeClient})
 	ctx, cancel := context.WithCancel(context.Background())
 	pipeline.Start(ctx)
