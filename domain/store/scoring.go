@@ -68,16 +68,16 @@ type ScoringActivity struct {
 	ID     int64 `db:"id"`
 	LeadID int64 `db:"lead_id"`
 	// OccurredAt is in Unix microseconds: parsing text timestamps cost more than scoring.
-	OccurredAt   int64     `db:"occurred_at"`
-	Source       string    `db:"source"`
-	EventType    string    `db:"event_type"`
-	Name         string    `db:"name"`
-	CampaignID   string    `db:"campaign_id"`
-	CampaignName string    `db:"campaign_name"`
-	CanvasID     string    `db:"canvas_id"`
-	CanvasName   string    `db:"canvas_name"`
-	URL          string    `db:"url"`
-	Properties   []byte    `db:"properties"`
+	OccurredAt   int64  `db:"occurred_at"`
+	Source       string `db:"source"`
+	EventType    string `db:"event_type"`
+	Name         string `db:"name"`
+	CampaignID   string `db:"campaign_id"`
+	CampaignName string `db:"campaign_name"`
+	CanvasID     string `db:"canvas_id"`
+	CanvasName   string `db:"canvas_name"`
+	URL          string `db:"url"`
+	Properties   []byte `db:"properties"`
 }
 
 // ActivitiesForScoring returns every activity of the leads, per lead in time order. Properties
