@@ -12,7 +12,7 @@ DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
 PLAYWRIGHT_CORE_VERSION = $(shell sed -n 's/^const playwrightCliVersion = "\(.*\)"/\1/p' \
 	"$$($(GO) list -m -f '{{.Dir}}' github.com/playwright-community/playwright-go)/run.go")
 
-.PHONY: help run build generate test test-deps postgres chromium node playwright-driver check bench clean
+.PHONY: help run build generate test test-deps postgres chromium node playwright-driver check bench bench-scoring clean
 
 help:
 	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -74,9 +74,15 @@ test: test-deps check
 	PLAYWRIGHT_DRIVER_PATH="$(DRIVER_DIR)" PLAYWRIGHT_NODEJS_PATH="$$(command -v node)" PEREGRINE_CHROMIUM="$(CHROMIUM)" \
 		$(GO) test -count=1 -timeout 15m ./...
 
-# Ingest benchmark: a real server on a fresh embedded PostgreSQL (fsync on); prints figures.
+# Benchmarks (fsync on); each prints its figures. Ingest: a real server on a fresh embedded
+# PostgreSQL. Scoring: re-score, incremental scoring and the lead list against PostgreSQL.
 bench: postgres build
 	$(GO) run ./cmd/peregrine-bench --bin $(BIN)
+	$(MAKE) bench-scoring
+
+bench-scoring: postgres
+	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkScoring$$' -benchtime 1x -timeout 60m ./domain/scoring/
+	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkLeadList$$' -benchtime 1x -timeout 60m ./domain/store/
 
 clean:
 	rm -rf bin .cache
