@@ -97,3 +97,16 @@ func button(page playwright.Page, name string) playwright.Locator {
 }
 
 func urlEnds(path string) *regexp.Regexp { return regexp.MustCompile(regexp.QuoteMeta(path) + `$`) }
+
+// createWorkspace signs up in the browser as Ada, admin of Acme Robotics, and lands on Leads.
+func createWorkspace(t *testing.T, page playwright.Page) {
+	t.Helper()
+	_, err := page.Goto("/signup")
+	must(t, err)
+	must(t, page.Locator("#f-workspace").Fill("Acme Robotics"))
+	must(t, page.Locator("#f-name").Fill("Ada Lovelace"))
+	must(t, page.Locator("#f-email").Fill("ada@acme-robotics.com"))
+	must(t, page.Locator("#f-password").Fill(adminPassword))
+	must(t, button(page, "Create workspace").Click())
+	must(t, expect.Page(page).ToHaveURL(urlEnds("/leads")))
+}

@@ -55,14 +55,7 @@ func event(email, typ string, hoursAgo int, props map[string]any) map[string]any
 func TestRuleBuilderFlow(t *testing.T) {
 	srv := webtest.Start(t, nil)
 	page := newPage(t, srv.URL)
-	_, err := page.Goto("/signup")
-	must(t, err)
-	must(t, page.Locator("#f-workspace").Fill("Acme Robotics"))
-	must(t, page.Locator("#f-name").Fill("Ada Lovelace"))
-	must(t, page.Locator("#f-email").Fill("ada@acme-robotics.com"))
-	must(t, page.Locator("#f-password").Fill(adminPassword))
-	must(t, button(page, "Create workspace").Click())
-	must(t, expect.Page(page).ToHaveURL(urlEnds("/leads")))
+	createWorkspace(t, page)
 	ws, err := srv.Store.WorkspaceBySlug(context.Background(), "acme-robotics")
 	must(t, err)
 

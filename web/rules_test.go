@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -19,16 +18,7 @@ import (
 // postJSON sends JSON like the builder's script does.
 func (b *browser) postJSON(path, body string) response {
 	b.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, body: string(raw), header: res.Header}
+	return b.send(http.MethodPost, path, "application/json", strings.NewReader(body))
 }
 
 // postFile uploads a file field as the import form does.
@@ -44,16 +34,7 @@ func (b *browser) postFile(path, field, name string, content []byte, extra url.V
 		}
 	}
 	w.Close()
-	req, _ := http.NewRequest(http.MethodPost, b.base+path, &buf)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, body: string(raw), header: res.Header}
+	return b.send(http.MethodPost, path, w.FormDataContentType(), &buf)
 }
 
 const validRule = `{"name":"Docs reader","kind":"score","enabled":true,

@@ -54,13 +54,18 @@ type response struct {
 
 func (b *browser) do(method, path string, form url.Values) response {
 	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if form == nil {
+		return b.send(method, path, "", nil)
 	}
+	return b.send(method, path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+}
+
+// send makes a request with a body of the given content type (none when empty).
+func (b *browser) send(method, path, contentType string, body io.Reader) response {
+	b.t.Helper()
 	req, _ := http.NewRequest(method, b.base+path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if b.fetchMetadata != "" {
 		req.Header.Set("Sec-Fetch-Site", b.fetchMetadata)

@@ -1,12 +1,8 @@
 package scoring
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand"
 	"os"
 	"strconv"
@@ -16,7 +12,6 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/store"
-	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 )
 
 // Benchmarks of scoring against PostgreSQL (make bench runs them with fsync on). Sizes can be
@@ -124,25 +119,8 @@ func seedActivity(b *testing.B, e *env, leads, perLead int) {
 }
 
 func newBenchEnv(b *testing.B) *env {
-	url := pgtest.NewDatabase(b)
-	ctx := context.Background()
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	db, err := sql.Open("postgres", url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "bench", Name: "Bench"},
-		model.User{Email: "bench@example.com", Name: "Bench", PasswordHash: "x"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e := &env{ctx: ctx, st: st, db: db, ws: ws.ID, now: time.Now()}
-	e.svc = NewService(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := openEnv(b)
+	e.svc.Now = time.Now
 	return e
 }
 
@@ -166,8 +144,6 @@ func rescoreToEnd(b *testing.B, e *env) time.Duration {
 func BenchmarkScoring(b *testing.B) {
 	leads := envInt("PEREGRINE_BENCH_LEADS", 100_000)
 	e := newBenchEnv(b)
-	e.now = time.Now()
-	e.svc.Now = time.Now
 	seedStart := time.Now()
 	seedActivity(b, e, leads, 20)
 	fmt.Printf("seeded %d leads, %d activities in %s\n", leads, leads*20, time.Since(seedStart).Round(time.Millisecond))

@@ -30,23 +30,34 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	url := pgtest.NewDatabase(t)
+	e := openEnv(t, NewWorkspaceSeed())
+	e.t = t
+	e.svc.ChunkSize = 7 // several chunks per re-score
+	return e
+}
+
+// openEnv gives a test or benchmark its own database with one workspace, and a scoring
+// service whose clock is e.now.
+func openEnv(tb testing.TB, seed ...model.WorkspaceSeed) *env {
+	url := pgtest.NewDatabase(tb)
 	ctx := context.Background()
 	st, err := store.Open(ctx, url)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	db, _ := sql.Open("postgres", url)
-	t.Cleanup(func() { db.Close() })
-	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "acme", Name: "Acme"},
-		model.User{Email: "ada@acme.com", Name: "Ada", PasswordHash: "x"}, NewWorkspaceSeed())
+	tb.Cleanup(func() { st.Close() })
+	db, err := sql.Open("postgres", url)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, st: st, db: db, ws: ws.ID, now: time.Now().UTC().Truncate(time.Second)}
+	tb.Cleanup(func() { db.Close() })
+	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "acme", Name: "Acme"},
+		model.User{Email: "ada@acme.com", Name: "Ada", PasswordHash: "x"}, seed...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &env{ctx: ctx, st: st, db: db, ws: ws.ID, now: time.Now().UTC().Truncate(time.Second)}
 	e.svc = NewService(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.svc.ChunkSize = 7 // several chunks per re-score
 	e.svc.Now = func() time.Time { return e.now }
 	return e
 }

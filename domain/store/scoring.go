@@ -40,25 +40,18 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64, l
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
 	}
+	scores, err := t.StoredLeadScores(ctx, workspaceID, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]model.ScoringLead, len(rows))
-	at := make(map[int64]int, len(rows))
 	for i, r := range rows {
 		out[i] = r.ScoringLead
 		out[i].Labels = r.LabelArr
-		out[i].Scores = map[int64]float64{}
-		at[r.ID] = i
-	}
-	var scores []struct {
-		LeadID  int64   `db:"lead_id"`
-		ScoreID int64   `db:"score_id"`
-		Value   float64 `db:"value"`
-	}
-	if err := t.tx.SelectContext(ctx, &scores, `SELECT lead_id, score_id, value FROM lead_scores
-		WHERE workspace_id = $1 AND lead_id = ANY($2)`, workspaceID, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("store: unable to read lead scores: %w", err)
-	}
-	for _, sc := range scores {
-		out[at[sc.LeadID]].Scores[sc.ScoreID] = sc.Value
+		out[i].Scores = scores[r.ID]
+		if out[i].Scores == nil {
+			out[i].Scores = map[int64]float64{}
+		}
 	}
 	return out, nil
 }
