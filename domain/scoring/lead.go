@@ -16,9 +16,11 @@ type LeadState struct {
 	Lead    model.ScoringLead
 	Events  []rules.Stamped
 	Current []model.Contribution // the contributions it holds (its stored state)
+	Rules   map[int64]int        // the score rules (id → version) Current was computed with
 	// New names the activities added since the state was stored. With a state computed by the
-	// same rules and profile, only they are scored (what follows them in time is re-checked);
-	// without, the lead is scored from scratch. Both give the same result.
+	// same rules and profile, only they are scored (what follows them in time is re-checked).
+	// Without new activities, only the rules that changed since the state are evaluated. In
+	// any other case the lead is scored from scratch. All give the same result.
 	New map[int64]bool
 }
 
@@ -137,7 +139,11 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	hash := profileHash(profile, account)
 	var scorer *rules.LeadScorer
 	var out Outcome
-	if len(st.New) > 0 && st.Lead.StateVersion != nil && *st.Lead.StateVersion == rs.Version && st.Lead.StateHash != nil && *st.Lead.StateHash == hash {
+	var kept []rules.Contribution
+	sameProfile := st.Lead.StateHash != nil && *st.Lead.StateHash == hash && st.Rules != nil
+	changed := rs.changedRules(st.Rules)
+	switch {
+	case sameProfile && len(st.New) > 0 && len(changed) == 0 && len(st.Rules) == len(rs.Scoring):
 		var known, added []rules.Stamped
 		for _, e := range st.Events {
 			if st.New[e.Key] {
@@ -153,13 +159,24 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 			}
 			out.Incremental = true
 		}
+	case sameProfile && len(st.New) == 0:
+		// Rules are independent: keep what unchanged rules gave, evaluate the changed ones.
+		for _, c := range engineContributions(st.Current) {
+			if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
+				kept = append(kept, c)
+			}
+		}
+		scorer = rules.NewLeadScorer(changed, profile, account, st.Events)
+		scorer.Rescore()
+		out.Incremental = true
 	}
 	if !out.Incremental {
+		kept = nil
 		scorer = rules.NewLeadScorer(rs.Scoring, profile, account, st.Events)
 		scorer.Rescore()
 	}
 	events := scorer.Events()
-	next := scorer.Contributions()
+	next := rs.canonical(append(kept, scorer.Contributions()...))
 
 	// Score lines: removed contributions first, then new ones, each in event time order.
 	old := make(map[contribKey]model.Contribution, len(st.Current))
@@ -267,7 +284,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		!sameStrings(l.Labels, res.Labels) || !sameTime(l.RefreshAt, res.RefreshAt)
 	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
 	nextModel := rs.modelContributions(st.Lead.ID, next)
-	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(nextModel)}
+	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(rs.Scoring, nextModel)}
 	out.StateChanged = l.StateVersion == nil || *l.StateVersion != rs.Version || l.StateHash == nil || *l.StateHash != hash ||
 		string(l.State) != string(out.State.State)
 
@@ -461,4 +478,32 @@ func sameScores(stored, next map[int64]float64) bool {
 		}
 	}
 	return n == len(stored)
+}
+
+// changedRules lists the score rules whose id and version a stored state was not computed
+// with (all of them without a state).
+func (rs *RuleSet) changedRules(stored map[int64]int) []rules.ScoringRule {
+	var out []rules.ScoringRule
+	for _, r := range rs.Scoring {
+		if v, ok := stored[r.ID]; !ok || v != r.Version {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// canonical orders contributions by event time, event and rule order, whichever way they
+// were computed, so equal outcomes encode to equal states.
+func (rs *RuleSet) canonical(cs []rules.Contribution) []rules.Contribution {
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		if a.EventKey != b.EventKey {
+			return a.EventKey < b.EventKey
+		}
+		return rs.ruleOrder[a.RuleID] < rs.ruleOrder[b.RuleID]
+	})
+	return cs
 }

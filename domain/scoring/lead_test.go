@@ -59,7 +59,7 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 		for _, e := range all[split:] {
 			fresh[e.Key] = true
 		}
-		inc := rs.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: current, New: fresh}, HeatScale{}, now)
+		inc := rs.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: current.Contributions, Rules: current.Rules, New: fresh}, HeatScale{}, now)
 		full := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all...)}, HeatScale{}, now)
 		if inc.Incremental {
 			incrementalRuns++
@@ -70,6 +70,36 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 	}
 	if incrementalRuns < 150 {
 		t.Fatalf("only %d of 200 trials took the incremental path", incrementalRuns)
+	}
+
+	// After a rule edit, a lead with a state evaluates only the edited rule, with the result
+	// of a full scoring.
+	edited := defaultRuleSet(t)
+	for i := range edited.Scoring {
+		if i%3 == 0 {
+			edited.Scoring[i].Version++
+			edited.Scoring[i].Effect.Points += 3
+			edited.effects[edited.Scoring[i].ID] = edited.Scoring[i].Effect
+			edited.ruleVersions[edited.Scoring[i].ID]++
+		}
+	}
+	edited.Scoring = edited.Scoring[:len(edited.Scoring)-1] // and one rule deleted
+	for trial := 0; trial < 100; trial++ {
+		lead := model.ScoringLead{ID: 1, Email: "a@acme.example"}
+		var all []rules.Stamped
+		for k := 0; k < 1+rng.Intn(30); k++ {
+			kd := kinds[rng.Intn(len(kinds))]
+			all = append(all, rules.Stamped{Key: int64(k + 1), Event: rules.Event{Name: kd.name, Type: kd.typ, Time: now.Add(-time.Duration(rng.Intn(60*24)) * time.Hour)}})
+		}
+		before := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all...)}, HeatScale{}, now)
+		state, _ := DecodeState(1, before.State.State)
+		stored := lead
+		stored.StateHash, stored.State = &before.State.ProfileHash, before.State.State
+		partial := edited.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: state.Contributions, Rules: state.Rules}, HeatScale{}, now)
+		full := edited.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all...)}, HeatScale{}, now)
+		if !partial.Incremental || fmt.Sprint(partial.Scoring) != fmt.Sprint(full.Scoring) || string(partial.State.State) != string(full.State.State) {
+			t.Fatalf("trial %d: partial %+v\nfull %+v", trial, partial.Scoring, full.Scoring)
+		}
 	}
 	// A state from other rules is not trusted.
 	other := rs.Version + 1
@@ -86,8 +116,9 @@ func TestStateRoundTrip(t *testing.T) {
 		{LeadID: 9, RuleID: 4, RuleVersion: 1, ActivityID: 17, ScoreID: 5, EarnedAt: time.UnixMicro(1673223651123456).UTC(), Points: 1.0 / 3},
 		{LeadID: 9, RuleID: 4, RuleVersion: 1, ActivityID: 18, ScoreID: 6, EarnedAt: time.UnixMicro(1673223651123457).UTC(), Points: 30},
 	}
-	out, err := DecodeState(9, EncodeState(in))
-	if err != nil || fmt.Sprint(out) != fmt.Sprint(in) {
+	scoring := []rules.ScoringRule{{ID: 3, Version: 2}, {ID: 4, Version: 1}}
+	out, err := DecodeState(9, EncodeState(scoring, in))
+	if err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Rules[3] != 2 || out.Rules[4] != 1 || len(out.Rules) != 2 {
 		t.Fatalf("%v %v", out, err)
 	}
 	if _, err := DecodeState(9, []byte{1, 200}); err == nil {

@@ -34,6 +34,8 @@ type RuleSet struct {
 
 	scoreIDs       map[string]int64
 	scoreOfRule    map[int64]int64 // score rule id → score id
+	ruleVersions   map[int64]int   // score rule id → version
+	ruleOrder      map[int64]int   // score rule id → position in Scoring
 	effects        map[int64]rules.ScoreEffect
 	labelWindows   []time.Duration
 	needsProps     bool
@@ -44,7 +46,8 @@ type RuleSet struct {
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
 // when saved, so only a code change can cause this) is skipped and reported.
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
-	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreOfRule: map[int64]int64{}, effects: map[int64]rules.ScoreEffect{},
+	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreOfRule: map[int64]int64{},
+		ruleVersions: map[int64]int{}, ruleOrder: map[int64]int{}, effects: map[int64]rules.ScoreEffect{},
 		labelStyles: map[string]LabelRule{}, ruleVersionsBy: map[int64]int{}, Scale: rules.DefaultGradeScale}
 	for _, s := range scores {
 		rs.scoreIDs[s.Name] = s.ID
@@ -89,6 +92,8 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			rs.Scoring = append(rs.Scoring, rules.ScoringRule{ID: st.ID, Version: st.Version, When: c, Effect: eff})
 			rs.effects[st.ID] = eff
 			rs.scoreOfRule[st.ID] = id
+			rs.ruleVersions[st.ID] = st.Version
+			rs.ruleOrder[st.ID] = len(rs.Scoring) - 1
 		case rules.KindLabel:
 			lr := LabelRule{LabelRule: rules.LabelRule{ID: st.ID, Name: r.Label.Name, When: c}, Version: st.Version, Color: r.Label.Color, Emoji: r.Label.Emoji}
 			if r.Label.On == rules.OnAccount {

@@ -261,9 +261,11 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 	for i, l := range leads {
 		at[l.ID] = i
 		states[i].Lead = l
-		if states[i].Current, err = DecodeState(l.ID, l.State); err != nil {
-			states[i].Current, states[i].Lead.StateVersion = nil, nil // unreadable: score from scratch
+		stored, err := DecodeState(l.ID, l.State)
+		if err != nil {
+			stored = State{} // unreadable: score from scratch
 		}
+		states[i].Current, states[i].Rules = stored.Contributions, stored.Rules
 	}
 	for _, a := range acts {
 		i, ok := at[a.LeadID]

@@ -11,18 +11,31 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 )
 
-// The state of a lead is its current contributions in a compact binary form, small enough
-// to stay inline in the row (no TOAST): per contribution, varints of rule id, rule version,
-// score id, the activity id and the earning time (Unix microseconds) as deltas from the
-// previous contribution's, then the points in thousandths as a varint (or, for points finer
-// than that, a marker and 8 bytes). One row per lead is read instead of the ledger lines
-// behind it.
-const stateFormat = 2
+// The state of a lead is the score rules (id and version) it was scored with and the
+// contributions it holds, in a compact binary form small enough to stay inline in the row (no
+// TOAST): the number of rules and their id and version as varints; then per contribution,
+// varints of rule id, rule version, score id, the activity id and the earning time (Unix
+// microseconds) as deltas from the previous contribution's, then the points in thousandths as
+// a varint (or, for points finer than that, a marker and 8 bytes). One row per lead is read
+// instead of the ledger lines behind it. Rules are independent of each other, so after a
+// rule change only the changed rules need evaluating; the rule list says which those are.
+const stateFormat = 3
 
-// EncodeState packs contributions.
-func EncodeState(cs []model.Contribution) []byte {
-	out := make([]byte, 0, 1+len(cs)*12)
+// State is a lead's decoded state.
+type State struct {
+	Rules         map[int64]int // score rule id → version it was scored with
+	Contributions []model.Contribution
+}
+
+// EncodeState packs the rules a lead was scored with and its contributions.
+func EncodeState(scoring []rules.ScoringRule, cs []model.Contribution) []byte {
+	out := make([]byte, 0, 1+len(scoring)*4+len(cs)*12)
 	out = append(out, stateFormat)
+	out = binary.AppendUvarint(out, uint64(len(scoring)))
+	for _, r := range scoring {
+		out = binary.AppendUvarint(out, uint64(r.ID))
+		out = binary.AppendUvarint(out, uint64(r.Version))
+	}
 	var act, at int64
 	for _, c := range cs {
 		out = binary.AppendUvarint(out, uint64(c.RuleID))
@@ -43,13 +56,14 @@ func EncodeState(cs []model.Contribution) []byte {
 
 var errState = errors.New("scoring: unreadable lead state")
 
-// DecodeState unpacks contributions of a lead.
-func DecodeState(leadID int64, b []byte) ([]model.Contribution, error) {
+// DecodeState unpacks a lead's state; an empty state has no rules and no contributions.
+func DecodeState(leadID int64, b []byte) (State, error) {
+	var st State
 	if len(b) == 0 {
-		return nil, nil
+		return st, nil
 	}
 	if b[0] != stateFormat {
-		return nil, errState
+		return st, errState
 	}
 	b = b[1:]
 	var out []model.Contribution
@@ -72,6 +86,15 @@ func DecodeState(leadID int64, b []byte) ([]model.Contribution, error) {
 		b = b[n:]
 		return v
 	}
+	n := next()
+	if n > 100000 {
+		return st, errState
+	}
+	st.Rules = make(map[int64]int, n)
+	for i := uint64(0); i < n; i++ {
+		id := int64(next())
+		st.Rules[id] = int(next())
+	}
 	var act, at int64
 	for len(b) > 0 {
 		c := model.Contribution{LeadID: leadID}
@@ -84,18 +107,22 @@ func DecodeState(leadID int64, b []byte) ([]model.Contribution, error) {
 		p := nextSigned()
 		switch {
 		case bad:
-			return nil, errState
+			return st, errState
 		case p%2 == 0:
 			c.Points = float64(p/2) / 1000
 		case len(b) < 8:
-			return nil, errState
+			return st, errState
 		default:
 			c.Points = math.Float64frombits(binary.LittleEndian.Uint64(b))
 			b = b[8:]
 		}
 		out = append(out, c)
 	}
-	return out, nil
+	if bad {
+		return st, errState
+	}
+	st.Contributions = out
+	return st, nil
 }
 
 // profileHash fingerprints what rules read of a lead besides its events: a lead whose
