@@ -74,35 +74,32 @@ type ScoringActivity struct {
 }
 
 // ActivitiesForScoring returns every activity of the leads, per lead in time order. Properties
-// are read only when a rule needs them.
+// are read only when a rule needs them. Rows are scanned by hand: this read is the bulk of a
+// re-score, and reflection doubled its cost.
 func (t *Tx) ActivitiesForScoring(ctx context.Context, workspaceID int64, leadIDs []int64, withProperties bool) ([]ScoringActivity, error) {
-	props := `'{}'::bytea`
+	props := `NULL::bytea`
 	if withProperties {
 		props = `convert_to(properties::text, 'UTF8')`
 	}
-	var out []ScoringActivity
-	err := t.tx.SelectContext(ctx, &out, `SELECT id, lead_id, (extract(epoch FROM occurred_at) * 1000000)::bigint AS occurred_at,
-			source, event_type, name, campaign_id, campaign_name,
-			canvas_id, canvas_name, url, `+props+` AS properties
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, lead_id, (extract(epoch FROM occurred_at) * 1000000)::bigint,
+			source, event_type, name, campaign_id, campaign_name, canvas_id, canvas_name, url, `+props+`
 		FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2) ORDER BY lead_id, occurred_at, id`,
 		workspaceID, pq.Array(leadIDs))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read activities for scoring: %w", err)
 	}
-	return out, nil
-}
-
-// CurrentContributions sums the leads' score ledger per rule version and activity: the
-// points each currently holds.
-func (t *Tx) CurrentContributions(ctx context.Context, workspaceID int64, leadIDs []int64) ([]model.Contribution, error) {
-	var out []model.Contribution
-	err := t.tx.SelectContext(ctx, &out, `SELECT lead_id, rule_id, rule_version, activity_id, score_id,
-			min(earned_at) AS earned_at, sum(delta) AS points
-		FROM score_ledger WHERE workspace_id = $1 AND lead_id = ANY($2) AND kind = 'score'
-		GROUP BY lead_id, rule_id, rule_version, activity_id, score_id HAVING abs(sum(delta)) > 1e-9`,
-		workspaceID, pq.Array(leadIDs))
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to read contributions: %w", err)
+	defer rows.Close()
+	var out []ScoringActivity
+	for rows.Next() {
+		var a ScoringActivity
+		if err := rows.Scan(&a.ID, &a.LeadID, &a.OccurredAt, &a.Source, &a.EventType, &a.Name, &a.CampaignID, &a.CampaignName,
+			&a.CanvasID, &a.CanvasName, &a.URL, &a.Properties); err != nil {
+			return nil, fmt.Errorf("store: unable to read activities for scoring: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read activities for scoring: %w", err)
 	}
 	return out, nil
 }
