@@ -90,6 +90,15 @@ func TestRuleBuilderEndpoints(t *testing.T) {
 		t.Fatalf("preview %s", p.body)
 	}
 
+	// An account label previews on accounts.
+	acct := admin.postJSON("/rules/preview", `{"name":"Big account","kind":"label","enabled":true,
+		"when":{"combinator":"and","rules":[{"field":"account.score","score":"Lead score","operator":">=","value":100}]},
+		"label":{"name":"Big account","color":"#ef4444","on":"account"}}`)
+	assertStatus(t, acct, http.StatusOK)
+	if !strings.Contains(acct.body, `"Kind":"label"`) {
+		t.Fatalf("account label preview %s", acct.body)
+	}
+
 	// Saving an invalid rule re-renders the builder with the problems, and stores nothing.
 	before, _ := s.Store.ListRules(ctx, ws.ID)
 	r = admin.post("/rules", url.Values{"definition": {`{"name":"x","kind":"score","enabled":true,"when":{"combinator":"and","rules":[]},"score":{"score":"S","points":1,"per":"lead"}}`}})

@@ -3,6 +3,9 @@ package scoring
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
 	"math"
 	"sort"
 	"strings"
@@ -34,7 +37,8 @@ type Preview struct {
 // PreviewExample is one lead and what the rule changes for it.
 type PreviewExample struct {
 	LeadID        int64
-	Email         string
+	URL           string // the lead's or account's page
+	Email         string // or the account's domain
 	Name          string
 	Before, After string
 	Matches       bool
@@ -98,6 +102,9 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 		size float64
 	}
 	var changes, matches []change
+	if rule.Kind == rules.KindLabel && rule.Label.On == rules.OnAccount {
+		return s.previewAccountLabel(ctx, workspaceID, next, rule, now)
+	}
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		ids, total, err := tx.RecentLeadIDs(ctx, workspaceID, PreviewSample)
 		if err != nil {
@@ -124,7 +131,8 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 			}
 			for _, st := range states {
 				o := next.Score(st, HeatScale{p50, p80, p95}, now)
-				ex := PreviewExample{LeadID: st.Lead.ID, Email: st.Lead.Email, Name: strings.TrimSpace(st.Lead.FirstName + " " + st.Lead.LastName)}
+				ex := PreviewExample{LeadID: st.Lead.ID, URL: fmt.Sprintf("/leads/%d", st.Lead.ID), Email: st.Lead.Email,
+					Name: strings.TrimSpace(st.Lead.FirstName + " " + st.Lead.LastName)}
 				var size float64
 				switch rule.Kind {
 				case rules.KindScore:
@@ -134,9 +142,6 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 					size = after - before
 				case rules.KindLabel:
 					had := contains(st.Lead.Labels, rule.Label.Name)
-					if rule.Label.On == rules.OnAccount {
-						continue // account labels: counted below from accounts
-					}
 					ex.Matches = contains(o.Scoring.Labels, rule.Label.Name)
 					ex.Before, ex.After = yesNo(had), yesNo(ex.Matches)
 					size = b2f(ex.Matches) - b2f(had)
@@ -177,6 +182,47 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 			out.Examples = append(out.Examples, c.ex)
 		}
 	}
+	return out, err
+}
+
+// previewAccountLabel evaluates an account label rule against the workspace's accounts (up
+// to PreviewSample, highest score first) with their rolled-up scores.
+func (s *Service) previewAccountLabel(ctx context.Context, workspaceID int64, next *RuleSet, rule rules.Rule, now time.Time) (Preview, error) {
+	out := Preview{Kind: rule.Kind}
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		accounts, err := tx.AccountsForLabels(ctx, workspaceID, nil)
+		if err != nil {
+			return err
+		}
+		sort.SliceStable(accounts, func(i, j int) bool { return accounts[i].Scores[next.MainScoreID] > accounts[j].Scores[next.MainScoreID] })
+		out.Total = len(accounts)
+		accounts = accounts[:min(len(accounts), PreviewSample)]
+		out.Examined = len(accounts)
+		var changed, matching []PreviewExample
+		for _, a := range accounts {
+			has := contains(AccountLabels(next, a, now), rule.Label.Name)
+			had := contains(a.Labels, rule.Label.Name)
+			ex := PreviewExample{URL: fmt.Sprintf("/accounts/%d", a.ID), Email: a.Domain, Name: a.Name, Before: yesNo(had), After: yesNo(has), Matches: has}
+			if has {
+				out.Matching++
+				matching = append(matching, ex)
+			}
+			switch {
+			case has && !had:
+				out.Gain++
+				changed = append(changed, ex)
+			case had && !has:
+				out.Lose++
+				changed = append(changed, ex)
+			}
+		}
+		for _, ex := range append(changed, matching...) {
+			if len(out.Examples) < 10 && !slices.ContainsFunc(out.Examples, func(e PreviewExample) bool { return e.URL == ex.URL }) {
+				out.Examples = append(out.Examples, ex)
+			}
+		}
+		return nil
+	})
 	return out, err
 }
 

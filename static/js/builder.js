@@ -438,19 +438,20 @@
       grade: ["would get a better grade", "would get a worse grade", "Grade now", "With this rule"],
     }[p.Kind];
     const figure = (value, label, cls) => el("div", { class: "figure " + (cls || "") }, el("div", { class: "figure-value", "data-preview": label }, String(value)), el("div", { class: "figure-label" }, label));
-    const sample = p.Examined < p.Total ? `Scored the ${p.Examined.toLocaleString()} most recently active of ${p.Total.toLocaleString()} leads.` : `Scored all ${p.Total.toLocaleString()} leads.`;
+    const what = rule.kind === "label" && rule.label.on === "account" ? "accounts" : "leads";
+    const sample = p.Examined < p.Total ? `Scored ${p.Examined.toLocaleString()} of ${p.Total.toLocaleString()} ${what} (the most recently active).` : `Scored all ${p.Total.toLocaleString()} ${what}.`;
     const rows = (p.Examples || []).map((x) => el("tr", {},
-      el("td", {}, el("a", { href: `/leads/${x.LeadID}`, target: "_blank" }, x.Name || x.Email), x.Name ? el("div", { class: "muted small" }, x.Email) : null),
+      el("td", {}, el("a", { href: x.URL, target: "_blank" }, x.Name || x.Email), x.Name ? el("div", { class: "muted small" }, x.Email) : null),
       el("td", { class: "num" }, x.Before), el("td", { class: "num strong" }, x.After)));
     panel.replaceChildren(
       el("h2", {}, "Preview"),
       el("div", { class: "figures" },
-        figure(p.Matching, "leads match now", "figure-main"),
+        figure(p.Matching, what + " match now", "figure-main"),
         figure(p.Gain, words[0], "figure-up"),
         figure(p.Lose, words[1], "figure-down")),
       el("p", { class: "muted small" }, sample + " Nothing is saved until you press Save."),
       rows.length ? el("table", { class: "table compact", id: "preview-examples" },
-        el("thead", {}, el("tr", {}, el("th", {}, "Example lead"), el("th", { class: "num" }, words[2]), el("th", { class: "num" }, words[3]))),
+        el("thead", {}, el("tr", {}, el("th", {}, what === "accounts" ? "Example account" : "Example lead"), el("th", { class: "num" }, words[2]), el("th", { class: "num" }, words[3]))),
         el("tbody", {}, rows)) : el("p", { class: "muted" }, "No lead matches this rule yet."));
   }
 
