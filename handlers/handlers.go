@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
@@ -30,6 +31,8 @@ type Handlers struct {
 	Log       *slog.Logger
 	Secrets   *secrets.Box
 	Pipeline  *ingest.Pipeline
+	// Salesforce keeps workspaces connected to Salesforce.
+	Salesforce *crmsync.Service
 }
 
 // Render writes a templ component with a status. It renders into a buffer first, so a failing

@@ -79,3 +79,10 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+func secretHint(saved bool) string {
+	if saved {
+		return "Saved and encrypted. Leave empty to keep it."
+	}
+	return "Stored encrypted; never shown again."
+}

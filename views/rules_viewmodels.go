@@ -120,3 +120,19 @@ type AccountView struct {
 	Days       []TimelineDay
 	Paging     Paging
 }
+
+// SalesforceView is Integrations › Salesforce.
+type SalesforceView struct {
+	Host, MyDomain, Version, ConsumerKey string
+	Saved, Connected, Legacy             bool
+	Username, OrgID, DisplayName         string
+	InstanceURL, ConnectedAt             string
+	ProblemCode, ProblemCause            string
+	ProblemFix, ProblemAt, PausedUntil   string
+	Share, APIUsed, APIMax, APIPercent   int
+	APIBudget                            int
+	CallbackURL, Scopes                  string
+	PasswordUsername                     string
+	LegacyOpen                           bool
+	Errors                               FormErrors
+}

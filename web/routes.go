@@ -95,6 +95,17 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/settings/event-properties", h.AddEventProperty, marketing...)
 	e.POST("/settings/event-properties/delete", h.DeleteEventProperty, marketing...)
 
+	// Salesforce is connected by admins; Salesforce sends the browser back to the callback.
+	e.GET("/integrations/salesforce", h.ShowSalesforcePage, admin...)
+	e.POST("/integrations/salesforce", h.SaveSalesforceApp, admin...)
+	// A GET: it only starts the round trip; the callback checks the state kept in the session.
+	e.GET("/integrations/salesforce/connect", h.ConnectSalesforce, admin...)
+	e.POST("/integrations/salesforce/password", h.ConnectSalesforcePassword, admin...)
+	e.POST("/integrations/salesforce/check", h.CheckSalesforce, admin...)
+	e.POST("/integrations/salesforce/disconnect", h.DisconnectSalesforce, admin...)
+	e.POST("/integrations/salesforce/share", h.SaveSalesforceShare, admin...)
+	e.GET("/salesforce/oauth2/callback", h.SalesforceCallback, admin...)
+
 	e.GET("/settings", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/settings/workspace") }, admin...)
 	e.GET("/settings/workspace", h.ShowWorkspaceSettingsPage, admin...)
 	e.POST("/settings/workspace", h.UpdateWorkspaceSettings, admin...)

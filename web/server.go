@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/peregrine-scoring/peregrine/domain/config"
+	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
@@ -52,6 +53,7 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, lo
 		Log:        log,
 		Secrets:    p.Secrets,
 		Pipeline:   pipeline,
+		Salesforce: crmsync.NewService(p.Store, p.Secrets),
 	}
 	currents := handlers.NewCurrentsEndpoint(h, pipeline, cfg.CurrentsMaxBody, 16)
 	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)

@@ -42,10 +42,12 @@ document.querySelectorAll("[data-refresh]").forEach((panel) => {
   document.addEventListener("visibilitychange", refresh);
 });
 
-// A select whose "other" choice reveals a field: <select data-toggle-other="element-id">.
+// A select whose "other" choice reveals a field: <select data-toggle-other="element-id">
+// (data-other-value names the choice when it is not "other").
 document.querySelectorAll("[data-toggle-other]").forEach((select) => {
   const target = document.getElementById(select.dataset.toggleOther);
-  const sync = () => target && target.classList.toggle("hidden", select.value !== "other");
+  const other = select.dataset.otherValue || "other";
+  const sync = () => target && target.classList.toggle("hidden", select.value !== other);
   select.addEventListener("change", sync);
   sync();
 });
