@@ -152,7 +152,9 @@ func (s *Service) Session(ctx context.Context, workspaceID int64) (*salesforce.S
 			_ = s.Store.UpdateSalesforceAccess(context.WithoutCancel(ctx), workspaceID, enc, t.InstanceURL)
 		}
 	}
-	sess.OnUsage = func(u salesforce.Usage) { _ = s.Store.SetSalesforceUsage(context.WithoutCancel(ctx), workspaceID, u.Used, u.Max) }
+	sess.OnUsage = func(u salesforce.Usage) {
+		_ = s.Store.SetSalesforceUsage(context.WithoutCancel(ctx), workspaceID, u.Used, u.Max)
+	}
 	return sess, conn, nil
 }
 

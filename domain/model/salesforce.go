@@ -39,7 +39,9 @@ type SalesforceConnection struct {
 }
 
 // Connected reports whether tokens are stored.
-func (c SalesforceConnection) Connected() bool { return c.AuthMethod != nil && len(c.AccessTokenEnc) > 0 }
+func (c SalesforceConnection) Connected() bool {
+	return c.AuthMethod != nil && len(c.AccessTokenEnc) > 0
+}
 
 // SalesforceTokens is what a successful sign-in stores.
 type SalesforceTokens struct {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"time"
 	"math"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
@@ -194,7 +194,9 @@ func (s *Service) previewAccountLabel(ctx context.Context, workspaceID int64, ne
 		if err != nil {
 			return err
 		}
-		sort.SliceStable(accounts, func(i, j int) bool { return accounts[i].Scores[next.MainScoreID] > accounts[j].Scores[next.MainScoreID] })
+		sort.SliceStable(accounts, func(i, j int) bool {
+			return accounts[i].Scores[next.MainScoreID] > accounts[j].Scores[next.MainScoreID]
+		})
 		out.Total = len(accounts)
 		accounts = accounts[:min(len(accounts), PreviewSample)]
 		out.Examined = len(accounts)
