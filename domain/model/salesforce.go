@@ -56,3 +56,108 @@ type SalesforceTokens struct {
 	DisplayName      string
 	OrgID            string
 }
+
+// SyncSettings say what is synced with Salesforce.
+type SyncSettings struct {
+	Object          string     `db:"object"`
+	MatchField      string     `db:"match_field"`
+	GetDetails      bool       `db:"get_details"`
+	CreateMissing   bool       `db:"create_missing"`
+	UpdateExisting  bool       `db:"update_existing"`
+	PushOnChange    bool       `db:"push_on_change"`
+	Placeholder     string     `db:"placeholder"`
+	ReconcileHours  int        `db:"reconcile_hours"`
+	LastReconcileAt *time.Time `db:"last_reconcile_at"`
+}
+
+// DefaultSyncSettings is what a workspace starts with: Leads by email, create and update.
+var DefaultSyncSettings = SyncSettings{Object: "Lead", MatchField: "Email", GetDetails: true, CreateMissing: true,
+	UpdateExisting: true, PushOnChange: true, Placeholder: "[not provided]", ReconcileHours: 2}
+
+// Field mapping directions.
+const (
+	ToSalesforce   = "to_salesforce"
+	FromSalesforce = "from_salesforce"
+	BothWays       = "both"
+)
+
+// FieldMap maps a Peregrine field to a Salesforce field.
+type FieldMap struct {
+	PeregrineField  string `db:"peregrine_field"`
+	SalesforceField string `db:"salesforce_field"`
+	Direction       string `db:"direction"`
+}
+
+// OutboxItem is a lead waiting to be pushed, claimed until the lease ends.
+type OutboxItem struct {
+	LeadID    int64     `db:"lead_id"`
+	ChangedAt time.Time `db:"changed_at"`
+	Attempts  int       `db:"attempts"`
+}
+
+// PushLead is what a push reads of a lead.
+type PushLead struct {
+	ID             int64      `db:"id"`
+	Email          string     `db:"email"`
+	FirstName      string     `db:"first_name"`
+	LastName       string     `db:"last_name"`
+	Company        string     `db:"company"`
+	Title          string     `db:"title"`
+	Country        string     `db:"country"`
+	Grade          string     `db:"grade"`
+	Temperature    string     `db:"temperature"`
+	MainScore      float64    `db:"main_score"`
+	LastActivityAt *time.Time `db:"last_activity_at"`
+	AccountDomain  *string    `db:"account_domain"`
+	Labels         []string   `db:"-"`
+	Scores         map[string]float64
+	Reasons        string
+	// What is known of its Salesforce record.
+	SalesforceID string `db:"salesforce_id"`
+	PushedHash   string `db:"pushed_hash"`
+	FailedHash   string `db:"failed_hash"`
+}
+
+// Sync outcomes of one record.
+const (
+	SyncCreated   = "created"
+	SyncUpdated   = "updated"
+	SyncUnchanged = "unchanged"
+	SyncFailed    = "failed"
+	SyncRetrying  = "retrying"
+)
+
+// SyncOutcome is what happened to one lead in a run.
+type SyncOutcome struct {
+	LeadID       int64
+	Outcome      string
+	SalesforceID string
+	Message      string
+	Hash         string // the values written (created/updated) or refused (failed)
+	Retry        bool   // leave in the outbox for another try
+	Attempts     int
+	ChangedAt    time.Time // the claim's changed_at: a newer change keeps the row
+}
+
+// SyncRun is a sync log entry.
+type SyncRun struct {
+	ID         int64      `db:"id"`
+	Kind       string     `db:"kind"`
+	StartedAt  time.Time  `db:"started_at"`
+	FinishedAt *time.Time `db:"finished_at"`
+	Records    int        `db:"records"`
+	Created    int        `db:"created"`
+	Updated    int        `db:"updated"`
+	Failed     int        `db:"failed"`
+	APICalls   int        `db:"api_calls"`
+	Error      string     `db:"error"`
+}
+
+// SyncRecord is one lead's outcome in a run.
+type SyncRecord struct {
+	LeadID       int64  `db:"lead_id"`
+	Email        string `db:"email"`
+	Outcome      string `db:"outcome"`
+	SalesforceID string `db:"salesforce_id"`
+	Message      string `db:"message"`
+}

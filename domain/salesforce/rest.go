@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -203,4 +204,82 @@ func (s *Session) DescribeObject(ctx context.Context, object string) (Describe, 
 	var d Describe
 	_, err := s.Do(ctx, http.MethodGet, "/sobjects/"+object+"/describe", nil, &d)
 	return d, err
+}
+
+// QueryAll runs a SOQL query and follows nextRecordsUrl to the end.
+func (s *Session) QueryAll(ctx context.Context, soql string) ([]map[string]any, error) {
+	var out []map[string]any
+	path := "/query?q=" + url.QueryEscape(soql)
+	for {
+		var page struct {
+			Done           bool             `json:"done"`
+			NextRecordsURL string           `json:"nextRecordsUrl"`
+			Records        []map[string]any `json:"records"`
+		}
+		if _, err := s.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return out, err
+		}
+		out = append(out, page.Records...)
+		if page.Done || page.NextRecordsURL == "" {
+			return out, nil
+		}
+		path = page.NextRecordsURL
+	}
+}
+
+// Quote makes a SOQL string literal.
+func Quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// RecordError is one record's failure in a collection write.
+type RecordError struct {
+	StatusCode string   `json:"statusCode"`
+	Message    string   `json:"message"`
+	Fields     []string `json:"fields"`
+}
+
+// RecordResult is one record's outcome in a collection write, in input order.
+type RecordResult struct {
+	ID      string        `json:"id"`
+	Success bool          `json:"success"`
+	Errors  []RecordError `json:"errors"`
+	Created bool          `json:"created"`
+}
+
+// MaxCollection is the most records one sObject Collections call takes.
+const MaxCollection = 200
+
+// WriteRecords creates (records without "Id") or updates (with) up to 200 records of one
+// object in one call, allOrNone false: each record succeeds or fails on its own.
+func (s *Session) WriteRecords(ctx context.Context, object string, create bool, records []map[string]any) ([]RecordResult, error) {
+	if len(records) > MaxCollection {
+		return nil, fmt.Errorf("salesforce: %d records in one call; the limit is %d", len(records), MaxCollection)
+	}
+	body := map[string]any{"allOrNone": false, "records": withType(object, records)}
+	method := http.MethodPatch
+	if create {
+		method = http.MethodPost
+	}
+	var out []RecordResult
+	if _, err := s.Do(ctx, method, "/composite/sobjects", body, &out); err != nil {
+		return nil, err
+	}
+	if len(out) != len(records) {
+		return nil, fmt.Errorf("salesforce: %d results for %d records", len(out), len(records))
+	}
+	return out, nil
+}
+
+func withType(object string, records []map[string]any) []map[string]any {
+	out := make([]map[string]any, len(records))
+	for i, r := range records {
+		m := make(map[string]any, len(r)+1)
+		for k, v := range r {
+			m[k] = v
+		}
+		m["attributes"] = map[string]string{"type": object}
+		out[i] = m
+	}
+	return out
 }

@@ -73,7 +73,7 @@ func (s *Service) RuleSet(ctx context.Context, workspaceID int64) (*RuleSet, err
 // ScoreLeads scores leads of a workspace from scratch inside tx and stores what changed: the
 // step shared by re-scoring (rule change) and refresh (time passing).
 func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64) error {
-	return s.score(ctx, tx, workspaceID, leadIDs, nil)
+	return s.score(ctx, tx, workspaceID, leadIDs, nil, true)
 }
 
 // ScoreNew scores the leads of activities just stored in tx (the ingest worker's step): a
@@ -90,10 +90,12 @@ func (s *Service) ScoreNew(ctx context.Context, tx *store.Tx, workspaceID int64,
 		}
 	}
 	sort.Slice(leadIDs, func(i, j int) bool { return leadIDs[i] < leadIDs[j] })
-	return s.score(ctx, tx, workspaceID, leadIDs, fresh)
+	return s.score(ctx, tx, workspaceID, leadIDs, fresh, true)
 }
 
-func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64, fresh map[int64]bool) error {
+// score scores leads and stores what changed; rollup also rolls up their accounts (a full
+// re-score rolls up every account once, at its end, instead).
+func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64, fresh map[int64]bool, rollup bool) error {
 	if len(leadIDs) == 0 {
 		return nil
 	}
@@ -167,8 +169,17 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err := tx.SaveScoring(ctx, workspaceID, w, deltas); err != nil {
 		return err
 	}
+	var changed []int64
+	for _, o := range outcomes {
+		if o.LeadChanged || o.ScoresChanged {
+			changed = append(changed, o.Scoring.LeadID)
+		}
+	}
+	if err := tx.EnqueueSalesforce(ctx, workspaceID, changed); err != nil {
+		return err
+	}
 	ids := keys(accounts)
-	if len(ids) == 0 {
+	if len(ids) == 0 || !rollup {
 		return nil
 	}
 	return s.rollup(ctx, tx, workspaceID, rs, ids, now)
@@ -313,7 +324,7 @@ func (s *Service) RescoreOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		if err := s.ScoreLeads(ctx, tx, job.WorkspaceID, ids); err != nil {
+		if err := s.score(ctx, tx, job.WorkspaceID, ids, nil, false); err != nil {
 			return err
 		}
 		after := job.AfterLeadID

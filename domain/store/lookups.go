@@ -77,5 +77,6 @@ func (t *Tx) UpdateLeadProfile(ctx context.Context, workspaceID, leadID int64, p
 	if err != nil {
 		return fmt.Errorf("store: unable to update lead profile: %w", err)
 	}
-	return nil
+	// Names and country may be mapped to Salesforce.
+	return t.EnqueueSalesforce(ctx, workspaceID, []int64{leadID})
 }

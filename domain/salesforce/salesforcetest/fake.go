@@ -58,6 +58,14 @@ type Server struct {
 	DailyMax, Used       int  // Sforce-Limit-Info and REQUEST_LIMIT_EXCEEDED
 	Objects              map[string][]FieldSpec
 
+	recordSwitches
+	// Writes counts records created or updated.
+	Writes int
+
+	records  map[string]*Record
+	cursors  map[string][]map[string]any
+	seq      int
+	now      time.Time
 	codes    map[string]*authCode
 	access   map[string]string // access token → user id
 	refresh  map[string]string // refresh token → user id
@@ -84,6 +92,7 @@ func New(t testing.TB) *Server {
 			"Contact": standardContact(),
 			"Account": {{Name: "Id", Type: "id", Length: 18}, {Name: "Name", Type: "string", Length: 255, Required: true}, {Name: "Website", Type: "url", Length: 255}},
 		},
+		records: map[string]*Record{}, cursors: map[string][]map[string]any{}, now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
 		codes: map[string]*authCode{}, access: map[string]string{}, refresh: map[string]string{}, approved: map[string][]string{}, TokenCalls: map[string]int{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -427,6 +436,11 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 		restError(w, http.StatusForbidden, "API_DISABLED_FOR_ORG", "The REST API is not enabled for this Organization.")
 		return
 	}
+	if s.UnavailableNext > 0 {
+		s.UnavailableNext--
+		restError(w, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "Server temporarily unavailable.")
+		return
+	}
 	if s.Used >= s.DailyMax {
 		w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.Used, s.DailyMax))
 		restError(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
@@ -435,6 +449,9 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	s.Used++
 	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.Used, s.DailyMax))
 	rest := m[3]
+	if s.dataRecords(w, r, "v"+m[1]+"."+m[2], rest) {
+		return
+	}
 	switch {
 	case r.Method == http.MethodGet && strings.HasPrefix(rest, "/sobjects/") && strings.HasSuffix(rest, "/describe"):
 		s.describe(w, strings.TrimSuffix(strings.TrimPrefix(rest, "/sobjects/"), "/describe"))

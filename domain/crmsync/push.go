@@ -1,0 +1,391 @@
+package crmsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/salesforce"
+	"github.com/peregrine-scoring/peregrine/domain/scoring"
+)
+
+// Push tuning.
+const (
+	pushLease  = 2 * time.Minute // a claimed batch is retried by another worker after this
+	lookupSize = 100             // emails per SOQL IN query: keeps the URL well under limits
+)
+
+// Pusher sends changed leads to Salesforce in batches of up to 200.
+type Pusher struct {
+	*Service
+	// LeadURL makes the link to a lead in Peregrine.
+	LeadURL func(ctx context.Context, workspaceID, leadID int64) string
+
+	mu        sync.Mutex
+	describes map[string]cachedDescribe
+}
+
+type cachedDescribe struct {
+	d  salesforce.Describe
+	at time.Time
+}
+
+// retryAt backs off with jitter: 10 s, 20 s, 40 s … up to an hour.
+func retryAt(now time.Time) func(int) time.Time {
+	return func(attempts int) time.Time {
+		d := 10 * time.Second << min(attempts, 9)
+		d = min(d, time.Hour)
+		return now.Add(d/2 + time.Duration(rand.Int64N(int64(d/2))))
+	}
+}
+
+// transient errors are worth retrying as they are; the others wait for the data to change.
+var transient = map[string]bool{"UNABLE_TO_LOCK_ROW": true, "SERVER_UNAVAILABLE": true, "UNKNOWN_EXCEPTION": true, "REQUEST_LIMIT_EXCEEDED": true}
+
+// PushOnce claims a batch of changed leads of one workspace and pushes it. It returns how
+// many leads it handled.
+func (p *Pusher) PushOnce(ctx context.Context) (int, error) {
+	ws, items, err := p.Store.ClaimOutbox(ctx, pushLease, salesforce.MaxCollection)
+	if err != nil || len(items) == 0 {
+		return 0, err
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.LeadID
+	}
+	now := p.Now()
+	sess, conn, err := p.Session(ctx, ws)
+	if errors.Is(err, ErrNotConnected) {
+		return len(items), p.Store.RescheduleOutbox(ctx, ws, ids, now.Add(10*time.Minute))
+	}
+	if err != nil {
+		return 0, err
+	}
+	if conn.PausedUntil != nil && conn.PausedUntil.After(now) {
+		return len(items), p.Store.RescheduleOutbox(ctx, ws, ids, *conn.PausedUntil)
+	}
+	if conn.APIUsed != nil && conn.APIMax != nil && *conn.APIMax > 0 && *conn.APIUsed*100 >= *conn.APIMax*conn.APISharePercent {
+		until := now.Add(time.Hour)
+		_ = p.Store.SetSalesforceProblem(ctx, ws, "budget",
+			fmt.Sprintf("Peregrine has used its share of the org's daily API calls (%d%% of %d).", conn.APISharePercent, *conn.APIMax),
+			"Syncing resumes as the rolling 24-hour window frees calls. Raise the share to sync sooner.", &until)
+		return len(items), p.Store.RescheduleOutbox(ctx, ws, ids, until)
+	}
+	outcomes, runErr := p.push(ctx, ws, sess, items, now)
+	if runErr != nil {
+		prob := salesforce.Explain(runErr)
+		_ = p.Record(ctx, ws, runErr)
+		if c, _ := p.Store.SalesforceConnection(ctx, ws); c.PausedUntil != nil {
+			// The allowance is spent: wait for the window, not a backoff.
+			_ = p.Store.RescheduleOutbox(ctx, ws, ids, *c.PausedUntil)
+		}
+		outcomes = outcomes[:0]
+		for _, it := range items {
+			outcomes = append(outcomes, model.SyncOutcome{LeadID: it.LeadID, Outcome: model.SyncRetrying, Message: prob.Cause, Retry: true, Attempts: it.Attempts, ChangedAt: it.ChangedAt})
+		}
+	} else if conn.ProblemCode != "" {
+		_ = p.Record(ctx, ws, nil)
+	}
+	settings, _ := p.Store.SyncSettings(ctx, ws)
+	msg := ""
+	if runErr != nil {
+		msg = salesforce.Explain(runErr).Cause
+	}
+	if _, err := p.Store.FinishPush(ctx, ws, "push", settings.Object, outcomes, sess.Calls(), msg, retryAt(now)); err != nil {
+		return 0, err
+	}
+	return len(items), nil
+}
+
+func (p *Pusher) describe(ctx context.Context, ws int64, sess *salesforce.Session, object string) (salesforce.Describe, error) {
+	key := fmt.Sprint(ws, "/", object)
+	p.mu.Lock()
+	c, ok := p.describes[key]
+	p.mu.Unlock()
+	if ok && time.Since(c.at) < 10*time.Minute {
+		return c.d, nil
+	}
+	d, err := sess.DescribeObject(ctx, object)
+	if err != nil {
+		return d, err
+	}
+	p.mu.Lock()
+	if p.describes == nil {
+		p.describes = map[string]cachedDescribe{}
+	}
+	p.describes[key] = cachedDescribe{d, time.Now()}
+	p.mu.Unlock()
+	return d, nil
+}
+
+// ForgetDescribe drops cached metadata (after "Check mapping" or a settings change).
+func (p *Pusher) ForgetDescribe(ws int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k := range p.describes {
+		if strings.HasPrefix(k, fmt.Sprint(ws, "/")) {
+			delete(p.describes, k)
+		}
+	}
+}
+
+// push sends one batch: look up records by the match field, update those that exist and
+// create those that do not, each record succeeding or failing on its own. A non-nil error
+// means the whole call failed (auth, limit, network) and every lead is retried.
+func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, items []model.OutboxItem, now time.Time) ([]model.SyncOutcome, error) {
+	settings, err := p.Store.SyncSettings(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	maps, err := p.Store.FieldMaps(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := p.describe(ctx, ws, sess, settings.Object)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]salesforce.Field{}
+	for _, f := range desc.Fields {
+		fields[strings.ToLower(f.Name)] = f
+	}
+	ids := make([]int64, len(items))
+	claim := map[int64]model.OutboxItem{}
+	for i, it := range items {
+		ids[i] = it.LeadID
+		claim[it.LeadID] = it
+	}
+	leads, err := p.Store.PushData(ctx, ws, settings.Object, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.addReasons(ctx, ws, leads); err != nil {
+		return nil, err
+	}
+	out := make([]model.SyncOutcome, 0, len(leads))
+	done := func(l model.PushLead, o model.SyncOutcome) {
+		o.LeadID, o.ChangedAt, o.Attempts = l.ID, claim[l.ID].ChangedAt, claim[l.ID].Attempts
+		out = append(out, o)
+	}
+
+	type pending struct {
+		lead   model.PushLead
+		values map[string]any
+		hash   string
+	}
+	var toFind, toUpdate []pending
+	for _, l := range leads {
+		values := Payload(l, maps, fields, p.LeadURL(ctx, ws, l.ID))
+		h := Hash(settings.Object, values)
+		switch {
+		case l.Email == "":
+			done(l, model.SyncOutcome{Outcome: model.SyncUnchanged})
+		case h == l.FailedHash:
+			done(l, model.SyncOutcome{Outcome: model.SyncUnchanged}) // refused before; waits for its data to change
+		case l.SalesforceID != "" && h == l.PushedHash:
+			done(l, model.SyncOutcome{Outcome: model.SyncUnchanged, SalesforceID: l.SalesforceID})
+		case l.SalesforceID != "" && !settings.GetDetails:
+			toUpdate = append(toUpdate, pending{l, values, h})
+		default:
+			toFind = append(toFind, pending{l, values, h})
+		}
+	}
+
+	// Look the others up by the match field, in chunks.
+	var toCreate []pending
+	notes := map[int64]string{}
+	for start := 0; start < len(toFind); start += lookupSize {
+		chunk := toFind[start:min(start+lookupSize, len(toFind))]
+		var quoted []string
+		for _, pd := range chunk {
+			quoted = append(quoted, salesforce.Quote(pd.lead.Email))
+		}
+		soql := fmt.Sprintf("SELECT Id, %s, LastModifiedDate FROM %s WHERE %s IN (%s)", settings.MatchField, settings.Object,
+			settings.MatchField, strings.Join(quoted, ", "))
+		rows, err := sess.QueryAll(ctx, soql)
+		if err != nil {
+			return out, err
+		}
+		byKey := map[string][]map[string]any{}
+		for _, r := range rows {
+			k, _ := r[settings.MatchField].(string)
+			byKey[strings.ToLower(k)] = append(byKey[strings.ToLower(k)], r)
+		}
+		for _, pd := range chunk {
+			found := byKey[strings.ToLower(pd.lead.Email)]
+			if len(found) == 0 {
+				toCreate = append(toCreate, pd)
+				continue
+			}
+			// Email is not unique in Salesforce: update the most recently modified record.
+			sort.SliceStable(found, func(i, j int) bool {
+				return parseTime(found[i]["LastModifiedDate"]).After(parseTime(found[j]["LastModifiedDate"]))
+			})
+			pd.lead.SalesforceID, _ = found[0]["Id"].(string)
+			if len(found) > 1 {
+				var others []string
+				for _, f := range found[1:] {
+					id, _ := f["Id"].(string)
+					others = append(others, id)
+				}
+				notes[pd.lead.ID] = fmt.Sprintf("%d %s records share %s; updated the most recently modified (%s), left %s alone.",
+					len(found), settings.Object, pd.lead.Email, pd.lead.SalesforceID, strings.Join(others, ", "))
+			}
+			if pd.hash == pd.lead.PushedHash && len(found) == 1 {
+				done(pd.lead, model.SyncOutcome{Outcome: model.SyncUnchanged, SalesforceID: pd.lead.SalesforceID})
+				continue
+			}
+			toUpdate = append(toUpdate, pd)
+		}
+	}
+
+	write := func(batch []pending, create bool) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		records := make([]map[string]any, len(batch))
+		for i, pd := range batch {
+			r := map[string]any{}
+			for k, v := range pd.values {
+				r[k] = v
+			}
+			if create {
+				r[fields[strings.ToLower(settings.MatchField)].Name] = pd.lead.Email
+				if settings.Object == "Lead" || settings.Object == "Contact" {
+					fillRequired(r, pd.lead, settings, fields)
+				}
+			} else {
+				r["Id"] = pd.lead.SalesforceID
+			}
+			records[i] = r
+		}
+		results, err := sess.WriteRecords(ctx, settings.Object, create, records)
+		if err != nil {
+			return err
+		}
+		for i, res := range results {
+			pd := batch[i]
+			o := model.SyncOutcome{SalesforceID: res.ID, Hash: pd.hash, Message: notes[pd.lead.ID]}
+			if o.SalesforceID == "" {
+				o.SalesforceID = pd.lead.SalesforceID
+			}
+			switch {
+			case res.Success && create:
+				o.Outcome = model.SyncCreated
+			case res.Success:
+				o.Outcome = model.SyncUpdated
+			default:
+				e := salesforce.RecordError{StatusCode: "UNKNOWN_EXCEPTION", Message: "Salesforce gave no reason."}
+				if len(res.Errors) > 0 {
+					e = res.Errors[0]
+				}
+				o.Outcome, o.Message = model.SyncFailed, e.StatusCode+": "+e.Message
+				if transient[e.StatusCode] {
+					o.Outcome, o.Retry = model.SyncRetrying, true
+				}
+			}
+			done(pd.lead, o)
+		}
+		return nil
+	}
+	if settings.UpdateExisting {
+		for start := 0; start < len(toUpdate); start += salesforce.MaxCollection {
+			if err := write(toUpdate[start:min(start+salesforce.MaxCollection, len(toUpdate))], false); err != nil {
+				return out, err
+			}
+		}
+	} else {
+		for _, pd := range toUpdate {
+			done(pd.lead, model.SyncOutcome{Outcome: model.SyncUnchanged, SalesforceID: pd.lead.SalesforceID})
+		}
+	}
+	if settings.CreateMissing {
+		if err := write(toCreate, true); err != nil {
+			return out, err
+		}
+	} else {
+		for _, pd := range toCreate {
+			done(pd.lead, model.SyncOutcome{Outcome: model.SyncUnchanged})
+		}
+	}
+	return out, nil
+}
+
+// fillRequired gives a new Lead or Contact the fields Salesforce requires, from what is known
+// or else the placeholder.
+func fillRequired(r map[string]any, l model.PushLead, st model.SyncSettings, fields map[string]salesforce.Field) {
+	last := l.LastName
+	if last == "" {
+		last = strings.TrimSpace(l.FirstName)
+	}
+	if last == "" {
+		last = st.Placeholder
+	}
+	if _, ok := r["LastName"]; !ok {
+		r["LastName"] = last
+	}
+	if st.Object == "Lead" {
+		company := l.Company
+		if company == "" && l.AccountDomain != nil {
+			company = *l.AccountDomain
+		}
+		if company == "" {
+			company = st.Placeholder
+		}
+		if _, ok := r["Company"]; !ok {
+			r["Company"] = company
+		}
+	}
+}
+
+// addReasons fills each lead's top reasons: its three biggest rules by points.
+func (p *Pusher) addReasons(ctx context.Context, ws int64, leads []model.PushLead) error {
+	ids := make([]int64, len(leads))
+	for i, l := range leads {
+		ids[i] = l.ID
+	}
+	states, err := p.Store.ScoringStates(ctx, ws, ids)
+	if err != nil {
+		return err
+	}
+	names, err := p.Store.RuleNames(ctx, ws)
+	if err != nil {
+		return err
+	}
+	for i := range leads {
+		st, err := scoring.DecodeState(leads[i].ID, states[leads[i].ID])
+		if err != nil {
+			continue
+		}
+		byRule := map[int64]float64{}
+		for _, c := range st.Contributions {
+			byRule[c.RuleID] += c.Points
+		}
+		type r struct {
+			name string
+			pts  float64
+		}
+		var rs []r
+		for id, pts := range byRule {
+			rs = append(rs, r{names[id], pts})
+		}
+		sort.Slice(rs, func(a, b int) bool {
+			if rs[a].pts != rs[b].pts {
+				return rs[a].pts > rs[b].pts
+			}
+			return rs[a].name < rs[b].name
+		})
+		var parts []string
+		for _, x := range rs[:min(3, len(rs))] {
+			parts = append(parts, fmt.Sprintf("%s %+g", x.name, x.pts))
+		}
+		leads[i].Reasons = strings.Join(parts, " · ")
+	}
+	return nil
+}

@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+)
+
+// SyncSettings returns the workspace's sync settings, or the defaults when none are saved.
+func (s *Store) SyncSettings(ctx context.Context, workspaceID int64) (model.SyncSettings, error) {
+	out := model.DefaultSyncSettings
+	err := s.db.GetContext(ctx, &out, `SELECT object, match_field, get_details, create_missing, update_existing, push_on_change,
+			placeholder, reconcile_hours, last_reconcile_at
+		FROM salesforce_sync_settings WHERE workspace_id = $1`, workspaceID)
+	if err != nil && notFound(err) != ErrNotFound {
+		return out, fmt.Errorf("store: unable to read sync settings: %w", err)
+	}
+	return out, nil
+}
+
+// FieldMaps lists the workspace's field mapping.
+func (s *Store) FieldMaps(ctx context.Context, workspaceID int64) ([]model.FieldMap, error) {
+	var out []model.FieldMap
+	if err := s.db.SelectContext(ctx, &out, `SELECT peregrine_field, salesforce_field, direction FROM salesforce_field_map
+		WHERE workspace_id = $1 ORDER BY peregrine_field`, workspaceID); err != nil {
+		return nil, fmt.Errorf("store: unable to read field mapping: %w", err)
+	}
+	return out, nil
+}
+
+// SaveSyncSettings stores settings and replaces the mapping in one transaction.
+func (s *Store) SaveSyncSettings(ctx context.Context, workspaceID int64, st model.SyncSettings, maps []model.FieldMap) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_sync_settings (workspace_id, object, match_field, get_details,
+				create_missing, update_existing, push_on_change, placeholder, reconcile_hours)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (workspace_id) DO UPDATE SET object = $2, match_field = $3, get_details = $4, create_missing = $5,
+				update_existing = $6, push_on_change = $7, placeholder = $8, reconcile_hours = $9, updated_at = now()`,
+			workspaceID, st.Object, st.MatchField, st.GetDetails, st.CreateMissing, st.UpdateExisting, st.PushOnChange,
+			st.Placeholder, st.ReconcileHours); err != nil {
+			return fmt.Errorf("store: unable to save sync settings: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM salesforce_field_map WHERE workspace_id = $1`, workspaceID); err != nil {
+			return fmt.Errorf("store: unable to save field mapping: %w", err)
+		}
+		for _, m := range maps {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_field_map (workspace_id, peregrine_field, salesforce_field, direction)
+				VALUES ($1, $2, $3, $4)`, workspaceID, m.PeregrineField, m.SalesforceField, m.Direction); err != nil {
+				return fmt.Errorf("store: unable to save field mapping: %w", err)
+			}
+		}
+		// The mapping or object changed: every record is pushed again.
+		_, err := tx.ExecContext(ctx, `UPDATE salesforce_records SET pushed_hash = '', failed_hash = '' WHERE workspace_id = $1`, workspaceID)
+		return err
+	})
+}
+
+// EnqueueSalesforce queues leads whose values changed, when the workspace pushes on change.
+// Called by scoring inside its transaction; it costs one indexed lookup when Salesforce is
+// not set up.
+func (t *Tx) EnqueueSalesforce(ctx context.Context, workspaceID int64, leadIDs []int64) error {
+	if len(leadIDs) == 0 {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO salesforce_outbox (workspace_id, lead_id)
+		SELECT $1, id FROM unnest($2::bigint[]) AS id
+		WHERE EXISTS (SELECT 1 FROM salesforce_sync_settings WHERE workspace_id = $1 AND push_on_change)
+		  AND EXISTS (SELECT 1 FROM salesforce_connections WHERE workspace_id = $1 AND auth_method IS NOT NULL)
+		ORDER BY id
+		ON CONFLICT (workspace_id, lead_id) DO UPDATE SET changed_at = now()`, workspaceID, pq.Array(leadIDs))
+	if err != nil {
+		return fmt.Errorf("store: unable to queue Salesforce push: %w", err)
+	}
+	return nil
+}
+
+// EnqueueAllForSalesforce queues every lead of the workspace (sync now, reconciliation) and
+// returns how many.
+func (s *Store) EnqueueAllForSalesforce(ctx context.Context, workspaceID int64, reconcile bool) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO salesforce_outbox (workspace_id, lead_id)
+			SELECT workspace_id, id FROM leads WHERE workspace_id = $1
+			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET changed_at = now(), next_attempt_at = now()`, workspaceID)
+		if err != nil {
+			return fmt.Errorf("store: unable to queue leads: %w", err)
+		}
+		c, _ := res.RowsAffected()
+		n = int(c)
+		if reconcile {
+			_, err = tx.ExecContext(ctx, `UPDATE salesforce_sync_settings SET last_reconcile_at = now() WHERE workspace_id = $1`, workspaceID)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO salesforce_sync_jobs (workspace_id, total) VALUES ($1, $2)`, workspaceID, n)
+		}
+		return err
+	})
+	return n, err
+}
+
+// WorkspacesToReconcile lists connected workspaces whose periodic reconciliation is due.
+func (s *Store) WorkspacesToReconcile(ctx context.Context) ([]int64, error) {
+	var out []int64
+	err := s.db.SelectContext(ctx, &out, `SELECT st.workspace_id FROM salesforce_sync_settings st
+		JOIN salesforce_connections c ON c.workspace_id = st.workspace_id AND c.auth_method IS NOT NULL
+		WHERE st.last_reconcile_at IS NULL OR st.last_reconcile_at < now() - make_interval(hours => st.reconcile_hours)`)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list workspaces to reconcile: %w", err)
+	}
+	return out, nil
+}
+
+// SyncProgress says how far the latest sync-now run is: queued total and still waiting.
+func (s *Store) SyncProgress(ctx context.Context, workspaceID int64) (total, waiting int, err error) {
+	if err = s.db.QueryRowxContext(ctx, `SELECT COALESCE((SELECT total FROM salesforce_sync_jobs WHERE workspace_id = $1 ORDER BY id DESC LIMIT 1), 0),
+		(SELECT count(*) FROM salesforce_outbox WHERE workspace_id = $1)`, workspaceID).Scan(&total, &waiting); err != nil {
+		err = fmt.Errorf("store: unable to read sync progress: %w", err)
+	}
+	return
+}
+
+// ClaimOutbox leases up to limit due leads of one workspace (the one waiting longest) for
+// lease: a short transaction, so scoring can keep queueing while the push talks to
+// Salesforce. A crash lets the lease run out and another worker try again.
+func (s *Store) ClaimOutbox(ctx context.Context, lease time.Duration, limit int) (int64, []model.OutboxItem, error) {
+	var ws int64
+	var items []model.OutboxItem
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &ws, `SELECT workspace_id FROM salesforce_outbox WHERE next_attempt_at <= now()
+			ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`)
+		if notFound(err) == ErrNotFound {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to claim pushes: %w", err)
+		}
+		return tx.SelectContext(ctx, &items, `UPDATE salesforce_outbox o SET next_attempt_at = now() + $3::interval, attempts = o.attempts + 1
+			FROM (SELECT lead_id FROM salesforce_outbox WHERE workspace_id = $1 AND next_attempt_at <= now()
+				ORDER BY changed_at LIMIT $2 FOR UPDATE SKIP LOCKED) c
+			WHERE o.workspace_id = $1 AND o.lead_id = c.lead_id
+			RETURNING o.lead_id, o.changed_at, o.attempts`, ws, limit, fmt.Sprintf("%d seconds", int(lease.Seconds())))
+	})
+	return ws, items, err
+}
+
+// RescheduleOutbox puts leases back to wait until at (not connected, paused, budget spent).
+func (s *Store) RescheduleOutbox(ctx context.Context, workspaceID int64, leadIDs []int64, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE salesforce_outbox SET next_attempt_at = $3, attempts = greatest(0, attempts - 1)
+		WHERE workspace_id = $1 AND lead_id = ANY($2)`, workspaceID, pq.Array(leadIDs), at)
+	if err != nil {
+		return fmt.Errorf("store: unable to reschedule pushes: %w", err)
+	}
+	return nil
+}
+
+// PushData reads what a push sends for leads, with their known Salesforce record.
+func (s *Store) PushData(ctx context.Context, workspaceID int64, object string, leadIDs []int64) ([]model.PushLead, error) {
+	var rows []struct {
+		model.PushLead
+		LabelArr pq.StringArray `db:"labels"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.title, l.country, l.grade,
+			l.temperature, l.main_score, l.last_activity_at, l.labels, a.domain AS account_domain,
+			COALESCE(r.salesforce_id, '') AS salesforce_id, COALESCE(r.pushed_hash, '') AS pushed_hash, COALESCE(r.failed_hash, '') AS failed_hash
+		FROM leads l
+		LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+		LEFT JOIN salesforce_records r ON r.workspace_id = l.workspace_id AND r.lead_id = l.id AND r.object = $3
+		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id`, workspaceID, pq.Array(leadIDs), object)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read leads to push: %w", err)
+	}
+	var scores []struct {
+		LeadID int64   `db:"lead_id"`
+		Name   string  `db:"name"`
+		Value  float64 `db:"value"`
+	}
+	if err := s.db.SelectContext(ctx, &scores, `SELECT s.lead_id, n.name, s.value FROM lead_scores s
+		JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
+		WHERE s.workspace_id = $1 AND s.lead_id = ANY($2)`, workspaceID, pq.Array(leadIDs)); err != nil {
+		return nil, fmt.Errorf("store: unable to read scores to push: %w", err)
+	}
+	out := make([]model.PushLead, len(rows))
+	at := map[int64]int{}
+	for i, r := range rows {
+		out[i] = r.PushLead
+		out[i].Labels = r.LabelArr
+		out[i].Scores = map[string]float64{}
+		at[r.ID] = i
+	}
+	for _, sc := range scores {
+		out[at[sc.LeadID]].Scores[sc.Name] = sc.Value
+	}
+	return out, nil
+}
+
+// FinishPush records a push: the run and its per-record outcomes, what is known of each
+// record, and the outbox — done rows leave unless they changed during the push, rows to
+// retry wait with backoff.
+func (s *Store) FinishPush(ctx context.Context, workspaceID int64, kind, object string, outcomes []model.SyncOutcome, apiCalls int, runErr string, retryAt func(attempts int) time.Time) (int64, error) {
+	var runID int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		counts := map[string]int{}
+		for _, o := range outcomes {
+			counts[o.Outcome]++
+		}
+		if err := tx.GetContext(ctx, &runID, `INSERT INTO salesforce_sync_runs (workspace_id, kind, finished_at, records, created, updated, failed, api_calls, error)
+			VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8) RETURNING id`, workspaceID, kind, len(outcomes),
+			counts[model.SyncCreated], counts[model.SyncUpdated], counts[model.SyncFailed], apiCalls, runErr); err != nil {
+			return fmt.Errorf("store: unable to log sync run: %w", err)
+		}
+		for _, o := range outcomes {
+			if o.Outcome != model.SyncUnchanged {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_sync_records (workspace_id, run_id, lead_id, outcome, salesforce_id, message)
+					VALUES ($1, $2, $3, $4, $5, $6)`, workspaceID, runID, o.LeadID, o.Outcome, o.SalesforceID, o.Message); err != nil {
+					return fmt.Errorf("store: unable to log sync record: %w", err)
+				}
+			}
+			switch o.Outcome {
+			case model.SyncCreated, model.SyncUpdated:
+				if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id, pushed_hash, pushed_at)
+					VALUES ($1, $2, $3, $4, $5, now())
+					ON CONFLICT (workspace_id, lead_id) DO UPDATE SET object = $3, salesforce_id = $4, pushed_hash = $5,
+						failed_hash = '', failure = '', pushed_at = now()`, workspaceID, o.LeadID, object, o.SalesforceID, o.Hash); err != nil {
+					return fmt.Errorf("store: unable to remember Salesforce record: %w", err)
+				}
+			case model.SyncFailed:
+				if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id, failed_hash, failure)
+					VALUES ($1, $2, $3, $4, $5, $6)
+					ON CONFLICT (workspace_id, lead_id) DO UPDATE SET object = $3, failed_hash = $5, failure = $6,
+						salesforce_id = CASE WHEN $4 = '' THEN salesforce_records.salesforce_id ELSE $4 END`,
+					workspaceID, o.LeadID, object, o.SalesforceID, o.Hash, o.Message); err != nil {
+					return fmt.Errorf("store: unable to remember failure: %w", err)
+				}
+			}
+			if o.Retry {
+				if _, err := tx.ExecContext(ctx, `UPDATE salesforce_outbox SET next_attempt_at = $3, last_error = $4
+					WHERE workspace_id = $1 AND lead_id = $2`, workspaceID, o.LeadID, retryAt(o.Attempts), o.Message); err != nil {
+					return fmt.Errorf("store: unable to schedule a retry: %w", err)
+				}
+				continue
+			}
+			// Done; a change that arrived during the push keeps the row (due now) for one more push.
+			if _, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM salesforce_outbox WHERE workspace_id = $1 AND lead_id = $2 AND changed_at <= $3 RETURNING 1)
+				UPDATE salesforce_outbox SET next_attempt_at = now(), attempts = 0
+				WHERE workspace_id = $1 AND lead_id = $2 AND NOT EXISTS (SELECT 1 FROM gone)`, workspaceID, o.LeadID, o.ChangedAt); err != nil {
+				return fmt.Errorf("store: unable to clear the outbox: %w", err)
+			}
+		}
+		return nil
+	})
+	return runID, err
+}
+
+// ListSyncRuns pages through the sync log, newest first.
+func (s *Store) ListSyncRuns(ctx context.Context, workspaceID int64, failedOnly bool, limit, offset int) ([]model.SyncRun, error) {
+	var out []model.SyncRun
+	err := s.db.SelectContext(ctx, &out, `SELECT id, kind, started_at, finished_at, records, created, updated, failed, api_calls, error
+		FROM salesforce_sync_runs WHERE workspace_id = $1 AND (NOT $2 OR failed > 0 OR error <> '')
+		ORDER BY id DESC LIMIT $3 OFFSET $4`, workspaceID, failedOnly, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list sync runs: %w", err)
+	}
+	return out, nil
+}
+
+// SyncRunRecords lists a run's per-record outcomes.
+func (s *Store) SyncRunRecords(ctx context.Context, workspaceID, runID int64, failedOnly bool) ([]model.SyncRecord, error) {
+	var out []model.SyncRecord
+	err := s.db.SelectContext(ctx, &out, `SELECT r.lead_id, COALESCE(l.email, '') AS email, r.outcome, r.salesforce_id, r.message
+		FROM salesforce_sync_records r LEFT JOIN leads l ON l.workspace_id = r.workspace_id AND l.id = r.lead_id
+		WHERE r.workspace_id = $1 AND r.run_id = $2 AND (NOT $3 OR r.outcome = 'failed') ORDER BY r.outcome, r.lead_id LIMIT 1000`,
+		workspaceID, runID, failedOnly)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list sync records: %w", err)
+	}
+	return out, nil
+}
+
+// RetrySalesforceRecord forgets a record's failure and queues its lead.
+func (s *Store) RetrySalesforceRecord(ctx context.Context, workspaceID, leadID int64) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE salesforce_records SET failed_hash = '', failure = '' WHERE workspace_id = $1 AND lead_id = $2`, workspaceID, leadID)
+		if err != nil {
+			return fmt.Errorf("store: unable to retry: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: unable to retry: %w", ErrNotFound)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO salesforce_outbox (workspace_id, lead_id) VALUES ($1, $2)
+			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET changed_at = now(), next_attempt_at = now()`, workspaceID, leadID)
+		return err
+	})
+}
+
+// LeadSalesforceRecord returns the Salesforce id and object of a lead's record, if any.
+func (s *Store) LeadSalesforceRecord(ctx context.Context, workspaceID, leadID int64) (object, id, failure string, err error) {
+	err = s.db.QueryRowxContext(ctx, `SELECT object, salesforce_id, failure FROM salesforce_records WHERE workspace_id = $1 AND lead_id = $2`,
+		workspaceID, leadID).Scan(&object, &id, &failure)
+	if notFound(err) == ErrNotFound {
+		return "", "", "", nil
+	}
+	return
+}
+
+// ScoringStates returns the stored scoring state of leads (see scoring.DecodeState).
+func (s *Store) ScoringStates(ctx context.Context, workspaceID int64, leadIDs []int64) (map[int64][]byte, error) {
+	var rows []struct {
+		LeadID int64  `db:"lead_id"`
+		State  []byte `db:"contributions"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT lead_id, contributions FROM lead_scoring_state
+		WHERE workspace_id = $1 AND lead_id = ANY($2)`, workspaceID, pq.Array(leadIDs)); err != nil {
+		return nil, fmt.Errorf("store: unable to read scoring states: %w", err)
+	}
+	out := make(map[int64][]byte, len(rows))
+	for _, r := range rows {
+		out[r.LeadID] = r.State
+	}
+	return out, nil
+}
