@@ -78,26 +78,28 @@ func (p *Pusher) PushOnce(ctx context.Context) (int, error) {
 		return len(items), p.Store.RescheduleOutbox(ctx, ws, ids, until)
 	}
 	outcomes, runErr := p.push(ctx, ws, sess, items, now)
+	retry := retryAt(now)
+	msg := ""
 	if runErr != nil {
-		prob := salesforce.Explain(runErr)
+		// The whole call failed: every lead waits, with backoff, or until a pause ends.
+		msg = salesforce.Explain(runErr).Cause
 		_ = p.Record(ctx, ws, runErr)
-		if c, _ := p.Store.SalesforceConnection(ctx, ws); c.PausedUntil != nil {
-			// The allowance is spent: wait for the window, not a backoff.
-			_ = p.Store.RescheduleOutbox(ctx, ws, ids, *c.PausedUntil)
+		if c, err := p.Store.SalesforceConnection(ctx, ws); err == nil && c.PausedUntil != nil {
+			until := *c.PausedUntil
+			retry = func(int) time.Time { return until }
 		}
 		outcomes = outcomes[:0]
 		for _, it := range items {
-			outcomes = append(outcomes, model.SyncOutcome{LeadID: it.LeadID, Outcome: model.SyncRetrying, Message: prob.Cause, Retry: true, Attempts: it.Attempts, ChangedAt: it.ChangedAt})
+			outcomes = append(outcomes, model.SyncOutcome{LeadID: it.LeadID, Outcome: model.SyncRetrying, Message: msg, Retry: true, Attempts: it.Attempts, ChangedAt: it.ChangedAt})
 		}
 	} else if conn.ProblemCode != "" {
 		_ = p.Record(ctx, ws, nil)
 	}
-	settings, _ := p.Store.SyncSettings(ctx, ws)
-	msg := ""
-	if runErr != nil {
-		msg = salesforce.Explain(runErr).Cause
+	settings, err := p.Store.SyncSettings(ctx, ws)
+	if err != nil {
+		return 0, err
 	}
-	if _, err := p.Store.FinishPush(ctx, ws, "push", settings.Object, outcomes, sess.Calls(), msg, retryAt(now)); err != nil {
+	if _, err := p.Store.FinishPush(ctx, ws, "push", settings.Object, outcomes, sess.Calls(), msg, retry); err != nil {
 		return 0, err
 	}
 	return len(items), nil
@@ -190,7 +192,7 @@ func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, i
 			done(l, model.SyncOutcome{Outcome: model.SyncUnchanged}) // refused before; waits for its data to change
 		case l.SalesforceID != "" && h == l.PushedHash:
 			done(l, model.SyncOutcome{Outcome: model.SyncUnchanged, SalesforceID: l.SalesforceID})
-		case l.SalesforceID != "" && !settings.GetDetails:
+		case l.SalesforceID != "": // known record: update it directly, no lookup call
 			toUpdate = append(toUpdate, pending{l, values, h})
 		default:
 			toFind = append(toFind, pending{l, values, h})

@@ -3,7 +3,6 @@ package salesforce_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,33 +19,10 @@ func newApp(fake *salesforcetest.Server) salesforce.App {
 	return salesforce.App{LoginHost: fake.URL, ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, RedirectURI: callback}
 }
 
-// approve plays the browser: open the authorize URL, press a button, return the callback's
-// query.
 func approve(t *testing.T, authorizeURL, decision string) url.Values {
 	t.Helper()
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := noFollow.Get(authorizeURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "Allow") {
-		t.Fatalf("authorize page: %d %s", res.StatusCode, page)
-	}
-	u, _ := url.Parse(authorizeURL)
-	form := u.Query()
-	form.Set("decision", decision)
-	res, err = noFollow.PostForm(u.Scheme+"://"+u.Host+u.Path, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if err != nil || res.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), callback) {
-		t.Fatalf("no redirect to the callback: %d %s", res.StatusCode, res.Header.Get("Location"))
-	}
-	return loc.Query()
+	back := salesforcetest.Approve(t, authorizeURL, decision == "allow")
+	return back
 }
 
 func TestWebServerFlowWithPKCE(t *testing.T) {

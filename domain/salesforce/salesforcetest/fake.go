@@ -506,3 +506,31 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Approve plays the browser on the approval page: it opens authorizeURL, presses Allow (or
+// Deny) and returns the query Salesforce sends to the callback.
+func Approve(t testing.TB, authorizeURL string, allow bool) url.Values {
+	t.Helper()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noFollow.Get(authorizeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("authorize page: HTTP %d", res.StatusCode)
+	}
+	u, _ := url.Parse(authorizeURL)
+	form := u.Query()
+	form.Set("decision", map[bool]string{true: "allow", false: "deny"}[allow])
+	res, err = noFollow.PostForm(u.Scheme+"://"+u.Host+u.Path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if err != nil || res.StatusCode != http.StatusFound {
+		t.Fatalf("no redirect to the callback: HTTP %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	return loc.Query()
+}

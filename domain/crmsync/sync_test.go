@@ -1,0 +1,393 @@
+package crmsync_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/crmsync"
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/salesforce"
+	"github.com/peregrine-scoring/peregrine/domain/salesforce/salesforcetest"
+	"github.com/peregrine-scoring/peregrine/domain/secrets"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const callback = "http://127.0.0.1:9/salesforce/oauth2/callback"
+
+type env struct {
+	t    *testing.T
+	ctx  context.Context
+	st   *store.Store
+	db   *sql.DB
+	ws   int64
+	fake *salesforcetest.Server
+	p    *crmsync.Pusher
+}
+
+// newEnv makes a workspace connected by OAuth to a fake Salesforce whose Leads have
+// Peregrine's custom fields, with a mapping of score, labels, link and names.
+func newEnv(t *testing.T) *env {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, _ := sql.Open("postgres", url)
+	t.Cleanup(func() { db.Close() })
+	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "acme", Name: "Acme"}, model.User{Email: "ada@acme.com", Name: "Ada", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := secrets.NewKey()
+	box, _ := secrets.NewBox(key)
+	fake := salesforcetest.New(t)
+	fake.Lock(func(s *salesforcetest.Server) { s.RedirectURIs = []string{callback} })
+	fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Peregrine_Score__c", Type: "double", Custom: true})
+	fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Peregrine_Labels__c", Type: "string", Length: 255, Custom: true})
+	fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Peregrine_URL__c", Type: "url", Length: 255, Custom: true})
+	svc := crmsync.NewService(st, box)
+	e := &env{t: t, ctx: ctx, st: st, db: db, ws: ws.ID, fake: fake,
+		p: &crmsync.Pusher{Service: svc, LeadURL: func(_ context.Context, ws, lead int64) string { return fmt.Sprintf("https://peregrine.example/leads/%d", lead) }}}
+	if err := svc.SaveApp(ctx, ws.ID, fake.URL, "v62.0", fake.ClientID, fake.ClientSecret); err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := st.SalesforceConnection(ctx, ws.ID)
+	app, _ := svc.App(conn, callback)
+	verifier, challenge := salesforce.NewPKCE()
+	back := salesforcetest.Approve(t, app.AuthorizeURL("s", challenge), true)
+	if _, err := svc.Complete(ctx, ws.ID, callback, back.Get("code"), verifier); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO score_names (workspace_id, name, is_main) VALUES ($1, 'Lead score', true)`, ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSyncSettings(ctx, ws.ID, model.DefaultSyncSettings, []model.FieldMap{
+		{PeregrineField: "score:Lead score", SalesforceField: "Peregrine_Score__c", Direction: model.ToSalesforce},
+		{PeregrineField: "labels", SalesforceField: "Peregrine_Labels__c", Direction: model.ToSalesforce},
+		{PeregrineField: "peregrine_url", SalesforceField: "Peregrine_URL__c", Direction: model.ToSalesforce},
+		{PeregrineField: "first_name", SalesforceField: "FirstName", Direction: model.BothWays},
+		{PeregrineField: "title", SalesforceField: "Title", Direction: model.BothWays},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// lead adds a lead with a score and labels, and queues it as scoring would.
+func (e *env) lead(email, first string, score float64, labels ...string) int64 {
+	e.t.Helper()
+	l, err := e.st.CreateLead(e.ctx, model.Lead{WorkspaceID: e.ws, Email: email, FirstName: first})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.setScore(l.ID, score, labels...)
+	return l.ID
+}
+
+func (e *env) setScore(leadID int64, score float64, labels ...string) {
+	e.t.Helper()
+	if labels == nil {
+		labels = []string{}
+	}
+	e.exec(`UPDATE leads SET main_score = $3, labels = $4 WHERE workspace_id = $1 AND id = $2`, e.ws, leadID, score, pqArray(labels))
+	e.exec(`INSERT INTO lead_scores (workspace_id, score_id, lead_id, value) SELECT $1, id, $2, $3 FROM score_names WHERE workspace_id = $1
+		ON CONFLICT (workspace_id, score_id, lead_id) DO UPDATE SET value = $3`, e.ws, leadID, score)
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return tx.EnqueueSalesforce(e.ctx, e.ws, []int64{leadID}) }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func pqArray(s []string) string { return "{" + strings.Join(quoteAll(s), ",") + "}" }
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = `"` + strings.ReplaceAll(x, `"`, `\"`) + `"`
+	}
+	return out
+}
+
+func (e *env) exec(q string, args ...any) {
+	e.t.Helper()
+	if _, err := e.db.Exec(q, args...); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func (e *env) count(q string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.QueryRow(q, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// pushAll runs the pusher until nothing is due.
+func (e *env) pushAll() {
+	e.t.Helper()
+	for i := 0; i < 100; i++ {
+		n, err := e.p.PushOnce(e.ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	e.t.Fatal("the outbox does not drain")
+}
+
+func (e *env) lastRun() model.SyncRun {
+	e.t.Helper()
+	runs, err := e.st.ListSyncRuns(e.ctx, e.ws, false, 1, 0)
+	if err != nil || len(runs) == 0 {
+		e.t.Fatalf("no run logged: %v", err)
+	}
+	return runs[0]
+}
+
+func (e *env) salesforceLead(email string) salesforcetest.Record {
+	e.t.Helper()
+	for _, r := range e.fake.Records("Lead") {
+		if strings.EqualFold(fmt.Sprint(r.Fields["Email"]), email) {
+			return r
+		}
+	}
+	e.t.Fatalf("no Salesforce Lead with %s", email)
+	return salesforcetest.Record{}
+}
+
+func TestPushCreatesUpdatesAndKeepsSalesforceValues(t *testing.T) {
+	e := newEnv(t)
+	existing := e.fake.AddRecord("Lead", map[string]any{"Email": "Ana@Acme.example", "LastName": "Silva", "Company": "Acme", "Title": "CTO"})
+	ana := e.lead("ana@acme.example", "", 42, "Pricing this week", "Engaged")
+	bob := e.lead("bob@globex.example", "Bob", 17)
+	e.exec(`UPDATE leads SET company = 'Globex, Inc.' WHERE id = $1`, bob)
+	e.fake.Lock(func(s *salesforcetest.Server) { s.Used = 0 })
+
+	e.pushAll()
+	run := e.lastRun()
+	if run.Created != 1 || run.Updated != 1 || run.Failed != 0 {
+		t.Fatalf("run %+v", run)
+	}
+	// describe + one lookup + one update + one create.
+	if run.APICalls != 4 {
+		t.Fatalf("%d API calls", run.APICalls)
+	}
+	a := e.salesforceLead("ana@acme.example")
+	if a.ID != existing || a.Fields["Peregrine_Score__c"] != 42.0 || a.Fields["Peregrine_Labels__c"] != "Pricing this week; Engaged" {
+		t.Fatalf("existing record: %+v", a)
+	}
+	// Empty Peregrine values never overwrite: Ana has no title or first name in Peregrine.
+	if a.Fields["Title"] != "CTO" || a.Fields["FirstName"] != nil || a.Fields["LastName"] != "Silva" {
+		t.Fatalf("Salesforce values overwritten: %+v", a.Fields)
+	}
+	b := e.salesforceLead("bob@globex.example")
+	if b.Fields["LastName"] != "Bob" || b.Fields["Company"] != "Globex, Inc." || b.Fields["Peregrine_URL__c"] != fmt.Sprintf("https://peregrine.example/leads/%d", bob) {
+		t.Fatalf("created record: %+v", b.Fields)
+	}
+	if _, id, _, _ := e.st.LeadSalesforceRecord(e.ctx, e.ws, bob); id != b.ID {
+		t.Fatalf("Salesforce id not stored: %q", id)
+	}
+	if n := e.count(`SELECT count(*) FROM salesforce_outbox`); n != 0 {
+		t.Fatalf("%d left in the outbox", n)
+	}
+
+	// Nothing changed: no call at all. A changed score: one update, no lookup.
+	writes := e.fake.Writes
+	e.setScore(ana, 42, "Pricing this week", "Engaged")
+	e.pushAll()
+	if e.fake.Writes != writes || e.lastRun().APICalls != 0 {
+		t.Fatalf("unchanged values were sent: %+v", e.lastRun())
+	}
+	e.setScore(ana, 50)
+	e.pushAll()
+	if run := e.lastRun(); run.Updated != 1 || run.APICalls != 1 {
+		t.Fatalf("update run %+v", run)
+	}
+	if a := e.salesforceLead("ana@acme.example"); a.Fields["Peregrine_Score__c"] != 50.0 || a.Fields["Peregrine_Labels__c"] != "Pricing this week; Engaged" {
+		t.Fatalf("after update: %+v", a.Fields) // empty labels did not clear the field
+	}
+}
+
+func TestDuplicateEmailsUpdateTheMostRecent(t *testing.T) {
+	e := newEnv(t)
+	older := e.fake.AddRecord("Lead", map[string]any{"Email": "kim@initech.example", "LastName": "Kim", "Company": "Initech"})
+	newer := e.fake.AddRecord("Lead", map[string]any{"Email": "KIM@initech.example", "LastName": "Kim", "Company": "Initech"})
+	e.lead("kim@initech.example", "", 30)
+	e.pushAll()
+	recs := e.fake.Records("Lead")
+	for _, r := range recs {
+		switch r.ID {
+		case newer:
+			if r.Fields["Peregrine_Score__c"] != 30.0 {
+				t.Fatal("the most recent record was not updated")
+			}
+		case older:
+			if r.Fields["Peregrine_Score__c"] != nil {
+				t.Fatal("the older duplicate was updated")
+			}
+		}
+	}
+	outs, _ := e.st.SyncRunRecords(e.ctx, e.ws, e.lastRun().ID, false)
+	if len(outs) != 1 || !strings.Contains(outs[0].Message, "share kim@initech.example") || !strings.Contains(outs[0].Message, older) {
+		t.Fatalf("duplicate not logged: %+v", outs)
+	}
+}
+
+func TestRecordErrorsWaitForNewData(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddRecord("Lead", map[string]any{"Email": "conv@acme.example", "LastName": "C", "Company": "Acme", "IsConverted": true})
+	conv := e.lead("conv@acme.example", "", 10)
+	bad := e.lead("rejected@acme.example", "Forbidden", 5)
+	good := e.lead("fine@acme.example", "Fine", 5)
+	e.fake.Lock(func(s *salesforcetest.Server) { s.Validation = map[string]string{"FirstName": "Forbidden"} })
+	e.pushAll()
+	run := e.lastRun()
+	if run.Failed != 2 || run.Created != 1 {
+		t.Fatalf("run %+v", run)
+	}
+	outs, _ := e.st.SyncRunRecords(e.ctx, e.ws, run.ID, true)
+	msgs := map[int64]string{}
+	for _, o := range outs {
+		msgs[o.LeadID] = o.Message
+	}
+	if !strings.HasPrefix(msgs[conv], "CANNOT_UPDATE_CONVERTED_LEAD") || !strings.HasPrefix(msgs[bad], "FIELD_CUSTOM_VALIDATION_EXCEPTION: FirstName is not allowed") {
+		t.Fatalf("messages %v", msgs)
+	}
+	// Queued again without new data: not sent. With new data: tried again.
+	calls := e.count(`SELECT COALESCE(sum(api_calls), 0) FROM salesforce_sync_runs`)
+	e.setScore(bad, 5)
+	e.setScore(good, 5)
+	e.pushAll()
+	if n := e.count(`SELECT COALESCE(sum(api_calls), 0) FROM salesforce_sync_runs`); n != calls {
+		t.Fatalf("a refused record was sent again unchanged (%d calls)", n-calls)
+	}
+	e.exec(`UPDATE leads SET first_name = 'Allowed' WHERE id = $1`, bad)
+	e.setScore(bad, 5)
+	e.pushAll()
+	if r := e.lastRun(); r.Created != 1 {
+		t.Fatalf("changed record not retried: %+v", r)
+	}
+	// "Retry" from the sync log sends a refused record again even without new data.
+	if err := e.st.RetrySalesforceRecord(e.ctx, e.ws, conv); err != nil {
+		t.Fatal(err)
+	}
+	e.pushAll()
+	if r := e.lastRun(); r.Failed != 1 {
+		t.Fatalf("retry: %+v", r)
+	}
+}
+
+func TestTransientErrorsAndLimits(t *testing.T) {
+	e := newEnv(t)
+	id := e.lead("lee@acme.example", "Lee", 12)
+	due := func() { e.exec(`UPDATE salesforce_outbox SET next_attempt_at = now()`) }
+
+	// A locked row: the record is retried later, not failed.
+	e.fake.Lock(func(s *salesforcetest.Server) { s.LockNext = 1 })
+	e.pushAll()
+	if r := e.lastRun(); r.Failed != 0 || e.count(`SELECT count(*) FROM salesforce_outbox WHERE next_attempt_at > now()`) != 1 {
+		t.Fatalf("lock: %+v", r)
+	}
+	due()
+	e.pushAll()
+	if r := e.lastRun(); r.Created != 1 {
+		t.Fatalf("after the lock: %+v", r)
+	}
+
+	// Salesforce unavailable: the whole batch waits with backoff; nothing is lost.
+	e.setScore(id, 13)
+	e.fake.Lock(func(s *salesforcetest.Server) { s.UnavailableNext = 1 })
+	e.p.ForgetDescribe(e.ws)
+	e.pushAll()
+	if e.count(`SELECT count(*) FROM salesforce_outbox`) != 1 {
+		t.Fatal("a change was dropped on 503")
+	}
+	due()
+	e.pushAll()
+	if a := e.salesforceLead("lee@acme.example"); a.Fields["Peregrine_Score__c"] != 13.0 {
+		t.Fatalf("after 503: %+v", a.Fields)
+	}
+
+	// An expired session is renewed once with the refresh token.
+	e.fake.ExpireAccessTokens()
+	e.setScore(id, 14)
+	e.pushAll()
+	if a := e.salesforceLead("lee@acme.example"); a.Fields["Peregrine_Score__c"] != 14.0 || e.fake.TokenCalls["refresh_token"] != 1 {
+		t.Fatalf("after expiry: %+v, %v", a.Fields, e.fake.TokenCalls)
+	}
+
+	// The daily allowance is spent: the connection pauses and the change waits.
+	e.fake.Lock(func(s *salesforcetest.Server) { s.Used, s.DailyMax = 100, 100 })
+	e.setScore(id, 15)
+	e.pushAll()
+	conn, _ := e.st.SalesforceConnection(e.ctx, e.ws)
+	if conn.ProblemCode != "api_limit" || conn.PausedUntil == nil || conn.PausedUntil.Before(time.Now().Add(30*time.Minute)) {
+		t.Fatalf("not paused: %+v", conn)
+	}
+	if e.count(`SELECT count(*) FROM salesforce_outbox WHERE next_attempt_at >= $1`, conn.PausedUntil.Add(-time.Second)) != 1 {
+		t.Fatal("the change does not wait for the pause")
+	}
+
+	// A revoked refresh token: the status asks to reconnect; nothing is lost.
+	e.fake.Lock(func(s *salesforcetest.Server) { s.Used, s.DailyMax = 0, 15000 })
+	e.exec(`UPDATE salesforce_connections SET paused_until = NULL, api_used = 0`)
+	due()
+	e.fake.RevokeAll()
+	e.pushAll()
+	conn, _ = e.st.SalesforceConnection(e.ctx, e.ws)
+	if conn.ProblemCode != "refresh_revoked" || e.count(`SELECT count(*) FROM salesforce_outbox`) != 1 {
+		t.Fatalf("revoked: %+v", conn.ProblemCode)
+	}
+}
+
+func TestBudgetShareStopsPushing(t *testing.T) {
+	e := newEnv(t)
+	e.lead("sam@acme.example", "Sam", 3)
+	e.exec(`UPDATE salesforce_connections SET api_used = 60, api_max = 100, api_share_percent = 50`)
+	e.pushAll()
+	conn, _ := e.st.SalesforceConnection(e.ctx, e.ws)
+	if conn.ProblemCode != "budget" || len(e.fake.Records("Lead")) != 0 {
+		t.Fatalf("pushed over budget: %s", conn.ProblemCode)
+	}
+}
+
+// TestCrashDuringPushLosesNothing: a push claims a batch and dies before recording it. When
+// the lease runs out another push sends it again; the records created the first time are
+// found by email and updated, not created twice.
+func TestCrashDuringPushLosesNothing(t *testing.T) {
+	e := newEnv(t)
+	for i := 0; i < 5; i++ {
+		e.lead(fmt.Sprintf("p%d@acme.example", i), fmt.Sprintf("P%d", i), float64(i))
+	}
+	// The crashed worker: claims, writes to Salesforce, never records.
+	if _, err := e.p.CrashAfterWriting(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.fake.Records("Lead")) != 5 || e.count(`SELECT count(*) FROM salesforce_outbox`) != 5 {
+		t.Fatal("the crash left no trace to recover from")
+	}
+	e.pushAll() // the lease has not run out: nothing is due
+	if e.count(`SELECT count(*) FROM salesforce_sync_runs`) != 0 {
+		t.Fatal("pushed a leased batch")
+	}
+	e.exec(`UPDATE salesforce_outbox SET next_attempt_at = now()`) // the lease ran out
+	e.pushAll()
+	if n := len(e.fake.Records("Lead")); n != 5 {
+		t.Fatalf("%d Salesforce Leads after recovery, want 5", n)
+	}
+	if r := e.lastRun(); r.Updated != 5 || r.Created != 0 {
+		t.Fatalf("recovery run %+v", r)
+	}
+}
