@@ -323,6 +323,12 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	if err := h.explainScores(c, rs, &v); err != nil {
 		return err
 	}
+	if object, sfID, failure, err := h.Store.LeadSalesforceRecord(ctx, id.Workspace.ID, leadID); err == nil && (sfID != "" || failure != "") {
+		if conn, err := h.Store.SalesforceConnection(ctx, id.Workspace.ID); err == nil && conn.InstanceURL != "" && sfID != "" {
+			v.SalesforceURL = strings.TrimRight(conn.InstanceURL, "/") + "/" + sfID
+		}
+		v.SalesforceObject, v.SalesforceID, v.SalesforceFailure = object, sfID, failure
+	}
 	for _, i := range idents {
 		v.Identities = append(v.Identities, views.Pair{Label: identityLabels[i.Kind], Value: i.Value})
 	}

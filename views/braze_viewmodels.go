@@ -100,6 +100,9 @@ type LeadView struct {
 	Labels          []LabelChip
 	Scores          []ScoreCard
 	Ledger          []LedgerRow
+
+	SalesforceObject, SalesforceID   string
+	SalesforceURL, SalesforceFailure string
 }
 
 // LabelChip is a label as shown: name, colour and emoji.

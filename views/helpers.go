@@ -86,3 +86,27 @@ func secretHint(saved bool) string {
 	}
 	return "Stored encrypted; never shown again."
 }
+
+func customObject(object string) string {
+	if object == "Lead" || object == "Contact" {
+		return ""
+	}
+	return object
+}
+
+func hasOption(options []FilterOption, value string) bool {
+	for _, o := range options {
+		if o.Value == value {
+			return true
+		}
+	}
+	return false
+}
+
+func runURL(id int64, failed bool) string {
+	u := "/integrations/salesforce/log?run=" + i64(id)
+	if failed {
+		u += "&failed=1"
+	}
+	return u
+}

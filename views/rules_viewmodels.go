@@ -136,3 +136,50 @@ type SalesforceView struct {
 	LegacyOpen                           bool
 	Errors                               FormErrors
 }
+
+// SalesforceSyncView is Integrations › Salesforce › Sync.
+type SalesforceSyncView struct {
+	Connected                       bool
+	Object, MatchField, Placeholder string
+	GetDetails, CreateMissing       bool
+	UpdateExisting, PushOnChange    bool
+	ReconcileHours                  int
+	MatchOptions                    []FilterOption
+	Rows                            []MappingRow
+	Suggestions                     []string
+	DescribeError                   string
+	Progress                        Progress
+	Errors                          FormErrors
+}
+
+// MappingRow is one Peregrine field and the Salesforce field it maps to.
+type MappingRow struct {
+	Key, Label, Field, Direction string
+	ToOnly                       bool
+	Options                      []FilterOption
+	Problem, Error               string
+}
+
+// SyncLogView is the sync log.
+type SyncLogView struct {
+	CSRF       string
+	FailedOnly bool
+	Runs       []SyncRunRow
+	RunID      int64
+	Records    []SyncRecordRow
+	NextURL    string
+}
+
+// SyncRunRow is one sync run.
+type SyncRunRow struct {
+	ID                                       int64
+	Kind, When, Error                        string
+	Records, Created, Updated, Failed, Calls int
+}
+
+// SyncRecordRow is one record's outcome.
+type SyncRecordRow struct {
+	LeadID                                int64
+	Email, Outcome, Message, SalesforceID string
+	SalesforceURL                         string
+}

@@ -105,6 +105,11 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/integrations/salesforce/disconnect", h.DisconnectSalesforce, admin...)
 	e.POST("/integrations/salesforce/share", h.SaveSalesforceShare, admin...)
 	e.GET("/salesforce/oauth2/callback", h.SalesforceCallback, admin...)
+	e.GET("/integrations/salesforce/sync", h.ShowSalesforceSyncPage, admin...)
+	e.POST("/integrations/salesforce/sync", h.SaveSalesforceSync, admin...)
+	e.POST("/integrations/salesforce/sync-now", h.SyncSalesforceNow, admin...)
+	e.GET("/integrations/salesforce/log", h.ShowSalesforceLogPage, admin...)
+	e.POST("/integrations/salesforce/retry/:lead", h.RetrySalesforceRecord, admin...)
 
 	e.GET("/settings", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/settings/workspace") }, admin...)
 	e.GET("/settings/workspace", h.ShowWorkspaceSettingsPage, admin...)

@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/peregrine-scoring/peregrine/domain/config"
-	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
@@ -53,7 +52,7 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, lo
 		Log:        log,
 		Secrets:    p.Secrets,
 		Pipeline:   pipeline,
-		Salesforce: crmsync.NewService(p.Store, p.Secrets),
+		Salesforce: pipeline.Salesforce.Service,
 	}
 	currents := handlers.NewCurrentsEndpoint(h, pipeline, cfg.CurrentsMaxBody, 16)
 	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)

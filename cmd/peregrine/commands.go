@@ -161,7 +161,7 @@ func (e env) serve(args []string) int {
 	}
 	defer p.Close(context.Background())
 
-	pipeline := ingest.New(p.Store, p.Secrets, log, ingest.Options{Workers: cfg.Workers})
+	pipeline := ingest.New(p.Store, p.Secrets, log, ingest.Options{Workers: cfg.Workers, PublicURL: cfg.PublicURL})
 	pipeline.Start(context.Background())
 	defer pipeline.Stop()
 	server := web.New(cfg, p, pipeline, log)

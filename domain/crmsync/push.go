@@ -391,3 +391,19 @@ func (p *Pusher) addReasons(ctx context.Context, ws int64, leads []model.PushLea
 	}
 	return nil
 }
+
+// ReconcileOnce queues every lead of workspaces whose periodic reconciliation is due (every
+// 2 hours by default): whatever a missed change or a Salesforce-side edit left behind is
+// pushed again; unchanged values cost nothing, as their hash matches.
+func (p *Pusher) ReconcileOnce(ctx context.Context) (int, error) {
+	ids, err := p.Store.WorkspacesToReconcile(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, ws := range ids {
+		if _, err := p.Store.EnqueueAllForSalesforce(ctx, ws, true); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil // periodic: wait the idle time
+}

@@ -2,11 +2,14 @@ package ingest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/braze"
+	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
@@ -19,6 +22,9 @@ type Options struct {
 	BatchSize int // events per processing transaction
 	// NewBrazeClient builds Braze clients (tests point it at a fake).
 	NewBrazeClient func(endpoint, apiKey string) *braze.Client
+	// PublicURL is the server-wide address, for links to leads sent to Salesforce when a
+	// workspace has not set its own.
+	PublicURL string
 }
 
 // Pipeline wires acceptor, processor, resolver and stats together and runs their workers.
@@ -28,12 +34,16 @@ type Pipeline struct {
 	Resolver  *Resolver
 	Stats     *Stats
 	Scoring   *scoring.Service
+	// Salesforce pushes scored leads to Salesforce.
+	Salesforce *crmsync.Pusher
 
 	processors *queue.Pool
 	resolvers  *queue.Pool
 	rescorers  *queue.Pool
 	refreshers *queue.Pool
 	reheaters  *queue.Pool
+	pushers    *queue.Pool
+	reconciler *queue.Pool
 	cancel     context.CancelFunc
 	done       sync.WaitGroup
 }
@@ -60,6 +70,16 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	p.rescorers = &queue.Pool{Name: "rescore", Workers: 1, Idle: 2 * time.Second, Work: p.Scoring.RescoreOnce, Log: log}
 	p.refreshers = &queue.Pool{Name: "refresh", Workers: 1, Idle: 30 * time.Second, Work: p.Scoring.RefreshOnce, Log: log}
 	p.reheaters = &queue.Pool{Name: "reheat", Workers: 1, Idle: time.Minute, Work: p.Scoring.ReheatOnce, Log: log}
+	// Salesforce: pushes within a second or two of a change, and a periodic reconciliation.
+	p.Salesforce = &crmsync.Pusher{Service: crmsync.NewService(st, box), LeadURL: func(ctx context.Context, ws, lead int64) string {
+		base := opts.PublicURL
+		if w, err := st.WorkspaceByID(ctx, ws); err == nil && w.PublicURL != "" {
+			base = w.PublicURL
+		}
+		return fmt.Sprintf("%s/leads/%d", strings.TrimRight(base, "/"), lead)
+	}}
+	p.pushers = &queue.Pool{Name: "salesforce-push", Workers: 1, Idle: time.Second, Work: p.Salesforce.PushOnce, Log: log}
+	p.reconciler = &queue.Pool{Name: "salesforce-reconcile", Workers: 1, Idle: time.Minute, Work: p.Salesforce.ReconcileOnce, Log: log}
 	p.Acceptor.Stored = p.processors.Wake
 	p.Processor.LookupsQueued = p.resolvers.Wake
 	p.Resolver.Released = p.processors.Wake
@@ -74,6 +94,8 @@ func (p *Pipeline) Start(ctx context.Context) {
 	p.rescorers.Start(ctx)
 	p.refreshers.Start(ctx)
 	p.reheaters.Start(ctx)
+	p.pushers.Start(ctx)
+	p.reconciler.Start(ctx)
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
@@ -92,6 +114,8 @@ func (p *Pipeline) Stop() {
 	p.rescorers.Wait()
 	p.refreshers.Wait()
 	p.reheaters.Wait()
+	p.pushers.Wait()
+	p.reconciler.Wait()
 	p.done.Wait()
 }
 

@@ -72,7 +72,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
-	pipeline := ingest.New(st, box, log, ingest.Options{Workers: 1, NewBrazeClient: opts.NewBrazeClient})
+	pipeline := ingest.New(st, box, log, ingest.Options{Workers: 1, NewBrazeClient: opts.NewBrazeClient, PublicURL: cfg.PublicURL})
 	ctx, cancel := context.WithCancel(context.Background())
 	pipeline.Start(ctx)
 	srv.Config.Handler = web.New(cfg, p, pipeline, log)
