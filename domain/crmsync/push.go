@@ -17,8 +17,10 @@ import (
 
 // Push tuning.
 const (
-	pushLease  = 2 * time.Minute // a claimed batch is retried by another worker after this
-	lookupSize = 100             // emails per SOQL IN query: keeps the URL well under limits
+	pushLease = 2 * time.Minute // a claimed batch is retried by another worker after this
+	// lookupBudget bounds the SOQL text of one lookup, so its URL stays well under the
+	// 16 KB Salesforce accepts: a whole batch of 200 usual emails fits in one query.
+	lookupBudget = 9000
 )
 
 // Pusher sends changed leads to Salesforce in batches of up to 200.
@@ -202,12 +204,18 @@ func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, i
 	// Look the others up by the match field, in chunks.
 	var toCreate []pending
 	notes := map[int64]string{}
-	for start := 0; start < len(toFind); start += lookupSize {
-		chunk := toFind[start:min(start+lookupSize, len(toFind))]
+	for start := 0; start < len(toFind); {
 		var quoted []string
-		for _, pd := range chunk {
-			quoted = append(quoted, salesforce.Quote(pd.lead.Email))
+		size, end := 0, start
+		for ; end < len(toFind); end++ {
+			q := salesforce.Quote(toFind[end].lead.Email)
+			if end > start && size+len(q)+2 > lookupBudget {
+				break
+			}
+			quoted, size = append(quoted, q), size+len(q)+2
 		}
+		chunk := toFind[start:end]
+		start = end
 		soql := fmt.Sprintf("SELECT Id, %s, LastModifiedDate FROM %s WHERE %s IN (%s)", settings.MatchField, settings.Object,
 			settings.MatchField, strings.Join(quoted, ", "))
 		rows, err := sess.QueryAll(ctx, soql)

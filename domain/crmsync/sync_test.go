@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 const callback = "http://127.0.0.1:9/salesforce/oauth2/callback"
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	st   *store.Store
 	db   *sql.DB
@@ -33,7 +33,7 @@ type env struct {
 
 // newEnv makes a workspace connected by OAuth to a fake Salesforce whose Leads have
 // Peregrine's custom fields, with a mapping of score, labels, link and names.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	st, err := store.Open(ctx, url)

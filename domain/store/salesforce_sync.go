@@ -322,3 +322,14 @@ func (s *Store) ScoringStates(ctx context.Context, workspaceID int64, leadIDs []
 	}
 	return out, nil
 }
+
+// SyncRunRecordsAfter lists the leads written (created or updated) by runs after runID.
+func (s *Store) SyncRunRecordsAfter(ctx context.Context, workspaceID, runID int64) ([]int64, error) {
+	var out []int64
+	err := s.db.SelectContext(ctx, &out, `SELECT lead_id FROM salesforce_sync_records WHERE workspace_id = $1 AND run_id > $2
+		AND outcome IN ('created', 'updated')`, workspaceID, runID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list written records: %w", err)
+	}
+	return out, nil
+}

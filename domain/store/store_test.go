@@ -99,6 +99,20 @@ func seedTenant(t *testing.T, st *store.Store, name string) tenant {
 	if err := st.AddEventPropertyKeys(ctx, ws.ID, []model.EventPropertyKey{{Key: name + "-prop", Type: "string"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.SaveSalesforceApp(ctx, ws.ID, "https://login.salesforce.com", "v62.0", name+"-key", []byte("secret")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSalesforceTokens(ctx, ws.ID, model.SalesforceTokens{Method: model.SalesforceOAuth, AccessTokenEnc: []byte("a"), RefreshTokenEnc: []byte("r"),
+		InstanceURL: "https://" + name + ".my.salesforce.com", Username: name + "@sf.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSyncSettings(ctx, ws.ID, model.DefaultSyncSettings, []model.FieldMap{{PeregrineField: "grade", SalesforceField: name + "_Grade__c", Direction: model.ToSalesforce}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.FinishPush(ctx, ws.ID, "push", "Lead", []model.SyncOutcome{{LeadID: lead.ID, Outcome: model.SyncCreated, SalesforceID: name + "-sfid", Hash: "h"}},
+		3, "", func(int) time.Time { return time.Now() }); err != nil {
+		t.Fatal(err)
+	}
 	return tenant{ws: ws, admin: admin, member: member, inv: inv, token: token, lead: lead, apiTok: apiTok, rule: rule}
 }
 
@@ -282,11 +296,169 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	bConn := func() model.SalesforceConnection { c, _ := st.SalesforceConnection(ctx, b.ws.ID); return c }
+	bRun := func() model.SyncRun { r, _ := st.ListSyncRuns(ctx, b.ws.ID, false, 1, 0); return r[0] }
+	unchangedB := func(what string) error {
+		c := bConn()
+		if c.ConsumerKey != "b-key" || c.Username != "b@sf.example" || c.ProblemCode != "" || c.APIUsed != nil || c.APISharePercent != 50 {
+			return errors.New(what + " changed B's Salesforce connection")
+		}
+		return nil
+	}
 	cases := map[string]func() error{
+		"SalesforceConnection": func() error {
+			c, err := st.SalesforceConnection(ctx, wsA)
+			if c.WorkspaceID != wsA {
+				return errors.New("loaded B's connection")
+			}
+			return err
+		},
+		"SaveSalesforceApp": func() error {
+			if err := st.SaveSalesforceApp(ctx, wsA, "https://test.salesforce.com", "v62.0", "a-key2", nil); err != nil {
+				return err
+			}
+			return unchangedB("SaveSalesforceApp")
+		},
+		"SaveSalesforceTokens": func() error {
+			if err := st.SaveSalesforceTokens(ctx, wsA, model.SalesforceTokens{Method: model.SalesforceOAuth, Username: "x"}); err != nil {
+				return err
+			}
+			return unchangedB("SaveSalesforceTokens")
+		},
+		"UpdateSalesforceAccess": func() error {
+			if err := st.UpdateSalesforceAccess(ctx, wsA, []byte("x"), "https://x"); err != nil {
+				return err
+			}
+			if bConn().InstanceURL != "https://b.my.salesforce.com" {
+				return errors.New("changed B's instance")
+			}
+			return nil
+		},
+		"SetSalesforceProblem": func() error {
+			if err := st.SetSalesforceProblem(ctx, wsA, "x", "x", "x", nil); err != nil {
+				return err
+			}
+			return unchangedB("SetSalesforceProblem")
+		},
+		"SetSalesforceUsage": func() error {
+			if err := st.SetSalesforceUsage(ctx, wsA, 1, 2); err != nil {
+				return err
+			}
+			return unchangedB("SetSalesforceUsage")
+		},
+		"SetSalesforceShare": func() error {
+			if err := st.SetSalesforceShare(ctx, wsA, 10); err != nil {
+				return err
+			}
+			return unchangedB("SetSalesforceShare")
+		},
+		"DisconnectSalesforce": func() error {
+			if err := st.DisconnectSalesforce(ctx, wsA); err != nil {
+				return err
+			}
+			return unchangedB("DisconnectSalesforce")
+		},
+		"SyncSettings": func() error { _, err := st.SyncSettings(ctx, wsA); return err },
+		"FieldMaps": func() error {
+			maps, err := st.FieldMaps(ctx, wsA)
+			for _, m := range maps {
+				if m.SalesforceField == "b_Grade__c" {
+					return errors.New("read B's mapping")
+				}
+			}
+			return err
+		},
+		"SaveSyncSettings": func() error {
+			if err := st.SaveSyncSettings(ctx, wsA, model.DefaultSyncSettings, nil); err != nil {
+				return err
+			}
+			if maps, _ := st.FieldMaps(ctx, b.ws.ID); len(maps) != 1 {
+				return errors.New("cleared B's mapping")
+			}
+			return nil
+		},
+		"EnqueueAllForSalesforce": func() error {
+			if _, err := st.EnqueueAllForSalesforce(ctx, wsA, false); err != nil {
+				return err
+			}
+			if total, waiting, _ := st.SyncProgress(ctx, b.ws.ID); total != 0 || waiting != 0 {
+				return errors.New("queued B's leads")
+			}
+			return nil
+		},
+		"SyncProgress": func() error { _, _, err := st.SyncProgress(ctx, wsA); return err },
+		"RescheduleOutbox": func() error {
+			return st.RescheduleOutbox(ctx, wsA, []int64{b.lead.ID}, time.Now())
+		},
+		"PushData": func() error {
+			leads, err := st.PushData(ctx, wsA, "Lead", []int64{b.lead.ID})
+			if len(leads) != 0 {
+				return errors.New("read B's lead for a push")
+			}
+			return err
+		},
+		"ScoringStates": func() error {
+			states, err := st.ScoringStates(ctx, wsA, []int64{b.lead.ID})
+			if len(states) != 0 {
+				return errors.New("read B's scoring state")
+			}
+			return err
+		},
+		"FinishPush": func() error {
+			if _, err := st.FinishPush(ctx, wsA, "push", "Lead", []model.SyncOutcome{{LeadID: b.lead.ID, Outcome: model.SyncFailed, Message: "x", Hash: "x"}},
+				1, "", func(int) time.Time { return time.Now() }); err != nil {
+				return err
+			}
+			if _, id, failure, _ := st.LeadSalesforceRecord(ctx, b.ws.ID, b.lead.ID); id != "b-sfid" || failure != "" {
+				return errors.New("changed B's record")
+			}
+			return nil
+		},
+		"ListSyncRuns": func() error {
+			runs, err := st.ListSyncRuns(ctx, wsA, false, 50, 0)
+			for _, r := range runs {
+				if r.ID == bRun().ID {
+					return errors.New("listed B's run")
+				}
+			}
+			return err
+		},
+		"SyncRunRecords": func() error {
+			recs, err := st.SyncRunRecords(ctx, wsA, bRun().ID, false)
+			if len(recs) != 0 {
+				return errors.New("read B's run records")
+			}
+			return err
+		},
+		"SyncRunRecordsAfter": func() error {
+			recs, err := st.SyncRunRecordsAfter(ctx, wsA, 0)
+			for _, id := range recs {
+				if id == b.lead.ID {
+					return errors.New("read B's records")
+				}
+			}
+			return err
+		},
+		"RetrySalesforceRecord": func() error {
+			_ = st.RetrySalesforceRecord(ctx, wsA, b.lead.ID) // A may hold its own row for this id
+			if _, waiting, _ := st.SyncProgress(ctx, b.ws.ID); waiting != 0 {
+				return errors.New("queued B's lead")
+			}
+			return nil
+		},
+		"LeadSalesforceRecord": func() error {
+			_, id, _, err := st.LeadSalesforceRecord(ctx, wsA, b.lead.ID)
+			if id != "" {
+				return errors.New("read B's record")
+			}
+			return err
+		},
 		"ListLeadsCapped": func() error {
 			leads, _, _, err := st.ListLeadsCapped(ctx, wsA, store.LeadFilter{Limit: 100, Search: "b-lead"})
-			if len(leads) != 0 {
-				return errors.New("listed B's lead")
+			for _, l := range leads {
+				if l.WorkspaceID != wsA {
+					return errors.New("listed B's lead")
+				}
 			}
 			return err
 		},
@@ -593,6 +765,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"InTx":                     "opens a transaction; every Tx method takes the workspace (TestTxIsolation)",
 		"ClaimDueLookups":          "worker claim across workspaces; returns each row's workspace_id",
 		"WorkspacesToReheat":       "worker scan across workspaces; returns workspace ids",
+		"WorkspacesToReconcile":    "worker scan across workspaces; returns workspace ids",
+		"ClaimOutbox":              "worker claim across workspaces; returns the workspace it claimed for",
 	}
 	typ := reflect.TypeOf(st)
 	for i := 0; i < typ.NumMethod(); i++ {
