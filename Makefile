@@ -76,6 +76,7 @@ test: test-deps check
 
 # Benchmarks (fsync on); each prints its figures. Ingest: a real server on a fresh embedded
 # PostgreSQL. Scoring: re-score, incremental scoring and the lead list against PostgreSQL.
+# Salesforce: pushing 10,000 leads to the fake, and the delay at 100 changes/s.
 bench: postgres build
 	$(GO) run ./cmd/peregrine-bench --bin $(BIN)
 	$(MAKE) bench-scoring
@@ -83,6 +84,7 @@ bench: postgres build
 bench-scoring: postgres
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkScoring$$' -benchtime 1x -timeout 60m ./domain/scoring/
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkLeadList$$' -benchtime 1x -timeout 60m ./domain/store/
+	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkPush$$' -benchtime 1x -timeout 30m ./domain/crmsync/
 
 clean:
 	rm -rf bin .cache
