@@ -183,40 +183,48 @@ func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, i
 		values map[string]any
 		hash   string
 	}
-	var toFind, toUpdate []pending
-	for _, l := range leads {
-		values := Payload(l, maps, fields, p.LeadURL(ctx, ws, l.ID))
-		h := Hash(settings.Object, values)
-		switch {
-		case l.Email == "":
-			done(l, model.SyncOutcome{Outcome: model.SyncUnchanged})
-		case h == l.FailedHash:
-			done(l, model.SyncOutcome{Outcome: model.SyncUnchanged}) // refused before; waits for its data to change
-		case l.SalesforceID != "" && h == l.PushedHash:
-			done(l, model.SyncOutcome{Outcome: model.SyncUnchanged, SalesforceID: l.SalesforceID})
-		case l.SalesforceID != "": // known record: update it directly, no lookup call
-			toUpdate = append(toUpdate, pending{l, values, h})
-		default:
-			toFind = append(toFind, pending{l, values, h})
+	notes := map[int64][]string{}
+	reads := readMaps(maps, fields)
+	detail := settings.GetDetails && len(reads) > 0
+	selectFields := []string{"Id", settings.MatchField, "LastModifiedDate"}
+	if detail {
+		for _, m := range reads {
+			selectFields = append(selectFields, fields[strings.ToLower(m.SalesforceField)].Name)
 		}
 	}
 
-	// Look the others up by the match field, in chunks.
-	var toCreate []pending
-	notes := map[int64]string{}
-	for start := 0; start < len(toFind); {
+	// Find the records of leads without a known id by the match field, in chunks.
+	found := map[int64]map[string]any{}
+	var unknown []model.PushLead
+	var known []string
+	skip := map[int64]bool{}
+	for _, l := range leads {
+		if !detail && l.SalesforceID == "" && l.FailedHash != "" && Hash(settings.Object, Payload(l, maps, fields, p.LeadURL(ctx, ws, l.ID))) == l.FailedHash {
+			skip[l.ID] = true // refused before and unchanged since: not even looked up
+			continue
+		}
+		switch {
+		case l.Email == "" || l.SalesforceID != "":
+			if l.SalesforceID != "" && detail {
+				known = append(known, salesforce.Quote(l.SalesforceID))
+			}
+		default:
+			unknown = append(unknown, l)
+		}
+	}
+	for start := 0; start < len(unknown); {
 		var quoted []string
 		size, end := 0, start
-		for ; end < len(toFind); end++ {
-			q := salesforce.Quote(toFind[end].lead.Email)
+		for ; end < len(unknown); end++ {
+			q := salesforce.Quote(unknown[end].Email)
 			if end > start && size+len(q)+2 > lookupBudget {
 				break
 			}
 			quoted, size = append(quoted, q), size+len(q)+2
 		}
-		chunk := toFind[start:end]
+		chunk := unknown[start:end]
 		start = end
-		soql := fmt.Sprintf("SELECT Id, %s, LastModifiedDate FROM %s WHERE %s IN (%s)", settings.MatchField, settings.Object,
+		soql := fmt.Sprintf("SELECT %s FROM %s WHERE %s IN (%s)", strings.Join(selectFields, ", "), settings.Object,
 			settings.MatchField, strings.Join(quoted, ", "))
 		rows, err := sess.QueryAll(ctx, soql)
 		if err != nil {
@@ -227,31 +235,87 @@ func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, i
 			k, _ := r[settings.MatchField].(string)
 			byKey[strings.ToLower(k)] = append(byKey[strings.ToLower(k)], r)
 		}
-		for _, pd := range chunk {
-			found := byKey[strings.ToLower(pd.lead.Email)]
-			if len(found) == 0 {
-				toCreate = append(toCreate, pd)
+		for _, l := range chunk {
+			recs := byKey[strings.ToLower(l.Email)]
+			if len(recs) == 0 {
 				continue
 			}
 			// Email is not unique in Salesforce: update the most recently modified record.
-			sort.SliceStable(found, func(i, j int) bool {
-				return parseTime(found[i]["LastModifiedDate"]).After(parseTime(found[j]["LastModifiedDate"]))
+			sort.SliceStable(recs, func(i, j int) bool {
+				return parseTime(recs[i]["LastModifiedDate"]).After(parseTime(recs[j]["LastModifiedDate"]))
 			})
-			pd.lead.SalesforceID, _ = found[0]["Id"].(string)
-			if len(found) > 1 {
+			found[l.ID] = recs[0]
+			if len(recs) > 1 {
 				var others []string
-				for _, f := range found[1:] {
+				for _, f := range recs[1:] {
 					id, _ := f["Id"].(string)
 					others = append(others, id)
 				}
-				notes[pd.lead.ID] = fmt.Sprintf("%d %s records share %s; updated the most recently modified (%s), left %s alone.",
-					len(found), settings.Object, pd.lead.Email, pd.lead.SalesforceID, strings.Join(others, ", "))
+				first, _ := recs[0]["Id"].(string)
+				notes[l.ID] = append(notes[l.ID], fmt.Sprintf("%d %s records share %s; updated the most recently modified (%s), left %s alone.",
+					len(recs), settings.Object, l.Email, first, strings.Join(others, ", ")))
 			}
-			if pd.hash == pd.lead.PushedHash && len(found) == 1 {
-				done(pd.lead, model.SyncOutcome{Outcome: model.SyncUnchanged, SalesforceID: pd.lead.SalesforceID})
-				continue
+		}
+	}
+	// With "get details", known records are read too (one query for the batch).
+	if len(known) > 0 {
+		rows, err := sess.QueryAll(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE Id IN (%s)", strings.Join(selectFields, ", "), settings.Object, strings.Join(known, ", ")))
+		if err != nil {
+			return out, err
+		}
+		byID := map[string]map[string]any{}
+		for _, r := range rows {
+			id, _ := r["Id"].(string)
+			byID[id] = r
+		}
+		for _, l := range leads {
+			if r, ok := byID[l.SalesforceID]; ok {
+				found[l.ID] = r
 			}
-			toUpdate = append(toUpdate, pd)
+		}
+	}
+
+	var toCreate, toUpdate []pending
+	for i := range leads {
+		l := &leads[i]
+		if skip[l.ID] {
+			done(*l, model.SyncOutcome{Outcome: model.SyncUnchanged})
+			continue
+		}
+		rec, exists := found[l.ID]
+		keep := map[string]bool{} // Salesforce fields whose Salesforce value stays
+		if exists && detail {
+			changes, kept, said := applyReads(*l, rec, reads, fields)
+			if len(changes) > 0 {
+				if err := p.Store.ApplySalesforceProfile(ctx, ws, l.ID, changes); err != nil {
+					return out, err
+				}
+				setProfile(l, changes)
+			}
+			keep = kept
+			notes[l.ID] = append(notes[l.ID], said...)
+		}
+		values := Payload(*l, maps, fields, p.LeadURL(ctx, ws, l.ID))
+		// The hash covers the kept fields too (with Salesforce's value, now also Peregrine's), so
+		// the next push sees nothing new; they are not sent.
+		h := Hash(settings.Object, values)
+		for f := range keep {
+			delete(values, f)
+		}
+		if exists {
+			l.SalesforceID, _ = rec["Id"].(string)
+		}
+		switch {
+		case l.Email == "":
+			done(*l, model.SyncOutcome{Outcome: model.SyncUnchanged})
+		case h == l.FailedHash:
+			done(*l, model.SyncOutcome{Outcome: model.SyncUnchanged}) // refused before; waits for its data to change
+		case l.SalesforceID != "" && h == l.PushedHash && len(notes[l.ID]) == 0:
+			done(*l, model.SyncOutcome{Outcome: model.SyncUnchanged, SalesforceID: l.SalesforceID})
+		case l.SalesforceID != "":
+			toUpdate = append(toUpdate, pending{*l, values, h})
+		default:
+			toCreate = append(toCreate, pending{*l, values, h})
 		}
 	}
 
@@ -281,7 +345,7 @@ func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, i
 		}
 		for i, res := range results {
 			pd := batch[i]
-			o := model.SyncOutcome{SalesforceID: res.ID, Hash: pd.hash, Message: notes[pd.lead.ID]}
+			o := model.SyncOutcome{SalesforceID: res.ID, Hash: pd.hash, Message: strings.Join(notes[pd.lead.ID], " ")}
 			if o.SalesforceID == "" {
 				o.SalesforceID = pd.lead.SalesforceID
 			}
@@ -414,4 +478,85 @@ func (p *Pusher) ReconcileOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return 0, nil // periodic: wait the idle time
+}
+
+// readMaps are the mapped profile fields Salesforce may write into Peregrine.
+func readMaps(maps []model.FieldMap, fields map[string]salesforce.Field) []model.FieldMap {
+	var out []model.FieldMap
+	for _, m := range maps {
+		if m.Direction == model.ToSalesforce || !profileKey[m.PeregrineField] {
+			continue
+		}
+		if _, ok := fields[strings.ToLower(m.SalesforceField)]; ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var profileKey = map[string]bool{"first_name": true, "last_name": true, "company": true, "title": true, "country": true}
+
+func profileValue(l model.PushLead, key string) string {
+	switch key {
+	case "first_name":
+		return l.FirstName
+	case "last_name":
+		return l.LastName
+	case "company":
+		return l.Company
+	case "title":
+		return l.Title
+	case "country":
+		return l.Country
+	}
+	return ""
+}
+
+func setProfile(l *model.PushLead, changes map[string]string) {
+	for k, v := range changes {
+		switch k {
+		case "first_name":
+			l.FirstName = v
+		case "last_name":
+			l.LastName = v
+		case "company":
+			l.Company = v
+		case "title":
+			l.Title = v
+		case "country":
+			l.Country = v
+		}
+	}
+}
+
+// applyReads decides, per mapped profile field, which side's value holds: "from Salesforce"
+// takes Salesforce's value when it has one; "both" takes the most recent change (Salesforce's
+// LastModifiedDate against the lead's last profile change). It returns the lead fields to
+// change, the Salesforce fields to leave alone, and what to say in the sync log.
+func applyReads(l model.PushLead, rec map[string]any, reads []model.FieldMap, fields map[string]salesforce.Field) (map[string]string, map[string]bool, []string) {
+	changes, keep := map[string]string{}, map[string]bool{}
+	var said []string
+	modified := parseTime(rec["LastModifiedDate"])
+	for _, m := range reads {
+		name := fields[strings.ToLower(m.SalesforceField)].Name
+		sfValue, _ := rec[name].(string)
+		sfValue = strings.TrimSpace(sfValue)
+		ours := profileValue(l, m.PeregrineField)
+		if sfValue == "" || sfValue == ours {
+			continue
+		}
+		switch {
+		case m.Direction == model.FromSalesforce:
+			changes[m.PeregrineField] = sfValue
+		case ours == "" || modified.After(l.UpdatedAt):
+			changes[m.PeregrineField] = sfValue
+			keep[name] = true
+			if ours != "" {
+				said = append(said, fmt.Sprintf("%s: Salesforce's value %q won (changed after Peregrine's %q).", name, sfValue, ours))
+			}
+		default:
+			said = append(said, fmt.Sprintf("%s: Peregrine's value %q won (changed after Salesforce's %q).", name, ours, sfValue))
+		}
+	}
+	return changes, keep, said
 }

@@ -76,8 +76,8 @@ func newEnv(t testing.TB) *env {
 		{PeregrineField: "score:Lead score", SalesforceField: "Peregrine_Score__c", Direction: model.ToSalesforce},
 		{PeregrineField: "labels", SalesforceField: "Peregrine_Labels__c", Direction: model.ToSalesforce},
 		{PeregrineField: "peregrine_url", SalesforceField: "Peregrine_URL__c", Direction: model.ToSalesforce},
-		{PeregrineField: "first_name", SalesforceField: "FirstName", Direction: model.BothWays},
-		{PeregrineField: "title", SalesforceField: "Title", Direction: model.BothWays},
+		{PeregrineField: "first_name", SalesforceField: "FirstName", Direction: model.ToSalesforce},
+		{PeregrineField: "title", SalesforceField: "Title", Direction: model.ToSalesforce},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -391,5 +391,50 @@ func TestCrashDuringPushLosesNothing(t *testing.T) {
 	}
 	if r := e.lastRun(); r.Updated != 5 || r.Created != 0 {
 		t.Fatalf("recovery run %+v", r)
+	}
+}
+
+// TestValuesFromSalesforce: "from Salesforce" fills Peregrine; with "both" the most recent
+// change wins and the log says which side won.
+func TestValuesFromSalesforce(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.SaveSyncSettings(e.ctx, e.ws, model.DefaultSyncSettings, []model.FieldMap{
+		{PeregrineField: "score:Lead score", SalesforceField: "Peregrine_Score__c", Direction: model.ToSalesforce},
+		{PeregrineField: "title", SalesforceField: "Title", Direction: model.FromSalesforce},
+		{PeregrineField: "first_name", SalesforceField: "FirstName", Direction: model.BothWays},
+		{PeregrineField: "company", SalesforceField: "Company", Direction: model.BothWays},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Salesforce's record changed long ago; Peregrine's company is newer, its first name empty.
+	e.fake.AddRecord("Lead", map[string]any{"Email": "zoe@acme.example", "LastName": "Zed", "Company": "Acme Old", "FirstName": "Zoe", "Title": "VP Sales"})
+	id := e.lead("zoe@acme.example", "", 20)
+	e.exec(`UPDATE leads SET company = 'Acme Robotics', updated_at = now() + interval '1 hour' WHERE id = $1`, id)
+	e.pushAll()
+	var first, title, company string
+	e.db.QueryRow(`SELECT first_name, title, company FROM leads WHERE id = $1`, id).Scan(&first, &title, &company)
+	if first != "Zoe" || title != "VP Sales" || company != "Acme Robotics" {
+		t.Fatalf("Peregrine now has %q %q %q", first, title, company)
+	}
+	rec := e.salesforceLead("zoe@acme.example")
+	if rec.Fields["Company"] != "Acme Robotics" || rec.Fields["Title"] != "VP Sales" || rec.Fields["Peregrine_Score__c"] != 20.0 {
+		t.Fatalf("Salesforce has %+v", rec.Fields)
+	}
+	outs, _ := e.st.SyncRunRecords(e.ctx, e.ws, e.lastRun().ID, false)
+	if len(outs) != 1 || !strings.Contains(outs[0].Message, `Company: Peregrine's value "Acme Robotics" won`) {
+		t.Fatalf("log %+v", outs)
+	}
+	// Salesforce changes the company now: the newer Salesforce value wins.
+	e.exec(`UPDATE leads SET updated_at = now() - interval '1 day' WHERE id = $1`, id)
+	e.fake.SetField(rec.ID, "Company", "Acme Holding")
+	e.setScore(id, 21)
+	e.pushAll()
+	e.db.QueryRow(`SELECT company FROM leads WHERE id = $1`, id).Scan(&company)
+	if company != "Acme Holding" {
+		t.Fatalf("company %q", company)
+	}
+	outs, _ = e.st.SyncRunRecords(e.ctx, e.ws, e.lastRun().ID, false)
+	if len(outs) != 1 || !strings.Contains(outs[0].Message, `Company: Salesforce's value "Acme Holding" won`) {
+		t.Fatalf("log %+v", outs)
 	}
 }

@@ -109,6 +109,7 @@ type PushLead struct {
 	MainScore      float64    `db:"main_score"`
 	LastActivityAt *time.Time `db:"last_activity_at"`
 	AccountDomain  *string    `db:"account_domain"`
+	UpdatedAt      time.Time  `db:"updated_at"`
 	Labels         []string   `db:"-"`
 	Scores         map[string]float64
 	Reasons        string

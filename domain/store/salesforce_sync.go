@@ -164,7 +164,7 @@ func (s *Store) PushData(ctx context.Context, workspaceID int64, object string, 
 		LabelArr pq.StringArray `db:"labels"`
 	}
 	err := s.db.SelectContext(ctx, &rows, `SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.title, l.country, l.grade,
-			l.temperature, l.main_score, l.last_activity_at, l.labels, a.domain AS account_domain,
+			l.temperature, l.main_score, l.last_activity_at, l.labels, a.domain AS account_domain, l.updated_at,
 			COALESCE(r.salesforce_id, '') AS salesforce_id, COALESCE(r.pushed_hash, '') AS pushed_hash, COALESCE(r.failed_hash, '') AS failed_hash
 		FROM leads l
 		LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
@@ -332,4 +332,23 @@ func (s *Store) SyncRunRecordsAfter(ctx context.Context, workspaceID, runID int6
 		return nil, fmt.Errorf("store: unable to list written records: %w", err)
 	}
 	return out, nil
+}
+
+// profileColumns are the lead fields Salesforce may write (mapped "from Salesforce" or "both").
+var profileColumns = map[string]string{"first_name": "first_name", "last_name": "last_name", "company": "company", "title": "title", "country": "country"}
+
+// ApplySalesforceProfile writes values read from Salesforce into a lead's profile; the lead is
+// scored again (fit grades read the profile).
+func (s *Store) ApplySalesforceProfile(ctx context.Context, workspaceID, leadID int64, values map[string]string) error {
+	for key, v := range values {
+		col, ok := profileColumns[key]
+		if !ok {
+			return fmt.Errorf("store: %q is not a profile field", key)
+		}
+		if _, err := s.db.ExecContext(ctx, `UPDATE leads SET `+col+` = $3, updated_at = now(), refresh_at = now()
+			WHERE workspace_id = $1 AND id = $2`, workspaceID, leadID, v); err != nil {
+			return fmt.Errorf("store: unable to apply Salesforce values: %w", err)
+		}
+	}
+	return nil
 }

@@ -431,3 +431,17 @@ func (s *Server) dataRecords(w http.ResponseWriter, r *http.Request, version, re
 	}
 	return true
 }
+
+// SetField changes a record's field as a Salesforce user would, moving LastModifiedDate to
+// now (the real clock, so it compares with Peregrine's times).
+func (s *Server) SetField(id, field string, value any) {
+	s.Lock(func(s *Server) {
+		if r := s.records[id]; r != nil {
+			r.Fields[field] = value
+			r.Modified = time.Now()
+			if s.now.Before(r.Modified) {
+				s.now = r.Modified
+			}
+		}
+	})
+}
