@@ -41,7 +41,11 @@ func (h *Handlers) renderSalesforceSync(c echo.Context, status int, st model.Syn
 	id := IdentityOf(c)
 	ctx := c.Request().Context()
 	v := views.SalesforceSyncView{Object: st.Object, MatchField: st.MatchField, GetDetails: st.GetDetails, CreateMissing: st.CreateMissing,
-		UpdateExisting: st.UpdateExisting, PushOnChange: st.PushOnChange, Placeholder: st.Placeholder, ReconcileHours: st.ReconcileHours, Errors: errs}
+		UpdateExisting: st.UpdateExisting, PushOnChange: st.PushOnChange, Placeholder: st.Placeholder, ReconcileHours: st.ReconcileHours, Errors: errs,
+		PullEnabled: st.PullEnabled, PullObject: st.PullObject, PullFilterField: st.PullFilterField, PullEvery: st.PullEveryMinutes}
+	if st.LastPullAt != nil {
+		v.LastPull = ago(*st.LastPullAt)
+	}
 	sess, _, err := h.Salesforce.Session(ctx, id.Workspace.ID)
 	if errors.Is(err, crmsync.ErrNotConnected) {
 		return Render(c, status, views.SalesforceSyncPage(h.chrome(c, "Salesforce sync", "integrations"), v))
@@ -111,7 +115,15 @@ func (h *Handlers) SaveSalesforceSync(c echo.Context) error {
 	st := model.SyncSettings{Object: strings.TrimSpace(c.FormValue("object")), MatchField: strings.TrimSpace(c.FormValue("match_field")),
 		GetDetails: c.FormValue("get_details") == "on", CreateMissing: c.FormValue("create_missing") == "on",
 		UpdateExisting: c.FormValue("update_existing") == "on", PushOnChange: c.FormValue("push_on_change") == "on",
-		Placeholder: strings.TrimSpace(c.FormValue("placeholder"))}
+		Placeholder: strings.TrimSpace(c.FormValue("placeholder")), PullEnabled: c.FormValue("pull_enabled") == "on",
+		PullObject: c.FormValue("pull_object"), PullFilterField: strings.TrimSpace(c.FormValue("pull_filter_field"))}
+	st.PullEveryMinutes, _ = strconv.Atoi(c.FormValue("pull_every"))
+	if c.FormValue("pull_object") == "" {
+		st.PullObject = "Lead"
+	}
+	if c.FormValue("pull_every") == "" {
+		st.PullEveryMinutes = 15
+	}
 	if st.Object == "custom" {
 		st.Object = strings.TrimSpace(c.FormValue("custom_object"))
 	}
@@ -138,6 +150,15 @@ func (h *Handlers) SaveSalesforceSync(c echo.Context) error {
 	if st.ReconcileHours < 1 || st.ReconcileHours > 168 {
 		errs["reconcile_hours"] = "Reconcile every 1 to 168 hours."
 	}
+	if st.PullObject != "Lead" && st.PullObject != "Contact" {
+		errs["pull_object"] = "Pull Leads or Contacts."
+	}
+	if st.PullEveryMinutes < 1 || st.PullEveryMinutes > 1440 {
+		errs["pull_every"] = "Pull every 1 to 1,440 minutes."
+	}
+	if st.PullFilterField != "" && !objectName.MatchString(st.PullFilterField) {
+		errs["pull_filter_field"] = "Enter the API name of a checkbox field, like Sync_to_Peregrine__c, or leave it empty."
+	}
 	sess, _, err := h.Salesforce.Session(ctx, id.Workspace.ID)
 	if errors.Is(err, crmsync.ErrNotConnected) {
 		h.flash(c, "error", "Connect with Salesforce first: the mapping is checked against your org.")
@@ -161,6 +182,12 @@ func (h *Handlers) SaveSalesforceSync(c echo.Context) error {
 				return err
 			}
 			h.checkMapping(st, desc, crmsync.Catalog(scores), chosen, errs)
+		}
+		if st.PullEnabled && st.PullFilterField != "" && errs["pull_filter_field"] == "" {
+			pd, err := sess.DescribeObject(ctx, st.PullObject)
+			if f, ok := pd.Field(st.PullFilterField); err == nil && (!ok || f.Type != "boolean") {
+				errs["pull_filter_field"] = fmt.Sprintf("%s has no checkbox field %s the connected user can see.", st.PullObject, st.PullFilterField)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -270,4 +297,13 @@ func (h *Handlers) RetrySalesforceRecord(c echo.Context) error {
 	}
 	h.flash(c, "success", "Queued: the record is sent again within seconds.")
 	return redirect(c, "/integrations/salesforce/log")
+}
+
+// PullSalesforceNow makes the pull run at once.
+func (h *Handlers) PullSalesforceNow(c echo.Context) error {
+	if err := h.Store.PullNow(c.Request().Context(), IdentityOf(c).Workspace.ID); err != nil {
+		return err
+	}
+	h.flash(c, "success", "Pulling changed records from Salesforce now; the sync log shows the run.")
+	return redirect(c, "/integrations/salesforce/sync")
 }

@@ -45,6 +45,13 @@ CREATE TABLE salesforce_sync_settings (
     placeholder           text NOT NULL DEFAULT '[not provided]',
     reconcile_hours       integer NOT NULL DEFAULT 2 CHECK (reconcile_hours BETWEEN 1 AND 168),
     last_reconcile_at     timestamptz,
+    -- Pull: import Leads or Contacts changed since the watermark (SystemModstamp).
+    pull_enabled          boolean NOT NULL DEFAULT false,
+    pull_object           text NOT NULL DEFAULT 'Lead' CHECK (pull_object IN ('Lead', 'Contact')),
+    pull_filter_field     text NOT NULL DEFAULT '',
+    pull_every_minutes    integer NOT NULL DEFAULT 15 CHECK (pull_every_minutes BETWEEN 1 AND 1440),
+    pull_since            timestamptz,
+    last_pull_at          timestamptz,
     updated_at            timestamptz NOT NULL DEFAULT now()
 );
 
@@ -89,7 +96,7 @@ CREATE TABLE salesforce_records (
 CREATE TABLE salesforce_sync_runs (
     workspace_id  bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     id            bigint GENERATED ALWAYS AS IDENTITY,
-    kind          text NOT NULL CHECK (kind IN ('push', 'sync_now', 'reconcile', 'retry')),
+    kind          text NOT NULL CHECK (kind IN ('push', 'pull')),
     started_at    timestamptz NOT NULL DEFAULT now(),
     finished_at   timestamptz,
     records       integer NOT NULL DEFAULT 0,
@@ -106,7 +113,7 @@ CREATE TABLE salesforce_sync_records (
     workspace_id   bigint NOT NULL,
     run_id         bigint NOT NULL,
     lead_id        bigint NOT NULL,
-    outcome        text NOT NULL CHECK (outcome IN ('created', 'updated', 'unchanged', 'failed', 'retrying')),
+    outcome        text NOT NULL CHECK (outcome IN ('created', 'updated', 'unchanged', 'failed', 'retrying', 'imported', 'enriched')),
     salesforce_id  text NOT NULL DEFAULT '',
     message        text NOT NULL DEFAULT '',
     PRIMARY KEY (workspace_id, run_id, lead_id)

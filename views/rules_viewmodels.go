@@ -139,17 +139,20 @@ type SalesforceView struct {
 
 // SalesforceSyncView is Integrations › Salesforce › Sync.
 type SalesforceSyncView struct {
-	Connected                       bool
-	Object, MatchField, Placeholder string
-	GetDetails, CreateMissing       bool
-	UpdateExisting, PushOnChange    bool
-	ReconcileHours                  int
-	MatchOptions                    []FilterOption
-	Rows                            []MappingRow
-	Suggestions                     []string
-	DescribeError                   string
-	Progress                        Progress
-	Errors                          FormErrors
+	Connected                             bool
+	Object, MatchField, Placeholder       string
+	GetDetails, CreateMissing             bool
+	UpdateExisting, PushOnChange          bool
+	ReconcileHours                        int
+	MatchOptions                          []FilterOption
+	Rows                                  []MappingRow
+	Suggestions                           []string
+	DescribeError                         string
+	Progress                              Progress
+	Errors                                FormErrors
+	PullEnabled                           bool
+	PullObject, PullFilterField, LastPull string
+	PullEvery                             int
 }
 
 // MappingRow is one Peregrine field and the Salesforce field it maps to.

@@ -438,3 +438,63 @@ func TestValuesFromSalesforce(t *testing.T) {
 		t.Fatalf("log %+v", outs)
 	}
 }
+
+// TestPullImportsAndEnriches: Leads changed in Salesforce (those with the checkbox) become
+// leads or enrich existing ones, incrementally by SystemModstamp.
+func TestPullImportsAndEnriches(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Sync_to_Peregrine__c", Type: "boolean", Custom: true})
+	owner := map[string]any{"Name": "Olivia Owner", "Email": "Olivia@acme.example"}
+	e.fake.AddRecord("Lead", map[string]any{"Email": "known@acme.example", "LastName": "Known", "Company": "Acme", "Title": "Head of Data",
+		"Industry": "Software", "NumberOfEmployees": 420.0, "Country": "CH", "Owner": owner, "Sync_to_Peregrine__c": true})
+	newID := e.fake.AddRecord("Lead", map[string]any{"Email": "NEW@globex.example", "FirstName": "Nia", "LastName": "New", "Company": "Globex", "Sync_to_Peregrine__c": true})
+	e.fake.AddRecord("Lead", map[string]any{"Email": "skip@globex.example", "LastName": "Skip", "Company": "Globex"})
+	known := e.lead("known@acme.example", "", 5)
+	st, _ := e.st.SyncSettings(e.ctx, e.ws)
+	st.PullEnabled, st.PullFilterField = true, "Sync_to_Peregrine__c"
+	maps, _ := e.st.FieldMaps(e.ctx, e.ws)
+	if err := e.st.SaveSyncSettings(e.ctx, e.ws, st, maps); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.p.PullOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var title, industry, ownerName, ownerEmail, country string
+	var size *int
+	e.db.QueryRow(`SELECT title, industry, owner_name, owner_email, country, company_size FROM leads WHERE id = $1`, known).
+		Scan(&title, &industry, &ownerName, &ownerEmail, &country, &size)
+	if title != "Head of Data" || industry != "Software" || ownerName != "Olivia Owner" || ownerEmail != "olivia@acme.example" || country != "CH" || size == nil || *size != 420 {
+		t.Fatalf("not enriched: %q %q %q %q %q %v", title, industry, ownerName, ownerEmail, country, size)
+	}
+	if e.count(`SELECT count(*) FROM leads WHERE workspace_id = $1 AND email = 'new@globex.example' AND first_name = 'Nia'`, e.ws) != 1 {
+		t.Fatal("the new person was not imported")
+	}
+	if e.count(`SELECT count(*) FROM leads WHERE workspace_id = $1 AND email = 'skip@globex.example'`, e.ws) != 0 {
+		t.Fatal("a record without the checkbox was imported")
+	}
+	run := e.lastRun()
+	if run.Kind != "pull" || run.Created != 1 || run.Updated != 1 {
+		t.Fatalf("pull run %+v", run)
+	}
+	// Only what changed since comes next time; not before it is due.
+	e.fake.SetField(newID, "Title", "CFO")
+	if _, err := e.p.PullOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.lastRun(); r.ID != run.ID {
+		t.Fatal("pulled before the interval passed")
+	}
+	if err := e.st.PullNow(e.ctx, e.ws); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.p.PullOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := e.lastRun()
+	if r.Records != 1 || r.Updated != 1 {
+		t.Fatalf("incremental pull %+v", r)
+	}
+	if e.count(`SELECT count(*) FROM leads WHERE workspace_id = $1 AND title = 'CFO'`, e.ws) != 1 {
+		t.Fatal("the change was not pulled")
+	}
+}

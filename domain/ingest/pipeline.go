@@ -44,6 +44,7 @@ type Pipeline struct {
 	reheaters  *queue.Pool
 	pushers    *queue.Pool
 	reconciler *queue.Pool
+	pullers    *queue.Pool
 	cancel     context.CancelFunc
 	done       sync.WaitGroup
 }
@@ -80,6 +81,7 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	}}
 	p.pushers = &queue.Pool{Name: "salesforce-push", Workers: 1, Idle: time.Second, Work: p.Salesforce.PushOnce, Log: log}
 	p.reconciler = &queue.Pool{Name: "salesforce-reconcile", Workers: 1, Idle: time.Minute, Work: p.Salesforce.ReconcileOnce, Log: log}
+	p.pullers = &queue.Pool{Name: "salesforce-pull", Workers: 1, Idle: 20 * time.Second, Work: p.Salesforce.PullOnce, Log: log}
 	p.Acceptor.Stored = p.processors.Wake
 	p.Processor.LookupsQueued = p.resolvers.Wake
 	p.Resolver.Released = p.processors.Wake
@@ -96,6 +98,7 @@ func (p *Pipeline) Start(ctx context.Context) {
 	p.reheaters.Start(ctx)
 	p.pushers.Start(ctx)
 	p.reconciler.Start(ctx)
+	p.pullers.Start(ctx)
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
@@ -116,6 +119,7 @@ func (p *Pipeline) Stop() {
 	p.reheaters.Wait()
 	p.pushers.Wait()
 	p.reconciler.Wait()
+	p.pullers.Wait()
 	p.done.Wait()
 }
 

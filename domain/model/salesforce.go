@@ -68,11 +68,24 @@ type SyncSettings struct {
 	Placeholder     string     `db:"placeholder"`
 	ReconcileHours  int        `db:"reconcile_hours"`
 	LastReconcileAt *time.Time `db:"last_reconcile_at"`
+	// Pull imports Leads or Contacts changed since PullSince.
+	PullEnabled      bool       `db:"pull_enabled"`
+	PullObject       string     `db:"pull_object"`
+	PullFilterField  string     `db:"pull_filter_field"`
+	PullEveryMinutes int        `db:"pull_every_minutes"`
+	PullSince        *time.Time `db:"pull_since"`
+	LastPullAt       *time.Time `db:"last_pull_at"`
 }
 
 // DefaultSyncSettings is what a workspace starts with: Leads by email, create and update.
 var DefaultSyncSettings = SyncSettings{Object: "Lead", MatchField: "Email", GetDetails: true, CreateMissing: true,
-	UpdateExisting: true, PushOnChange: true, Placeholder: "[not provided]", ReconcileHours: 2}
+	UpdateExisting: true, PushOnChange: true, Placeholder: "[not provided]", ReconcileHours: 2, PullObject: "Lead", PullEveryMinutes: 15}
+
+// PulledPerson is a Lead or Contact read from Salesforce.
+type PulledPerson struct {
+	SalesforceID, Email, FirstName, LastName, Title, Company, Industry, Country, OwnerName, OwnerEmail string
+	Employees                                                                                          *int
+}
 
 // Field mapping directions.
 const (
@@ -126,6 +139,8 @@ const (
 	SyncUnchanged = "unchanged"
 	SyncFailed    = "failed"
 	SyncRetrying  = "retrying"
+	SyncImported  = "imported" // pull: a new lead
+	SyncEnriched  = "enriched" // pull: an existing lead's profile
 )
 
 // SyncOutcome is what happened to one lead in a run.

@@ -15,7 +15,8 @@ import (
 func (s *Store) SyncSettings(ctx context.Context, workspaceID int64) (model.SyncSettings, error) {
 	out := model.DefaultSyncSettings
 	err := s.db.GetContext(ctx, &out, `SELECT object, match_field, get_details, create_missing, update_existing, push_on_change,
-			placeholder, reconcile_hours, last_reconcile_at
+			placeholder, reconcile_hours, last_reconcile_at, pull_enabled, pull_object, pull_filter_field, pull_every_minutes,
+			pull_since, last_pull_at
 		FROM salesforce_sync_settings WHERE workspace_id = $1`, workspaceID)
 	if err != nil && notFound(err) != ErrNotFound {
 		return out, fmt.Errorf("store: unable to read sync settings: %w", err)
@@ -36,13 +37,25 @@ func (s *Store) FieldMaps(ctx context.Context, workspaceID int64) ([]model.Field
 // SaveSyncSettings stores settings and replaces the mapping in one transaction.
 func (s *Store) SaveSyncSettings(ctx context.Context, workspaceID int64, st model.SyncSettings, maps []model.FieldMap) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if st.PullObject == "" {
+			st.PullObject = "Lead"
+		}
+		if st.PullEveryMinutes == 0 {
+			st.PullEveryMinutes = 15
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_sync_settings (workspace_id, object, match_field, get_details,
-				create_missing, update_existing, push_on_change, placeholder, reconcile_hours)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+				create_missing, update_existing, push_on_change, placeholder, reconcile_hours, pull_enabled, pull_object,
+				pull_filter_field, pull_every_minutes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (workspace_id) DO UPDATE SET object = $2, match_field = $3, get_details = $4, create_missing = $5,
-				update_existing = $6, push_on_change = $7, placeholder = $8, reconcile_hours = $9, updated_at = now()`,
+				update_existing = $6, push_on_change = $7, placeholder = $8, reconcile_hours = $9, pull_enabled = $10,
+				pull_object = $11, pull_filter_field = $12, pull_every_minutes = $13,
+				-- a different object or filter starts the import from the beginning
+				pull_since = CASE WHEN salesforce_sync_settings.pull_object = $11 AND salesforce_sync_settings.pull_filter_field = $12
+					THEN salesforce_sync_settings.pull_since END,
+				updated_at = now()`,
 			workspaceID, st.Object, st.MatchField, st.GetDetails, st.CreateMissing, st.UpdateExisting, st.PushOnChange,
-			st.Placeholder, st.ReconcileHours); err != nil {
+			st.Placeholder, st.ReconcileHours, st.PullEnabled, st.PullObject, st.PullFilterField, st.PullEveryMinutes); err != nil {
 			return fmt.Errorf("store: unable to save sync settings: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM salesforce_field_map WHERE workspace_id = $1`, workspaceID); err != nil {
@@ -351,4 +364,116 @@ func (s *Store) ApplySalesforceProfile(ctx context.Context, workspaceID, leadID 
 		}
 	}
 	return nil
+}
+
+// WorkspacesToPull lists connected workspaces whose pull is due (or forced by "Pull now").
+func (s *Store) WorkspacesToPull(ctx context.Context) ([]int64, error) {
+	var out []int64
+	err := s.db.SelectContext(ctx, &out, `SELECT st.workspace_id FROM salesforce_sync_settings st
+		JOIN salesforce_connections c ON c.workspace_id = st.workspace_id AND c.auth_method IS NOT NULL
+		WHERE st.pull_enabled AND (st.last_pull_at IS NULL OR st.last_pull_at < now() - make_interval(mins => st.pull_every_minutes))
+		AND (c.paused_until IS NULL OR c.paused_until < now())`)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list workspaces to pull: %w", err)
+	}
+	return out, nil
+}
+
+// PullNow makes the workspace's pull due at once.
+func (s *Store) PullNow(ctx context.Context, workspaceID int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE salesforce_sync_settings SET last_pull_at = NULL WHERE workspace_id = $1`, workspaceID)
+	if err != nil {
+		return fmt.Errorf("store: unable to schedule a pull: %w", err)
+	}
+	return nil
+}
+
+// SavePulled stores people read from Salesforce in one transaction: new leads for unknown
+// emails, non-empty values filled into profiles (scored again), the record link, the
+// watermark, and a sync log run.
+func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string, people []model.PulledPerson, accountOf func(email string) string,
+	since *time.Time, apiCalls int, runErr string) (imported, enriched int, err error) {
+	err = s.inTx(ctx, func(sx *sqlx.Tx) error {
+		tx := &Tx{tx: sx}
+		domains := map[string]bool{}
+		var seeds []LeadSeed
+		for _, p := range people {
+			if d := accountOf(p.Email); d != "" {
+				domains[d] = true
+			}
+		}
+		var list []string
+		for d := range domains {
+			list = append(list, d)
+		}
+		accounts, err := tx.UpsertAccounts(ctx, workspaceID, list)
+		if err != nil {
+			return err
+		}
+		var existing []string
+		if err := sx.SelectContext(ctx, &existing, `SELECT email FROM leads WHERE workspace_id = $1 AND email = ANY($2)`, workspaceID, pq.Array(emails(people))); err != nil {
+			return err
+		}
+		known := map[string]bool{}
+		for _, e := range existing {
+			known[e] = true
+		}
+		for _, p := range people {
+			seeds = append(seeds, LeadSeed{Email: p.Email, AccountID: accounts[accountOf(p.Email)]})
+		}
+		ids, err := tx.UpsertLeadsByEmail(ctx, workspaceID, seeds)
+		if err != nil {
+			return err
+		}
+		var runID int64
+		if err := sx.GetContext(ctx, &runID, `INSERT INTO salesforce_sync_runs (workspace_id, kind, finished_at, records, api_calls, error)
+			VALUES ($1, 'pull', now(), $2, $3, $4) RETURNING id`, workspaceID, len(people), apiCalls, runErr); err != nil {
+			return err
+		}
+		for _, p := range people {
+			id := ids[p.Email]
+			if _, err := sx.ExecContext(ctx, `UPDATE leads SET
+					first_name = COALESCE(NULLIF($3, ''), first_name), last_name = COALESCE(NULLIF($4, ''), last_name),
+					title = COALESCE(NULLIF($5, ''), title), company = COALESCE(NULLIF($6, ''), company),
+					industry = COALESCE(NULLIF($7, ''), industry), country = COALESCE(NULLIF($8, ''), country),
+					owner_name = COALESCE(NULLIF($9, ''), owner_name), owner_email = COALESCE(NULLIF($10, ''), owner_email),
+					company_size = COALESCE($11, company_size), updated_at = now(), refresh_at = now()
+				WHERE workspace_id = $1 AND id = $2`, workspaceID, id, p.FirstName, p.LastName, p.Title, p.Company, p.Industry, p.Country,
+				p.OwnerName, p.OwnerEmail, p.Employees); err != nil {
+				return fmt.Errorf("store: unable to store a pulled profile: %w", err)
+			}
+			if _, err := sx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (workspace_id, lead_id) DO UPDATE SET salesforce_id = CASE WHEN salesforce_records.object = $3 THEN $4 ELSE salesforce_records.salesforce_id END`,
+				workspaceID, id, object, p.SalesforceID); err != nil {
+				return err
+			}
+			outcome := model.SyncEnriched
+			if !known[p.Email] {
+				outcome = model.SyncImported
+				imported++
+			} else {
+				enriched++
+			}
+			if _, err := sx.ExecContext(ctx, `INSERT INTO salesforce_sync_records (workspace_id, run_id, lead_id, outcome, salesforce_id)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, workspaceID, runID, id, outcome, p.SalesforceID); err != nil {
+				return err
+			}
+		}
+		if _, err := sx.ExecContext(ctx, `UPDATE salesforce_sync_runs SET created = $3, updated = $4 WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, runID, imported, enriched); err != nil {
+			return err
+		}
+		_, err = sx.ExecContext(ctx, `UPDATE salesforce_sync_settings SET last_pull_at = now(), pull_since = COALESCE($2, pull_since)
+			WHERE workspace_id = $1`, workspaceID, since)
+		return err
+	})
+	return imported, enriched, err
+}
+
+func emails(people []model.PulledPerson) []string {
+	out := make([]string, len(people))
+	for i, p := range people {
+		out[i] = p.Email
+	}
+	return out
 }

@@ -87,11 +87,18 @@ func (s *Server) spec(object, field string) (FieldSpec, bool) {
 	return FieldSpec{}, false
 }
 
-var soql = regexp.MustCompile(`(?is)^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(\w+)\s+IN\s*\((.*)\))?(?:\s+LIMIT\s+(\d+))?\s*$`)
-var soqlString = regexp.MustCompile(`'((?:[^'\\]|\\.)*)'`)
+var (
+	soql       = regexp.MustCompile(`(?is)^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(\w+))?(?:\s+LIMIT\s+(\d+))?\s*$`)
+	soqlString = regexp.MustCompile(`'((?:[^'\\]|\\.)*)'`)
+	condIn     = regexp.MustCompile(`(?is)^(\w+)\s+IN\s*\((.*)\)$`)
+	condAfter  = regexp.MustCompile(`(?is)^(\w+)\s*>\s*(\S+)$`)
+	condBool   = regexp.MustCompile(`(?is)^(\w+)\s*=\s*(true|false)$`)
+	andSplit   = regexp.MustCompile(`(?i)\s+AND\s+`)
+)
 
-// query answers the SOQL subset SELECT fields FROM object [WHERE field IN ('a', …)] [LIMIT n],
-// paged by nextRecordsUrl.
+// query answers the SOQL subset Peregrine uses — SELECT fields (and Owner.Name/Owner.Email)
+// FROM object [WHERE cond AND …] [ORDER BY field] [LIMIT n], where a condition is
+// field IN ('a', …), field > datetime or field = true|false — paged by nextRecordsUrl.
 func (s *Server) query(w http.ResponseWriter, r *http.Request, version string) {
 	q := r.URL.Query().Get("q")
 	m := soql.FindStringSubmatch(q)
@@ -105,42 +112,93 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, version string) {
 		restError(w, http.StatusBadRequest, "INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported.", object))
 		return
 	}
+	noColumn := func(f string) {
+		restError(w, http.StatusBadRequest, "INVALID_FIELD", fmt.Sprintf("%s\n       ^\nERROR at Row:1:Column:8\nNo such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.", q, f, object))
+	}
+	visible := func(f string) bool {
+		if rel, _, ok := strings.Cut(f, "."); ok && strings.EqualFold(rel, "Owner") {
+			spec, ok := s.spec(object, "OwnerId")
+			return ok && !spec.Hidden
+		}
+		spec, ok := s.spec(object, f)
+		return ok && !spec.Hidden
+	}
 	var fields []string
 	for _, f := range strings.Split(m[1], ",") {
 		f = strings.TrimSpace(f)
-		if spec, ok := s.spec(object, f); !ok || spec.Hidden {
-			restError(w, http.StatusBadRequest, "INVALID_FIELD", fmt.Sprintf("%s\n       ^\nERROR at Row:1:Column:8\nNo such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.", q, f, object))
+		if !visible(f) {
+			noColumn(f)
 			return
 		}
 		fields = append(fields, f)
 	}
-	var matches []*Record
-	var values []string
+	type cond func(*Record) bool
+	var conds []cond
 	if m[3] != "" {
-		if spec, ok := s.spec(object, m[3]); !ok || spec.Hidden {
-			restError(w, http.StatusBadRequest, "INVALID_FIELD", fmt.Sprintf("No such column '%s' on entity '%s'.", m[3], object))
-			return
-		}
-		for _, v := range soqlString.FindAllStringSubmatch(m[4], -1) {
-			values = append(values, strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(v[1], `\'`, `'`), `\\`, `\`)))
+		for _, c := range andSplit.Split(strings.TrimSpace(m[3]), -1) {
+			var field string
+			var test cond
+			switch {
+			case condIn.MatchString(c):
+				cm := condIn.FindStringSubmatch(c)
+				field = cm[1]
+				var values []string
+				for _, v := range soqlString.FindAllStringSubmatch(cm[2], -1) {
+					values = append(values, strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(v[1], `\'`, `'`), `\\`, `\`)))
+				}
+				name := canonical(s, object, field)
+				test = func(rec *Record) bool {
+					v, _ := rec.Fields[name].(string)
+					if strings.EqualFold(name, "Id") {
+						v = rec.ID
+					}
+					return contains(values, strings.ToLower(v)) // text comparisons ignore case
+				}
+			case condAfter.MatchString(c):
+				cm := condAfter.FindStringSubmatch(c)
+				field = cm[1]
+				t, err := time.Parse("2006-01-02T15:04:05.000Z", cm[2])
+				if err != nil {
+					restError(w, http.StatusBadRequest, "MALFORMED_QUERY", "line 1: value of filter criterion for field '"+field+"' must be of type dateTime")
+					return
+				}
+				test = func(rec *Record) bool { return rec.Modified.After(t) }
+			case condBool.MatchString(c):
+				cm := condBool.FindStringSubmatch(c)
+				field = cm[1]
+				want := strings.EqualFold(cm[2], "true")
+				name := canonical(s, object, field)
+				test = func(rec *Record) bool { b, _ := rec.Fields[name].(bool); return b == want }
+			default:
+				restError(w, http.StatusBadRequest, "MALFORMED_QUERY", "unexpected token: "+strings.Fields(c + " x")[0])
+				return
+			}
+			if !visible(field) {
+				noColumn(field)
+				return
+			}
+			conds = append(conds, test)
 		}
 	}
+	var matches []*Record
 	for _, rec := range s.records {
 		if rec.Object != object {
 			continue
 		}
-		if m[3] != "" {
-			v, _ := rec.Fields[canonical(s, object, m[3])].(string)
-			if strings.EqualFold(m[3], "Id") {
-				v = rec.ID
-			}
-			if !contains(values, strings.ToLower(v)) { // text comparisons ignore case
-				continue
-			}
+		ok := true
+		for _, c := range conds {
+			ok = ok && c(rec)
 		}
-		matches = append(matches, rec)
+		if ok {
+			matches = append(matches, rec)
+		}
 	}
-	sort.Slice(matches, func(i, j int) bool { return matches[i].ID < matches[j].ID })
+	sort.Slice(matches, func(i, j int) bool {
+		if m[4] != "" && !matches[i].Modified.Equal(matches[j].Modified) {
+			return matches[i].Modified.Before(matches[j].Modified) // ORDER BY SystemModstamp / LastModifiedDate
+		}
+		return matches[i].ID < matches[j].ID
+	})
 	if m[5] != "" {
 		n, _ := strconv.Atoi(m[5])
 		matches = matches[:min(n, len(matches))]
@@ -154,6 +212,15 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, version string) {
 				row[f] = rec.ID
 			case "lastmodifieddate", "systemmodstamp":
 				row[f] = rec.Modified.UTC().Format("2006-01-02T15:04:05.000+0000")
+			case "owner.name", "owner.email":
+				owner, _ := row["Owner"].(map[string]any)
+				if owner == nil {
+					owner = map[string]any{"attributes": map[string]string{"type": "User"}}
+					row["Owner"] = owner
+				}
+				o, _ := rec.Fields["Owner"].(map[string]any)
+				_, key, _ := strings.Cut(f, ".")
+				owner[key] = o[key]
 			default:
 				row[f] = rec.Fields[canonical(s, object, f)]
 			}
