@@ -98,12 +98,8 @@ func (h *Handlers) renderSalesforceSync(c echo.Context, status int, st model.Syn
 			}
 		}
 	}
-	total, waiting, err := h.Store.SyncProgress(ctx, id.Workspace.ID)
-	if err != nil {
+	if v.Progress, err = h.syncProgress(c); err != nil {
 		return err
-	}
-	if total > 0 && waiting > 0 {
-		v.Progress = views.Progress{Known: true, Running: true, Total: total, Done: max(0, total-waiting), Percent: max(0, total-waiting) * 100 / total}
 	}
 	return Render(c, status, views.SalesforceSyncPage(h.chrome(c, "Salesforce sync", "integrations"), v))
 }
@@ -306,4 +302,22 @@ func (h *Handlers) PullSalesforceNow(c echo.Context) error {
 	}
 	h.flash(c, "success", "Pulling changed records from Salesforce now; the sync log shows the run.")
 	return redirect(c, "/integrations/salesforce/sync")
+}
+
+func (h *Handlers) syncProgress(c echo.Context) (views.Progress, error) {
+	total, waiting, err := h.Store.SyncProgress(c.Request().Context(), IdentityOf(c).Workspace.ID)
+	if err != nil || total == 0 {
+		return views.Progress{}, err
+	}
+	done := max(0, total-waiting)
+	return views.Progress{Known: true, Running: waiting > 0, Total: total, Done: done, Percent: done * 100 / total}, nil
+}
+
+// ShowSyncProgress renders the "Sync now" progress (polled while it runs).
+func (h *Handlers) ShowSyncProgress(c echo.Context) error {
+	p, err := h.syncProgress(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.SyncProgress(p))
 }

@@ -108,6 +108,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.GET("/integrations/salesforce/sync", h.ShowSalesforceSyncPage, admin...)
 	e.POST("/integrations/salesforce/sync", h.SaveSalesforceSync, admin...)
 	e.POST("/integrations/salesforce/sync-now", h.SyncSalesforceNow, admin...)
+	e.GET("/integrations/salesforce/sync/progress", h.ShowSyncProgress, admin...)
 	e.POST("/integrations/salesforce/pull-now", h.PullSalesforceNow, admin...)
 	e.GET("/integrations/salesforce/log", h.ShowSalesforceLogPage, admin...)
 	e.POST("/integrations/salesforce/retry/:lead", h.RetrySalesforceRecord, admin...)

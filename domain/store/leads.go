@@ -53,7 +53,7 @@ const (
 
 // CountCap bounds counting: beyond it the list says "more than". Counting a million rows
 // would cost more than showing the page.
-const CountCap = 10000
+const CountCap = 2000
 
 // LeadFilter narrows and orders the lead list.
 type LeadFilter struct {
