@@ -446,6 +446,24 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return nil
 		},
+		"ApplySalesforceProfile": func() error {
+			if err := st.ApplySalesforceProfile(ctx, wsA, b.lead.ID, map[string]string{"title": "Intruder"}); err != nil {
+				return err
+			}
+			if l, _ := st.LeadByID(ctx, b.ws.ID, b.lead.ID); l.Title != "" {
+				return errors.New("changed B's lead")
+			}
+			return nil
+		},
+		"PullNow": func() error { return st.PullNow(ctx, wsA) },
+		"SavePulled": func() error {
+			_, _, err := st.SavePulled(ctx, wsA, "Lead", []model.PulledPerson{{SalesforceID: "x", Email: b.lead.Email, Title: "Pulled"}},
+				func(string) string { return "" }, nil, 1, "")
+			if l, _ := st.LeadByID(ctx, b.ws.ID, b.lead.ID); l.Title != "" {
+				return errors.New("changed B's lead")
+			}
+			return err
+		},
 		"LeadSalesforceRecord": func() error {
 			_, id, _, err := st.LeadSalesforceRecord(ctx, wsA, b.lead.ID)
 			if id != "" {
@@ -767,6 +785,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"WorkspacesToReheat":       "worker scan across workspaces; returns workspace ids",
 		"WorkspacesToReconcile":    "worker scan across workspaces; returns workspace ids",
 		"ClaimOutbox":              "worker claim across workspaces; returns the workspace it claimed for",
+		"WorkspacesToPull":         "worker scan across workspaces; returns workspace ids",
 	}
 	typ := reflect.TypeOf(st)
 	for i := 0; i < typ.NumMethod(); i++ {
