@@ -498,3 +498,37 @@ func TestPullImportsAndEnriches(t *testing.T) {
 		t.Fatal("the change was not pulled")
 	}
 }
+
+// TestValidationErrorsPerRecord: each of Salesforce's validation errors fails its record with
+// Salesforce's message while the others in the batch go through.
+func TestValidationErrorsPerRecord(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Region__c", Type: "string", Length: 20, Custom: true, Required: true})
+	e.fake.AddRecord("Lead", map[string]any{"Email": "first@dup.example", "LastName": "D", "Company": "Dup Corp", "Region__c": "EU"})
+	e.fake.Lock(func(s *salesforcetest.Server) { s.DuplicateRuleField = "Company" })
+	long := strings.Repeat("a", 70) + "@toolong.example" // Salesforce's Email holds 80 characters
+	ids := map[string]int64{
+		"REQUIRED_FIELD_MISSING: Required fields are missing: [Region__c]": e.lead("req@acme.example", "R", 1),
+		"STRING_TOO_LONG: Email: data value too large":                      e.lead(long, "L", 1),
+		"INVALID_EMAIL_ADDRESS: Email: invalid email address":               e.lead("dots..twice@acme.example", "I", 1),
+		"DUPLICATES_DETECTED: You're creating a duplicate record":           e.lead("second@dup.example", "S", 1),
+	}
+	e.exec(`UPDATE leads SET company = 'Dup Corp' WHERE email = 'second@dup.example'`)
+	e.exec(`UPDATE leads SET country = 'EU' WHERE workspace_id = $1 AND email <> 'req@acme.example'`, e.ws)
+	maps, _ := e.st.FieldMaps(e.ctx, e.ws)
+	maps = append(maps, model.FieldMap{PeregrineField: "country", SalesforceField: "Region__c", Direction: model.ToSalesforce})
+	if err := e.st.SaveSyncSettings(e.ctx, e.ws, model.DefaultSyncSettings, maps); err != nil {
+		t.Fatal(err)
+	}
+	e.pushAll()
+	outs, _ := e.st.SyncRunRecords(e.ctx, e.ws, e.lastRun().ID, true)
+	got := map[int64]string{}
+	for _, o := range outs {
+		got[o.LeadID] = o.Message
+	}
+	for want, id := range ids {
+		if !strings.HasPrefix(got[id], want) {
+			t.Errorf("lead %d: %q, want %q…", id, got[id], want)
+		}
+	}
+}

@@ -26,6 +26,9 @@ type recordSwitches struct {
 	QueryBatch int
 	// DuplicateRuleOnEmail blocks creating a Lead whose email another Lead has.
 	DuplicateRuleOnEmail bool
+	// DuplicateRuleField, when set, blocks creating a Lead whose value of that field another
+	// Lead has (a matching rule on, say, Company).
+	DuplicateRuleField string
 	// Validation, when set, fails records whose field equals the value.
 	Validation map[string]string
 	// LockNext answers the next n collection writes with UNABLE_TO_LOCK_ROW for every record.
@@ -362,8 +365,14 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if create && attrs.Type == "Lead" && s.DuplicateRuleOnEmail {
-			if email, _ := fields["Email"].(string); email != "" && s.hasEmail("Lead", email) {
+			if email, _ := fields["Email"].(string); email != "" && s.hasValue("Lead", "Email", email) {
 				fail("DUPLICATES_DETECTED", "Use one of these records?")
+				continue
+			}
+		}
+		if create && attrs.Type == "Lead" && s.DuplicateRuleField != "" {
+			if v, _ := fields[s.DuplicateRuleField].(string); v != "" && s.hasValue("Lead", s.DuplicateRuleField, v) {
+				fail("DUPLICATES_DETECTED", "You're creating a duplicate record. We recommend you use an existing record instead.")
 				continue
 			}
 		}
@@ -412,9 +421,9 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, results)
 }
 
-func (s *Server) hasEmail(object, email string) bool {
+func (s *Server) hasValue(object, field, value string) bool {
 	for _, r := range s.records {
-		if v, _ := r.Fields["Email"].(string); r.Object == object && strings.EqualFold(v, email) {
+		if v, _ := r.Fields[field].(string); r.Object == object && strings.EqualFold(v, value) {
 			return true
 		}
 	}
