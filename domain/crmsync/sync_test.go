@@ -509,9 +509,9 @@ func TestValidationErrorsPerRecord(t *testing.T) {
 	long := strings.Repeat("a", 70) + "@toolong.example" // Salesforce's Email holds 80 characters
 	ids := map[string]int64{
 		"REQUIRED_FIELD_MISSING: Required fields are missing: [Region__c]": e.lead("req@acme.example", "R", 1),
-		"STRING_TOO_LONG: Email: data value too large":                      e.lead(long, "L", 1),
-		"INVALID_EMAIL_ADDRESS: Email: invalid email address":               e.lead("dots..twice@acme.example", "I", 1),
-		"DUPLICATES_DETECTED: You're creating a duplicate record":           e.lead("second@dup.example", "S", 1),
+		"STRING_TOO_LONG: Email: data value too large":                     e.lead(long, "L", 1),
+		"INVALID_EMAIL_ADDRESS: Email: invalid email address":              e.lead("dots..twice@acme.example", "I", 1),
+		"DUPLICATES_DETECTED: You're creating a duplicate record":          e.lead("second@dup.example", "S", 1),
 	}
 	e.exec(`UPDATE leads SET company = 'Dup Corp' WHERE email = 'second@dup.example'`)
 	e.exec(`UPDATE leads SET country = 'EU' WHERE workspace_id = $1 AND email <> 'req@acme.example'`, e.ws)
