@@ -34,15 +34,8 @@ type env struct {
 // newEnv makes a workspace connected by OAuth to a fake Salesforce whose Leads have
 // Peregrine's custom fields, with a mapping of score, labels, link and names.
 func newEnv(t testing.TB) *env {
-	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	db, _ := sql.Open("postgres", url)
-	t.Cleanup(func() { db.Close() })
+	st, db := pgtest.NewStoreAndDB(t)
 	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "acme", Name: "Acme"}, model.User{Email: "ada@acme.com", Name: "Ada", PasswordHash: "x"})
 	if err != nil {
 		t.Fatal(err)

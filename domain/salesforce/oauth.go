@@ -142,25 +142,44 @@ func (c *Client) PasswordLogin(ctx context.Context, a App, username, password, s
 		"username": {username}, "password": {password + securityToken}})
 }
 
-func (c *Client) token(ctx context.Context, host string, form url.Values) (Token, error) {
-	var t Token
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, host+"/services/oauth2/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return t, err
+// call makes one request to a login or identity endpoint and reads the answer (up to 1 MiB).
+// A form is posted; without one, bearer authorizes a GET.
+func (c *Client) call(ctx context.Context, target string, form url.Values, bearer string) (int, []byte, error) {
+	method, body := http.MethodGet, io.Reader(nil)
+	if form != nil {
+		method, body = http.MethodPost, strings.NewReader(form.Encode())
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
 	req.Header.Set("Accept", "application/json")
 	res, err := c.HTTP.Do(req)
 	if err != nil {
-		return t, &NetworkError{Err: err}
+		return 0, nil, &NetworkError{Err: err}
 	}
 	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode != http.StatusOK {
-		return t, oauthError(res.StatusCode, body)
+	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return res.StatusCode, raw, nil
+}
+
+func (c *Client) token(ctx context.Context, host string, form url.Values) (Token, error) {
+	var t Token
+	status, body, err := c.call(ctx, host+"/services/oauth2/token", form, "")
+	if err != nil {
+		return t, err
+	}
+	if status != http.StatusOK {
+		return t, oauthError(status, body)
 	}
 	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" || t.InstanceURL == "" {
-		return t, fmt.Errorf("salesforce: the token endpoint answered something that is not a token (HTTP %d)", res.StatusCode)
+		return t, fmt.Errorf("salesforce: the token endpoint answered something that is not a token (HTTP %d)", status)
 	}
 	return t, nil
 }
@@ -178,19 +197,12 @@ func oauthError(status int, body []byte) error {
 
 // Revoke invalidates a token (a refresh token takes its access tokens with it).
 func (c *Client) Revoke(ctx context.Context, host, token string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, host+"/services/oauth2/revoke", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	status, body, err := c.call(ctx, host+"/services/oauth2/revoke", url.Values{"token": {token}}, "")
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := c.HTTP.Do(req)
-	if err != nil {
-		return &NetworkError{Err: err}
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode != http.StatusOK {
-		return oauthError(res.StatusCode, body)
+	if status != http.StatusOK {
+		return oauthError(status, body)
 	}
 	return nil
 }
@@ -207,20 +219,12 @@ type Identity struct {
 // Identity reads the identity URL of a token.
 func (c *Client) Identity(ctx context.Context, t Token) (Identity, error) {
 	var id Identity
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.ID, nil)
+	status, body, err := c.call(ctx, t.ID, nil, t.AccessToken)
 	if err != nil {
 		return id, err
 	}
-	req.Header.Set("Authorization", "Bearer "+t.AccessToken)
-	req.Header.Set("Accept", "application/json")
-	res, err := c.HTTP.Do(req)
-	if err != nil {
-		return id, &NetworkError{Err: err}
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode != http.StatusOK {
-		return id, restError(res.StatusCode, body)
+	if status != http.StatusOK {
+		return id, restError(status, body)
 	}
 	if err := json.Unmarshal(body, &id); err != nil {
 		return id, fmt.Errorf("salesforce: unreadable identity: %w", err)

@@ -39,18 +39,8 @@ func newEnv(t *testing.T) *env {
 // openEnv gives a test or benchmark its own database with one workspace, and a scoring
 // service whose clock is e.now.
 func openEnv(tb testing.TB, seed ...model.WorkspaceSeed) *env {
-	url := pgtest.NewDatabase(tb)
 	ctx := context.Background()
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	db, err := sql.Open("postgres", url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	st, db := pgtest.NewStoreAndDB(tb)
 	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "acme", Name: "Acme"},
 		model.User{Email: "ada@acme.com", Name: "Ada", PasswordHash: "x"}, seed...)
 	if err != nil {

@@ -124,10 +124,24 @@ func NewDatabase(t testing.TB) string {
 // NewStore returns a Store on a fresh database for this test.
 func NewStore(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), NewDatabase(t))
+	st, _ := NewStoreAndDB(t)
+	return st
+}
+
+// NewStoreAndDB is NewStore with a plain connection to the same database, for tests that
+// check rows the store does not expose.
+func NewStoreAndDB(t testing.TB) (*store.Store, *sql.DB) {
+	t.Helper()
+	url := NewDatabase(t)
+	st, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return st, db
 }
