@@ -178,11 +178,10 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err := tx.EnqueueSalesforce(ctx, workspaceID, changed); err != nil {
 		return err
 	}
-	ids := keys(accounts)
-	if len(ids) == 0 || !rollup {
+	if !rollup || len(accounts) == 0 {
 		return nil
 	}
-	return s.rollup(ctx, tx, workspaceID, rs, ids, now)
+	return s.rollupChanges(ctx, tx, workspaceID, rs, states, outcomes, now)
 }
 
 // scoreAll scores leads on every core: the database waits while Go computes, so the pass is
@@ -209,6 +208,72 @@ func scoreAll(rs *RuleSet, states []LeadState, heat HeatScale, now time.Time) []
 	return out
 }
 
+// rollupChanges moves account scores by what their people's scores just changed: a "sum"
+// roll-up adds the differences (one statement for the batch, no re-aggregation); accounts with
+// a "highest" or "decayed sum" score are recomputed. Account labels follow.
+func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, states []LeadState, outcomes []Outcome, now time.Time) error {
+	rollupOf := map[int64]string{}
+	for _, sc := range rs.Scores {
+		rollupOf[sc.ID] = sc.Rollup
+	}
+	deltas := map[[2]int64]float64{}
+	recompute, touched := map[int64]bool{}, map[int64]bool{}
+	for i, o := range outcomes {
+		acc := states[i].Lead.AccountID
+		if !o.ScoresChanged || acc == nil {
+			continue
+		}
+		old := states[i].Lead.Scores
+		for sid := range union(old, o.Scoring.Scores) {
+			d := o.Scoring.Scores[sid] - old[sid]
+			if d == 0 {
+				continue
+			}
+			touched[*acc] = true
+			if rollupOf[sid] == model.RollupSum {
+				deltas[[2]int64{*acc, sid}] += d
+			} else {
+				recompute[*acc] = true
+			}
+		}
+	}
+	var rows []store.AccountDelta
+	for k, d := range deltas {
+		if !recompute[k[0]] {
+			rows = append(rows, store.AccountDelta{AccountID: k[0], ScoreID: k[1], Delta: d})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].AccountID != rows[j].AccountID {
+			return rows[i].AccountID < rows[j].AccountID
+		}
+		return rows[i].ScoreID < rows[j].ScoreID
+	})
+	if err := tx.AddAccountScores(ctx, workspaceID, rows, rs.MainScoreID); err != nil {
+		return err
+	}
+	if len(recompute) > 0 {
+		if err := tx.RollupAccounts(ctx, workspaceID, keys(recompute), rs.MainScoreID); err != nil {
+			return err
+		}
+	}
+	if len(touched) == 0 {
+		return nil
+	}
+	return s.labelAccounts(ctx, tx, workspaceID, rs, keys(touched), now)
+}
+
+func union(a, b map[int64]float64) map[int64]bool {
+	out := make(map[int64]bool, len(a)+len(b))
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
 // rollup recomputes account scores and account labels.
 // Nil accountIDs rolls up every account.
 func (s *Service) rollup(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, accountIDs []int64, now time.Time) error {
@@ -218,6 +283,11 @@ func (s *Service) rollup(ctx context.Context, tx *store.Tx, workspaceID int64, r
 	if err := tx.RollupAccounts(ctx, workspaceID, accountIDs, rs.MainScoreID); err != nil {
 		return err
 	}
+	return s.labelAccounts(ctx, tx, workspaceID, rs, accountIDs, now)
+}
+
+// labelAccounts re-evaluates account label rules (nil accountIDs: every account).
+func (s *Service) labelAccounts(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, accountIDs []int64, now time.Time) error {
 	if len(rs.AccountLabels) == 0 {
 		if accountIDs == nil {
 			return tx.ClearAccountLabels(ctx, workspaceID)

@@ -206,6 +206,15 @@ func TestIncrementalScoringEqualsRescore(t *testing.T) {
 		t.Errorf("bounced lead scores %v", bounced)
 	}
 
+	// Incremental roll-ups (differences added per batch) equal sums made from scratch.
+	if n := e.count(`SELECT count(*) FROM accounts a WHERE a.workspace_id = $1 AND a.main_score <> (
+			SELECT round(COALESCE(sum(l.main_score), 0)::numeric, 2)::float8 FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id)`, e.ws); n != 0 {
+		t.Fatalf("%d accounts' sums drifted from their people's scores", n)
+	}
+	if n := e.count(`SELECT count(*) FROM accounts WHERE workspace_id = $1 AND main_score <> 0`, e.ws); n != 3 {
+		t.Fatalf("%d accounts have a score", n)
+	}
+
 	// A change that does not touch rule outcomes (a roll-up) queues a full re-score.
 	names, _ := e.st.ListScoreNames(e.ctx, e.ws)
 	if err := e.st.UpdateScoreName(e.ctx, e.ws, names[0].ID, model.RollupMax, true); err != nil {

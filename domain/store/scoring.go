@@ -531,3 +531,34 @@ func (t *Tx) StoredLeadScores(ctx context.Context, workspaceID int64, ids []int6
 	}
 	return out, nil
 }
+
+// AccountDelta moves one rolled-up score of an account.
+type AccountDelta struct {
+	AccountID, ScoreID int64
+	Delta              float64
+}
+
+// AddAccountScores adds score differences to accounts' "sum" roll-ups, and keeps their main
+// score in step.
+func (t *Tx) AddAccountScores(ctx context.Context, workspaceID int64, deltas []AccountDelta, mainScoreID int64) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	var accs, scores []int64
+	var ds []float64
+	for _, d := range deltas {
+		accs, scores, ds = append(accs, d.AccountID), append(scores, d.ScoreID), append(ds, d.Delta)
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO account_scores (workspace_id, account_id, score_id, value)
+		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::float8[])
+		ON CONFLICT (workspace_id, score_id, account_id) DO UPDATE SET value = round((account_scores.value + excluded.value)::numeric, 2)::float8`,
+		workspaceID, pq.Array(accs), pq.Array(scores), pq.Array(ds)); err != nil {
+		return fmt.Errorf("store: unable to add to account scores: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET main_score = s.value, updated_at = now()
+		FROM account_scores s WHERE a.workspace_id = $1 AND a.id = ANY($2) AND s.workspace_id = a.workspace_id AND s.account_id = a.id
+		AND s.score_id = $3 AND a.main_score <> s.value`, workspaceID, pq.Array(accs), mainScoreID); err != nil {
+		return fmt.Errorf("store: unable to update account scores: %w", err)
+	}
+	return nil
+}
