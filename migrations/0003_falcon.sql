@@ -190,3 +190,30 @@ CREATE TABLE event_names (
     last_seen_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, name)
 );
+
+-- Text search of the lead list (email, name, company) on large workspaces: a narrow table with
+-- a trigram index, kept by a trigger that fires only when those columns change — so scoring's
+-- frequent updates of leads do not pay for the index.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE TABLE lead_search (
+    workspace_id  bigint NOT NULL,
+    lead_id       bigint NOT NULL,
+    text          text NOT NULL,
+    PRIMARY KEY (workspace_id, lead_id)
+);
+CREATE INDEX lead_search_text_idx ON lead_search USING gin (text gin_trgm_ops);
+
+CREATE FUNCTION lead_search_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO lead_search (workspace_id, lead_id, text)
+    VALUES (NEW.workspace_id, NEW.id, lower(NEW.email || ' ' || NEW.first_name || ' ' || NEW.last_name || ' ' || NEW.company))
+    ON CONFLICT (workspace_id, lead_id) DO UPDATE SET text = excluded.text;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER leads_search_keep AFTER INSERT OR UPDATE OF email, first_name, last_name, company ON leads
+    FOR EACH ROW EXECUTE FUNCTION lead_search_keep();
+
+INSERT INTO lead_search (workspace_id, lead_id, text)
+SELECT workspace_id, id, lower(email || ' ' || first_name || ' ' || last_name || ' ' || company) FROM leads;

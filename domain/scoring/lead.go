@@ -17,6 +17,7 @@ type LeadState struct {
 	Events  []rules.Stamped
 	Current []model.Contribution // the contributions it holds (its stored state)
 	Rules   map[int64]int        // the score rules (id → version) Current was computed with
+	Counted int                  // the number of activities Current was computed over
 	// New names the activities added since the state was stored. With a state computed by the
 	// same rules and profile, only they are scored (what follows them in time is re-checked).
 	// Without new activities, only the rules that changed since the state are evaluated. In
@@ -153,13 +154,13 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 			}
 		}
 		scorer = rules.NewLeadScorer(rs.Scoring, profile, account, known)
-		if scorer.Seed(engineContributions(st.Current)) {
+		if len(known) == st.Counted && scorer.Seed(engineContributions(st.Current)) {
 			for _, e := range added {
 				scorer.Add(e)
 			}
 			out.Incremental = true
 		}
-	case sameProfile && len(st.New) == 0:
+	case sameProfile && len(st.New) == 0 && len(st.Events) == st.Counted:
 		// Rules are independent: keep what unchanged rules gave, evaluate the changed ones.
 		for _, c := range engineContributions(st.Current) {
 			if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
@@ -284,7 +285,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		!sameStrings(l.Labels, res.Labels) || !sameTime(l.RefreshAt, res.RefreshAt)
 	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
 	nextModel := rs.modelContributions(st.Lead.ID, next)
-	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(rs.Scoring, nextModel)}
+	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(rs.Scoring, len(events), nextModel)}
 	out.StateChanged = l.StateVersion == nil || *l.StateVersion != rs.Version || l.StateHash == nil || *l.StateHash != hash ||
 		string(l.State) != string(out.State.State)
 

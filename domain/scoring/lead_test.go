@@ -59,7 +59,7 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 		for _, e := range all[split:] {
 			fresh[e.Key] = true
 		}
-		inc := rs.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: current.Contributions, Rules: current.Rules, New: fresh}, HeatScale{}, now)
+		inc := rs.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: current.Contributions, Rules: current.Rules, Counted: current.Events, New: fresh}, HeatScale{}, now)
 		full := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all...)}, HeatScale{}, now)
 		if inc.Incremental {
 			incrementalRuns++
@@ -95,12 +95,34 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 		state, _ := DecodeState(1, before.State.State)
 		stored := lead
 		stored.StateHash, stored.State = &before.State.ProfileHash, before.State.State
-		partial := edited.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: state.Contributions, Rules: state.Rules}, HeatScale{}, now)
+		partial := edited.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: state.Contributions, Rules: state.Rules, Counted: state.Events}, HeatScale{}, now)
 		full := edited.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all...)}, HeatScale{}, now)
 		if !partial.Incremental || fmt.Sprint(partial.Scoring) != fmt.Sprint(full.Scoring) || string(partial.State.State) != string(full.State.State) {
 			t.Fatalf("trial %d: partial %+v\nfull %+v", trial, partial.Scoring, full.Scoring)
 		}
 	}
+	// A state that does not cover every activity it should (a scorer that read it before
+	// another committed) is not trusted either: the lead is scored from scratch.
+	{
+		lead := model.ScoringLead{ID: 1, Email: "a@acme.example"}
+		var all []rules.Stamped
+		for k := 0; k < 12; k++ {
+			kd := kinds[k%len(kinds)]
+			all = append(all, rules.Stamped{Key: int64(k + 1), Event: rules.Event{Name: kd.name, Type: kd.typ, Time: now.Add(-time.Duration(12-k) * time.Hour)}})
+		}
+		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all[:6]...)}, HeatScale{}, now)
+		state, _ := DecodeState(1, first.State.State)
+		stored := lead
+		stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
+		// Activities 7 to 11 were stored by another batch whose state we did not see; 12 is ours.
+		o := rs.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: state.Contributions, Rules: state.Rules,
+			Counted: state.Events, New: map[int64]bool{12: true}}, HeatScale{}, now)
+		full := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all...)}, HeatScale{}, now)
+		if o.Incremental || fmt.Sprint(o.Scoring) != fmt.Sprint(full.Scoring) {
+			t.Fatalf("stale state trusted: incremental %v\n%+v\n%+v", o.Incremental, o.Scoring, full.Scoring)
+		}
+	}
+
 	// A state from other rules is not trusted.
 	other := rs.Version + 1
 	lead := model.ScoringLead{ID: 1, StateVersion: &other, StateHash: new(int64)}
@@ -117,8 +139,8 @@ func TestStateRoundTrip(t *testing.T) {
 		{LeadID: 9, RuleID: 4, RuleVersion: 1, ActivityID: 18, ScoreID: 6, EarnedAt: time.UnixMicro(1673223651123457).UTC(), Points: 30},
 	}
 	scoring := []rules.ScoringRule{{ID: 3, Version: 2}, {ID: 4, Version: 1}}
-	out, err := DecodeState(9, EncodeState(scoring, in))
-	if err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Rules[3] != 2 || out.Rules[4] != 1 || len(out.Rules) != 2 {
+	out, err := DecodeState(9, EncodeState(scoring, 17, in))
+	if err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Rules[3] != 2 || out.Rules[4] != 1 || len(out.Rules) != 2 || out.Events != 17 {
 		t.Fatalf("%v %v", out, err)
 	}
 	if _, err := DecodeState(9, []byte{1, 200}); err == nil {

@@ -346,7 +346,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		if err != nil {
 			stored = State{} // unreadable: score from scratch
 		}
-		states[i].Current, states[i].Rules = stored.Contributions, stored.Rules
+		states[i].Current, states[i].Rules, states[i].Counted = stored.Contributions, stored.Rules, stored.Events
 	}
 	for _, a := range acts {
 		i, ok := at[a.LeadID]

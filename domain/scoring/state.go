@@ -19,18 +19,22 @@ import (
 // a varint (or, for points finer than that, a marker and 8 bytes). One row per lead is read
 // instead of the ledger lines behind it. Rules are independent of each other, so after a
 // rule change only the changed rules need evaluating; the rule list says which those are.
-const stateFormat = 3
+const stateFormat = 4
 
 // State is a lead's decoded state.
 type State struct {
 	Rules         map[int64]int // score rule id → version it was scored with
+	Events        int           // how many activities it was computed over
 	Contributions []model.Contribution
 }
 
-// EncodeState packs the rules a lead was scored with and its contributions.
-func EncodeState(scoring []rules.ScoringRule, cs []model.Contribution) []byte {
-	out := make([]byte, 0, 1+len(scoring)*4+len(cs)*12)
+// EncodeState packs the rules a lead was scored with, the number of its activities, and its
+// contributions. The count lets a scorer check that the state covers exactly the activities
+// it sees, and score from scratch when it does not.
+func EncodeState(scoring []rules.ScoringRule, events int, cs []model.Contribution) []byte {
+	out := make([]byte, 0, 2+len(scoring)*4+len(cs)*12)
 	out = append(out, stateFormat)
+	out = binary.AppendUvarint(out, uint64(events))
 	out = binary.AppendUvarint(out, uint64(len(scoring)))
 	for _, r := range scoring {
 		out = binary.AppendUvarint(out, uint64(r.ID))
@@ -86,6 +90,7 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 		b = b[n:]
 		return v
 	}
+	st.Events = int(next())
 	n := next()
 	if n > 100000 {
 		return st, errState

@@ -126,7 +126,8 @@ func leadWhere(workspaceID int64, f LeadFilter) (string, []any) {
 		where += " AND " + strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(args)))
 	}
 	if q := strings.TrimSpace(f.Search); q != "" {
-		add(`(l.email LIKE $? OR lower(l.first_name || ' ' || l.last_name) LIKE $? OR lower(l.company) LIKE $?)`, "%"+escapeLike(strings.ToLower(q))+"%")
+		// lead_search holds "email first last company" lower-cased, with a trigram index.
+		add(`l.id IN (SELECT lead_id FROM lead_search WHERE workspace_id = $1 AND text LIKE $?)`, "%"+escapeLike(strings.ToLower(q))+"%")
 	}
 	if len(f.Labels) > 0 {
 		add(`l.labels @> $?`, pq.Array(f.Labels))

@@ -14,16 +14,24 @@ import (
 
 // LockScoringLeads locks leads for scoring, in id order so concurrent scorers queue rather
 // than deadlock, and returns what scoring reads of them.
+//
+// The lock is taken by a statement of its own: in READ COMMITTED the next statement sees
+// what a scorer that held the lock before us committed (its state and activities). Reading
+// the state in the locking statement would give the snapshot from before the wait.
 func (t *Tx) LockScoringLeads(ctx context.Context, workspaceID int64, ids []int64) ([]model.ScoringLead, error) {
-	return t.scoringLeads(ctx, workspaceID, ids, " FOR UPDATE OF l")
+	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`,
+		workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
+	}
+	return t.scoringLeads(ctx, workspaceID, ids)
 }
 
 // ScoringLeads reads leads as scoring does, without locking them (for previews).
 func (t *Tx) ScoringLeads(ctx context.Context, workspaceID int64, ids []int64) ([]model.ScoringLead, error) {
-	return t.scoringLeads(ctx, workspaceID, ids, "")
+	return t.scoringLeads(ctx, workspaceID, ids)
 }
 
-func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64, lock string) ([]model.ScoringLead, error) {
+func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) ([]model.ScoringLead, error) {
 	var rows []struct {
 		model.ScoringLead
 		LabelArr pq.StringArray `db:"labels"`
@@ -36,9 +44,9 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64, l
 			s.rules_version AS state_version, s.profile_hash AS state_hash, s.contributions AS state
 		FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
 		LEFT JOIN lead_scoring_state s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
-		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id`+lock, workspaceID, pq.Array(ids))
+		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id`, workspaceID, pq.Array(ids))
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
+		return nil, fmt.Errorf("store: unable to read leads for scoring: %w", err)
 	}
 	scores, err := t.StoredLeadScores(ctx, workspaceID, ids)
 	if err != nil {
