@@ -217,3 +217,14 @@ CREATE TRIGGER leads_search_keep AFTER INSERT OR UPDATE OF email, first_name, la
 
 INSERT INTO lead_search (workspace_id, lead_id, text)
 SELECT workspace_id, id, lower(email || ' ' || first_name || ' ' || last_name || ' ' || company) FROM leads;
+
+-- Activities waiting to be scored, written by the ingest transaction that stored them; the
+-- scoring workers take them in batches, several activities of a lead at once.
+CREATE TABLE scoring_queue (
+    workspace_id  bigint NOT NULL,
+    activity_id   bigint NOT NULL,
+    lead_id       bigint NOT NULL,
+    queued_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, activity_id)
+);
+CREATE INDEX scoring_queue_order_idx ON scoring_queue (queued_at);

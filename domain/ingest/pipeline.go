@@ -39,6 +39,7 @@ type Pipeline struct {
 
 	processors *queue.Pool
 	resolvers  *queue.Pool
+	scorers    *queue.Pool
 	rescorers  *queue.Pool
 	refreshers *queue.Pool
 	reheaters  *queue.Pool
@@ -61,13 +62,15 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 		opts.NewBrazeClient = braze.NewClient
 	}
 	p := &Pipeline{Stats: NewStats(st, log), Scoring: scoring.NewService(st, log)}
-	p.Processor = &Processor{Store: st, Stats: p.Stats, BatchSize: opts.BatchSize, Log: log, Score: p.Scoring.ScoreNew}
+	p.Processor = &Processor{Store: st, Stats: p.Stats, BatchSize: opts.BatchSize, Log: log}
 	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: opts.NewBrazeClient}
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats}
 	p.processors = &queue.Pool{Name: "process", Workers: opts.Workers, Idle: time.Second, Work: p.Processor.ProcessOnce, Log: log}
 	p.resolvers = &queue.Pool{Name: "braze-lookup", Workers: 1, Idle: 5 * time.Second, Work: p.Resolver.ResolveOnce, Log: log}
 	// Re-scoring after rule changes, refreshing leads whose stored values aged, and the
 	// periodic temperature re-classification.
+	p.scorers = &queue.Pool{Name: "score", Workers: opts.Workers, Idle: time.Second, Work: p.Scoring.ScoreQueuedOnce, Log: log}
+	p.Processor.Scored = p.scorers.Wake
 	p.rescorers = &queue.Pool{Name: "rescore", Workers: 1, Idle: 2 * time.Second, Work: p.Scoring.RescoreOnce, Log: log}
 	p.refreshers = &queue.Pool{Name: "refresh", Workers: 1, Idle: 30 * time.Second, Work: p.Scoring.RefreshOnce, Log: log}
 	p.reheaters = &queue.Pool{Name: "reheat", Workers: 1, Idle: time.Minute, Work: p.Scoring.ReheatOnce, Log: log}
@@ -93,6 +96,7 @@ func (p *Pipeline) Start(ctx context.Context) {
 	ctx, p.cancel = context.WithCancel(ctx)
 	p.processors.Start(ctx)
 	p.resolvers.Start(ctx)
+	p.scorers.Start(ctx)
 	p.rescorers.Start(ctx)
 	p.refreshers.Start(ctx)
 	p.reheaters.Start(ctx)
@@ -114,6 +118,7 @@ func (p *Pipeline) Stop() {
 	p.cancel()
 	p.processors.Wait()
 	p.resolvers.Wait()
+	p.scorers.Wait()
 	p.rescorers.Wait()
 	p.refreshers.Wait()
 	p.reheaters.Wait()

@@ -26,8 +26,8 @@ type Processor struct {
 	Log       *slog.Logger
 	// LookupsQueued is called when id-only users need a Braze lookup (wakes the resolver).
 	LookupsQueued func()
-	// Score scores the activities just stored, inside the batch's transaction.
-	Score func(ctx context.Context, tx *store.Tx, workspaceID int64, activities []model.ActivityRow) error
+	// Scored is called when activities were queued for scoring (wakes the scoring workers).
+	Scored func()
 }
 
 // ProcessOnce claims one batch of pending events and processes it in one transaction: every
@@ -52,10 +52,11 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if p.Score != nil {
-				if err := p.Score(ctx, tx, ws, added); err != nil {
-					return err
-				}
+			// Scoring is a second stage with its own workers, from a queue written in this
+			// transaction: storing activities keeps its pace, and a lead's burst of
+			// activities is scored once.
+			if err := tx.EnqueueScoring(ctx, ws, added); err != nil {
+				return err
 			}
 			processed[ws] = int64(n)
 			queued = queued || q
@@ -70,6 +71,9 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 	}
 	if queued && p.LookupsQueued != nil {
 		p.LookupsQueued()
+	}
+	if claimed > 0 && p.Scored != nil {
+		p.Scored()
 	}
 	return claimed, nil
 }

@@ -6,6 +6,7 @@ package scoring
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ type RuleSet struct {
 	ruleOrder      map[int64]int   // score rule id → position in Scoring
 	effects        map[int64]rules.ScoreEffect
 	labelWindows   []time.Duration
-	needsProps     bool
+	propKeys       map[string]bool
 	labelStyles    map[string]LabelRule
 	ruleVersionsBy map[int64]int
 }
@@ -48,7 +49,7 @@ type RuleSet struct {
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
 	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreOfRule: map[int64]int64{},
 		ruleVersions: map[int64]int{}, ruleOrder: map[int64]int{}, effects: map[int64]rules.ScoreEffect{},
-		labelStyles: map[string]LabelRule{}, ruleVersionsBy: map[int64]int{}, Scale: rules.DefaultGradeScale}
+		labelStyles: map[string]LabelRule{}, ruleVersionsBy: map[int64]int{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}}
 	for _, s := range scores {
 		rs.scoreIDs[s.Name] = s.ID
 		if s.IsMain {
@@ -77,9 +78,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			problems = append(problems, fmt.Errorf("rule %d: %w", st.ID, err))
 			continue
 		}
-		if usesProperties(&r.When) {
-			rs.needsProps = true
-		}
+		propertyKeys(&r.When, rs.propKeys)
 		switch r.Kind {
 		case rules.KindScore:
 			id, ok := rs.scoreIDs[r.Score.Score]
@@ -110,20 +109,35 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 	return rs, problems
 }
 
-func usesProperties(g *rules.Group) bool {
+// propertyKeys collects the event property keys a group's conditions read.
+func propertyKeys(g *rules.Group, into map[string]bool) {
 	for _, n := range g.Rules {
 		switch {
-		case n.Group != nil && usesProperties(n.Group):
-			return true
-		case n.Condition != nil && (n.Condition.Field == "event.property" || (n.Condition.Where != nil && usesProperties(n.Condition.Where))):
-			return true
+		case n.Group != nil:
+			propertyKeys(n.Group, into)
+		case n.Condition != nil:
+			if n.Condition.Field == "event.property" {
+				into[n.Condition.Property] = true
+			}
+			if n.Condition.Where != nil {
+				propertyKeys(n.Condition.Where, into)
+			}
 		}
 	}
-	return false
 }
 
 // NeedsProperties tells whether any rule reads event properties (decoding them costs time).
-func (rs *RuleSet) NeedsProperties() bool { return rs.needsProps }
+func (rs *RuleSet) NeedsProperties() bool { return len(rs.propKeys) > 0 }
+
+// PropertyKeys lists the event property keys the rules read: only those are decoded.
+func (rs *RuleSet) PropertyKeys() []string {
+	out := make([]string, 0, len(rs.propKeys))
+	for k := range rs.propKeys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Effect returns the score effect of a rule, for decay at read time.
 func (rs *RuleSet) Effect(ruleID int64) rules.ScoreEffect { return rs.effects[ruleID] }

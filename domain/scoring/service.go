@@ -2,18 +2,19 @@ package scoring
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/tidwall/gjson"
 )
 
 // Service scores leads against their workspace's rules, in whichever worker needs it.
@@ -184,6 +185,45 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	return s.rollupChanges(ctx, tx, workspaceID, rs, states, outcomes, now)
 }
 
+// ScoreQueuedOnce scores a batch of queued activities (several of a lead at once) and removes
+// them from the queue in the same transaction: a crash leaves them queued.
+func (s *Service) ScoreQueuedOnce(ctx context.Context) (int, error) {
+	n := 0
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		claimed, err := tx.ClaimScoring(ctx, 1000)
+		if err != nil || len(claimed) == 0 {
+			return err
+		}
+		n = len(claimed)
+		byWS := map[int64][]store.QueuedActivity{}
+		for _, q := range claimed {
+			byWS[q.WorkspaceID] = append(byWS[q.WorkspaceID], q)
+		}
+		for ws, qs := range byWS {
+			fresh := make(map[int64]bool, len(qs))
+			seen := map[int64]bool{}
+			var leads, ids []int64
+			for _, q := range qs {
+				fresh[q.ActivityID] = true
+				ids = append(ids, q.ActivityID)
+				if !seen[q.LeadID] {
+					seen[q.LeadID] = true
+					leads = append(leads, q.LeadID)
+				}
+			}
+			sort.Slice(leads, func(i, j int) bool { return leads[i] < leads[j] })
+			if err := s.score(ctx, tx, ws, leads, fresh, true); err != nil {
+				return err
+			}
+			if err := tx.DoneScoring(ctx, ws, ids); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
 // scoreAll scores leads on every core: the database waits while Go computes, so the pass is
 // as fast as the machine allows.
 func scoreAll(rs *RuleSet, states []LeadState, heat HeatScale, now time.Time) []Outcome {
@@ -334,6 +374,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		ids[i] = l.ID
 	}
 	acts, err := tx.ActivitiesForScoring(ctx, workspaceID, ids, rs.NeedsProperties())
+	keys := rs.PropertyKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -353,32 +394,64 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		if !ok {
 			continue
 		}
-		states[i].Events = append(states[i].Events, rules.Stamped{Key: a.ID, Event: EventOf(a)})
+		states[i].Events = append(states[i].Events, rules.Stamped{Key: a.ID, Event: EventOf(a, keys)})
 	}
 	return states, nil
 }
 
-// EventOf turns a stored activity into the engine's event. The activity's campaign, canvas
-// and URL columns are offered as properties too, so a rule on campaign_name works whichever
-// way Braze sent it.
-func EventOf(a store.ScoringActivity) rules.Event {
+// EventOf turns a stored activity into the engine's event, with the property keys the rules
+// read (top level, or inside custom_properties / purchase_properties): decoding whole property
+// documents for thousands of activities cost more memory than scoring them. The activity's
+// campaign, canvas and URL columns are offered as properties too, so a rule on campaign_name
+// works whichever way Braze sent it.
+func EventOf(a store.ScoringActivity, keys []string) rules.Event {
 	e := rules.Event{Name: a.Name, Type: a.EventType, Source: a.Source, Time: time.UnixMicro(a.OccurredAt).UTC()}
+	if len(keys) == 0 {
+		return e
+	}
+	set := func(holder, key string, v any) {
+		if e.Properties == nil {
+			e.Properties = map[string]any{}
+		}
+		if holder == "" {
+			e.Properties[key] = v
+			return
+		}
+		m, _ := e.Properties[holder].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+			e.Properties[holder] = m
+		}
+		m[key] = v
+	}
 	if len(a.Properties) > 2 {
-		_ = json.Unmarshal(a.Properties, &e.Properties)
+		for _, k := range keys {
+			path := escapePath(k)
+			for _, holder := range []string{"", "custom_properties", "purchase_properties"} {
+				p := path
+				if holder != "" {
+					p = holder + "." + path
+				}
+				if r := gjson.GetBytes(a.Properties, p); r.Exists() {
+					set(holder, k, r.Value())
+				}
+			}
+		}
 	}
 	for k, v := range map[string]string{"campaign_name": a.CampaignName, "campaign_id": a.CampaignID,
 		"canvas_name": a.CanvasName, "canvas_id": a.CanvasID, "url": a.URL} {
 		if v == "" {
 			continue
 		}
-		if e.Properties == nil {
-			e.Properties = map[string]any{}
-		}
 		if _, ok := e.Properties[k]; !ok {
-			e.Properties[k] = v
+			set("", k, v)
 		}
 	}
 	return e
+}
+
+func escapePath(k string) string {
+	return strings.NewReplacer(`\`, `\\`, ".", `\.`, "*", `\*`, "?", `\?`, "|", `\|`, "#", `\#`, "@", `\@`).Replace(k)
 }
 
 // RescoreOnce advances the oldest open re-scoring job by one chunk of leads, in one

@@ -570,3 +570,55 @@ func (t *Tx) AddAccountScores(ctx context.Context, workspaceID int64, deltas []A
 	}
 	return nil
 }
+
+// EnqueueScoring queues new activities for the scoring workers.
+func (t *Tx) EnqueueScoring(ctx context.Context, workspaceID int64, activities []model.ActivityRow) error {
+	if len(activities) == 0 {
+		return nil
+	}
+	ids, leads := make([]int64, len(activities)), make([]int64, len(activities))
+	for i, a := range activities {
+		ids[i], leads[i] = a.InboundEventID, a.LeadID
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO scoring_queue (workspace_id, activity_id, lead_id)
+		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`, workspaceID, pq.Array(ids), pq.Array(leads)); err != nil {
+		return fmt.Errorf("store: unable to queue scoring: %w", err)
+	}
+	return nil
+}
+
+// QueuedActivity is an activity waiting to be scored.
+type QueuedActivity struct {
+	WorkspaceID int64 `db:"workspace_id"`
+	ActivityID  int64 `db:"activity_id"`
+	LeadID      int64 `db:"lead_id"`
+}
+
+// ClaimScoring locks up to limit queued activities, oldest first, that no other worker holds;
+// DoneScoring removes them in the same transaction, after scoring.
+func (t *Tx) ClaimScoring(ctx context.Context, limit int) ([]QueuedActivity, error) {
+	var out []QueuedActivity
+	if err := t.tx.SelectContext(ctx, &out, `SELECT workspace_id, activity_id, lead_id FROM scoring_queue
+		ORDER BY queued_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit); err != nil {
+		return nil, fmt.Errorf("store: unable to claim scoring: %w", err)
+	}
+	return out, nil
+}
+
+// DoneScoring removes scored activities from the queue.
+func (t *Tx) DoneScoring(ctx context.Context, workspaceID int64, activityIDs []int64) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM scoring_queue WHERE workspace_id = $1 AND activity_id = ANY($2)`,
+		workspaceID, pq.Array(activityIDs)); err != nil {
+		return fmt.Errorf("store: unable to clear the scoring queue: %w", err)
+	}
+	return nil
+}
+
+// ScoringBacklog counts activities waiting to be scored.
+func (s *Store) ScoringBacklog(ctx context.Context, workspaceID int64) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM scoring_queue WHERE workspace_id = $1`, workspaceID); err != nil {
+		return 0, fmt.Errorf("store: unable to count the scoring queue: %w", err)
+	}
+	return n, nil
+}
