@@ -27,6 +27,8 @@ type env struct {
 	ws  int64
 	svc *Service
 	now time.Time
+	// batches counts ingested batches; odd ones go through the scoring queue.
+	batches int
 }
 
 func newEnv(t *testing.T) *env {
@@ -68,10 +70,27 @@ func (e *env) ingest(acts []model.ActivityRow) {
 		if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
 			return err
 		}
-		return e.svc.ScoreNew(e.ctx, tx, e.ws, acts)
+		e.batches++
+		if e.batches%2 == 0 {
+			return e.svc.ScoreNew(e.ctx, tx, e.ws, acts)
+		}
+		// Every other batch goes the way the pipeline goes: queued, then scored by a worker.
+		return tx.EnqueueScoring(e.ctx, e.ws, acts)
 	})
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	for {
+		n, err := e.svc.ScoreQueuedOnce(e.ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if n, _ := e.st.ScoringBacklog(e.ctx, e.ws); n != 0 {
+		e.t.Fatalf("%d activities left unscored", n)
 	}
 }
 
