@@ -187,10 +187,17 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 
 // ScoreQueuedOnce scores a batch of queued activities (several of a lead at once) and removes
 // them from the queue in the same transaction: a crash leaves them queued.
+//
+// Scoring yields while stored events wait to be processed in large numbers (a burst larger
+// than the machine takes in): identifying people and storing activities come first, scores
+// follow as soon as the backlog is down.
 func (s *Service) ScoreQueuedOnce(ctx context.Context) (int, error) {
+	if behind, err := s.Store.IngestBehind(ctx, ingestBacklogLimit); err != nil || behind {
+		return 0, err
+	}
 	n := 0
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		claimed, err := tx.ClaimScoring(ctx, 1000)
+		claimed, err := tx.ClaimScoring(ctx, 300)
 		if err != nil || len(claimed) == 0 {
 			return err
 		}
@@ -223,6 +230,10 @@ func (s *Service) ScoreQueuedOnce(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// ingestBacklogLimit is the number of events waiting for processing above which scoring
+// waits: about two seconds of processing on a small machine.
+const ingestBacklogLimit = 10000
 
 // scoreAll scores leads on every core: the database waits while Go computes, so the pass is
 // as fast as the machine allows.

@@ -386,3 +386,12 @@ func (t *Tx) MarkEventsIgnored(ctx context.Context, workspaceID int64, ids []int
 	}
 	return t.MarkEventsWaiting(ctx, workspaceID, ws)
 }
+
+// IngestBehind reports whether more than limit events wait to be processed (all workspaces).
+func (s *Store) IngestBehind(ctx context.Context, limit int) (bool, error) {
+	var behind bool
+	if err := s.db.GetContext(ctx, &behind, `SELECT EXISTS (SELECT 1 FROM inbound_queue OFFSET $1)`, limit); err != nil {
+		return false, fmt.Errorf("store: unable to check the ingest backlog: %w", err)
+	}
+	return behind, nil
+}

@@ -796,6 +796,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"WorkspacesToReconcile":    "worker scan across workspaces; returns workspace ids",
 		"ClaimOutbox":              "worker claim across workspaces; returns the workspace it claimed for",
 		"WorkspacesToPull":         "worker scan across workspaces; returns workspace ids",
+		"IngestBehind":             "server-wide backlog check for worker priority",
 	}
 	typ := reflect.TypeOf(st)
 	for i := 0; i < typ.NumMethod(); i++ {
