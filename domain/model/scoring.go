@@ -80,6 +80,8 @@ type ScoringLead struct {
 	CompanySize      *int       `db:"company_size"`
 	LeadSource       string     `db:"lead_source"`
 	Status           string     `db:"status"`
+	OwnerName        string     `db:"owner_name"`
+	OwnerEmail       string     `db:"owner_email"`
 	CustomAttributes []byte     `db:"custom_attributes"`
 	AccountID        *int64     `db:"account_id"`
 	AccountDomain    *string    `db:"account_domain"`

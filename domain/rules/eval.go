@@ -27,8 +27,10 @@ func (e *Event) Prepare() {
 // Profile is what is known of the person.
 type Profile struct {
 	Email, FirstName, LastName, Title, Country, Industry, LeadSource, Status string
-	CompanySize                                                              *float64
-	Attributes                                                               map[string]any
+	// Owner is the Salesforce owner's name and email ("Olivia Owner <olivia@acme.example>").
+	Owner       string
+	CompanySize *float64
+	Attributes  map[string]any
 }
 
 // Account is the person's company, with its rolled-up scores.
@@ -155,6 +157,8 @@ func (c *ccond) lookup(s *Subject) (any, bool) {
 		return str(p.LeadSource)
 	case "profile.status":
 		return str(p.Status)
+	case "profile.owner":
+		return str(p.Owner)
 	case "profile.company_size":
 		if p.CompanySize == nil {
 			return nil, false

@@ -45,6 +45,7 @@ var Fields = []Field{
 	{Name: "profile.company_size", Label: "Company size", Group: "Profile", Type: Number},
 	{Name: "profile.lead_source", Label: "Lead source", Group: "Profile", Type: String},
 	{Name: "profile.status", Label: "Status", Group: "Profile", Type: String},
+	{Name: "profile.owner", Label: "Owner (name or email)", Group: "Profile", Type: String},
 	{Name: "profile.attribute", Label: "Custom attribute", Group: "Profile", Type: Dynamic, Needs: "attribute"},
 	{Name: "account.domain", Label: "Account domain", Group: "Account", Type: String},
 	{Name: "account.name", Label: "Account name", Group: "Account", Type: String},

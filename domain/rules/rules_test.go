@@ -36,7 +36,7 @@ func subject() *Subject {
 			{Name: "[Email campaign engagement] Opened email Q1", Type: "users.messages.email.Open", Time: now.Add(-3 * 24 * time.Hour)},
 			*ev,
 		},
-		Profile: Profile{Email: "anna@acme.example.com", FirstName: "Anna", Title: "Head of Marketing", Country: "CH",
+		Profile: Profile{Email: "anna@acme.example.com", FirstName: "Anna", Title: "Head of Marketing", Country: "CH", Owner: "Olivia Owner <olivia@acme.example>",
 			CompanySize: ptr(250), Attributes: map[string]any{"plan_tier": "gold", "seats": 40.0, "vip": "true"}},
 		Account: &Account{Domain: "acme.example.com", Name: "Acme", Employees: ptr(1200), Scores: map[string]float64{"Lead score": 72}},
 	}
@@ -93,6 +93,7 @@ func TestEveryOperator(t *testing.T) {
 		{"profile.email_domain", "equals", "acme.example.com", "", true},
 		{"profile.company_size", "between", []any{100, "500"}, "", true},
 		{"profile.country", "in", []string{"CH", "DE", "AT"}, "", true},
+		{"profile.owner", "contains", "olivia@", "", true},
 		{"profile.attribute", "equals", "GOLD", `"attribute":"plan_tier"`, true},
 		{"profile.attribute", ">", 30, `"attribute":"seats"`, true},
 		{"profile.attribute", "is_true", nil, `"attribute":"vip"`, true},

@@ -86,6 +86,12 @@ func (h HeatScale) At(now time.Time) rules.Distribution {
 func Profile(l model.ScoringLead) (rules.Profile, *rules.Account) {
 	p := rules.Profile{Email: l.Email, FirstName: l.FirstName, LastName: l.LastName, Title: l.Title, Country: l.Country,
 		Industry: l.Industry, LeadSource: l.LeadSource, Status: l.Status}
+	switch {
+	case l.OwnerName != "" && l.OwnerEmail != "":
+		p.Owner = l.OwnerName + " <" + l.OwnerEmail + ">"
+	default:
+		p.Owner = l.OwnerName + l.OwnerEmail
+	}
 	if l.CompanySize != nil {
 		v := float64(*l.CompanySize)
 		p.CompanySize = &v

@@ -135,7 +135,7 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 func profileHash(p rules.Profile, a *rules.Account) int64 {
 	h := fnv.New64a()
 	write := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
-	for _, s := range []string{p.Email, p.FirstName, p.LastName, p.Title, p.Country, p.Industry, p.LeadSource, p.Status} {
+	for _, s := range []string{p.Email, p.FirstName, p.LastName, p.Title, p.Country, p.Industry, p.LeadSource, p.Status, p.Owner} {
 		write(s)
 	}
 	if p.CompanySize != nil {
