@@ -220,13 +220,18 @@ func (s *Store) FinishPush(ctx context.Context, workspaceID int64, kind, object 
 		for _, o := range outcomes {
 			counts[o.Outcome]++
 		}
-		if err := tx.GetContext(ctx, &runID, `INSERT INTO salesforce_sync_runs (workspace_id, kind, finished_at, records, created, updated, failed, api_calls, error)
-			VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8) RETURNING id`, workspaceID, kind, len(outcomes),
-			counts[model.SyncCreated], counts[model.SyncUpdated], counts[model.SyncFailed], apiCalls, runErr); err != nil {
-			return fmt.Errorf("store: unable to log sync run: %w", err)
+		// A run that wrote nothing, called nothing and failed at nothing is not worth a log line
+		// (a lead whose score did not change, a reconciliation finding all up to date).
+		quiet := apiCalls == 0 && runErr == "" && counts[model.SyncUnchanged] == len(outcomes)
+		if !quiet {
+			if err := tx.GetContext(ctx, &runID, `INSERT INTO salesforce_sync_runs (workspace_id, kind, finished_at, records, created, updated, failed, api_calls, error)
+				VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8) RETURNING id`, workspaceID, kind, len(outcomes)-counts[model.SyncUnchanged],
+				counts[model.SyncCreated], counts[model.SyncUpdated], counts[model.SyncFailed], apiCalls, runErr); err != nil {
+				return fmt.Errorf("store: unable to log sync run: %w", err)
+			}
 		}
 		for _, o := range outcomes {
-			if o.Outcome != model.SyncUnchanged {
+			if o.Outcome != model.SyncUnchanged && runID != 0 {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_sync_records (workspace_id, run_id, lead_id, outcome, salesforce_id, message)
 					VALUES ($1, $2, $3, $4, $5, $6)`, workspaceID, runID, o.LeadID, o.Outcome, o.SalesforceID, o.Message); err != nil {
 					return fmt.Errorf("store: unable to log sync record: %w", err)
