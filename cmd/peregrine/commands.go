@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -139,11 +140,19 @@ func (e env) open(ctx context.Context, cfg *config.Config, log *slog.Logger, mig
 	return p, exitOK
 }
 
+// defaultMemoryLimit is the server's soft memory limit unless GOMEMLIMIT says otherwise.
+const defaultMemoryLimit = 120 << 20
+
 func (e env) serve(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg, log, status := e.setup(fs, args)
 	if status != nil {
 		return *status
+	}
+	// A soft memory limit keeps a busy server small (the collector works harder near it);
+	// GOMEMLIMIT overrides it.
+	if e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
