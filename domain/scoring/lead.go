@@ -364,11 +364,6 @@ func (rs *RuleSet) refreshAt(contribs []rules.Contribution, times []time.Time, n
 	return &next
 }
 
-func scoreIDOf(c rules.Contribution) int64 {
-	id, _ := strconv.ParseInt(c.Score, 10, 64)
-	return id
-}
-
 // round keeps stored scores to two decimals: enough for ordering, no float noise in the UI.
 func round(v float64) float64 { return math.Round(v*100) / 100 }
 

@@ -33,15 +33,14 @@ type RuleSet struct {
 	Grades        []rules.GradeRule
 	Scale         rules.GradeScale
 
-	scoreIDs       map[string]int64
-	scoreOfRule    map[int64]int64 // score rule id → score id
-	ruleVersions   map[int64]int   // score rule id → version
-	ruleOrder      map[int64]int   // score rule id → position in Scoring
-	effects        map[int64]rules.ScoreEffect
-	labelWindows   []time.Duration
-	propKeys       map[string]bool
-	labelStyles    map[string]LabelRule
-	ruleVersionsBy map[int64]int
+	scoreIDs     map[string]int64
+	scoreOfRule  map[int64]int64 // score rule id → score id
+	ruleVersions map[int64]int   // score rule id → version
+	ruleOrder    map[int64]int   // score rule id → position in Scoring
+	effects      map[int64]rules.ScoreEffect
+	labelWindows []time.Duration
+	propKeys     map[string]bool
+	labelStyles  map[string]LabelRule
 }
 
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
@@ -49,7 +48,7 @@ type RuleSet struct {
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
 	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreOfRule: map[int64]int64{},
 		ruleVersions: map[int64]int{}, ruleOrder: map[int64]int{}, effects: map[int64]rules.ScoreEffect{},
-		labelStyles: map[string]LabelRule{}, ruleVersionsBy: map[int64]int{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}}
+		labelStyles: map[string]LabelRule{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}}
 	for _, s := range scores {
 		rs.scoreIDs[s.Name] = s.ID
 		if s.IsMain {
@@ -64,7 +63,6 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 	}
 	var problems []error
 	for _, st := range stored {
-		rs.ruleVersionsBy[st.ID] = st.Version
 		if !st.Enabled {
 			continue
 		}
