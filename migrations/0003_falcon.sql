@@ -60,6 +60,9 @@ CREATE TABLE heat_scales (
     p50           double precision NOT NULL,
     p80           double precision NOT NULL,
     p95           double precision NOT NULL,
+    -- how many active leads the percentiles were taken over: a workspace that has grown a
+    -- lot since is placed anew without waiting.
+    population    integer NOT NULL DEFAULT 0,
     computed_at   timestamptz NOT NULL
 );
 

@@ -73,7 +73,7 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	p.Processor.Scored = p.scorers.Wake
 	p.rescorers = &queue.Pool{Name: "rescore", Workers: 1, Idle: 2 * time.Second, Work: p.Scoring.RescoreOnce, Log: log}
 	p.refreshers = &queue.Pool{Name: "refresh", Workers: 1, Idle: 30 * time.Second, Work: p.Scoring.RefreshOnce, Log: log}
-	p.reheaters = &queue.Pool{Name: "reheat", Workers: 1, Idle: time.Minute, Work: p.Scoring.ReheatOnce, Log: log}
+	p.reheaters = &queue.Pool{Name: "reheat", Workers: 1, Idle: 30 * time.Second, Work: p.Scoring.ReheatOnce, Log: log}
 	// Salesforce: pushes within a second or two of a change, and a periodic reconciliation.
 	p.Salesforce = &crmsync.Pusher{Service: crmsync.NewService(st, box), LeadURL: func(ctx context.Context, ws, lead int64) string {
 		base := opts.PublicURL

@@ -382,3 +382,40 @@ func TestLabelsAndPointsAgeWithoutNewActivity(t *testing.T) {
 		t.Fatalf("after 93 days the lead is %s", temp)
 	}
 }
+
+// TestGrowingWorkspaceIsPlacedAnew: percentiles taken over a handful of leads are not kept for
+// ten minutes while the workspace fills up.
+func TestGrowingWorkspaceIsPlacedAnew(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(30)
+	if err := e.st.RecordBatch(e.ctx, e.ws, time.Now(), 1); err != nil {
+		t.Fatal(err)
+	}
+	e.ingest([]model.ActivityRow{{LeadID: ids[0], InboundEventID: 1, OccurredAt: e.now.Add(-time.Hour), Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name}})
+	due := func() bool {
+		ws, err := e.st.WorkspacesToReheat(e.ctx, 10*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ws) == 1 && ws[0] == e.ws
+	}
+	if due() {
+		t.Fatal("reheat due right after computing")
+	}
+	var acts []model.ActivityRow
+	for i, id := range ids[1:] {
+		acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(100 + i), OccurredAt: e.now.Add(-time.Hour), Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name})
+	}
+	e.ingest(acts)
+	e.exec(`UPDATE heat_scales SET computed_at = now() - interval '1 minute' WHERE workspace_id = $1`, e.ws)
+	if !due() {
+		t.Fatal("a workspace that grew from 1 to 30 active leads waits ten minutes for its temperatures")
+	}
+}
+
+func (e *env) exec(q string, args ...any) {
+	e.t.Helper()
+	if _, err := e.db.Exec(q, args...); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+}

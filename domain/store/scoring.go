@@ -374,11 +374,12 @@ func (t *Tx) HeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 fl
 
 // ComputeHeatScale recomputes the heat percentiles of leads active in the last 90 days.
 func (t *Tx) ComputeHeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 float64, err error) {
-	row := t.tx.QueryRowxContext(ctx, `INSERT INTO heat_scales (workspace_id, p50, p80, p95, computed_at)
+	row := t.tx.QueryRowxContext(ctx, `INSERT INTO heat_scales (workspace_id, p50, p80, p95, population, computed_at)
 		SELECT $1, COALESCE(percentile_disc(0.5) WITHIN GROUP (ORDER BY heat), 0), COALESCE(percentile_disc(0.8) WITHIN GROUP (ORDER BY heat), 0),
-			COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY heat), 0), now()
+			COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY heat), 0), count(*), now()
 		FROM leads WHERE workspace_id = $1 AND heat > 0 AND last_activity_at > now() - interval '90 days'
-		ON CONFLICT (workspace_id) DO UPDATE SET p50 = excluded.p50, p80 = excluded.p80, p95 = excluded.p95, computed_at = excluded.computed_at
+		ON CONFLICT (workspace_id) DO UPDATE SET p50 = excluded.p50, p80 = excluded.p80, p95 = excluded.p95,
+			population = excluded.population, computed_at = excluded.computed_at
 		RETURNING p50, p80, p95`, workspaceID)
 	if err = row.Scan(&p50, &p80, &p95); err != nil {
 		err = fmt.Errorf("store: unable to compute heat scale: %w", err)
@@ -425,7 +426,10 @@ func (s *Store) WorkspacesToReheat(ctx context.Context, maxAge time.Duration) ([
 	var out []int64
 	err := s.db.SelectContext(ctx, &out, `SELECT i.workspace_id FROM ingest_status i
 		LEFT JOIN heat_scales h ON h.workspace_id = i.workspace_id
-		WHERE h.computed_at IS NULL OR (h.computed_at < now() - $1::interval AND i.last_batch_at > h.computed_at)`,
+		WHERE h.computed_at IS NULL OR (h.computed_at < now() - $1::interval AND i.last_batch_at > h.computed_at)
+			-- grown a lot since (a new workspace filling up): place its leads anew now
+			OR (h.computed_at < now() - interval '30 seconds' AND (SELECT count(*) FROM leads l
+				WHERE l.workspace_id = h.workspace_id AND l.heat > 0) > 2 * h.population + 20)`,
 		fmt.Sprintf("%d seconds", int(maxAge.Seconds())))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list workspaces to reheat: %w", err)
