@@ -371,7 +371,7 @@ func (e env) demo(args []string) int {
 	fmt.Fprintf(e.stderr, "Sending %d days of simulated traffic for %d people at %d companies to %s …\n", *days, *people, *companies, endpoint)
 	res, err := demo.Run(ctx, demo.Options{URL: endpoint, Token: token, People: *people, Companies: *companies, Days: *days, Seed: time.Now().UnixNano(), Now: time.Now()})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "peregrine demo: %v (is the server running? start it with make run)\n", err)
+		fmt.Fprintf(e.stderr, "peregrine demo: %v\n(is the server running — make run — and is --url its Currents endpoint, …/api/braze/currents/events?)\n", err)
 		return exitFailure
 	}
 	fmt.Fprintf(e.stdout, "sent %d events for %d people in %d batches; open the Leads page\n", res.Events, res.People, res.Batches)
