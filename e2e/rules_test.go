@@ -15,6 +15,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/auth"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
 
@@ -73,6 +74,7 @@ func TestRuleBuilderFlow(t *testing.T) {
 		event("jon@initech.example", custom, 7, map[string]any{"name": "pricing_page_viewed", "campaign_name": "Newsletter"}),
 		event("kim@globex.example", open, 8, nil))
 	sendEvents(t, srv, ws.ID, evs)
+	waitScored(t, srv, ws.ID, 5)
 
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Leads", Exact: playwright.Bool(true)}).Click())
 	rows := page.Locator("#leads tbody tr")
@@ -216,4 +218,20 @@ func TestRuleBuilderFlow(t *testing.T) {
 	if res.Status() != http.StatusForbidden {
 		t.Fatalf("sales opened the builder: %d", res.Status())
 	}
+}
+
+// waitScored waits until the workspace has leads leads and no activity waits to be scored (the
+// scoring stage runs a moment after the events are stored).
+func waitScored(t *testing.T, srv *webtest.Server, workspaceID int64, leads int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		_, total, err := srv.Store.ListLeads(context.Background(), workspaceID, store.LeadFilter{Limit: 1})
+		must(t, err)
+		waiting, err := srv.Store.ScoringBacklog(context.Background(), workspaceID)
+		must(t, err)
+		if total >= leads && waiting == 0 {
+			return
+		}
+	}
+	t.Fatal("the events were not scored within 30 s")
 }

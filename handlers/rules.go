@@ -31,6 +31,13 @@ const (
 func (h *Handlers) ShowRulesPage(c echo.Context) error {
 	id := IdentityOf(c)
 	ctx := c.Request().Context()
+	// Progress first: if re-scoring is done when we look, the counts read next are final;
+	// read the other way round, a job finishing in between would leave stale counts on a page
+	// that no longer polls.
+	progress, err := h.rescoreProgress(c)
+	if err != nil {
+		return err
+	}
 	stored, err := h.Store.ListRules(ctx, id.Workspace.ID)
 	if err != nil {
 		return err
@@ -64,9 +71,7 @@ func (h *Handlers) ShowRulesPage(c echo.Context) error {
 	var g rules.GradeScale
 	_ = json.Unmarshal(scale, &g)
 	v.Grades = []views.GradeThreshold{{Grade: "A", Min: g.A}, {Grade: "B", Min: g.B}, {Grade: "C", Min: g.C}, {Grade: "D", Min: g.D}, {Grade: "E", Min: g.E}}
-	if v.Progress, err = h.rescoreProgress(c); err != nil {
-		return err
-	}
+	v.Progress = progress
 	return Render(c, http.StatusOK, views.RulesPage(h.chrome(c, "Scoring rules", "rules"), v))
 }
 
