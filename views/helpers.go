@@ -64,15 +64,6 @@ func typeLabel(t string) string {
 	return "Text"
 }
 
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -275,15 +276,6 @@ func truthy(v any) bool {
 	return ok && n != 0
 }
 
-func contains(list []string, s string) bool {
-	for _, it := range list {
-		if it == s {
-			return true
-		}
-	}
-	return false
-}
-
 // compareText applies a string operator to s, whose lower-cased form is low.
 func (c *ccond) compareText(s, low string, present bool) bool {
 	switch c.op.Name {
@@ -300,9 +292,9 @@ func (c *ccond) compareText(s, low string, present bool) bool {
 	case "ends_with":
 		return present && strings.HasSuffix(low, c.text)
 	case "in":
-		return present && contains(c.list, low)
+		return present && slices.Contains(c.list, low)
 	case "not_in":
-		return !contains(c.list, low)
+		return !slices.Contains(c.list, low)
 	case "matches":
 		return present && c.re.MatchString(s)
 	case "is_empty":

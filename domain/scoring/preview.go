@@ -141,8 +141,8 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 					ex.Before, ex.After = formatPoints(before), formatPoints(after)
 					size = after - before
 				case rules.KindLabel:
-					had := contains(st.Lead.Labels, rule.Label.Name)
-					ex.Matches = contains(o.Scoring.Labels, rule.Label.Name)
+					had := slices.Contains(st.Lead.Labels, rule.Label.Name)
+					ex.Matches = slices.Contains(o.Scoring.Labels, rule.Label.Name)
 					ex.Before, ex.After = yesNo(had), yesNo(ex.Matches)
 					size = b2f(ex.Matches) - b2f(had)
 				case rules.KindGrade:
@@ -202,8 +202,8 @@ func (s *Service) previewAccountLabel(ctx context.Context, workspaceID int64, ne
 		out.Examined = len(accounts)
 		var changed, matching []PreviewExample
 		for _, a := range accounts {
-			has := contains(AccountLabels(next, a, now), rule.Label.Name)
-			had := contains(a.Labels, rule.Label.Name)
+			has := slices.Contains(AccountLabels(next, a, now), rule.Label.Name)
+			had := slices.Contains(a.Labels, rule.Label.Name)
 			ex := PreviewExample{URL: fmt.Sprintf("/accounts/%d", a.ID), Email: a.Domain, Name: a.Name, Before: yesNo(had), After: yesNo(has), Matches: has}
 			if has {
 				out.Matching++
@@ -226,15 +226,6 @@ func (s *Service) previewAccountLabel(ctx context.Context, workspaceID int64, ne
 		return nil
 	})
 	return out, err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func yesNo(b bool) string {

@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,7 +220,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, "error=redirect_uri_missing&error_description=redirect_uri%20must%20be%20provided")
 		return
 	}
-	if !contains(s.RedirectURIs, redirect) {
+	if !slices.Contains(s.RedirectURIs, redirect) {
 		errorPage(w, "error=redirect_uri_mismatch&error_description=redirect_uri%20must%20match%20configuration")
 		return
 	}
@@ -232,7 +233,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, sc := range strings.Fields(q.Get("scope")) {
-		if !contains([]string{"api", "id", "refresh_token", "offline_access", "full", "web", "openid", "profile", "email"}, sc) {
+		if !slices.Contains([]string{"api", "id", "refresh_token", "offline_access", "full", "web", "openid", "profile", "email"}, sc) {
 			back(url.Values{"error": {"invalid_scope"}, "error_description": {"the requested scope is not allowed"}})
 			return
 		}
@@ -497,15 +498,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeJSONBody(w http.ResponseWriter, v any) { json.NewEncoder(w).Encode(v) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Approve plays the browser on the approval page: it opens authorizeURL, presses Allow (or
 // Deny) and returns the query Salesforce sends to the callback.

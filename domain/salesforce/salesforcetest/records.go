@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/mail"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,7 +156,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, version string) {
 					if strings.EqualFold(name, "Id") {
 						v = rec.ID
 					}
-					return contains(values, strings.ToLower(v)) // text comparisons ignore case
+					return slices.Contains(values, strings.ToLower(v)) // text comparisons ignore case
 				}
 			case condAfter.MatchString(c):
 				cm := condAfter.FindStringSubmatch(c)
