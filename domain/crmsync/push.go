@@ -26,8 +26,9 @@ const (
 // Pusher sends changed leads to Salesforce in batches of up to 200.
 type Pusher struct {
 	*Service
-	// LeadURL makes the link to a lead in Peregrine.
-	LeadURL func(ctx context.Context, workspaceID, leadID int64) string
+	// BaseURL is the workspace's address in Peregrine, for links to its leads (read once
+	// per batch).
+	BaseURL func(ctx context.Context, workspaceID int64) string
 
 	mu        sync.Mutex
 	describes map[string]cachedDescribe
@@ -172,6 +173,8 @@ func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, i
 	if err := p.addReasons(ctx, ws, leads); err != nil {
 		return nil, err
 	}
+	base := strings.TrimRight(p.BaseURL(ctx, ws), "/")
+	leadURL := func(id int64) string { return fmt.Sprintf("%s/leads/%d", base, id) }
 	out := make([]model.SyncOutcome, 0, len(leads))
 	done := func(l model.PushLead, o model.SyncOutcome) {
 		o.LeadID, o.ChangedAt, o.Attempts = l.ID, claim[l.ID].ChangedAt, claim[l.ID].Attempts
@@ -199,7 +202,7 @@ func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, i
 	var known []string
 	skip := map[int64]bool{}
 	for _, l := range leads {
-		if !detail && l.SalesforceID == "" && l.FailedHash != "" && Hash(settings.Object, Payload(l, maps, fields, p.LeadURL(ctx, ws, l.ID))) == l.FailedHash {
+		if !detail && l.SalesforceID == "" && l.FailedHash != "" && Hash(settings.Object, Payload(l, maps, fields, leadURL(l.ID))) == l.FailedHash {
 			skip[l.ID] = true // refused before and unchanged since: not even looked up
 			continue
 		}
@@ -295,7 +298,7 @@ func (p *Pusher) push(ctx context.Context, ws int64, sess *salesforce.Session, i
 			keep = kept
 			notes[l.ID] = append(notes[l.ID], said...)
 		}
-		values := Payload(*l, maps, fields, p.LeadURL(ctx, ws, l.ID))
+		values := Payload(*l, maps, fields, leadURL(l.ID))
 		// The hash covers the kept fields too (with Salesforce's value, now also Peregrine's), so
 		// the next push sees nothing new; they are not sent.
 		h := Hash(settings.Object, values)

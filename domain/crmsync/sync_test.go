@@ -49,9 +49,7 @@ func newEnv(t testing.TB) *env {
 	fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Peregrine_URL__c", Type: "url", Length: 255, Custom: true})
 	svc := crmsync.NewService(st, box)
 	e := &env{t: t, ctx: ctx, st: st, db: db, ws: ws.ID, fake: fake,
-		p: &crmsync.Pusher{Service: svc, LeadURL: func(_ context.Context, ws, lead int64) string {
-			return fmt.Sprintf("https://peregrine.example/leads/%d", lead)
-		}}}
+		p: &crmsync.Pusher{Service: svc, BaseURL: func(context.Context, int64) string { return "https://peregrine.example" }}}
 	if err := svc.SaveApp(ctx, ws.ID, fake.URL, "v62.0", fake.ClientID, fake.ClientSecret); err != nil {
 		t.Fatal(err)
 	}

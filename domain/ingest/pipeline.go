@@ -2,9 +2,7 @@ package ingest
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -75,12 +73,11 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	p.refreshers = &queue.Pool{Name: "refresh", Workers: 1, Idle: 30 * time.Second, Work: p.Scoring.RefreshOnce, Log: log}
 	p.reheaters = &queue.Pool{Name: "reheat", Workers: 1, Idle: 30 * time.Second, Work: p.Scoring.ReheatOnce, Log: log}
 	// Salesforce: pushes within a second or two of a change, and a periodic reconciliation.
-	p.Salesforce = &crmsync.Pusher{Service: crmsync.NewService(st, box), LeadURL: func(ctx context.Context, ws, lead int64) string {
-		base := opts.PublicURL
+	p.Salesforce = &crmsync.Pusher{Service: crmsync.NewService(st, box), BaseURL: func(ctx context.Context, ws int64) string {
 		if w, err := st.WorkspaceByID(ctx, ws); err == nil && w.PublicURL != "" {
-			base = w.PublicURL
+			return w.PublicURL
 		}
-		return fmt.Sprintf("%s/leads/%d", strings.TrimRight(base, "/"), lead)
+		return opts.PublicURL
 	}}
 	p.pushers = &queue.Pool{Name: "salesforce-push", Workers: 1, Idle: time.Second, Work: p.Salesforce.PushOnce, Log: log}
 	p.reconciler = &queue.Pool{Name: "salesforce-reconcile", Workers: 1, Idle: time.Minute, Work: p.Salesforce.ReconcileOnce, Log: log}
