@@ -77,8 +77,8 @@ func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int6
 	return s.score(ctx, tx, workspaceID, leadIDs, nil, true)
 }
 
-// ScoreNew scores the leads of activities just stored in tx (the ingest worker's step): a
-// lead whose stored state is current has only the new activities scored.
+// ScoreNew scores the leads of activities not scored yet (the scoring workers' step, from the
+// queue): a lead whose stored state is current has only the new activities scored.
 func (s *Service) ScoreNew(ctx context.Context, tx *store.Tx, workspaceID int64, activities []model.ActivityRow) error {
 	fresh := make(map[int64]bool, len(activities))
 	seen := map[int64]bool{}
@@ -202,25 +202,17 @@ func (s *Service) ScoreQueuedOnce(ctx context.Context) (int, error) {
 			return err
 		}
 		n = len(claimed)
-		byWS := map[int64][]store.QueuedActivity{}
+		byWS := map[int64][]model.ActivityRow{}
 		for _, q := range claimed {
-			byWS[q.WorkspaceID] = append(byWS[q.WorkspaceID], q)
+			byWS[q.WorkspaceID] = append(byWS[q.WorkspaceID], model.ActivityRow{LeadID: q.LeadID, InboundEventID: q.ActivityID})
 		}
-		for ws, qs := range byWS {
-			fresh := make(map[int64]bool, len(qs))
-			seen := map[int64]bool{}
-			var leads, ids []int64
-			for _, q := range qs {
-				fresh[q.ActivityID] = true
-				ids = append(ids, q.ActivityID)
-				if !seen[q.LeadID] {
-					seen[q.LeadID] = true
-					leads = append(leads, q.LeadID)
-				}
-			}
-			sort.Slice(leads, func(i, j int) bool { return leads[i] < leads[j] })
-			if err := s.score(ctx, tx, ws, leads, fresh, true); err != nil {
+		for ws, acts := range byWS {
+			if err := s.ScoreNew(ctx, tx, ws, acts); err != nil {
 				return err
+			}
+			ids := make([]int64, len(acts))
+			for i, a := range acts {
+				ids[i] = a.InboundEventID
 			}
 			if err := tx.DoneScoring(ctx, ws, ids); err != nil {
 				return err
