@@ -111,18 +111,12 @@ func quoteAll(s []string) []string {
 
 func (e *env) exec(q string, args ...any) {
 	e.t.Helper()
-	if _, err := e.db.Exec(q, args...); err != nil {
-		e.t.Fatalf("%s: %v", q, err)
-	}
+	pgtest.Exec(e.t, e.db, q, args...)
 }
 
 func (e *env) count(q string, args ...any) int {
 	e.t.Helper()
-	var n int
-	if err := e.db.QueryRow(q, args...).Scan(&n); err != nil {
-		e.t.Fatalf("%s: %v", q, err)
-	}
-	return n
+	return pgtest.Count(e.t, e.db, q, args...)
 }
 
 // pushAll runs the pusher until nothing is due.

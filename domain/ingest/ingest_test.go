@@ -98,11 +98,7 @@ func (e *env) drain() {
 
 func (e *env) count(query string, args ...any) int {
 	e.t.Helper()
-	var n int
-	if err := e.db.QueryRow(query, args...).Scan(&n); err != nil {
-		e.t.Fatalf("%s: %v", query, err)
-	}
-	return n
+	return pgtest.Count(e.t, e.db, query, args...)
 }
 
 func (e *env) connectBraze() {

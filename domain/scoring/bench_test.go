@@ -12,6 +12,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 )
 
 // Benchmarks of scoring against PostgreSQL (make bench runs them with fsync on). Sizes can be
@@ -238,9 +239,5 @@ func BenchmarkScoring(b *testing.B) {
 }
 
 func (e *env) countB(b *testing.B, q string) int {
-	var n int
-	if err := e.db.QueryRow(q, e.ws).Scan(&n); err != nil {
-		b.Fatal(err)
-	}
-	return n
+	return pgtest.Count(b, e.db, q, e.ws)
 }

@@ -164,11 +164,7 @@ func (e *env) snapshot() snapshot {
 
 func (e *env) count(q string, args ...any) int {
 	e.t.Helper()
-	var n int
-	if err := e.db.QueryRow(q, args...).Scan(&n); err != nil {
-		e.t.Fatalf("%s: %v", q, err)
-	}
-	return n
+	return pgtest.Count(e.t, e.db, q, args...)
 }
 
 // rescoreAll runs re-scoring jobs to the end and returns how many chunks it took.
@@ -415,7 +411,5 @@ func TestGrowingWorkspaceIsPlacedAnew(t *testing.T) {
 
 func (e *env) exec(q string, args ...any) {
 	e.t.Helper()
-	if _, err := e.db.Exec(q, args...); err != nil {
-		e.t.Fatalf("%s: %v", q, err)
-	}
+	pgtest.Exec(e.t, e.db, q, args...)
 }

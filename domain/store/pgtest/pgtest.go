@@ -145,3 +145,21 @@ func NewStoreAndDB(t testing.TB) (*store.Store, *sql.DB) {
 	t.Cleanup(func() { db.Close() })
 	return st, db
 }
+
+// Count runs a query that returns one number, failing the test if it cannot.
+func Count(t testing.TB, db *sql.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// Exec runs a statement that arranges a test's data, failing the test if it cannot.
+func Exec(t testing.TB, db *sql.DB, query string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
