@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -340,7 +341,7 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 		sources[t.Metric] += t.Count
 	}
 	v.Sources = append(v.Sources, views.FilterOption{Value: "", Label: "All sources"})
-	for _, src := range sortedKeys(sources) {
+	for _, src := range slices.Sorted(maps.Keys(sources)) {
 		v.Sources = append(v.Sources, views.FilterOption{Value: src, Label: fmt.Sprintf("%s (%d)", src, sources[src]), Count: sources[src]})
 	}
 	v.Days = timeline(acts)
@@ -464,15 +465,6 @@ func sparkline(values []float64, w, h float64) string {
 	return strings.TrimSpace(b.String())
 }
 
-func sortedKeys(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // timeline groups activities (already newest first) by UTC day.
 func timeline(acts []model.Activity) []views.TimelineDay {
 	var days []views.TimelineDay
@@ -526,13 +518,8 @@ func attributePairs(raw []byte) []views.Pair {
 	if len(raw) == 0 || json.Unmarshal(raw, &attrs) != nil {
 		return nil
 	}
-	keys := make([]string, 0, len(attrs))
-	for k := range attrs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []views.Pair
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		var val string
 		switch x := attrs[k].(type) {
 		case string:

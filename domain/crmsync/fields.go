@@ -5,8 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,11 +150,7 @@ func Payload(l model.PushLead, maps []model.FieldMap, fields map[string]salesfor
 
 // Hash fingerprints the values to write, so unchanged records are not sent again.
 func Hash(object string, values map[string]any) string {
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(values))
 	h := sha256.New()
 	fmt.Fprint(h, object)
 	for _, k := range keys {

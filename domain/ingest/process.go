@@ -269,6 +269,7 @@ func firstNonZero(ids ...int64) int64 {
 	return 0
 }
 
+// sortedKeys lists the set's non-empty keys in order (an event without the value adds "").
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

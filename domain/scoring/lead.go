@@ -2,7 +2,9 @@ package scoring
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -257,7 +259,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		out.Ledger = append(out.Ledger, model.LedgerLine{LeadID: st.Lead.ID, Kind: "label", Label: name, RuleID: lr.ID,
 			RuleVersion: lr.Version, Delta: delta, Before: b2f(delta < 0), After: b2f(delta > 0)})
 	}
-	for _, l := range sortedSet(had) {
+	for _, l := range slices.Sorted(maps.Keys(had)) {
 		if !has[l] {
 			labelLine(l, -1)
 		}
@@ -382,15 +384,6 @@ func dedupe(names []string) []string {
 			seen[n] = true
 			out = append(out, n)
 		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out

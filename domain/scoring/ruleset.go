@@ -6,7 +6,8 @@ package scoring
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,12 +130,7 @@ func (rs *RuleSet) NeedsProperties() bool { return len(rs.propKeys) > 0 }
 
 // PropertyKeys lists the event property keys the rules read: only those are decoded.
 func (rs *RuleSet) PropertyKeys() []string {
-	out := make([]string, 0, len(rs.propKeys))
-	for k := range rs.propKeys {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(rs.propKeys))
 }
 
 // Effect returns the score effect of a rule, for decay at read time.

@@ -581,6 +581,7 @@ func TemperatureOf(heat float64, rising bool, last *time.Time, dist HeatScale, n
 	return rules.Temperature(e, dist.At(now), now)
 }
 
+// keys is never nil: RollupAccounts reads nil as "every account".
 func keys(m map[int64]bool) []int64 {
 	out := make([]int64, 0, len(m))
 	for k := range m {

@@ -1,9 +1,10 @@
 package workspaces
 
 import (
+	"maps"
 	"net/mail"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -20,13 +21,8 @@ const MaxNameLength = 200
 type FieldErrors map[string]string
 
 func (f FieldErrors) Error() string {
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
+	parts := make([]string, 0, len(f))
+	for _, k := range slices.Sorted(maps.Keys(f)) {
 		parts = append(parts, k+": "+f[k])
 	}
 	return strings.Join(parts, "; ")
