@@ -8,11 +8,8 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 CHROMIUM    ?= /usr/bin/chromium
 DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
-# playwright-core must match the version playwright-go was built for; read it from the module.
-PLAYWRIGHT_CORE_VERSION = $(shell sed -n 's/^const playwrightCliVersion = "\(.*\)"/\1/p' \
-	"$$($(GO) list -m -f '{{.Dir}}' github.com/playwright-community/playwright-go)/run.go")
 
-.PHONY: help run build generate test test-deps postgres chromium node playwright-driver check bench bench-scoring clean
+.PHONY: help run build generate test test-deps go-deps postgres chromium node playwright-driver check bench bench-scoring clean
 
 help:
 	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -50,11 +47,18 @@ node:
 		$(SUDO) apt-get update -q && $(APT_INSTALL) nodejs npm; \
 	fi
 
-# playwright-go drives the browser through playwright-core's cli.js; fetch exactly that
-# version from npm into a git-ignored folder (playwright's own installer downloads browsers).
-playwright-driver: node
-	@want="$(PLAYWRIGHT_CORE_VERSION)"; \
-	if [ -z "$$want" ]; then echo "cannot read playwright-go's pinned playwright version" >&2; exit 1; fi; \
+# Every Go module the build, the tests and the templ tool need, into the module cache (a fresh
+# machine, or CI with an empty GOMODCACHE, has none).
+go-deps:
+	$(GO) mod download
+
+# playwright-go drives the browser through playwright-core's cli.js; fetch exactly the version
+# playwright-go was built for (read from the downloaded module) from npm into a git-ignored
+# folder (playwright's own installer downloads browsers, which cannot work here).
+playwright-driver: node go-deps
+	@dir=$$($(GO) list -m -f '{{.Dir}}' github.com/playwright-community/playwright-go) && \
+	want=$$(sed -n 's/^const playwrightCliVersion = "\(.*\)"/\1/p' "$$dir/run.go"); \
+	if [ -z "$$want" ]; then echo "cannot read playwright-go's pinned playwright version from $$dir/run.go" >&2; exit 1; fi; \
 	have=$$(node -p "require('$(DRIVER_DIR)/package/package.json').version" 2>/dev/null); \
 	if [ "$$have" != "$$want" ]; then \
 		echo "Fetching playwright-core@$$want from npm"; \
@@ -63,7 +67,7 @@ playwright-driver: node
 		rm -f "playwright-core-$$want.tgz"; \
 	fi
 
-test-deps: postgres chromium playwright-driver
+test-deps: go-deps postgres chromium playwright-driver
 
 # Static checks that need no database: generated templ code is current, vet is clean.
 check:

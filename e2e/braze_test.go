@@ -3,13 +3,13 @@ package e2e
 import (
 	"bytes"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/playwright-community/playwright-go"
 
 	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
+	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
 
@@ -17,7 +17,7 @@ import (
 // with an HTTP client, and find the leads, their timeline and the counts in the UI.
 func TestBrazeCurrentsFlow(t *testing.T) {
 	fake := brazetest.New(t, "braze-rest-key-0001")
-	fake.AddUser(brazetest.User{BrazeID: "67a44afa85ca6d271d95bb57", Email: "mia.wong@initech.example.com", FirstName: "Mia", LastName: "Wong",
+	fake.AddUser(brazetest.User{BrazeID: currentstest.AppOnly.UserID, Email: "mia.wong@initech.example.com", FirstName: "Mia", LastName: "Wong",
 		Country: "SG", CustomAttributes: map[string]any{"company": "Initech", "job_title": "CTO"}})
 	srv := webtest.Start(t, nil)
 	page := newPage(t, srv.URL)
@@ -50,8 +50,7 @@ func TestBrazeCurrentsFlow(t *testing.T) {
 	screenshot(t, page, "braze-token.png")
 
 	// Braze posts the mixed batch, and one event whose campaign name is markup.
-	body, err := os.ReadFile("../../shared/fixtures/braze-currents/mixed-batch.json")
-	must(t, err)
+	body := currentstest.Read("mixed-batch.json")
 	post := func(body []byte) int {
 		req, _ := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -65,8 +64,8 @@ func TestBrazeCurrentsFlow(t *testing.T) {
 	if status := post(body); status != 200 {
 		t.Fatalf("posting the batch: %d", status)
 	}
-	xss := `{"events":[{"id":"xss-1","event_type":"users.messages.email.Open","time":1773250000,"user":{"user_id":"67a48cbbf63b99e45bde6c28"},
-		"properties":{"email_address":"anna.keller@acme.example.com","campaign_name":"<script>alert('x')</script><b>bold</b>"}}]}`
+	xss := `{"events":[{"id":"xss-1","event_type":"users.messages.email.Open","time":1773850000,"user":{"user_id":"` + currentstest.Nora.UserID + `"},
+		"properties":{"email_address":"` + currentstest.Nora.Email + `","campaign_name":"<script>alert('x')</script><b>bold</b>"}}]}`
 	if status := post([]byte(xss)); status != 200 {
 		t.Fatalf("posting the markup event: %d", status)
 	}
@@ -81,19 +80,19 @@ func TestBrazeCurrentsFlow(t *testing.T) {
 
 	// Leads: search, open, read the timeline.
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Leads", Exact: playwright.Bool(true)}).Click())
-	must(t, expect.Locator(page.Locator("#leads")).ToContainText("anna.keller@acme.example.com"))
+	must(t, expect.Locator(page.Locator("#leads")).ToContainText(currentstest.Nora.Email))
 	screenshot(t, page, "leads.png")
-	must(t, page.Locator("input[name=q]").Fill("anna.keller"))
+	must(t, page.Locator("input[name=q]").Fill("nora.lindqvist"))
 	must(t, button(page, "Apply").Click())
 	must(t, expect.Locator(page.Locator("#leads tbody tr")).ToHaveCount(1))
-	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "anna.keller@acme.example.com"}).First().Click())
+	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: currentstest.Nora.Email}).First().Click())
 	must(t, expect.Locator(page.Locator(".timeline").First()).ToBeVisible())
-	must(t, expect.Locator(page.Locator(".timeline-card")).ToContainText("Clicked in email Q1 2026 Product Webinar Invite"))
+	must(t, expect.Locator(page.Locator(".timeline-card")).ToContainText("Clicked in email Autumn Product Webinar Invite"))
 	must(t, expect.Locator(page.Locator(".timeline-card")).ToContainText("<script>alert('x')</script><b>bold</b>"))
 	if n, _ := page.Locator(".timeline-card b").Count(); n != 0 {
 		t.Fatal("campaign name rendered as HTML")
 	}
-	must(t, expect.Locator(page.Locator(".facts").First()).ToContainText("acme.example.com"))
+	must(t, expect.Locator(page.Locator(".facts").First()).ToContainText("fjordsoft.example.com"))
 	screenshot(t, page, "lead.png")
 
 	// The app-only user became known through the Braze lookup by braze_id.

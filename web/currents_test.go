@@ -7,17 +7,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
-
-const fixtureDir = "../../shared/fixtures/braze-currents/"
 
 func currentsServer(t *testing.T, env map[string]string) (*webtest.Server, string, model.APIToken) {
 	t.Helper()
@@ -78,13 +76,7 @@ func gz(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func fixture(t *testing.T, name string) []byte {
-	b, err := os.ReadFile(fixtureDir + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t *testing.T, name string) []byte { return currentstest.Read(name) }
 
 func TestCurrentsAuthentication(t *testing.T) {
 	s, token, tok := currentsServer(t, nil)
@@ -138,7 +130,7 @@ func TestCurrentsBatches(t *testing.T) {
 
 	// Any JSON content type, or none, is accepted; so is gzip.
 	for i, ct := range []string{"", "application/json", "application/json; charset=utf-8", "text/plain"} {
-		body := []byte(strings.Replace(string(fixture(t, "users.messages.email.Open.json")), "4a7619f9", "ct0000"+string(rune('a'+i)), 1))
+		body := []byte(strings.Replace(string(fixture(t, "users.messages.email.Open.json")), `"id": "`, `"id": "ct`+string(rune('a'+i)), 1))
 		r := postCurrents(t, s.URL, token, body, map[string]string{"Content-Type": ct})
 		if r.status != 200 || r.result.Stored != 1 {
 			t.Fatalf("content type %q: %d %+v %s", ct, r.status, r.result, r.err)

@@ -2,15 +2,13 @@ package events
 
 import (
 	"bytes"
-	"os"
 	"testing"
+
+	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 )
 
 func BenchmarkDecodeMixedBatch(b *testing.B) {
-	body, err := os.ReadFile(fixtures + "/mixed-batch.json")
-	if err != nil {
-		b.Fatal(err)
-	}
+	body := currentstest.Read("mixed-batch.json")
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -22,7 +20,7 @@ func BenchmarkDecodeMixedBatch(b *testing.B) {
 }
 
 func BenchmarkActivities(b *testing.B) {
-	body, _ := os.ReadFile(fixtures + "/mixed-batch.json")
+	body := currentstest.Read("mixed-batch.json")
 	evs, _, _ := DecodeBatch(bytes.Clone(body))
 	_ = evs
 	b.ReportAllocs()

@@ -2,21 +2,16 @@ package events
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-const fixtures = "../../../shared/fixtures/braze-currents"
+	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
+)
 
 func loadFixture(t *testing.T, name string) []Event {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		t.Fatalf("fixture %s: %v (the shared/ folder must sit beside the checkout)", name, err)
-	}
+	body := currentstest.Read(name)
 	heads, bad, err := DecodeBatch(body)
 	if err != nil || len(bad) > 0 {
 		t.Fatalf("%s: %v %v", name, err, bad)
@@ -34,25 +29,25 @@ func loadFixture(t *testing.T, name string) []Event {
 // Every fixture becomes exactly the activity name braze.md §2.5 and the fixture README give.
 func TestActivityNamesOfEveryFixture(t *testing.T) {
 	want := map[string]string{
-		"users.canvas.Entry":                             "[Nurturing] Added by marketing team onto the journey Enterprise Trial Nurture 2026",
+		"users.canvas.Entry":                             "[Nurturing] Added by marketing team onto the journey Onboarding Journey 2026",
 		"users.behaviors.CustomEvent":                    "[Custom Event tracked] pricing_page_viewed",
 		"users.behaviors.app.FirstSession":               "[User Action] Today marks the user's first session",
-		"users.behaviors.InstallAttribution":             "[User Action] User installed app from LinkedIn Ads",
-		"users.behaviors.Purchase":                       "[Purchase] Customer purchased pro_plan_annual for 1188.0 USD",
-		"users.messages.contentcard.Click":               "[Content Card engagement] Clicked on Pro Plan Upgrade Card content card",
+		"users.behaviors.InstallAttribution":             "[User Action] User installed app from Google Ads",
+		"users.behaviors.Purchase":                       "[Purchase] Customer purchased team_plan_annual for 1440.0 EUR",
+		"users.messages.contentcard.Click":               "[Content Card engagement] Clicked on Team Plan Upgrade Card content card",
 		"users.messages.email.Bounce":                    "[Alerting or negative] Email hard-bounced. This person's email appears to be no longer valid",
-		"users.messages.email.Click":                     "[Email campaign engagement] Clicked in email Q1 2026 Product Webinar Invite on https://www.example.com/webinars/q1-2026-product-webinar?utm_source=braze&utm_medium=email&utm_campaign=q1-webinar",
-		"users.messages.email.Delivery":                  "[Nurturing] Received email Q1 2026 Product Webinar Invite",
-		"users.messages.email.Open":                      "[Email campaign engagement] Opened email Q1 2026 Product Webinar Invite",
-		"users.messages.email.Unsubscribe":               "[Subscription status change] Unsubscribed from March 2026 Customer Newsletter",
-		"users.messages.inappmessage.Click":              "[In-app campaign engagement] Clicked on message In-App Upgrade Prompt - Pro Plan",
-		"users.messages.pushnotification.Open":           "[Push notification engagement] Clicked on notification New Reporting Dashboard Launch",
-		"users.messages.sms.InboundReceive":              "[SMS/mobile campaign engagement] We received a message from this person to our internal number +14155550100: Can we move our demo to Thursday at 3pm?",
-		"users.messages.sms.ShortLinkClick":              "[SMS/mobile campaign engagement] Clicked on https://go.example.com/k7Qx2LmP",
-		"users.messages.whatsapp.InboundReceive":         "[WhatsApp engagement] We received a message from this person to our WhatsApp number +14155550199: Thursday at 3pm works for me, thanks!",
-		"users.messages.whatsapp.Read":                   "[WhatsApp engagement] Lead read our message from the Demo Booking Confirmation - WhatsApp campaign",
+		"users.messages.email.Click":                     "[Email campaign engagement] Clicked in email Autumn Product Webinar Invite on https://www.example.com/webinars/autumn-product-webinar?utm_source=braze&utm_medium=email",
+		"users.messages.email.Delivery":                  "[Nurturing] Received email Autumn Product Webinar Invite",
+		"users.messages.email.Open":                      "[Email campaign engagement] Opened email Autumn Product Webinar Invite",
+		"users.messages.email.Unsubscribe":               "[Subscription status change] Unsubscribed from Monthly Customer Digest - March",
+		"users.messages.inappmessage.Click":              "[In-app campaign engagement] Clicked on message In-App Prompt - Try Team Plan",
+		"users.messages.pushnotification.Open":           "[Push notification engagement] Clicked on notification New Forecasting Report Launch",
+		"users.messages.sms.InboundReceive":              "[SMS/mobile campaign engagement] We received a message from this person to our internal number +12025550100: Could we move the demo to Friday at 10am?",
+		"users.messages.sms.ShortLinkClick":              "[SMS/mobile campaign engagement] Clicked on https://go.example.com/fd26Lx",
+		"users.messages.whatsapp.InboundReceive":         "[WhatsApp engagement] We received a message from this person to our WhatsApp number +12025550199: Friday at 10am works for me, thank you!",
+		"users.messages.whatsapp.Read":                   "[WhatsApp engagement] Lead read our message from the Demo Confirmation - WhatsApp campaign",
 		"users.behaviors.subscription.GlobalStateChange": "[Subscription status change] Global marketing subscription setting set to Opted In",
-		"users.behaviors.subscriptiongroup.StateChange":  "[Subscription status change] Subscribed to/from Q1 2026 Product Webinar Invite",
+		"users.behaviors.subscriptiongroup.StateChange":  "[Subscription status change] Subscribed to/from Autumn Product Webinar Invite",
 	}
 	if len(want) != 19 || len(SupportedTypes()) != 19 {
 		t.Fatalf("want 19 types, have %d templates", len(SupportedTypes()))
@@ -95,16 +90,15 @@ func TestMixedBatch(t *testing.T) {
 		if em := e.Email(); em != "" && e.UserID != "" {
 			emails[e.UserID] = em
 		}
-		if e.Time.Before(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)) || e.Time.After(time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC)) {
+		if e.Time.Before(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)) || e.Time.After(time.Date(2026, 3, 21, 0, 0, 0, 0, time.UTC)) {
 			t.Errorf("time %v out of range", e.Time)
 		}
 	}
-	if len(ids) != 97 {
-		t.Fatalf("%d distinct ids, want 97", len(ids))
+	if len(ids) != currentstest.MixedDistinct {
+		t.Fatalf("%d distinct ids, want %d", len(ids), currentstest.MixedDistinct)
 	}
-	// Users with email events in the batch (the README lists 10 of 12 with an email; 8 of
-	// them show it in an email event of this batch).
-	if emails["67b471af2d520935cb9b1660"] != "emily.watson@stark.example.com" {
+	// An anonymous user's email comes from their email events.
+	if g := currentstest.Grace; emails[g.UserID] != g.Email {
 		t.Fatalf("anonymous user's email not found: %v", emails)
 	}
 }
@@ -120,7 +114,7 @@ func TestCanvasSentEmailFallsBackToCanvasName(t *testing.T) {
 			continue
 		}
 		name, _ := e.ActivityName()
-		if !strings.Contains(name, "Enterprise Trial Nurture 2026") {
+		if !strings.Contains(name, "Onboarding Journey 2026") {
 			t.Errorf("Canvas-sent email named %q", name)
 		}
 		found++
@@ -221,7 +215,7 @@ func TestEmailAndPhone(t *testing.T) {
 func TestToActivityKeepsContext(t *testing.T) {
 	ev := loadFixture(t, "users.messages.email.Click.json")[0]
 	a, ok := ev.ToActivity()
-	if !ok || a.CampaignName != "Q1 2026 Product Webinar Invite" || !strings.HasPrefix(a.URL, "https://www.example.com/") ||
+	if !ok || a.CampaignName != "Autumn Product Webinar Invite" || !strings.HasPrefix(a.URL, "https://www.example.com/") ||
 		a.Source != "braze" || a.OccurredAt.Location() != time.UTC {
 		t.Fatalf("%+v", a)
 	}
@@ -231,7 +225,7 @@ func TestToActivityKeepsContext(t *testing.T) {
 	}
 	p := loadFixture(t, "users.behaviors.Purchase.json")[0]
 	pa, _ := p.ToActivity()
-	if !strings.Contains(string(pa.Properties), `"purchase_properties":{"billing_period":"annual"`) {
+	if !strings.Contains(string(pa.Properties), `"purchase_properties":{"billing":"annual"`) {
 		t.Fatalf("purchase_properties lost: %s", pa.Properties)
 	}
 }

@@ -7,14 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
+	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -22,8 +21,6 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-const fixtures = "../../../shared/fixtures/braze-currents"
 
 type env struct {
 	t    *testing.T
@@ -58,13 +55,7 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, st: st, db: db, ws: ws.ID, p: p, box: box, ctx: context.Background()}
 }
 
-func (e *env) fixture(name string) []byte {
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return b
-}
+func (e *env) fixture(name string) []byte { return currentstest.Read(name) }
 
 func (e *env) accept(body []byte) Result {
 	e.t.Helper()
@@ -155,14 +146,17 @@ func TestMixedBatchBecomesLeadsAndActivities(t *testing.T) {
 	if waiting == 0 || e.count(`SELECT count(*) FROM activities`)+waiting != 97 {
 		t.Fatalf("waiting %d", waiting)
 	}
-	if n := e.count(`SELECT count(*) FROM inbound_waiting WHERE braze_user_id NOT IN ('67a44afa85ca6d271d95bb57', '67afaa72f60d9dde40aec5d4', '')`); n != 0 {
+	if n := e.count(`SELECT count(*) FROM inbound_waiting WHERE braze_user_id NOT IN ($1, $2, '')`, currentstest.AppOnly.UserID, currentstest.SMSOnly.UserID); n != 0 {
 		t.Fatalf("%d events of identifiable users wait", n)
 	}
-	// Identity join: Emily (anonymous) gets her app and Canvas events through her email events.
-	var emily int64
-	e.db.QueryRow(`SELECT id FROM leads WHERE email = 'emily.watson@stark.example.com'`).Scan(&emily)
-	if n := e.count(`SELECT count(*) FROM lead_identities WHERE lead_id = $1 AND kind = 'braze_user_id' AND value = '67b471af2d520935cb9b1660'`, emily); n != 1 {
-		t.Fatal("Emily's Braze id not linked")
+	// Identity join: Grace (anonymous) gets her app and Canvas events through her email events.
+	var grace int64
+	e.db.QueryRow(`SELECT id FROM leads WHERE email = $1`, currentstest.Grace.Email).Scan(&grace)
+	if n := e.count(`SELECT count(*) FROM lead_identities WHERE lead_id = $1 AND kind = 'braze_user_id' AND value = $2`, grace, currentstest.Grace.UserID); n != 1 {
+		t.Fatal("Grace's Braze id not linked")
+	}
+	if n := e.count(`SELECT count(*) FROM activities WHERE lead_id = $1 AND event_type = 'users.behaviors.CustomEvent'`, grace); n != 1 {
+		t.Fatal("Grace's id-only app event did not join her lead")
 	}
 	// Accounts per company domain; the timeline keeps event time.
 	if n := e.count(`SELECT count(*) FROM accounts`); n != 10 {
@@ -172,7 +166,7 @@ func TestMixedBatchBecomesLeadsAndActivities(t *testing.T) {
 		first, last time.Time
 		count       int
 	}
-	e.db.QueryRow(`SELECT first_activity_at, last_activity_at, activity_count FROM leads WHERE email = 'anna.keller@acme.example.com'`).Scan(&anna.first, &anna.last, &anna.count)
+	e.db.QueryRow(`SELECT first_activity_at, last_activity_at, activity_count FROM leads WHERE email = $1`, currentstest.Nora.Email).Scan(&anna.first, &anna.last, &anna.count)
 	if !anna.first.Before(anna.last) || anna.count < 5 {
 		t.Fatalf("anna %+v", anna)
 	}
@@ -180,7 +174,7 @@ func TestMixedBatchBecomesLeadsAndActivities(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM activities WHERE name LIKE '%null%' OR name LIKE '%<nil>%' OR name LIKE '%$%'`); n != 0 {
 		t.Fatalf("%d activity names with null", n)
 	}
-	if n := e.count(`SELECT count(*) FROM activities WHERE name = '[Nurturing] Received email Enterprise Trial Nurture 2026'`); n == 0 {
+	if n := e.count(`SELECT count(*) FROM activities WHERE name = $1`, currentstest.MixedCanvasDelivery); n == 0 {
 		t.Fatal("Canvas-sent delivery not named after the Canvas")
 	}
 	// Lookups: the two waiting users by Braze id, and one profile lookup per newly seen user
@@ -191,24 +185,24 @@ func TestMixedBatchBecomesLeadsAndActivities(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'external_id'`); n != 8 {
 		t.Fatalf("%d external_id lookups, want 8", n)
 	}
-	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'phone' AND value = '+14155550188'`); n != 1 {
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE kind = 'phone' AND value = $1`, currentstest.UnknownSMSNumber); n != 1 {
 		t.Fatal("unknown SMS number not queued for a phone lookup")
 	}
 }
 
 func TestEveryFixtureTypeBecomesItsActivity(t *testing.T) {
 	e := newEnv(t)
-	files, _ := filepath.Glob(filepath.Join(fixtures, "users.*.json"))
+	files := currentstest.Names()
 	if len(files) != 19 {
 		t.Fatalf("%d fixtures", len(files))
 	}
-	// An email event first, so every fixture's user (crm-…) can be known by external id.
+	// Braze knows every fixture's user by external id.
 	e.connectBraze()
-	for _, ext := range []string{"crm-000482", "crm-000517", "crm-000603", "crm-000611", "crm-000644", "crm-000702", "crm-000731", "crm-000745"} {
+	for _, ext := range currentstest.ExternalIDs() {
 		e.fake.AddUser(brazetest.User{ExternalID: ext, BrazeID: "b-" + ext, Email: ext + "@globex.example.com", FirstName: "F" + ext})
 	}
 	for _, f := range files {
-		e.accept(e.fixture(filepath.Base(f)))
+		e.accept(e.fixture(f))
 	}
 	e.drain()
 	e.assertExactlyOnce()
@@ -307,19 +301,20 @@ func TestLaterEmailEventReleasesWaitingEvents(t *testing.T) {
 func TestProfileLookupFillsKnownLeads(t *testing.T) {
 	e := newEnv(t)
 	e.connectBraze()
-	e.fake.AddUser(brazetest.User{ExternalID: "crm-000482", BrazeID: "67a48cbbf63b99e45bde6c28", Email: "anna.k@acme.example.com",
-		FirstName: "Anna", LastName: "Keller", Country: "CH", CustomAttributes: map[string]any{"job_title": "Head of Marketing"}})
+	nora := currentstest.Nora
+	e.fake.AddUser(brazetest.User{ExternalID: nora.ExternalID, BrazeID: nora.UserID, Email: "nora.l@fjordsoft.example.com",
+		FirstName: "Nora", LastName: "Lindqvist", Country: "SE", CustomAttributes: map[string]any{"job_title": "Head of Marketing"}})
 	e.accept(e.fixture("mixed-batch.json"))
 	e.drain()
 	e.assertExactlyOnce()
 	var first, country string
 	var attrs string
-	e.db.QueryRow(`SELECT first_name, country, custom_attributes::text FROM leads WHERE email = 'anna.keller@acme.example.com'`).Scan(&first, &country, &attrs)
-	if first != "Anna" || country != "CH" || !strings.Contains(attrs, "Head of Marketing") {
+	e.db.QueryRow(`SELECT first_name, country, custom_attributes::text FROM leads WHERE email = $1`, nora.Email).Scan(&first, &country, &attrs)
+	if first != "Nora" || country != "SE" || !strings.Contains(attrs, "Head of Marketing") {
 		t.Fatalf("profile not filled: %q %q %s", first, country, attrs)
 	}
-	// Braze has a newer email for Anna: her lead is updated, not duplicated.
-	if n := e.count(`SELECT count(*) FROM leads WHERE email = 'anna.k@acme.example.com'`); n != 0 {
+	// Braze has a newer email for Nora: her lead is updated, not duplicated.
+	if n := e.count(`SELECT count(*) FROM leads WHERE email = 'nora.l@fjordsoft.example.com'`); n != 0 {
 		t.Fatal("a second lead was created for a changed email")
 	}
 	ext := 0
@@ -336,8 +331,8 @@ func TestProfileLookupFillsKnownLeads(t *testing.T) {
 func TestBrazeIDAndPhoneLookups(t *testing.T) {
 	e := newEnv(t)
 	e.connectBraze()
-	e.fake.AddUser(brazetest.User{BrazeID: "67a44afa85ca6d271d95bb57", Email: "app.user@wayne.example.com"})
-	e.fake.AddUser(brazetest.User{BrazeID: "sms-only", Phone: "+14155550188", Email: "sms.person@wayne.example.com"})
+	e.fake.AddUser(brazetest.User{BrazeID: currentstest.AppOnly.UserID, Email: "app.user@wayne.example.com"})
+	e.fake.AddUser(brazetest.User{BrazeID: "sms-only", Phone: currentstest.UnknownSMSNumber, Email: "sms.person@wayne.example.com"})
 	e.accept(e.fixture("mixed-batch.json"))
 	e.drain()
 	e.assertExactlyOnce()
@@ -356,7 +351,7 @@ func TestBrazeIDAndPhoneLookups(t *testing.T) {
 func TestBrazeErrors(t *testing.T) {
 	e := newEnv(t)
 	e.connectBraze()
-	e.fake.AddUser(brazetest.User{BrazeID: "67a44afa85ca6d271d95bb57", Email: "app.user@wayne.example.com"})
+	e.fake.AddUser(brazetest.User{BrazeID: currentstest.AppOnly.UserID, Email: "app.user@wayne.example.com"})
 	e.accept(e.fixture("mixed-batch.json"))
 	if _, err := e.p.Processor.ProcessOnce(e.ctx); err != nil {
 		t.Fatal(err)
