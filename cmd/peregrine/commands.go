@@ -175,10 +175,12 @@ func (e env) serve(args []string) int {
 	defer pipeline.Stop()
 	server := web.New(cfg, p, pipeline, log)
 	server.Listener = ln
-	errs := make(chan error, 1)
-	go func() { errs <- server.Start(cfg.Addr) }()
+	// Say so before serving: the listener is bound, so the first requests wait for the server,
+	// and whoever sees /readyz answer has seen the address to open.
 	log.Info("Peregrine is ready", "url", cfg.PublicURL, "database", p.Describe())
 	fmt.Fprintf(e.stdout, "\n  Peregrine is running: open %s\n  (Ctrl-C to stop)\n\n", cfg.PublicURL)
+	errs := make(chan error, 1)
+	go func() { errs <- server.Start(cfg.Addr) }()
 
 	select {
 	case err := <-errs:
