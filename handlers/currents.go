@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -22,17 +23,27 @@ type CurrentsEndpoint struct {
 	Handlers *Handlers
 	Pipeline *ingest.Pipeline
 	MaxBody  int64
-	// Slots bounds concurrent stores; a request that waits too long gets 503 so Braze retries
-	// later instead of piling up connections.
+	// Slots bounds concurrent requests past authentication; a request takes its slot before
+	// reading its body, and one that waits too long gets 503 so Braze retries later instead
+	// of piling up connections and memory.
 	Slots chan struct{}
+	// bodies bounds the body bytes held in memory at once, whatever their number: storing a
+	// batch takes about three times its size (the body, the payloads handed to the database,
+	// the driver's buffer), so eight 32 MiB bodies are read one after another, not together.
+	bodies *semaphore.Weighted
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time
 }
 
-// NewCurrentsEndpoint sizes the endpoint.
+// slotWait is how long a request waits for a slot or for memory before it gets 503.
+const slotWait = 5 * time.Second
+
+// NewCurrentsEndpoint sizes the endpoint: concurrency requests at once, and bodies of at most
+// max(maxBody, 32 MiB) bytes in memory together.
 func NewCurrentsEndpoint(h *Handlers, p *ingest.Pipeline, maxBody int64, concurrency int) *CurrentsEndpoint {
-	return &CurrentsEndpoint{Handlers: h, Pipeline: p, MaxBody: maxBody, Slots: make(chan struct{}, concurrency), touched: map[int64]time.Time{}}
+	return &CurrentsEndpoint{Handlers: h, Pipeline: p, MaxBody: maxBody, Slots: make(chan struct{}, concurrency),
+		bodies: semaphore.NewWeighted(max(maxBody+1, 32<<20)), touched: map[int64]time.Time{}}
 }
 
 func apiError(c echo.Context, status int, message string) error {
@@ -63,23 +74,35 @@ func (ce *CurrentsEndpoint) Receive(c echo.Context) error {
 		ce.Handlers.Log.Error("currents: token lookup failed", "err", err)
 		return unavailable(c, "Peregrine cannot reach its database right now; retry later.")
 	}
-
-	body, status, msg := ce.readBody(c)
-	if status != 0 {
-		if status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge {
-			ce.Pipeline.Stats.Add(tok.WorkspaceID, model.MetricRejectedRequest, "", 1)
-		}
-		return apiError(c, status, msg)
+	if c.Request().ContentLength > ce.MaxBody {
+		ce.Pipeline.Stats.Add(tok.WorkspaceID, model.MetricRejectedRequest, "", 1)
+		return apiError(c, http.StatusRequestEntityTooLarge, tooLarge)
 	}
 
+	// The slot comes before the body: a request waiting for its turn leaves its body in the
+	// connection, not in memory.
 	select {
 	case ce.Slots <- struct{}{}:
 		defer func() { <-ce.Slots }()
-	case <-time.After(5 * time.Second):
+	case <-time.After(slotWait):
 		return unavailable(c, "Peregrine is busy storing other batches; retry later.")
 	case <-ctx.Done():
 		c.Response().Status = 499
 		return nil
+	}
+	body, release, status, msg := ce.readBody(c)
+	defer release()
+	switch {
+	case status == http.StatusServiceUnavailable:
+		return unavailable(c, msg)
+	case status == 499:
+		c.Response().Status = 499
+		return nil
+	case status != 0:
+		if status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge {
+			ce.Pipeline.Stats.Add(tok.WorkspaceID, model.MetricRejectedRequest, "", 1)
+		}
+		return apiError(c, status, msg)
 	}
 	res, err := ce.Pipeline.Acceptor.AcceptCurrents(ctx, tok.WorkspaceID, body)
 	switch {
@@ -98,45 +121,109 @@ func (ce *CurrentsEndpoint) Receive(c echo.Context) error {
 	return c.JSON(http.StatusOK, res)
 }
 
-// readBody reads the body within the size limit, un-gzipping it when asked. A non-zero
-// status means the request is refused with msg.
-func (ce *CurrentsEndpoint) readBody(c echo.Context) ([]byte, int, string) {
+const tooLarge = "The batch is larger than this server accepts; send smaller batches."
+
+// readBody reads the body within the size limit, un-gzipping it when asked, and reserves the
+// memory it takes from the endpoint's budget as it grows. release gives the memory back. A
+// non-zero status means the request is refused with msg (499: the client went away).
+func (ce *CurrentsEndpoint) readBody(c echo.Context) (body []byte, release func(), status int, msg string) {
 	r := c.Request()
-	tooBig := func() ([]byte, int, string) {
-		return nil, http.StatusRequestEntityTooLarge, "The batch is larger than this server accepts; send smaller batches."
+	var reserved int64
+	release = func() {
+		if reserved > 0 {
+			ce.bodies.Release(reserved)
+			reserved = 0
+		}
 	}
-	if r.ContentLength > ce.MaxBody {
-		return tooBig()
+	reserve := func(n int64) error {
+		ctx, cancel := context.WithTimeout(r.Context(), slotWait)
+		defer cancel()
+		if err := ce.bodies.Acquire(ctx, n); err != nil {
+			return err
+		}
+		reserved += n
+		return nil
 	}
 	var reader io.Reader = http.MaxBytesReader(c.Response(), r.Body, ce.MaxBody)
+	gzipped := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
+		gzipped = true
+	default:
+		return nil, release, http.StatusUnsupportedMediaType, "Content-Encoding " + enc + " is not supported; send plain or gzip-compressed JSON."
+	}
+	if gzipped {
 		gz, err := gzip.NewReader(reader)
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return tooBig()
+				return nil, release, http.StatusRequestEntityTooLarge, tooLarge
 			}
-			return nil, http.StatusBadRequest, "The body says it is gzip-compressed but is not valid gzip."
+			return nil, release, http.StatusBadRequest, "The body says it is gzip-compressed but is not valid gzip."
 		}
 		defer gz.Close()
 		reader = gz
-	default:
-		return nil, http.StatusUnsupportedMediaType, "Content-Encoding " + enc + " is not supported; send plain or gzip-compressed JSON."
+	}
+	sizeHint := int64(-1)
+	if !gzipped {
+		sizeHint = r.ContentLength
 	}
 	// The decompressed size is bounded too, so a small gzip bomb cannot fill memory.
-	body, err := io.ReadAll(io.LimitReader(reader, ce.MaxBody+1))
+	body, err := readReserving(reader, ce.MaxBody, sizeHint, reserve)
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe) || int64(len(body)) > ce.MaxBody:
-		return tooBig()
+	case errors.Is(err, errTooLarge) || errors.As(err, &mbe):
+		return nil, release, http.StatusRequestEntityTooLarge, tooLarge
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, release, http.StatusServiceUnavailable, "Peregrine is busy storing other large batches; retry later."
+	case r.Context().Err() != nil:
+		return nil, release, 499, ""
 	case err != nil && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF)):
-		return nil, http.StatusBadRequest, "The gzip-compressed body is damaged."
+		return nil, release, http.StatusBadRequest, "The gzip-compressed body is damaged."
 	case err != nil:
-		return nil, http.StatusBadRequest, "The request body could not be read."
+		return nil, release, http.StatusBadRequest, "The request body could not be read."
 	}
-	return body, 0, ""
+	return body, release, 0, ""
+}
+
+var errTooLarge = errors.New("body too large")
+
+// readReserving reads r to its end, at most limit bytes, reserving each growth of its buffer
+// first. A known size is reserved and allocated once; otherwise the buffer grows in steps.
+func readReserving(r io.Reader, limit, sizeHint int64, reserve func(int64) error) ([]byte, error) {
+	capacity := int64(64 << 10)
+	if sizeHint >= 0 {
+		capacity = sizeHint + 1 // +1 to see the end without growing
+	}
+	capacity = min(capacity, limit+1)
+	if err := reserve(capacity); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, capacity)
+	for {
+		if int64(len(buf)) > limit {
+			return nil, errTooLarge
+		}
+		if len(buf) == cap(buf) {
+			grow := min(max(int64(cap(buf)), 1<<20), limit+1-int64(cap(buf)))
+			if grow <= 0 {
+				return nil, errTooLarge
+			}
+			if err := reserve(grow); err != nil {
+				return nil, err
+			}
+			buf = append(buf, make([]byte, grow)...)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func bearerToken(header string) (string, bool) {

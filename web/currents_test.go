@@ -193,3 +193,29 @@ func TestCurrentsBatches(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestCurrentsBracketBomb: ten million open brackets (20 MB, 20 KB gzipped) used to end the
+// process with a stack overflow in the JSON validator. Now: 400, and the server lives on.
+func TestCurrentsBracketBomb(t *testing.T) {
+	s, token, _ := currentsServer(t, nil)
+	bomb := []byte(`{"events":[` + strings.Repeat("[", 10_000_000))
+	small := gz(t, bomb)
+	if len(small) > 64<<10 {
+		t.Fatalf("gzipped bomb is %d bytes", len(small))
+	}
+	for name, r := range map[string]currentsReply{
+		"plain":   postCurrents(t, s.URL, token, bomb, nil),
+		"gzipped": postCurrents(t, s.URL, token, small, map[string]string{"Content-Encoding": "gzip"}),
+		"closed":  postCurrents(t, s.URL, token, []byte(`{"events":[`+strings.Repeat("[", 100_000)+strings.Repeat("]", 100_000)+`]}`), nil),
+	} {
+		switch {
+		case name == "closed" && (r.status != 200 || r.result.Rejected != 1):
+			t.Errorf("%s: %d %+v %s (a deep but valid event is set aside, the batch accepted)", name, r.status, r.result, r.err)
+		case name != "closed" && (r.status != 400 || !strings.Contains(r.err, "not valid JSON")):
+			t.Errorf("%s: %d %q", name, r.status, r.err)
+		}
+	}
+	if r := postCurrents(t, s.URL, token, fixture(t, "users.messages.email.Open.json"), nil); r.status != 200 || r.result.Stored != 1 {
+		t.Fatalf("the server does not serve after the bombs: %d %+v", r.status, r.result)
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
 )
 
 // MaxExternalIDs is Braze's cap on external_ids per /users/export/ids request.
@@ -125,7 +127,7 @@ func (c *Client) ExportIDs(ctx context.Context, req ExportRequest) (ExportRespon
 	if res.StatusCode != http.StatusOK {
 		return out, statusError(res, raw, rl)
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := jsonsafe.Unmarshal(raw, &out); err != nil {
 		return out, &Error{Status: res.StatusCode, Message: "Braze answered with something that is not the expected JSON; check that the REST endpoint is a Braze REST endpoint.", Detail: err.Error()}
 	}
 	out.RateLimit = rl

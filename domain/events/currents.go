@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
 )
 
 // SourceBraze marks events that came from Braze Currents.
@@ -22,6 +24,10 @@ const SourceBraze = "braze"
 
 // MaxEventBytes is the largest event Braze sends (it drops bigger ones); larger ones are rejected.
 const MaxEventBytes = 900 * 1024
+
+// MaxIdentifierBytes bounds the person identifiers an event may carry (user_id,
+// external_user_id, device_id): Braze's are far shorter, and identifiers are indexed.
+const MaxIdentifierBytes = 512
 
 // ErrNotABatch means the body is not {"events":[...]}. Braze then re-sends events one by one.
 var ErrNotABatch = errors.New(`the body must be a JSON object {"events": [...]}`)
@@ -53,13 +59,21 @@ type Rejected struct {
 // reads the rest when the event is processed. An empty body is a credential check and yields
 // no events. A body that is not {"events":[...]} fails as a whole; single malformed
 // events are returned as rejected so the good ones can still be stored.
+//
+// Nothing here recurses: the body's syntax is checked iteratively whatever its depth, and an
+// event nested deeper than jsonsafe.MaxDepth is rejected on its own. Each event's Raw is made
+// storable (no NUL, no lone surrogate, valid UTF-8) and aliases body when nothing changed.
 func DecodeBatch(body []byte) ([]Event, []Rejected, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, nil, nil
 	}
-	if body[0] != '{' || !gjson.ValidBytes(body) {
-		return nil, nil, fmt.Errorf("%w: the body is not valid JSON", ErrNotABatch)
+	if body[0] != '{' {
+		return nil, nil, ErrNotABatch
+	}
+	depth, err := jsonsafe.Depth(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: the body is not valid JSON (%v)", ErrNotABatch, err)
 	}
 	list := gjson.GetBytes(body, "events")
 	if !list.IsArray() {
@@ -69,8 +83,12 @@ func DecodeBatch(body []byte) ([]Event, []Rejected, error) {
 	var bad []Rejected
 	i := 0
 	list.ForEach(func(_, item gjson.Result) bool {
+		// gjson's Index is the item's offset in body when the value was not unescaped.
 		raw := []byte(item.Raw)
-		ev, err := decodeHead(raw, item)
+		if item.Index > 0 && item.Index+len(item.Raw) <= len(body) && string(body[item.Index:item.Index+len(item.Raw)]) == item.Raw {
+			raw = body[item.Index : item.Index+len(item.Raw) : item.Index+len(item.Raw)]
+		}
+		ev, err := decodeHead(raw, item, depth > jsonsafe.MaxDepth+2)
 		if err != nil {
 			bad = append(bad, Rejected{Index: i, Reason: err.Error(), Raw: raw})
 		} else {
@@ -84,16 +102,22 @@ func DecodeBatch(body []byte) ([]Event, []Rejected, error) {
 
 // decodeHead checks an event enough to store it: the three required keys and the shape of
 // user and properties. The processor decodes the rest later (DecodeEvent); this pass keeps
-// acknowledgement cheap. Properties stay nil here.
-func decodeHead(raw []byte, item gjson.Result) (Event, error) {
+// acknowledgement cheap. Properties stay nil here. checkDepth asks for the event's own depth
+// to be measured (only needed when the body as a whole is deeper than an event may be).
+func decodeHead(raw []byte, item gjson.Result, checkDepth bool) (Event, error) {
 	if len(raw) > MaxEventBytes {
 		return Event{}, fmt.Errorf("event is larger than %d bytes", MaxEventBytes)
 	}
 	if !item.IsObject() {
 		return Event{}, errors.New("event is not a JSON object")
 	}
-	if !utf8.Valid(raw) {
-		return Event{}, errors.New("event is not valid UTF-8")
+	if checkDepth {
+		if d, err := jsonsafe.Depth(raw); err != nil || d > jsonsafe.MaxDepth {
+			return Event{}, fmt.Errorf("event is nested deeper than %d levels", jsonsafe.MaxDepth)
+		}
+	}
+	if clean := jsonsafe.Clean(raw); &clean[0] != &raw[0] {
+		raw, item = clean, gjson.ParseBytes(clean)
 	}
 	var id, eventType, at string
 	var shapeErr error
@@ -148,14 +172,14 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 	if len(raw) > MaxEventBytes {
 		return Event{}, fmt.Errorf("event is larger than %d bytes", MaxEventBytes)
 	}
-	if !gjson.ValidBytes(raw) {
-		return Event{}, errors.New("event is not valid JSON")
+	if err := jsonsafe.Validate(raw, jsonsafe.MaxDepth); err != nil {
+		return Event{}, fmt.Errorf("event is not valid JSON: %w", err)
 	}
-	item := gjson.ParseBytes(raw)
-	ev, err := decodeHead(raw, item)
+	ev, err := decodeHead(raw, gjson.ParseBytes(raw), false)
 	if err != nil {
 		return Event{}, err
 	}
+	item := gjson.ParseBytes(ev.Raw) // cleaned
 	var user, props gjson.Result
 	item.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
@@ -167,8 +191,8 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		return true
 	})
 	user.ForEach(func(key, v gjson.Result) bool {
-		if v.Type != gjson.String {
-			return true
+		if v.Type != gjson.String || len(v.Str) > MaxIdentifierBytes {
+			return true // an identifier that long is no Braze id: the event stays without it
 		}
 		switch key.Str {
 		case "user_id":
@@ -281,7 +305,8 @@ func CleanEmail(s string) string {
 		return ""
 	}
 	at := strings.LastIndexByte(s, '@')
-	if at < 1 || at == len(s)-1 || !strings.Contains(s[at+1:], ".") || strings.ContainsAny(s, " \t<>,;\"") {
+	if at < 1 || at == len(s)-1 || !strings.Contains(s[at+1:], ".") || strings.ContainsAny(s, " \t<>,;\"\uFFFD") ||
+		strings.ContainsFunc(s, unicode.IsControl) {
 		return ""
 	}
 	return s

@@ -522,3 +522,47 @@ func asAuth(err error, target **AuthError) bool {
 }
 
 var _ = braze.MaxExternalIDs
+
+// poisonBatch is a batch of events that used to be acknowledged and then fail processing
+// forever (or fail the whole request): NUL in every kind of field, a lone surrogate, invalid
+// UTF-8, a 5,000-character WhatsApp message, an event nested 100,000 levels deep.
+func poisonBatch(prefix string) (body []byte, events, deep int) {
+	long := strings.Repeat("長い", 2500) // 5,000 CJK characters
+	evs := []string{
+		`{"id":"` + prefix + `-nul-email","event_type":"users.messages.email.Open","time":1773000000,"user":{"user_id":"` + prefix + `u1"},"properties":{"email_address":"nul\u0000@x.example.com","campaign_name":"C"}}`,
+		`{"id":"` + prefix + `-nul-user","event_type":"users.messages.email.Open","time":1773000001,"user":{"user_id":"` + prefix + `u\u00002","external_user_id":"ext\u0000` + prefix + `"},"properties":{"email_address":"` + prefix + `.two@poison.example.com","campaign_name":"Camp\u0000aign","url":"https://x.example.com/\u0000"}}`,
+		`{"id":"` + prefix + `-nul-name","event_type":"users.behaviors.CustomEvent","time":1773000002,"user":{"user_id":"` + prefix + `u3"},"properties":{"name":"evil\u0000name"}}`,
+		`{"id":"` + prefix + `-surrogate","event_type":"users.messages.email.Click","time":1773000003,"user":{"user_id":"` + prefix + `u3"},"properties":{"email_address":"` + prefix + `.three@poison.example.com","campaign_name":"\ud800 lone","url":"https://x.example.com/\udfff"}}`,
+		`{"id":"` + prefix + `-utf8","event_type":"users.messages.email.Open","time":1773000004,"user":{"user_id":"` + prefix + `u3"},"properties":{"email_address":"` + prefix + `.three@poison.example.com","campaign_name":"caf` + "\xe9\xff" + `"}}`,
+		`{"id":"` + prefix + `-whatsapp","event_type":"users.messages.whatsapp.InboundReceive","time":1773000005,"user":{"user_id":"` + prefix + `u3"},"properties":{"inbound_phone_number":"+12025550199","message_body":"` + long + `"}}`,
+		`{"id":"` + prefix + `-nul\u0000id","event_type":"users.behaviors.CustomEvent\u0000","time":1773000006,"user":{"user_id":"` + prefix + `u1"},"properties":{"name":"x"}}`,
+		`{"id":"` + prefix + `-deep","event_type":"users.behaviors.CustomEvent","time":1773000007,"user":{"user_id":"` + prefix + `u1"},"properties":{"name":"deep","custom_properties":` +
+			strings.Repeat(`{"a":`, 100_000) + `1` + strings.Repeat(`}`, 100_000) + `}}`,
+	}
+	return []byte(`{"events":[` + strings.Join(evs, ",") + `]}`), len(evs), 1
+}
+
+func TestPoisonEventsAreStoredAndProcessed(t *testing.T) {
+	e := newEnv(t)
+	body, n, deep := poisonBatch("p")
+	res := e.accept(body)
+	if res.Received != n || res.Rejected != deep || res.Stored != n-deep {
+		t.Fatalf("%+v", res)
+	}
+	if n := e.count(`SELECT count(*) FROM inbound_rejects WHERE reason LIKE '%nested deeper%'`); n != 1 {
+		t.Fatal("the deep event is not set aside with its reason")
+	}
+	e.drain()
+	e.assertExactlyOnce()
+	var name string
+	e.db.QueryRow(`SELECT name FROM activities WHERE event_type = 'users.messages.whatsapp.InboundReceive'`).Scan(&name)
+	if !strings.HasSuffix(name, strings.Repeat("長い", 2500)) {
+		t.Fatalf("the long message is not stored whole (%d characters)", len([]rune(name)))
+	}
+	if n := e.count(`SELECT count(*) FROM activities WHERE name LIKE '%evil�name%'`); n != 1 {
+		t.Fatal("NUL in a custom event name not replaced")
+	}
+	if n := e.count(`SELECT count(*) FROM inbound_events WHERE event_id = 'p-nul�id' AND state = 'ignored'`); n != 1 {
+		t.Fatal("an event id with NUL not stored")
+	}
+}

@@ -27,7 +27,9 @@ type SyntaxError struct {
 	Msg    string
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg) }
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
+}
 
 // Validate checks that doc is one valid JSON value nested at most maxDepth levels (0: any
 // depth). It never recurses: a body of ten million brackets costs one pass and a bit per level.
@@ -39,12 +41,14 @@ func Validate(doc []byte, maxDepth int) error {
 // Depth checks doc like Validate(doc, 0) and returns its deepest nesting (a scalar is 0).
 func Depth(doc []byte) (int, error) { return scan(doc, 0) }
 
-// Unmarshal decodes data into v after checking it is valid and nested at most MaxDepth levels.
+// Unmarshal decodes data into v after checking it is valid and nested at most MaxDepth
+// levels, with every string made storable (see Clean): for answers of other services, whose
+// values end up in the database.
 func Unmarshal(data []byte, v any) error {
 	if err := Validate(data, MaxDepth); err != nil {
 		return err
 	}
-	return json.Unmarshal(data, v)
+	return json.Unmarshal(Clean(data), v)
 }
 
 // bitStack remembers, per open level, whether it is an object (1) or an array (0).

@@ -51,14 +51,14 @@ func TestDepthIsBoundedWithoutRecursion(t *testing.T) {
 
 func TestCleanMakesStringsStorable(t *testing.T) {
 	cases := map[string]string{
-		`{"a":"x\u0000y"}`:                 `{"a":"x\ufffdy"}`,
-		`{"a":"\ud800"}`:                   `{"a":"\ufffd"}`,
-		`{"a":"\udc00x"}`:                  `{"a":"\ufffdx"}`,
-		`{"a":"\ud83d\ude00"}`:             `{"a":"\ud83d\ude00"}`, // a real pair stays
-		`{"a":"\ud83d\u0041"}`:             `{"a":"\ufffd\u0041"}`,
-		`{"a":"\\u0000"}`:                  `{"a":"\\u0000"}`, // an escaped backslash, then text
-		"{\"a\":\"caf\xe9\"}":              "{\"a\":\"caf\uFFFD\"}",
-		`{"\u0000key":1}`:                  `{"\ufffdkey":1}`,
+		`{"a":"x\u0000y"}`:                `{"a":"x\ufffdy"}`,
+		`{"a":"\ud800"}`:                  `{"a":"\ufffd"}`,
+		`{"a":"\udc00x"}`:                 `{"a":"\ufffdx"}`,
+		`{"a":"\ud83d\ude00"}`:            `{"a":"\ud83d\ude00"}`, // a real pair stays
+		`{"a":"\ud83d\u0041"}`:            `{"a":"\ufffd\u0041"}`,
+		`{"a":"\\u0000"}`:                 `{"a":"\\u0000"}`, // an escaped backslash, then text
+		"{\"a\":\"caf\xe9\"}":             "{\"a\":\"caf\uFFFD\"}",
+		`{"\u0000key":1}`:                 `{"\ufffdkey":1}`,
 		`{"plain":"nothing to do","n":1}`: `{"plain":"nothing to do","n":1}`,
 	}
 	for in, want := range cases {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
 )
 
 // Rule kinds.
@@ -176,6 +178,11 @@ func usesAny(g *Group, test func(Field) bool) bool {
 // ParseDocument reads an import file and checks every rule, naming problems by rule.
 func ParseDocument(b []byte) (Document, error) {
 	var d Document
+	// Groups decode recursively: bound the nesting before anything parses it.
+	if err := jsonsafe.Validate(b, jsonsafe.MaxDepth); err != nil {
+		return d, &ValidationError{[]Problem{{Path: "", Message: "This is not a Peregrine rules file: " + err.Error() +
+			" (conditions can nest about 30 groups deep)"}}}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()

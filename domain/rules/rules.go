@@ -14,6 +14,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
 )
 
 // Group combines conditions and groups with AND or OR, optionally negated.
@@ -90,6 +92,9 @@ func strictUnmarshal(b []byte, v any) error {
 // Parse reads a group from JSON. It checks the shape only; Compile checks the meaning.
 func Parse(b []byte) (*Group, error) {
 	var g Group
+	if err := jsonsafe.Validate(b, jsonsafe.MaxDepth); err != nil {
+		return nil, fmt.Errorf("not a valid group: %v", err)
+	}
 	if err := strictUnmarshal(b, &g); err != nil {
 		return nil, err
 	}

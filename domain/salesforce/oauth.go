@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
 )
 
 // Login hosts.
@@ -178,7 +179,7 @@ func (c *Client) token(ctx context.Context, host string, form url.Values) (Token
 	if status != http.StatusOK {
 		return t, oauthError(status, body)
 	}
-	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" || t.InstanceURL == "" {
+	if err := jsonsafe.Unmarshal(body, &t); err != nil || t.AccessToken == "" || t.InstanceURL == "" {
 		return t, fmt.Errorf("salesforce: the token endpoint answered something that is not a token (HTTP %d)", status)
 	}
 	return t, nil
@@ -186,7 +187,7 @@ func (c *Client) token(ctx context.Context, host string, form url.Values) (Token
 
 func oauthError(status int, body []byte) error {
 	e := &OAuthError{Status: status}
-	if json.Unmarshal(body, e) != nil || e.Code == "" {
+	if jsonsafe.Unmarshal(body, e) != nil || e.Code == "" {
 		if status >= 500 {
 			return &APIError{Status: status, Code: "SERVER_UNAVAILABLE", Message: "Salesforce is not available right now."}
 		}
@@ -226,7 +227,7 @@ func (c *Client) Identity(ctx context.Context, t Token) (Identity, error) {
 	if status != http.StatusOK {
 		return id, restError(status, body)
 	}
-	if err := json.Unmarshal(body, &id); err != nil {
+	if err := jsonsafe.Unmarshal(body, &id); err != nil {
 		return id, fmt.Errorf("salesforce: unreadable identity: %w", err)
 	}
 	return id, nil

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
 )
 
 // APIError is a REST error: the first element of Salesforce's error array, with the status.
@@ -155,7 +157,7 @@ func (s *Session) do(ctx context.Context, method, path string, body, out any) (i
 		return res.StatusCode, restError(res.StatusCode, raw)
 	}
 	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
+		if err := jsonsafe.Unmarshal(raw, out); err != nil {
 			return res.StatusCode, fmt.Errorf("salesforce: unreadable answer to %s %s: %w", method, path, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -494,8 +495,14 @@ func (t *Tx) ClaimDueLeads(ctx context.Context, now time.Time, limit int) (map[i
 	return out, nil
 }
 
+// maxSuggestedName bounds the activity names kept as suggestions: the name is the table's key,
+// and a longer one (an inbound SMS or WhatsApp message quoted whole) is no name to build a
+// rule on. The activity itself keeps its name whole.
+const maxSuggestedName = 300
+
 // NoteEventNames remembers activity names for the rule builder's suggestions.
 func (t *Tx) NoteEventNames(ctx context.Context, workspaceID int64, names []string) error {
+	names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return len(n) > maxSuggestedName })
 	if len(names) == 0 {
 		return nil
 	}
