@@ -118,7 +118,9 @@ func (h *Handlers) SaveBraze(c echo.Context) error {
 	ok, msg := h.testBraze(ctx, id.Workspace.ID)
 	h.flashTest(c, ok, "Saved. "+msg)
 	if h.Pipeline != nil {
-		h.Pipeline.BrazeKeyChanged()
+		if err := h.Pipeline.BrazeKeyChanged(ctx, id.Workspace.ID); err != nil {
+			return err
+		}
 	}
 	return redirect(c, "/integrations/braze")
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // routes registers every route of Peregrine, grouped by the middleware they need.
-func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpoint, cfg *config.Config, log *slog.Logger) {
+func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpoint, metrics *Metrics, cfg *config.Config, log *slog.Logger) {
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(log))
 	e.Use(middleware.Recover())
@@ -26,7 +26,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.GET("/readyz", h.Readyz)
 	e.StaticFS("/static", static.FS)
 	// Machine endpoints: bearer tokens, no session, no CSRF; they answer JSON.
-	e.POST("/api/braze/currents/events", currents.Receive)
+	e.POST("/api/braze/currents/events", currents.Receive, metrics.countCurrents)
+	// Prometheus, only with PEREGRINE_METRICS_TOKEN (or on --metrics-addr, see serve).
+	e.GET("/metrics", metrics.protected(cfg.MetricsToken))
 
 	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 

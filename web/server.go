@@ -26,7 +26,7 @@ const sessionLifetime = 14 * 24 * time.Hour
 
 // New builds the Echo instance serving Peregrine. The pipeline's workers are started and
 // stopped by the caller; the web layer only hands batches to its acceptor.
-func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, log *slog.Logger) *echo.Echo {
+func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, metrics *Metrics, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -56,7 +56,7 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, lo
 	}
 	currents := handlers.NewCurrentsEndpoint(h, pipeline, cfg.CurrentsMaxBody, 16)
 	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)
-	routes(e, h, currents, cfg, log)
+	routes(e, h, currents, metrics, cfg, log)
 	return e
 }
 

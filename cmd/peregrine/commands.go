@@ -170,11 +170,21 @@ func (e env) serve(args []string) int {
 	}
 	defer p.Close(context.Background())
 
-	pipeline := ingest.New(p.Store, p.Secrets, log, ingest.Options{Workers: cfg.Workers, PublicURL: cfg.PublicURL})
-	pipeline.Start(context.Background())
-	defer pipeline.Stop()
-	server := web.New(cfg, p, pipeline, log)
+	pipeline := ingest.New(p.Store, p.Secrets, log, ingest.Options{PublicURL: cfg.PublicURL})
+	metrics := web.NewMetrics(p.Store, log)
+	workers := web.NewWorkers(p.Store, pipeline, log, web.WorkerOptions{Workers: cfg.Workers, PoolSize: cfg.DBMaxConns, Metrics: metrics})
+	workers.Start(context.Background())
+	defer workers.Stop()
+	server := web.New(cfg, p, pipeline, metrics, log)
 	server.Listener = ln
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, metrics.Handler(), log)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "peregrine: cannot listen on --metrics-addr %s: %v\n", cfg.MetricsAddr, err)
+			return exitFailure
+		}
+		defer stopMetrics()
+	}
 	// Say so before serving: the listener is bound, so the first requests wait for the server,
 	// and whoever sees /readyz answer has seen the address to open.
 	log.Info("Peregrine is ready", "url", cfg.PublicURL, "database", p.Describe())
@@ -197,6 +207,29 @@ func (e env) serve(args []string) int {
 		log.Error("graceful shutdown incomplete", "err", err)
 	}
 	return exitOK
+}
+
+// serveMetrics serves Prometheus metrics alone on a separate address (meant for a private
+// network or loopback), and returns the function that stops it.
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	log.Info("serving /metrics", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
 }
 
 func (e env) migrate(args []string) int {

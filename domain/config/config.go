@@ -28,7 +28,10 @@ type Config struct {
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // how long in-flight requests get on SIGTERM
 	CurrentsMaxBody int64         // largest Currents request body, compressed or not; larger → 413
-	Workers         int           // goroutines turning stored events into activities
+	Workers         int           // goroutines turning stored events into activities (and as many scoring)
+	DBMaxConns      int           // database pool size; 0: a connection per worker plus those for requests
+	MetricsAddr     string        // separate listen address serving /metrics without a token; empty: none
+	MetricsToken    string        // bearer token for /metrics on the main address; empty: not served there
 }
 
 // Secure reports whether cookies must be marked Secure.
@@ -37,7 +40,7 @@ func (c *Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://
 // raw holds the unparsed strings so every bad value can be reported with its source.
 type raw struct {
 	addr, publicURL, databaseURL, dataDir, openSignup, trustedProxies, logLevel, logFormat, shutdown string
-	currentsMaxBody, workers                                                                         string
+	currentsMaxBody, workers, dbMaxConns, metricsAddr                                                string
 }
 
 // Binder registers the configuration flags on a flag set and validates the result.
@@ -69,7 +72,9 @@ func Bind(fs *flag.FlagSet, getenv func(string) string) *Binder {
 	fs.StringVar(&b.r.logFormat, "log-format", env("PEREGRINE_LOG_FORMAT", "text"), "text or json (env PEREGRINE_LOG_FORMAT)")
 	fs.StringVar(&b.r.shutdown, "shutdown-timeout", env("PEREGRINE_SHUTDOWN_TIMEOUT", "20s"), "time given to in-flight requests on shutdown (env PEREGRINE_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&b.r.currentsMaxBody, "currents-max-body", env("PEREGRINE_CURRENTS_MAX_BODY", "32MiB"), "largest Braze Currents request body; larger ones get 413 so Braze splits the batch (env PEREGRINE_CURRENTS_MAX_BODY)")
-	fs.StringVar(&b.r.workers, "workers", env("PEREGRINE_WORKERS", "2"), "goroutines processing stored events (env PEREGRINE_WORKERS)")
+	fs.StringVar(&b.r.workers, "workers", env("PEREGRINE_WORKERS", "2"), "goroutines processing stored events, and as many scoring (env PEREGRINE_WORKERS)")
+	fs.StringVar(&b.r.dbMaxConns, "db-max-conns", env("PEREGRINE_DB_MAX_CONNS", "0"), "database connections this process may open; 0: one per worker plus 24 for requests (env PEREGRINE_DB_MAX_CONNS)")
+	fs.StringVar(&b.r.metricsAddr, "metrics-addr", getenv("PEREGRINE_METRICS_ADDR"), "separate listen address for Prometheus /metrics, e.g. 127.0.0.1:9090 (env PEREGRINE_METRICS_ADDR)")
 	return b
 }
 
@@ -84,6 +89,7 @@ func (b *Binder) Config() (*Config, error) {
 		SessionKey:  b.getenv("PEREGRINE_SESSION_KEY"),
 		SecretKey:   b.getenv("PEREGRINE_SECRET_KEY"),
 		LogFormat:   strings.ToLower(strings.TrimSpace(b.r.logFormat)),
+		MetricsAddr: strings.TrimSpace(b.r.metricsAddr),
 	}
 
 	host, port, err := net.SplitHostPort(c.Addr)
@@ -160,6 +166,17 @@ func (b *Binder) Config() (*Config, error) {
 	}
 	if c.Workers, err = strconv.Atoi(strings.TrimSpace(b.r.workers)); err != nil || c.Workers < 1 || c.Workers > 64 {
 		bad("PEREGRINE_WORKERS %q must be a number from 1 to 64", b.r.workers)
+	}
+	if c.DBMaxConns, err = strconv.Atoi(strings.TrimSpace(b.r.dbMaxConns)); err != nil || c.DBMaxConns < 0 || (c.DBMaxConns > 0 && c.DBMaxConns < 26) {
+		bad("PEREGRINE_DB_MAX_CONNS %q must be 0 (sized from the workers) or at least 26", b.r.dbMaxConns)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("--metrics-addr %q is not a listen address like 127.0.0.1:9090", c.MetricsAddr)
+		}
+	}
+	if c.MetricsToken = strings.TrimSpace(b.getenv("PEREGRINE_METRICS_TOKEN")); c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		bad("PEREGRINE_METRICS_TOKEN must be at least 16 characters (openssl rand -hex 16)")
 	}
 
 	if len(problems) > 0 {

@@ -63,7 +63,7 @@ func BenchmarkPush(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			k, err := e.p.PushOnce(e.ctx)
+			k, err := e.runner.Once(e.ctx, e.pushes)
 			if err != nil {
 				b.Error(err)
 				return

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -21,6 +22,14 @@ type Service struct {
 	Secrets *secrets.Box
 	Client  *salesforce.Client
 	Now     func() time.Time
+	Log     *slog.Logger // nil: slog's default
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
 }
 
 // NewService returns a service with a default client.
@@ -175,6 +184,7 @@ func (s *Service) Record(ctx context.Context, workspaceID int64, err error) erro
 		return s.Store.SetSalesforceProblem(ctx, workspaceID, "", "", "", nil)
 	}
 	p := salesforce.Explain(err)
+	s.log().Warn("Salesforce call failed", "workspace", workspaceID, "code", p.Code, "cause", p.Cause)
 	var until *time.Time
 	if p.Pause {
 		// The allowance is a rolling 24 hours: look again in an hour.

@@ -10,28 +10,36 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/leads"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
 // pullBatch bounds one pull: the rest follows at the next run, from the new watermark.
 const pullBatch = 2000
 
-// PullOnce imports Leads or Contacts changed since the last pull (SystemModstamp), for every
-// workspace whose pull is due: new people become leads, known ones get their profile
-// enriched (title, company, industry, employees, country, owner) for rules and alerts.
-func (p *Pusher) PullOnce(ctx context.Context) (int, error) {
+// SweepPull queues a pull for every connected workspace whose pull is due.
+func (p *Pusher) SweepPull(ctx context.Context, _ store.Job) (time.Time, error) {
 	ids, err := p.Store.WorkspacesToPull(ctx)
 	if err != nil {
-		return 0, err
+		return time.Time{}, err
 	}
-	n := 0
 	for _, ws := range ids {
-		k, err := p.pull(ctx, ws)
-		if err != nil {
-			return n, err
+		if err := p.Store.EnqueueJob(ctx, nil, ws, JobPull, "", time.Now()); err != nil {
+			return time.Time{}, err
 		}
-		n += k
 	}
-	return 0, nil // periodic: wait the idle time
+	return time.Time{}, nil
+}
+
+// Pull imports Leads or Contacts changed since the last pull (SystemModstamp): new people
+// become leads, known ones get their profile enriched (title, company, industry, employees,
+// country, owner) for rules and alerts. A full page means more is waiting: the job runs
+// again at once.
+func (p *Pusher) Pull(ctx context.Context, job store.Job) (time.Time, error) {
+	n, err := p.pull(ctx, job.WorkspaceID)
+	if err == nil && n >= pullBatch {
+		return time.Now(), nil
+	}
+	return time.Time{}, err
 }
 
 func (p *Pusher) pull(ctx context.Context, ws int64) (int, error) {
@@ -74,6 +82,7 @@ func (p *Pusher) pull(ctx context.Context, ws int64) (int, error) {
 	}
 	soql += fmt.Sprintf(" ORDER BY SystemModstamp LIMIT %d", pullBatch)
 	rows, err := sess.QueryAll(ctx, soql)
+	defer p.countCalls(sess)
 	if err != nil {
 		return 0, p.recordPullFailure(ctx, ws, settings, sess, err)
 	}

@@ -4,24 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
-// Push tuning.
-const (
-	pushLease = 2 * time.Minute // a claimed batch is retried by another worker after this
-	// lookupBudget bounds the SOQL text of one lookup, so its URL stays well under the
-	// 16 KB Salesforce accepts: a whole batch of 200 usual emails fits in one query.
-	lookupBudget = 9000
-)
+// lookupBudget bounds the SOQL text of one lookup, so its URL stays well under the 16 KB
+// Salesforce accepts: a whole batch of 200 usual emails fits in one query.
+const lookupBudget = 9000
 
 // Pusher sends changed leads to Salesforce in batches of up to 200.
 type Pusher struct {
@@ -29,6 +27,8 @@ type Pusher struct {
 	// BaseURL is the workspace's address in Peregrine, for links to its leads (read once
 	// per batch).
 	BaseURL func(ctx context.Context, workspaceID int64) string
+	// CallsMade, when set, is told how many API calls each push or pull made (metrics).
+	CallsMade func(n int)
 
 	mu        sync.Mutex
 	describes map[string]cachedDescribe
@@ -39,49 +39,40 @@ type cachedDescribe struct {
 	at time.Time
 }
 
-// retryAt backs off with jitter: 10 s, 20 s, 40 s … up to an hour.
-func retryAt(now time.Time) func(int) time.Time {
-	return func(attempts int) time.Time {
-		d := 10 * time.Second << min(attempts, 9)
-		d = min(d, time.Hour)
-		return now.Add(d/2 + time.Duration(rand.Int64N(int64(d/2))))
-	}
-}
-
 // transient errors are worth retrying as they are; the others wait for the data to change.
 var transient = map[string]bool{"UNABLE_TO_LOCK_ROW": true, "SERVER_UNAVAILABLE": true, "UNKNOWN_EXCEPTION": true, "REQUEST_LIMIT_EXCEEDED": true}
 
-// PushOnce claims a batch of changed leads of one workspace and pushes it. It returns how
-// many leads it handled.
-func (p *Pusher) PushOnce(ctx context.Context) (int, error) {
-	ws, items, err := p.Store.ClaimOutbox(ctx, pushLease, salesforce.MaxCollection)
+// Push is the Salesforce outbox queue's handler: it pushes a claimed batch of one workspace's
+// changed leads (up to 200). A workspace not connected, paused or out of its API share gives
+// the batch back for later without counting an attempt; a call that fails as a whole backs
+// every lead off (or waits for the pause it caused).
+func (p *Pusher) Push(ctx context.Context, b *queue.Batch) error {
+	ws, ids := b.Workspace, b.IDs()
+	items, err := p.Store.OutboxItems(ctx, ws, ids)
 	if err != nil || len(items) == 0 {
-		return 0, err
-	}
-	ids := make([]int64, len(items))
-	for i, it := range items {
-		ids[i] = it.LeadID
+		return err
 	}
 	now := p.Now()
 	sess, conn, err := p.Session(ctx, ws)
-	if errors.Is(err, ErrNotConnected) {
-		return len(items), p.Store.RescheduleOutbox(ctx, ws, ids, now.Add(10*time.Minute))
-	}
-	if err != nil {
-		return 0, err
-	}
-	if conn.PausedUntil != nil && conn.PausedUntil.After(now) {
-		return len(items), p.Store.RescheduleOutbox(ctx, ws, ids, *conn.PausedUntil)
-	}
-	if conn.APIUsed != nil && conn.APIMax != nil && *conn.APIMax > 0 && *conn.APIUsed*100 >= *conn.APIMax*conn.APISharePercent {
+	switch {
+	case errors.Is(err, ErrNotConnected):
+		return b.Later(ctx, nil, ids, now.Add(10*time.Minute), "Salesforce is not connected")
+	case err != nil && isSalesforceError(err):
+		_ = p.Record(ctx, ws, err)
+		return b.Retry(ctx, nil, ids, err)
+	case err != nil:
+		return err
+	case conn.PausedUntil != nil && conn.PausedUntil.After(now):
+		return b.Later(ctx, nil, ids, *conn.PausedUntil, "Salesforce sync is paused: "+conn.ProblemCause)
+	case conn.APIUsed != nil && conn.APIMax != nil && *conn.APIMax > 0 && *conn.APIUsed*100 >= *conn.APIMax*conn.APISharePercent:
 		until := now.Add(time.Hour)
 		_ = p.Store.SetSalesforceProblem(ctx, ws, "budget",
 			fmt.Sprintf("Peregrine has used its share of the org's daily API calls (%d%% of %d).", conn.APISharePercent, *conn.APIMax),
 			"Syncing resumes as the rolling 24-hour window frees calls. Raise the share to sync sooner.", &until)
-		return len(items), p.Store.RescheduleOutbox(ctx, ws, ids, until)
+		return b.Later(ctx, nil, ids, until, "Peregrine's share of the Salesforce API calls is used up")
 	}
 	outcomes, runErr := p.push(ctx, ws, sess, items, now)
-	retry := retryAt(now)
+	retry := func(attempts int) time.Time { return now.Add(queue.Backoff(attempts)) }
 	msg := ""
 	if runErr != nil {
 		// The whole call failed: every lead waits, with backoff, or until a pause ends.
@@ -98,14 +89,46 @@ func (p *Pusher) PushOnce(ctx context.Context) (int, error) {
 	} else if conn.ProblemCode != "" {
 		_ = p.Record(ctx, ws, nil)
 	}
+	p.logRecordFailures(ws, outcomes)
+	p.countCalls(sess)
 	settings, err := p.Store.SyncSettings(ctx, ws)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if _, err := p.Store.FinishPush(ctx, ws, "push", settings.Object, outcomes, sess.Calls(), msg, retry); err != nil {
-		return 0, err
+	return p.Store.InTx(ctx, func(tx *store.Tx) error {
+		owned, err := b.Own(ctx, tx)
+		if err != nil || len(owned) == 0 {
+			return err
+		}
+		mine := slices.DeleteFunc(outcomes, func(o model.SyncOutcome) bool { return !slices.Contains(owned, o.LeadID) })
+		_, err = tx.FinishPush(ctx, ws, "push", settings.Object, mine, sess.Calls(), msg, retry)
+		return err
+	})
+}
+
+func (p *Pusher) countCalls(sess *salesforce.Session) {
+	if p.CallsMade != nil && sess != nil {
+		p.CallsMade(sess.Calls())
 	}
-	return len(items), nil
+}
+
+// isSalesforceError tells Salesforce's answers and network trouble (retried later) from
+// Peregrine's own failures.
+func isSalesforceError(err error) bool {
+	var api *salesforce.APIError
+	var oauth *salesforce.OAuthError
+	var network *salesforce.NetworkError
+	return errors.As(err, &api) || errors.As(err, &oauth) || errors.As(err, &network)
+}
+
+// logRecordFailures logs each record Salesforce refused, once: a refused record is not sent
+// again until its data changes.
+func (p *Pusher) logRecordFailures(ws int64, outcomes []model.SyncOutcome) {
+	for _, o := range outcomes {
+		if o.Outcome == model.SyncFailed {
+			p.log().Warn("Salesforce refused a record", "workspace", ws, "lead", o.LeadID, "cause", o.Message)
+		}
+	}
 }
 
 func (p *Pusher) describe(ctx context.Context, ws int64, sess *salesforce.Session, object string) (salesforce.Describe, error) {
@@ -467,20 +490,32 @@ func (p *Pusher) addReasons(ctx context.Context, ws int64, leads []model.PushLea
 	return nil
 }
 
-// ReconcileOnce queues every lead of workspaces whose periodic reconciliation is due (every
-// 2 hours by default): whatever a missed change or a Salesforce-side edit left behind is
-// pushed again; unchanged values cost nothing, as their hash matches.
-func (p *Pusher) ReconcileOnce(ctx context.Context) (int, error) {
+// Job kinds of the Salesforce sync (see web/workers.go).
+const (
+	JobReconcile = "salesforce-reconcile"
+	JobPull      = "salesforce-pull"
+)
+
+// SweepReconcile queues a reconciliation for every connected workspace whose periodic one is
+// due (every 2 hours by default).
+func (p *Pusher) SweepReconcile(ctx context.Context, _ store.Job) (time.Time, error) {
 	ids, err := p.Store.WorkspacesToReconcile(ctx)
 	if err != nil {
-		return 0, err
+		return time.Time{}, err
 	}
 	for _, ws := range ids {
-		if _, err := p.Store.EnqueueAllForSalesforce(ctx, ws, true); err != nil {
-			return 0, err
+		if err := p.Store.EnqueueJob(ctx, nil, ws, JobReconcile, "", time.Now()); err != nil {
+			return time.Time{}, err
 		}
 	}
-	return 0, nil // periodic: wait the idle time
+	return time.Time{}, nil
+}
+
+// Reconcile queues every lead of the workspace: whatever a missed change or a Salesforce-side
+// edit left behind is pushed again; unchanged values cost nothing, as their hash matches.
+func (p *Pusher) Reconcile(ctx context.Context, job store.Job) (time.Time, error) {
+	_, err := p.Store.EnqueueAllForSalesforce(ctx, job.WorkspaceID, true)
+	return time.Time{}, err
 }
 
 // readMaps are the mapped profile fields Salesforce may write into Peregrine.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce/salesforcetest"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
@@ -22,13 +25,16 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 const callback = "http://127.0.0.1:9/salesforce/oauth2/callback"
 
 type env struct {
-	t    testing.TB
-	ctx  context.Context
-	st   *store.Store
-	db   *sql.DB
-	ws   int64
-	fake *salesforcetest.Server
-	p    *crmsync.Pusher
+	t      testing.TB
+	ctx    context.Context
+	st     *store.Store
+	db     *sql.DB
+	ws     int64
+	fake   *salesforcetest.Server
+	p      *crmsync.Pusher
+	runner *queue.Runner
+	pushes *queue.Queue
+	jobs   *queue.Queue
 }
 
 // newEnv makes a workspace connected by OAuth to a fake Salesforce whose Leads have
@@ -50,6 +56,13 @@ func newEnv(t testing.TB) *env {
 	svc := crmsync.NewService(st, box)
 	e := &env{t: t, ctx: ctx, st: st, db: db, ws: ws.ID, fake: fake,
 		p: &crmsync.Pusher{Service: svc, BaseURL: func(context.Context, int64) string { return "https://peregrine.example" }}}
+	// The queues web/workers.go runs for the sync: pushes, and the pull's sweep and jobs.
+	e.runner = queue.NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	e.pushes = e.runner.Add(&queue.Queue{Table: store.OutboxWork, Handle: e.p.Push, Batch: 200})
+	jobs := &queue.Jobs{Store: st}
+	jobs.Register(crmsync.JobPull, e.p.Pull)
+	jobs.Register("sweep-salesforce-pull", e.p.SweepPull)
+	e.jobs = e.runner.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle})
 	if err := svc.SaveApp(ctx, ws.ID, fake.URL, "v62.0", fake.ClientID, fake.ClientSecret); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +136,7 @@ func (e *env) count(q string, args ...any) int {
 func (e *env) pushAll() {
 	e.t.Helper()
 	for i := 0; i < 100; i++ {
-		n, err := e.p.PushOnce(e.ctx)
+		n, err := e.runner.Once(e.ctx, e.pushes)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -132,6 +145,15 @@ func (e *env) pushAll() {
 		}
 	}
 	e.t.Fatal("the outbox does not drain")
+}
+
+// pullDue runs the pull sweep (as its periodic job would) and the pulls it queues.
+func (e *env) pullDue() {
+	e.t.Helper()
+	e.exec(`UPDATE jobs SET run_after = now() WHERE workspace_id = 0 AND kind = 'sweep-salesforce-pull'`)
+	if _, err := e.runner.Drain(e.ctx, e.jobs); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) lastRun() model.SyncRun {
@@ -279,12 +301,12 @@ func TestRecordErrorsWaitForNewData(t *testing.T) {
 func TestTransientErrorsAndLimits(t *testing.T) {
 	e := newEnv(t)
 	id := e.lead("lee@acme.example", "Lee", 12)
-	due := func() { e.exec(`UPDATE salesforce_outbox SET next_attempt_at = now()`) }
+	due := func() { e.exec(`UPDATE salesforce_outbox SET run_after = now()`) }
 
 	// A locked row: the record is retried later, not failed.
 	e.fake.Lock(func(s *salesforcetest.Server) { s.LockNext = 1 })
 	e.pushAll()
-	if r := e.lastRun(); r.Failed != 0 || e.count(`SELECT count(*) FROM salesforce_outbox WHERE next_attempt_at > now()`) != 1 {
+	if r := e.lastRun(); r.Failed != 0 || e.count(`SELECT count(*) FROM salesforce_outbox WHERE run_after > now()`) != 1 {
 		t.Fatalf("lock: %+v", r)
 	}
 	due()
@@ -323,7 +345,7 @@ func TestTransientErrorsAndLimits(t *testing.T) {
 	if conn.ProblemCode != "api_limit" || conn.PausedUntil == nil || conn.PausedUntil.Before(time.Now().Add(30*time.Minute)) {
 		t.Fatalf("not paused: %+v", conn)
 	}
-	if e.count(`SELECT count(*) FROM salesforce_outbox WHERE next_attempt_at >= $1`, conn.PausedUntil.Add(-time.Second)) != 1 {
+	if e.count(`SELECT count(*) FROM salesforce_outbox WHERE run_after >= $1`, conn.PausedUntil.Add(-time.Second)) != 1 {
 		t.Fatal("the change does not wait for the pause")
 	}
 
@@ -359,7 +381,7 @@ func TestCrashDuringPushLosesNothing(t *testing.T) {
 		e.lead(fmt.Sprintf("p%d@acme.example", i), fmt.Sprintf("P%d", i), float64(i))
 	}
 	// The crashed worker: claims, writes to Salesforce, never records.
-	if _, err := e.p.CrashAfterWriting(e.ctx); err != nil {
+	if _, err := e.p.CrashAfterWriting(e.ctx, e.ws); err != nil {
 		t.Fatal(err)
 	}
 	if len(e.fake.Records("Lead")) != 5 || e.count(`SELECT count(*) FROM salesforce_outbox`) != 5 {
@@ -369,7 +391,7 @@ func TestCrashDuringPushLosesNothing(t *testing.T) {
 	if e.count(`SELECT count(*) FROM salesforce_sync_runs`) != 0 {
 		t.Fatal("pushed a leased batch")
 	}
-	e.exec(`UPDATE salesforce_outbox SET next_attempt_at = now()`) // the lease ran out
+	e.exec(`UPDATE salesforce_outbox SET run_after = now()`) // the lease ran out
 	e.pushAll()
 	if n := len(e.fake.Records("Lead")); n != 5 {
 		t.Fatalf("%d Salesforce Leads after recovery, want 5", n)
@@ -441,9 +463,7 @@ func TestPullImportsAndEnriches(t *testing.T) {
 	if err := e.st.SaveSyncSettings(e.ctx, e.ws, st, maps); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.p.PullOnce(e.ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.pullDue()
 	var title, industry, ownerName, ownerEmail, country string
 	var size *int
 	e.db.QueryRow(`SELECT title, industry, owner_name, owner_email, country, company_size FROM leads WHERE id = $1`, known).
@@ -463,18 +483,14 @@ func TestPullImportsAndEnriches(t *testing.T) {
 	}
 	// Only what changed since comes next time; not before it is due.
 	e.fake.SetField(newID, "Title", "CFO")
-	if _, err := e.p.PullOnce(e.ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.pullDue()
 	if r := e.lastRun(); r.ID != run.ID {
 		t.Fatal("pulled before the interval passed")
 	}
 	if err := e.st.PullNow(e.ctx, e.ws); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.p.PullOnce(e.ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.pullDue()
 	r := e.lastRun()
 	if r.Records != 1 || r.Updated != 1 {
 		t.Fatalf("incremental pull %+v", r)

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +13,7 @@ import (
 // cluster (fsync off: this isolates CPU and query cost; make bench measures with fsync on).
 func BenchmarkProcess(b *testing.B) {
 	e := newEnv(&testing.T{})
-	e.p.Processor.BatchSize = 500
-	defer func() {}()
+	e.runner, e.inbound, e.lookups = testQueues(e.st, e.p, slog.New(slog.NewTextHandler(io.Discard, nil)), 500)
 	var sb strings.Builder
 	n := 0
 	for n < b.N {
@@ -34,14 +35,8 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	b.ResetTimer()
 	start := time.Now()
-	for {
-		k, err := e.p.Processor.ProcessOnce(e.ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if k == 0 {
-			break
-		}
+	if _, err := e.runner.Drain(e.ctx, e.inbound); err != nil {
+		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
 	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
@@ -23,14 +25,17 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 type env struct {
-	t    *testing.T
-	st   *store.Store
-	db   *sql.DB
-	ws   int64
-	p    *Pipeline
-	box  *secrets.Box
-	ctx  context.Context
-	fake *brazetest.Server
+	t       *testing.T
+	st      *store.Store
+	db      *sql.DB
+	ws      int64
+	p       *Pipeline
+	box     *secrets.Box
+	ctx     context.Context
+	fake    *brazetest.Server
+	runner  *queue.Runner
+	inbound *queue.Queue
+	lookups *queue.Queue
 }
 
 func newEnv(t *testing.T) *env {
@@ -50,9 +55,39 @@ func newEnv(t *testing.T) *env {
 	key, _ := secrets.NewKey()
 	box, _ := secrets.NewBox(key)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := New(st, box, log, Options{BatchSize: 40})
-	p.Resolver.Now = time.Now
-	return &env{t: t, st: st, db: db, ws: ws.ID, p: p, box: box, ctx: context.Background()}
+	p := New(st, box, log, Options{})
+	e := &env{t: t, st: st, db: db, ws: ws.ID, p: p, box: box, ctx: context.Background()}
+	e.runner, e.inbound, e.lookups = testQueues(st, p, log, 40)
+	return e
+}
+
+// testQueues runs the pipeline's inbound and lookup queues as web/workers.go does, with the
+// batch size a test wants.
+func testQueues(st *store.Store, p *Pipeline, log *slog.Logger, batch int) (*queue.Runner, *queue.Queue, *queue.Queue) {
+	r := queue.NewRunner(st, log, nil)
+	inbound := r.Add(&queue.Queue{Table: store.InboundWork, Handle: p.Processor.Process, Workers: 2, Batch: batch, Idle: 20 * time.Millisecond})
+	lookups := r.Add(&queue.Queue{Table: store.LookupWork, Handle: p.Resolver.Resolve, Batch: 200, Idle: 20 * time.Millisecond})
+	return r, inbound, lookups
+}
+
+// process runs one claim of the inbound queue and returns how many events it claimed.
+func (e *env) process() int {
+	e.t.Helper()
+	n, err := e.runner.Once(e.ctx, e.inbound)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// resolve runs one claim of the lookup queue.
+func (e *env) resolve() int {
+	e.t.Helper()
+	n, err := e.runner.Once(e.ctx, e.lookups)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }
 
 func (e *env) fixture(name string) []byte { return currentstest.Read(name) }
@@ -70,15 +105,9 @@ func (e *env) accept(body []byte) Result {
 func (e *env) drain() {
 	e.t.Helper()
 	for i := 0; i < 100; i++ {
-		n, err := e.p.Processor.ProcessOnce(e.ctx)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		m := 0
+		n, m := e.process(), 0
 		if e.fake != nil {
-			if m, err = e.p.Resolver.ResolveOnce(e.ctx); err != nil {
-				e.t.Fatal(err)
-			}
+			m = e.resolve()
 		}
 		if n == 0 && m == 0 {
 			return
@@ -231,14 +260,7 @@ func TestLookupsByExternalIDAreBatchedAndRemembered(t *testing.T) {
 	sb.WriteString(`]}`)
 	e.accept([]byte(sb.String()))
 	// Process everything first, so all 120 lookups are due together.
-	for {
-		n, err := e.p.Processor.ProcessOnce(e.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
+	for e.process() > 0 {
 	}
 	e.drain()
 	e.assertExactlyOnce()
@@ -273,7 +295,7 @@ func TestLookupsByExternalIDAreBatchedAndRemembered(t *testing.T) {
 	if len(e.fake.Calls()) != 3 {
 		t.Fatalf("known or recently asked users looked up again: %d calls", len(e.fake.Calls()))
 	}
-	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'not_found' AND next_attempt_at > now() + interval '5 minutes'`); n != 60 {
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'not_found' AND run_after > now() + interval '5 minutes'`); n != 60 {
 		t.Fatalf("%d unknown users scheduled for a later lookup, want 60", n)
 	}
 }
@@ -353,23 +375,18 @@ func TestBrazeErrors(t *testing.T) {
 	e.connectBraze()
 	e.fake.AddUser(brazetest.User{BrazeID: currentstest.AppOnly.UserID, Email: "app.user@wayne.example.com"})
 	e.accept(e.fixture("mixed-batch.json"))
-	if _, err := e.p.Processor.ProcessOnce(e.ctx); err != nil {
-		t.Fatal(err)
-	}
 	for e.count(`SELECT count(*) FROM inbound_queue`) > 0 {
-		e.p.Processor.ProcessOnce(e.ctx)
+		e.process()
 	}
 
 	// 5xx: the failed request backs off; the other requests of the round still run.
 	e.fake.FailNext(503)
-	if _, err := e.p.Resolver.ResolveOnce(e.ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.resolve()
 	failed := e.fake.Calls()[0]
 	if failed.Status != 503 {
 		t.Fatalf("first call %+v", failed)
 	}
-	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'pending' AND last_error LIKE '%temporary%' AND next_attempt_at > now()`); n == 0 {
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'pending' AND last_error LIKE '%temporary%' AND run_after > now() AND attempts = 1`); n == 0 {
 		t.Fatal("no lookup backing off after 503")
 	}
 	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state <> 'pending'`); n == 0 {
@@ -377,10 +394,10 @@ func TestBrazeErrors(t *testing.T) {
 	}
 
 	// 429: no more calls until the reset time Braze gave.
-	e.db.Exec(`UPDATE braze_lookups SET next_attempt_at = now(), state = 'pending'`)
+	e.db.Exec(`UPDATE braze_lookups SET run_after = now(), state = 'pending'`)
 	before := len(e.fake.Calls())
 	e.fake.FailNext(429)
-	e.p.Resolver.ResolveOnce(e.ctx)
+	e.resolve()
 	if got := len(e.fake.Calls()) - before; got != 1 {
 		t.Fatalf("%d calls after a 429, want 1", got)
 	}
@@ -390,17 +407,20 @@ func TestBrazeErrors(t *testing.T) {
 
 	// 401: lookups pause with a message; a new key resumes them.
 	e.p.Resolver.resetAt = nil
-	e.db.Exec(`UPDATE braze_lookups SET next_attempt_at = now(), state = 'pending'`)
+	e.db.Exec(`UPDATE braze_lookups SET run_after = now(), state = 'pending'`)
 	e.fake.FailNext(401)
-	e.p.Resolver.ResolveOnce(e.ctx)
+	e.resolve()
 	conn, _ := e.st.BrazeConnection(e.ctx, e.ws)
 	if !strings.Contains(conn.LookupError, "key is invalid") || conn.LookupsPausedUntil == nil {
 		t.Fatalf("pause not recorded: %+v", conn)
 	}
 	before = len(e.fake.Calls())
-	e.db.Exec(`UPDATE braze_lookups SET next_attempt_at = now()`)
-	if n, _ := e.p.Resolver.ResolveOnce(e.ctx); n != 0 || len(e.fake.Calls()) != before {
+	e.db.Exec(`UPDATE braze_lookups SET run_after = now()`)
+	if e.resolve(); len(e.fake.Calls()) != before {
 		t.Fatal("paused workspace still looked up")
+	}
+	if n := e.count(`SELECT count(*) FROM braze_lookups WHERE state = 'pending' AND run_after > now() + interval '10 minutes' AND attempts = 0`); n == 0 {
+		t.Fatal("lookups of a paused workspace are not given back until the pause ends, attempts untouched")
 	}
 	e.connectBrazeKeepFake()
 	e.drain()
@@ -414,7 +434,9 @@ func (e *env) connectBrazeKeepFake() {
 	if err := e.st.SaveBrazeConnection(e.ctx, model.BrazeConnection{WorkspaceID: e.ws, RESTEndpoint: e.fake.URL, APIKeyEncrypted: enc, APIKeyHint: "-key"}); err != nil {
 		e.t.Fatal(err)
 	}
-	e.db.Exec(`UPDATE braze_lookups SET next_attempt_at = now()`)
+	if err := e.p.BrazeKeyChanged(e.ctx, e.ws); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func TestMalformedBatchesAndEvents(t *testing.T) {
@@ -456,21 +478,41 @@ func TestCrashSafety(t *testing.T) {
 		sb.WriteString(`]}`)
 		e.accept([]byte(sb.String()))
 	}
-	// Two pipelines stand for two server processes sharing the database.
+	// Two runners stand for two server processes sharing the database; each round stops them
+	// at a random moment. A stop in the middle of a batch's transaction rolls it back: those
+	// are counted, to show the rounds do interrupt work in flight.
+	var interrupted, completed atomic.Int64
 	for round := 0; round < 8; round++ {
-		ctx, cancel := context.WithCancel(context.Background())
-		var ps []*Pipeline
+		var rs []*queue.Runner
 		for i := 0; i < 2; i++ {
-			p := New(e.st, e.box, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Workers: 2, BatchSize: 37})
-			p.Start(ctx)
-			ps = append(ps, p)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			p := New(e.st, e.box, log, Options{})
+			r := queue.NewRunner(e.st, log, nil)
+			r.Add(&queue.Queue{Table: store.InboundWork, Workers: 2, Batch: 37, Handle: func(ctx context.Context, b *queue.Batch) error {
+				err := p.Processor.Process(ctx, b)
+				switch {
+				case err != nil && ctx.Err() != nil:
+					interrupted.Add(1)
+				case err == nil:
+					completed.Add(1)
+				}
+				return err
+			}})
+			r.Start(context.Background())
+			rs = append(rs, r)
 		}
 		time.Sleep(time.Duration(5+rng.Intn(40)) * time.Millisecond)
-		cancel()
-		for _, p := range ps {
-			p.Stop()
+		for _, r := range rs {
+			r.Stop()
 		}
 	}
+	t.Logf("%d batches interrupted in their transaction, %d completed", interrupted.Load(), completed.Load())
+	if interrupted.Load() == 0 || completed.Load() == 0 {
+		t.Fatalf("the stops interrupted %d batches and let %d complete: the test proves nothing", interrupted.Load(), completed.Load())
+	}
+	// A stop that came while a claim was committing leaves its items leased; they come back
+	// when the lease ends (minutes later). Time passes here:
+	e.db.Exec(`UPDATE inbound_queue SET run_after = now() WHERE claim IS NOT NULL AND run_after > now()`)
 	e.drain()
 	e.assertExactlyOnce()
 	if n := e.count(`SELECT count(*) FROM activities`); n != 2000 {

@@ -9,6 +9,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/events"
 	"github.com/peregrine-scoring/peregrine/domain/leads"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
@@ -18,64 +19,51 @@ const (
 	WaitNoIdentifier = "no email, Braze id or phone to recognise the person"
 )
 
-// Processor turns stored events into activities of leads.
+// Processor turns stored events into activities of leads: the handler of the inbound queue.
 type Processor struct {
-	Store     *store.Store
-	Stats     *Stats
-	BatchSize int
-	Log       *slog.Logger
+	Store *store.Store
+	Stats *Stats
+	Log   *slog.Logger
 	// LookupsQueued is called when id-only users need a Braze lookup (wakes the resolver).
 	LookupsQueued func()
 	// Scored is called when activities were queued for scoring (wakes the scoring workers).
 	Scored func()
 }
 
-// ProcessOnce claims one batch of pending events and processes it in one transaction: every
-// claimed event ends as exactly one activity, or waits for its person, or is set aside. A
-// crash before the commit leaves all of them pending for the next worker.
-func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
-	var claimed int
-	var queued bool
-	processed := map[int64]int64{}
+// Process turns a claimed batch of one workspace's stored events into activities in one
+// transaction: every event ends as exactly one activity, or waits for its person, or is set
+// aside. A crash before the commit leaves all of them queued for the next claim.
+func (p *Processor) Process(ctx context.Context, b *queue.Batch) error {
+	var res outcome
 	err := p.Store.InTx(ctx, func(tx *store.Tx) error {
-		evs, err := tx.ClaimPendingEvents(ctx, p.BatchSize)
+		owned, err := b.Own(ctx, tx)
+		if err != nil || len(owned) == 0 {
+			return err
+		}
+		evs, err := tx.InboundEvents(ctx, b.Workspace, owned)
 		if err != nil {
 			return err
 		}
-		claimed = len(evs)
-		byWorkspace := map[int64][]model.InboundEvent{}
-		for _, e := range evs {
-			byWorkspace[e.WorkspaceID] = append(byWorkspace[e.WorkspaceID], e)
-		}
-		for ws, batch := range byWorkspace {
-			n, q, added, err := processWorkspace(ctx, tx, ws, batch)
-			if err != nil {
-				return err
-			}
-			// Scoring is a second stage with its own workers, from a queue written in this
-			// transaction: storing activities keeps its pace, and a lead's burst of
-			// activities is scored once.
-			if err := tx.EnqueueScoring(ctx, ws, added); err != nil {
-				return err
-			}
-			processed[ws] = int64(n)
-			queued = queued || q
-		}
-		return nil
+		res, err = processWorkspace(ctx, tx, b.Workspace, evs)
+		return err
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	for ws, n := range processed {
-		p.Stats.Add(ws, model.MetricProcessed, "", n)
-	}
-	if queued && p.LookupsQueued != nil {
+	p.Stats.Add(b.Workspace, model.MetricProcessed, "", int64(res.activities))
+	if res.lookups && p.LookupsQueued != nil {
 		p.LookupsQueued()
 	}
-	if claimed > 0 && p.Scored != nil {
+	if res.activities > 0 && p.Scored != nil {
 		p.Scored()
 	}
-	return claimed, nil
+	return nil
+}
+
+// outcome is what processing a batch did.
+type outcome struct {
+	activities int  // events that became activities
+	lookups    bool // Braze lookups were queued
 }
 
 type decoded struct {
@@ -86,10 +74,53 @@ type decoded struct {
 	lead  int64
 }
 
-// processWorkspace resolves the people of one workspace's events and stores the outcome. It
-// reports how many events became activities, whether lookups were queued, and the
-// activities stored.
-func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (int, bool, []model.ActivityRow, error) {
+// batchPlan is what a batch of events becomes, worked out before anything is locked.
+type batchPlan struct {
+	activities []model.ActivityRow
+	done       []int64
+	waiting    []model.Waiting
+	identities []model.Identity            // identities new in this transaction
+	lookups    map[string]map[string]bool // kind → identifiers to ask Braze about
+}
+
+// processWorkspace resolves the people of one workspace's events and stores the outcome.
+// Locks follow the order in docs/work.md: new rows first (accounts, leads, identities: no
+// existing row is locked), then the leads in id order, the workspace's waiting lock last.
+func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (outcome, error) {
+	items, broken := decodeAll(rows)
+	if err := tx.MarkEventsIgnored(ctx, ws, broken, "stored payload could not be decoded"); err != nil {
+		return outcome{}, err
+	}
+	seeds, err := leadsByEmail(ctx, tx, ws, items)
+	if err != nil {
+		return outcome{}, err
+	}
+	plan, err := planBatch(ctx, tx, ws, items)
+	if err != nil {
+		return outcome{}, err
+	}
+	touched := make([]int64, 0, len(plan.activities)+len(seeds))
+	for _, a := range plan.activities {
+		touched = append(touched, a.LeadID)
+	}
+	if err := tx.LockLeads(ctx, ws, touched); err != nil {
+		return outcome{}, err
+	}
+	if err := tx.AttachAccounts(ctx, ws, seeds); err != nil {
+		return outcome{}, err
+	}
+	if err := storePlan(ctx, tx, ws, plan); err != nil {
+		return outcome{}, err
+	}
+	if err := settleWaiting(ctx, tx, ws, plan.waiting, plan.identities); err != nil {
+		return outcome{}, err
+	}
+	return outcome{activities: len(plan.activities), lookups: len(plan.lookups[model.LookupExternalID])+
+		len(plan.lookups[model.LookupBrazeID])+len(plan.lookups[model.LookupPhone]) > 0}, nil
+}
+
+// decodeAll decodes stored payloads; those that no longer decode are returned apart.
+func decodeAll(rows []model.InboundEvent) ([]*decoded, []int64) {
 	var items []*decoded
 	var broken []int64
 	for _, r := range rows {
@@ -100,11 +131,13 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 		}
 		items = append(items, &decoded{row: r, ev: ev, email: ev.Email(), phone: ev.Phone()})
 	}
-	if err := tx.MarkEventsIgnored(ctx, ws, broken, "stored payload could not be decoded"); err != nil {
-		return 0, false, nil, err
-	}
+	return items, broken
+}
 
-	// 1. People named by email: their accounts and leads.
+// leadsByEmail makes sure the people named by email have their account and lead, and sets
+// each such item's lead. It returns the seeds, so accounts can be attached once leads are
+// locked.
+func leadsByEmail(ctx context.Context, tx *store.Tx, ws int64, items []*decoded) ([]store.LeadSeed, error) {
 	domainSet, emailSet := map[string]bool{}, map[string]bool{}
 	for _, it := range items {
 		if it.email != "" {
@@ -116,7 +149,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	}
 	accounts, err := tx.UpsertAccounts(ctx, ws, sortedKeys(domainSet))
 	if err != nil {
-		return 0, false, nil, err
+		return nil, err
 	}
 	seeds := make([]store.LeadSeed, 0, len(emailSet))
 	for _, e := range sortedKeys(emailSet) {
@@ -124,81 +157,88 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	}
 	byEmail, err := tx.UpsertLeadsByEmail(ctx, ws, seeds)
 	if err != nil {
-		return 0, false, nil, err
+		return nil, err
 	}
-
-	// 2. Everyone else through identities already known, or learnt from this batch's emails.
-	var learnt []model.Identity
 	for _, it := range items {
 		if it.email != "" {
 			it.lead = byEmail[it.email]
+		}
+	}
+	return seeds, nil
+}
+
+// planBatch finds everyone else through identities already known or learnt from this
+// batch's emails, and decides each event's fate: an activity of its lead, or a wait for its
+// person (with a Braze lookup to ask who they are).
+func planBatch(ctx context.Context, tx *store.Tx, ws int64, items []*decoded) (batchPlan, error) {
+	plan := batchPlan{lookups: map[string]map[string]bool{model.LookupExternalID: {}, model.LookupBrazeID: {}, model.LookupPhone: {}}}
+	var learnt []model.Identity
+	users, exts, phones := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, it := range items {
+		if it.lead != 0 {
 			learnt = append(learnt, identitiesOf(it)...)
+		} else {
+			users[it.ev.UserID], exts[it.ev.ExternalUserID], phones[it.phone] = true, true, true
 		}
 	}
 	added, err := tx.AddIdentities(ctx, ws, learnt)
 	if err != nil {
-		return 0, false, nil, err
+		return plan, err
 	}
-	users, exts, phones := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, it := range items {
-		if it.lead == 0 {
-			users[it.ev.UserID], exts[it.ev.ExternalUserID], phones[it.phone] = true, true, true
+	known := map[string]map[string]int64{}
+	for kind, set := range map[string]map[string]bool{model.IdentityBrazeUser: users, model.IdentityExternalID: exts, model.IdentityPhone: phones} {
+		if known[kind], err = tx.LeadsByIdentity(ctx, ws, kind, sortedKeys(set)); err != nil {
+			return plan, err
 		}
 	}
-	byUser, err := tx.LeadsByIdentity(ctx, ws, model.IdentityBrazeUser, sortedKeys(users))
-	if err != nil {
-		return 0, false, nil, err
-	}
-	byExt, err := tx.LeadsByIdentity(ctx, ws, model.IdentityExternalID, sortedKeys(exts))
-	if err != nil {
-		return 0, false, nil, err
-	}
-	byPhone, err := tx.LeadsByIdentity(ctx, ws, model.IdentityPhone, sortedKeys(phones))
-	if err != nil {
-		return 0, false, nil, err
-	}
-
-	// 3. Each event: an activity of its lead, or a wait for its person.
-	var activities []model.ActivityRow
-	var done []int64
-	var waiting []model.Waiting
 	var more []model.Identity
-	lookups := map[string]map[string]bool{model.LookupExternalID: {}, model.LookupBrazeID: {}, model.LookupPhone: {}}
 	for _, it := range items {
 		if it.lead == 0 {
-			it.lead = firstNonZero(byUser[it.ev.UserID], byExt[it.ev.ExternalUserID], byPhone[it.phone])
+			it.lead = firstNonZero(known[model.IdentityBrazeUser][it.ev.UserID], known[model.IdentityExternalID][it.ev.ExternalUserID], known[model.IdentityPhone][it.phone])
 			if it.lead != 0 {
 				more = append(more, identitiesOf(it)...)
 			}
 		}
 		if it.lead == 0 {
-			w := model.Waiting{EventID: it.row.ID, BrazeUserID: it.ev.UserID, ExternalUserID: it.ev.ExternalUserID, Phone: it.phone, Reason: WaitLookup}
-			switch {
-			case it.ev.ExternalUserID != "":
-				lookups[model.LookupExternalID][it.ev.ExternalUserID] = true
-			case it.ev.UserID != "":
-				lookups[model.LookupBrazeID][it.ev.UserID] = true
-			case it.phone != "":
-				lookups[model.LookupPhone][it.phone] = true
-			default:
-				w.Reason = WaitNoIdentifier
-			}
-			waiting = append(waiting, w)
+			plan.waiting = append(plan.waiting, waitFor(it, plan.lookups))
 			continue
 		}
 		a, _ := it.ev.ToActivity()
 		a.LeadID, a.InboundEventID = it.lead, it.row.ID
-		activities = append(activities, a)
-		done = append(done, it.row.ID)
+		plan.activities = append(plan.activities, a)
+		plan.done = append(plan.done, it.row.ID)
 	}
 	added2, err := tx.AddIdentities(ctx, ws, more)
 	if err != nil {
-		return 0, false, nil, err
+		return plan, err
 	}
-	// A Braze user seen for the first time gets one profile lookup, so names, country and
-	// attributes fill in: by external id when there is one (batched), else by Braze id.
+	plan.identities = append(added, added2...)
+	profileLookups(plan.identities, plan.lookups)
+	return plan, nil
+}
+
+// waitFor parks an event whose person is unknown, and asks Braze about its best identifier.
+func waitFor(it *decoded, lookups map[string]map[string]bool) model.Waiting {
+	w := model.Waiting{EventID: it.row.ID, BrazeUserID: it.ev.UserID, ExternalUserID: it.ev.ExternalUserID, Phone: it.phone, Reason: WaitLookup}
+	switch {
+	case it.ev.ExternalUserID != "":
+		lookups[model.LookupExternalID][it.ev.ExternalUserID] = true
+	case it.ev.UserID != "":
+		lookups[model.LookupBrazeID][it.ev.UserID] = true
+	case it.phone != "":
+		lookups[model.LookupPhone][it.phone] = true
+	default:
+		w.Reason = WaitNoIdentifier
+	}
+	return w
+}
+
+// profileLookups gives a Braze user seen for the first time one profile lookup, so names,
+// country and attributes fill in: by external id when there is one (batched), else by Braze
+// id.
+func profileLookups(added []model.Identity, lookups map[string]map[string]bool) {
 	newUsers := map[int64]model.Identity{}
-	for _, id := range append(added, added2...) {
+	for _, id := range added {
 		switch {
 		case id.Kind == model.IdentityExternalID:
 			newUsers[id.LeadID] = id
@@ -213,36 +253,58 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 		}
 		lookups[kind][id.Value] = true
 	}
-	if err := tx.InsertActivities(ctx, ws, activities); err != nil {
-		return 0, false, nil, err
+}
+
+// storePlan writes the activities (moving their leads' summaries), takes the events off the
+// queue, queues lookups and scoring, and notes the activity names for suggestions.
+func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan) error {
+	if err := tx.InsertActivities(ctx, ws, plan.activities); err != nil {
+		return err
 	}
-	if err := tx.MarkEventsDone(ctx, ws, done); err != nil {
-		return 0, false, nil, err
+	if err := tx.MarkEventsDone(ctx, ws, plan.done); err != nil {
+		return err
 	}
-	if err := tx.MarkEventsWaiting(ctx, ws, waiting); err != nil {
-		return 0, false, nil, err
-	}
-	// Events of earlier batches that waited for someone this batch identified go back to work.
-	if _, err := tx.ReleaseWaiting(ctx, ws, append(added, added2...)); err != nil {
-		return 0, false, nil, err
-	}
-	queued := false
-	for kind, values := range lookups {
-		if len(values) > 0 {
-			queued = true
-			if err := tx.EnqueueLookups(ctx, ws, kind, sortedKeys(values)); err != nil {
-				return 0, false, nil, err
-			}
+	for _, kind := range []string{model.LookupExternalID, model.LookupBrazeID, model.LookupPhone} {
+		if err := tx.EnqueueLookups(ctx, ws, kind, sortedKeys(plan.lookups[kind])); err != nil {
+			return err
 		}
 	}
 	names := map[string]bool{}
-	for _, a := range activities {
+	for _, a := range plan.activities {
 		names[a.Name] = true
 	}
 	if err := tx.NoteEventNames(ctx, ws, sortedKeys(names)); err != nil {
-		return 0, false, nil, err
+		return err
 	}
-	return len(activities), queued, activities, nil
+	// Scoring is a second stage with its own workers, from a queue written in this
+	// transaction: storing activities keeps its pace, and a lead's burst is scored once.
+	return tx.EnqueueScoring(ctx, ws, plan.activities)
+}
+
+// settleWaiting parks events whose person is unknown and releases those that waited for an
+// identity this transaction added. Both run under the workspace's waiting lock, taken last:
+// a transaction adding an identity and one parking an event for it cannot miss each other
+// (whichever goes second sees the other's commit), and events parked for an identifier
+// another transaction made known meanwhile go straight back to the queue.
+func settleWaiting(ctx context.Context, tx *store.Tx, ws int64, waiting []model.Waiting, added []model.Identity) error {
+	if len(waiting) == 0 && len(added) == 0 {
+		return nil
+	}
+	if err := tx.LockWaiting(ctx, ws); err != nil {
+		return err
+	}
+	if err := tx.MarkEventsWaiting(ctx, ws, waiting); err != nil {
+		return err
+	}
+	if _, err := tx.ReleaseWaiting(ctx, ws, added); err != nil {
+		return err
+	}
+	ids := make([]int64, len(waiting))
+	for i, w := range waiting {
+		ids[i] = w.EventID
+	}
+	_, err := tx.ReleaseKnownWaiting(ctx, ws, ids)
+	return err
 }
 
 // identitiesOf lists the identifiers an event carries, linked to its lead.

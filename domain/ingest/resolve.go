@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/events"
 	"github.com/peregrine-scoring/peregrine/domain/leads"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 )
@@ -40,66 +43,86 @@ func BrazeKeyContext(workspaceID int64) string {
 	return fmt.Sprintf("workspace:%d:braze_api_key", workspaceID)
 }
 
-// lookupLease is how long a claimed lookup is reserved for one resolver.
-const lookupLease = 2 * time.Minute
-
-// ResolveOnce leases due lookups and resolves them, one workspace after another.
-func (r *Resolver) ResolveOnce(ctx context.Context) (int, error) {
-	due, err := r.Store.ClaimDueLookups(ctx, 200, lookupLease)
-	if err != nil || len(due) == 0 {
-		return 0, err
+// Resolve is the Braze lookup queue's handler: it asks Braze about a claimed batch of one
+// workspace's identifiers (50 external ids per call, one call per Braze id or phone), and
+// stores the answers. Braze's own trouble (a 5xx, the network) backs the failed request's
+// lookups off; a refused key pauses the workspace's lookups; a rate limit waits for its reset.
+func (r *Resolver) Resolve(ctx context.Context, b *queue.Batch) error {
+	ws := b.Workspace
+	lookups, err := r.Store.LookupsByID(ctx, ws, b.IDs())
+	if err != nil || len(lookups) == 0 {
+		return err
 	}
-	byWorkspace := map[int64][]model.BrazeLookup{}
-	for _, l := range due {
-		byWorkspace[l.WorkspaceID] = append(byWorkspace[l.WorkspaceID], l)
-	}
-	for ws, lookups := range byWorkspace {
-		if err := r.resolveWorkspace(ctx, ws, lookups); err != nil {
-			return len(due), err
-		}
-	}
-	return len(due), nil
-}
-
-func (r *Resolver) resolveWorkspace(ctx context.Context, ws int64, lookups []model.BrazeLookup) error {
 	conn, err := r.Store.BrazeConnection(ctx, ws)
+	if errors.Is(err, store.ErrNotFound) {
+		return b.Later(ctx, nil, b.IDs(), r.Now().Add(time.Hour), "no Braze API key yet")
+	}
 	if err != nil {
 		return err
 	}
+	if conn.LookupsPausedUntil != nil && conn.LookupsPausedUntil.After(r.Now()) {
+		return b.Later(ctx, nil, b.IDs(), *conn.LookupsPausedUntil, "Braze lookups are paused: "+conn.LookupError)
+	}
 	key, err := r.Secrets.Open(conn.APIKeyEncrypted, BrazeKeyContext(ws))
 	if err != nil {
-		return r.Store.PauseBrazeLookups(ctx, ws, "The stored Braze API key cannot be decrypted (was PEREGRINE_SECRET_KEY changed?). Enter the key again.", r.Now().Add(365*24*time.Hour))
+		until := r.Now().Add(365 * 24 * time.Hour)
+		r.Log.Error("Braze lookups paused: the stored key cannot be decrypted", "workspace", ws)
+		if err := r.Store.PauseBrazeLookups(ctx, ws, "The stored Braze API key cannot be decrypted (was PEREGRINE_SECRET_KEY changed?). Enter the key again.", until); err != nil {
+			return err
+		}
+		return b.Later(ctx, nil, b.IDs(), until, "the stored Braze API key cannot be decrypted")
 	}
 	client := r.NewClient(conn.RESTEndpoint, string(key))
-
-	// Every claimed lookup is asked, even when an email event identified the person
-	// meanwhile: the answer still fills their profile. Each identifier is queued once.
+	requests, asked := lookupRequests(lookups)
+	var found []braze.User
 	var outcomes []store.LookupOutcome
-	var extIDs []string
-	var singles []model.BrazeLookup
+	for i, req := range requests {
+		if wait := r.rateLimited(ws); !wait.IsZero() {
+			return r.finish(ctx, b, found, outcomes, func() error {
+				return b.Later(ctx, nil, idsOf(asked[i:]...), wait, "waiting for the Braze rate limit to reset")
+			})
+		}
+		res, err := client.ExportIDs(ctx, req)
+		var be *braze.Error
+		if errors.As(err, &be) {
+			stop, err := r.handleError(ctx, b, be, asked[i:])
+			if err != nil {
+				return err
+			}
+			if stop {
+				break
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		r.noteRateLimit(ws, res.RateLimit)
+		outcomes = append(outcomes, r.outcomesOf(asked[i], res)...)
+		found = append(found, res.Users...)
+	}
+	return r.finish(ctx, b, found, outcomes, nil)
+}
+
+// lookupRequests groups lookups into Braze requests: external ids by 50, others one each.
+func lookupRequests(lookups []model.BrazeLookup) ([]braze.ExportRequest, [][]model.BrazeLookup) {
+	var requests []braze.ExportRequest
+	var asked [][]model.BrazeLookup
+	var external, singles []model.BrazeLookup
 	for _, l := range lookups {
-		switch {
-		case l.Kind == model.LookupExternalID:
-			extIDs = append(extIDs, l.Value)
-		default:
+		if l.Kind == model.LookupExternalID {
+			external = append(external, l)
+		} else {
 			singles = append(singles, l)
 		}
 	}
-	attempts := map[string]int{}
-	for _, l := range lookups {
-		attempts[l.Kind+"\x00"+l.Value] = l.Attempts
-	}
-
-	var requests []braze.ExportRequest
-	var asked [][]model.BrazeLookup
-	for start := 0; start < len(extIDs); start += braze.MaxExternalIDs {
-		chunk := extIDs[start:min(start+braze.MaxExternalIDs, len(extIDs))]
-		requests = append(requests, braze.ExportRequest{ExternalIDs: chunk, FieldsToExport: braze.ExportFields})
-		var ls []model.BrazeLookup
-		for _, id := range chunk {
-			ls = append(ls, model.BrazeLookup{Kind: model.LookupExternalID, Value: id, Attempts: attempts[model.LookupExternalID+"\x00"+id]})
+	for start := 0; start < len(external); start += braze.MaxExternalIDs {
+		chunk := external[start:min(start+braze.MaxExternalIDs, len(external))]
+		req := braze.ExportRequest{FieldsToExport: braze.ExportFields}
+		for _, l := range chunk {
+			req.ExternalIDs = append(req.ExternalIDs, l.Value)
 		}
-		asked = append(asked, ls)
+		requests, asked = append(requests, req), append(asked, chunk)
 	}
 	for _, l := range singles {
 		req := braze.ExportRequest{FieldsToExport: braze.ExportFields}
@@ -108,51 +131,47 @@ func (r *Resolver) resolveWorkspace(ctx context.Context, ws int64, lookups []mod
 		} else {
 			req.Phone = l.Value
 		}
-		requests = append(requests, req)
-		asked = append(asked, []model.BrazeLookup{l})
+		requests, asked = append(requests, req), append(asked, []model.BrazeLookup{l})
 	}
-
-	var found []braze.User
-	for i, req := range requests {
-		if wait := r.rateLimited(ws); !wait.IsZero() {
-			outcomes = append(outcomes, retryAll(asked[i:], wait, "waiting for the Braze rate limit to reset")...)
-			break
-		}
-		res, err := client.ExportIDs(ctx, req)
-		if err != nil {
-			var be *braze.Error
-			if !errors.As(err, &be) {
-				return err
-			}
-			r.Stats.Add(ws, model.MetricLookupError, "", 1)
-			stop, outs := r.handleError(ctx, ws, be, asked[i:])
-			outcomes = append(outcomes, outs...)
-			if stop {
-				break
-			}
-			continue
-		}
-		r.noteRateLimit(ws, res.RateLimit)
-		outcomes = append(outcomes, r.outcomesOf(asked[i], res)...)
-		found = append(found, res.Users...)
-	}
-	return r.apply(ctx, ws, found, outcomes)
+	return requests, asked
 }
 
-// handleError decides what a failed call means. With stop=true no further request of this
-// round is made and the outcomes cover every remaining request; otherwise they cover only the
-// failed one, and the round goes on.
-func (r *Resolver) handleError(ctx context.Context, ws int64, be *braze.Error, rest [][]model.BrazeLookup) (bool, []store.LookupOutcome) {
-	now := r.Now()
+func idsOf(groups ...[]model.BrazeLookup) []int64 {
+	var ids []int64
+	for _, g := range groups {
+		for _, l := range g {
+			ids = append(ids, l.ID)
+		}
+	}
+	return ids
+}
+
+// finish stores what Braze answered, then runs after (giving back what was not asked).
+func (r *Resolver) finish(ctx context.Context, b *queue.Batch, found []braze.User, outcomes []store.LookupOutcome, after func() error) error {
+	if err := r.apply(ctx, b, found, outcomes); err != nil {
+		return err
+	}
+	if after != nil {
+		return after()
+	}
+	return nil
+}
+
+// handleError decides what a failed call means, logs it once with its cause, and gives the
+// lookups concerned back. stop says no further request of this batch is made (the rest was
+// given back too).
+func (r *Resolver) handleError(ctx context.Context, b *queue.Batch, be *braze.Error, rest [][]model.BrazeLookup) (bool, error) {
+	ws, now := b.Workspace, r.Now()
+	r.Stats.Add(ws, model.MetricLookupError, "", 1)
+	r.Log.Warn("Braze lookup failed", "workspace", ws, "status", be.Status, "cause", be.Message, "detail", be.Detail, "identifiers", len(rest[0]))
 	switch {
 	case be.Status == 401 || be.Status == 403 || be.Status == 404:
 		// The key or endpoint is wrong: pause this workspace's lookups; a new key resumes them.
 		until := now.Add(15 * time.Minute)
 		if err := r.Store.PauseBrazeLookups(ctx, ws, be.Message, until); err != nil {
-			r.Log.Error("pausing lookups", "err", err)
+			return true, err
 		}
-		r.Log.Warn("Braze refused lookups; pausing", "workspace", ws, "status", be.Status)
-		return true, retryAll(rest, until, be.Error())
+		return true, b.Later(ctx, nil, idsOf(rest...), until, be.Error())
 	case be.Status == 429:
 		r.mu.Lock()
 		if r.resetAt == nil {
@@ -160,38 +179,17 @@ func (r *Resolver) handleError(ctx context.Context, ws int64, be *braze.Error, r
 		}
 		r.resetAt[ws] = be.RetryAt
 		r.mu.Unlock()
-		return true, retryAll(rest, be.RetryAt, be.Error())
+		return true, b.Later(ctx, nil, idsOf(rest...), be.RetryAt, be.Error())
 	}
-	// 5xx, network: back off this request only, by its attempts.
-	var outs []store.LookupOutcome
-	for _, l := range rest[0] {
-		outs = append(outs, store.LookupOutcome{Kind: l.Kind, Value: l.Value, State: model.LookupPending,
-			NextAttempt: now.Add(errorBackoff(l.Attempts)), Error: be.Error()})
-	}
-	return false, outs
+	// 5xx, network: this request's lookups back off; the batch's other requests still run.
+	return false, b.Retry(ctx, nil, idsOf(rest[0]), be)
 }
 
-func retryAll(rest [][]model.BrazeLookup, at time.Time, reason string) []store.LookupOutcome {
-	var outs []store.LookupOutcome
-	for _, ls := range rest {
-		for _, l := range ls {
-			outs = append(outs, store.LookupOutcome{Kind: l.Kind, Value: l.Value, State: model.LookupPending, NextAttempt: at, Error: reason})
-		}
-	}
-	return outs
-}
-
-// errorBackoff grows from 30 s to at most an hour.
-func errorBackoff(attempts int) time.Duration {
-	d := 30 * time.Second << min(attempts, 7)
-	return min(d, time.Hour)
-}
-
-// unknownBackoff spaces out asking again about someone Braze has no email for yet: 10 minutes,
-// then an hour, 6 hours, and daily after that.
-func unknownBackoff(attempts int) time.Duration {
+// reaskAfter spaces out asking again about someone Braze has no email for yet: 10 minutes,
+// then an hour, 6 hours, and daily after that. It is a schedule, not a failure backoff.
+func reaskAfter(asked int) time.Duration {
 	steps := []time.Duration{10 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
-	return steps[min(attempts, len(steps)-1)]
+	return steps[min(asked, len(steps)-1)]
 }
 
 func (r *Resolver) rateLimited(ws int64) time.Time {
@@ -231,55 +229,68 @@ func (r *Resolver) outcomesOf(asked []model.BrazeLookup, res braze.ExportRespons
 		}
 		switch {
 		case !ok:
-			outs = append(outs, store.LookupOutcome{Kind: l.Kind, Value: l.Value, State: model.LookupNotFound,
-				NextAttempt: now.Add(unknownBackoff(l.Attempts)), Error: "Braze does not know this user (yet)"})
+			outs = append(outs, store.LookupOutcome{ID: l.ID, State: model.LookupNotFound,
+				NextAttempt: now.Add(reaskAfter(l.Asked)), Error: "Braze does not know this user (yet)"})
 		case events.CleanEmail(u.Email) == "":
-			outs = append(outs, store.LookupOutcome{Kind: l.Kind, Value: l.Value, State: model.LookupNoEmail,
-				NextAttempt: now.Add(unknownBackoff(l.Attempts)), Error: "this Braze user has no email yet"})
+			outs = append(outs, store.LookupOutcome{ID: l.ID, State: model.LookupNoEmail,
+				NextAttempt: now.Add(reaskAfter(l.Asked)), Error: "this Braze user has no email yet"})
 		default:
-			outs = append(outs, store.LookupOutcome{Kind: l.Kind, Value: l.Value, State: model.LookupFound})
+			outs = append(outs, store.LookupOutcome{ID: l.ID, State: model.LookupFound})
 		}
 	}
 	return outs
 }
 
-// apply stores what Braze told: leads with their profile and identities, the lookups'
-// outcomes, and releases the events that waited for these people.
-func (r *Resolver) apply(ctx context.Context, ws int64, users []braze.User, outcomes []store.LookupOutcome) error {
+// known is a Braze user matched to a lead.
+type known struct {
+	lead       int64
+	profile    model.LeadProfile
+	identities []model.Identity
+}
+
+// apply stores what Braze told, in one transaction that owns the lookups: leads with their
+// profile and identities, the answers, and releases the events that waited for these people.
+// Locks follow docs/work.md: new leads first, then the leads in id order, the waiting lock last.
+func (r *Resolver) apply(ctx context.Context, b *queue.Batch, users []braze.User, outcomes []store.LookupOutcome) error {
+	if len(users) == 0 && len(outcomes) == 0 {
+		return nil
+	}
+	ws := b.Workspace
 	released := 0
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
-		for _, u := range users {
-			email := events.CleanEmail(u.Email)
-			if email == "" {
-				continue
-			}
-			leadID, err := leadOf(ctx, tx, ws, u, email)
-			if err != nil {
-				return err
-			}
-			if err := tx.UpdateLeadProfile(ctx, ws, leadID, profileOf(u, email)); err != nil {
-				return err
-			}
-			var identities []model.Identity
-			if u.BrazeID != "" {
-				identities = append(identities, model.Identity{Kind: model.IdentityBrazeUser, Value: u.BrazeID, LeadID: leadID})
-			}
-			if u.ExternalID != "" {
-				identities = append(identities, model.Identity{Kind: model.IdentityExternalID, Value: u.ExternalID, LeadID: leadID})
-			}
-			if p := strings.TrimSpace(u.Phone); p != "" {
-				identities = append(identities, model.Identity{Kind: model.IdentityPhone, Value: p, LeadID: leadID})
-			}
-			if _, err := tx.AddIdentities(ctx, ws, identities); err != nil {
-				return err
-			}
-			n, err := tx.ReleaseWaiting(ctx, ws, identities)
-			if err != nil {
-				return err
-			}
-			released += n
+		owned, err := b.Own(ctx, tx)
+		if err != nil || len(owned) == 0 {
+			return err
 		}
-		return tx.FinishLookups(ctx, ws, outcomes)
+		people, err := r.leadsOf(ctx, tx, ws, users)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		var identities []model.Identity
+		for _, p := range people {
+			ids, identities = append(ids, p.lead), append(identities, p.identities...)
+		}
+		if err := tx.LockLeads(ctx, ws, ids); err != nil {
+			return err
+		}
+		for _, p := range people {
+			if err := tx.UpdateLeadProfile(ctx, ws, p.lead, p.profile); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.AddIdentities(ctx, ws, identities); err != nil {
+			return err
+		}
+		if len(identities) > 0 {
+			if err := tx.LockWaiting(ctx, ws); err != nil {
+				return err
+			}
+			if released, err = tx.ReleaseWaiting(ctx, ws, identities); err != nil {
+				return err
+			}
+		}
+		return tx.FinishLookups(ctx, ws, ownedOutcomes(outcomes, owned))
 	})
 	if err == nil && released > 0 && r.Released != nil {
 		r.Released()
@@ -287,9 +298,48 @@ func (r *Resolver) apply(ctx context.Context, ws int64, users []braze.User, outc
 	return err
 }
 
+// leadsOf finds or creates the lead of each Braze user with an email, in lead id order.
+func (r *Resolver) leadsOf(ctx context.Context, tx *store.Tx, ws int64, users []braze.User) ([]known, error) {
+	byLead := map[int64]*known{}
+	for _, u := range users {
+		email := events.CleanEmail(u.Email)
+		if email == "" {
+			continue
+		}
+		leadID, err := leadOf(ctx, tx, ws, u, email)
+		if err != nil {
+			return nil, err
+		}
+		k := byLead[leadID]
+		if k == nil {
+			k = &known{lead: leadID}
+			byLead[leadID] = k
+		}
+		k.profile = profileOf(u, email)
+		if u.BrazeID != "" {
+			k.identities = append(k.identities, model.Identity{Kind: model.IdentityBrazeUser, Value: u.BrazeID, LeadID: leadID})
+		}
+		if u.ExternalID != "" {
+			k.identities = append(k.identities, model.Identity{Kind: model.IdentityExternalID, Value: u.ExternalID, LeadID: leadID})
+		}
+		if p := strings.TrimSpace(u.Phone); p != "" {
+			k.identities = append(k.identities, model.Identity{Kind: model.IdentityPhone, Value: p, LeadID: leadID})
+		}
+	}
+	out := make([]known, 0, len(byLead))
+	for _, id := range slices.Sorted(maps.Keys(byLead)) {
+		out = append(out, *byLead[id])
+	}
+	return out, nil
+}
+
+func ownedOutcomes(outcomes []store.LookupOutcome, owned []int64) []store.LookupOutcome {
+	return slices.DeleteFunc(slices.Clone(outcomes), func(o store.LookupOutcome) bool { return !slices.Contains(owned, o.ID) })
+}
+
 // leadOf finds the lead a Braze user already belongs to (by Braze id, then external id), so a
 // changed email in Braze updates that lead instead of creating a second one; otherwise the
-// lead of the email, created if needed.
+// lead of the email, created if needed. It only inserts: no existing row is locked.
 func leadOf(ctx context.Context, tx *store.Tx, ws int64, u braze.User, email string) (int64, error) {
 	for _, id := range []struct{ kind, value string }{{model.IdentityBrazeUser, u.BrazeID}, {model.IdentityExternalID, u.ExternalID}} {
 		if id.value == "" {

@@ -139,10 +139,12 @@ const (
 // BrazeLookup is one identifier to resolve through /users/export/ids.
 type BrazeLookup struct {
 	WorkspaceID int64  `db:"workspace_id"`
+	ID          int64  `db:"id"`
 	Kind        string `db:"kind"`
 	Value       string `db:"value"`
 	State       string `db:"state"`
-	Attempts    int    `db:"attempts"`
+	Attempts    int    `db:"attempts"` // failed claims in a row
+	Asked       int    `db:"asked"`    // questions Braze answered
 }
 
 // LeadProfile is what a Braze lookup tells about a person.

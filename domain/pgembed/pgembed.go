@@ -250,7 +250,7 @@ unix_socket_directories = '%s'
 unix_socket_permissions = 0700
 port = %d
 fsync = %s
-%smax_connections = 100
+%smax_connections = 200
 # Ingest writes a lot: fewer checkpoints mean fewer full-page images in the WAL, and
 # compressing those that remain halves their size. Durability is unchanged (fsync and
 # synchronous_commit stay as above).

@@ -128,15 +128,10 @@ func newBenchEnv(b *testing.B) *env {
 func rescoreToEnd(b *testing.B, e *env) time.Duration {
 	b.Helper()
 	start := time.Now()
-	for {
-		n, err := e.svc.RescoreOnce(e.ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n == 0 {
-			return time.Since(start)
-		}
+	if _, err := e.runner.Drain(e.ctx, e.jobs); err != nil {
+		b.Fatal(err)
 	}
+	return time.Since(start)
 }
 
 // BenchmarkScoring: a full re-score of PEREGRINE_BENCH_LEADS leads (100,000) with 20

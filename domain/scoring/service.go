@@ -7,11 +7,13 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/tidwall/gjson"
@@ -36,7 +38,18 @@ func NewService(st *store.Store, log *slog.Logger) *Service {
 
 // RuleSet returns the workspace's compiled rules, cached until they change.
 func (s *Service) RuleSet(ctx context.Context, workspaceID int64) (*RuleSet, error) {
-	version, err := s.Store.RulesVersion(ctx, workspaceID)
+	return s.ruleSet(ctx, s.Store, workspaceID)
+}
+
+// ruleSource is where rules are read from: the pool, or the transaction scoring holds (so a
+// scorer never waits for a second connection while holding one).
+type ruleSource interface {
+	RulesVersion(ctx context.Context, workspaceID int64) (int64, error)
+	RuleSource(ctx context.Context, workspaceID int64) (store.RuleSource, error)
+}
+
+func (s *Service) ruleSet(ctx context.Context, from ruleSource, workspaceID int64) (*RuleSet, error) {
+	version, err := from.RulesVersion(ctx, workspaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -46,19 +59,11 @@ func (s *Service) RuleSet(ctx context.Context, workspaceID int64) (*RuleSet, err
 	if cached != nil && cached.Version == version {
 		return cached, nil
 	}
-	stored, err := s.Store.ListRules(ctx, workspaceID)
+	src, err := from.RuleSource(ctx, workspaceID)
 	if err != nil {
 		return nil, err
 	}
-	scores, err := s.Store.ListScoreNames(ctx, workspaceID)
-	if err != nil {
-		return nil, err
-	}
-	scale, err := s.Store.GradeScale(ctx, workspaceID)
-	if err != nil {
-		return nil, err
-	}
-	rs, problems := Build(version, stored, scores, scale)
+	rs, problems := Build(src.Version, src.Rules, src.Scores, src.GradeScale)
 	for _, p := range problems {
 		s.Log.Warn("rule skipped", "workspace", workspaceID, "error", p)
 	}
@@ -100,7 +105,7 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if len(leadIDs) == 0 {
 		return nil
 	}
-	rs, err := s.RuleSet(ctx, workspaceID)
+	rs, err := s.ruleSet(ctx, tx, workspaceID)
 	if err != nil {
 		return err
 	}
@@ -185,42 +190,36 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	return s.rollupChanges(ctx, tx, workspaceID, rs, states, outcomes, now)
 }
 
-// ScoreQueuedOnce scores a batch of queued activities (several of a lead at once) and removes
-// them from the queue in the same transaction: a crash leaves them queued.
-//
-// Scoring yields while stored events wait to be processed in large numbers (a burst larger
-// than the machine takes in): identifying people and storing activities come first, scores
-// follow as soon as the backlog is down.
-func (s *Service) ScoreQueuedOnce(ctx context.Context) (int, error) {
-	if behind, err := s.Store.IngestBehind(ctx, ingestBacklogLimit); err != nil || behind {
-		return 0, err
-	}
-	n := 0
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		claimed, err := tx.ClaimScoring(ctx, 300)
-		if err != nil || len(claimed) == 0 {
+// ScoreQueued is the scoring queue's handler: it scores a claimed batch of one workspace's
+// queued activities (several of a lead at once) and removes them from the queue in the same
+// transaction, so a crash leaves them queued.
+func (s *Service) ScoreQueued(ctx context.Context, b *queue.Batch) error {
+	return s.Store.InTx(ctx, func(tx *store.Tx) error {
+		owned, err := b.Own(ctx, tx)
+		if err != nil || len(owned) == 0 {
 			return err
 		}
-		n = len(claimed)
-		byWS := map[int64][]model.ActivityRow{}
-		for _, q := range claimed {
-			byWS[q.WorkspaceID] = append(byWS[q.WorkspaceID], model.ActivityRow{LeadID: q.LeadID, InboundEventID: q.ActivityID})
+		queued, err := tx.QueuedActivities(ctx, b.Workspace, owned)
+		if err != nil {
+			return err
 		}
-		for ws, acts := range byWS {
-			if err := s.ScoreNew(ctx, tx, ws, acts); err != nil {
-				return err
-			}
-			ids := make([]int64, len(acts))
-			for i, a := range acts {
-				ids[i] = a.InboundEventID
-			}
-			if err := tx.DoneScoring(ctx, ws, ids); err != nil {
-				return err
-			}
+		acts := make([]model.ActivityRow, len(queued))
+		for i, q := range queued {
+			acts[i] = model.ActivityRow{LeadID: q.LeadID, InboundEventID: q.ActivityID}
 		}
-		return nil
+		if err := s.ScoreNew(ctx, tx, b.Workspace, acts); err != nil {
+			return err
+		}
+		return tx.DoneScoring(ctx, b.Workspace, owned)
 	})
-	return n, err
+}
+
+// IngestCaughtUp is the scoring queue's readiness: scoring yields while stored events wait to
+// be processed in large numbers (a burst larger than the machine takes in): identifying
+// people and storing activities come first, scores follow as soon as the backlog is down.
+func (s *Service) IngestCaughtUp(ctx context.Context) (bool, error) {
+	behind, err := s.Store.IngestBehind(ctx, ingestBacklogLimit)
+	return !behind, err
 }
 
 // ingestBacklogLimit is the number of events waiting for processing above which scoring
@@ -457,83 +456,132 @@ func escapePath(k string) string {
 	return strings.NewReplacer(`\`, `\\`, ".", `\.`, "*", `\*`, "?", `\?`, "|", `\|`, "#", `\#`, "@", `\@`).Replace(k)
 }
 
-// RescoreOnce advances the oldest open re-scoring job by one chunk of leads, in one
-// transaction: a crash loses at most the chunk, which the next worker redoes.
-func (s *Service) RescoreOnce(ctx context.Context) (int, error) {
-	scored := 0
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		job, err := tx.ClaimRescoreJob(ctx)
-		if err != nil || job == nil {
-			return err
+// Job kinds of scoring (see web/workers.go).
+const (
+	JobRescore = store.JobRescore
+	JobRefresh = "refresh"
+	JobReheat  = "reheat"
+)
+
+// Rescore is the re-scoring job: each run scores the next chunk of leads in id order in one
+// transaction that also records the progress, so a crash loses at most the chunk. After the
+// last chunk, account roll-ups and labels (which may change with the rules even where no
+// lead's score did) and temperatures are placed anew, each in its own transaction.
+func (s *Service) Rescore(ctx context.Context, job store.Job) (time.Time, error) {
+	id, err := strconv.ParseInt(job.Key, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("re-scoring job key %q: %w", job.Key, err)
+	}
+	ws := job.WorkspaceID
+	var more, finishing bool
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		rj, err := tx.LockRescoreJob(ctx, ws, id)
+		if err != nil || rj == nil || (rj.State != "queued" && rj.State != "running") {
+			return err // superseded or done: nothing left to do
 		}
-		ids, err := tx.LeadIDsAfter(ctx, job.WorkspaceID, job.AfterLeadID, s.ChunkSize)
+		ids, err := tx.LeadIDsAfter(ctx, ws, rj.AfterLeadID, s.ChunkSize)
 		if err != nil {
 			return err
 		}
-		if err := s.score(ctx, tx, job.WorkspaceID, ids, nil, false); err != nil {
+		if len(ids) == 0 {
+			finishing = true
+			return nil
+		}
+		if err := s.score(ctx, tx, ws, ids, nil, false); err != nil {
 			return err
 		}
-		after := job.AfterLeadID
-		if len(ids) > 0 {
-			after = ids[len(ids)-1]
-		}
-		scored = len(ids)
-		if len(ids) < s.ChunkSize {
-			// The last chunk: roll-ups and account labels may have changed with the rules even
-			// where no lead's score did; and temperatures are placed anew.
-			rs, err := s.RuleSet(ctx, job.WorkspaceID)
-			if err != nil {
-				return err
-			}
-			if err := s.rollup(ctx, tx, job.WorkspaceID, rs, nil, s.Now()); err != nil {
-				return err
-			}
-			if err := s.reheat(ctx, tx, job.WorkspaceID); err != nil {
-				return err
-			}
-		}
-		// Report work even for the last, empty chunk so the pool looks for the next job.
-		if scored == 0 {
-			scored = 1
-		}
-		return tx.AdvanceRescoreJob(ctx, job.WorkspaceID, job.ID, after, len(ids), len(ids) < s.ChunkSize)
+		more = true
+		return tx.AdvanceRescoreJob(ctx, ws, id, ids[len(ids)-1], len(ids), false)
 	})
-	return scored, err
+	if err != nil || more {
+		return time.Now(), err
+	}
+	if finishing {
+		return time.Time{}, s.finishRescore(ctx, ws, id)
+	}
+	return time.Time{}, nil
 }
 
-// RefreshOnce re-scores leads whose stored values aged: points expired or decayed, a label's
-// window closed, the temperature's boundaries passed.
-func (s *Service) RefreshOnce(ctx context.Context) (int, error) {
-	n := 0
+// finishRescore rolls up every account, places temperatures anew and marks the job done.
+func (s *Service) finishRescore(ctx context.Context, ws, id int64) error {
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		due, err := tx.ClaimDueLeads(ctx, s.Now(), s.ChunkSize)
+		rs, err := s.ruleSet(ctx, tx, ws)
 		if err != nil {
 			return err
 		}
-		for ws, ids := range due {
-			if err := s.ScoreLeads(ctx, tx, ws, ids); err != nil {
-				return err
-			}
-			n += len(ids)
+		return s.rollup(ctx, tx, ws, rs, nil, s.Now())
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return s.reheat(ctx, tx, ws) }); err != nil {
+		return err
+	}
+	return s.Store.InTx(ctx, func(tx *store.Tx) error {
+		rj, err := tx.LockRescoreJob(ctx, ws, id)
+		if err != nil || rj == nil || (rj.State != "queued" && rj.State != "running") {
+			return err
 		}
-		return nil
+		return tx.AdvanceRescoreJob(ctx, ws, id, rj.AfterLeadID, 0, true)
+	})
+}
+
+// Refresh is the refresh job of a workspace: it re-scores leads whose stored values aged
+// (points expired or decayed, a label's window closed, the temperature's boundaries passed),
+// a chunk per transaction, and runs again at once while more are due.
+func (s *Service) Refresh(ctx context.Context, job store.Job) (time.Time, error) {
+	n, err := s.refresh(ctx, job.WorkspaceID)
+	if err == nil && n == s.ChunkSize {
+		return time.Now(), nil
+	}
+	return time.Time{}, err
+}
+
+// refresh re-scores a chunk of the workspace's due leads and says how many.
+func (s *Service) refresh(ctx context.Context, ws int64) (int, error) {
+	n := 0
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		ids, err := tx.ClaimDueLeads(ctx, ws, s.Now(), s.ChunkSize)
+		if err != nil {
+			return err
+		}
+		n = len(ids)
+		return s.ScoreLeads(ctx, tx, ws, ids)
 	})
 	return n, err
 }
 
-// ReheatOnce recomputes heat percentiles and temperatures of workspaces with new activity,
-// at most every 10 minutes each.
-func (s *Service) ReheatOnce(ctx context.Context) (int, error) {
+// Reheat is the reheat job of a workspace: heat percentiles and temperatures placed anew.
+func (s *Service) Reheat(ctx context.Context, job store.Job) (time.Time, error) {
+	return time.Time{}, s.Store.InTx(ctx, func(tx *store.Tx) error { return s.reheat(ctx, tx, job.WorkspaceID) })
+}
+
+// SweepRefresh queues a refresh job for every workspace with leads whose values aged.
+func (s *Service) SweepRefresh(ctx context.Context, _ store.Job) (time.Time, error) {
+	ids, err := s.Store.WorkspacesToRefresh(ctx, s.Now())
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Time{}, s.enqueue(ctx, ids, JobRefresh)
+}
+
+// SweepReheat queues a reheat job for workspaces with new activity, at most every 10 minutes
+// each (sooner for a workspace filling up).
+func (s *Service) SweepReheat(ctx context.Context, _ store.Job) (time.Time, error) {
 	ids, err := s.Store.WorkspacesToReheat(ctx, 10*time.Minute)
 	if err != nil {
-		return 0, err
+		return time.Time{}, err
 	}
-	for _, ws := range ids {
-		if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return s.reheat(ctx, tx, ws) }); err != nil {
-			return 0, err
+	return time.Time{}, s.enqueue(ctx, ids, JobReheat)
+}
+
+func (s *Service) enqueue(ctx context.Context, workspaces []int64, kind string) error {
+	for _, ws := range workspaces {
+		if err := s.Store.EnqueueJob(ctx, nil, ws, kind, "", time.Now()); err != nil {
+			return err
 		}
 	}
-	return 0, nil // the pool then waits its idle time: reheating is periodic
+	return nil
 }
 
 // reheat recomputes the workspace's heat percentiles and re-classifies every lead's

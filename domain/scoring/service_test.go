@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
@@ -27,6 +28,10 @@ type env struct {
 	ws  int64
 	svc *Service
 	now time.Time
+	// The queues web/workers.go runs for scoring.
+	runner  *queue.Runner
+	scoring *queue.Queue
+	jobs    *queue.Queue
 	// batches counts ingested batches; odd ones go through the scoring queue.
 	batches int
 }
@@ -49,8 +54,16 @@ func openEnv(tb testing.TB, seed ...model.WorkspaceSeed) *env {
 		tb.Fatal(err)
 	}
 	e := &env{ctx: ctx, st: st, db: db, ws: ws.ID, now: time.Now().UTC().Truncate(time.Second)}
-	e.svc = NewService(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e.svc = NewService(st, log)
 	e.svc.Now = func() time.Time { return e.now }
+	e.runner = queue.NewRunner(st, log, nil)
+	e.scoring = e.runner.Add(&queue.Queue{Table: store.ScoringWork, Handle: e.svc.ScoreQueued, Batch: 300})
+	jobs := &queue.Jobs{Store: st}
+	jobs.Register(JobRescore, e.svc.Rescore)
+	jobs.Register(JobRefresh, e.svc.Refresh)
+	jobs.Register(JobReheat, e.svc.Reheat)
+	e.jobs = e.runner.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle, Timeout: 10 * time.Minute})
 	return e
 }
 
@@ -80,14 +93,8 @@ func (e *env) ingest(acts []model.ActivityRow) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	for {
-		n, err := e.svc.ScoreQueuedOnce(e.ctx)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
+	if _, err := e.runner.Drain(e.ctx, e.scoring); err != nil {
+		e.t.Fatal(err)
 	}
 	if n, _ := e.st.ScoringBacklog(e.ctx, e.ws); n != 0 {
 		e.t.Fatalf("%d activities left unscored", n)
@@ -172,7 +179,7 @@ func (e *env) rescoreAll() int {
 	e.t.Helper()
 	chunks := 0
 	for {
-		n, err := e.svc.RescoreOnce(e.ctx)
+		n, err := e.runner.Once(e.ctx, e.jobs)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -349,7 +356,7 @@ func TestLabelsAndPointsAgeWithoutNewActivity(t *testing.T) {
 		t.Fatalf("start: %v %s", v, labels)
 	}
 	refresh := func() int {
-		n, err := e.svc.RefreshOnce(e.ctx)
+		n, err := e.svc.refresh(e.ctx, e.ws)
 		if err != nil {
 			t.Fatal(err)
 		}

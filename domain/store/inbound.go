@@ -98,17 +98,13 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
-// ClaimPendingEvents locks up to limit pending events of any workspace, oldest first, skipping
-// those another worker holds. The lock lasts until the transaction ends, so a crash releases
-// them for another try.
-func (t *Tx) ClaimPendingEvents(ctx context.Context, limit int) ([]model.InboundEvent, error) {
+// InboundEvents reads stored events of a workspace by row id, in id order.
+func (t *Tx) InboundEvents(ctx context.Context, workspaceID int64, ids []int64) ([]model.InboundEvent, error) {
 	var evs []model.InboundEvent
-	err := t.tx.SelectContext(ctx, &evs, `
-		SELECT e.workspace_id, e.id, e.source, e.event_id, e.event_type, e.occurred_at, e.payload
-		FROM inbound_queue q JOIN inbound_events e ON e.workspace_id = q.workspace_id AND e.id = q.event_row_id
-		ORDER BY q.event_row_id LIMIT $1 FOR UPDATE OF q SKIP LOCKED`, limit)
+	err := t.tx.SelectContext(ctx, &evs, `SELECT workspace_id, id, source, event_id, event_type, occurred_at, payload
+		FROM inbound_events WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id`, workspaceID, pq.Array(ids))
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to claim events: %w", err)
+		return nil, fmt.Errorf("store: unable to read events: %w", err)
 	}
 	return evs, nil
 }
@@ -154,7 +150,8 @@ type LeadSeed struct {
 }
 
 // UpsertLeadsByEmail makes sure a lead exists for each email (one per workspace + email) and
-// returns their ids. Existing leads keep their data; a missing account is filled in.
+// returns their ids. Existing leads keep their data and are not locked; AttachAccounts fills
+// in a missing account once the caller holds the leads.
 func (t *Tx) UpsertLeadsByEmail(ctx context.Context, workspaceID int64, seeds []LeadSeed) (map[string]int64, error) {
 	out := make(map[string]int64, len(seeds))
 	if len(seeds) == 0 {
@@ -171,14 +168,76 @@ func (t *Tx) UpsertLeadsByEmail(ctx context.Context, workspaceID int64, seeds []
 		ON CONFLICT (workspace_id, email) DO NOTHING`, workspaceID, pq.Array(emails), pq.Array(accounts)); err != nil {
 		return nil, fmt.Errorf("store: unable to create leads: %w", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `
-		UPDATE leads l SET account_id = x.a FROM unnest($2::text[], $3::bigint[]) AS x(e, a)
-		WHERE l.workspace_id = $1 AND l.email = x.e AND l.account_id IS NULL AND x.a <> 0`,
-		workspaceID, pq.Array(emails), pq.Array(accounts)); err != nil {
-		return nil, fmt.Errorf("store: unable to attach accounts: %w", err)
-	}
 	return t.idsByName(ctx, "leads", `SELECT email, id FROM leads WHERE workspace_id = $1 AND email = ANY($2)`,
 		workspaceID, pq.Array(emails))
+}
+
+// AttachAccounts gives leads without an account the account of their email's company. The
+// caller holds the leads' locks (LockLeads).
+func (t *Tx) AttachAccounts(ctx context.Context, workspaceID int64, seeds []LeadSeed) error {
+	var emails []string
+	var accounts []int64
+	for _, s := range seeds {
+		if s.AccountID != 0 {
+			emails, accounts = append(emails, s.Email), append(accounts, s.AccountID)
+		}
+	}
+	if len(emails) == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `
+		UPDATE leads l SET account_id = x.a FROM unnest($2::text[], $3::bigint[]) AS x(e, a)
+		WHERE l.workspace_id = $1 AND l.email = x.e AND l.account_id IS NULL`,
+		workspaceID, pq.Array(emails), pq.Array(accounts)); err != nil {
+		return fmt.Errorf("store: unable to attach accounts: %w", err)
+	}
+	return nil
+}
+
+// LockLeads locks leads in ascending id order, the order every transaction that changes
+// several leads takes them in (docs/work.md), so two such transactions queue instead of
+// deadlocking.
+func (t *Tx) LockLeads(ctx context.Context, workspaceID int64, ids []int64) error {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE`,
+		workspaceID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("store: unable to lock leads: %w", err)
+	}
+	return nil
+}
+
+// LockWaiting takes the workspace's lock for parking and releasing waiting events, held to the
+// end of the transaction; it is always the last lock a transaction takes (docs/work.md).
+func (t *Tx) LockWaiting(ctx context.Context, workspaceID int64) error {
+	if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('peregrine:waiting', $1))`, workspaceID); err != nil {
+		return fmt.Errorf("store: unable to take the waiting lock: %w", err)
+	}
+	return nil
+}
+
+// ReleaseKnownWaiting sends the given waiting events back to processing when one of their
+// identifiers now belongs to a lead (made known by a transaction that committed meanwhile).
+func (t *Tx) ReleaseKnownWaiting(ctx context.Context, workspaceID int64, eventIDs []int64) (int, error) {
+	if len(eventIDs) == 0 {
+		return 0, nil
+	}
+	res, err := t.tx.ExecContext(ctx, `WITH released AS (
+			DELETE FROM inbound_waiting w WHERE w.workspace_id = $1 AND w.event_row_id = ANY($2) AND EXISTS (
+				SELECT 1 FROM lead_identities i WHERE i.workspace_id = $1 AND (
+					(i.kind = 'braze_user_id' AND i.value = w.braze_user_id AND w.braze_user_id <> '') OR
+					(i.kind = 'external_id' AND i.value = w.external_user_id AND w.external_user_id <> '') OR
+					(i.kind = 'phone' AND i.value = w.phone AND w.phone <> '')))
+			RETURNING workspace_id, event_row_id)
+		INSERT INTO inbound_queue (workspace_id, event_row_id) SELECT workspace_id, event_row_id FROM released
+		ON CONFLICT DO NOTHING`, workspaceID, pq.Array(eventIDs))
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to release waiting events: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // AddIdentities links identifiers to leads; an identifier already linked keeps its lead. It

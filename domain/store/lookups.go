@@ -5,52 +5,59 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/peregrine-scoring/peregrine/domain/model"
 )
 
-// ClaimDueLookups leases up to limit due Braze lookups of workspaces that have a Braze
-// connection whose lookups are not paused. A lease pushes next_attempt_at forward, so a crashed
-// resolver's lookups come back after it; no lock is held during the HTTP call.
-func (s *Store) ClaimDueLookups(ctx context.Context, limit int, lease time.Duration) ([]model.BrazeLookup, error) {
+// LookupsByID reads claimed lookups.
+func (s *Store) LookupsByID(ctx context.Context, workspaceID int64, ids []int64) ([]model.BrazeLookup, error) {
 	var out []model.BrazeLookup
-	err := s.db.SelectContext(ctx, &out, `
-		UPDATE braze_lookups l SET next_attempt_at = now() + $2 * interval '1 second'
-		FROM (
-			SELECT q.workspace_id, q.kind, q.value FROM braze_lookups q
-			JOIN braze_connections c ON c.workspace_id = q.workspace_id
-			WHERE q.state <> 'found' AND q.next_attempt_at <= now()
-			  AND (c.lookups_paused_until IS NULL OR c.lookups_paused_until <= now())
-			ORDER BY q.next_attempt_at LIMIT $1
-			FOR UPDATE OF q SKIP LOCKED
-		) due
-		WHERE l.workspace_id = due.workspace_id AND l.kind = due.kind AND l.value = due.value
-		RETURNING l.workspace_id, l.kind, l.value, l.state, l.attempts`, limit, lease.Seconds())
+	err := s.db.SelectContext(ctx, &out, `SELECT workspace_id, id, kind, value, state, attempts, asked FROM braze_lookups
+		WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id`, workspaceID, pq.Array(ids))
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to claim lookups: %w", err)
+		return nil, fmt.Errorf("store: unable to read lookups: %w", err)
 	}
 	return out, nil
 }
 
-// LookupOutcome is the result of one lookup.
+// RunLookupsNow makes a workspace's unanswered lookups due at once (a new key was saved).
+func (s *Store) RunLookupsNow(ctx context.Context, workspaceID int64) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE braze_lookups SET run_after = now()
+		WHERE workspace_id = $1 AND state <> 'found' AND claim IS NULL AND run_after > now()`, workspaceID); err != nil {
+		return fmt.Errorf("store: unable to resume lookups: %w", err)
+	}
+	return nil
+}
+
+// LookupOutcome is the answer Braze gave about one identifier.
 type LookupOutcome struct {
-	Kind, Value string
-	State       string    // found, no_email, not_found, or pending after an error
-	NextAttempt time.Time // when to ask again (ignored for found)
+	ID          int64
+	State       string    // found, no_email or not_found
+	NextAttempt time.Time // when to ask again (ignored for found: in a year)
 	Error       string
 }
 
-// FinishLookups records outcomes and counts the attempt.
+// FinishLookups records answers, in the transaction that owns the lookups: the question
+// counts as asked, failures are forgotten, and the lookup waits until it is asked again.
 func (t *Tx) FinishLookups(ctx context.Context, workspaceID int64, outcomes []LookupOutcome) error {
-	for _, o := range outcomes {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	ids, states, nexts, errs := make([]int64, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
+	for i, o := range outcomes {
 		next := o.NextAttempt
 		if o.State == model.LookupFound || next.IsZero() {
 			next = time.Now().Add(365 * 24 * time.Hour)
 		}
-		if _, err := t.tx.ExecContext(ctx, `UPDATE braze_lookups SET state = $4, next_attempt_at = $5, last_error = $6,
-			attempts = attempts + 1, updated_at = now() WHERE workspace_id = $1 AND kind = $2 AND value = $3`,
-			workspaceID, o.Kind, o.Value, o.State, next, o.Error); err != nil {
-			return fmt.Errorf("store: unable to record lookup: %w", err)
-		}
+		ids[i], states[i], nexts[i], errs[i] = o.ID, o.State, next.Format(time.RFC3339Nano), o.Error
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE braze_lookups l SET state = x.s, run_after = x.n, last_error = x.e,
+			asked = l.asked + 1, attempts = 0, claim = NULL, updated_at = now()
+		FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::text[]) AS x(id, s, n, e)
+		WHERE l.workspace_id = $1 AND l.id = x.id`,
+		workspaceID, pq.Array(ids), pq.Array(states), pq.Array(nexts), pq.Array(errs)); err != nil {
+		return fmt.Errorf("store: unable to record lookups: %w", err)
 	}
 	return nil
 }

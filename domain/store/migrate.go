@@ -67,6 +67,12 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("store: unable to get a connection for migrations: %w", err)
 	}
 	defer conn.Close()
+	// A migration may rewrite a large table, and a second process starting meanwhile waits for
+	// the first one's migrations: no time limits on this connection while it migrates.
+	if _, err := conn.ExecContext(ctx, `SET statement_timeout = 0; SET lock_timeout = 0`); err != nil {
+		return nil, fmt.Errorf("store: unable to prepare the migration connection: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), sessionSettings)
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockID); err != nil {
 		return nil, fmt.Errorf("store: unable to take the migration lock: %w", err)
 	}

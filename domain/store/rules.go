@@ -15,8 +15,12 @@ const ruleColumns = `workspace_id, id, version, position, name, kind, enabled, d
 
 // ListRules lists the workspace's rules in their order.
 func (s *Store) ListRules(ctx context.Context, workspaceID int64) ([]model.StoredRule, error) {
+	return listRules(ctx, s.db, workspaceID)
+}
+
+func listRules(ctx context.Context, q sqlx.QueryerContext, workspaceID int64) ([]model.StoredRule, error) {
 	var out []model.StoredRule
-	err := s.db.SelectContext(ctx, &out, `SELECT `+ruleColumns+` FROM rules
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+ruleColumns+` FROM rules
 		WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY position, id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list rules: %w", err)
@@ -111,8 +115,10 @@ func rulesChanged(ctx context.Context, tx *sqlx.Tx, workspaceID int64, reason st
 		WHERE id = $1 RETURNING rules_version`, workspaceID); err != nil {
 		return fmt.Errorf("store: unable to move rules version: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rescore_jobs (workspace_id, reason, rules_version, total)
-		VALUES ($1, $2, $3, (SELECT count(*) FROM leads WHERE workspace_id = $1))`, workspaceID, reason, version); err != nil {
+	if _, err := tx.ExecContext(ctx, `WITH job AS (
+			INSERT INTO rescore_jobs (workspace_id, reason, rules_version, total)
+			VALUES ($1, $2, $3, (SELECT count(*) FROM leads WHERE workspace_id = $1)) RETURNING id)
+		INSERT INTO jobs (workspace_id, kind, key) SELECT $1, $4, id::text FROM job`, workspaceID, reason, version, JobRescore); err != nil {
 		return fmt.Errorf("store: unable to queue re-scoring: %w", err)
 	}
 	return nil
@@ -120,11 +126,61 @@ func rulesChanged(ctx context.Context, tx *sqlx.Tx, workspaceID int64, reason st
 
 // RulesVersion tells whether a cached rule set is still current.
 func (s *Store) RulesVersion(ctx context.Context, workspaceID int64) (int64, error) {
+	return rulesVersion(ctx, s.db, workspaceID)
+}
+
+// RulesVersion reads the rules version inside the transaction (scoring holds one: a second
+// connection for the read could wait on a pool its own transactions exhaust).
+func (t *Tx) RulesVersion(ctx context.Context, workspaceID int64) (int64, error) {
+	return rulesVersion(ctx, t.tx, workspaceID)
+}
+
+func rulesVersion(ctx context.Context, q sqlx.QueryerContext, workspaceID int64) (int64, error) {
 	var v int64
-	if err := s.db.GetContext(ctx, &v, `SELECT rules_version FROM workspaces WHERE id = $1`, workspaceID); err != nil {
+	if err := sqlx.GetContext(ctx, q, &v, `SELECT rules_version FROM workspaces WHERE id = $1`, workspaceID); err != nil {
 		return 0, fmt.Errorf("store: unable to read rules version: %w", notFound(err))
 	}
 	return v, nil
+}
+
+// RuleSource is what compiling a workspace's rules needs, read at one version.
+type RuleSource struct {
+	Version    int64
+	Rules      []model.StoredRule
+	Scores     []model.ScoreName
+	GradeScale json.RawMessage
+}
+
+// RuleSource reads the workspace's rules, scores and grade scale.
+func (s *Store) RuleSource(ctx context.Context, workspaceID int64) (RuleSource, error) {
+	var src RuleSource
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		src, err = ruleSource(ctx, tx, workspaceID)
+		return err
+	})
+	return src, err
+}
+
+// RuleSource reads the workspace's rules, scores and grade scale inside the transaction.
+func (t *Tx) RuleSource(ctx context.Context, workspaceID int64) (RuleSource, error) {
+	return ruleSource(ctx, t.tx, workspaceID)
+}
+
+func ruleSource(ctx context.Context, q sqlx.QueryerContext, workspaceID int64) (RuleSource, error) {
+	src := RuleSource{}
+	var err error
+	if src.Version, err = rulesVersion(ctx, q, workspaceID); err != nil {
+		return src, err
+	}
+	if src.Rules, err = listRules(ctx, q, workspaceID); err != nil {
+		return src, err
+	}
+	if src.Scores, err = listScoreNames(ctx, q, workspaceID); err != nil {
+		return src, err
+	}
+	src.GradeScale, err = gradeScale(ctx, q, workspaceID)
+	return src, err
 }
 
 // SetRuleEnabled turns a rule on or off.
@@ -239,8 +295,12 @@ func importRules(ctx context.Context, tx *sqlx.Tx, workspaceID, userID int64, de
 
 // ListScoreNames lists the workspace's named scores, the main one first.
 func (s *Store) ListScoreNames(ctx context.Context, workspaceID int64) ([]model.ScoreName, error) {
+	return listScoreNames(ctx, s.db, workspaceID)
+}
+
+func listScoreNames(ctx context.Context, q sqlx.QueryerContext, workspaceID int64) ([]model.ScoreName, error) {
 	var out []model.ScoreName
-	err := s.db.SelectContext(ctx, &out, `SELECT id, name, rollup, is_main FROM score_names
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT id, name, rollup, is_main FROM score_names
 		WHERE workspace_id = $1 ORDER BY is_main DESC, name`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list scores: %w", err)
@@ -274,8 +334,12 @@ func (s *Store) UpdateScoreName(ctx context.Context, workspaceID, id int64, roll
 
 // GradeScale returns the workspace's grade thresholds as stored (JSON with A–E).
 func (s *Store) GradeScale(ctx context.Context, workspaceID int64) (json.RawMessage, error) {
+	return gradeScale(ctx, s.db, workspaceID)
+}
+
+func gradeScale(ctx context.Context, q sqlx.QueryerContext, workspaceID int64) (json.RawMessage, error) {
 	var b []byte
-	if err := s.db.GetContext(ctx, &b, `SELECT grade_scale FROM workspaces WHERE id = $1`, workspaceID); err != nil {
+	if err := sqlx.GetContext(ctx, q, &b, `SELECT grade_scale FROM workspaces WHERE id = $1`, workspaceID); err != nil {
 		return nil, fmt.Errorf("store: unable to read grade scale: %w", notFound(err))
 	}
 	return b, nil

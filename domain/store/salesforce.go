@@ -112,3 +112,21 @@ func (s *Store) DisconnectSalesforce(ctx context.Context, workspaceID int64) err
 	}
 	return nil
 }
+
+// SalesforceUsage is a connected workspace's API use as Salesforce last reported it.
+type SalesforceUsage struct {
+	WorkspaceID  int64 `db:"workspace_id"`
+	Used         *int  `db:"api_used"`
+	Max          *int  `db:"api_max"`
+	SharePercent int   `db:"api_share_percent"`
+}
+
+// SalesforceUsage lists every connected workspace's API use, for metrics.
+func (s *Store) SalesforceUsage(ctx context.Context) ([]SalesforceUsage, error) {
+	var out []SalesforceUsage
+	if err := s.db.SelectContext(ctx, &out, `SELECT workspace_id, api_used, api_max, api_share_percent FROM salesforce_connections
+		WHERE auth_method IS NOT NULL ORDER BY workspace_id`); err != nil {
+		return nil, fmt.Errorf("store: unable to read Salesforce usage: %w", err)
+	}
+	return out, nil
+}

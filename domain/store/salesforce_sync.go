@@ -99,7 +99,8 @@ func (s *Store) EnqueueAllForSalesforce(ctx context.Context, workspaceID int64, 
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO salesforce_outbox (workspace_id, lead_id)
 			SELECT workspace_id, id FROM leads WHERE workspace_id = $1
-			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET changed_at = now(), next_attempt_at = now()`, workspaceID)
+			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET changed_at = now(), attempts = 0,
+				run_after = CASE WHEN salesforce_outbox.claim IS NULL THEN least(salesforce_outbox.run_after, now()) ELSE salesforce_outbox.run_after END`, workspaceID)
 		if err != nil {
 			return fmt.Errorf("store: unable to queue leads: %w", err)
 		}
@@ -136,38 +137,14 @@ func (s *Store) SyncProgress(ctx context.Context, workspaceID int64) (total, wai
 	return
 }
 
-// ClaimOutbox leases up to limit due leads of one workspace (the one waiting longest) for
-// lease: a short transaction, so scoring can keep queueing while the push talks to
-// Salesforce. A crash lets the lease run out and another worker try again.
-func (s *Store) ClaimOutbox(ctx context.Context, lease time.Duration, limit int) (int64, []model.OutboxItem, error) {
-	var ws int64
+// OutboxItems reads claimed rows of the outbox.
+func (s *Store) OutboxItems(ctx context.Context, workspaceID int64, leadIDs []int64) ([]model.OutboxItem, error) {
 	var items []model.OutboxItem
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &ws, `SELECT workspace_id FROM salesforce_outbox WHERE next_attempt_at <= now()
-			ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`)
-		if notFound(err) == ErrNotFound {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("store: unable to claim pushes: %w", err)
-		}
-		return tx.SelectContext(ctx, &items, `UPDATE salesforce_outbox o SET next_attempt_at = now() + $3::interval, attempts = o.attempts + 1
-			FROM (SELECT lead_id FROM salesforce_outbox WHERE workspace_id = $1 AND next_attempt_at <= now()
-				ORDER BY changed_at LIMIT $2 FOR UPDATE SKIP LOCKED) c
-			WHERE o.workspace_id = $1 AND o.lead_id = c.lead_id
-			RETURNING o.lead_id, o.changed_at, o.attempts`, ws, limit, fmt.Sprintf("%d seconds", int(lease.Seconds())))
-	})
-	return ws, items, err
-}
-
-// RescheduleOutbox puts leases back to wait until at (not connected, paused, budget spent).
-func (s *Store) RescheduleOutbox(ctx context.Context, workspaceID int64, leadIDs []int64, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE salesforce_outbox SET next_attempt_at = $3, attempts = greatest(0, attempts - 1)
-		WHERE workspace_id = $1 AND lead_id = ANY($2)`, workspaceID, pq.Array(leadIDs), at)
-	if err != nil {
-		return fmt.Errorf("store: unable to reschedule pushes: %w", err)
+	if err := s.db.SelectContext(ctx, &items, `SELECT lead_id, changed_at, attempts FROM salesforce_outbox
+		WHERE workspace_id = $1 AND lead_id = ANY($2) ORDER BY lead_id`, workspaceID, pq.Array(leadIDs)); err != nil {
+		return nil, fmt.Errorf("store: unable to read pushes: %w", err)
 	}
-	return nil
+	return items, nil
 }
 
 // PushData reads what a push sends for leads, with their known Salesforce record.
@@ -213,9 +190,9 @@ func (s *Store) PushData(ctx context.Context, workspaceID int64, object string, 
 // FinishPush records a push: the run and its per-record outcomes, what is known of each
 // record, and the outbox — done rows leave unless they changed during the push, rows to
 // retry wait with backoff.
-func (s *Store) FinishPush(ctx context.Context, workspaceID int64, kind, object string, outcomes []model.SyncOutcome, apiCalls int, runErr string, retryAt func(attempts int) time.Time) (int64, error) {
+func (t *Tx) FinishPush(ctx context.Context, workspaceID int64, kind, object string, outcomes []model.SyncOutcome, apiCalls int, runErr string, retryAt func(attempts int) time.Time) (int64, error) {
 	var runID int64
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := func(tx *sqlx.Tx) error {
 		counts := map[string]int{}
 		for _, o := range outcomes {
 			counts[o.Outcome]++
@@ -255,7 +232,7 @@ func (s *Store) FinishPush(ctx context.Context, workspaceID int64, kind, object 
 				}
 			}
 			if o.Retry {
-				if _, err := tx.ExecContext(ctx, `UPDATE salesforce_outbox SET next_attempt_at = $3, last_error = $4
+				if _, err := tx.ExecContext(ctx, `UPDATE salesforce_outbox SET run_after = $3, last_error = $4, claim = NULL
 					WHERE workspace_id = $1 AND lead_id = $2`, workspaceID, o.LeadID, retryAt(o.Attempts), o.Message); err != nil {
 					return fmt.Errorf("store: unable to schedule a retry: %w", err)
 				}
@@ -263,13 +240,13 @@ func (s *Store) FinishPush(ctx context.Context, workspaceID int64, kind, object 
 			}
 			// Done; a change that arrived during the push keeps the row (due now) for one more push.
 			if _, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM salesforce_outbox WHERE workspace_id = $1 AND lead_id = $2 AND changed_at <= $3 RETURNING 1)
-				UPDATE salesforce_outbox SET next_attempt_at = now(), attempts = 0
+				UPDATE salesforce_outbox SET run_after = now(), attempts = 0, claim = NULL, last_error = ''
 				WHERE workspace_id = $1 AND lead_id = $2 AND NOT EXISTS (SELECT 1 FROM gone)`, workspaceID, o.LeadID, o.ChangedAt); err != nil {
 				return fmt.Errorf("store: unable to clear the outbox: %w", err)
 			}
 		}
 		return nil
-	})
+	}(t.tx)
 	return runID, err
 }
 
@@ -309,7 +286,8 @@ func (s *Store) RetrySalesforceRecord(ctx context.Context, workspaceID, leadID i
 			return fmt.Errorf("store: unable to retry: %w", ErrNotFound)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO salesforce_outbox (workspace_id, lead_id) VALUES ($1, $2)
-			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET changed_at = now(), next_attempt_at = now()`, workspaceID, leadID)
+			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET changed_at = now(), attempts = 0,
+				run_after = CASE WHEN salesforce_outbox.claim IS NULL THEN now() ELSE salesforce_outbox.run_after END`, workspaceID, leadID)
 		return err
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -253,6 +254,20 @@ func timeArray(ts []*time.Time) []sql.NullString {
 	return out
 }
 
+// lockAccounts takes accounts in id order, before any of their scores or labels are written
+// (docs/work.md).
+func (t *Tx) lockAccounts(ctx context.Context, workspaceID int64, ids []int64) error {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE`,
+		workspaceID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("store: unable to lock accounts: %w", err)
+	}
+	return nil
+}
+
 // RollupAccounts recomputes the rolled-up scores and main score of accounts from their
 // people's scores: sum, max, or a sum where each person's score halves every 30 days since
 // their last activity. Nil accountIDs means every account of the workspace.
@@ -271,6 +286,11 @@ func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs [
 	args := []any{workspaceID, pq.Array(accountIDs)}
 	if accountIDs == nil {
 		args = args[:1]
+	}
+	// Accounts are taken in id order before their scores are written (docs/work.md).
+	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE workspace_id = $1 AND `+scoped("id")+`
+		ORDER BY id FOR NO KEY UPDATE`, args...); err != nil {
+		return fmt.Errorf("store: unable to lock accounts: %w", err)
 	}
 	// Upsert what changed and delete what no longer exists, rather than rewrite every row.
 	if _, err := t.tx.ExecContext(ctx, `WITH fresh AS (
@@ -350,9 +370,13 @@ func (t *Tx) AccountsForLabels(ctx context.Context, workspaceID int64, ids []int
 
 // SetAccountLabels stores account labels.
 func (t *Tx) SetAccountLabels(ctx context.Context, workspaceID int64, labels map[int64][]string) error {
-	for id, l := range labels {
+	ids := slices.Sorted(maps.Keys(labels))
+	if err := t.lockAccounts(ctx, workspaceID, ids); err != nil {
+		return err
+	}
+	for _, id := range ids {
 		if _, err := t.tx.ExecContext(ctx, `UPDATE accounts SET labels = $3 WHERE workspace_id = $1 AND id = $2`,
-			workspaceID, id, pq.Array(l)); err != nil {
+			workspaceID, id, pq.Array(labels[id])); err != nil {
 			return fmt.Errorf("store: unable to set account labels: %w", err)
 		}
 	}
@@ -438,16 +462,15 @@ func (s *Store) WorkspacesToReheat(ctx context.Context, maxAge time.Duration) ([
 	return out, nil
 }
 
-// ClaimRescoreJob locks the oldest open re-scoring job no other worker holds.
-func (t *Tx) ClaimRescoreJob(ctx context.Context) (*model.RescoreJob, error) {
+// LockRescoreJob locks a re-scoring job (nil: there is none).
+func (t *Tx) LockRescoreJob(ctx context.Context, workspaceID, id int64) (*model.RescoreJob, error) {
 	var j model.RescoreJob
-	err := t.tx.GetContext(ctx, &j, `SELECT * FROM rescore_jobs WHERE state IN ('queued', 'running')
-		ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`)
+	err := t.tx.GetContext(ctx, &j, `SELECT * FROM rescore_jobs WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, workspaceID, id)
 	if err != nil {
 		if notFound(err) == ErrNotFound {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("store: unable to claim re-scoring: %w", err)
+		return nil, fmt.Errorf("store: unable to load re-scoring job: %w", err)
 	}
 	return &j, nil
 }
@@ -478,19 +501,22 @@ func (t *Tx) AdvanceRescoreJob(ctx context.Context, workspaceID, id, afterLeadID
 	return nil
 }
 
-// ClaimDueLeads locks leads whose stored scoring has aged (refresh_at passed).
-func (t *Tx) ClaimDueLeads(ctx context.Context, now time.Time, limit int) (map[int64][]int64, error) {
-	var rows []struct {
-		WorkspaceID int64 `db:"workspace_id"`
-		ID          int64 `db:"id"`
-	}
-	if err := t.tx.SelectContext(ctx, &rows, `SELECT workspace_id, id FROM leads WHERE refresh_at <= $1
-		ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit); err != nil {
+// ClaimDueLeads locks up to limit leads of a workspace whose stored scoring has aged
+// (refresh_at passed), skipping those another transaction holds.
+func (t *Tx) ClaimDueLeads(ctx context.Context, workspaceID int64, now time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	if err := t.tx.SelectContext(ctx, &ids, `SELECT id FROM leads WHERE workspace_id = $1 AND refresh_at <= $2
+		ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`, workspaceID, now, limit); err != nil {
 		return nil, fmt.Errorf("store: unable to claim due leads: %w", err)
 	}
-	out := map[int64][]int64{}
-	for _, r := range rows {
-		out[r.WorkspaceID] = append(out[r.WorkspaceID], r.ID)
+	return ids, nil
+}
+
+// WorkspacesToRefresh lists workspaces with leads whose stored scoring has aged.
+func (s *Store) WorkspacesToRefresh(ctx context.Context, now time.Time) ([]int64, error) {
+	var out []int64
+	if err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT workspace_id FROM leads WHERE refresh_at <= $1`, now); err != nil {
+		return nil, fmt.Errorf("store: unable to list workspaces to refresh: %w", err)
 	}
 	return out, nil
 }
@@ -506,8 +532,12 @@ func (t *Tx) NoteEventNames(ctx context.Context, workspaceID int64, names []stri
 	if len(names) == 0 {
 		return nil
 	}
+	// Names noted within the hour are left alone without touching their row: an upsert would
+	// lock it, and every batch of a busy workspace carries the same names.
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO event_names (workspace_id, name)
-		SELECT $1, n FROM unnest($2::text[]) AS n ORDER BY n
+		SELECT $1, n FROM unnest($2::text[]) AS n
+		WHERE NOT EXISTS (SELECT 1 FROM event_names e WHERE e.workspace_id = $1 AND e.name = n AND e.last_seen_at > now() - interval '1 hour')
+		ORDER BY n
 		ON CONFLICT (workspace_id, name) DO UPDATE SET last_seen_at = now()
 		WHERE event_names.last_seen_at < now() - interval '1 hour'`, workspaceID, pq.Array(names))
 	if err != nil {
@@ -568,6 +598,9 @@ func (t *Tx) AddAccountScores(ctx context.Context, workspaceID int64, deltas []A
 	for _, d := range deltas {
 		accs, scores, ds = append(accs, d.AccountID), append(scores, d.ScoreID), append(ds, d.Delta)
 	}
+	if err := t.lockAccounts(ctx, workspaceID, accs); err != nil {
+		return err
+	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO account_scores (workspace_id, account_id, score_id, value)
 		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::float8[])
 		ON CONFLICT (workspace_id, score_id, account_id) DO UPDATE SET value = round((account_scores.value + excluded.value)::numeric, 2)::float8`,
@@ -605,13 +638,12 @@ type QueuedActivity struct {
 	LeadID      int64 `db:"lead_id"`
 }
 
-// ClaimScoring locks up to limit queued activities, oldest first, that no other worker holds;
-// DoneScoring removes them in the same transaction, after scoring.
-func (t *Tx) ClaimScoring(ctx context.Context, limit int) ([]QueuedActivity, error) {
+// QueuedActivities reads claimed rows of the scoring queue.
+func (t *Tx) QueuedActivities(ctx context.Context, workspaceID int64, ids []int64) ([]QueuedActivity, error) {
 	var out []QueuedActivity
 	if err := t.tx.SelectContext(ctx, &out, `SELECT workspace_id, activity_id, lead_id FROM scoring_queue
-		ORDER BY queued_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit); err != nil {
-		return nil, fmt.Errorf("store: unable to claim scoring: %w", err)
+		WHERE workspace_id = $1 AND activity_id = ANY($2) ORDER BY activity_id`, workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to read the scoring queue: %w", err)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -24,13 +25,22 @@ type Store struct {
 	db *sqlx.DB
 }
 
+// Session limits every connection starts with: no statement runs, and no lock is waited
+// for, without end; a transaction left idle (a bug) does not hold its locks forever.
+// Migrations lift them for their own connection.
+const sessionSettings = `SET statement_timeout = '2min'; SET lock_timeout = '1min'; SET idle_in_transaction_session_timeout = '5min'`
+
+// DefaultPoolSize is the pool of a command; the server sizes its own from its workers.
+const DefaultPoolSize = 20
+
 // Open connects to PostgreSQL and checks the connection.
 func Open(ctx context.Context, url string) (*Store, error) {
-	db, err := sqlx.Open("postgres", url)
+	connector, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to open database: %w", err)
 	}
-	db.SetMaxOpenConns(20)
+	db := sqlx.NewDb(sql.OpenDB(sessionDefaults{connector}), "postgres")
+	db.SetMaxOpenConns(DefaultPoolSize)
 	db.SetMaxIdleConns(10)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -41,6 +51,34 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	return &Store{db: db}, nil
 }
+
+// sessionDefaults applies sessionSettings to every new connection.
+type sessionDefaults struct{ driver.Connector }
+
+func (c sessionDefaults) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ex, ok := conn.(driver.ExecerContext); ok {
+		if _, err := ex.ExecContext(ctx, sessionSettings, nil); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	return conn, nil
+}
+
+// SetPoolSize sets how many connections the store may open: the server gives every worker
+// one and keeps the rest for requests. Waiting for a connection ends with the caller's
+// context.
+func (s *Store) SetPoolSize(n int) {
+	s.db.SetMaxOpenConns(n)
+	s.db.SetMaxIdleConns(min(n, max(10, n/2)))
+}
+
+// PoolSize is the most connections the store opens.
+func (s *Store) PoolSize() int { return s.db.Stats().MaxOpenConnections }
 
 // Close releases the connection pool.
 func (s *Store) Close() error { return s.db.Close() }

@@ -2,8 +2,12 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,15 +70,20 @@ func seedTenant(t *testing.T, st *store.Store, name string) tenant {
 		OccurredAt: time.Now(), Payload: []byte("{}"), State: model.InboundPending}}, nil); err != nil {
 		t.Fatal(err)
 	}
+	claimed, err := st.ClaimWork(ctx, store.InboundWork, ws.ID, 10, time.Minute, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
 	err = st.InTx(ctx, func(tx *store.Tx) error {
-		evs, err := tx.ClaimPendingEvents(ctx, 10)
+		owned, err := tx.OwnWork(ctx, store.InboundWork, ws.ID, []int64{claimed[0].ID}, 7)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.InboundEvents(ctx, ws.ID, owned)
 		if err != nil {
 			return err
 		}
 		for _, ev := range evs {
-			if ev.WorkspaceID != ws.ID {
-				continue
-			}
 			if _, err := tx.AddIdentities(ctx, ws.ID, []model.Identity{{Kind: model.IdentityBrazeUser, Value: name + "-braze", LeadID: lead.ID}}); err != nil {
 				return err
 			}
@@ -109,8 +118,11 @@ func seedTenant(t *testing.T, st *store.Store, name string) tenant {
 	if err := st.SaveSyncSettings(ctx, ws.ID, model.DefaultSyncSettings, []model.FieldMap{{PeregrineField: "grade", SalesforceField: name + "_Grade__c", Direction: model.ToSalesforce}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.FinishPush(ctx, ws.ID, "push", "Lead", []model.SyncOutcome{{LeadID: lead.ID, Outcome: model.SyncCreated, SalesforceID: name + "-sfid", Hash: "h"}},
-		3, "", func(int) time.Time { return time.Now() }); err != nil {
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.FinishPush(ctx, ws.ID, "push", "Lead", []model.SyncOutcome{{LeadID: lead.ID, Outcome: model.SyncCreated, SalesforceID: name + "-sfid", Hash: "h"}},
+			3, "", func(int) time.Time { return time.Now() })
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return tenant{ws: ws, admin: admin, member: member, inv: inv, token: token, lead: lead, apiTok: apiTok, rule: rule}
@@ -276,11 +288,43 @@ func TestListLeadsPagesStably(t *testing.T) {
 // tokens of workspace B, and checks that nothing of B is read or changed. A new store method
 // must get a case here (or be listed as not tenant-scoped), or this test fails.
 func TestWorkspaceIsolation(t *testing.T) {
-	st := pgtest.NewStore(t)
+	st, db := pgtest.NewStoreAndDB(t)
 	ctx := context.Background()
 	a := seedTenant(t, st, "a")
 	b := seedTenant(t, st, "b")
 	wsA := a.ws.ID
+	count := func(q string, args ...any) int { return pgtest.Count(t, db, q, args...) }
+	// B differs from A wherever a read could confuse them: its own sync settings, grade
+	// scale, rules version, event names, queued pushes, a quarantined item and a job.
+	bSettings := model.DefaultSyncSettings
+	bSettings.ReconcileHours, bSettings.PullEveryMinutes = 7, 33
+	bMaps, _ := st.FieldMaps(ctx, b.ws.ID)
+	if err := st.SaveSyncSettings(ctx, b.ws.ID, bSettings, bMaps); err != nil {
+		t.Fatal(err)
+	}
+	bScale := `{"A": 99, "B": 98, "C": 97, "D": 96, "E": 95}`
+	if err := st.SetGradeScale(ctx, b.ws.ID, []byte(bScale)); err != nil {
+		t.Fatal(err)
+	}
+	aVersion, _ := st.RulesVersion(ctx, wsA)
+	pgtest.Exec(t, db, `INSERT INTO event_names (workspace_id, name) VALUES ($1, 'b-only event')`, b.ws.ID)
+	if _, err := st.EnqueueAllForSalesforce(ctx, b.ws.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	bOutbox := count(`SELECT count(*) FROM salesforce_outbox WHERE workspace_id = $1`, b.ws.ID)
+	pgtest.Exec(t, db, `INSERT INTO work_quarantine (workspace_id, queue, item_id, item, attempts, reason)
+		VALUES ($1, 'salesforce-push', $2, '{}', 5, 'b-reason')`, b.ws.ID, b.lead.ID+1000)
+	if err := st.EnqueueJob(ctx, nil, b.ws.ID, "b-kind", "b-key", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var bJob, bLookup int64
+	db.QueryRow(`SELECT id FROM jobs WHERE workspace_id = $1 AND kind = 'b-kind'`, b.ws.ID).Scan(&bJob)
+	db.QueryRow(`SELECT id FROM braze_lookups WHERE workspace_id = $1`, b.ws.ID).Scan(&bLookup)
+	pgtest.Exec(t, db, `UPDATE workspaces SET rules_version = rules_version + 100 WHERE id = $1`, b.ws.ID)
+	bVersion, _ := st.RulesVersion(ctx, b.ws.ID)
+	if bVersion == aVersion {
+		t.Fatal("seed: the workspaces' rules versions should differ")
+	}
 
 	notFound := func(err error) error {
 		if !errors.Is(err, store.ErrNotFound) {
@@ -358,7 +402,13 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return unchangedB("DisconnectSalesforce")
 		},
-		"SyncSettings": func() error { _, err := st.SyncSettings(ctx, wsA); return err },
+		"SyncSettings": func() error {
+			got, err := st.SyncSettings(ctx, wsA)
+			if got.ReconcileHours == 7 || got.PullEveryMinutes == 33 {
+				return errors.New("read B's sync settings")
+			}
+			return err
+		},
 		"FieldMaps": func() error {
 			maps, err := st.FieldMaps(ctx, wsA)
 			for _, m := range maps {
@@ -381,14 +431,28 @@ func TestWorkspaceIsolation(t *testing.T) {
 			if _, err := st.EnqueueAllForSalesforce(ctx, wsA, false); err != nil {
 				return err
 			}
-			if total, waiting, _ := st.SyncProgress(ctx, b.ws.ID); total != 0 || waiting != 0 {
+			if count(`SELECT count(*) FROM salesforce_outbox WHERE workspace_id = $1`, b.ws.ID) != bOutbox ||
+				count(`SELECT count(*) FROM salesforce_sync_jobs WHERE workspace_id = $1`, b.ws.ID) != 1 {
 				return errors.New("queued B's leads")
 			}
 			return nil
 		},
-		"SyncProgress": func() error { _, _, err := st.SyncProgress(ctx, wsA); return err },
-		"RescheduleOutbox": func() error {
-			return st.RescheduleOutbox(ctx, wsA, []int64{b.lead.ID}, time.Now())
+		"SyncProgress": func() error {
+			total, waiting, err := st.SyncProgress(ctx, wsA)
+			if waiting != count(`SELECT count(*) FROM salesforce_outbox WHERE workspace_id = $1`, wsA) ||
+				total != count(`SELECT COALESCE((SELECT total FROM salesforce_sync_jobs WHERE workspace_id = $1 ORDER BY id DESC LIMIT 1), 0)`, wsA) {
+				return errors.New("counted another workspace's sync")
+			}
+			return err
+		},
+		"OutboxItems": func() error {
+			items, err := st.OutboxItems(ctx, wsA, []int64{b.lead.ID})
+			for _, it := range items {
+				if count(`SELECT count(*) FROM salesforce_outbox WHERE workspace_id = $1 AND lead_id = $2`, wsA, it.LeadID) != 1 {
+					return errors.New("read B's outbox row")
+				}
+			}
+			return err
 		},
 		"PushData": func() error {
 			leads, err := st.PushData(ctx, wsA, "Lead", []int64{b.lead.ID})
@@ -403,16 +467,6 @@ func TestWorkspaceIsolation(t *testing.T) {
 				return errors.New("read B's scoring state")
 			}
 			return err
-		},
-		"FinishPush": func() error {
-			if _, err := st.FinishPush(ctx, wsA, "push", "Lead", []model.SyncOutcome{{LeadID: b.lead.ID, Outcome: model.SyncFailed, Message: "x", Hash: "x"}},
-				1, "", func(int) time.Time { return time.Now() }); err != nil {
-				return err
-			}
-			if _, id, failure, _ := st.LeadSalesforceRecord(ctx, b.ws.ID, b.lead.ID); id != "b-sfid" || failure != "" {
-				return errors.New("changed B's record")
-			}
-			return nil
 		},
 		"ListSyncRuns": func() error {
 			runs, err := st.ListSyncRuns(ctx, wsA, false, 50, 0)
@@ -440,9 +494,10 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return err
 		},
 		"RetrySalesforceRecord": func() error {
+			pgtest.Exec(t, db, `UPDATE salesforce_outbox SET changed_at = '2001-01-01' WHERE workspace_id = $1`, b.ws.ID)
 			_ = st.RetrySalesforceRecord(ctx, wsA, b.lead.ID) // A may hold its own row for this id
-			if _, waiting, _ := st.SyncProgress(ctx, b.ws.ID); waiting != 0 {
-				return errors.New("queued B's lead")
+			if count(`SELECT count(*) FROM salesforce_outbox WHERE workspace_id = $1 AND changed_at > '2001-01-01'`, b.ws.ID) != 0 {
+				return errors.New("queued B's lead again")
 			}
 			return nil
 		},
@@ -721,9 +776,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 		},
 		"RulesVersion": func() error {
 			va, err := st.RulesVersion(ctx, wsA)
-			vb, _ := st.RulesVersion(ctx, b.ws.ID)
-			if va == vb && va != 1 {
-				return errors.New("versions shared")
+			if va == bVersion {
+				return errors.New("read B's rules version")
 			}
 			return err
 		},
@@ -743,8 +797,37 @@ func TestWorkspaceIsolation(t *testing.T) {
 			bNames, _ := st.ListScoreNames(ctx, b.ws.ID)
 			return notFound(st.UpdateScoreName(ctx, wsA, bNames[0].ID, model.RollupMax, true))
 		},
-		"GradeScale":    func() error { _, err := st.GradeScale(ctx, wsA); return err },
-		"SetGradeScale": func() error { return st.SetGradeScale(ctx, wsA, []byte(`{"A":90,"B":70,"C":50,"D":30,"E":10}`)) },
+		"GradeScale": func() error {
+			scale, err := st.GradeScale(ctx, wsA)
+			if strings.Contains(string(scale), "99") {
+				return errors.New("read B's grade scale")
+			}
+			return err
+		},
+		"SetGradeScale": func() error {
+			if err := st.SetGradeScale(ctx, wsA, []byte(`{"A":90,"B":70,"C":50,"D":30,"E":10}`)); err != nil {
+				return err
+			}
+			if scale, _ := st.GradeScale(ctx, b.ws.ID); !strings.Contains(string(scale), "99") {
+				return errors.New("changed B's grade scale")
+			}
+			if v, _ := st.RulesVersion(ctx, b.ws.ID); v != bVersion {
+				return errors.New("moved B's rules version")
+			}
+			return nil
+		},
+		"RuleSource": func() error {
+			src, err := st.RuleSource(ctx, wsA)
+			for _, r := range src.Rules {
+				if r.WorkspaceID != wsA || r.ID == b.rule.ID {
+					return errors.New("read B's rules")
+				}
+			}
+			if strings.Contains(string(src.GradeScale), "99") || src.Version == bVersion {
+				return errors.New("read B's scale or version")
+			}
+			return err
+		},
 		"ListEventPropertyKeys": func() error {
 			keys, err := st.ListEventPropertyKeys(ctx, wsA)
 			for _, k := range keys {
@@ -764,13 +847,123 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return nil
 		},
 		"DeleteEventPropertyKey": func() error { return notFound(st.DeleteEventPropertyKey(ctx, wsA, "b-prop-x")) },
-		"EventNames":             func() error { _, err := st.EventNames(ctx, wsA, 10); return err },
+		"EventNames": func() error {
+			names, err := st.EventNames(ctx, wsA, 1000)
+			if slices.Contains(names, "b-only event") {
+				return errors.New("listed B's event name")
+			}
+			return err
+		},
 		"LatestRescoreJob": func() error {
 			j, err := st.LatestRescoreJob(ctx, wsA)
 			if j != nil && j.WorkspaceID != wsA {
 				return errors.New("B's job")
 			}
 			return err
+		},
+		"ClaimWork": func() error {
+			for _, wt := range store.WorkTables {
+				items, err := st.ClaimWork(ctx, wt, wsA, 1000, time.Minute, 99)
+				if err != nil {
+					return err
+				}
+				for _, it := range items {
+					if count(`SELECT count(*) FROM `+wt.Table+` WHERE workspace_id = $1 AND `+wt.Key+` = $2 AND claim = 99`, wsA, it.ID) != 1 {
+						return errors.New("claimed an item of B in " + wt.Table)
+					}
+				}
+				if count(`SELECT count(*) FROM `+wt.Table+` WHERE workspace_id = $1 AND claim = 99`, b.ws.ID) != 0 {
+					return errors.New("B's items in " + wt.Table + " carry A's claim")
+				}
+				pgtest.Exec(t, db, `UPDATE `+wt.Table+` SET claim = NULL, run_after = now() WHERE claim = 99`)
+			}
+			return nil
+		},
+		"DeferWork": func() error {
+			pgtest.Exec(t, db, `UPDATE jobs SET claim = 98 WHERE workspace_id = $1 AND id = $2`, b.ws.ID, bJob)
+			if err := st.DeferWork(ctx, nil, store.JobWork, wsA, []int64{bJob}, 98, time.Now().Add(time.Hour), "x", true); err != nil {
+				return err
+			}
+			if count(`SELECT count(*) FROM jobs WHERE workspace_id = $1 AND id = $2 AND claim = 98 AND last_error = ''`, b.ws.ID, bJob) != 1 {
+				return errors.New("rescheduled B's job")
+			}
+			pgtest.Exec(t, db, `UPDATE jobs SET claim = NULL WHERE claim = 98`)
+			return nil
+		},
+		"QuarantineWork": func() error {
+			pgtest.Exec(t, db, `UPDATE jobs SET claim = 97 WHERE workspace_id = $1 AND id = $2`, b.ws.ID, bJob)
+			if err := st.QuarantineWork(ctx, store.JobWork, wsA, []int64{bJob}, 97, "x"); err != nil {
+				return err
+			}
+			if count(`SELECT count(*) FROM jobs WHERE workspace_id = $1 AND id = $2`, b.ws.ID, bJob) != 1 {
+				return errors.New("quarantined B's job")
+			}
+			pgtest.Exec(t, db, `UPDATE jobs SET claim = NULL WHERE claim = 97`)
+			return nil
+		},
+		"ListQuarantined": func() error {
+			items, err := st.ListQuarantined(ctx, wsA, "", 100)
+			for _, it := range items {
+				if it.Reason == "b-reason" {
+					return errors.New("listed B's quarantined item")
+				}
+			}
+			return err
+		},
+		"RetryQuarantined": func() error {
+			if _, err := st.RetryQuarantined(ctx, store.OutboxWork, wsA, []int64{b.lead.ID + 1000}); err != nil {
+				return err
+			}
+			if count(`SELECT count(*) FROM work_quarantine WHERE workspace_id = $1 AND reason = 'b-reason'`, b.ws.ID) != 1 {
+				return errors.New("took B's item out of quarantine")
+			}
+			return nil
+		},
+		"EnqueueJob": func() error {
+			var before, after time.Time
+			db.QueryRow(`SELECT run_after FROM jobs WHERE workspace_id = $1 AND id = $2`, b.ws.ID, bJob).Scan(&before)
+			if err := st.EnqueueJob(ctx, nil, wsA, "b-kind", "b-key", time.Now().Add(time.Hour)); err != nil {
+				return err
+			}
+			db.QueryRow(`SELECT run_after FROM jobs WHERE workspace_id = $1 AND id = $2`, b.ws.ID, bJob).Scan(&after)
+			if count(`SELECT count(*) FROM jobs WHERE workspace_id = $1 AND kind = 'b-kind'`, wsA) != 1 || !after.Equal(before) {
+				return errors.New("B's job stood in for A's, or changed")
+			}
+			return nil
+		},
+		"JobsByID": func() error {
+			jobs, err := st.JobsByID(ctx, wsA, []int64{bJob})
+			if len(jobs) != 0 {
+				return errors.New("read B's job")
+			}
+			return err
+		},
+		"RunJobsNow": func() error {
+			pgtest.Exec(t, db, `UPDATE jobs SET run_after = now() + interval '1 day' WHERE workspace_id = $1 AND id = $2`, b.ws.ID, bJob)
+			if err := st.RunJobsNow(ctx, wsA, "b-kind"); err != nil {
+				return err
+			}
+			if count(`SELECT count(*) FROM jobs WHERE workspace_id = $1 AND id = $2 AND run_after > now()`, b.ws.ID, bJob) != 1 {
+				return errors.New("made B's job due")
+			}
+			return nil
+		},
+		"LookupsByID": func() error {
+			ls, err := st.LookupsByID(ctx, wsA, []int64{bLookup})
+			if len(ls) != 0 {
+				return errors.New("read B's lookup")
+			}
+			return err
+		},
+		"RunLookupsNow": func() error {
+			pgtest.Exec(t, db, `UPDATE braze_lookups SET run_after = now() + interval '1 day' WHERE workspace_id = $1`, b.ws.ID)
+			if err := st.RunLookupsNow(ctx, wsA); err != nil {
+				return err
+			}
+			if count(`SELECT count(*) FROM braze_lookups WHERE workspace_id = $1 AND run_after <= now()`, b.ws.ID) != 0 {
+				return errors.New("made B's lookups due")
+			}
+			return nil
 		},
 		"UpdateWorkspace": func() error {
 			if err := st.UpdateWorkspace(ctx, wsA, "A renamed", ""); err != nil {
@@ -791,12 +984,16 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"LoginFailuresSince":       "as above",
 		"ClearLoginFailures":       "as above",
 		"InTx":                     "opens a transaction; every Tx method takes the workspace (TestTxIsolation)",
-		"ClaimDueLookups":          "worker claim across workspaces; returns each row's workspace_id",
-		"WorkspacesToReheat":       "worker scan across workspaces; returns workspace ids",
-		"WorkspacesToReconcile":    "worker scan across workspaces; returns workspace ids",
-		"ClaimOutbox":              "worker claim across workspaces; returns the workspace it claimed for",
-		"WorkspacesToPull":         "worker scan across workspaces; returns workspace ids",
+		"NextWorkspace":            "the work layer's walk over workspaces with due work; claims are then per workspace",
+		"WorkFigures":              "server-wide queue figures for /metrics",
+		"SalesforceUsage":          "server-wide API use per workspace for /metrics",
+		"WorkspacesToReheat":       "periodic sweep across workspaces; returns workspace ids",
+		"WorkspacesToReconcile":    "periodic sweep across workspaces; returns workspace ids",
+		"WorkspacesToPull":         "periodic sweep across workspaces; returns workspace ids",
+		"WorkspacesToRefresh":      "periodic sweep across workspaces; returns workspace ids",
 		"IngestBehind":             "server-wide backlog check for worker priority",
+		"SetPoolSize":              "sizes the connection pool", "PoolSize": "",
+		"Fingerprint": "test-only digest of a workspace (export_test.go)",
 	}
 	typ := reflect.TypeOf(st)
 	for i := 0; i < typ.NumMethod(); i++ {
@@ -844,46 +1041,319 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 }
 
-// TestTxIsolation checks the pipeline's transactional methods: given workspace A, they never
-// see or change B's leads, identities or events.
+// errRollback ends a case's transaction without keeping what it wrote.
+var errRollback = errors.New("rolled back on purpose")
+
+// TestTxIsolation calls every transactional method (the workers' and scoring's) as workspace
+// A with the ids, identifiers and tokens of workspace B, each in its own transaction rolled
+// back afterwards, and checks that nothing of B is returned and — by a digest of all B's rows
+// read inside that same transaction — nothing of B changed. A new Tx method must get a case
+// here, or this test fails.
 func TestTxIsolation(t *testing.T) {
-	st := pgtest.NewStore(t)
+	st, db := pgtest.NewStoreAndDB(t)
 	ctx := context.Background()
 	a := seedTenant(t, st, "a")
 	b := seedTenant(t, st, "b")
-	wsA := a.ws.ID
+	wsA, wsB := a.ws.ID, b.ws.ID
+	ids := seedTxTenant(t, st, db, b)
+	bVersion, _ := st.RulesVersion(ctx, wsB)
+	future := time.Now().Add(time.Hour)
+
+	none := func(what string, n int) error {
+		if n != 0 {
+			return fmt.Errorf("returned %d of B's %s", n, what)
+		}
+		return nil
+	}
+	cases := map[string]func(tx *store.Tx) error{
+		"InboundEvents": func(tx *store.Tx) error {
+			evs, err := tx.InboundEvents(ctx, wsA, []int64{ids.event, ids.waitingEvent})
+			return errors.Join(err, none("events", len(evs)))
+		},
+		"UpsertAccounts": func(tx *store.Tx) error {
+			m, err := tx.UpsertAccounts(ctx, wsA, []string{"b-corp.example"})
+			if m["b-corp.example"] == ids.account {
+				return errors.New("A's upsert returned B's account")
+			}
+			return err
+		},
+		"UpsertLeadsByEmail": func(tx *store.Tx) error {
+			m, err := tx.UpsertLeadsByEmail(ctx, wsA, []store.LeadSeed{{Email: b.lead.Email}})
+			if m[b.lead.Email] == b.lead.ID {
+				return errors.New("A's upsert returned B's lead")
+			}
+			return err
+		},
+		"AttachAccounts": func(tx *store.Tx) error {
+			return tx.AttachAccounts(ctx, wsA, []store.LeadSeed{{Email: b.lead.Email, AccountID: ids.account}})
+		},
+		"LockLeads":   func(tx *store.Tx) error { return tx.LockLeads(ctx, wsA, []int64{b.lead.ID}) },
+		"LockWaiting": func(tx *store.Tx) error { return tx.LockWaiting(ctx, wsA) },
+		"ReleaseKnownWaiting": func(tx *store.Tx) error {
+			n, err := tx.ReleaseKnownWaiting(ctx, wsA, []int64{ids.waitingEvent})
+			return errors.Join(err, none("waiting events", n))
+		},
+		"AddIdentities": func(tx *store.Tx) error {
+			added, err := tx.AddIdentities(ctx, wsA, []model.Identity{{Kind: model.IdentityBrazeUser, Value: "b-braze", LeadID: a.lead.ID}})
+			if err == nil && len(added) != 1 {
+				return errors.New("B's identity blocked A's identical identifier")
+			}
+			return err
+		},
+		"LeadsByIdentity": func(tx *store.Tx) error {
+			m, err := tx.LeadsByIdentity(ctx, wsA, model.IdentityBrazeUser, []string{"b-braze", "b-waiting-user"})
+			return errors.Join(err, none("identities", len(m)))
+		},
+		"InsertActivities": func(tx *store.Tx) error {
+			return tx.InsertActivities(ctx, wsA, []model.ActivityRow{{LeadID: b.lead.ID, InboundEventID: ids.event, OccurredAt: time.Now(),
+				Source: "braze", EventType: "t", Name: "n"}})
+		},
+		"MarkEventsDone":    func(tx *store.Tx) error { return tx.MarkEventsDone(ctx, wsA, []int64{ids.queuedEvent}) },
+		"MarkEventsIgnored": func(tx *store.Tx) error { return tx.MarkEventsIgnored(ctx, wsA, []int64{ids.queuedEvent}, "x") },
+		"MarkEventsWaiting": func(tx *store.Tx) error {
+			return tx.MarkEventsWaiting(ctx, wsA, []model.Waiting{{EventID: ids.queuedEvent, BrazeUserID: "b-waiting-user", Reason: "x"}})
+		},
+		"ReleaseWaiting": func(tx *store.Tx) error {
+			n, err := tx.ReleaseWaiting(ctx, wsA, []model.Identity{{Kind: model.IdentityBrazeUser, Value: "b-waiting-user"}})
+			return errors.Join(err, none("waiting events", n))
+		},
+		"EnqueueLookups": func(tx *store.Tx) error { return tx.EnqueueLookups(ctx, wsA, model.LookupBrazeID, []string{"b-anon"}) },
+		"FinishJob":      func(tx *store.Tx) error { return tx.FinishJob(ctx, wsA, ids.job, nil) },
+		"FinishLookups": func(tx *store.Tx) error {
+			return tx.FinishLookups(ctx, wsA, []store.LookupOutcome{{ID: ids.lookup, State: model.LookupFound}})
+		},
+		"UpdateLeadProfile": func(tx *store.Tx) error {
+			return tx.UpdateLeadProfile(ctx, wsA, b.lead.ID, model.LeadProfile{FirstName: "Hacked"})
+		},
+		"RulesVersion": func(tx *store.Tx) error {
+			v, err := tx.RulesVersion(ctx, wsA)
+			if v == bVersion {
+				return errors.New("read B's rules version")
+			}
+			return err
+		},
+		"RuleSource": func(tx *store.Tx) error {
+			src, err := tx.RuleSource(ctx, wsA)
+			for _, r := range src.Rules {
+				if r.ID == b.rule.ID {
+					return errors.New("read B's rule")
+				}
+			}
+			return err
+		},
+		"EnqueueSalesforce": func(tx *store.Tx) error { return tx.EnqueueSalesforce(ctx, wsA, []int64{b.lead.ID}) },
+		"FinishPush": func(tx *store.Tx) error {
+			_, err := tx.FinishPush(ctx, wsA, "push", "Lead", []model.SyncOutcome{{LeadID: ids.outboxLead, Outcome: model.SyncFailed, Message: "x", Hash: "x"}},
+				1, "", func(int) time.Time { return future })
+			if err != nil {
+				return err
+			}
+			_, err = tx.FinishPush(ctx, wsA, "push", "Lead", []model.SyncOutcome{{LeadID: ids.outboxLead, Outcome: model.SyncUpdated, SalesforceID: "x"}},
+				1, "", func(int) time.Time { return future })
+			return err
+		},
+		"LockScoringLeads": func(tx *store.Tx) error {
+			leads, err := tx.LockScoringLeads(ctx, wsA, []int64{b.lead.ID})
+			return errors.Join(err, none("leads", len(leads)))
+		},
+		"ScoringLeads": func(tx *store.Tx) error {
+			leads, err := tx.ScoringLeads(ctx, wsA, []int64{b.lead.ID})
+			return errors.Join(err, none("leads", len(leads)))
+		},
+		"ActivitiesForScoring": func(tx *store.Tx) error {
+			acts, err := tx.ActivitiesForScoring(ctx, wsA, []int64{b.lead.ID}, true)
+			return errors.Join(err, none("activities", len(acts)))
+		},
+		"SaveScoring": func(tx *store.Tx) error {
+			w := model.ScoringWrite{Leads: []model.LeadScoring{{LeadID: b.lead.ID, MainScore: 99, Grade: "A"}},
+				Scores: []model.LeadScoring{{LeadID: b.lead.ID, Scores: map[int64]float64{ids.score: 99}}},
+				States: []model.LeadState{{LeadID: b.lead.ID, State: []byte("x")}}}
+			return tx.SaveScoring(ctx, wsA, w, []store.RuleMatchDelta{{RuleID: b.rule.ID, Delta: 1, Fired: true}})
+		},
+		"RollupAccounts":     func(tx *store.Tx) error { return tx.RollupAccounts(ctx, wsA, []int64{ids.account}, ids.score) },
+		"ClearAccountLabels": func(tx *store.Tx) error { return tx.ClearAccountLabels(ctx, wsA) },
+		"AccountsForLabels": func(tx *store.Tx) error {
+			accs, err := tx.AccountsForLabels(ctx, wsA, []int64{ids.account})
+			return errors.Join(err, none("accounts", len(accs)))
+		},
+		"SetAccountLabels": func(tx *store.Tx) error {
+			return tx.SetAccountLabels(ctx, wsA, map[int64][]string{ids.account: {"hacked"}})
+		},
+		"HeatScale": func(tx *store.Tx) error {
+			p50, _, _, _, err := tx.HeatScale(ctx, wsA)
+			if p50 == 123 {
+				return errors.New("read B's heat scale")
+			}
+			return err
+		},
+		"ComputeHeatScale": func(tx *store.Tx) error { _, _, _, err := tx.ComputeHeatScale(ctx, wsA); return err },
+		"LeadTemperatures": func(tx *store.Tx) error {
+			rows, err := tx.LeadTemperatures(ctx, wsA, 0, 1000)
+			for _, r := range rows {
+				if r.ID == b.lead.ID {
+					return errors.New("read B's temperature")
+				}
+			}
+			return err
+		},
+		"SetTemperatures": func(tx *store.Tx) error { return tx.SetTemperatures(ctx, wsA, []int64{b.lead.ID}, []string{"hot"}) },
+		"LockRescoreJob": func(tx *store.Tx) error {
+			j, err := tx.LockRescoreJob(ctx, wsA, ids.rescoreJob)
+			if j != nil {
+				return errors.New("locked B's re-scoring job")
+			}
+			return err
+		},
+		"LeadIDsAfter": func(tx *store.Tx) error {
+			got, err := tx.LeadIDsAfter(ctx, wsA, 0, 1000)
+			if slices.Contains(got, b.lead.ID) {
+				return errors.New("paged over B's leads")
+			}
+			return err
+		},
+		"AdvanceRescoreJob": func(tx *store.Tx) error { return tx.AdvanceRescoreJob(ctx, wsA, ids.rescoreJob, 1, 1, true) },
+		"ClaimDueLeads": func(tx *store.Tx) error {
+			got, err := tx.ClaimDueLeads(ctx, wsA, time.Now(), 1000)
+			if slices.Contains(got, b.lead.ID) {
+				return errors.New("claimed B's lead")
+			}
+			return err
+		},
+		"NoteEventNames": func(tx *store.Tx) error { return tx.NoteEventNames(ctx, wsA, []string{"b-only event"}) },
+		"RecentLeadIDs": func(tx *store.Tx) error {
+			got, total, err := tx.RecentLeadIDs(ctx, wsA, 1000)
+			if slices.Contains(got, b.lead.ID) || total != len(got) {
+				return errors.New("listed or counted B's leads")
+			}
+			return err
+		},
+		"StoredLeadScores": func(tx *store.Tx) error {
+			m, err := tx.StoredLeadScores(ctx, wsA, []int64{b.lead.ID})
+			return errors.Join(err, none("scores", len(m)))
+		},
+		"AddAccountScores": func(tx *store.Tx) error {
+			return tx.AddAccountScores(ctx, wsA, []store.AccountDelta{{AccountID: ids.account, ScoreID: ids.score, Delta: 5}}, ids.score)
+		},
+		"EnqueueScoring": func(tx *store.Tx) error {
+			return tx.EnqueueScoring(ctx, wsA, []model.ActivityRow{{LeadID: b.lead.ID, InboundEventID: ids.event}})
+		},
+		"QueuedActivities": func(tx *store.Tx) error {
+			q, err := tx.QueuedActivities(ctx, wsA, []int64{ids.event})
+			return errors.Join(err, none("queued activities", len(q)))
+		},
+		"DoneScoring": func(tx *store.Tx) error { return tx.DoneScoring(ctx, wsA, []int64{ids.event}) },
+		"OwnWork": func(tx *store.Tx) error {
+			owned, err := tx.OwnWork(ctx, store.JobWork, wsA, []int64{ids.job}, ids.token)
+			return errors.Join(err, none("claimed jobs", len(owned)))
+		},
+		"DropQuarantined": func(tx *store.Tx) error {
+			dropped, err := tx.DropQuarantined(ctx, "salesforce-push", wsA, []int64{ids.quarantined})
+			return errors.Join(err, none("quarantined items", len(dropped)))
+		},
+	}
+	typ := reflect.TypeOf(&store.Tx{})
+	for i := 0; i < typ.NumMethod(); i++ {
+		name := typ.Method(i).Name
+		if _, ok := cases[name]; !ok && name != "Fingerprint" {
+			t.Errorf("Tx method %s has no workspace isolation case", name)
+		}
+	}
+	before, err := st.Fingerprint(ctx, wsB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := st.InTx(ctx, func(tx *store.Tx) error {
+				if err := call(tx); err != nil {
+					return err
+				}
+				after, err := tx.Fingerprint(ctx, wsB)
+				if err != nil {
+					return err
+				}
+				if after != before {
+					return fmt.Errorf("B's rows changed:\n%s", diffFingerprints(before, after))
+				}
+				return errRollback
+			})
+			if !errors.Is(err, errRollback) {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// txTenant is what seedTxTenant adds to a tenant, so every Tx method has something of it to
+// reach for.
+type txTenant struct {
+	event, queuedEvent, waitingEvent, account, score, job, lookup, rescoreJob, outboxLead, quarantined, token int64
+}
+
+func seedTxTenant(t *testing.T, st *store.Store, db *sql.DB, b tenant) txTenant {
+	ctx := context.Background()
+	ws := b.ws.ID
+	var x txTenant
+	x.token = 4242
+	if _, err := st.InsertInboundBatch(ctx, ws, "braze", []model.NewInboundEvent{
+		{EventID: "b-queued", EventType: "users.messages.email.Open", OccurredAt: time.Now(), Payload: []byte("{}"), State: model.InboundPending},
+		{EventID: "b-waiting", EventType: "users.behaviors.CustomEvent", OccurredAt: time.Now(), Payload: []byte("{}"), State: model.InboundPending}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	row := func(q string, dest any, args ...any) {
+		t.Helper()
+		if err := db.QueryRow(q, args...).Scan(dest); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	row(`SELECT id FROM inbound_events WHERE workspace_id = $1 AND event_id = 'b-e1'`, &x.event, ws)
+	row(`SELECT id FROM inbound_events WHERE workspace_id = $1 AND event_id = 'b-queued'`, &x.queuedEvent, ws)
+	row(`SELECT id FROM inbound_events WHERE workspace_id = $1 AND event_id = 'b-waiting'`, &x.waitingEvent, ws)
 	err := st.InTx(ctx, func(tx *store.Tx) error {
-		if m, err := tx.LeadsByIdentity(ctx, wsA, model.IdentityBrazeUser, []string{"b-braze"}); err != nil || len(m) != 0 {
-			return errors.New("found B's identity from A")
-		}
-		if m, err := tx.UpsertLeadsByEmail(ctx, wsA, []store.LeadSeed{{Email: b.lead.Email}}); err != nil || m[b.lead.Email] == b.lead.ID {
-			return errors.New("A's upsert returned B's lead")
-		}
-		if added, err := tx.AddIdentities(ctx, wsA, []model.Identity{{Kind: model.IdentityBrazeUser, Value: "b-braze", LeadID: a.lead.ID}}); err != nil || len(added) != 1 {
-			return errors.New("identity of B blocked A's identical identifier")
-		}
-		if err := tx.MarkEventsWaiting(ctx, wsA, []model.Waiting{{EventID: 2, Reason: "x"}}); err != nil {
+		accounts, err := tx.UpsertAccounts(ctx, ws, []string{"b-corp.example"})
+		x.account = accounts["b-corp.example"]
+		if err != nil {
 			return err
 		}
-		if err := tx.UpdateLeadProfile(ctx, wsA, b.lead.ID, model.LeadProfile{FirstName: "Hacked"}); err != nil {
+		if err := tx.MarkEventsWaiting(ctx, ws, []model.Waiting{{EventID: x.waitingEvent, BrazeUserID: "b-waiting-user", Reason: "x"}}); err != nil {
 			return err
 		}
-		if n, err := tx.ReleaseWaiting(ctx, wsA, []model.Identity{{Kind: model.IdentityBrazeUser, Value: "b-braze"}}); err != nil || n != 0 {
-			return errors.New("released B's events")
+		if err := tx.SetAccountLabels(ctx, ws, map[int64][]string{x.account: {"b-label"}}); err != nil {
+			return err
 		}
-		return tx.MarkEventsDone(ctx, wsA, []int64{1, 2, 3})
+		return tx.EnqueueScoring(ctx, ws, []model.ActivityRow{{LeadID: b.lead.ID, InboundEventID: x.event}})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, _ := st.LeadByID(ctx, b.ws.ID, b.lead.ID)
-	if l.FirstName != "Lead" {
-		t.Fatalf("B's lead changed: %+v", l)
+	row(`SELECT id FROM score_names WHERE workspace_id = $1 AND is_main`, &x.score, ws)
+	row(`SELECT id FROM braze_lookups WHERE workspace_id = $1`, &x.lookup, ws)
+	row(`SELECT id FROM rescore_jobs WHERE workspace_id = $1 ORDER BY id DESC LIMIT 1`, &x.rescoreJob, ws)
+	row(`UPDATE jobs SET claim = $2 WHERE workspace_id = $1 AND kind = 'rescore' RETURNING id`, &x.job, ws, x.token)
+	row(`INSERT INTO salesforce_outbox (workspace_id, lead_id) VALUES ($1, $2) RETURNING lead_id`, &x.outboxLead, ws, b.lead.ID)
+	row(`INSERT INTO work_quarantine (workspace_id, queue, item_id, item, attempts, reason) VALUES ($1, 'salesforce-push', 777, '{}', 5, 'b')
+		RETURNING item_id`, &x.quarantined, ws)
+	for _, q := range []string{
+		`UPDATE leads SET account_id = NULL, refresh_at = now() - interval '1 hour', temperature = 'cold' WHERE workspace_id = $1`,
+		`INSERT INTO heat_scales (workspace_id, p50, p80, p95, population, computed_at) VALUES ($1, 123, 124, 125, 1, now())`,
+		`INSERT INTO event_names (workspace_id, name) VALUES ($1, 'b-only event')`,
+		`UPDATE workspaces SET rules_version = rules_version + 100 WHERE id = $1`,
+	} {
+		pgtest.Exec(t, db, q, ws)
 	}
-	acts, _, _ := st.ListActivities(ctx, b.ws.ID, b.lead.ID, store.ActivityFilter{Limit: 10})
-	if len(acts) != 1 {
-		t.Fatalf("B has %d activities", len(acts))
+	return x
+}
+
+// diffFingerprints names the tables whose digest differs.
+func diffFingerprints(before, after string) string {
+	b, a := strings.Fields(before), strings.Fields(after)
+	var out []string
+	for i := range b {
+		if i < len(a) && a[i] != b[i] {
+			out = append(out, b[i]+" → "+a[i])
+		}
 	}
+	return strings.Join(out, "\n")
 }
 
 func errString(err error) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
@@ -26,6 +27,8 @@ type Server struct {
 	*httptest.Server
 	Store    *store.Store
 	Pipeline *ingest.Pipeline
+	Workers  *queue.Runner
+	Metrics  *web.Metrics
 	Secrets  *secrets.Box
 }
 
@@ -72,15 +75,15 @@ func StartWith(t testing.TB, opts Options) *Server {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
-	pipeline := ingest.New(st, box, log, ingest.Options{Workers: 1, NewBrazeClient: opts.NewBrazeClient, PublicURL: cfg.PublicURL})
-	ctx, cancel := context.WithCancel(context.Background())
-	pipeline.Start(ctx)
-	srv.Config.Handler = web.New(cfg, p, pipeline, log)
+	pipeline := ingest.New(st, box, log, ingest.Options{NewBrazeClient: opts.NewBrazeClient, PublicURL: cfg.PublicURL})
+	metrics := web.NewMetrics(st, log)
+	workers := web.NewWorkers(st, pipeline, log, web.WorkerOptions{Workers: 1, Metrics: metrics})
+	workers.Start(context.Background())
+	srv.Config.Handler = web.New(cfg, p, pipeline, metrics, log)
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
-		cancel()
-		pipeline.Stop()
+		workers.Stop()
 	})
-	return &Server{Server: srv, Store: st, Pipeline: pipeline, Secrets: box}
+	return &Server{Server: srv, Store: st, Pipeline: pipeline, Workers: workers, Metrics: metrics, Secrets: box}
 }

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-scoring/peregrine/domain/crmsync"
+	"github.com/peregrine-scoring/peregrine/domain/ingest"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
+	"github.com/peregrine-scoring/peregrine/domain/scoring"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+)
+
+// WorkerOptions size the background work of one process.
+type WorkerOptions struct {
+	Workers int // goroutines processing stored events, and as many scoring them
+	// PoolSize caps the database pool (0: one connection per worker plus RequestConns).
+	// Batches run at once are bounded by it less RequestConns, so workers never wait on each
+	// other's connections.
+	PoolSize int
+	Metrics  *Metrics // nil: counted, not exported
+}
+
+// RequestConns is the share of the database pool kept for HTTP requests.
+const RequestConns = 24
+
+// Sweeps are the server's periodic jobs (workspace 0 of the jobs table, seeded by migration
+// 0005): each finds workspaces with due work and queues a job for each.
+const (
+	SweepRefresh   = "sweep-refresh"
+	SweepReheat    = "sweep-reheat"
+	SweepReconcile = "sweep-salesforce-reconcile"
+	SweepPull      = "sweep-salesforce-pull"
+)
+
+// NewWorkers assembles everything Peregrine runs in the background — this function is the
+// one place to read for it. Every kind of work is a queue of the work layer (domain/queue):
+// claimed per workspace in turn, leased, timed out, retried with backoff, its bad items
+// quarantined. Start runs them; Stop ends them.
+//
+//	inbound         stored events → activities of leads (or waiting for their person)
+//	scoring         new activities → scores, labels, grades, ledger, Salesforce outbox
+//	braze-lookup    Braze /users/export/ids for people known only by id or phone
+//	salesforce-push changed leads → Salesforce, 200 per call
+//	jobs            re-scoring after rule changes, refreshing aged scores, temperatures,
+//	                Salesforce reconciliation and pulls, and the sweeps that queue them
+//	(loop)          status-panel counters, flushed every 2 seconds
+func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts WorkerOptions) *queue.Runner {
+	workers := max(opts.Workers, 1)
+	var reg prometheus.Registerer
+	if opts.Metrics != nil {
+		reg = opts.Metrics.Registry
+		reg.MustRegister(queue.NewCollector(st, log))
+		p.Salesforce.CallsMade = opts.Metrics.SalesforceCalls
+	}
+	r := queue.NewRunner(st, log, queue.NewMetrics(reg))
+	r.Add(&queue.Queue{Table: store.InboundWork, Handle: p.Processor.Process, Workers: workers, Batch: 1000, Timeout: time.Minute})
+	r.Add(&queue.Queue{Table: store.ScoringWork, Handle: p.Scoring.ScoreQueued, Workers: workers, Batch: 300, Timeout: time.Minute,
+		Ready: p.Scoring.IngestCaughtUp})
+	r.Add(&queue.Queue{Table: store.LookupWork, Handle: p.Resolver.Resolve, Workers: 1, Batch: 200, Timeout: 2 * time.Minute, Idle: 5 * time.Second})
+	r.Add(&queue.Queue{Table: store.OutboxWork, Handle: p.Salesforce.Push, Workers: 1, Batch: 200, Timeout: 2 * time.Minute})
+
+	jobs := &queue.Jobs{Store: st}
+	jobs.Register(scoring.JobRescore, p.Scoring.Rescore)
+	jobs.Register(scoring.JobRefresh, p.Scoring.Refresh)
+	jobs.Register(scoring.JobReheat, p.Scoring.Reheat)
+	jobs.Register(crmsync.JobReconcile, p.Salesforce.Reconcile)
+	jobs.Register(crmsync.JobPull, p.Salesforce.Pull)
+	jobs.Register(SweepRefresh, p.Scoring.SweepRefresh)
+	jobs.Register(SweepReheat, p.Scoring.SweepReheat)
+	jobs.Register(SweepReconcile, p.Salesforce.SweepReconcile)
+	jobs.Register(SweepPull, p.Salesforce.SweepPull)
+	r.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle, Workers: 2, Batch: 1, Timeout: 5 * time.Minute, Idle: 2 * time.Second})
+
+	r.Loop(func(ctx context.Context) { p.Stats.Run(ctx, 2*time.Second) })
+	p.Wake = r.Wake
+
+	// The pool: a connection per worker and RequestConns for requests, unless the operator
+	// set a size; then the batches run at once shrink to fit.
+	pool := opts.PoolSize
+	if pool <= 0 {
+		pool = r.Workers() + RequestConns
+	}
+	st.SetPoolSize(pool)
+	r.Slots = max(1, min(r.Workers(), pool-RequestConns))
+	return r
+}
