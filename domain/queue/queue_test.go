@@ -1,0 +1,279 @@
+package queue_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/peregrine-scoring/peregrine/domain/queue"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// env runs the work layer on the jobs table: a job's key says what its handler does.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	st     *store.Store
+	db     *sql.DB
+	runner *queue.Runner
+
+	mu   sync.Mutex
+	done []string // keys of jobs finished, in order
+	runs map[string]int
+}
+
+func newEnv(t *testing.T) *env {
+	st, db := pgtest.NewStoreAndDB(t)
+	e := &env{t: t, ctx: context.Background(), st: st, db: db, runs: map[string]int{}}
+	e.runner = queue.NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	// The server's sweeps (workspace 0) are not this test's work.
+	pgtest.Exec(t, db, `DELETE FROM jobs`)
+	return e
+}
+
+// add queues jobs of a workspace with the given keys.
+func (e *env) add(ws int64, keys ...string) {
+	e.t.Helper()
+	for _, k := range keys {
+		if err := e.st.EnqueueJob(e.ctx, nil, ws, "test", k, time.Now()); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// handler finishes every job of the batch in one transaction, like the real handlers: it
+// fails the whole batch when any job's key starts with "bad", and does what other prefixes say.
+func (e *env) handler(ctx context.Context, b *queue.Batch) error {
+	jobs, err := e.st.JobsByID(ctx, b.Workspace, b.IDs())
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	for _, j := range jobs {
+		e.runs[j.Key]++
+	}
+	e.mu.Unlock()
+	for _, j := range jobs {
+		switch {
+		case strings.HasPrefix(j.Key, "bad"):
+			return fmt.Errorf("job %s is broken", j.Key)
+		case strings.HasPrefix(j.Key, "panic"):
+			panic("job " + j.Key + " panicked")
+		case strings.HasPrefix(j.Key, "deadlock"):
+			return &pq.Error{Code: "40P01", Message: "deadlock detected"}
+		}
+	}
+	return e.st.InTx(ctx, func(tx *store.Tx) error {
+		owned, err := b.Own(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if !slices.Contains(owned, j.ID) {
+				continue
+			}
+			if err := tx.FinishJob(ctx, b.Workspace, j.ID, nil); err != nil {
+				return err
+			}
+			e.mu.Lock()
+			e.done = append(e.done, j.Key)
+			e.mu.Unlock()
+		}
+		return nil
+	})
+}
+
+func (e *env) queue(batch int) *queue.Queue {
+	return e.runner.Add(&queue.Queue{Table: store.JobWork, Handle: e.handler, Batch: batch, MaxAttempts: 3, Idle: 10 * time.Millisecond})
+}
+
+func (e *env) count(q string, args ...any) int { return pgtest.Count(e.t, e.db, q, args...) }
+
+// due makes every backed-off item due now: time passes.
+func (e *env) due() { pgtest.Exec(e.t, e.db, `UPDATE jobs SET run_after = now() WHERE claim IS NULL`) }
+
+// TestOneBadItemIsSetAside: a batch holding one item that always fails is split until the
+// item stands alone; the others are done at once; the bad one backs off, and after
+// MaxAttempts it is quarantined with its reason. Retry puts it back.
+func TestOneBadItemIsSetAside(t *testing.T) {
+	e := newEnv(t)
+	q := e.queue(16)
+	keys := []string{"a", "b", "c", "d", "e", "bad-1", "f", "g", "h", "i", "j", "k"}
+	e.add(1, keys...)
+	if _, err := e.runner.Drain(e.ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.done) != len(keys)-1 || slices.Contains(e.done, "bad-1") {
+		t.Fatalf("done %v after the first claim", e.done)
+	}
+	var attempts int
+	var runAfter time.Time
+	var lastError string
+	e.db.QueryRow(`SELECT attempts, run_after, last_error FROM jobs WHERE key = 'bad-1'`).Scan(&attempts, &runAfter, &lastError)
+	if attempts != 1 || !runAfter.After(time.Now()) || !strings.Contains(lastError, "broken") {
+		t.Fatalf("bad item: attempts %d, run_after %v, error %q", attempts, runAfter, lastError)
+	}
+	for i := 0; i < 2; i++ {
+		e.due()
+		if _, err := e.runner.Drain(e.ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.count(`SELECT count(*) FROM jobs`) != 0 {
+		t.Fatal("the bad item is still queued after MaxAttempts")
+	}
+	var reason string
+	e.db.QueryRow(`SELECT reason FROM work_quarantine WHERE workspace_id = 1 AND queue = 'jobs'`).Scan(&reason)
+	if !strings.Contains(reason, "bad-1 is broken") {
+		t.Fatalf("quarantine reason %q", reason)
+	}
+	items, _ := e.st.ListQuarantined(e.ctx, 1, "", 10)
+	if len(items) != 1 {
+		t.Fatalf("%d quarantined items listed", len(items))
+	}
+	// Retry after a fix: the item is back, attempts reset, and runs.
+	pgtest.Exec(t, e.db, `UPDATE work_quarantine SET item = jsonb_set(item, '{key}', '"fixed-1"')`)
+	if n, err := e.st.RetryQuarantined(e.ctx, store.JobWork, 1, []int64{items[0].ItemID}); err != nil || n != 1 {
+		t.Fatalf("retry: %d %v", n, err)
+	}
+	if _, err := e.runner.Drain(e.ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(e.done, "fixed-1") || e.count(`SELECT count(*) FROM work_quarantine`) != 0 {
+		t.Fatalf("the retried item did not run: %v", e.done)
+	}
+}
+
+// TestWorkspacesAreServedInTurn: a large backlog of one workspace does not delay another's
+// work: claims go round the workspaces with due work.
+func TestWorkspacesAreServedInTurn(t *testing.T) {
+	e := newEnv(t)
+	q := e.queue(10)
+	var big []string
+	for i := 0; i < 200; i++ {
+		big = append(big, fmt.Sprintf("a%03d", i))
+	}
+	e.add(1, big...)
+	e.add(2, "b1", "b2", "b3")
+	for i := 0; i < 2; i++ {
+		if _, err := e.runner.Once(e.ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bDone := 0
+	for _, k := range e.done {
+		if strings.HasPrefix(k, "b") {
+			bDone++
+		}
+	}
+	if bDone != 3 {
+		t.Fatalf("after two claims workspace 2 has %d of its 3 jobs done (done: %d)", bDone, len(e.done))
+	}
+}
+
+// TestExpiredLeaseIsNeverFinishedTwice: when a lease runs out and another worker claims the
+// item, the first worker's transaction no longer owns it.
+func TestExpiredLeaseIsNeverFinishedTwice(t *testing.T) {
+	e := newEnv(t)
+	e.add(1, "x")
+	var id int64
+	e.db.QueryRow(`SELECT id FROM jobs WHERE key = 'x'`).Scan(&id)
+	first, err := e.st.ClaimWork(e.ctx, store.JobWork, 1, 10, time.Minute, 111)
+	if err != nil || len(first) != 1 {
+		t.Fatal(first, err)
+	}
+	if again, _ := e.st.ClaimWork(e.ctx, store.JobWork, 1, 10, time.Minute, 222); len(again) != 0 {
+		t.Fatal("a leased item was claimed again")
+	}
+	pgtest.Exec(t, e.db, `UPDATE jobs SET run_after = now()`) // the lease ran out
+	second, _ := e.st.ClaimWork(e.ctx, store.JobWork, 1, 10, time.Minute, 222)
+	if len(second) != 1 || second[0].Attempts != 2 {
+		t.Fatalf("second claim %+v", second)
+	}
+	err = e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		owned, err := tx.OwnWork(e.ctx, store.JobWork, 1, []int64{id}, 111)
+		if len(owned) != 0 {
+			return errors.New("the first claim still owns the item")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTransientFailuresAndPanics: a deadlock gives the batch back without counting the
+// attempt; a panic is contained to its batch and counted like any failure.
+func TestTransientFailuresAndPanics(t *testing.T) {
+	e := newEnv(t)
+	q := e.queue(10)
+	e.add(1, "deadlock-1", "ok-1")
+	if _, err := e.runner.Once(e.ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM jobs WHERE attempts = 0 AND claim IS NULL AND last_error LIKE '%deadlock%'`); n != 2 {
+		t.Fatalf("%d jobs given back uncounted after a deadlock, want 2", n)
+	}
+	pgtest.Exec(t, e.db, `DELETE FROM jobs`)
+	e.add(2, "panic-1", "ok-2")
+	if _, err := e.runner.Drain(e.ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(e.done, "ok-2") {
+		t.Fatal("the panic took its neighbour down")
+	}
+	var lastError string
+	e.db.QueryRow(`SELECT last_error FROM jobs WHERE key = 'panic-1' AND attempts = 1`).Scan(&lastError)
+	if !strings.Contains(lastError, "panicked") {
+		t.Fatalf("panic not recorded: %q", lastError)
+	}
+}
+
+// TestStopGivesWorkBack: stopping a runner in the middle of work leaves nothing leased and
+// every item done exactly once after a restart.
+func TestStopGivesWorkBack(t *testing.T) {
+	e := newEnv(t)
+	slow := func(ctx context.Context, b *queue.Batch) error {
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return e.handler(ctx, b)
+	}
+	var keys []string
+	for i := 0; i < 40; i++ {
+		keys = append(keys, fmt.Sprintf("k%02d", i))
+	}
+	e.add(1, keys...)
+	e.add(2, keys...)
+	for round := 0; round < 3; round++ {
+		r := queue.NewRunner(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		r.Add(&queue.Queue{Table: store.JobWork, Handle: slow, Workers: 3, Batch: 4, Idle: 5 * time.Millisecond})
+		r.Start(e.ctx)
+		time.Sleep(120 * time.Millisecond)
+		r.Stop()
+		if n := e.count(`SELECT count(*) FROM jobs WHERE claim IS NOT NULL`); n != 0 {
+			t.Fatalf("%d jobs still claimed after Stop", n)
+		}
+	}
+	if _, err := e.runner.Drain(e.ctx, e.queue(100)); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.done) != 80 || e.count(`SELECT count(*) FROM jobs`) != 0 {
+		t.Fatalf("%d jobs done, want each of the 80 once", len(e.done))
+	}
+}
