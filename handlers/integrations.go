@@ -65,6 +65,9 @@ func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) er
 		v.Tokens = append(v.Tokens, row)
 	}
 	v.EndpointURL = h.workspaceURL(id.Workspace) + "/api/braze/currents/events"
+	if v.SetAside, err = h.setAsideRows(ctx, id.Workspace.ID); err != nil {
+		return err
+	}
 	if v.Status, err = h.statusView(ctx, id.Workspace.ID); err != nil {
 		return err
 	}

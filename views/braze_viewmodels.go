@@ -31,6 +31,18 @@ type BrazeView struct {
 	EndpointURL string
 	TokenLabel  string
 	Status      StatusView
+	SetAside    []SetAsideRow // work that kept failing, quarantined
+}
+
+// SetAsideRow is one quarantined item: what it is, where it failed and why.
+type SetAsideRow struct {
+	Queue     string // the queue's name, sent back by Retry and Discard
+	QueueName string // in words
+	ID        int64
+	What      string
+	Reason    string
+	Attempts  int
+	When      string
 }
 
 // BarRow is one bar of a horizontal bar chart.

@@ -74,6 +74,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.GET("/integrations/braze/status", h.ShowBrazeStatus, marketing...)
 	e.POST("/integrations/braze/tokens", h.CreateCurrentsToken, marketing...)
 	e.POST("/integrations/braze/tokens/:id/revoke", h.RevokeCurrentsToken, marketing...)
+	e.POST("/integrations/braze/set-aside/retry", h.RetrySetAside, marketing...)
+	e.POST("/integrations/braze/set-aside/discard", h.DiscardSetAside, marketing...)
 
 	e.GET("/rules", h.ShowRulesPage, marketing...)
 	e.GET("/rules/progress", h.ShowRescoreProgress, marketing...)

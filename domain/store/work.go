@@ -143,17 +143,25 @@ func (s *Store) QuarantineWork(ctx context.Context, t WorkTable, workspaceID int
 type QuarantinedItem struct {
 	Queue         string    `db:"queue"`
 	ItemID        int64     `db:"item_id"`
+	What          string    `db:"what"` // the event, activity, identifier, lead or job, in words
 	Attempts      int       `db:"attempts"`
 	Reason        string    `db:"reason"`
 	QuarantinedAt time.Time `db:"quarantined_at"`
 }
 
 // ListQuarantined lists a workspace's quarantined items of one queue (all queues: ""),
-// newest first.
+// newest first, each with what it is about.
 func (s *Store) ListQuarantined(ctx context.Context, workspaceID int64, queue string, limit int) ([]QuarantinedItem, error) {
 	var out []QuarantinedItem
-	err := s.db.SelectContext(ctx, &out, `SELECT queue, item_id, attempts, reason, quarantined_at FROM work_quarantine
-		WHERE workspace_id = $1 AND ($2 = '' OR queue = $2) ORDER BY quarantined_at DESC, item_id LIMIT $3`, workspaceID, queue, limit)
+	err := s.db.SelectContext(ctx, &out, `SELECT q.queue, q.item_id, q.attempts, q.reason, q.quarantined_at, COALESCE(CASE q.queue
+			WHEN 'inbound' THEN (SELECT e.event_type || ' ' || e.event_id FROM inbound_events e WHERE e.workspace_id = q.workspace_id AND e.id = q.item_id)
+			WHEN 'scoring' THEN (SELECT a.name FROM activities a WHERE a.workspace_id = q.workspace_id AND a.id = q.item_id)
+			WHEN 'braze-lookup' THEN (q.item->>'kind') || ' ' || (q.item->>'value')
+			WHEN 'salesforce-push' THEN (SELECT l.email FROM leads l WHERE l.workspace_id = q.workspace_id AND l.id = q.item_id)
+			WHEN 'jobs' THEN q.item->>'kind'
+		END, '') AS what
+		FROM work_quarantine q
+		WHERE q.workspace_id = $1 AND ($2 = '' OR q.queue = $2) ORDER BY q.quarantined_at DESC, q.item_id LIMIT $3`, workspaceID, queue, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list quarantined work: %w", err)
 	}
@@ -174,6 +182,35 @@ func (s *Store) RetryQuarantined(ctx context.Context, t WorkTable, workspaceID i
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// DiscardQuarantined drops quarantined items for good and returns how many. A discarded
+// event is kept aside with the note as its reason (it was acknowledged: it stays accounted
+// for, but never becomes an activity); other items are simply dropped.
+func (s *Store) DiscardQuarantined(ctx context.Context, t WorkTable, workspaceID int64, ids []int64, note string) (int, error) {
+	n := 0
+	err := s.InTx(ctx, func(tx *Tx) error {
+		dropped, err := tx.DropQuarantined(ctx, t.Queue, workspaceID, ids)
+		if err != nil {
+			return err
+		}
+		n = len(dropped)
+		if t == InboundWork {
+			return tx.MarkEventsIgnored(ctx, workspaceID, dropped, note)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// WorkTableOf finds a queue table by its queue's name.
+func WorkTableOf(queue string) (WorkTable, bool) {
+	for _, t := range WorkTables {
+		if t.Queue == queue {
+			return t, true
+		}
+	}
+	return WorkTable{}, false
 }
 
 // DropQuarantined removes quarantined items of a queue and returns the ids it removed.

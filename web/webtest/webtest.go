@@ -4,6 +4,7 @@ package webtest
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"io"
 	"log/slog"
@@ -26,6 +27,7 @@ import (
 type Server struct {
 	*httptest.Server
 	Store    *store.Store
+	DB       *sql.DB // the same database, for tests' own queries
 	Pipeline *ingest.Pipeline
 	Workers  *queue.Runner
 	Metrics  *web.Metrics
@@ -55,7 +57,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := pgtest.NewStore(t)
+	st, db := pgtest.NewStoreAndDB(t)
 	key, err := secrets.NewKey()
 	if err != nil {
 		t.Fatal(err)
@@ -85,5 +87,5 @@ func StartWith(t testing.TB, opts Options) *Server {
 		srv.Close()
 		workers.Stop()
 	})
-	return &Server{Server: srv, Store: st, Pipeline: pipeline, Workers: workers, Metrics: metrics, Secrets: box}
+	return &Server{Server: srv, Store: st, DB: db, Pipeline: pipeline, Workers: workers, Metrics: metrics, Secrets: box}
 }
