@@ -35,7 +35,9 @@ func poisonEvents(p string) []string {
 	}
 }
 
-func batchOf(events ...string) []byte { return []byte(`{"events":[` + strings.Join(events, ",") + `]}`) }
+func batchOf(events ...string) []byte {
+	return []byte(`{"events":[` + strings.Join(events, ",") + `]}`)
+}
 
 // TestPoisonEventsStallNobody: workspace A sends every poison above, good events, and one
 // event a (simulated) bug cannot process; workspace B sends its normal traffic. B's events and

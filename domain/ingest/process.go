@@ -79,7 +79,7 @@ type batchPlan struct {
 	activities []model.ActivityRow
 	done       []int64
 	waiting    []model.Waiting
-	identities []model.Identity            // identities new in this transaction
+	identities []model.Identity           // identities new in this transaction
 	lookups    map[string]map[string]bool // kind → identifiers to ask Braze about
 }
 

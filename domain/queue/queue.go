@@ -298,4 +298,3 @@ func (r *Runner) Drain(ctx context.Context, q *Queue) (int, error) {
 		}
 	}
 }
-
