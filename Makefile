@@ -9,7 +9,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 CHROMIUM    ?= /usr/bin/chromium
 DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
 
-.PHONY: help run build generate test test-deps go-deps postgres chromium node playwright-driver check bench bench-scoring clean
+.PHONY: help run build generate test test-deps go-deps postgres chromium node playwright-driver check fuzz bench bench-scoring clean
 
 help:
 	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -69,14 +69,27 @@ playwright-driver: node go-deps
 
 test-deps: go-deps postgres chromium playwright-driver
 
-# Static checks that need no database: generated templ code is current, vet is clean.
+# Static checks that need no database: generated templ code is current, code is gofmt'ed,
+# vet is clean.
 check:
 	$(GO) tool templ generate -check
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt'ed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
 test: test-deps check
 	PLAYWRIGHT_DRIVER_PATH="$(DRIVER_DIR)" PLAYWRIGHT_NODEJS_PATH="$$(command -v node)" PEREGRINE_CHROMIUM="$(CHROMIUM)" \
 		$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Fuzzing for a bounded time, so every run explores beyond the seeds (the inputs that once
+# crashed the server or stalled processing): the Currents decoder, the activity builder and
+# the JSON guard. A failing input is saved under testdata/fuzz/ for go test to replay.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) ./domain/events
+	$(GO) test -run '^$$' -fuzz '^FuzzActivity$$' -fuzztime $(FUZZTIME) ./domain/events
+	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./domain/jsonsafe
 
 # Benchmarks (fsync on); each prints its figures. Ingest: a real server on a fresh embedded
 # PostgreSQL. Scoring: re-score, incremental scoring and the lead list against PostgreSQL.

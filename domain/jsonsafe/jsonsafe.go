@@ -268,61 +268,112 @@ func digits(b []byte, i int) int {
 
 const replacement = `\ufffd`
 
-// Clean returns a valid JSON document with every string made storable: \u0000 escapes and
-// lone surrogate escapes become \ufffd, invalid UTF-8 bytes become U+FFFD. doc must be valid
-// JSON (Validate first). When nothing needs changing it returns doc itself, without copying.
+// MaxNumberText bounds number literals kept as numbers: PostgreSQL's jsonb stores numbers as
+// numeric, which overflows on exponents in the hundred thousands; a longer literal or an
+// exponent beyond ±MaxNumberText becomes a string holding its text (nothing is lost).
+const MaxNumberText = 1000
+
+// Clean returns a valid JSON document with every string made storable — \u0000 escapes and
+// lone surrogate escapes become \ufffd, invalid UTF-8 bytes become U+FFFD — and every number
+// PostgreSQL could not store turned into a string of its text. doc must be valid JSON
+// (Validate first). When nothing needs changing it returns doc itself, without copying.
 func Clean(doc []byte) []byte {
 	if !needsCleaning(doc) {
 		return doc
 	}
 	out := make([]byte, 0, len(doc)+16)
-	i := 0
-	for i < len(doc) {
+	for i := 0; i < len(doc); {
 		c := doc[i]
 		switch {
-		case c == '\\' && i+1 < len(doc) && doc[i+1] == 'u' && i+6 <= len(doc):
-			r := hexValue(doc[i+2 : i+6])
-			switch {
-			case r == 0:
-				out = append(out, replacement...)
-				i += 6
-			case r >= 0xD800 && r <= 0xDBFF: // a high surrogate must be followed by a low one
-				if i+12 <= len(doc) && doc[i+6] == '\\' && doc[i+7] == 'u' {
-					if lo := hexValue(doc[i+8 : i+12]); lo >= 0xDC00 && lo <= 0xDFFF {
-						out = append(out, doc[i:i+12]...)
-						i += 12
-						continue
-					}
-				}
-				out = append(out, replacement...)
-				i += 6
-			case r >= 0xDC00 && r <= 0xDFFF: // a low surrogate alone
-				out = append(out, replacement...)
-				i += 6
-			default:
-				out = append(out, doc[i:i+6]...)
-				i += 6
+		case c == '"':
+			i = cleanString(doc, i, &out)
+		case c == '-' || (c >= '0' && c <= '9'):
+			end, _ := skipScalar(doc, i)
+			if hugeNumber(doc[i:end]) {
+				out = append(out, '"')
+				out = append(out, doc[i:end]...)
+				out = append(out, '"')
+			} else {
+				out = append(out, doc[i:end]...)
 			}
-		case c == '\\' && i+1 < len(doc):
-			out = append(out, c, doc[i+1])
-			i += 2
-		case c < utf8.RuneSelf:
+			i = end
+		default:
 			out = append(out, c)
 			i++
-		default:
-			r, size := utf8.DecodeRune(doc[i:])
-			if r == utf8.RuneError && size == 1 {
-				out = append(out, "\uFFFD"...)
-			} else {
-				out = append(out, doc[i:i+size]...)
-			}
-			i += size
 		}
 	}
 	return out
 }
 
-// needsCleaning is the fast path: valid UTF-8 and no \u escape of NUL or a surrogate.
+// cleanString copies the string starting at doc[i] (a quote) to out, cleaned, and returns
+// the offset after it.
+func cleanString(doc []byte, i int, out *[]byte) int {
+	*out = append(*out, '"')
+	i++
+	for i < len(doc) {
+		c := doc[i]
+		switch {
+		case c == '"':
+			*out = append(*out, c)
+			return i + 1
+		case c == '\\' && i+1 < len(doc) && doc[i+1] == 'u' && i+6 <= len(doc):
+			i = cleanEscape(doc, i, out)
+		case c == '\\' && i+1 < len(doc):
+			*out = append(*out, c, doc[i+1])
+			i += 2
+		case c < utf8.RuneSelf:
+			*out = append(*out, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(doc[i:])
+			if r == utf8.RuneError && size == 1 {
+				*out = append(*out, "\uFFFD"...)
+			} else {
+				*out = append(*out, doc[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return i
+}
+
+// cleanEscape copies the \u escape at doc[i], replacing NUL and lone surrogates.
+func cleanEscape(doc []byte, i int, out *[]byte) int {
+	r := hexValue(doc[i+2 : i+6])
+	switch {
+	case r == 0:
+		*out = append(*out, replacement...)
+	case r >= 0xD800 && r <= 0xDBFF: // a high surrogate must be followed by a low one
+		if i+12 <= len(doc) && doc[i+6] == '\\' && doc[i+7] == 'u' {
+			if lo := hexValue(doc[i+8 : i+12]); lo >= 0xDC00 && lo <= 0xDFFF {
+				*out = append(*out, doc[i:i+12]...)
+				return i + 12
+			}
+		}
+		*out = append(*out, replacement...)
+	case r >= 0xDC00 && r <= 0xDFFF: // a low surrogate alone
+		*out = append(*out, replacement...)
+	default:
+		*out = append(*out, doc[i:i+6]...)
+	}
+	return i + 6
+}
+
+// hugeNumber tells a number literal PostgreSQL's numeric could not hold.
+func hugeNumber(lit []byte) bool {
+	if len(lit) > MaxNumberText {
+		return true
+	}
+	e := bytes.IndexAny(lit, "eE")
+	if e < 0 {
+		return false
+	}
+	exp := strings.TrimLeft(string(lit[e+1:]), "+-0")
+	return len(exp) > 4 || (len(exp) == 4 && exp > "1000")
+}
+
+// needsCleaning is the fast path: valid UTF-8, no \u escape of NUL or a surrogate, and no
+// number literal that is huge (only literals with an exponent or of great length can be).
 func needsCleaning(doc []byte) bool {
 	if !utf8.Valid(doc) {
 		return true
@@ -330,11 +381,11 @@ func needsCleaning(doc []byte) bool {
 	for i := 0; ; {
 		j := bytes.IndexByte(doc[i:], '\\')
 		if j < 0 {
-			return false
+			break
 		}
 		i += j
 		if i+1 >= len(doc) {
-			return false
+			break
 		}
 		if doc[i+1] == 'u' && i+6 <= len(doc) {
 			if r := hexValue(doc[i+2 : i+6]); r == 0 || r >= 0xD800 && r <= 0xDFFF {
@@ -345,6 +396,65 @@ func needsCleaning(doc []byte) bool {
 		}
 		i += 2
 	}
+	return (len(doc) > MaxNumberText || maybeExponent(doc)) && hasHugeNumber(doc)
+}
+
+// maybeExponent tells whether a digit is followed by e or E anywhere (inside strings too: the
+// walk that follows decides).
+func maybeExponent(doc []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexAny(doc[i:], "eE")
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i > 0 && (doc[i-1] >= '0' && doc[i-1] <= '9' || doc[i-1] == '.') {
+			return true
+		}
+		i++
+	}
+}
+
+// endOfValidString returns the offset after the string starting at doc[i] in a document
+// known to be valid: the next quote not escaped by an odd run of backslashes.
+func endOfValidString(doc []byte, i int) int {
+	for j := i + 1; ; {
+		k := bytes.IndexByte(doc[j:], '"')
+		if k < 0 {
+			return len(doc)
+		}
+		j += k
+		slashes := 0
+		for b := j - 1; b > i && doc[b] == '\\'; b-- {
+			slashes++
+		}
+		if slashes%2 == 0 {
+			return j + 1
+		}
+		j++
+	}
+}
+
+// hasHugeNumber walks the document's values outside strings for a huge number literal.
+func hasHugeNumber(doc []byte) bool {
+	for i := 0; i < len(doc); {
+		switch c := doc[i]; {
+		case c == '"':
+			i = endOfValidString(doc, i)
+		case c == '-' || (c >= '0' && c <= '9'):
+			end, _ := skipScalar(doc, i)
+			if end <= i {
+				return false
+			}
+			if hugeNumber(doc[i:end]) {
+				return true
+			}
+			i = end
+		default:
+			i++
+		}
+	}
+	return false
 }
 
 func hexValue(h []byte) rune {

@@ -60,6 +60,8 @@ func TestCleanMakesStringsStorable(t *testing.T) {
 		"{\"a\":\"caf\xe9\"}":             "{\"a\":\"caf\uFFFD\"}",
 		`{"\u0000key":1}`:                 `{"\ufffdkey":1}`,
 		`{"plain":"nothing to do","n":1}`: `{"plain":"nothing to do","n":1}`,
+		`{"big":1e4000,"ok":1e400,"neg":-2.5E-1001,"s":"1e99999"}`: `{"big":"1e4000","ok":1e400,"neg":"-2.5E-1001","s":"1e99999"}`,
+		`[` + strings.Repeat("9", 1001) + `]`:                      `["` + strings.Repeat("9", 1001) + `"]`,
 	}
 	for in, want := range cases {
 		got := string(Clean([]byte(in)))
@@ -100,6 +102,9 @@ func FuzzValidate(f *testing.F) {
 		var v any
 		if json.Unmarshal(clean, &v) == nil && strings.Contains(dump(v), "\x00") {
 			t.Fatalf("Clean(%q) still decodes to a NUL", doc)
+		}
+		if hasHugeNumber(clean) {
+			t.Fatalf("Clean(%q) = %q keeps a number PostgreSQL cannot store", doc, clean)
 		}
 	})
 }
