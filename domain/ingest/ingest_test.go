@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -606,5 +607,73 @@ func TestPoisonEventsAreStoredAndProcessed(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM inbound_events WHERE event_id = 'p-nul�id' AND state = 'ignored'`); n != 1 {
 		t.Fatal("an event id with NUL not stored")
+	}
+}
+
+// TestWaitingAndIdentityCannotMissEachOther: one transaction parks an event for a Braze id
+// while another makes that id known. Whichever commits first, the event ends back in the
+// queue, never waiting for a person who is known (both orders are forced here).
+func TestWaitingAndIdentityCannotMissEachOther(t *testing.T) {
+	for _, parkFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("park first %v", parkFirst), func(t *testing.T) {
+			e := newEnv(t)
+			e.accept([]byte(`{"events":[{"id":"race-1","event_type":"users.behaviors.CustomEvent","time":1773000000,"user":{"user_id":"race-u"},"properties":{"name":"x"}}]}`))
+			var event, lead int64
+			e.db.QueryRow(`SELECT id FROM inbound_events WHERE event_id = 'race-1'`).Scan(&event)
+			if err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+				ids, err := tx.UpsertLeadsByEmail(e.ctx, e.ws, []store.LeadSeed{{Email: "racer@globex.example.com"}})
+				lead = ids["racer@globex.example.com"]
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			park := func(tx *store.Tx) error {
+				return settleWaiting(e.ctx, tx, e.ws, []model.Waiting{{EventID: event, BrazeUserID: "race-u", Reason: WaitLookup}}, nil)
+			}
+			learn := func(tx *store.Tx) error {
+				added, err := tx.AddIdentities(e.ctx, e.ws, []model.Identity{{Kind: model.IdentityBrazeUser, Value: "race-u", LeadID: lead}})
+				if err != nil {
+					return err
+				}
+				return settleWaiting(e.ctx, tx, e.ws, nil, added)
+			}
+			first, second := park, learn
+			if !parkFirst {
+				first, second = learn, park
+			}
+			// The first transaction does its part and holds; the second runs meanwhile.
+			holding, commit, firstDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				firstDone <- e.st.InTx(e.ctx, func(tx *store.Tx) error {
+					if err := first(tx); err != nil {
+						return err
+					}
+					close(holding)
+					<-commit
+					return nil
+				})
+			}()
+			<-holding
+			secondDone := make(chan error, 1)
+			go func() { secondDone <- e.st.InTx(e.ctx, second) }()
+			// Let the second get as far as it can: it finishes, or waits for the first's lock.
+			for i := 0; i < 200 && len(secondDone) == 0; i++ {
+				if e.count(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`) > 0 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			close(commit)
+			if err := errors.Join(<-firstDone, <-secondDone); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.count(`SELECT count(*) FROM inbound_waiting WHERE event_row_id = $1`, event); n != 0 {
+				t.Fatal("the event waits for a person who is known")
+			}
+			e.drain()
+			if n := e.count(`SELECT count(*) FROM activities WHERE id = $1 AND lead_id = $2`, event, lead); n != 1 {
+				t.Fatal("the event did not become an activity of the known person")
+			}
+		})
 	}
 }
