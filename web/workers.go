@@ -17,6 +17,10 @@ import (
 // WorkerOptions size the background work of one process.
 type WorkerOptions struct {
 	Workers int // goroutines processing stored events, and as many scoring them
+	// Timeout is the longest a batch of events or activities may run (0: a minute); Braze
+	// lookups and Salesforce pushes get twice that, jobs five times. Claims are leased for
+	// three times their timeout: after a crash, work comes back when its lease ends.
+	Timeout time.Duration
 	// PoolSize caps the database pool (0: one connection per worker plus RequestConns).
 	// Batches run at once are bounded by it less RequestConns, so workers never wait on each
 	// other's connections.
@@ -50,6 +54,10 @@ const (
 //	(loop)          status-panel counters, flushed every 2 seconds
 func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts WorkerOptions) *queue.Runner {
 	workers := max(opts.Workers, 1)
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
 	var reg prometheus.Registerer
 	if opts.Metrics != nil {
 		reg = opts.Metrics.Registry
@@ -57,11 +65,11 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 		p.Salesforce.CallsMade = opts.Metrics.SalesforceCalls
 	}
 	r := queue.NewRunner(st, log, queue.NewMetrics(reg))
-	r.Add(&queue.Queue{Table: store.InboundWork, Handle: p.Processor.Process, Workers: workers, Batch: 1000, Timeout: time.Minute})
-	r.Add(&queue.Queue{Table: store.ScoringWork, Handle: p.Scoring.ScoreQueued, Workers: workers, Batch: 300, Timeout: time.Minute,
+	r.Add(&queue.Queue{Table: store.InboundWork, Handle: p.Processor.Process, Workers: workers, Batch: 1000, Timeout: timeout})
+	r.Add(&queue.Queue{Table: store.ScoringWork, Handle: p.Scoring.ScoreQueued, Workers: workers, Batch: 300, Timeout: timeout,
 		Ready: p.Scoring.IngestCaughtUp})
-	r.Add(&queue.Queue{Table: store.LookupWork, Handle: p.Resolver.Resolve, Workers: 1, Batch: 200, Timeout: 2 * time.Minute, Idle: 5 * time.Second})
-	r.Add(&queue.Queue{Table: store.OutboxWork, Handle: p.Salesforce.Push, Workers: 1, Batch: 200, Timeout: 2 * time.Minute})
+	r.Add(&queue.Queue{Table: store.LookupWork, Handle: p.Resolver.Resolve, Workers: 1, Batch: 200, Timeout: 2 * timeout, Idle: 5 * time.Second})
+	r.Add(&queue.Queue{Table: store.OutboxWork, Handle: p.Salesforce.Push, Workers: 1, Batch: 200, Timeout: 2 * timeout})
 
 	jobs := &queue.Jobs{Store: st}
 	jobs.Register(scoring.JobRescore, p.Scoring.Rescore)
@@ -73,7 +81,7 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	jobs.Register(SweepReheat, p.Scoring.SweepReheat)
 	jobs.Register(SweepReconcile, p.Salesforce.SweepReconcile)
 	jobs.Register(SweepPull, p.Salesforce.SweepPull)
-	r.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle, Workers: 2, Batch: 1, Timeout: 5 * time.Minute, Idle: 2 * time.Second})
+	r.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle, Workers: 2, Batch: 1, Timeout: 5 * timeout, Idle: 2 * time.Second})
 
 	r.Loop(func(ctx context.Context) { p.Stats.Run(ctx, 2*time.Second) })
 	p.Wake = r.Wake

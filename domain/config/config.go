@@ -30,6 +30,7 @@ type Config struct {
 	CurrentsMaxBody int64         // largest Currents request body, compressed or not; larger → 413
 	Workers         int           // goroutines turning stored events into activities (and as many scoring)
 	DBMaxConns      int           // database pool size; 0: a connection per worker plus those for requests
+	WorkTimeout     time.Duration // longest a batch of background work may run; claims are leased for 3× this
 	MetricsAddr     string        // separate listen address serving /metrics without a token; empty: none
 	MetricsToken    string        // bearer token for /metrics on the main address; empty: not served there
 }
@@ -40,7 +41,7 @@ func (c *Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://
 // raw holds the unparsed strings so every bad value can be reported with its source.
 type raw struct {
 	addr, publicURL, databaseURL, dataDir, openSignup, trustedProxies, logLevel, logFormat, shutdown string
-	currentsMaxBody, workers, dbMaxConns, metricsAddr                                                string
+	currentsMaxBody, workers, dbMaxConns, metricsAddr, workTimeout                                   string
 }
 
 // Binder registers the configuration flags on a flag set and validates the result.
@@ -74,6 +75,7 @@ func Bind(fs *flag.FlagSet, getenv func(string) string) *Binder {
 	fs.StringVar(&b.r.currentsMaxBody, "currents-max-body", env("PEREGRINE_CURRENTS_MAX_BODY", "32MiB"), "largest Braze Currents request body; larger ones get 413 so Braze splits the batch (env PEREGRINE_CURRENTS_MAX_BODY)")
 	fs.StringVar(&b.r.workers, "workers", env("PEREGRINE_WORKERS", "2"), "goroutines processing stored events, and as many scoring (env PEREGRINE_WORKERS)")
 	fs.StringVar(&b.r.dbMaxConns, "db-max-conns", env("PEREGRINE_DB_MAX_CONNS", "0"), "database connections this process may open; 0: one per worker plus 24 for requests (env PEREGRINE_DB_MAX_CONNS)")
+	fs.StringVar(&b.r.workTimeout, "work-timeout", env("PEREGRINE_WORK_TIMEOUT", "1m"), "longest a batch of background work may run before it is retried; after a crash, claimed work comes back after 3× this (env PEREGRINE_WORK_TIMEOUT)")
 	fs.StringVar(&b.r.metricsAddr, "metrics-addr", getenv("PEREGRINE_METRICS_ADDR"), "separate listen address for Prometheus /metrics, e.g. 127.0.0.1:9090 (env PEREGRINE_METRICS_ADDR)")
 	return b
 }
@@ -169,6 +171,9 @@ func (b *Binder) Config() (*Config, error) {
 	}
 	if c.DBMaxConns, err = strconv.Atoi(strings.TrimSpace(b.r.dbMaxConns)); err != nil || c.DBMaxConns < 0 || (c.DBMaxConns > 0 && c.DBMaxConns < 26) {
 		bad("PEREGRINE_DB_MAX_CONNS %q must be 0 (sized from the workers) or at least 26", b.r.dbMaxConns)
+	}
+	if c.WorkTimeout, err = time.ParseDuration(strings.TrimSpace(b.r.workTimeout)); err != nil || c.WorkTimeout < time.Second || c.WorkTimeout > time.Hour {
+		bad("PEREGRINE_WORK_TIMEOUT %q must be a duration from 1s to 1h, like 1m", b.r.workTimeout)
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
