@@ -153,4 +153,3 @@ func crashBatch(round, client, n int) ([]string, string) {
 func pqArray(s []string) string {
 	return "{" + strings.Join(s, ",") + "}"
 }
-
