@@ -131,6 +131,13 @@ func run(bin string, duration, paced time.Duration, workers int) error {
 	pacedRep := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: paced, Batch: 100, Rate: 5000})
 
 	rss, hwm := memory(server.Process.Pid)
+
+	// 4. Eight clients at once, each with a batch of 32 MiB (the largest accepted): bodies wait
+	// for memory rather than all being read at once. The peak is measured over this phase.
+	big, err := bigBodies(endpoint, token, server.Process.Pid, 8, 32<<20)
+	if err != nil {
+		return err
+	}
 	ackRate := full.EventsPerSecond()
 	fmt.Printf("Full speed (8 clients × 100-event batches, %s):\n  %s\n", duration, full)
 	fmt.Printf("  events stored: %d (every acknowledged event: %v)\n", stored, stored >= full.Events)
@@ -141,7 +148,9 @@ func run(bin string, duration, paced time.Duration, workers int) error {
 	fmt.Printf("Raw COPY of the same rows (8 streams, same table and indexes): %.0f rows/s\n", copyRate)
 	fmt.Printf("  acknowledged / COPY = %.0f%%\n", 100*ackRate/copyRate)
 	fmt.Printf("Paced at 5,000 events/s (%s):\n  %s\n", paced, pacedRep)
-	fmt.Printf("Server memory: RSS %d MB now, peak %d MB\n", rss>>20, hwm>>20)
+	fmt.Printf("Server memory: RSS %d MB after the paced run, peak %d MB over the runs above\n", rss>>20, hwm>>20)
+	fmt.Printf("8 clients at once with 32 MiB batches (%d events each): all acknowledged in %s, %d answers 503 (retried after 1 s), peak RSS %d MB\n",
+		big.events, big.elapsed.Round(100*time.Millisecond), big.busy, big.peak>>20)
 	problems := 0
 	for _, line := range strings.Split(serverLog.String(), "\n") {
 		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
@@ -166,7 +175,71 @@ func run(bin string, duration, paced time.Duration, workers int) error {
 	check("≥ 5,000 events/s processed", float64(processed)/drained.Sub(start).Seconds() >= 5000, fmt.Sprintf("%.0f/s", float64(processed)/drained.Sub(start).Seconds()))
 	check("p99 acknowledgement ≤ 100 ms at 5,000 events/s", pacedRep.P99 <= 100*time.Millisecond, pacedRep.P99.Round(100*time.Microsecond).String())
 	check("server RSS ≤ 150 MB", hwm <= 150<<20, fmt.Sprintf("%d MB", hwm>>20))
+	check("RSS ≤ 150 MB under 8 concurrent 32 MiB bodies", big.peak <= 150<<20, fmt.Sprintf("%d MB", big.peak>>20))
 	return nil
+}
+
+type bigReport struct {
+	events, busy int
+	elapsed      time.Duration
+	peak         int64
+}
+
+// bigBodies posts one body of about size bytes from each of n clients at once, retrying 503
+// answers after a second, and returns the server's peak memory over that time (its VmHWM,
+// reset before).
+func bigBodies(endpoint, token string, pid, n int, size int) (bigReport, error) {
+	var seq atomic.Int64
+	perEvent := len(loadgen.Batch(300, 5000, &seq)) / 300
+	events := (size - 1024) / perEvent * 95 / 100
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		bodies[i] = loadgen.Batch(events, 5000, &seq)
+	}
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
+		return bigReport{}, fmt.Errorf("resetting the server's peak memory: %w", err)
+	}
+	rep := bigReport{events: events}
+	var mu sync.Mutex
+	var firstErr error
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, body := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				req, _ := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				res.Body.Close()
+				switch res.StatusCode {
+				case http.StatusOK:
+					return
+				case http.StatusServiceUnavailable:
+					mu.Lock()
+					rep.busy++
+					mu.Unlock()
+					time.Sleep(time.Second)
+				default:
+					mu.Lock()
+					firstErr = fmt.Errorf("a 32 MiB batch got %d", res.StatusCode)
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rep.elapsed = time.Since(start)
+	_, rep.peak = memory(pid)
+	return rep, firstErr
 }
 
 func waitReady(base string) error {
