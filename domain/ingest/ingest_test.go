@@ -677,3 +677,26 @@ func TestWaitingAndIdentityCannotMissEachOther(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscardedEventStaysAccountedFor: an event set aside and then discarded leaves the
+// queue and quarantine, and stays stored, kept aside with the reason (never an activity).
+func TestDiscardedEventStaysAccountedFor(t *testing.T) {
+	e := newEnv(t)
+	e.accept([]byte(`{"events":[{"id":"bad-1","event_type":"users.messages.email.Open","time":1773000000,"user":{"user_id":"u"},"properties":{"email_address":"x@y.example.com"}}]}`))
+	claimed, err := e.st.ClaimWork(e.ctx, store.InboundWork, e.ws, 10, time.Minute, 5)
+	if err != nil || len(claimed) != 1 {
+		t.Fatal(claimed, err)
+	}
+	if err := e.st.QuarantineWork(e.ctx, store.InboundWork, e.ws, []int64{claimed[0].ID}, 5, "it broke"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.st.DiscardQuarantined(e.ctx, store.InboundWork, e.ws, []int64{claimed[0].ID}, "discarded by Ada"); err != nil || n != 1 {
+		t.Fatal(n, err)
+	}
+	if e.count(`SELECT count(*) FROM inbound_waiting WHERE event_row_id = $1 AND reason = 'discarded by Ada'`, claimed[0].ID) != 1 ||
+		e.count(`SELECT count(*) FROM work_quarantine`)+e.count(`SELECT count(*) FROM inbound_queue`) != 0 {
+		t.Fatal("the discarded event is not kept aside with its reason")
+	}
+	e.drain()
+	e.assertExactlyOnce()
+}

@@ -36,7 +36,7 @@ type Processor struct {
 func (p *Processor) Process(ctx context.Context, b *queue.Batch) error {
 	var res outcome
 	err := p.Store.InTx(ctx, func(tx *store.Tx) error {
-		owned, err := b.Own(ctx, tx)
+		owned, err := b.Take(ctx, tx)
 		if err != nil || len(owned) == 0 {
 			return err
 		}
@@ -77,7 +77,6 @@ type decoded struct {
 // batchPlan is what a batch of events becomes, worked out before anything is locked.
 type batchPlan struct {
 	activities []model.ActivityRow
-	done       []int64
 	waiting    []model.Waiting
 	identities []model.Identity           // identities new in this transaction
 	lookups    map[string]map[string]bool // kind → identifiers to ask Braze about
@@ -206,7 +205,6 @@ func planBatch(ctx context.Context, tx *store.Tx, ws int64, items []*decoded) (b
 		a, _ := it.ev.ToActivity()
 		a.LeadID, a.InboundEventID = it.lead, it.row.ID
 		plan.activities = append(plan.activities, a)
-		plan.done = append(plan.done, it.row.ID)
 	}
 	added2, err := tx.AddIdentities(ctx, ws, more)
 	if err != nil {
@@ -255,13 +253,11 @@ func profileLookups(added []model.Identity, lookups map[string]map[string]bool) 
 	}
 }
 
-// storePlan writes the activities (moving their leads' summaries), takes the events off the
-// queue, queues lookups and scoring, and notes the activity names for suggestions.
+// storePlan writes the activities (moving their leads' summaries), queues lookups and
+// scoring, and notes the activity names for suggestions. (The events left the queue when the
+// transaction took them.)
 func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan) error {
 	if err := tx.InsertActivities(ctx, ws, plan.activities); err != nil {
-		return err
-	}
-	if err := tx.MarkEventsDone(ctx, ws, plan.done); err != nil {
 		return err
 	}
 	for _, kind := range []string{model.LookupExternalID, model.LookupBrazeID, model.LookupPhone} {

@@ -133,6 +133,14 @@ func (b *Batch) Own(ctx context.Context, tx *store.Tx) ([]int64, error) {
 	return tx.OwnWork(ctx, b.queue.Table, b.Workspace, b.IDs(), b.token)
 }
 
+// Take removes the batch's items that this claim still holds from the queue, inside tx, and
+// returns their keys: for queues whose items are done once removed (events, activities to
+// score), the handler takes them at the start of its transaction instead of locking them with
+// Own and deleting them at its end.
+func (b *Batch) Take(ctx context.Context, tx *store.Tx) ([]int64, error) {
+	return tx.TakeWork(ctx, b.queue.Table, b.Workspace, b.IDs(), b.token)
+}
+
 // Later gives items back to run at `at` without counting the attempt: the work waits for
 // something outside it (a rate limit, a paused connection, a key not yet entered). tx may
 // be nil.

@@ -76,11 +76,13 @@ func (e *env) handler(ctx context.Context, b *queue.Batch) error {
 			return &pq.Error{Code: "40P01", Message: "deadlock detected"}
 		}
 	}
-	return e.st.InTx(ctx, func(tx *store.Tx) error {
+	var finished []string
+	err = e.st.InTx(ctx, func(tx *store.Tx) error {
 		owned, err := b.Own(ctx, tx)
 		if err != nil {
 			return err
 		}
+		finished = finished[:0]
 		for _, j := range jobs {
 			if !slices.Contains(owned, j.ID) {
 				continue
@@ -88,12 +90,16 @@ func (e *env) handler(ctx context.Context, b *queue.Batch) error {
 			if err := tx.FinishJob(ctx, b.Workspace, j.ID, nil); err != nil {
 				return err
 			}
-			e.mu.Lock()
-			e.done = append(e.done, j.Key)
-			e.mu.Unlock()
+			finished = append(finished, j.Key)
 		}
 		return nil
 	})
+	if err == nil { // counted once committed: an interrupted commit does it again later
+		e.mu.Lock()
+		e.done = append(e.done, finished...)
+		e.mu.Unlock()
+	}
+	return err
 }
 
 func (e *env) queue(batch int) *queue.Queue {

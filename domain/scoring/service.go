@@ -190,16 +190,16 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	return s.rollupChanges(ctx, tx, workspaceID, rs, states, outcomes, now)
 }
 
-// ScoreQueued is the scoring queue's handler: it scores a claimed batch of one workspace's
-// queued activities (several of a lead at once) and removes them from the queue in the same
+// ScoreQueued is the scoring queue's handler: it takes a claimed batch of one workspace's
+// queued activities off the queue and scores them (several of a lead at once) in one
 // transaction, so a crash leaves them queued.
 func (s *Service) ScoreQueued(ctx context.Context, b *queue.Batch) error {
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
-		owned, err := b.Own(ctx, tx)
-		if err != nil || len(owned) == 0 {
+		taken, err := b.Take(ctx, tx)
+		if err != nil || len(taken) == 0 {
 			return err
 		}
-		queued, err := tx.QueuedActivities(ctx, b.Workspace, owned)
+		queued, err := tx.QueuedActivities(ctx, b.Workspace, taken)
 		if err != nil {
 			return err
 		}
@@ -207,10 +207,7 @@ func (s *Service) ScoreQueued(ctx context.Context, b *queue.Batch) error {
 		for i, q := range queued {
 			acts[i] = model.ActivityRow{LeadID: q.LeadID, InboundEventID: q.ActivityID}
 		}
-		if err := s.ScoreNew(ctx, tx, b.Workspace, acts); err != nil {
-			return err
-		}
-		return tx.DoneScoring(ctx, b.Workspace, owned)
+		return s.ScoreNew(ctx, tx, b.Workspace, acts)
 	})
 }
 

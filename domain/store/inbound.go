@@ -351,18 +351,6 @@ func (t *Tx) InsertActivities(ctx context.Context, workspaceID int64, rows []mod
 	return nil
 }
 
-// MarkEventsDone takes processed events off the queue (they became activities).
-func (t *Tx) MarkEventsDone(ctx context.Context, workspaceID int64, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err := t.tx.ExecContext(ctx, `DELETE FROM inbound_queue WHERE workspace_id = $1 AND event_row_id = ANY($2)`, workspaceID, pq.Array(ids))
-	if err != nil {
-		return fmt.Errorf("store: unable to dequeue events: %w", err)
-	}
-	return nil
-}
-
 // MarkEventsWaiting parks events whose person is not known yet, keyed by the identifiers that
 // can release them.
 func (t *Tx) MarkEventsWaiting(ctx context.Context, workspaceID int64, ws []model.Waiting) error {

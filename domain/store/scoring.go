@@ -638,23 +638,14 @@ type QueuedActivity struct {
 	LeadID      int64 `db:"lead_id"`
 }
 
-// QueuedActivities reads claimed rows of the scoring queue.
+// QueuedActivities reads the activities a scorer took off the queue, with their leads.
 func (t *Tx) QueuedActivities(ctx context.Context, workspaceID int64, ids []int64) ([]QueuedActivity, error) {
 	var out []QueuedActivity
-	if err := t.tx.SelectContext(ctx, &out, `SELECT workspace_id, activity_id, lead_id FROM scoring_queue
-		WHERE workspace_id = $1 AND activity_id = ANY($2) ORDER BY activity_id`, workspaceID, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("store: unable to read the scoring queue: %w", err)
+	if err := t.tx.SelectContext(ctx, &out, `SELECT workspace_id, id AS activity_id, lead_id FROM activities
+		WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id`, workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to read queued activities: %w", err)
 	}
 	return out, nil
-}
-
-// DoneScoring removes scored activities from the queue.
-func (t *Tx) DoneScoring(ctx context.Context, workspaceID int64, activityIDs []int64) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM scoring_queue WHERE workspace_id = $1 AND activity_id = ANY($2)`,
-		workspaceID, pq.Array(activityIDs)); err != nil {
-		return fmt.Errorf("store: unable to clear the scoring queue: %w", err)
-	}
-	return nil
 }
 
 // ScoringBacklog counts activities waiting to be scored.

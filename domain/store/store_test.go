@@ -75,7 +75,7 @@ func seedTenant(t *testing.T, st *store.Store, name string) tenant {
 		t.Fatal(err)
 	}
 	err = st.InTx(ctx, func(tx *store.Tx) error {
-		owned, err := tx.OwnWork(ctx, store.InboundWork, ws.ID, []int64{claimed[0].ID}, 7)
+		owned, err := tx.TakeWork(ctx, store.InboundWork, ws.ID, []int64{claimed[0].ID}, 7)
 		if err != nil {
 			return err
 		}
@@ -91,9 +91,7 @@ func seedTenant(t *testing.T, st *store.Store, name string) tenant {
 				Source: "braze", EventType: ev.EventType, Name: "[Email campaign engagement] Opened email X"}}); err != nil {
 				return err
 			}
-			if err := tx.MarkEventsDone(ctx, ws.ID, []int64{ev.ID}); err != nil {
-				return err
-			}
+
 		}
 		return tx.EnqueueLookups(ctx, ws.ID, model.LookupBrazeID, []string{name + "-anon"})
 	})
@@ -910,6 +908,15 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return err
 		},
+		"DiscardQuarantined": func() error {
+			if _, err := st.DiscardQuarantined(ctx, store.OutboxWork, wsA, []int64{b.lead.ID + 1000}, "x"); err != nil {
+				return err
+			}
+			if count(`SELECT count(*) FROM work_quarantine WHERE workspace_id = $1 AND reason = 'b-reason'`, b.ws.ID) != 1 {
+				return errors.New("discarded B's item")
+			}
+			return nil
+		},
 		"RetryQuarantined": func() error {
 			if _, err := st.RetryQuarantined(ctx, store.OutboxWork, wsA, []int64{b.lead.ID + 1000}); err != nil {
 				return err
@@ -1108,7 +1115,6 @@ func TestTxIsolation(t *testing.T) {
 			return tx.InsertActivities(ctx, wsA, []model.ActivityRow{{LeadID: b.lead.ID, InboundEventID: ids.event, OccurredAt: time.Now(),
 				Source: "braze", EventType: "t", Name: "n"}})
 		},
-		"MarkEventsDone":    func(tx *store.Tx) error { return tx.MarkEventsDone(ctx, wsA, []int64{ids.queuedEvent}) },
 		"MarkEventsIgnored": func(tx *store.Tx) error { return tx.MarkEventsIgnored(ctx, wsA, []int64{ids.queuedEvent}, "x") },
 		"MarkEventsWaiting": func(tx *store.Tx) error {
 			return tx.MarkEventsWaiting(ctx, wsA, []model.Waiting{{EventID: ids.queuedEvent, BrazeUserID: "b-waiting-user", Reason: "x"}})
@@ -1241,7 +1247,12 @@ func TestTxIsolation(t *testing.T) {
 			q, err := tx.QueuedActivities(ctx, wsA, []int64{ids.event})
 			return errors.Join(err, none("queued activities", len(q)))
 		},
-		"DoneScoring": func(tx *store.Tx) error { return tx.DoneScoring(ctx, wsA, []int64{ids.event}) },
+		"TakeWork": func(tx *store.Tx) error {
+			pgtest.Exec(t, db, `UPDATE inbound_queue SET claim = 31 WHERE workspace_id = $1`, wsB)
+			defer pgtest.Exec(t, db, `UPDATE inbound_queue SET claim = NULL WHERE claim = 31`)
+			taken, err := tx.TakeWork(ctx, store.InboundWork, wsA, []int64{ids.queuedEvent}, 31)
+			return errors.Join(err, none("queued events", len(taken)))
+		},
 		"OwnWork": func(tx *store.Tx) error {
 			owned, err := tx.OwnWork(ctx, store.JobWork, wsA, []int64{ids.job}, ids.token)
 			return errors.Join(err, none("claimed jobs", len(owned)))

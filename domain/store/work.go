@@ -78,12 +78,20 @@ func (s *Store) NextWorkspace(ctx context.Context, t WorkTable, after int64) (in
 // run_after in the future) keeps them away after it commits.
 func (s *Store) ClaimWork(ctx context.Context, t WorkTable, workspaceID int64, limit int, lease time.Duration, token int64) ([]WorkItem, error) {
 	var items []WorkItem
-	err := s.db.SelectContext(ctx, &items, fmt.Sprintf(`UPDATE %[1]s q SET claim = $4, attempts = q.attempts + 1,
-			run_after = now() + $3 * interval '1 millisecond'
-		FROM (SELECT %[2]s FROM %[1]s WHERE workspace_id = $1 AND run_after <= now()
-			ORDER BY %[3]s LIMIT $2 FOR UPDATE SKIP LOCKED) c
-		WHERE q.workspace_id = $1 AND q.%[2]s = c.%[2]s
-		RETURNING q.%[2]s AS id, q.attempts`, t.Table, t.Key, t.Order), workspaceID, limit, lease.Milliseconds(), token)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// A queue table grows and shrinks faster than its statistics follow; planned from
+		// stale ones, "the first items in order" became a scan and sort of the whole backlog
+		// (230 ms for 300,000 queued events, measured). The claim walks its index in order.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &items, fmt.Sprintf(`UPDATE %[1]s q SET claim = $4, attempts = q.attempts + 1,
+				run_after = now() + $3 * interval '1 millisecond'
+			FROM (SELECT %[2]s FROM %[1]s WHERE workspace_id = $1 AND run_after <= now()
+				ORDER BY %[3]s LIMIT $2 FOR UPDATE SKIP LOCKED) c
+			WHERE q.workspace_id = $1 AND q.%[2]s = c.%[2]s
+			RETURNING q.%[2]s AS id, q.attempts`, t.Table, t.Key, t.Order), workspaceID, limit, lease.Milliseconds(), token)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to claim %s: %w", t.Queue, err)
 	}
@@ -103,6 +111,22 @@ func (t *Tx) OwnWork(ctx context.Context, wt WorkTable, workspaceID int64, ids [
 		return nil, fmt.Errorf("store: unable to lock claimed %s: %w", wt.Queue, err)
 	}
 	return owned, nil
+}
+
+// TakeWork deletes, in key order, the items of ids that the claim token still holds, and
+// returns them: for queues whose items are finished by removing them, the handler's
+// transaction takes its items at its start — one write per item — and a rollback puts them
+// back (with the claim, until the lease ends).
+func (t *Tx) TakeWork(ctx context.Context, wt WorkTable, workspaceID int64, ids []int64, token int64) ([]int64, error) {
+	var taken []int64
+	err := t.tx.SelectContext(ctx, &taken, fmt.Sprintf(`DELETE FROM %[1]s
+		WHERE workspace_id = $1 AND %[2]s = ANY($2) AND claim = $3 RETURNING %[2]s`, wt.Table, wt.Key),
+		workspaceID, pq.Array(ids), token)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to take claimed %s: %w", wt.Queue, err)
+	}
+	slices.Sort(taken)
+	return taken, nil
 }
 
 // DeferWork gives claimed items back to run again at `at`, noting why. countAttempt false
