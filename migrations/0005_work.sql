@@ -31,6 +31,13 @@ ALTER TABLE scoring_queue
 DROP INDEX scoring_queue_order_idx;
 ALTER TABLE scoring_queue SET (fillfactor = 70);
 
+-- Queues churn: every item is inserted, claimed and deleted within seconds. Vacuum and
+-- analyze them (and the event log feeding them) after a small share of changes, so claims do
+-- not wade through dead rows and plans follow the backlog's size.
+ALTER TABLE inbound_queue SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
+ALTER TABLE scoring_queue SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
+ALTER TABLE inbound_events SET (autovacuum_analyze_scale_factor = 0.02);
+
 -- Braze lookups are a cache of answers as well as a queue: a row is asked about again on a
 -- schedule (found: in a year; not found yet: 10 minutes, an hour, 6 hours, then daily). asked
 -- counts the questions; attempts counts failures.

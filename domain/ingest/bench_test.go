@@ -40,3 +40,39 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
+
+// BenchmarkProcessTwoWorkers measures the same with two workers claiming from one workspace
+// at once, as the server runs them.
+func BenchmarkProcessTwoWorkers(b *testing.B) {
+	e := newEnv(&testing.T{})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, _, _ := testQueues(e.st, e.p, log, 1000)
+	var sb strings.Builder
+	n := 0
+	for n < b.N {
+		sb.Reset()
+		sb.WriteString(`{"events":[`)
+		for i := 0; i < 100 && n < b.N; i++ {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			p := n % 5000
+			fmt.Fprintf(&sb, `{"event_type":"users.messages.email.Open","id":"ev-%d","time":%d,"user":{"user_id":"u%d","external_user_id":"crm-%d"},"properties":{"campaign_name":"Q1 Webinar","campaign_id":"c1","email_address":"person%d@company%d.example.com","esp":"SendGrid","mailbox_provider":"Google","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15"}}`,
+				n, 1773000000+n, p, p, p, p%500)
+			n++
+		}
+		sb.WriteString(`]}`)
+		if _, err := e.p.Acceptor.AcceptCurrents(e.ctx, e.ws, []byte(sb.String())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	r.Start(e.ctx)
+	for e.count(`SELECT count(*) FROM (SELECT 1 FROM inbound_queue LIMIT 1) x`) > 0 {
+		time.Sleep(200 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	r.Stop()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+}

@@ -90,7 +90,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	if err := tx.MarkEventsIgnored(ctx, ws, broken, "stored payload could not be decoded"); err != nil {
 		return outcome{}, err
 	}
-	seeds, err := leadsByEmail(ctx, tx, ws, items)
+	accounts, err := leadsByEmail(ctx, tx, ws, items)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -98,17 +98,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	if err != nil {
 		return outcome{}, err
 	}
-	touched := make([]int64, 0, len(plan.activities)+len(seeds))
-	for _, a := range plan.activities {
-		touched = append(touched, a.LeadID)
-	}
-	if err := tx.LockLeads(ctx, ws, touched); err != nil {
-		return outcome{}, err
-	}
-	if err := tx.AttachAccounts(ctx, ws, seeds); err != nil {
-		return outcome{}, err
-	}
-	if err := storePlan(ctx, tx, ws, plan); err != nil {
+	if err := storePlan(ctx, tx, ws, plan, accounts); err != nil {
 		return outcome{}, err
 	}
 	if err := settleWaiting(ctx, tx, ws, plan.waiting, plan.identities); err != nil {
@@ -134,9 +124,9 @@ func decodeAll(rows []model.InboundEvent) ([]*decoded, []int64) {
 }
 
 // leadsByEmail makes sure the people named by email have their account and lead, and sets
-// each such item's lead. It returns the seeds, so accounts can be attached once leads are
-// locked.
-func leadsByEmail(ctx context.Context, tx *store.Tx, ws int64, items []*decoded) ([]store.LeadSeed, error) {
+// each such item's lead. It returns each lead's account (by lead id), attached once the leads
+// are updated.
+func leadsByEmail(ctx context.Context, tx *store.Tx, ws int64, items []*decoded) (map[int64]int64, error) {
 	domainSet, emailSet := map[string]bool{}, map[string]bool{}
 	for _, it := range items {
 		if it.email != "" {
@@ -158,12 +148,18 @@ func leadsByEmail(ctx context.Context, tx *store.Tx, ws int64, items []*decoded)
 	if err != nil {
 		return nil, err
 	}
+	leadAccounts := make(map[int64]int64, len(seeds))
+	for _, s := range seeds {
+		if s.AccountID != 0 {
+			leadAccounts[byEmail[s.Email]] = s.AccountID
+		}
+	}
 	for _, it := range items {
 		if it.email != "" {
 			it.lead = byEmail[it.email]
 		}
 	}
-	return seeds, nil
+	return leadAccounts, nil
 }
 
 // planBatch finds everyone else through identities already known or learnt from this
@@ -253,11 +249,13 @@ func profileLookups(added []model.Identity, lookups map[string]map[string]bool) 
 	}
 }
 
-// storePlan writes the activities (moving their leads' summaries), queues lookups and
-// scoring, and notes the activity names for suggestions. (The events left the queue when the
+// storePlan writes the activities, queues lookups and scoring, then — as late as possible,
+// since concurrent batches of the workspace wait for each other's lead locks from here to the
+// commit — moves the leads' activity summary (giving leads without an account their email's),
+// and notes the activity names for suggestions. (The events left the queue when the
 // transaction took them.)
-func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan) error {
-	if err := tx.InsertActivities(ctx, ws, plan.activities); err != nil {
+func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan, accounts map[int64]int64) error {
+	if err := tx.InsertActivityRows(ctx, ws, plan.activities); err != nil {
 		return err
 	}
 	for _, kind := range []string{model.LookupExternalID, model.LookupBrazeID, model.LookupPhone} {
@@ -265,16 +263,19 @@ func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan) erro
 			return err
 		}
 	}
+	// Scoring is a second stage with its own workers, from a queue written in this
+	// transaction: storing activities keeps its pace, and a lead's burst is scored once.
+	if err := tx.EnqueueScoring(ctx, ws, plan.activities); err != nil {
+		return err
+	}
+	if err := tx.AddLeadActivity(ctx, ws, plan.activities, accounts); err != nil {
+		return err
+	}
 	names := map[string]bool{}
 	for _, a := range plan.activities {
 		names[a.Name] = true
 	}
-	if err := tx.NoteEventNames(ctx, ws, sortedKeys(names)); err != nil {
-		return err
-	}
-	// Scoring is a second stage with its own workers, from a queue written in this
-	// transaction: storing activities keeps its pace, and a lead's burst is scored once.
-	return tx.EnqueueScoring(ctx, ws, plan.activities)
+	return tx.NoteEventNames(ctx, ws, sortedKeys(names))
 }
 
 // settleWaiting parks events whose person is unknown and releases those that waited for an

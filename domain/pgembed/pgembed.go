@@ -261,6 +261,9 @@ checkpoint_timeout = 15min
 checkpoint_completion_target = 0.9
 wal_compression = lz4
 wal_buffers = 16MB
+# Queue and event tables grow by hundreds of thousands of rows a minute: keep their statistics
+# (and the queues' dead rows) current, or plans go stale within a burst.
+autovacuum_naptime = 10s
 # Concurrent commits (several Currents batches at once) share one WAL flush.
 commit_delay = 200
 commit_siblings = 3

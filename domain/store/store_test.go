@@ -1091,9 +1091,6 @@ func TestTxIsolation(t *testing.T) {
 			}
 			return err
 		},
-		"AttachAccounts": func(tx *store.Tx) error {
-			return tx.AttachAccounts(ctx, wsA, []store.LeadSeed{{Email: b.lead.Email, AccountID: ids.account}})
-		},
 		"LockLeads":   func(tx *store.Tx) error { return tx.LockLeads(ctx, wsA, []int64{b.lead.ID}) },
 		"LockWaiting": func(tx *store.Tx) error { return tx.LockWaiting(ctx, wsA) },
 		"ReleaseKnownWaiting": func(tx *store.Tx) error {
@@ -1110,6 +1107,14 @@ func TestTxIsolation(t *testing.T) {
 		"LeadsByIdentity": func(tx *store.Tx) error {
 			m, err := tx.LeadsByIdentity(ctx, wsA, model.IdentityBrazeUser, []string{"b-braze", "b-waiting-user"})
 			return errors.Join(err, none("identities", len(m)))
+		},
+		"InsertActivityRows": func(tx *store.Tx) error {
+			return tx.InsertActivityRows(ctx, wsA, []model.ActivityRow{{LeadID: b.lead.ID, InboundEventID: ids.event, OccurredAt: time.Now(),
+				Source: "braze", EventType: "t", Name: "n"}})
+		},
+		"AddLeadActivity": func(tx *store.Tx) error {
+			return tx.AddLeadActivity(ctx, wsA, []model.ActivityRow{{LeadID: b.lead.ID, InboundEventID: ids.event, OccurredAt: time.Now()}},
+				map[int64]int64{b.lead.ID: ids.account})
 		},
 		"InsertActivities": func(tx *store.Tx) error {
 			return tx.InsertActivities(ctx, wsA, []model.ActivityRow{{LeadID: b.lead.ID, InboundEventID: ids.event, OccurredAt: time.Now(),
