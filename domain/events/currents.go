@@ -59,28 +59,43 @@ type Rejected struct {
 // reads the rest when the event is processed. An empty body is a credential check and yields
 // no events. A body that is not {"events":[...]} fails as a whole; single malformed
 // events are returned as rejected so the good ones can still be stored.
+func DecodeBatch(body []byte) ([]Event, []Rejected, error) {
+	var good []Event
+	var bad []Rejected
+	err := ScanBatch(body, func(e Event) error {
+		good = append(good, e)
+		return nil
+	}, func(r Rejected) error {
+		bad = append(bad, r)
+		return nil
+	})
+	return good, bad, err
+}
+
+// ScanBatch is DecodeBatch handing each event (or rejected event) to a function as it is
+// read, so a large batch is never decoded into memory all at once. The body's syntax is
+// checked first: a body that is not a batch fails with ErrNotABatch before any event is
+// handed over. An error from a function stops the scan and is returned.
 //
 // Nothing here recurses: the body's syntax is checked iteratively whatever its depth, and an
 // event nested deeper than jsonsafe.MaxDepth is rejected on its own. Each event's Raw is made
 // storable (no NUL, no lone surrogate, valid UTF-8) and aliases body when nothing changed.
-func DecodeBatch(body []byte) ([]Event, []Rejected, error) {
+func ScanBatch(body []byte, onEvent func(Event) error, onReject func(Rejected) error) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return nil, nil, nil
+		return nil
 	}
 	if body[0] != '{' {
-		return nil, nil, ErrNotABatch
+		return ErrNotABatch
 	}
 	depth, err := jsonsafe.Depth(body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: the body is not valid JSON (%v)", ErrNotABatch, err)
+		return fmt.Errorf("%w: the body is not valid JSON (%v)", ErrNotABatch, err)
 	}
 	list := gjson.GetBytes(body, "events")
 	if !list.IsArray() {
-		return nil, nil, ErrNotABatch
+		return ErrNotABatch
 	}
-	var good []Event
-	var bad []Rejected
 	i := 0
 	list.ForEach(func(_, item gjson.Result) bool {
 		// gjson's Index is the item's offset in body when the value was not unescaped.
@@ -88,16 +103,16 @@ func DecodeBatch(body []byte) ([]Event, []Rejected, error) {
 		if item.Index > 0 && item.Index+len(item.Raw) <= len(body) && string(body[item.Index:item.Index+len(item.Raw)]) == item.Raw {
 			raw = body[item.Index : item.Index+len(item.Raw) : item.Index+len(item.Raw)]
 		}
-		ev, err := decodeHead(raw, item, depth > jsonsafe.MaxDepth+2)
-		if err != nil {
-			bad = append(bad, Rejected{Index: i, Reason: err.Error(), Raw: raw})
+		ev, derr := decodeHead(raw, item, depth > jsonsafe.MaxDepth+2)
+		if derr != nil {
+			err = onReject(Rejected{Index: i, Reason: derr.Error(), Raw: raw})
 		} else {
-			good = append(good, ev)
+			err = onEvent(ev)
 		}
 		i++
-		return true
+		return err == nil
 	})
-	return good, bad, nil
+	return err
 }
 
 // decodeHead checks an event enough to store it: the three required keys and the shape of

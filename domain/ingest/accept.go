@@ -34,49 +34,62 @@ type Result struct {
 
 // AcceptCurrents decodes and stores a Currents body for the workspace. Supported event types
 // are stored pending; other types are stored as ignored (kept, counted, not scored); events
-// that do not decode are stored as rejects. Nothing is acknowledged before the commit.
+// that do not decode are stored as rejects. Events are stored as they are decoded, a chunk at
+// a time, in one transaction: nothing is acknowledged before the commit, and a large batch
+// never has all its decoded events in memory.
 func (a *Acceptor) AcceptCurrents(ctx context.Context, workspaceID int64, body []byte) (Result, error) {
-	good, bad, err := events.DecodeBatch(body)
-	if err != nil {
-		a.Stats.Add(workspaceID, model.MetricRejectedRequest, "", 1)
-		return Result{}, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	res := Result{Received: len(good) + len(bad), Rejected: len(bad)}
-	if res.Received == 0 {
-		return res, nil // a credential check
-	}
-	seen := make(map[string]bool, len(good))
-	rows := make([]model.NewInboundEvent, 0, len(good))
+	w := a.Store.NewInboundWriter(workspaceID, events.SourceBraze)
+	defer w.Rollback()
+	var res Result
 	perType := map[string]int64{}
-	for _, e := range good {
+	chunk := make([]model.NewInboundEvent, 0, min(store.InsertChunk, 64))
+	flush := func() error {
+		err := w.Add(ctx, chunk)
+		chunk = chunk[:0]
+		return err
+	}
+	err := events.ScanBatch(body, func(e events.Event) error {
+		res.Received++
 		perType[e.Type]++
-		if seen[e.ID] {
-			continue // a duplicate inside the batch
-		}
-		seen[e.ID] = true
 		state := model.InboundPending
 		if !events.Supported(e.Type) {
 			state = model.InboundIgnored
 		}
-		rows = append(rows, model.NewInboundEvent{EventID: e.ID, EventType: e.Type, OccurredAt: e.Time, Payload: e.Raw, State: state})
+		chunk = append(chunk, model.NewInboundEvent{EventID: e.ID, EventType: e.Type, OccurredAt: e.Time, Payload: e.Raw, State: state})
+		if len(chunk) == store.InsertChunk {
+			return flush()
+		}
+		return nil
+	}, func(b events.Rejected) error {
+		res.Received++
+		res.Rejected++
+		return w.Reject(ctx, model.NewReject{Reason: fmt.Sprintf("event %d: %s", b.Index, b.Reason), Raw: b.Raw})
+	})
+	if errors.Is(err, events.ErrNotABatch) {
+		a.Stats.Add(workspaceID, model.MetricRejectedRequest, "", 1)
+		return Result{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	rejects := make([]model.NewReject, len(bad))
-	for i, b := range bad {
-		rejects[i] = model.NewReject{Reason: fmt.Sprintf("event %d: %s", b.Index, b.Reason), Raw: b.Raw}
+	if err == nil {
+		err = flush()
 	}
-	stored, err := a.Store.InsertInboundBatch(ctx, workspaceID, events.SourceBraze, rows, rejects)
+	if err == nil {
+		res.Stored, err = w.Commit(ctx)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	res.Stored = stored
-	res.Duplicates = len(good) - stored
+	if res.Received == 0 {
+		return res, nil // a credential check
+	}
+	// Repeats of an event id, in this batch or stored before, were not stored again.
+	res.Duplicates = res.Received - res.Rejected - res.Stored
 	for t, n := range perType {
 		a.Stats.Add(workspaceID, model.MetricReceived, t, n)
 	}
 	a.Stats.Add(workspaceID, model.MetricDuplicate, "", int64(res.Duplicates))
 	a.Stats.Add(workspaceID, model.MetricRejectedEvent, "", int64(res.Rejected))
 	a.Stats.Batch(workspaceID, res.Received)
-	if stored > 0 && a.Stored != nil {
+	if res.Stored > 0 && a.Stored != nil {
 		a.Stored()
 	}
 	return res, nil

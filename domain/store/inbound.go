@@ -18,36 +18,119 @@ import (
 // insertChunk keeps a multi-row INSERT under PostgreSQL's 65535-parameter limit.
 const insertChunk = 1000
 
+// InsertChunk is the most events one INSERT stores (under PostgreSQL's 65,535 parameters).
+const InsertChunk = insertChunk
+
 // InsertInboundBatch stores a batch durably in one transaction: new events (a multi-row
 // INSERT, idempotent on workspace + source + event id) and the undecodable ones. It returns
 // how many events were new; the rest were duplicates of events stored before.
 func (s *Store) InsertInboundBatch(ctx context.Context, workspaceID int64, source string, evs []model.NewInboundEvent, rejects []model.NewReject) (int, error) {
-	// The common case, one chunk and no rejects, is one statement: atomic on its own, so it
-	// needs no BEGIN/COMMIT round trips.
-	if len(rejects) == 0 && len(evs) <= insertChunk {
-		if len(evs) == 0 {
+	w := s.NewInboundWriter(workspaceID, source)
+	defer w.Rollback()
+	for start := 0; start < len(evs); start += insertChunk {
+		if err := w.Add(ctx, evs[start:min(start+insertChunk, len(evs))]); err != nil {
+			return 0, err
+		}
+	}
+	for _, r := range rejects {
+		if err := w.Reject(ctx, r); err != nil {
+			return 0, err
+		}
+	}
+	return w.Commit(ctx)
+}
+
+// InboundWriter stores one request's events as they are decoded, a chunk at a time, so a large
+// batch never has all its decoded events in memory; nothing is stored unless Commit succeeds.
+// The common case, one chunk and no rejects, is one statement: atomic on its own, it needs no
+// BEGIN and COMMIT. A second chunk or a reject opens the transaction.
+type InboundWriter struct {
+	s           *Store
+	workspaceID int64
+	source      string
+	first       []model.NewInboundEvent // the first chunk, held until it is known to be the only one
+	tx          *sqlx.Tx
+	stored      int
+}
+
+// NewInboundWriter starts storing a request's events.
+func (s *Store) NewInboundWriter(workspaceID int64, source string) *InboundWriter {
+	return &InboundWriter{s: s, workspaceID: workspaceID, source: source}
+}
+
+// Add stores a chunk of at most InsertChunk events (the writer keeps no reference to evs).
+func (w *InboundWriter) Add(ctx context.Context, evs []model.NewInboundEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	if w.tx == nil && w.first == nil {
+		w.first = slices.Clone(evs)
+		return nil
+	}
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
+	n, err := insertEvents(ctx, w.tx, w.workspaceID, w.source, evs)
+	w.stored += n
+	return err
+}
+
+// Reject keeps an event that could not be decoded, for inspection.
+func (w *InboundWriter) Reject(ctx context.Context, r model.NewReject) error {
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
+	if _, err := w.tx.ExecContext(ctx, `INSERT INTO inbound_rejects (workspace_id, source, reason, raw) VALUES ($1, $2, $3, $4)`,
+		w.workspaceID, w.source, r.Reason, printable(r.Raw, 64*1024)); err != nil {
+		return fmt.Errorf("store: unable to store rejected event: %w", err)
+	}
+	return nil
+}
+
+// begin opens the transaction and stores the held first chunk in it.
+func (w *InboundWriter) begin(ctx context.Context) error {
+	if w.tx != nil {
+		return nil
+	}
+	tx, err := w.s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: unable to begin transaction: %w", err)
+	}
+	w.tx = tx
+	if w.first != nil {
+		n, err := insertEvents(ctx, tx, w.workspaceID, w.source, w.first)
+		w.stored += n
+		w.first = nil
+		return err
+	}
+	return nil
+}
+
+// Commit makes everything durable and returns how many events were new.
+func (w *InboundWriter) Commit(ctx context.Context) (int, error) {
+	if w.tx == nil {
+		if w.first == nil {
 			return 0, nil
 		}
-		return insertEvents(ctx, s.db, workspaceID, source, evs)
+		n, err := insertEvents(ctx, w.s.db, w.workspaceID, w.source, w.first)
+		w.first = nil
+		return n, err
 	}
-	inserted := 0
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		for start := 0; start < len(evs); start += insertChunk {
-			n, err := insertEvents(ctx, tx, workspaceID, source, evs[start:min(start+insertChunk, len(evs))])
-			if err != nil {
-				return err
-			}
-			inserted += n
-		}
-		for _, r := range rejects {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_rejects (workspace_id, source, reason, raw) VALUES ($1, $2, $3, $4)`,
-				workspaceID, source, r.Reason, printable(r.Raw, 64*1024)); err != nil {
-				return fmt.Errorf("store: unable to store rejected event: %w", err)
-			}
-		}
-		return nil
-	})
-	return inserted, err
+	err := w.tx.Commit()
+	w.tx = nil
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to commit: %w", err)
+	}
+	return w.stored, nil
+}
+
+// Rollback abandons what was not committed; after Commit it does nothing.
+func (w *InboundWriter) Rollback() {
+	if w.tx != nil {
+		_ = w.tx.Rollback()
+		w.tx = nil
+	}
+	w.first = nil
 }
 
 // insertEvents stores events and queues those to process in one statement, and returns how
