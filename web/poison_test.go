@@ -16,29 +16,6 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 )
 
-// poisonEvents are events that used to be acknowledged and then fail processing forever
-// (stopping every workspace's events behind them), or fail their whole request: NUL in every
-// kind of field, lone surrogates, invalid UTF-8, properties nested 100,000 deep, a WhatsApp
-// message of 5,000 characters, NUL in an event id and type.
-func poisonEvents(p string) []string {
-	long := strings.Repeat("長い", 2500)
-	return []string{
-		`{"id":"` + p + `-nul-email","event_type":"users.messages.email.Open","time":1773000000,"user":{"user_id":"` + p + `-u1"},"properties":{"email_address":"nul\u0000@x.example.com","campaign_name":"C"}}`,
-		`{"id":"` + p + `-nul-ids","event_type":"users.messages.email.Open","time":1773000001,"user":{"user_id":"` + p + `-u\u00002","external_user_id":"ext\u0000"},"properties":{"email_address":"` + p + `.two@poison.example.com","campaign_name":"Camp\u0000aign","url":"https://x.example.com/\u0000"}}`,
-		`{"id":"` + p + `-nul-name","event_type":"users.behaviors.CustomEvent","time":1773000002,"user":{"user_id":"` + p + `-u3"},"properties":{"name":"evil\u0000name"}}`,
-		`{"id":"` + p + `-surrogate","event_type":"users.messages.email.Click","time":1773000003,"user":{"user_id":"` + p + `-u3"},"properties":{"email_address":"` + p + `.three@poison.example.com","campaign_name":"\ud800 lone","url":"https://x.example.com/\udfff"}}`,
-		`{"id":"` + p + `-utf8","event_type":"users.messages.email.Open","time":1773000004,"user":{"user_id":"` + p + `-u3"},"properties":{"email_address":"` + p + `.three@poison.example.com","campaign_name":"caf` + "\xe9\xff" + `"}}`,
-		`{"id":"` + p + `-whatsapp","event_type":"users.messages.whatsapp.InboundReceive","time":1773000005,"user":{"user_id":"` + p + `-u3"},"properties":{"inbound_phone_number":"+12025550199","message_body":"` + long + `"}}`,
-		`{"id":"` + p + `-nul\u0000id","event_type":"users.behaviors.CustomEvent\u0000","time":1773000006,"user":{"user_id":"` + p + `-u3"},"properties":{"name":"x"}}`,
-		`{"id":"` + p + `-deep","event_type":"users.behaviors.CustomEvent","time":1773000007,"user":{"user_id":"` + p + `-u3"},"properties":{"name":"deep","custom_properties":` +
-			strings.Repeat(`{"a":`, 100_000) + `1` + strings.Repeat(`}`, 100_000) + `}}`,
-	}
-}
-
-func batchOf(events ...string) []byte {
-	return []byte(`{"events":[` + strings.Join(events, ",") + `]}`)
-}
-
 // TestPoisonEventsStallNobody: workspace A sends every poison above, good events, and one
 // event a (simulated) bug cannot process; workspace B sends its normal traffic. B's events and
 // A's good ones become activities, the long message whole; the event that cannot be processed
@@ -74,14 +51,14 @@ func TestPoisonEventsStallNobody(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		aGood = append(aGood, good("a", i))
 	}
-	poison := poisonEvents("a")
-	for _, body := range [][]byte{batchOf(poison...), batchOf(slices.Concat(aGood[:10], []string{fault})...), batchOf(aGood[10:]...)} {
+	poison := currentstest.Poison("a")
+	for _, body := range [][]byte{currentstest.Batch(poison...), currentstest.Batch(slices.Concat(aGood[:10], []string{fault})...), currentstest.Batch(aGood[10:]...)} {
 		if r := postCurrents(t, s.URL, tokenA, body, nil); r.status != 200 {
 			t.Fatalf("A's batch: %d %s", r.status, r.err)
 		}
 	}
 	for i, p := range poison { // each poison alone too, as Braze re-sends after a 400
-		if r := postCurrents(t, s.URL, tokenA, batchOf(strings.Replace(p, `"id":"a-`, fmt.Sprintf(`"id":"a%d-`, i), 1)), nil); r.status != 200 {
+		if r := postCurrents(t, s.URL, tokenA, currentstest.Batch(strings.Replace(p, `"id":"a-`, fmt.Sprintf(`"id":"a%d-`, i), 1)), nil); r.status != 200 {
 			t.Fatalf("poison %d alone: %d %s", i, r.status, r.err)
 		}
 	}

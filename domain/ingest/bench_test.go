@@ -14,25 +14,7 @@ import (
 func BenchmarkProcess(b *testing.B) {
 	e := newEnv(&testing.T{})
 	e.runner, e.inbound, e.lookups = testQueues(e.st, e.p, slog.New(slog.NewTextHandler(io.Discard, nil)), 500)
-	var sb strings.Builder
-	n := 0
-	for n < b.N {
-		sb.Reset()
-		sb.WriteString(`{"events":[`)
-		for i := 0; i < 100 && n < b.N; i++ {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			p := n % 5000
-			fmt.Fprintf(&sb, `{"event_type":"users.messages.email.Open","id":"ev-%d","time":%d,"user":{"user_id":"u%d","external_user_id":"crm-%d"},"properties":{"campaign_name":"Q1 Webinar","campaign_id":"c1","email_address":"person%d@company%d.example.com","esp":"SendGrid","mailbox_provider":"Google","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15"}}`,
-				n, 1773000000+n, p, p, p, p%500)
-			n++
-		}
-		sb.WriteString(`]}`)
-		if _, err := e.p.Acceptor.AcceptCurrents(e.ctx, e.ws, []byte(sb.String())); err != nil {
-			b.Fatal(err)
-		}
-	}
+	e.storeBacklog(b, b.N)
 	b.ResetTimer()
 	start := time.Now()
 	if _, err := e.runner.Drain(e.ctx, e.inbound); err != nil {
@@ -45,27 +27,8 @@ func BenchmarkProcess(b *testing.B) {
 // at once, as the server runs them.
 func BenchmarkProcessTwoWorkers(b *testing.B) {
 	e := newEnv(&testing.T{})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, _, _ := testQueues(e.st, e.p, log, 1000)
-	var sb strings.Builder
-	n := 0
-	for n < b.N {
-		sb.Reset()
-		sb.WriteString(`{"events":[`)
-		for i := 0; i < 100 && n < b.N; i++ {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			p := n % 5000
-			fmt.Fprintf(&sb, `{"event_type":"users.messages.email.Open","id":"ev-%d","time":%d,"user":{"user_id":"u%d","external_user_id":"crm-%d"},"properties":{"campaign_name":"Q1 Webinar","campaign_id":"c1","email_address":"person%d@company%d.example.com","esp":"SendGrid","mailbox_provider":"Google","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15"}}`,
-				n, 1773000000+n, p, p, p, p%500)
-			n++
-		}
-		sb.WriteString(`]}`)
-		if _, err := e.p.Acceptor.AcceptCurrents(e.ctx, e.ws, []byte(sb.String())); err != nil {
-			b.Fatal(err)
-		}
-	}
+	r, _, _ := testQueues(e.st, e.p, slog.New(slog.NewTextHandler(io.Discard, nil)), 1000)
+	e.storeBacklog(b, b.N)
 	b.ResetTimer()
 	start := time.Now()
 	r.Start(e.ctx)
@@ -75,4 +38,26 @@ func BenchmarkProcessTwoWorkers(b *testing.B) {
 	elapsed := time.Since(start)
 	r.Stop()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+}
+
+// storeBacklog accepts n email opens in batches of 100, from 5,000 people at 500 companies.
+func (e *env) storeBacklog(b *testing.B, n int) {
+	var sb strings.Builder
+	for done := 0; done < n; {
+		sb.Reset()
+		sb.WriteString(`{"events":[`)
+		for i := 0; i < 100 && done < n; i++ {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			p := done % 5000
+			fmt.Fprintf(&sb, `{"event_type":"users.messages.email.Open","id":"ev-%d","time":%d,"user":{"user_id":"u%d","external_user_id":"crm-%d"},"properties":{"campaign_name":"Q1 Webinar","campaign_id":"c1","email_address":"person%d@company%d.example.com","esp":"SendGrid","mailbox_provider":"Google","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15"}}`,
+				done, 1773000000+done, p, p, p, p%500)
+			done++
+		}
+		sb.WriteString(`]}`)
+		if _, err := e.p.Acceptor.AcceptCurrents(e.ctx, e.ws, []byte(sb.String())); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -260,13 +260,19 @@ func (t *Tx) UpsertLeadsByEmail(ctx context.Context, workspaceID int64, seeds []
 // several leads takes them in (docs/work.md), so two such transactions queue instead of
 // deadlocking.
 func (t *Tx) LockLeads(ctx context.Context, workspaceID int64, ids []int64) error {
+	return t.lockRows(ctx, "leads", workspaceID, ids)
+}
+
+// lockRows locks a workspace's rows of table in ascending id order, so that two transactions
+// locking overlapping sets queue instead of deadlocking.
+func (t *Tx) lockRows(ctx context.Context, table string, workspaceID int64, ids []int64) error {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE`,
-		workspaceID, pq.Array(ids)); err != nil {
-		return fmt.Errorf("store: unable to lock leads: %w", err)
+	q := `SELECT 1 FROM ` + table + ` WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE`
+	if _, err := t.tx.ExecContext(ctx, q, workspaceID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("store: unable to lock %s: %w", table, err)
 	}
 	return nil
 }

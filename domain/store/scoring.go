@@ -257,15 +257,7 @@ func timeArray(ts []*time.Time) []sql.NullString {
 // lockAccounts takes accounts in id order, before any of their scores or labels are written
 // (docs/work.md).
 func (t *Tx) lockAccounts(ctx context.Context, workspaceID int64, ids []int64) error {
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	if len(ids) == 0 {
-		return nil
-	}
-	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE`,
-		workspaceID, pq.Array(ids)); err != nil {
-		return fmt.Errorf("store: unable to lock accounts: %w", err)
-	}
-	return nil
+	return t.lockRows(ctx, "accounts", workspaceID, ids)
 }
 
 // RollupAccounts recomputes the rolled-up scores and main score of accounts from their

@@ -717,6 +717,30 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return err
 		},
+		"NewInboundWriter": func() error {
+			// Across chunks and with a reject (the transaction path): B's event id is new in A,
+			// unless the case above stored it in A already; the reject is A's.
+			had := count(`SELECT count(*) FROM inbound_events WHERE workspace_id = $1 AND event_id = 'b-e1'`, wsA)
+			bRejects := count(`SELECT count(*) FROM inbound_rejects WHERE workspace_id = $1`, b.ws.ID)
+			w := st.NewInboundWriter(wsA, "braze")
+			defer w.Rollback()
+			ev := func(id string) []model.NewInboundEvent {
+				return []model.NewInboundEvent{{EventID: id, EventType: "t", OccurredAt: time.Now(), Payload: []byte("{}"), State: model.InboundIgnored}}
+			}
+			for _, err := range []error{w.Add(ctx, ev("b-e1")), w.Add(ctx, ev("a-w2")), w.Reject(ctx, model.NewReject{Reason: "r", Raw: []byte("x")})} {
+				if err != nil {
+					return err
+				}
+			}
+			n, err := w.Commit(ctx)
+			if n != 2-had {
+				return fmt.Errorf("stored %d new events, want %d: B's event id treated as A's", n, 2-had)
+			}
+			if count(`SELECT count(*) FROM inbound_rejects WHERE workspace_id = $1`, b.ws.ID) != bRejects {
+				return errors.New("A's reject stored in B")
+			}
+			return err
+		},
 		"IngestStatus": func() error {
 			stat, err := st.IngestStatus(ctx, wsA, time.Now().Add(-time.Hour))
 			if stat.LastBatchAt != nil && stat.LastBatchEvents == 0 {
