@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -73,6 +74,14 @@ func run(bin string, duration, paced time.Duration, workers int) error {
 	server.Env = env
 	var serverLog bytes.Buffer
 	server.Stderr = &serverLog
+	if path := os.Getenv("PEREGRINE_BENCH_SERVER_LOG"); path != "" { // e.g. with GODEBUG=gctrace=1
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		server.Stderr = io.MultiWriter(&serverLog, f)
+	}
 	if err := server.Start(); err != nil {
 		return err
 	}

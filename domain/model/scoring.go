@@ -90,6 +90,7 @@ type ScoringLead struct {
 	AccountEmployees *int       `db:"account_employees"`
 	Labels           []string   `db:"-"`
 	LastActivityAt   *time.Time `db:"last_activity_at"`
+	ActivityCount    int        `db:"activity_count"` // how much history scoring reads
 	Grade            string     `db:"grade"`
 	MainScore        float64    `db:"main_score"`
 	FitPoints        float64    `db:"fit_points"`

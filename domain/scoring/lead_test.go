@@ -147,3 +147,27 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal("accepted a truncated state")
 	}
 }
+
+// TestHistoryGroups: leads are cut in order into runs of at most the budget's history, each
+// lead exactly once, a lead over budget alone.
+func TestHistoryGroups(t *testing.T) {
+	counts := []int{5, 5, 11, 0, 30, 1, 9, 9}
+	leads := make([]model.ScoringLead, len(counts))
+	for i, c := range counts {
+		leads[i] = model.ScoringLead{ID: int64(i + 1), ActivityCount: c}
+	}
+	var got [][]int64
+	for _, g := range historyGroups(leads, 10) {
+		var ids []int64
+		for _, l := range g {
+			ids = append(ids, l.ID)
+		}
+		got = append(got, ids)
+	}
+	if want := "[[1 2] [3] [4] [5] [6 7] [8]]"; fmt.Sprint(got) != want {
+		t.Fatalf("groups %v, want %s", got, want)
+	}
+	if g := historyGroups(nil, 10); len(g) != 0 {
+		t.Fatalf("groups of nothing: %v", g)
+	}
+}

@@ -124,14 +124,10 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err != nil {
 		return err
 	}
-	states, err := loadStates(ctx, tx, workspaceID, rs, leads)
+	states, outcomes, err := scoreInGroups(ctx, tx, workspaceID, rs, leads, fresh, heat, now)
 	if err != nil {
 		return err
 	}
-	for i := range states {
-		states[i].New = fresh
-	}
-	outcomes := scoreAll(rs, states, heat, now)
 	var w model.ScoringWrite
 	matches := map[int64]*store.RuleMatchDelta{}
 	match := func(id int64) *store.RuleMatchDelta {
@@ -222,6 +218,50 @@ func (s *Service) IngestCaughtUp(ctx context.Context) (bool, error) {
 // ingestBacklogLimit is the number of events waiting for processing above which scoring
 // waits: about two seconds of processing on a small machine.
 const ingestBacklogLimit = 10000
+
+// historyBudget is about how many activities scoring holds in memory at once: a batch's
+// leads are loaded and scored in groups of about this much history (a lead with more is a
+// group of its own). A variable so tests can make groups small.
+var historyBudget = 20000
+
+// scoreInGroups loads and scores leads a group at a time, dropping each group's activities
+// once scored, so memory follows historyBudget rather than the batch's whole history. The
+// states returned keep their lead and stored contributions, not their events.
+func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, fresh map[int64]bool, heat HeatScale, now time.Time) ([]LeadState, []Outcome, error) {
+	states := make([]LeadState, 0, len(leads))
+	outcomes := make([]Outcome, 0, len(leads))
+	for _, group := range historyGroups(leads, historyBudget) {
+		loaded, err := loadStates(ctx, tx, workspaceID, rs, group)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i := range loaded {
+			loaded[i].New = fresh
+		}
+		outcomes = append(outcomes, scoreAll(rs, loaded, heat, now)...)
+		for i := range loaded {
+			loaded[i].Events = nil
+		}
+		states = append(states, loaded...)
+	}
+	return states, outcomes, nil
+}
+
+// historyGroups cuts leads, in order, into runs whose activity counts add up to at most
+// budget; a lead over budget alone makes a run.
+func historyGroups(leads []model.ScoringLead, budget int) [][]model.ScoringLead {
+	var groups [][]model.ScoringLead
+	for start := 0; start < len(leads); {
+		end, history := start+1, leads[start].ActivityCount
+		for end < len(leads) && history+leads[end].ActivityCount <= budget {
+			history += leads[end].ActivityCount
+			end++
+		}
+		groups = append(groups, leads[start:end])
+		start = end
+	}
+	return groups
+}
 
 // scoreAll scores leads on every core: the database waits while Go computes, so the pass is
 // as fast as the machine allows.

@@ -40,7 +40,7 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 	}
 	err := t.tx.SelectContext(ctx, &rows, `
 		SELECT l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
-			l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels, l.last_activity_at, l.grade, l.main_score,
+			l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels, l.last_activity_at, l.activity_count, l.grade, l.main_score,
 			l.fit_points, l.heat, l.rising, l.temperature, l.refresh_at,
 			a.domain AS account_domain, a.name AS account_name, a.industry AS account_industry, a.employees AS account_employees,
 			s.rules_version AS state_version, s.profile_hash AS state_hash, s.contributions AS state
