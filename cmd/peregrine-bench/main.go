@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,9 @@ func run(bin string, duration, paced time.Duration, workers int) error {
 	ln.Close()
 	server := exec.Command(bin, "serve", "--addr", addr)
 	server.Env = env
+	if extra := os.Getenv("PEREGRINE_BENCH_SERVER_ENV"); extra != "" { // e.g. PEREGRINE_METRICS_ADDR=127.0.0.1:6061
+		server.Env = append(slices.Clone(env), strings.Fields(extra)...)
+	}
 	var serverLog bytes.Buffer
 	server.Stderr = &serverLog
 	if path := os.Getenv("PEREGRINE_BENCH_SERVER_LOG"); path != "" { // e.g. with GODEBUG=gctrace=1

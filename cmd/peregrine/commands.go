@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -209,8 +210,9 @@ func (e env) serve(args []string) int {
 	return exitOK
 }
 
-// serveMetrics serves Prometheus metrics alone on a separate address (meant for a private
-// network or loopback), and returns the function that stops it.
+// serveMetrics serves Prometheus metrics, and Go's profiles under /debug/pprof/, alone on a
+// separate address (meant for a private network or loopback, never the public one), and
+// returns the function that stops it.
 func serveMetrics(addr string, h http.Handler, log *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -218,6 +220,9 @@ func serveMetrics(addr string, h http.Handler, log *slog.Logger) (func(), error)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

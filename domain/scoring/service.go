@@ -412,11 +412,6 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 	for i, l := range leads {
 		ids[i] = l.ID
 	}
-	acts, err := tx.ActivitiesForScoring(ctx, workspaceID, ids, rs.NeedsProperties())
-	keys := rs.PropertyKeys()
-	if err != nil {
-		return nil, err
-	}
 	at := make(map[int64]int, len(leads))
 	states := make([]LeadState, len(leads))
 	for i, l := range leads {
@@ -428,14 +423,14 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		}
 		states[i].Current, states[i].Rules, states[i].Counted = stored.Contributions, stored.Rules, stored.Events
 	}
-	for _, a := range acts {
-		i, ok := at[a.LeadID]
-		if !ok {
-			continue
+	keys := rs.PropertyKeys()
+	err := tx.EachActivityForScoring(ctx, workspaceID, ids, rs.NeedsProperties(), func(a *store.ScoringActivity) error {
+		if i, ok := at[a.LeadID]; ok {
+			states[i].Events = append(states[i].Events, rules.Stamped{Key: a.ID, Event: EventOf(*a, keys)})
 		}
-		states[i].Events = append(states[i].Events, rules.Stamped{Key: a.ID, Event: EventOf(a, keys)})
-	}
-	return states, nil
+		return nil
+	})
+	return states, err
 }
 
 // EventOf turns a stored activity into the engine's event, with the property keys the rules
@@ -489,9 +484,11 @@ func EventOf(a store.ScoringActivity, keys []string) rules.Event {
 	return e
 }
 
-func escapePath(k string) string {
-	return strings.NewReplacer(`\`, `\\`, ".", `\.`, "*", `\*`, "?", `\?`, "|", `\|`, "#", `\#`, "@", `\@`).Replace(k)
-}
+// pathEscaper escapes gjson's path syntax in a property key (built once: building a
+// Replacer per key and activity was most of a re-score's garbage).
+var pathEscaper = strings.NewReplacer(`\`, `\\`, ".", `\.`, "*", `\*`, "?", `\?`, "|", `\|`, "#", `\#`, "@", `\@`)
+
+func escapePath(k string) string { return pathEscaper.Replace(k) }
 
 // Job kinds of scoring (see web/workers.go).
 const (

@@ -83,10 +83,12 @@ type ScoringActivity struct {
 	Properties   []byte `db:"properties"`
 }
 
-// ActivitiesForScoring returns every activity of the leads, per lead in time order. Properties
-// are read only when a rule needs them. Rows are scanned by hand: this read is the bulk of a
-// re-score, and reflection doubled its cost.
-func (t *Tx) ActivitiesForScoring(ctx context.Context, workspaceID int64, leadIDs []int64, withProperties bool) ([]ScoringActivity, error) {
+// EachActivityForScoring hands every activity of the leads to fn, per lead in time order.
+// Properties are read only when a rule needs them, and are valid only during the call: the
+// caller keeps what it needs (a handful of keys), never every activity's whole document.
+// Rows are scanned by hand: this read is the bulk of a re-score, and reflection doubled its
+// cost.
+func (t *Tx) EachActivityForScoring(ctx context.Context, workspaceID int64, leadIDs []int64, withProperties bool, fn func(*ScoringActivity) error) error {
 	props := `NULL::bytea`
 	if withProperties {
 		props = `convert_to(properties::text, 'UTF8')`
@@ -96,22 +98,25 @@ func (t *Tx) ActivitiesForScoring(ctx context.Context, workspaceID int64, leadID
 		FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2) ORDER BY lead_id, occurred_at, id`,
 		workspaceID, pq.Array(leadIDs))
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to read activities for scoring: %w", err)
+		return fmt.Errorf("store: unable to read activities for scoring: %w", err)
 	}
 	defer rows.Close()
-	var out []ScoringActivity
+	var a ScoringActivity
 	for rows.Next() {
-		var a ScoringActivity
+		var properties sql.RawBytes
 		if err := rows.Scan(&a.ID, &a.LeadID, &a.OccurredAt, &a.Source, &a.EventType, &a.Name, &a.CampaignID, &a.CampaignName,
-			&a.CanvasID, &a.CanvasName, &a.URL, &a.Properties); err != nil {
-			return nil, fmt.Errorf("store: unable to read activities for scoring: %w", err)
+			&a.CanvasID, &a.CanvasName, &a.URL, &properties); err != nil {
+			return fmt.Errorf("store: unable to read activities for scoring: %w", err)
 		}
-		out = append(out, a)
+		a.Properties = properties
+		if err := fn(&a); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to read activities for scoring: %w", err)
+		return fmt.Errorf("store: unable to read activities for scoring: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // RuleMatchDelta moves a rule's matched-leads count; Fired also moves its last match time.

@@ -1195,9 +1195,10 @@ func TestTxIsolation(t *testing.T) {
 			leads, err := tx.ScoringLeads(ctx, wsA, []int64{b.lead.ID})
 			return errors.Join(err, none("leads", len(leads)))
 		},
-		"ActivitiesForScoring": func(tx *store.Tx) error {
-			acts, err := tx.ActivitiesForScoring(ctx, wsA, []int64{b.lead.ID}, true)
-			return errors.Join(err, none("activities", len(acts)))
+		"EachActivityForScoring": func(tx *store.Tx) error {
+			n := 0
+			err := tx.EachActivityForScoring(ctx, wsA, []int64{b.lead.ID}, true, func(*store.ScoringActivity) error { n++; return nil })
+			return errors.Join(err, none("activities", n))
 		},
 		"SaveScoring": func(tx *store.Tx) error {
 			w := model.ScoringWrite{Leads: []model.LeadScoring{{LeadID: b.lead.ID, MainScore: 99, Grade: "A"}},
