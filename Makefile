@@ -9,7 +9,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 CHROMIUM    ?= /usr/bin/chromium
 DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
 
-.PHONY: help run build generate test test-deps go-deps postgres chromium node playwright-driver check fuzz bench bench-scoring clean
+.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring clean
 
 help:
 	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -41,6 +41,13 @@ chromium:
 		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium fonts-noto-color-emoji; \
 	fi
 
+# A C compiler for the race detector (go test -race needs cgo).
+cc:
+	@if command -v gcc >/dev/null 2>&1; then :; else \
+		echo "Installing a C compiler for the race detector (apt-get install gcc libc6-dev)"; \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) gcc libc6-dev; \
+	fi
+
 node:
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then :; else \
 		echo "Installing Node.js and npm"; \
@@ -67,7 +74,7 @@ playwright-driver: node go-deps
 		rm -f "playwright-core-$$want.tgz"; \
 	fi
 
-test-deps: go-deps postgres chromium playwright-driver
+test-deps: go-deps postgres chromium playwright-driver cc
 
 # Static checks that need no database: generated templ code is current, code is gofmt'ed,
 # vet is clean.
@@ -79,7 +86,7 @@ check:
 
 test: test-deps check
 	PLAYWRIGHT_DRIVER_PATH="$(DRIVER_DIR)" PLAYWRIGHT_NODEJS_PATH="$$(command -v node)" PEREGRINE_CHROMIUM="$(CHROMIUM)" \
-		$(GO) test -count=1 -timeout 15m ./...
+		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
 # Fuzzing for a bounded time, so every run explores beyond the seeds (the inputs that once

@@ -93,6 +93,9 @@ func TestSalesforceConnect(t *testing.T) {
 	if rec.ID == "" {
 		t.Fatal("the scored lead did not reach Salesforce")
 	}
+	if calls, _ := webtest.Metric(srv.Gather(t), "peregrine_salesforce_api_calls_total"); calls < 1 {
+		t.Fatalf("the push made %v Salesforce API calls by /metrics", calls)
+	}
 	if rec.Fields["Peregrine_Score__c"] != 15.0 || rec.Fields["Peregrine_Labels__c"] != "Pricing this week" || rec.Fields["Company"] != "umbrella.example" || rec.Fields["LastName"] != "[not provided]" {
 		t.Fatalf("Salesforce record %+v", rec.Fields)
 	}

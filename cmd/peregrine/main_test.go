@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,16 +86,45 @@ func (in *instance) runCLI(stdin string, extraEnv []string, args ...string) (int
 type server struct {
 	cmd    *exec.Cmd
 	url    string
-	stdout *bytes.Buffer
-	stderr *bytes.Buffer
+	stdout *lockedBuffer
+	stderr *lockedBuffer
 	ready  time.Duration
 }
 
-func (in *instance) startServer() *server {
+// lockedBuffer collects a child's output: exec copies into it from its own goroutine, so
+// reads take the lock too, and what the child printed may arrive a moment after it answered.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor reports whether the output comes to contain s within a minute (a hang detector).
+func (b *lockedBuffer) waitFor(s string) bool {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(b.String(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (in *instance) startServer(extraEnv []string) *server {
 	in.t.Helper()
 	addr := freeAddr(in.t)
-	cmd := in.command(nil, "serve", "--addr", addr)
-	s := &server{cmd: cmd, url: "http://" + addr, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	cmd := in.command(extraEnv, "serve", "--addr", addr)
+	s := &server{cmd: cmd, url: "http://" + addr, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -163,9 +193,9 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 	in := newInstance(t)
 
 	// Cold start: initdb, start PostgreSQL, migrate, serve.
-	s := in.startServer()
+	s := in.startServer(nil)
 	t.Logf("cold start to ready: %v", s.ready.Round(time.Millisecond))
-	if !strings.Contains(s.stdout.String(), "open "+s.url) {
+	if !s.stdout.waitFor("open " + s.url) {
 		t.Fatalf("start-up does not print the URL to open:\n%s", s.stdout)
 	}
 	res, err := noRedirect().Get(s.url + "/")
@@ -212,7 +242,7 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 	if in.postgresRunning() {
 		t.Fatalf("PostgreSQL still running after the server stopped; server log:\n%s\n%s", s.stderr, tailFile(filepath.Join(in.dataDir, "postgresql.log")))
 	}
-	if !strings.Contains(s.stderr.String(), "stopped embedded PostgreSQL") {
+	if !s.stderr.waitFor("stopped embedded PostgreSQL") {
 		t.Fatalf("shutdown log:\n%s", s.stderr)
 	}
 
@@ -225,9 +255,26 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 		t.Fatalf("the CLI left PostgreSQL running; CLI log:\n%s", errOut)
 	}
 
-	// Data survives the restart: sign-up is closed and the CLI's admin can sign in.
-	s = in.startServer()
+	// Data survives the restart: sign-up is closed and the CLI's admin can sign in. This time
+	// with a private listener for metrics and profiles, which the main address never serves.
+	private := freeAddr(t)
+	s = in.startServer([]string{"PEREGRINE_METRICS_ADDR=" + private})
 	t.Logf("warm start to ready: %v", s.ready.Round(time.Millisecond))
+	for path, want := range map[string]int{"http://" + private + "/metrics": 200, "http://" + private + "/debug/pprof/heap": 200,
+		"http://" + private + "/debug/pprof/": 200, s.url + "/metrics": 404, s.url + "/debug/pprof/heap": 404} {
+		res, err := http.Get(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d", path, res.StatusCode, want)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.HasSuffix(path, "/metrics") && want == 200 && !strings.Contains(string(body), "peregrine_queue_depth{queue=\"inbound\"}") {
+			t.Fatalf("private /metrics lacks the queue figures:\n%.2000s", body)
+		}
+	}
 	res, err = noRedirect().Get(s.url + "/")
 	if err != nil || res.Header.Get("Location") != "/login" {
 		t.Fatalf("restarted server / -> %q, want /login", res.Header.Get("Location"))
@@ -293,7 +340,7 @@ func TestWorkspaceCreateRejectsBadInput(t *testing.T) {
 // PostgreSQL is back, batches are accepted again and every acknowledged event is there.
 func TestDatabaseStoppedWhilePosting(t *testing.T) {
 	in := newInstance(t)
-	s := in.startServer()
+	s := in.startServer(nil)
 	code, _, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"},
 		"workspace", "create", "--name", "Acme", "--admin-email", "ops@acme.com")
 	if code != 0 {
@@ -371,7 +418,7 @@ func TestDatabaseStoppedWhilePosting(t *testing.T) {
 // TestDemoFillsAWorkspace sends simulated traffic through the real endpoint of a running server.
 func TestDemoFillsAWorkspace(t *testing.T) {
 	in := newInstance(t)
-	s := in.startServer()
+	s := in.startServer(nil)
 	if code, _, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"},
 		"workspace", "create", "--name", "Demo Co", "--admin-email", "ops@demo.example.com"); code != 0 {
 		t.Fatal(errOut)

@@ -45,6 +45,7 @@ type Queue struct {
 	Ready func(ctx context.Context) (bool, error)
 
 	wake   chan struct{}
+	setup  sync.Once // defaults, applied once: workers read the fields concurrently
 	mu     sync.Mutex
 	cursor int64 // the workspace served last: the next claim looks after it
 }
@@ -75,7 +76,10 @@ func (q *Queue) Wake() {
 
 func (q *Queue) lease() time.Duration { return leaseFactor * q.Timeout }
 
-func (q *Queue) defaults() {
+// defaults fills in what the queue left unset, once.
+func (q *Queue) defaults() { q.setup.Do(q.fillDefaults) }
+
+func (q *Queue) fillDefaults() {
 	q.Workers = max(q.Workers, 1)
 	q.Batch = max(q.Batch, 1)
 	if q.Timeout <= 0 {
