@@ -119,7 +119,7 @@ func TestMetricsReportWhatHappened(t *testing.T) {
 	}
 }
 
-func eq(want float64) func(float64) bool      { return func(v float64) bool { return v == want } }
+func eq(want float64) func(float64) bool     { return func(v float64) bool { return v == want } }
 func atLeast(min float64) func(float64) bool { return func(v float64) bool { return v >= min } }
 
 func familyNames(fams map[string]*dto.MetricFamily) []string {
@@ -129,4 +129,3 @@ func familyNames(fams map[string]*dto.MetricFamily) []string {
 	}
 	return names
 }
-
