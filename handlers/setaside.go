@@ -72,12 +72,19 @@ func (h *Handlers) DiscardSetAside(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	total := 0
 	for t, ids := range targets {
-		if _, err := h.Store.DiscardQuarantined(ctx, t, id.Workspace.ID, ids, "discarded by "+id.User.Name+" after it kept failing"); err != nil {
+		n, err := h.Store.DiscardQuarantined(ctx, t, id.Workspace.ID, ids, "discarded by "+id.User.Name+" after it kept failing")
+		if err != nil {
 			return err
 		}
+		total += n
 	}
-	h.flash(c, "success", "Discarded.")
+	if total == 0 {
+		h.flash(c, "error", "That item is no longer set aside: nothing was discarded.")
+	} else {
+		h.flash(c, "success", "Discarded.")
+	}
 	return redirect(c, "/integrations/braze#set-aside")
 }
 
