@@ -22,16 +22,8 @@ import (
 // is set aside and shown on A's Braze page, and Retry after the fix processes it. Nothing is
 // lost or done twice, and the bracket bomb gets 400 with the server living on.
 func TestPoisonEventsStallNobody(t *testing.T) {
-	s := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true"})
+	s, admin, wsA, wsB, bAdmin := acmeAndGlobex(t)
 	ctx := context.Background()
-	admin := s.browser(t)
-	signUp(t, admin, "ada@acme.example")
-	wsA, _ := s.Store.WorkspaceBySlug(ctx, "acme")
-	wsB, bAdmin, err := s.Store.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "globex", Name: "Globex"},
-		model.User{Email: "bo@globex.example", Name: "Bo", PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tokenA, _, _ := ingest.CreateToken(ctx, s.Store, wsA.ID, model.TokenKindCurrents, "A", nil)
 	tokenB, _, _ := ingest.CreateToken(ctx, s.Store, wsB.ID, model.TokenKindCurrents, "B", &bAdmin.ID)
 

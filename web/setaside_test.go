@@ -18,16 +18,8 @@ import (
 // event back to work (processed once, not twice), Discard keeps it aside as discarded, another
 // workspace's item cannot be touched, and a form that names no real item gets a 400.
 func TestSetAsideItemActions(t *testing.T) {
-	s := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true"})
+	s, admin, wsA, wsB, _ := acmeAndGlobex(t)
 	ctx := context.Background()
-	admin := s.browser(t)
-	signUp(t, admin, "ada@acme.example")
-	wsA, _ := s.Store.WorkspaceBySlug(ctx, "acme")
-	wsB, _, err := s.Store.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "globex", Name: "Globex"},
-		model.User{Email: "bo@globex.example", Name: "Bo", PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	count := func(q string, args ...any) int { return pgtest.Count(t, s.DB, q, args...) }
 	eventOf := func(ws int64, file string) int64 {
 		token, _, _ := ingest.CreateToken(ctx, s.Store, ws, model.TokenKindCurrents, file, nil)

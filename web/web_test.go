@@ -105,6 +105,26 @@ func signUp(t *testing.T, b *browser, email string) {
 	}
 }
 
+// acmeAndGlobex starts a server where Ada signed up Acme in the browser returned, beside a
+// second workspace, Globex, whose admin is Bo.
+func acmeAndGlobex(t *testing.T) (s testServer, ada *browser, acme, globex model.Workspace, bo model.User) {
+	t.Helper()
+	s = newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true"})
+	ctx := context.Background()
+	ada = s.browser(t)
+	signUp(t, ada, "ada@acme.example")
+	acme, err := s.Store.WorkspaceBySlug(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	globex, bo, err = s.Store.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "globex", Name: "Globex"},
+		model.User{Email: "bo@globex.example", Name: "Bo", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ada, acme, globex, bo
+}
+
 var inviteLinkField = regexp.MustCompile(`id="invite-link" type="text" readonly value="([^"]+)"`)
 
 // invite creates an invitation as admin and returns the link the page shows once.
