@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -151,10 +153,29 @@ func (h *Handlers) putValue(c echo.Context, key, value string) {
 	_ = s.Save(c.Request(), c.Response())
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site: next must be a path on this server
+// ("/leads?x=1"), else "/". Browsers forgive a lot in a Location header — they drop tabs and
+// newlines, read a backslash as a slash, and treat "//host" as another site — so anything
+// with a control character or backslash is refused outright, and the path is checked both as
+// written and decoded.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") || !plainPath(next) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !plainPath(u.Path) ||
+		strings.HasPrefix(next, "//") || strings.HasPrefix(u.Path, "//") || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return next
+}
+
+// plainPath: no control character, space, backslash or invalid UTF-8.
+func plainPath(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '\\' || unicode.IsSpace(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
