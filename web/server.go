@@ -75,11 +75,11 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRemoteIP: true, LogRequestID: true, LogError: true,
+		LogStatus: true, LogMethod: true, LogLatency: true, LogRemoteIP: true, LogRequestID: true, LogError: true,
 		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			attrs := []slog.Attr{
-				slog.String("request_id", v.RequestID), slog.String("method", v.Method), slog.String("uri", v.URI),
+				slog.String("request_id", v.RequestID), slog.String("method", v.Method), slog.String("route", loggedRoute(c)),
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency), slog.String("ip", v.RemoteIP),
 			}
 			level := slog.LevelInfo
@@ -94,6 +94,18 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// loggedRoute names a request in the log by its route template ("/join/:slug/:token"), never
+// its path or query, which carry invitation tokens, OAuth codes and states. A request that
+// matched no route is logged without its path.
+func loggedRoute(c echo.Context) string {
+	switch route := c.Path(); route {
+	case "", "/*":
+		return "(no route)"
+	default:
+		return route
+	}
 }
 
 // securityHeaders keeps pages from being framed, sniffed or running foreign scripts.

@@ -39,6 +39,9 @@ type Options struct {
 	Env map[string]string
 	// NewBrazeClient points Braze lookups at a fake.
 	NewBrazeClient func(endpoint, apiKey string) *braze.Client
+	// Log receives the server's log at debug level (default: nowhere, or stderr with
+	// WEBTEST_LOG set).
+	Log io.Writer
 }
 
 // Start serves Peregrine on a loopback port until the test ends. env holds configuration
@@ -76,7 +79,11 @@ func StartWith(t testing.TB, opts Options) *Server {
 	if os.Getenv("WEBTEST_LOG") != "" {
 		logOut = os.Stderr
 	}
-	log := slog.New(slog.NewTextHandler(logOut, nil))
+	level := slog.LevelInfo
+	if opts.Log != nil {
+		logOut, level = opts.Log, slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	pipeline := ingest.New(st, box, log, ingest.Options{NewBrazeClient: opts.NewBrazeClient, PublicURL: cfg.PublicURL})
 	metrics := web.NewMetrics(st, log)
 	workers := web.NewWorkers(st, pipeline, log, web.WorkerOptions{Workers: 1, Metrics: metrics})

@@ -388,6 +388,21 @@ func (s *Server) Revoked(refreshToken string) bool {
 	return !ok
 }
 
+// IssuedTokens lists the access and refresh tokens in force (for tests that look for them
+// where they must not be, such as logs).
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for t := range s.access {
+		out = append(out, t)
+	}
+	for t := range s.refresh {
+		out = append(out, t)
+	}
+	return out
+}
+
 func (s *Server) bearer(r *http.Request) (string, bool) {
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	user, ok := s.access[token]
