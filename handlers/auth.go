@@ -97,6 +97,9 @@ func (h *Handlers) ShowLoginPage(c echo.Context) error {
 		return err
 	}
 	form.Flashes = h.takeFlashes(c)
+	if msg, ok := signedOutMessages[c.QueryParam("signed_out")]; ok {
+		form.Flashes = append(form.Flashes, views.Flash{Kind: "info", Message: msg})
+	}
 	return Render(c, http.StatusOK, views.LoginPage(form))
 }
 
@@ -152,15 +155,18 @@ func humanWait(d time.Duration) string {
 	return strconv.Itoa(m) + " minutes"
 }
 
-// Logout ends the session.
+// Logout ends the session, here and for anyone holding a copy of its cookie.
 func (h *Handlers) Logout(c echo.Context) error {
-	s := h.session(c)
-	for k := range s.Values {
-		delete(s.Values, k)
-	}
-	s.AddFlash(views.Flash{Kind: "info", Message: "You are signed out."})
-	if err := s.Save(c.Request(), c.Response()); err != nil {
+	if err := h.signOut(c); err != nil {
 		return err
 	}
-	return redirect(c, "/login")
+	return redirect(c, "/login?signed_out=1")
+}
+
+// signedOutMessages explains on the sign-in page why the visitor is there (a visitor has no
+// stored session to carry a flash).
+var signedOutMessages = map[string]string{
+	"1":          "You are signed out.",
+	"everywhere": "You are signed out on every device.",
+	"password":   "Your password was changed. Sign in with the new one.",
 }

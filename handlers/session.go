@@ -51,7 +51,11 @@ func (h *Handlers) session(c echo.Context) *sessions.Session {
 // workspace into the request. Deactivated users lose access at their next request.
 func (h *Handlers) LoadIdentity(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		s := h.session(c)
+		c.SetRequest(withClientIP(c.Request(), c.RealIP()))
+		s, err := h.Sessions.Get(c.Request(), SessionName)
+		if err != nil {
+			return err
+		}
 		uid, _ := s.Values[keyUserID].(int64)
 		wid, _ := s.Values[keyWorkspaceID].(int64)
 		if uid == 0 || wid == 0 {
@@ -104,6 +108,8 @@ func Require(p model.Permission) echo.MiddlewareFunc {
 	}
 }
 
+// signIn starts a new session for u: a new stored session and cookie, whatever the browser
+// held before (IsNew asks the store for a fresh token).
 func (h *Handlers) signIn(c echo.Context, u model.User) error {
 	s := h.session(c)
 	for k := range s.Values {
@@ -111,6 +117,16 @@ func (h *Handlers) signIn(c echo.Context, u model.User) error {
 	}
 	s.Values[keyUserID] = u.ID
 	s.Values[keyWorkspaceID] = u.WorkspaceID
+	s.IsNew = true
+	return s.Save(c.Request(), c.Response())
+}
+
+// signOut ends the request's session: its row and its cookie.
+func (h *Handlers) signOut(c echo.Context) error {
+	s := h.session(c)
+	for k := range s.Values {
+		delete(s.Values, k)
+	}
 	return s.Save(c.Request(), c.Response())
 }
 

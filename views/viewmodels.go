@@ -170,3 +170,23 @@ func FormatTime(t *time.Time) string {
 	}
 	return t.UTC().Format("Jan 2, 2006 15:04 UTC")
 }
+
+// ProfileView is the signed-in person's own page (/account).
+type ProfileView struct {
+	Email         string
+	RoleLabel     string
+	WorkspaceName string
+	Errors        FormErrors
+	Message       string // why the form was not accepted
+	Sessions      []SessionRow
+}
+
+// SessionRow is a browser where the person is signed in.
+type SessionRow struct {
+	ID       int64
+	Device   string
+	IP       string
+	LastSeen string
+	Started  string
+	Current  bool
+}

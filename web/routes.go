@@ -60,6 +60,12 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.GET("/join/:slug/:token", h.ShowJoinPage, page...)
 	e.POST("/join/:slug/:token", h.Join, page...)
 
+	// Every signed-in person's own account: password and sessions.
+	e.GET("/profile", h.ShowProfilePage, signedIn...)
+	e.POST("/profile/password", h.ChangePassword, signedIn...)
+	e.POST("/profile/sessions/end-all", h.SignOutEverywhere, signedIn...)
+	e.POST("/profile/sessions/:id/end", h.EndOtherSession, signedIn...)
+
 	e.GET("/leads", h.ShowLeadsPage, viewer...)
 	e.GET("/leads.csv", h.ExportLeadsCSV, viewer...)
 	e.GET("/leads/:id", h.ShowLeadPage, viewer...)

@@ -21,8 +21,11 @@ import (
 	"github.com/peregrine-scoring/peregrine/handlers"
 )
 
-// sessionLifetime is how long a sign-in lasts without activity on a new login.
-const sessionLifetime = 14 * 24 * time.Hour
+// A session ends after two weeks without use, and 30 days after sign-in in any case.
+const (
+	sessionIdle     = 14 * 24 * time.Hour
+	sessionLifetime = 30 * 24 * time.Hour
+)
 
 // New builds the Echo instance serving Peregrine. The pipeline's workers are started and
 // stopped by the caller; the web layer only hands batches to its acceptor.
@@ -36,18 +39,13 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, me
 	e.Server.IdleTimeout = 120 * time.Second
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
-	cookies := sessions.NewCookieStore(p.SessionHashKey, p.SessionBlockKey)
-	cookies.Options = &sessions.Options{
-		Path:     "/",
-		MaxAge:   int(sessionLifetime.Seconds()),
-		HttpOnly: true,
-		Secure:   cfg.Secure(),
-		SameSite: http.SameSiteLaxMode,
-	}
+	sessionStore := &handlers.SessionStore{Store: p.Store, Box: p.Secrets, HashKey: p.SessionHashKey, Log: log,
+		Idle: sessionIdle, Lifetime: sessionLifetime,
+		Cookie: sessions.Options{Path: "/", HttpOnly: true, Secure: cfg.Secure(), SameSite: http.SameSiteLaxMode}}
 	h := &handlers.Handlers{
 		Workspaces: workspaces.New(p.Store, cfg.OpenSignup),
 		Store:      p.Store,
-		Sessions:   cookies,
+		Sessions:   sessionStore,
 		PublicURL:  cfg.PublicURL,
 		Log:        log,
 		Secrets:    p.Secrets,

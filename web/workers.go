@@ -38,6 +38,7 @@ const (
 	SweepReheat    = "sweep-reheat"
 	SweepReconcile = "sweep-salesforce-reconcile"
 	SweepPull      = "sweep-salesforce-pull"
+	SweepSessions  = "sweep-sessions" // hourly, migration 0006
 )
 
 // NewWorkers assembles everything Peregrine runs in the background — this function is the
@@ -50,7 +51,8 @@ const (
 //	braze-lookup    Braze /users/export/ids for people known only by id or phone
 //	salesforce-push changed leads → Salesforce, 200 per call
 //	jobs            re-scoring after rule changes, refreshing aged scores, temperatures,
-//	                Salesforce reconciliation and pulls, and the sweeps that queue them
+//	                Salesforce reconciliation and pulls, the sweeps that queue them, and
+//	                the hourly removal of expired sessions
 //	(loop)          status-panel counters, flushed every 2 seconds
 func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts WorkerOptions) *queue.Runner {
 	workers := max(opts.Workers, 1)
@@ -81,6 +83,10 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	jobs.Register(SweepReheat, p.Scoring.SweepReheat)
 	jobs.Register(SweepReconcile, p.Salesforce.SweepReconcile)
 	jobs.Register(SweepPull, p.Salesforce.SweepPull)
+	jobs.Register(SweepSessions, func(ctx context.Context, _ store.Job) (time.Time, error) {
+		_, err := st.DeleteExpiredSessions(ctx)
+		return time.Time{}, err
+	})
 	r.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle, Workers: 2, Batch: 1, Timeout: 5 * timeout, Idle: 2 * time.Second})
 
 	r.Loop(func(ctx context.Context) { p.Stats.Run(ctx, 2*time.Second) })

@@ -97,6 +97,21 @@ type User struct {
 	LastLoginAt  *time.Time `db:"last_login_at"`
 }
 
+// Session is a signed-in browser. The browser holds the token; only its keyed hash is
+// stored. Data holds the session's sealed one-time values and flashes.
+type Session struct {
+	WorkspaceID int64     `db:"workspace_id"`
+	ID          int64     `db:"id"`
+	UserID      int64     `db:"user_id"`
+	TokenHash   []byte    `db:"token_hash"`
+	Data        []byte    `db:"data"`
+	CreatedAt   time.Time `db:"created_at"`
+	LastSeenAt  time.Time `db:"last_seen_at"`
+	ExpiresAt   time.Time `db:"expires_at"`
+	UserAgent   string    `db:"user_agent"`
+	IP          string    `db:"ip"`
+}
+
 // Invitation lets a person join a workspace with a given role.
 type Invitation struct {
 	WorkspaceID int64      `db:"workspace_id"`

@@ -28,8 +28,9 @@ const EmbeddedDatabase = "peregrine"
 type Platform struct {
 	Store   *store.Store
 	Secrets *secrets.Box
-	// SessionHashKey and SessionBlockKey sign and encrypt session cookies.
-	SessionHashKey, SessionBlockKey []byte
+	// SessionHashKey keys the hash under which session tokens are stored: a new key signs
+	// everyone out.
+	SessionHashKey []byte
 
 	cluster        *pgembed.Cluster
 	startedCluster bool
@@ -127,9 +128,7 @@ func (p *Platform) loadKeys(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	// One configured key, two purposes: derive separate signing and encryption keys.
-	p.SessionHashKey = derive(sessionKey, "peregrine session signing")
-	p.SessionBlockKey = derive(sessionKey, "peregrine session encryption")
+	p.SessionHashKey = derive(sessionKey, "peregrine session token hash")
 
 	secretKey, err := keyFrom(cfg.SecretKey, "PEREGRINE_SECRET_KEY", filepath.Join(cfg.DataDir, "secret.key"))
 	if err != nil {

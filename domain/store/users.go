@@ -88,29 +88,39 @@ func (s *Store) RecordLogin(ctx context.Context, workspaceID, userID int64) erro
 
 // SetUserRole changes a user's role, refusing to demote the last active admin.
 func (s *Store) SetUserRole(ctx context.Context, workspaceID, userID int64, role model.Role) error {
-	return s.changeUser(ctx, workspaceID, userID, `UPDATE users SET role = $3 WHERE workspace_id = $1 AND id = $2`, role)
+	return s.changeUser(ctx, workspaceID, userID, func(u *model.User) { u.Role = role })
 }
 
 // SetUserActive activates or deactivates a user, refusing to deactivate the last active admin.
 func (s *Store) SetUserActive(ctx context.Context, workspaceID, userID int64, active bool) error {
-	return s.changeUser(ctx, workspaceID, userID, `UPDATE users SET active = $3 WHERE workspace_id = $1 AND id = $2`, active)
+	return s.changeUser(ctx, workspaceID, userID, func(u *model.User) { u.Active = active })
 }
 
-// changeUser applies an update and then checks, under a lock on the workspace's admins, that
-// an active admin remains.
-func (s *Store) changeUser(ctx context.Context, workspaceID, userID int64, update string, value any) error {
+// changeUser applies a change of role or activity and then checks, under a lock on the
+// workspace's admins, that an active admin remains. A change of role or a deactivation ends
+// the user's sessions in the same transaction: a cookie from before must not carry on.
+func (s *Store) changeUser(ctx context.Context, workspaceID, userID int64, change func(*model.User)) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var adminIDs []int64
 		if err := tx.SelectContext(ctx, &adminIDs, `
 			SELECT id FROM users WHERE workspace_id = $1 AND role = 'admin' AND active FOR UPDATE`, workspaceID); err != nil {
 			return fmt.Errorf("store: unable to lock admins: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, update, workspaceID, userID, value)
-		if err != nil {
+		var before model.User
+		if err := tx.GetContext(ctx, &before, `SELECT `+userColumns+` FROM users WHERE workspace_id = $1 AND id = $2 FOR UPDATE`,
+			workspaceID, userID); err != nil {
+			return fmt.Errorf("store: unable to load user: %w", notFound(err))
+		}
+		after := before
+		change(&after)
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $3, active = $4 WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, userID, after.Role, after.Active); err != nil {
 			return fmt.Errorf("store: unable to update user: %w", err)
 		}
-		if err := expectOneRow(res); err != nil {
-			return err
+		if after.Role != before.Role || (before.Active && !after.Active) {
+			if err := endUserSessions(ctx, tx, workspaceID, userID); err != nil {
+				return err
+			}
 		}
 		var remaining int
 		if err := tx.GetContext(ctx, &remaining, `

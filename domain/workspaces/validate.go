@@ -64,13 +64,11 @@ func checkName(errs FieldErrors, field, name, what string) {
 	}
 }
 
-func checkPassword(errs FieldErrors, field, password string) {
-	n := utf8.RuneCountInString(password)
-	switch {
-	case n < auth.MinPasswordLength:
-		errs[field] = "Use at least 12 characters; a few words in a row make a good password."
-	case len(password) > auth.MaxPasswordLength:
-		errs[field] = "Use at most 1024 characters."
+// checkPassword refuses a new password that is short, over-long, only spaces, or guessable
+// (common, or made of the person's own details given as inputs).
+func checkPassword(errs FieldErrors, field, password string, inputs ...string) {
+	if problem := auth.PasswordProblem(password, inputs...); problem != "" {
+		errs[field] = problem
 	}
 }
 

@@ -99,7 +99,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, in SignUpInput) (model.Wo
 	checkName(errs, "workspace", in.WorkspaceName, "your company or team name")
 	checkName(errs, "name", in.Name, "your name")
 	checkEmail(errs, "email", in.Email)
-	checkPassword(errs, "password", in.Password)
+	checkPassword(errs, "password", in.Password, in.Email, in.Name, in.WorkspaceName)
 	if len(errs) == 0 {
 		// One person, one sign-in: an email that already signs in somewhere would make the
 		// login ambiguous. Teams add people by invitation instead.
@@ -232,7 +232,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, slug, token, name, passw
 	name = strings.TrimSpace(name)
 	errs := FieldErrors{}
 	checkName(errs, "name", name, "your name")
-	checkPassword(errs, "password", password)
+	checkPassword(errs, "password", password, inv.Email, name, ws.Name, ws.Slug)
 	if err := errs.orNil(); err != nil {
 		return model.User{}, err
 	}
@@ -307,4 +307,47 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID int64, name, p
 		return err
 	}
 	return s.Store.UpdateWorkspace(ctx, workspaceID, name, publicURL)
+}
+
+// ChangePassword sets a new password for u after checking the current one, and ends every
+// session of u (the caller signs the browser that asked in again). Wrong current passwords
+// are throttled like sign-ins, so a borrowed session cannot be used to guess the password.
+func (s *Service) ChangePassword(ctx context.Context, u model.User, current, next string) error {
+	key := fmt.Sprintf("password-change|%d|%d", u.WorkspaceID, u.ID)
+	now := s.Now()
+	n, oldest, err := s.Store.LoginFailuresSince(ctx, key, now.Add(-LoginFailureWindow))
+	if err != nil {
+		return err
+	}
+	if n >= MaxLoginFailures {
+		return &ThrottledError{RetryAt: oldest.Add(LoginFailureWindow)}
+	}
+	errs := FieldErrors{}
+	ok := false
+	if current != "" && len(current) <= auth.MaxPasswordLength {
+		if ok, err = auth.VerifyPassword(u.PasswordHash, current); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		errs["current_password"] = "That is not your current password."
+		if err := s.Store.RecordLoginFailure(ctx, key, now); err != nil {
+			return err
+		}
+	}
+	checkPassword(errs, "new_password", next, u.Email, u.Name)
+	if errs["new_password"] == "" && next == current {
+		errs["new_password"] = "Choose a password different from the current one."
+	}
+	if err := errs.orNil(); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(next)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.ClearLoginFailures(ctx, key); err != nil {
+		return err
+	}
+	return mapUserErr(s.Store.SetUserPassword(ctx, u.WorkspaceID, u.ID, hash))
 }

@@ -69,7 +69,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &platform.Platform{Store: st, Secrets: box, SessionHashKey: key, SessionBlockKey: key}
+	p := &platform.Platform{Store: st, Secrets: box, SessionHashKey: key}
 	srv := httptest.NewUnstartedServer(nil)
 	if env["PEREGRINE_PUBLIC_URL"] == "" {
 		// Links the server makes (invitations) must point at this test server.
