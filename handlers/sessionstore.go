@@ -163,7 +163,9 @@ func (st *SessionStore) hash(token string) []byte {
 	return m.Sum(nil)
 }
 
-func sealContext(workspaceID int64) string { return fmt.Sprintf("peregrine session data %d", workspaceID) }
+func sealContext(workspaceID int64) string {
+	return fmt.Sprintf("peregrine session data %d", workspaceID)
+}
 
 // encode seals the session's values, without the user and row it belongs to (those are the
 // row's columns, the only authority on who is signed in).

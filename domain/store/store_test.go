@@ -616,7 +616,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return err
 		},
-		"RecordLogin":   func() error { return notFound(st.RecordLogin(ctx, wsA, b.admin.ID)) },
+		"RecordLogin": func() error { return notFound(st.RecordLogin(ctx, wsA, b.admin.ID)) },
 		"NewSession": func() error {
 			_, err := st.NewSession(ctx, model.Session{WorkspaceID: wsA, UserID: b.admin.ID, TokenHash: []byte("a-for-b"), ExpiresAt: time.Now().Add(time.Hour)})
 			if err == nil {
@@ -624,8 +624,10 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return nil
 		},
-		"SessionByToken":  func() error { _, err := st.SessionByToken(ctx, wsA, bSessionHash); return notFound(err) },
-		"SaveSessionData": func() error { return errors.Join(st.SaveSessionData(ctx, wsA, bSession, []byte("a")), bSessionSame("SaveSessionData")) },
+		"SessionByToken": func() error { _, err := st.SessionByToken(ctx, wsA, bSessionHash); return notFound(err) },
+		"SaveSessionData": func() error {
+			return errors.Join(st.SaveSessionData(ctx, wsA, bSession, []byte("a")), bSessionSame("SaveSessionData"))
+		},
 		"TouchSession": func() error {
 			return errors.Join(st.TouchSession(ctx, wsA, bSession, time.Now().Add(48*time.Hour), "a", "a"), bSessionSame("TouchSession"))
 		},
