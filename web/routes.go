@@ -42,6 +42,11 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 		CookieHTTPOnly: true,
 		CookieSecure:   cfg.Secure(),
 		CookieSameSite: http.SameSiteLaxMode,
+		// A sibling subdomain (same-site, not same-origin) can plant the token cookie this
+		// check compares with: a browser that says so is refused, token or not.
+		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
+			return false, echo.NewHTTPError(http.StatusForbidden, "This form was sent from another site. Open Peregrine at its own address and try again.")
+		},
 		ErrorHandler: func(err error, c echo.Context) error {
 			return echo.NewHTTPError(http.StatusForbidden, "This form was sent from another site or has expired. Reload the page and try again.")
 		},

@@ -180,6 +180,28 @@ func TestCrossSitePostIsRejected(t *testing.T) {
 	assertStatus(t, r, http.StatusForbidden)
 }
 
+// TestSameSitePostIsRejected: a form posted from a sibling subdomain is refused even with a
+// token matching the token cookie (which that subdomain could have planted).
+func TestSameSitePostIsRejected(t *testing.T) {
+	s := newServer(t, nil)
+	b := s.browser(t)
+	b.fetchMetadata = ""
+	page := b.get("/signup")
+	token := csrfField.FindStringSubmatch(page.body)[1]
+	b.fetchMetadata = "same-site"
+	r := b.post("/signup", url.Values{"workspace": {"Evil"}, "name": {"E"}, "email": {"e@evil.com"}, "password": {password}, "_csrf": {token}})
+	assertStatus(t, r, http.StatusForbidden)
+	if !strings.Contains(r.body, "sent from another site") {
+		t.Fatalf("no explanation: %.500s", r.body)
+	}
+	if n, _ := s.Store.CountWorkspaces(context.Background()); n != 0 {
+		t.Fatal("a same-site sign-up created a workspace")
+	}
+	// Same-origin and top-level navigation stay allowed.
+	b.fetchMetadata = "same-origin"
+	assertStatus(t, b.post("/signup", url.Values{"workspace": {"Acme"}, "name": {"Ada"}, "email": {"ada@acme.com"}, "password": {password}}), http.StatusSeeOther)
+}
+
 func TestTokenFallbackForClientsWithoutFetchMetadata(t *testing.T) {
 	s := newServer(t, nil)
 	b := s.browser(t)
