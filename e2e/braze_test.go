@@ -19,7 +19,7 @@ func TestBrazeCurrentsFlow(t *testing.T) {
 	fake := brazetest.New(t, "braze-rest-key-0001")
 	fake.AddUser(brazetest.User{BrazeID: currentstest.AppOnly.UserID, Email: "mia.wong@initech.example.com", FirstName: "Mia", LastName: "Wong",
 		Country: "SG", CustomAttributes: map[string]any{"company": "Initech", "job_title": "CTO"}})
-	srv := webtest.Start(t, nil)
+	srv := webtest.Start(t, map[string]string{"PEREGRINE_ALLOW_PRIVATE_HOSTS": "true"}) // the Braze fake is on loopback
 	page := newPage(t, srv.URL)
 
 	createWorkspace(t, page)

@@ -44,7 +44,7 @@ func TestOnboarding(t *testing.T) {
 
 	// Log out, then back in.
 	must(t, button(page, "Log out").Click())
-	must(t, expect.Page(page).ToHaveURL(urlEnds("/login")))
+	must(t, expect.Page(page).ToHaveURL(urlEnds("/login?signed_out=1")))
 	must(t, expect.Locator(page.Locator(".flash-info")).ToHaveText("You are signed out."))
 	must(t, page.Locator("#f-email").Fill("ada@acme-robotics.com"))
 	must(t, page.Locator("#f-password").Fill("wrong password here"))
@@ -54,6 +54,20 @@ func TestOnboarding(t *testing.T) {
 	must(t, page.Locator("#f-password").Fill(adminPassword))
 	must(t, button(page, "Sign in").Click())
 	must(t, expect.Page(page).ToHaveURL(urlEnds("/leads")))
+
+	// Her own account, from her name in the sidebar: a common password is refused with a
+	// reason; the sessions list marks this browser.
+	must(t, page.Locator("a.me-name").Click())
+	must(t, expect.Locator(page.Locator("h1")).ToHaveText("Your account"))
+	must(t, expect.Locator(page.Locator("#session-list")).ToContainText("This device"))
+	must(t, page.Locator("#f-current_password").Fill(adminPassword))
+	must(t, page.Locator("#f-new_password").Fill("password1234"))
+	must(t, button(page, "Change password").Click())
+	must(t, expect.Locator(page.Locator("#e-new_password")).ToContainText("too easy to guess"))
+	screenshot(t, page, "profile.png")
+	must(t, page.SetViewportSize(390, 844))
+	screenshot(t, page, "profile-phone.png")
+	must(t, page.SetViewportSize(1280, 820))
 
 	// Invite a sales user from Settings › Users.
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Users"}).Click())

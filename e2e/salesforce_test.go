@@ -15,7 +15,7 @@ import (
 // Salesforce, sees a revoked token explained, reconnects and disconnects.
 func TestSalesforceConnect(t *testing.T) {
 	fake := salesforcetest.New(t)
-	srv := webtest.Start(t, nil)
+	srv := webtest.Start(t, map[string]string{"PEREGRINE_ALLOW_PRIVATE_HOSTS": "true"}) // the Salesforce fake is on loopback
 	fake.Lock(func(s *salesforcetest.Server) { s.RedirectURIs = []string{srv.URL + "/salesforce/oauth2/callback"} })
 	page := newPage(t, srv.URL)
 	createWorkspace(t, page)
@@ -25,7 +25,7 @@ func TestSalesforceConnect(t *testing.T) {
 	must(t, expect.Locator(page.Locator("#sf-status")).ToHaveText("Not connected"))
 	must(t, expect.Locator(page.Locator("#sf-callback")).ToHaveValue(srv.URL+"/salesforce/oauth2/callback"))
 
-	// The fake listens on loopback: a My Domain over plain http is allowed for this machine.
+	// The fake listens on loopback, which this server allows (PEREGRINE_ALLOW_PRIVATE_HOSTS).
 	_, err := page.Locator("#f-host").SelectOption(playwright.SelectOptionValues{Values: &[]string{"mydomain"}})
 	must(t, err)
 	must(t, page.Locator("#f-my_domain").Fill(fake.URL))

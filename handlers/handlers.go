@@ -15,6 +15,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
@@ -33,6 +34,8 @@ type Handlers struct {
 	Pipeline  *ingest.Pipeline
 	// Salesforce keeps workspaces connected to Salesforce.
 	Salesforce *crmsync.Service
+	// Outbound says which hosts integrations may call; forms check against it on save.
+	Outbound outbound.Policy
 }
 
 // Render writes a templ component with a status. It renders into a buffer first, so a failing

@@ -85,7 +85,7 @@ func (h *Handlers) SaveBraze(c echo.Context) error {
 	endpoint := ""
 	if instance == "other" {
 		var msg string
-		if endpoint, msg = braze.CheckEndpoint(otherURL); msg != "" {
+		if endpoint, msg = braze.CheckEndpoint(otherURL, h.Outbound); msg != "" {
 			errs["other_url"] = msg
 		}
 	} else if in, ok := braze.InstanceByName(instance); ok {
@@ -152,7 +152,7 @@ func (h *Handlers) testBraze(ctx context.Context, workspaceID int64) (bool, stri
 	if err != nil {
 		return false, "The stored key cannot be decrypted; paste it again."
 	}
-	ok, msg := braze.NewClient(conn.RESTEndpoint, string(key)).TestConnection(ctx)
+	ok, msg := h.Pipeline.NewBrazeClient(conn.RESTEndpoint, string(key)).TestConnection(ctx)
 	if err := h.Store.RecordBrazeTest(ctx, workspaceID, ok, msg); err != nil {
 		h.Log.Error("recording Braze test", "err", err)
 	}

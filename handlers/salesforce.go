@@ -13,6 +13,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/views"
@@ -103,7 +104,7 @@ func (h *Handlers) SaveSalesforceApp(c echo.Context) error {
 		host = salesforce.SandboxHost
 	case "mydomain":
 		var err error
-		if host, err = salesforce.CheckLoginHost(v.MyDomain); err != nil {
+		if host, err = salesforce.CheckLoginHost(v.MyDomain, h.Outbound); err != nil {
 			v.Errors["my_domain"] = err.Error()
 		}
 	default:
@@ -147,6 +148,12 @@ func (h *Handlers) ConnectSalesforce(c echo.Context) error {
 	app, err := h.Salesforce.App(conn, h.salesforceCallbackURL(id.Workspace))
 	if err != nil {
 		return err
+	}
+	// A login host saved when the operator allowed other hosts is not followed once they no
+	// longer are: neither this browser nor the server is sent there.
+	if err := h.Outbound.Check(outbound.Salesforce, app.LoginHost); err != nil {
+		h.flash(c, "error", err.Error())
+		return redirect(c, "/integrations/salesforce")
 	}
 	state := randomToken()
 	verifier, challenge := salesforce.NewPKCE()

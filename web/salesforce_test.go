@@ -10,7 +10,7 @@ import (
 )
 
 func TestSalesforceSettingsAndSignIn(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t, map[string]string{"PEREGRINE_ALLOW_PRIVATE_HOSTS": "true"}) // the Salesforce fake is on loopback
 	fake := salesforcetest.New(t)
 	fake.Lock(func(f *salesforcetest.Server) { f.RedirectURIs = []string{s.URL + "/salesforce/oauth2/callback"} })
 	admin := s.browser(t)
@@ -22,10 +22,10 @@ func TestSalesforceSettingsAndSignIn(t *testing.T) {
 		t.Fatal("the page does not show the callback URL and scopes to copy")
 	}
 	// Bad input: each problem beside its field, nothing stored.
-	r = admin.post("/integrations/salesforce", url.Values{"host": {"mydomain"}, "my_domain": {"http://acme.my.salesforce.com"},
+	r = admin.post("/integrations/salesforce", url.Values{"host": {"mydomain"}, "my_domain": {"acme.my.salesforce.com/login?x=1"},
 		"api_version": {"62"}, "consumer_key": {""}, "consumer_secret": {""}})
 	assertStatus(t, r, http.StatusUnprocessableEntity)
-	for _, want := range []string{"must use https://", "API version like v62.0", "Paste the consumer key", "Paste the consumer secret"} {
+	for _, want := range []string{"Enter the login address", "API version like v62.0", "Paste the consumer key", "Paste the consumer secret"} {
 		if !strings.Contains(r.body, want) {
 			t.Fatalf("missing %q", want)
 		}

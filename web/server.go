@@ -16,6 +16,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/handlers"
@@ -51,6 +52,7 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, me
 		Secrets:    p.Secrets,
 		Pipeline:   pipeline,
 		Salesforce: pipeline.Salesforce.Service,
+		Outbound:   outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts},
 	}
 	currents := handlers.NewCurrentsEndpoint(h, pipeline, cfg.CurrentsMaxBody, 16)
 	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)

@@ -25,6 +25,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
@@ -171,7 +172,7 @@ func (e env) serve(args []string) int {
 	}
 	defer p.Close(context.Background())
 
-	pipeline := ingest.New(p.Store, p.Secrets, log, ingest.Options{PublicURL: cfg.PublicURL})
+	pipeline := ingest.New(p.Store, p.Secrets, log, ingest.Options{PublicURL: cfg.PublicURL, Outbound: outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts}})
 	metrics := web.NewMetrics(p.Store, log)
 	workers := web.NewWorkers(p.Store, pipeline, log, web.WorkerOptions{Workers: cfg.Workers, PoolSize: cfg.DBMaxConns, Timeout: cfg.WorkTimeout, Metrics: metrics})
 	workers.Start(context.Background())

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 )
 
 // MaxExternalIDs is Braze's cap on external_ids per /users/export/ids request.
@@ -82,6 +83,9 @@ type Error struct {
 	Detail    string    // what Braze or the network said
 	RetryAt   time.Time // for 429: when the rate limit resets
 	RateLimit RateLimit
+	// Refused means Peregrine's outbound policy did not let the call out: retrying will not
+	// help until the endpoint or the operator's setting changes.
+	Refused bool
 }
 
 func (e *Error) Error() string {
@@ -143,8 +147,11 @@ func hostOf(endpoint string) string {
 
 func networkError(host string, err error) *Error {
 	var dnsErr *net.DNSError
+	var refused *outbound.RefusedError
 	msg := "Could not reach Braze at " + host + "."
 	switch {
+	case errors.As(err, &refused):
+		return &Error{Message: refused.Message, Refused: true}
 	case errors.As(err, &dnsErr):
 		msg = "Could not find the host " + host + "; check the REST endpoint."
 	case strings.Contains(err.Error(), "x509") || strings.Contains(err.Error(), "tls"):

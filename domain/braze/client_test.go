@@ -9,6 +9,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 )
 
 func TestExportAndErrors(t *testing.T) {
@@ -84,17 +85,21 @@ func TestCheckEndpoint(t *testing.T) {
 	for raw, ok := range map[string]bool{
 		"https://rest.fra-01.braze.eu":   true,
 		"https://rest.iad-01.braze.com/": true,
-		"http://127.0.0.1:8080":          true,
-		"http://localhost:9999":          true,
+		"http://127.0.0.1:8080":          false, // allowed only by the operator (below)
+		"http://localhost:9999":          false,
+		"https://evil.example":           false,
 		"http://rest.fra-01.braze.eu":    false,
 		"rest.fra-01.braze.eu":           false,
 		"https://rest.x.braze.eu/path":   false,
 		"ftp://x":                        false,
 		"":                               false,
 	} {
-		if _, msg := braze.CheckEndpoint(raw); (msg == "") != ok {
+		if _, msg := braze.CheckEndpoint(raw, outbound.Policy{}); (msg == "") != ok {
 			t.Errorf("%q: %q", raw, msg)
 		}
+	}
+	if _, msg := braze.CheckEndpoint("http://127.0.0.1:8080", outbound.Policy{AllowPrivate: true}); msg != "" {
+		t.Errorf("a loopback fake refused with private hosts allowed: %s", msg)
 	}
 	if braze.InstanceOf("https://rest.us-10.braze.com") != "US-10" || len(braze.Instances) != 13 {
 		t.Fatal("instances")

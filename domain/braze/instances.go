@@ -1,9 +1,10 @@
 package braze
 
 import (
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 )
 
 // Instance is a Braze data centre and its REST endpoint.
@@ -48,30 +49,17 @@ func InstanceOf(endpoint string) string {
 	return ""
 }
 
-// CheckEndpoint validates a pasted REST endpoint: https, a host, no path beyond "/". Plain
-// http is allowed only for loopback hosts, so local fakes and tests work.
-func CheckEndpoint(raw string) (string, string) {
+// CheckEndpoint validates a pasted REST endpoint: a web address with a host and no path
+// beyond "/", that the outbound policy lets Peregrine call (Braze's REST hosts over https,
+// unless the operator allows other hosts).
+func CheckEndpoint(raw string, policy outbound.Policy) (string, string) {
 	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
 	u, err := url.Parse(raw)
 	if raw == "" || err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 		return raw, "Enter the REST endpoint from your Braze dashboard, like https://rest.fra-01.braze.eu."
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return raw, "The REST endpoint must use https:// (plain http is only accepted for this machine)."
-		}
-	default:
-		return raw, "The REST endpoint must start with https://."
+	if err := policy.Check(outbound.Braze, raw); err != nil {
+		return raw, err.Error()
 	}
 	return raw, ""
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -16,23 +16,26 @@ import (
 
 // Config is the validated configuration shared by the server and every CLI command.
 type Config struct {
-	Addr            string        // listen address of the web server
-	PublicURL       string        // how people reach the server; decides Secure cookies and link hosts
-	DatabaseURL     string        // empty: run the embedded PostgreSQL in DataDir
-	DataDir         string        // embedded database, generated keys
-	SessionKey      string        // raw PEREGRINE_SESSION_KEY; empty: generated into DataDir
-	SecretKey       string        // raw PEREGRINE_SECRET_KEY; empty: generated into DataDir
-	OpenSignup      bool          // anyone may create a workspace, not only the first person
-	TrustedProxies  []*net.IPNet  // proxies whose X-Forwarded-For is believed
-	LogLevel        slog.Level    //
-	LogFormat       string        // text or json
-	ShutdownTimeout time.Duration // how long in-flight requests get on SIGTERM
-	CurrentsMaxBody int64         // largest Currents request body, compressed or not; larger → 413
-	Workers         int           // goroutines turning stored events into activities (and as many scoring)
-	DBMaxConns      int           // database pool size; 0: a connection per worker plus those for requests
-	WorkTimeout     time.Duration // longest a batch of background work may run; claims are leased for 3× this
-	MetricsAddr     string        // separate listen address serving /metrics without a token; empty: none
-	MetricsToken    string        // bearer token for /metrics on the main address; empty: not served there
+	Addr        string // listen address of the web server
+	PublicURL   string // how people reach the server; decides Secure cookies and link hosts
+	DatabaseURL string // empty: run the embedded PostgreSQL in DataDir
+	DataDir     string // embedded database, generated keys
+	SessionKey  string // raw PEREGRINE_SESSION_KEY; empty: generated into DataDir
+	SecretKey   string // raw PEREGRINE_SECRET_KEY; empty: generated into DataDir
+	OpenSignup  bool   // anyone may create a workspace, not only the first person
+	// AllowPrivateHosts lets integrations call any host (loopback, private networks, plain
+	// http): for self-hosted fakes and proxies. Off, only vendors' public hosts are called.
+	AllowPrivateHosts bool
+	TrustedProxies    []*net.IPNet  // proxies whose X-Forwarded-For is believed
+	LogLevel          slog.Level    //
+	LogFormat         string        // text or json
+	ShutdownTimeout   time.Duration // how long in-flight requests get on SIGTERM
+	CurrentsMaxBody   int64         // largest Currents request body, compressed or not; larger → 413
+	Workers           int           // goroutines turning stored events into activities (and as many scoring)
+	DBMaxConns        int           // database pool size; 0: a connection per worker plus those for requests
+	WorkTimeout       time.Duration // longest a batch of background work may run; claims are leased for 3× this
+	MetricsAddr       string        // separate listen address serving /metrics without a token; empty: none
+	MetricsToken      string        // bearer token for /metrics on the main address; empty: not served there
 }
 
 // Secure reports whether cookies must be marked Secure.
@@ -41,6 +44,7 @@ func (c *Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://
 // raw holds the unparsed strings so every bad value can be reported with its source.
 type raw struct {
 	addr, publicURL, databaseURL, dataDir, openSignup, trustedProxies, logLevel, logFormat, shutdown string
+	allowPrivateHosts                                                                                string
 	currentsMaxBody, workers, dbMaxConns, metricsAddr, workTimeout                                   string
 }
 
@@ -68,6 +72,7 @@ func Bind(fs *flag.FlagSet, getenv func(string) string) *Binder {
 	fs.StringVar(&b.r.databaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL); empty starts the embedded PostgreSQL")
 	fs.StringVar(&b.r.dataDir, "data-dir", env("PEREGRINE_DATA_DIR", ".peregrine"), "folder for the embedded database and generated keys (env PEREGRINE_DATA_DIR)")
 	fs.StringVar(&b.r.openSignup, "open-signup", env("PEREGRINE_OPEN_SIGNUP", "false"), "let anyone create a workspace (env PEREGRINE_OPEN_SIGNUP)")
+	fs.StringVar(&b.r.allowPrivateHosts, "allow-private-hosts", env("PEREGRINE_ALLOW_PRIVATE_HOSTS", "false"), "let integrations call any host, including this machine, private networks and plain http — for test servers and proxies (env PEREGRINE_ALLOW_PRIVATE_HOSTS)")
 	fs.StringVar(&b.r.trustedProxies, "trusted-proxies", getenv("PEREGRINE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted (env PEREGRINE_TRUSTED_PROXIES)")
 	fs.StringVar(&b.r.logLevel, "log-level", env("PEREGRINE_LOG_LEVEL", "info"), "debug, info, warn or error (env PEREGRINE_LOG_LEVEL)")
 	fs.StringVar(&b.r.logFormat, "log-format", env("PEREGRINE_LOG_FORMAT", "text"), "text or json (env PEREGRINE_LOG_FORMAT)")
@@ -124,13 +129,8 @@ func (b *Binder) Config() (*Config, error) {
 		bad("--data-dir/PEREGRINE_DATA_DIR must not be empty")
 	}
 
-	switch strings.ToLower(strings.TrimSpace(b.r.openSignup)) {
-	case "1", "true", "yes", "on":
-		c.OpenSignup = true
-	case "0", "false", "no", "off", "":
-	default:
-		bad("PEREGRINE_OPEN_SIGNUP %q must be true or false", b.r.openSignup)
-	}
+	c.OpenSignup = parseSwitch(b.r.openSignup, "PEREGRINE_OPEN_SIGNUP", bad)
+	c.AllowPrivateHosts = parseSwitch(b.r.allowPrivateHosts, "PEREGRINE_ALLOW_PRIVATE_HOSTS", bad)
 
 	for _, part := range strings.Split(b.r.trustedProxies, ",") {
 		part = strings.TrimSpace(part)
@@ -224,4 +224,16 @@ func ParseSize(s string) (int64, error) {
 		return 0, errors.New("not a size")
 	}
 	return n * factor, nil
+}
+
+// parseSwitch reads an on/off setting.
+func parseSwitch(v, name string, bad func(string, ...any)) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off", "":
+		return false
+	}
+	bad("%s %q must be true or false", name, v)
+	return false
 }

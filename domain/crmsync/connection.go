@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -21,8 +22,10 @@ type Service struct {
 	Store   *store.Store
 	Secrets *secrets.Box
 	Client  *salesforce.Client
-	Now     func() time.Time
-	Log     *slog.Logger // nil: slog's default
+	// Outbound is the policy Client follows; the login host is checked against it on save.
+	Outbound outbound.Policy
+	Now      func() time.Time
+	Log      *slog.Logger // nil: slog's default
 }
 
 func (s *Service) log() *slog.Logger {
@@ -32,9 +35,10 @@ func (s *Service) log() *slog.Logger {
 	return s.Log
 }
 
-// NewService returns a service with a default client.
-func NewService(st *store.Store, box *secrets.Box) *Service {
-	return &Service{Store: st, Secrets: box, Client: salesforce.NewClient(), Now: time.Now}
+// NewService returns a service whose Salesforce calls follow the outbound policy.
+func NewService(st *store.Store, box *secrets.Box, policy outbound.Policy) *Service {
+	return &Service{Store: st, Secrets: box, Client: &salesforce.Client{HTTP: policy.Client(outbound.Salesforce, 30*time.Second)},
+		Outbound: policy, Now: time.Now}
 }
 
 // ErrNotConnected is returned when the workspace has no usable Salesforce sign-in.

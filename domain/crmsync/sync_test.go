@@ -12,6 +12,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce/salesforcetest"
@@ -53,7 +54,7 @@ func newEnv(t testing.TB) *env {
 	fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Peregrine_Score__c", Type: "double", Custom: true})
 	fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Peregrine_Labels__c", Type: "string", Length: 255, Custom: true})
 	fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Peregrine_URL__c", Type: "url", Length: 255, Custom: true})
-	svc := crmsync.NewService(st, box)
+	svc := crmsync.NewService(st, box, outbound.Policy{AllowPrivate: true}) // the fake listens on loopback
 	e := &env{t: t, ctx: ctx, st: st, db: db, ws: ws.ID, fake: fake,
 		p: &crmsync.Pusher{Service: svc, BaseURL: func(context.Context, int64) string { return "https://peregrine.example" }}}
 	// The queues web/workers.go runs for the sync: pushes, and the pull's sweep and jobs.

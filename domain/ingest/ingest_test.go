@@ -17,6 +17,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
 	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -56,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	key, _ := secrets.NewKey()
 	box, _ := secrets.NewBox(key)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := New(st, box, log, Options{})
+	p := New(st, box, log, Options{Outbound: outbound.Policy{AllowPrivate: true}}) // the Braze fake is on loopback
 	e := &env{t: t, st: st, db: db, ws: ws.ID, p: p, box: box, ctx: context.Background()}
 	e.runner, e.inbound, e.lookups = testQueues(st, p, log, 40)
 	return e

@@ -7,6 +7,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -14,8 +15,8 @@ import (
 
 // Options tune the pipeline.
 type Options struct {
-	// NewBrazeClient builds Braze clients (tests point it at a fake).
-	NewBrazeClient func(endpoint, apiKey string) *braze.Client
+	// Outbound says which hosts Braze and Salesforce calls may reach.
+	Outbound outbound.Policy
 	// PublicURL is the server-wide address, for links to leads sent to Salesforce when a
 	// workspace has not set its own.
 	PublicURL string
@@ -33,6 +34,9 @@ type Pipeline struct {
 	Scoring   *scoring.Service
 	// Salesforce pushes scored leads to Salesforce.
 	Salesforce *crmsync.Pusher
+	// NewBrazeClient makes a Braze client for an endpoint and key, calling out under the
+	// pipeline's outbound policy.
+	NewBrazeClient func(endpoint, apiKey string) *braze.Client
 	// Wake wakes the named queue's idle workers (nil: nobody to wake).
 	Wake func(queue string)
 
@@ -41,16 +45,19 @@ type Pipeline struct {
 
 // New assembles a pipeline.
 func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pipeline {
-	if opts.NewBrazeClient == nil {
-		opts.NewBrazeClient = braze.NewClient
-	}
-	p := &Pipeline{Stats: NewStats(st, log), Scoring: scoring.NewService(st, log), store: st}
+	brazeHTTP := opts.Outbound.Client(outbound.Braze, 10*time.Second)
+	p := &Pipeline{Stats: NewStats(st, log), Scoring: scoring.NewService(st, log), store: st,
+		NewBrazeClient: func(endpoint, apiKey string) *braze.Client {
+			c := braze.NewClient(endpoint, apiKey)
+			c.HTTP = brazeHTTP
+			return c
+		}}
 	p.Processor = &Processor{Store: st, Stats: p.Stats, Log: log,
 		LookupsQueued: p.waker(store.LookupWork.Queue), Scored: p.waker(store.ScoringWork.Queue)}
-	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: opts.NewBrazeClient,
+	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: p.NewBrazeClient,
 		Released: p.waker(store.InboundWork.Queue)}
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats, Stored: p.waker(store.InboundWork.Queue)}
-	sf := crmsync.NewService(st, box)
+	sf := crmsync.NewService(st, box, opts.Outbound)
 	sf.Log = log
 	p.Salesforce = &crmsync.Pusher{Service: sf, BaseURL: func(ctx context.Context, ws int64) string {
 		if w, err := st.WorkspaceByID(ctx, ws); err == nil && w.PublicURL != "" {

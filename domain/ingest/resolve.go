@@ -165,9 +165,13 @@ func (r *Resolver) handleError(ctx context.Context, b *queue.Batch, be *braze.Er
 	r.Stats.Add(ws, model.MetricLookupError, "", 1)
 	r.Log.Warn("Braze lookup failed", "workspace", ws, "status", be.Status, "cause", be.Message, "detail", be.Detail, "identifiers", len(rest[0]))
 	switch {
-	case be.Status == 401 || be.Status == 403 || be.Status == 404:
-		// The key or endpoint is wrong: pause this workspace's lookups; a new key resumes them.
+	case be.Refused || be.Status == 401 || be.Status == 403 || be.Status == 404:
+		// The key or endpoint is wrong, or the endpoint is not one this server may call:
+		// pause this workspace's lookups; saving the connection again resumes them.
 		until := now.Add(15 * time.Minute)
+		if be.Refused {
+			until = now.Add(time.Hour) // only the endpoint or the operator's setting can change it
+		}
 		if err := r.Store.PauseBrazeLookups(ctx, ws, be.Message, until); err != nil {
 			return true, err
 		}

@@ -3,6 +3,8 @@ package salesforce
 import (
 	"errors"
 	"strings"
+
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 )
 
 // Problem is a connection failure in plain words: what happened and what to do.
@@ -21,7 +23,11 @@ func Explain(err error) Problem {
 	var oe *OAuthError
 	var ae *APIError
 	var ne *NetworkError
+	var refused *outbound.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		return Problem{Code: "host_refused", Reconnect: true, Cause: refused.Message,
+			Fix: "Use Salesforce's own login address (Production, Sandbox, or your My Domain)."}
 	case errors.As(err, &oe):
 		desc := strings.ToLower(oe.Description)
 		switch {

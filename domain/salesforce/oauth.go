@@ -11,13 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 )
 
 // Login hosts.
@@ -64,31 +64,19 @@ func (e *OAuthError) Error() string {
 	return fmt.Sprintf("salesforce oauth: %s: %s (HTTP %d)", e.Code, e.Description, e.Status)
 }
 
-// CheckLoginHost validates a login host: https, or http for this machine only (local fakes).
-func CheckLoginHost(raw string) (string, error) {
+// CheckLoginHost validates a login host: a web address with a host and no path, that the
+// outbound policy lets Peregrine call (Salesforce's hosts over https, unless the operator
+// allows other hosts). It returns the host as scheme://host.
+func CheckLoginHost(raw string, policy outbound.Policy) (string, error) {
 	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
 	u, err := url.Parse(raw)
 	if raw == "" || err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 		return raw, errors.New("Enter the login address, like https://login.salesforce.com or https://yourcompany.my.salesforce.com.")
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return raw, errors.New("The login address must use https:// (plain http is only accepted for this machine).")
-		}
-	default:
-		return raw, errors.New("The login address must start with https://.")
+	if err := policy.Check(outbound.Salesforce, raw); err != nil {
+		return raw, err
 	}
 	return u.Scheme + "://" + u.Host, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // NewPKCE makes a code verifier and its S256 challenge.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce"
 	"github.com/peregrine-scoring/peregrine/domain/salesforce/salesforcetest"
 )
@@ -171,11 +172,15 @@ func TestLimitInfoAndLoginHosts(t *testing.T) {
 		t.Error("parsed nothing")
 	}
 	for raw, ok := range map[string]bool{
-		"https://login.salesforce.com": true, "https://acme.my.salesforce.com/": true, "http://127.0.0.1:8080": true,
+		"https://login.salesforce.com": true, "https://acme.my.salesforce.com/": true, "http://127.0.0.1:8080": false,
 		"http://acme.my.salesforce.com": false, "ftp://x": false, "login.salesforce.com": false, "https://x/path": false,
+		"https://evil.example": false,
 	} {
-		if _, err := salesforce.CheckLoginHost(raw); (err == nil) != ok {
+		if _, err := salesforce.CheckLoginHost(raw, outbound.Policy{}); (err == nil) != ok {
 			t.Errorf("%s: %v", raw, err)
 		}
+	}
+	if _, err := salesforce.CheckLoginHost("http://127.0.0.1:8080", outbound.Policy{AllowPrivate: true}); err != nil {
+		t.Errorf("a loopback fake refused with private hosts allowed: %v", err)
 	}
 }

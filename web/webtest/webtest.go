@@ -12,9 +12,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
+	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
@@ -37,8 +37,6 @@ type Server struct {
 // Options adjust the server a test starts.
 type Options struct {
 	Env map[string]string
-	// NewBrazeClient points Braze lookups at a fake.
-	NewBrazeClient func(endpoint, apiKey string) *braze.Client
 	// Log receives the server's log at debug level (default: nowhere, or stderr with
 	// WEBTEST_LOG set).
 	Log io.Writer
@@ -84,7 +82,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 		logOut, level = opts.Log, slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	pipeline := ingest.New(st, box, log, ingest.Options{NewBrazeClient: opts.NewBrazeClient, PublicURL: cfg.PublicURL})
+	pipeline := ingest.New(st, box, log, ingest.Options{PublicURL: cfg.PublicURL, Outbound: outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts}})
 	metrics := web.NewMetrics(st, log)
 	workers := web.NewWorkers(st, pipeline, log, web.WorkerOptions{Workers: 1, Metrics: metrics})
 	workers.Start(context.Background())
