@@ -34,8 +34,12 @@ func pageParam(c echo.Context) int {
 	if err != nil || page < 1 {
 		return 1
 	}
-	return page
+	return min(page, maxPage)
 }
+
+// maxPage bounds page numbers so the offset stays far from overflowing (a page past the last
+// shows the empty last page, not an error).
+const maxPage = 1_000_000
 
 // paging places page among total items shown perPage at a time; link makes a page's URL.
 func paging(page, total, perPage int, link func(int) string) views.Paging {

@@ -51,7 +51,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 			return echo.NewHTTPError(http.StatusForbidden, "This form was sent from another site or has expired. Reload the page and try again.")
 		},
 	})
-	page := []echo.MiddlewareFunc{middleware.BodyLimit("1M"), csrf, h.LoadIdentity}
+	page := []echo.MiddlewareFunc{middleware.BodyLimit("1M"), csrf, handlers.CleanInput, h.LoadIdentity}
 	signedIn := slices.Concat(page, []echo.MiddlewareFunc{handlers.RequireSignedIn})
 	viewer := slices.Concat(signedIn, []echo.MiddlewareFunc{handlers.Require(model.PermViewLeads)})
 	admin := slices.Concat(signedIn, []echo.MiddlewareFunc{handlers.Require(model.PermManageSettings)})
