@@ -21,8 +21,8 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 	id := IdentityOf(c)
 	ctx := c.Request().Context()
 	page := pageParam(c)
-	f := store.AccountFilter{Search: strings.ToLower(truncate(strings.TrimSpace(c.QueryParam("q")), maxSearchLength)),
-		Label: truncate(strings.TrimSpace(c.QueryParam("label")), 60), Limit: accountsPerPage, Offset: (page - 1) * accountsPerPage}
+	f := accountListQuery(c)
+	f.Limit, f.Offset = accountsPerPage, (page-1)*accountsPerPage
 	rows, total, err := h.Store.ListAccounts(ctx, id.Workspace.ID, f)
 	if err != nil {
 		return err
@@ -51,17 +51,49 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	keep := url.Values{}
+	if f.Search != "" {
+		keep.Set("q", f.Search)
+	}
+	if f.Label != "" {
+		keep.Set("label", f.Label)
+	}
 	v.Paging = paging(page, total, accountsPerPage, func(p int) string {
-		q := url.Values{"page": {strconv.Itoa(p)}}
-		if f.Search != "" {
-			q.Set("q", f.Search)
-		}
-		if f.Label != "" {
-			q.Set("label", f.Label)
-		}
+		q := cloneValues(keep)
+		q.Set("page", strconv.Itoa(p))
 		return "/accounts?" + q.Encode()
 	})
+	v.CSVURL = "/accounts.csv?" + keep.Encode()
 	return Render(c, http.StatusOK, views.AccountsPage(h.chrome(c, "Accounts", "accounts"), v))
+}
+
+// ExportAccountsCSV downloads the filtered account list as CSV, in the list's order.
+func (h *Handlers) ExportAccountsCSV(c echo.Context) error {
+	id := IdentityOf(c)
+	ctx := c.Request().Context()
+	f := accountListQuery(c)
+	base := h.workspaceURL(id.Workspace)
+	header := []string{"domain", "name", "industry", "employees", "main_score", "labels", "people", "engaged_30d", "last_active_at", "peregrine_url"}
+	return streamCSV(c, "accounts", header, func(offset, limit int) ([][]string, error) {
+		f.Offset, f.Limit = offset, limit
+		accounts, _, err := h.Store.ListAccounts(ctx, id.Workspace.ID, f)
+		rows := make([][]string, 0, len(accounts))
+		for _, a := range accounts {
+			employees := ""
+			if a.Employees != nil {
+				employees = strconv.Itoa(*a.Employees)
+			}
+			rows = append(rows, []string{a.Domain, a.Name, a.Industry, employees, formatScore(a.MainScore), strings.Join(a.Labels, "; "),
+				strconv.Itoa(a.People), strconv.Itoa(a.Engaged30), csvTime(a.LastActive), fmt.Sprintf("%s/accounts/%d", base, a.ID)})
+		}
+		return rows, err
+	})
+}
+
+// accountListQuery reads the accounts list's search and label filter.
+func accountListQuery(c echo.Context) store.AccountFilter {
+	return store.AccountFilter{Search: strings.ToLower(truncate(strings.TrimSpace(c.QueryParam("q")), maxSearchLength)),
+		Label: truncate(strings.TrimSpace(c.QueryParam("label")), 60)}
 }
 
 // ShowAccountPage shows an account: its scores and labels, its people ranked by score, and

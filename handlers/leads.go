@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -223,52 +222,40 @@ func formatScore(v float64) string {
 	return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
 }
 
-// ExportLeadsCSV streams the filtered lead list as CSV, in the list's order.
+// ExportLeadsCSV downloads the filtered lead list as CSV, in the list's order.
 func (h *Handlers) ExportLeadsCSV(c echo.Context) error {
 	id := IdentityOf(c)
 	ctx := c.Request().Context()
 	f, _ := leadListQuery(c)
-	res := c.Response()
-	res.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	res.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="leads-%s.csv"`, time.Now().UTC().Format("2006-01-02")))
-	res.WriteHeader(http.StatusOK)
-	w := csv.NewWriter(res)
+	base := h.workspaceURL(id.Workspace)
 	header := []string{"email", "first_name", "last_name", "company", "title", "account", "main_score", "grade", "temperature", "labels",
 		"activities", "last_activity_at", "owner", "peregrine_url"}
-	_ = w.Write(header)
-	base := h.workspaceURL(id.Workspace)
-	f.Limit = 1000
-	for f.Offset = 0; ; f.Offset += f.Limit {
+	return streamCSV(c, "leads", header, func(offset, limit int) ([][]string, error) {
+		f.Offset, f.Limit = offset, limit
 		leads, _, err := h.Store.ListLeads(ctx, id.Workspace.ID, f)
-		if err != nil {
-			return err
-		}
+		rows := make([][]string, 0, len(leads))
 		for _, l := range leads {
-			account, last := "", ""
-			if l.AccountDomain != nil {
-				account = *l.AccountDomain
-			}
-			if l.LastActivityAt != nil {
-				last = l.LastActivityAt.UTC().Format(time.RFC3339)
-			}
-			_ = w.Write([]string{csvSafe(l.Email), csvSafe(l.FirstName), csvSafe(l.LastName), csvSafe(l.Company), csvSafe(l.Title), account,
-				formatScore(l.MainScore), l.Grade, l.Temperature, csvSafe(strings.Join(l.Labels, "; ")), strconv.Itoa(l.ActivityCount), last,
-				csvSafe(l.OwnerName), fmt.Sprintf("%s/leads/%d", base, l.ID)})
+			rows = append(rows, []string{l.Email, l.FirstName, l.LastName, l.Company, l.Title, deref(l.AccountDomain),
+				formatScore(l.MainScore), l.Grade, l.Temperature, strings.Join(l.Labels, "; "), strconv.Itoa(l.ActivityCount),
+				csvTime(l.LastActivityAt), l.OwnerName, fmt.Sprintf("%s/leads/%d", base, l.ID)})
 		}
-		w.Flush()
-		if len(leads) < f.Limit {
-			break
-		}
-	}
-	return w.Error()
+		return rows, err
+	})
 }
 
-// csvSafe keeps a spreadsheet from running a cell as a formula (CSV injection).
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	return s
+	return *s
+}
+
+// csvTime writes a time as RFC 3339 in UTC, or nothing.
+func csvTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 var identityLabels = map[string]string{

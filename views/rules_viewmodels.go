@@ -89,6 +89,7 @@ type AccountsView struct {
 	MainScore string
 	AllLabels []LabelChip
 	Paging    Paging
+	CSVURL    string // the same list as a CSV download
 }
 
 // AccountRow is one account in the list.

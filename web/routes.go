@@ -73,6 +73,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 
 	e.GET("/leads", h.ShowLeadsPage, viewer...)
 	e.GET("/leads.csv", h.ExportLeadsCSV, viewer...)
+	e.GET("/accounts.csv", h.ExportAccountsCSV, viewer...)
 	e.GET("/leads/:id", h.ShowLeadPage, viewer...)
 	e.GET("/accounts", h.ShowAccountsPage, viewer...)
 	e.GET("/accounts/:id", h.ShowAccountPage, viewer...)
