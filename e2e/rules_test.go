@@ -187,6 +187,11 @@ func TestRuleBuilderFlow(t *testing.T) {
 	// Accounts: globex is listed with its people.
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Accounts"}).Click())
 	must(t, expect.Locator(page.Locator("#accounts")).ToContainText("globex.example"))
+	must(t, expect.Locator(page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Export CSV"})).ToHaveAttribute("href", "/accounts.csv?"))
+	screenshot(t, page, "accounts.png")
+	must(t, page.SetViewportSize(390, 844))
+	screenshot(t, page, "accounts-phone.png")
+	must(t, page.SetViewportSize(1280, 820))
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "globex.example"}).Click())
 	must(t, expect.Locator(page.Locator(".people")).ToContainText("hal@globex.example"))
 	screenshot(t, page, "account.png")

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/peregrine-scoring/peregrine/domain/jsonsafe"
@@ -183,6 +185,10 @@ func ParseDocument(b []byte) (Document, error) {
 		return d, &ValidationError{[]Problem{{Path: "", Message: "This is not a Peregrine rules file: " + err.Error() +
 			" (conditions can nest about 30 groups deep)"}}}
 	}
+	if at := controlText(b); at != "" {
+		return d, &ValidationError{[]Problem{{Path: "", Message: "Text in these rules holds an invisible control character " +
+			"(such as a NUL byte, written \\u0000) near " + at + ". Remove it and try again."}}}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
@@ -204,4 +210,25 @@ func ParseDocument(b []byte) (Document, error) {
 		return d, &ValidationError{problems}
 	}
 	return d, nil
+}
+
+// controlText finds a control character written as an escape in a JSON string (\n, \u0000…;
+// raw ones are not valid JSON), and returns the text just before it, or "". Rule names,
+// labels and values are single-line text; PostgreSQL cannot store NUL at all.
+func controlText(b []byte) string {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if strings.IndexByte("bfnrt", b[i+1]) >= 0 {
+			return fmt.Sprintf("%q", string(b[max(0, i-30):i]))
+		}
+		if b[i+1] == 'u' && i+6 <= len(b) {
+			if r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32); err == nil && unicode.IsControl(rune(r)) {
+				return fmt.Sprintf("%q", string(b[max(0, i-30):i]))
+			}
+		}
+		i++ // skip the escaped character: in \\u0000 the backslash is text, not an escape
+	}
+	return ""
 }

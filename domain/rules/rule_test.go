@@ -161,3 +161,23 @@ func TestWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestControlCharactersInRulesAreRefused(t *testing.T) {
+	doc := func(name string) []byte {
+		return []byte(`{"format":1,"rules":[{"name":"` + name + `","kind":"label","enabled":true,` +
+			`"when":{"combinator":"and","rules":[{"field":"event.name","operator":"contains","value":"docs"}]},` +
+			`"label":{"name":"Reader","color":"#4f46e5"}}]}`)
+	}
+	for _, name := range []string{`a\u0000b`, `a\u001bb`, `\u007f`, `a\u0085`, `x\\\u0000`, `\n`, `a\tb`} {
+		_, err := ParseDocument(doc(name))
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(ve.Problems[0].Message, "control character") {
+			t.Errorf("name %s: %v", name, err)
+		}
+	}
+	for _, name := range []string{`a\\u0000b`, `caf\u00e9`, `\u0020x`, `tab\\t`} {
+		if _, err := ParseDocument(doc(name)); err != nil {
+			t.Errorf("name %s refused: %v", name, err)
+		}
+	}
+}
