@@ -1,13 +1,11 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
@@ -17,29 +15,11 @@ import (
 	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
 
-// lockedBuffer collects a server's log written from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestLogsKeepSecretsOut drives the flows whose URLs or requests carry secrets — an
 // invitation, the Salesforce OAuth round trip (a forged state too), Currents with its bearer
 // token — and finds none of those secrets in the server's log, read at debug level.
 func TestLogsKeepSecretsOut(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &webtest.Buffer{}
 	s := testServer{webtest.StartWith(t, webtest.Options{Env: map[string]string{"PEREGRINE_OPEN_SIGNUP": "true", "PEREGRINE_ALLOW_PRIVATE_HOSTS": "true"}, Log: logs})}
 	admin := s.browser(t)
 	signUp(t, admin, "ada@acme.example")

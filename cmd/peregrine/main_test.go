@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/peregrine-scoring/peregrine/web/webtest"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -86,32 +86,15 @@ func (in *instance) runCLI(stdin string, extraEnv []string, args ...string) (int
 type server struct {
 	cmd    *exec.Cmd
 	url    string
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *webtest.Buffer
+	stderr *webtest.Buffer
 	ready  time.Duration
 }
 
-// lockedBuffer collects a child's output: exec copies into it from its own goroutine, so
-// reads take the lock too, and what the child printed may arrive a moment after it answered.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor reports whether the output comes to contain s within a minute (a hang detector).
-func (b *lockedBuffer) waitFor(s string) bool {
+// waitFor reports whether the output b (exec copies into it from its own goroutine, so what
+// the child printed may arrive a moment after it answered) comes to contain s within a minute
+// (a hang detector).
+func waitFor(b *webtest.Buffer, s string) bool {
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if strings.Contains(b.String(), s) {
 			return true
@@ -124,7 +107,7 @@ func (in *instance) startServer(extraEnv []string) *server {
 	in.t.Helper()
 	addr := freeAddr(in.t)
 	cmd := in.command(extraEnv, "serve", "--addr", addr)
-	s := &server{cmd: cmd, url: "http://" + addr, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	s := &server{cmd: cmd, url: "http://" + addr, stdout: &webtest.Buffer{}, stderr: &webtest.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -195,7 +178,7 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 	// Cold start: initdb, start PostgreSQL, migrate, serve.
 	s := in.startServer(nil)
 	t.Logf("cold start to ready: %v", s.ready.Round(time.Millisecond))
-	if !s.stdout.waitFor("open " + s.url) {
+	if !waitFor(s.stdout, "open "+s.url) {
 		t.Fatalf("start-up does not print the URL to open:\n%s", s.stdout)
 	}
 	res, err := noRedirect().Get(s.url + "/")
@@ -242,7 +225,7 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 	if in.postgresRunning() {
 		t.Fatalf("PostgreSQL still running after the server stopped; server log:\n%s\n%s", s.stderr, tailFile(filepath.Join(in.dataDir, "postgresql.log")))
 	}
-	if !s.stderr.waitFor("stopped embedded PostgreSQL") {
+	if !waitFor(s.stderr, "stopped embedded PostgreSQL") {
 		t.Fatalf("shutdown log:\n%s", s.stderr)
 	}
 
