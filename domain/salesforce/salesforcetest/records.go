@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/mail"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ type Record struct {
 	Object   string
 	Fields   map[string]any
 	Modified time.Time
+	Deleted  bool // in the recycle bin: not found by queries, refused by writes
 }
 
 // Record switches, set under Lock.
@@ -36,6 +36,8 @@ type recordSwitches struct {
 	LockNext int
 	// UnavailableNext answers the next n data calls with 503.
 	UnavailableNext int
+	// MaxRecordsPerCall is the most records any collection write carried (over 200 is refused).
+	MaxRecordsPerCall int
 }
 
 func (s *Server) newID(object string) string {
@@ -91,18 +93,11 @@ func (s *Server) spec(object, field string) (FieldSpec, bool) {
 	return FieldSpec{}, false
 }
 
-var (
-	soql       = regexp.MustCompile(`(?is)^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(\w+))?(?:\s+LIMIT\s+(\d+))?\s*$`)
-	soqlString = regexp.MustCompile(`'((?:[^'\\]|\\.)*)'`)
-	condIn     = regexp.MustCompile(`(?is)^(\w+)\s+IN\s*\((.*)\)$`)
-	condAfter  = regexp.MustCompile(`(?is)^(\w+)\s*>\s*(\S+)$`)
-	condBool   = regexp.MustCompile(`(?is)^(\w+)\s*=\s*(true|false)$`)
-	andSplit   = regexp.MustCompile(`(?i)\s+AND\s+`)
-)
+var soql = regexp.MustCompile(`(?is)^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(\w+(?:\s*,\s*\w+)*))?(?:\s+LIMIT\s+(\d+))?\s*$`)
 
 // query answers the SOQL subset Peregrine uses — SELECT fields (and Owner.Name/Owner.Email)
-// FROM object [WHERE cond AND …] [ORDER BY field] [LIMIT n], where a condition is
-// field IN ('a', …), field > datetime or field = true|false — paged by nextRecordsUrl.
+// FROM object [WHERE conditions with AND, OR and parentheses] [ORDER BY fields] [LIMIT n] —
+// paged by nextRecordsUrl. Deleted records are not found.
 func (s *Server) query(w http.ResponseWriter, r *http.Request, version string) {
 	q := r.URL.Query().Get("q")
 	m := soql.FindStringSubmatch(q)
@@ -119,90 +114,38 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, version string) {
 	noColumn := func(f string) {
 		restError(w, http.StatusBadRequest, "INVALID_FIELD", fmt.Sprintf("%s\n       ^\nERROR at Row:1:Column:8\nNo such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.", q, f, object))
 	}
-	visible := func(f string) bool {
-		if rel, _, ok := strings.Cut(f, "."); ok && strings.EqualFold(rel, "Owner") {
-			spec, ok := s.spec(object, "OwnerId")
-			return ok && !spec.Hidden
-		}
-		spec, ok := s.spec(object, f)
-		return ok && !spec.Hidden
-	}
 	var fields []string
 	for _, f := range strings.Split(m[1], ",") {
 		f = strings.TrimSpace(f)
-		if !visible(f) {
+		if !s.visible(object, f) {
 			noColumn(f)
 			return
 		}
 		fields = append(fields, f)
 	}
-	type cond func(*Record) bool
-	var conds []cond
+	where := func(*Record) bool { return true }
 	if m[3] != "" {
-		for _, c := range andSplit.Split(strings.TrimSpace(m[3]), -1) {
-			var field string
-			var test cond
-			switch {
-			case condIn.MatchString(c):
-				cm := condIn.FindStringSubmatch(c)
-				field = cm[1]
-				var values []string
-				for _, v := range soqlString.FindAllStringSubmatch(cm[2], -1) {
-					values = append(values, strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(v[1], `\'`, `'`), `\\`, `\`)))
-				}
-				name := canonical(s, object, field)
-				test = func(rec *Record) bool {
-					v, _ := rec.Fields[name].(string)
-					if strings.EqualFold(name, "Id") {
-						v = rec.ID
-					}
-					return slices.Contains(values, strings.ToLower(v)) // text comparisons ignore case
-				}
-			case condAfter.MatchString(c):
-				cm := condAfter.FindStringSubmatch(c)
-				field = cm[1]
-				t, err := time.Parse("2006-01-02T15:04:05.000Z", cm[2])
-				if err != nil {
-					restError(w, http.StatusBadRequest, "MALFORMED_QUERY", "line 1: value of filter criterion for field '"+field+"' must be of type dateTime")
-					return
-				}
-				test = func(rec *Record) bool { return rec.Modified.After(t) }
-			case condBool.MatchString(c):
-				cm := condBool.FindStringSubmatch(c)
-				field = cm[1]
-				want := strings.EqualFold(cm[2], "true")
-				name := canonical(s, object, field)
-				test = func(rec *Record) bool { b, _ := rec.Fields[name].(bool); return b == want }
-			default:
-				restError(w, http.StatusBadRequest, "MALFORMED_QUERY", "unexpected token: "+strings.Fields(c + " x")[0])
-				return
-			}
-			if !visible(field) {
-				noColumn(field)
-				return
-			}
-			conds = append(conds, test)
+		pred, werr := s.parseWhere(object, m[3])
+		if werr != nil && werr.code == "INVALID_FIELD" {
+			noColumn(werr.field)
+			return
 		}
+		if werr != nil {
+			restError(w, http.StatusBadRequest, werr.code, werr.message)
+			return
+		}
+		where = pred
 	}
 	var matches []*Record
 	for _, rec := range s.records {
-		if rec.Object != object {
-			continue
-		}
-		ok := true
-		for _, c := range conds {
-			ok = ok && c(rec)
-		}
-		if ok {
+		if rec.Object == object && !rec.Deleted && where(rec) {
 			matches = append(matches, rec)
 		}
 	}
-	sort.Slice(matches, func(i, j int) bool {
-		if m[4] != "" && !matches[i].Modified.Equal(matches[j].Modified) {
-			return matches[i].Modified.Before(matches[j].Modified) // ORDER BY SystemModstamp / LastModifiedDate
-		}
-		return matches[i].ID < matches[j].ID
-	})
+	if err := s.orderRecords(object, matches, m[4]); err != nil {
+		noColumn(err.Error())
+		return
+	}
 	if m[5] != "" {
 		n, _ := strconv.Atoi(m[5])
 		matches = matches[:min(n, len(matches))]
@@ -297,6 +240,7 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) {
 		restError(w, http.StatusBadRequest, "INVALID_INPUT", "records cannot be empty")
 		return
 	}
+	s.MaxRecordsPerCall = max(s.MaxRecordsPerCall, len(body.Records))
 	if len(body.Records) > 200 {
 		restError(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
 		return
@@ -311,6 +255,15 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) {
 	lock := s.LockNext > 0
 	if lock {
 		s.LockNext--
+	}
+	ids := map[string]int{}
+	for _, raw := range body.Records {
+		for k, v := range raw {
+			var id string
+			if strings.EqualFold(k, "id") && json.Unmarshal(v, &id) == nil {
+				ids[id]++
+			}
+		}
 	}
 	for i, raw := range body.Records {
 		var attrs struct {
@@ -354,6 +307,14 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) {
 			rec = s.records[id]
 			if rec == nil || rec.Object != attrs.Type {
 				fail("MALFORMED_ID", fmt.Sprintf("%s ID: id value of incorrect type: %s", attrs.Type, id), "Id")
+				continue
+			}
+			if ids[id] > 1 {
+				fail("DUPLICATE_ID", "duplicate id in list: "+id)
+				continue
+			}
+			if rec.Deleted {
+				fail("ENTITY_IS_DELETED", "entity is deleted")
 				continue
 			}
 			if conv, _ := rec.Fields["IsConverted"].(bool); conv {
@@ -521,4 +482,36 @@ func (s *Server) SetField(id, field string, value any) {
 			}
 		}
 	})
+}
+
+// DeleteRecord moves a record to the recycle bin, as a user deleting it (or losing a merge)
+// would: queries no longer find it and updates get ENTITY_IS_DELETED.
+func (s *Server) DeleteRecord(id string) {
+	s.Lock(func(s *Server) {
+		if r := s.records[id]; r != nil {
+			r.Deleted = true
+		}
+	})
+}
+
+// ConvertLead converts a Lead as a sales user would: a new Contact with the Lead's name,
+// email and any field the Contact also has, and the Lead marked converted, pointing at it.
+func (s *Server) ConvertLead(leadID string) (contactID string) {
+	s.Lock(func(s *Server) {
+		lead := s.records[leadID]
+		if lead == nil || lead.Object != "Lead" {
+			s.t.Fatalf("no Lead %s to convert", leadID)
+		}
+		contact := &Record{ID: s.newID("Contact"), Object: "Contact", Fields: map[string]any{}, Modified: s.clock()}
+		for k, v := range lead.Fields {
+			if spec, ok := s.spec("Contact", k); ok && !spec.ReadOnly {
+				contact.Fields[spec.Name] = v
+			}
+		}
+		s.records[contact.ID] = contact
+		lead.Fields["IsConverted"], lead.Fields["ConvertedContactId"] = true, contact.ID
+		lead.Modified = s.clock()
+		contactID = contact.ID
+	})
+	return contactID
 }
