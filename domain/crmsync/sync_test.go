@@ -534,3 +534,98 @@ func TestValidationErrorsPerRecord(t *testing.T) {
 		}
 	}
 }
+
+// enablePull turns the pull on (every Lead) and makes it due.
+func (e *env) enablePull() {
+	e.t.Helper()
+	st, _ := e.st.SyncSettings(e.ctx, e.ws)
+	st.PullEnabled = true
+	maps, _ := e.st.FieldMaps(e.ctx, e.ws)
+	if err := e.st.SaveSyncSettings(e.ctx, e.ws, st, maps); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.st.PullNow(e.ctx, e.ws); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestPullPagesThroughEqualTimestamps: 2,005 Leads changed in one bulk update share one
+// SystemModstamp; the pull's pages of 2,000 break the tie by Id and import all of them, and
+// a later pull finds nothing new.
+func TestPullPagesThroughEqualTimestamps(t *testing.T) {
+	e := newEnv(t)
+	for i := 0; i < 2005; i++ {
+		e.fake.AddRecord("Lead", map[string]any{"Email": fmt.Sprintf("bulk%04d@initech.example", i), "LastName": fmt.Sprintf("Bulk %d", i), "Company": "Initech"})
+	}
+	e.fake.StampAll("Lead", time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC))
+	e.enablePull()
+	e.pullDue()
+	if n := e.count(`SELECT count(*) FROM leads WHERE workspace_id = $1 AND email LIKE 'bulk%'`, e.ws); n != 2005 {
+		t.Fatalf("%d of 2,005 Leads imported", n)
+	}
+	if n := e.count(`SELECT count(*) FROM salesforce_sync_runs WHERE workspace_id = $1 AND kind = 'pull'`, e.ws); n != 2 {
+		t.Fatalf("%d pull runs, want a full page and the rest", n)
+	}
+	if err := e.st.PullNow(e.ctx, e.ws); err != nil {
+		t.Fatal(err)
+	}
+	e.pullDue()
+	if r := e.lastRun(); r.Records != 0 {
+		t.Fatalf("a pull with nothing new read %d records again", r.Records)
+	}
+}
+
+// TestPullKeepsPeregrinesValues: records Peregrine created with its placeholder (or with the
+// first name as last name) come back without those stand-ins; a value Peregrine has is only
+// replaced for fields mapped from Salesforce.
+func TestPullKeepsPeregrinesValues(t *testing.T) {
+	e := newEnv(t)
+	bare := e.lead("bare@acme.example", "", 10)
+	ada := e.lead("ada@acme.example", "Ada", 11)
+	cto := e.lead("cto@acme.example", "Cy", 12)
+	e.exec(`UPDATE leads SET title = 'CTO' WHERE id = $1`, cto)
+	e.pushAll()
+	if rec := e.salesforceLead("bare@acme.example"); rec.Fields["LastName"] != "[not provided]" || rec.Fields["Company"] != "[not provided]" {
+		t.Fatalf("created with %+v", rec.Fields)
+	}
+	if rec := e.salesforceLead("ada@acme.example"); rec.Fields["LastName"] != "Ada" {
+		t.Fatalf("created with %+v", rec.Fields)
+	}
+	// Someone in Salesforce retitles Cy; another tool created a Lead with the same placeholder.
+	e.fake.SetField(e.salesforceLead("cto@acme.example").ID, "Title", "Engineer")
+	e.fake.AddRecord("Lead", map[string]any{"Email": "other@globex.example", "FirstName": "Ot", "LastName": "Her", "Company": "[not provided]"})
+	e.enablePull()
+	e.pullDue()
+	profile := func(id int64) (last, company, title string) {
+		e.db.QueryRow(`SELECT last_name, company, title FROM leads WHERE id = $1`, id).Scan(&last, &company, &title)
+		return
+	}
+	for _, id := range []int64{bare, ada} {
+		if last, company, _ := profile(id); last != "" || company != "" {
+			t.Fatalf("lead %d came back with last name %q, company %q", id, last, company)
+		}
+	}
+	if _, _, title := profile(cto); title != "CTO" {
+		t.Fatalf("title mapped to Salesforce was overwritten: %q", title)
+	}
+	if e.count(`SELECT count(*) FROM leads WHERE email = 'other@globex.example' AND last_name = 'Her' AND company = ''`) != 1 {
+		t.Fatal("the placeholder company of a new person was imported")
+	}
+	// Mapped "from Salesforce", Salesforce's title wins.
+	maps, _ := e.st.FieldMaps(e.ctx, e.ws)
+	for i := range maps {
+		if maps[i].PeregrineField == "title" {
+			maps[i].Direction = model.FromSalesforce
+		}
+	}
+	st, _ := e.st.SyncSettings(e.ctx, e.ws)
+	if err := e.st.SaveSyncSettings(e.ctx, e.ws, st, maps); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.SetField(e.salesforceLead("cto@acme.example").ID, "Title", "Staff Engineer")
+	e.st.PullNow(e.ctx, e.ws)
+	e.pullDue()
+	if _, _, title := profile(cto); title != "Staff Engineer" {
+		t.Fatalf("title mapped from Salesforce: %q", title)
+	}
+}

@@ -74,6 +74,7 @@ type SyncSettings struct {
 	PullFilterField  string     `db:"pull_filter_field"`
 	PullEveryMinutes int        `db:"pull_every_minutes"`
 	PullSince        *time.Time `db:"pull_since"`
+	PullSinceID      string     `db:"pull_since_id"` // the last record read at PullSince
 	LastPullAt       *time.Time `db:"last_pull_at"`
 }
 
@@ -81,10 +82,33 @@ type SyncSettings struct {
 var DefaultSyncSettings = SyncSettings{Object: "Lead", MatchField: "Email", GetDetails: true, CreateMissing: true,
 	UpdateExisting: true, PushOnChange: true, Placeholder: "[not provided]", ReconcileHours: 2, PullObject: "Lead", PullEveryMinutes: 15}
 
-// PulledPerson is a Lead or Contact read from Salesforce.
+// PulledPerson is a Lead or Contact read from Salesforce. Empty values (nil Employees) are
+// not written.
 type PulledPerson struct {
 	SalesforceID, Email, FirstName, LastName, Title, Company, Industry, Country, OwnerName, OwnerEmail string
 	Employees                                                                                          *int
+	Modified                                                                                           time.Time // SystemModstamp
+}
+
+// PullMark is how far a pull has read: records are read in (SystemModstamp, Id) order.
+type PullMark struct {
+	At time.Time
+	ID string
+}
+
+// PullTarget is the lead a pulled Salesforce record is compared with.
+type PullTarget struct {
+	ID            int64     `db:"id"`
+	Email         string    `db:"email"`
+	FirstName     string    `db:"first_name"`
+	LastName      string    `db:"last_name"`
+	Company       string    `db:"company"`
+	Title         string    `db:"title"`
+	Country       string    `db:"country"`
+	Industry      string    `db:"industry"`
+	CompanySize   *int      `db:"company_size"`
+	AccountDomain *string   `db:"account_domain"`
+	UpdatedAt     time.Time `db:"updated_at"`
 }
 
 // Field mapping directions.

@@ -16,7 +16,7 @@ func (s *Store) SyncSettings(ctx context.Context, workspaceID int64) (model.Sync
 	out := model.DefaultSyncSettings
 	err := s.db.GetContext(ctx, &out, `SELECT object, match_field, get_details, create_missing, update_existing, push_on_change,
 			placeholder, reconcile_hours, last_reconcile_at, pull_enabled, pull_object, pull_filter_field, pull_every_minutes,
-			pull_since, last_pull_at
+			pull_since, pull_since_id, last_pull_at
 		FROM salesforce_sync_settings WHERE workspace_id = $1`, workspaceID)
 	if err != nil && notFound(err) != ErrNotFound {
 		return out, fmt.Errorf("store: unable to read sync settings: %w", err)
@@ -53,6 +53,8 @@ func (s *Store) SaveSyncSettings(ctx context.Context, workspaceID int64, st mode
 				-- a different object or filter starts the import from the beginning
 				pull_since = CASE WHEN salesforce_sync_settings.pull_object = $11 AND salesforce_sync_settings.pull_filter_field = $12
 					THEN salesforce_sync_settings.pull_since END,
+				pull_since_id = CASE WHEN salesforce_sync_settings.pull_object = $11 AND salesforce_sync_settings.pull_filter_field = $12
+					THEN salesforce_sync_settings.pull_since_id ELSE '' END,
 				updated_at = now()`,
 			workspaceID, st.Object, st.MatchField, st.GetDetails, st.CreateMissing, st.UpdateExisting, st.PushOnChange,
 			st.Placeholder, st.ReconcileHours, st.PullEnabled, st.PullObject, st.PullFilterField, st.PullEveryMinutes); err != nil {
@@ -371,11 +373,27 @@ func (s *Store) PullNow(ctx context.Context, workspaceID int64) error {
 	return nil
 }
 
+// PullTargets reads the profiles of the workspace's leads with these emails.
+func (s *Store) PullTargets(ctx context.Context, workspaceID int64, emails []string) (map[string]model.PullTarget, error) {
+	var rows []model.PullTarget
+	if err := s.db.SelectContext(ctx, &rows, `SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.title, l.country, l.industry,
+			l.company_size, a.domain AS account_domain, l.updated_at
+		FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+		WHERE l.workspace_id = $1 AND l.email = ANY($2)`, workspaceID, pq.Array(emails)); err != nil {
+		return nil, fmt.Errorf("store: unable to read lead profiles: %w", err)
+	}
+	out := make(map[string]model.PullTarget, len(rows))
+	for _, r := range rows {
+		out[r.Email] = r
+	}
+	return out, nil
+}
+
 // SavePulled stores people read from Salesforce in one transaction: new leads for unknown
-// emails, non-empty values filled into profiles (scored again), the record link, the
-// watermark, and a sync log run.
+// emails, non-empty values written into profiles (scored again when something changed), the
+// record link, the watermark (when mark is set), and a sync log run.
 func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string, people []model.PulledPerson, accountOf func(email string) string,
-	since *time.Time, apiCalls int, runErr string) (imported, enriched int, err error) {
+	mark *model.PullMark, apiCalls int, runErr string) (imported, enriched int, err error) {
 	err = s.inTx(ctx, func(sx *sqlx.Tx) error {
 		tx := &Tx{tx: sx}
 		domains := map[string]bool{}
@@ -415,13 +433,18 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 		}
 		for _, p := range people {
 			id := ids[p.Email]
+			// Only a real change counts as one (it re-scores the lead and dates its profile).
 			if _, err := sx.ExecContext(ctx, `UPDATE leads SET
 					first_name = COALESCE(NULLIF($3, ''), first_name), last_name = COALESCE(NULLIF($4, ''), last_name),
 					title = COALESCE(NULLIF($5, ''), title), company = COALESCE(NULLIF($6, ''), company),
 					industry = COALESCE(NULLIF($7, ''), industry), country = COALESCE(NULLIF($8, ''), country),
 					owner_name = COALESCE(NULLIF($9, ''), owner_name), owner_email = COALESCE(NULLIF($10, ''), owner_email),
 					company_size = COALESCE($11, company_size), updated_at = now(), refresh_at = now()
-				WHERE workspace_id = $1 AND id = $2`, workspaceID, id, p.FirstName, p.LastName, p.Title, p.Company, p.Industry, p.Country,
+				WHERE workspace_id = $1 AND id = $2
+				AND (first_name, last_name, title, company, industry, country, owner_name, owner_email, company_size) IS DISTINCT FROM
+					(COALESCE(NULLIF($3, ''), first_name), COALESCE(NULLIF($4, ''), last_name), COALESCE(NULLIF($5, ''), title),
+					COALESCE(NULLIF($6, ''), company), COALESCE(NULLIF($7, ''), industry), COALESCE(NULLIF($8, ''), country),
+					COALESCE(NULLIF($9, ''), owner_name), COALESCE(NULLIF($10, ''), owner_email), COALESCE($11, company_size))`, workspaceID, id, p.FirstName, p.LastName, p.Title, p.Company, p.Industry, p.Country,
 				p.OwnerName, p.OwnerEmail, p.Employees); err != nil {
 				return fmt.Errorf("store: unable to store a pulled profile: %w", err)
 			}
@@ -446,8 +469,14 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 			workspaceID, runID, imported, enriched); err != nil {
 			return err
 		}
-		_, err = sx.ExecContext(ctx, `UPDATE salesforce_sync_settings SET last_pull_at = now(), pull_since = COALESCE($2, pull_since)
-			WHERE workspace_id = $1`, workspaceID, since)
+		var at *time.Time
+		var after string
+		if mark != nil {
+			at, after = &mark.At, mark.ID
+		}
+		_, err = sx.ExecContext(ctx, `UPDATE salesforce_sync_settings SET last_pull_at = now(), pull_since = COALESCE($2, pull_since),
+			pull_since_id = CASE WHEN $2::timestamptz IS NULL THEN pull_since_id ELSE $3 END
+			WHERE workspace_id = $1`, workspaceID, at, after)
 		return err
 	})
 	return imported, enriched, err

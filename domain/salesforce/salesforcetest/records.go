@@ -471,15 +471,17 @@ func (s *Server) dataRecords(w http.ResponseWriter, r *http.Request, version, re
 }
 
 // SetField changes a record's field as a Salesforce user would, moving LastModifiedDate to
-// now (the real clock, so it compares with Peregrine's times).
+// now (the real clock, so it compares with Peregrine's times, or just after the last change).
 func (s *Server) SetField(id, field string, value any) {
 	s.Lock(func(s *Server) {
 		if r := s.records[id]; r != nil {
 			r.Fields[field] = value
-			r.Modified = time.Now()
-			if s.now.Before(r.Modified) {
-				s.now = r.Modified
+			// SystemModstamp only moves forward, even past the fake's own clock.
+			s.now = s.now.Add(time.Millisecond)
+			if now := time.Now(); now.After(s.now) {
+				s.now = now
 			}
+			r.Modified = s.now
 		}
 	})
 }
@@ -514,4 +516,16 @@ func (s *Server) ConvertLead(leadID string) (contactID string) {
 		contactID = contact.ID
 	})
 	return contactID
+}
+
+// StampAll gives every record of object the same SystemModstamp and LastModifiedDate, as a
+// bulk update in Salesforce does.
+func (s *Server) StampAll(object string, at time.Time) {
+	s.Lock(func(s *Server) {
+		for _, r := range s.records {
+			if r.Object == object {
+				r.Modified = at
+			}
+		}
+	})
 }

@@ -1,0 +1,6 @@
+-- The pull pages on (SystemModstamp, Id): the id of the last record read breaks ties among
+-- records sharing the watermark's timestamp.
+ALTER TABLE salesforce_sync_settings ADD COLUMN pull_since_id text NOT NULL DEFAULT '';
+
+-- A converted Lead cannot be updated; its scores go to the Contact it became.
+ALTER TABLE salesforce_records ADD COLUMN contact_id text NOT NULL DEFAULT '';
