@@ -152,6 +152,7 @@ type PushLead struct {
 	Reasons        string
 	// What is known of its Salesforce record.
 	SalesforceID string `db:"salesforce_id"`
+	ContactID    string `db:"contact_id"` // set once the Lead was converted
 	PushedHash   string `db:"pushed_hash"`
 	FailedHash   string `db:"failed_hash"`
 }
@@ -165,6 +166,7 @@ const (
 	SyncRetrying  = "retrying"
 	SyncImported  = "imported" // pull: a new lead
 	SyncEnriched  = "enriched" // pull: an existing lead's profile
+	SyncSkipped   = "skipped"  // push: not written, for the reason in the message
 )
 
 // SyncOutcome is what happened to one lead in a run.
@@ -174,6 +176,8 @@ type SyncOutcome struct {
 	SalesforceID string
 	Message      string
 	Hash         string // the values written (created/updated) or refused (failed)
+	ContactID    string // the Contact a converted Lead became, written instead of it
+	Unlink       bool   // forget the lead's record (deleted in Salesforce, not replaced)
 	Retry        bool   // leave in the outbox for another try
 	Attempts     int
 	ChangedAt    time.Time // the claim's changed_at: a newer change keeps the row

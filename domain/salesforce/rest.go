@@ -252,12 +252,24 @@ type RecordResult struct {
 // MaxCollection is the most records one sObject Collections call takes.
 const MaxCollection = 200
 
-// WriteRecords creates (records without "Id") or updates (with) up to 200 records of one
-// object in one call, allOrNone false: each record succeeds or fails on its own.
+// WriteRecords creates (records without "Id") or updates (with) records of one object in
+// calls of at most 200, allOrNone false: each record succeeds or fails on its own. Results
+// come in input order. A failed call ends the writing with its error.
 func (s *Session) WriteRecords(ctx context.Context, object string, create bool, records []map[string]any) ([]RecordResult, error) {
-	if len(records) > MaxCollection {
-		return nil, fmt.Errorf("salesforce: %d records in one call; the limit is %d", len(records), MaxCollection)
+	out := make([]RecordResult, 0, len(records))
+	for start := 0; start < len(records); start += MaxCollection {
+		part := records[start:min(start+MaxCollection, len(records))]
+		results, err := s.writeCollection(ctx, object, create, part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, results...)
 	}
+	return out, nil
+}
+
+// writeCollection is one sObject Collections call.
+func (s *Session) writeCollection(ctx context.Context, object string, create bool, records []map[string]any) ([]RecordResult, error) {
 	body := map[string]any{"allOrNone": false, "records": withType(object, records)}
 	method := http.MethodPatch
 	if create {

@@ -157,7 +157,7 @@ func (s *Store) PushData(ctx context.Context, workspaceID int64, object string, 
 	}
 	err := s.db.SelectContext(ctx, &rows, `SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.title, l.country, l.grade,
 			l.temperature, l.main_score, l.last_activity_at, l.labels, a.domain AS account_domain, l.updated_at,
-			COALESCE(r.salesforce_id, '') AS salesforce_id, COALESCE(r.pushed_hash, '') AS pushed_hash, COALESCE(r.failed_hash, '') AS failed_hash
+			COALESCE(r.salesforce_id, '') AS salesforce_id, COALESCE(r.contact_id, '') AS contact_id, COALESCE(r.pushed_hash, '') AS pushed_hash, COALESCE(r.failed_hash, '') AS failed_hash
 		FROM leads l
 		LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
 		LEFT JOIN salesforce_records r ON r.workspace_id = l.workspace_id AND r.lead_id = l.id AND r.object = $3
@@ -218,19 +218,27 @@ func (t *Tx) FinishPush(ctx context.Context, workspaceID int64, kind, object str
 			}
 			switch o.Outcome {
 			case model.SyncCreated, model.SyncUpdated:
-				if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id, pushed_hash, pushed_at)
-					VALUES ($1, $2, $3, $4, $5, now())
-					ON CONFLICT (workspace_id, lead_id) DO UPDATE SET object = $3, salesforce_id = $4, pushed_hash = $5,
-						failed_hash = '', failure = '', pushed_at = now()`, workspaceID, o.LeadID, object, o.SalesforceID, o.Hash); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id, contact_id, pushed_hash, pushed_at)
+					VALUES ($1, $2, $3, $4, $6, $5, now())
+					ON CONFLICT (workspace_id, lead_id) DO UPDATE SET object = $3, salesforce_id = $4, contact_id = $6, pushed_hash = $5,
+						failed_hash = '', failure = '', pushed_at = now()`, workspaceID, o.LeadID, object, o.SalesforceID, o.Hash, o.ContactID); err != nil {
 					return fmt.Errorf("store: unable to remember Salesforce record: %w", err)
 				}
 			case model.SyncFailed:
-				if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id, failed_hash, failure)
-					VALUES ($1, $2, $3, $4, $5, $6)
+				if _, err := tx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id, contact_id, failed_hash, failure)
+					VALUES ($1, $2, $3, $4, $7, $5, $6)
 					ON CONFLICT (workspace_id, lead_id) DO UPDATE SET object = $3, failed_hash = $5, failure = $6,
-						salesforce_id = CASE WHEN $4 = '' THEN salesforce_records.salesforce_id ELSE $4 END`,
-					workspaceID, o.LeadID, object, o.SalesforceID, o.Hash, o.Message); err != nil {
+						salesforce_id = CASE WHEN $4 = '' THEN salesforce_records.salesforce_id ELSE $4 END,
+						contact_id = CASE WHEN $7 = '' THEN salesforce_records.contact_id ELSE $7 END`,
+					workspaceID, o.LeadID, object, o.SalesforceID, o.Hash, o.Message, o.ContactID); err != nil {
 					return fmt.Errorf("store: unable to remember failure: %w", err)
+				}
+			case model.SyncSkipped:
+				if o.Unlink {
+					if _, err := tx.ExecContext(ctx, `UPDATE salesforce_records SET salesforce_id = '', contact_id = '', pushed_hash = ''
+						WHERE workspace_id = $1 AND lead_id = $2`, workspaceID, o.LeadID); err != nil {
+						return fmt.Errorf("store: unable to forget a deleted record: %w", err)
+					}
 				}
 			}
 			if o.Retry {
