@@ -4,3 +4,8 @@ ALTER TABLE salesforce_sync_settings ADD COLUMN pull_since_id text NOT NULL DEFA
 
 -- A converted Lead cannot be updated; its scores go to the Contact it became.
 ALTER TABLE salesforce_records ADD COLUMN contact_id text NOT NULL DEFAULT '';
+
+-- A push may leave a lead's record alone on purpose (another lead wrote it, or it is gone).
+ALTER TABLE salesforce_sync_records DROP CONSTRAINT salesforce_sync_records_outcome_check,
+    ADD CONSTRAINT salesforce_sync_records_outcome_check
+    CHECK (outcome IN ('created', 'updated', 'unchanged', 'failed', 'retrying', 'imported', 'enriched', 'skipped'));

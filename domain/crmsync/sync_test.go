@@ -629,3 +629,109 @@ func TestPullKeepsPeregrinesValues(t *testing.T) {
 		t.Fatalf("title mapped from Salesforce: %q", title)
 	}
 }
+
+// TestConvertedAndDeletedLeadsKeepReceivingScores: a Lead converted in Salesforce gets its
+// scores through the Contact it became (the fake refuses updates to the converted Lead, as
+// Salesforce does); a Lead deleted (lost a merge) is found again by email, or re-created.
+func TestConvertedAndDeletedLeadsKeepReceivingScores(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddField("Contact", salesforcetest.FieldSpec{Name: "Peregrine_Score__c", Type: "double", Custom: true})
+	conv := e.lead("conv@acme.example", "Cora", 10)
+	merged := e.lead("merged@acme.example", "Mel", 20)
+	gone := e.lead("gone@acme.example", "Gus", 30)
+	e.pushAll()
+	contactID := e.fake.ConvertLead(e.salesforceLead("conv@acme.example").ID)
+	loser := e.salesforceLead("merged@acme.example").ID
+	winner := e.fake.AddRecord("Lead", map[string]any{"Email": "merged@acme.example", "LastName": "Merged", "Company": "Acme"})
+	e.fake.DeleteRecord(loser)
+	e.fake.DeleteRecord(e.salesforceLead("gone@acme.example").ID)
+
+	e.setScore(conv, 11)
+	e.setScore(merged, 21)
+	e.setScore(gone, 31)
+	e.pushAll()
+	contact := func() salesforcetest.Record {
+		for _, c := range e.fake.Records("Contact") {
+			if c.ID == contactID {
+				return c
+			}
+		}
+		t.Fatal("the Contact is gone")
+		return salesforcetest.Record{}
+	}
+	if c := contact(); c.Fields["Peregrine_Score__c"] != 11.0 {
+		t.Fatalf("the converted Lead's Contact has %+v", c.Fields)
+	}
+	var winnerRec salesforcetest.Record
+	live := 0
+	for _, r := range e.fake.Records("Lead") {
+		if r.ID == winner {
+			winnerRec = r
+		}
+		if r.Fields["Email"] == "gone@acme.example" && !r.Deleted {
+			live++
+			if r.Fields["Peregrine_Score__c"] != 31.0 {
+				t.Fatalf("re-created with %+v", r.Fields)
+			}
+		}
+	}
+	if winnerRec.Fields["Peregrine_Score__c"] != 21.0 || live != 1 {
+		t.Fatalf("merge winner %+v, %d live records for the deleted Lead", winnerRec.Fields, live)
+	}
+	if r := e.lastRun(); r.Failed != 0 {
+		outs, _ := e.st.SyncRunRecords(e.ctx, e.ws, r.ID, false)
+		t.Fatalf("failures: %+v", outs)
+	}
+	// Next time the Contact is written directly: no failed call to the converted Lead first.
+	writes := e.fake.Writes
+	e.setScore(conv, 12)
+	e.pushAll()
+	if c := contact(); c.Fields["Peregrine_Score__c"] != 12.0 || e.fake.Writes != writes+1 {
+		t.Fatalf("second push: %+v, %d writes", c.Fields, e.fake.Writes-writes)
+	}
+	var linked string
+	e.db.QueryRow(`SELECT salesforce_id FROM salesforce_records WHERE lead_id = $1`, merged).Scan(&linked)
+	if linked != winner {
+		t.Fatalf("the merged lead is linked to %q, not the winner %q", linked, winner)
+	}
+}
+
+// TestLargePushesAndSharedRecords: a first push of 1,000 leads claimed in one batch never
+// sends more than 200 records in a call, and two leads holding the same Salesforce record in
+// one batch do not fail it.
+func TestLargePushesAndSharedRecords(t *testing.T) {
+	e := newEnv(t)
+	big := e.runner.Add(&queue.Queue{Table: store.OutboxWork, Handle: e.p.Push, Batch: 1000})
+	for i := 0; i < 1000; i++ {
+		e.lead(fmt.Sprintf("p%04d@acme.example", i), "P", float64(i))
+	}
+	if _, err := e.runner.Once(e.ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.Records("Lead")); n != 1000 || e.fake.MaxRecordsPerCall > 200 {
+		t.Fatalf("%d Leads created, largest call %d records", n, e.fake.MaxRecordsPerCall)
+	}
+	// Two leads end up linked to one record (as after a merge both emails lead to it).
+	a, b := e.lead("twin-a@acme.example", "A", 5), e.lead("twin-b@acme.example", "B", 50)
+	e.pushAll()
+	shared := e.salesforceLead("twin-a@acme.example").ID
+	e.exec(`UPDATE salesforce_records SET salesforce_id = $1 WHERE lead_id = $2`, shared, b)
+	e.setScore(a, 6)
+	e.setScore(b, 51)
+	e.setScore(e.lead("third@acme.example", "C", 1), 2)
+	if _, err := e.runner.Once(e.ctx, big); err != nil { // one claim holds all three
+		t.Fatal(err)
+	}
+	r := e.lastRun()
+	outs, _ := e.st.SyncRunRecords(e.ctx, e.ws, r.ID, false)
+	if r.Failed != 0 || e.salesforceLead("twin-a@acme.example").Fields["Peregrine_Score__c"] != 51.0 {
+		t.Fatalf("run %+v: %+v", r, outs)
+	}
+	skipped := false
+	for _, o := range outs {
+		skipped = skipped || (o.LeadID == a && o.Outcome == model.SyncSkipped && strings.Contains(o.Message, "twin-b@acme.example"))
+	}
+	if !skipped {
+		t.Fatalf("the lower-scored twin is not explained: %+v", outs)
+	}
+}

@@ -210,6 +210,8 @@ func (r *Runner) run(ctx context.Context, q *Queue, b *Batch) {
 		r.log.Warn("work failed for a reason outside it; retrying", "queue", q.Name(), "workspace", b.Workspace, "items", len(b.Items), "err", err)
 		r.giveBack(settle, q, b, time.Now().Add(Backoff(1)), err.Error())
 	case len(b.Items) > 1:
+		r.log.Warn("work failed; splitting the batch to find the item at fault", "queue", q.Name(), "workspace", b.Workspace,
+			"items", len(b.Items), "err", err)
 		r.metrics.split(q)
 		half := len(b.Items) / 2
 		for _, part := range [][]Item{b.Items[:half], b.Items[half:]} {
