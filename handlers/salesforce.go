@@ -197,9 +197,19 @@ func (h *Handlers) SalesforceCallback(c echo.Context) error {
 		h.flash(c, "error", p.Cause+" "+p.Fix)
 		return redirect(c, "/integrations/salesforce")
 	}
-	_ = h.Salesforce.Check(ctx, id.Workspace.ID)
-	h.flash(c, "success", fmt.Sprintf("Connected to Salesforce as %s.", who.Username))
+	h.flashConnected(c, who.Username, "")
 	return redirect(c, "/integrations/salesforce")
+}
+
+// flashConnected tests the new connection with one API call and says how it went: signed
+// in is not connected when the org refuses its API.
+func (h *Handlers) flashConnected(c echo.Context, username, how string) {
+	if err := h.Salesforce.Check(c.Request().Context(), IdentityOf(c).Workspace.ID); err != nil {
+		p := salesforce.Explain(err)
+		h.flash(c, "error", fmt.Sprintf("Signed in to Salesforce as %s%s, but its API refuses Peregrine: %s %s", username, how, p.Cause, p.Fix))
+		return
+	}
+	h.flash(c, "success", fmt.Sprintf("Connected to Salesforce as %s%s.", username, how))
 }
 
 // ConnectSalesforcePassword signs in with the legacy username-password flow.
@@ -227,8 +237,7 @@ func (h *Handlers) ConnectSalesforcePassword(c echo.Context) error {
 		v.Errors["password"] = p.Cause + " " + p.Fix
 		return h.renderSalesforce(c, http.StatusUnprocessableEntity, v)
 	}
-	_ = h.Salesforce.Check(ctx, id.Workspace.ID)
-	h.flash(c, "success", fmt.Sprintf("Connected to Salesforce as %s (legacy sign-in).", who.Username))
+	h.flashConnected(c, who.Username, " (legacy sign-in)")
 	return redirect(c, "/integrations/salesforce")
 }
 
@@ -266,13 +275,20 @@ func (h *Handlers) SaveSalesforceShare(c echo.Context) error {
 		h.flash(c, "error", "Enter a share of 1 to 100 percent.")
 		return redirect(c, "/integrations/salesforce")
 	}
-	err := h.Store.SetSalesforceShare(c.Request().Context(), IdentityOf(c).Workspace.ID, share)
+	ctx, ws := c.Request().Context(), IdentityOf(c).Workspace.ID
+	err := h.Store.SetSalesforceShare(ctx, ws, share)
 	if errors.Is(err, store.ErrNotFound) {
 		h.flash(c, "error", "Save your connected app first.")
 		return redirect(c, "/integrations/salesforce")
 	}
 	if err != nil {
 		return err
+	}
+	// A pause for the old share ends now: the next push learns whether the new one allows more.
+	if conn, err := h.Store.SalesforceConnection(ctx, ws); err == nil && conn.ProblemCode == "budget" {
+		if err := h.Store.ClearSalesforceProblem(ctx, ws); err != nil {
+			return err
+		}
 	}
 	h.flash(c, "success", fmt.Sprintf("Peregrine will use at most %d%% of the daily API allowance.", share))
 	return redirect(c, "/integrations/salesforce")

@@ -123,6 +123,7 @@ func (s *Service) signedIn(ctx context.Context, workspaceID int64, method string
 	if err != nil {
 		return id, err
 	}
+	previous, _ := s.Store.SalesforceConnection(ctx, workspaceID)
 	t := model.SalesforceTokens{Method: method, PasswordUsername: username, InstanceURL: tok.InstanceURL, IdentityURL: tok.ID,
 		Username: id.Username, DisplayName: id.DisplayName, OrgID: id.OrgID}
 	if t.AccessTokenEnc, err = s.seal("access", workspaceID, tok.AccessToken); err != nil {
@@ -134,7 +135,23 @@ func (s *Service) signedIn(ctx context.Context, workspaceID int64, method string
 	if t.PasswordEnc, err = s.seal("password", workspaceID, passwordAndToken); err != nil {
 		return id, err
 	}
-	return id, s.Store.SaveSalesforceTokens(ctx, workspaceID, t)
+	if err := s.Store.SaveSalesforceTokens(ctx, workspaceID, t); err != nil {
+		return id, err
+	}
+	s.revokePrevious(ctx, workspaceID, previous, tok.RefreshToken)
+	return id, nil
+}
+
+// revokePrevious revokes the refresh token a new sign-in replaced: each one holds one of the
+// user's five approvals of the app, and a forgotten one would knock out a live one later.
+func (s *Service) revokePrevious(ctx context.Context, workspaceID int64, previous model.SalesforceConnection, current string) {
+	old, err := s.open("refresh", workspaceID, previous.RefreshTokenEnc)
+	if err != nil || old == "" || old == current {
+		return
+	}
+	if err := s.Client.Revoke(ctx, previous.LoginHost, old); err != nil {
+		s.log().Warn("Salesforce: revoking the replaced refresh token failed", "workspace", workspaceID, "cause", salesforce.Explain(err).Cause)
+	}
 }
 
 // Session opens a REST session on the stored tokens. Refreshed tokens and their instance
@@ -160,10 +177,25 @@ func (s *Service) Session(ctx context.Context, workspaceID int64) (*salesforce.S
 		return nil, conn, err
 	}
 	sess := salesforce.NewSession(s.Client, app, conn.APIVersion, salesforce.Token{AccessToken: access, InstanceURL: conn.InstanceURL, ID: conn.IdentityURL}, refresh)
-	sess.OnToken = func(t salesforce.Token) {
-		if enc, err := s.seal("access", workspaceID, t.AccessToken); err == nil {
-			_ = s.Store.UpdateSalesforceAccess(context.WithoutCancel(ctx), workspaceID, enc, t.InstanceURL)
+	if conn.AuthMethod != nil && *conn.AuthMethod == model.SalesforcePassword {
+		sess.Renew = func(ctx context.Context) (salesforce.Token, error) {
+			password, err := s.open("password", workspaceID, conn.PasswordEnc)
+			if err != nil {
+				return salesforce.Token{}, err
+			}
+			return s.Client.PasswordLogin(ctx, app, conn.PasswordUsername, password, "") // stored with the security token
 		}
+	}
+	sess.OnToken = func(t salesforce.Token) {
+		access, err := s.seal("access", workspaceID, t.AccessToken)
+		if err != nil {
+			return
+		}
+		refresh, err := s.seal("refresh", workspaceID, t.RefreshToken) // a rotated refresh token, or nil
+		if err != nil {
+			return
+		}
+		_ = s.Store.UpdateSalesforceAccess(context.WithoutCancel(ctx), workspaceID, access, refresh, t.InstanceURL)
 	}
 	sess.OnUsage = func(u salesforce.Usage) {
 		_ = s.Store.SetSalesforceUsage(context.WithoutCancel(ctx), workspaceID, u.Used, u.Max)
@@ -185,7 +217,7 @@ func (s *Service) Check(ctx context.Context, workspaceID int64) error {
 // when the org's API allowance is spent). It returns err.
 func (s *Service) Record(ctx context.Context, workspaceID int64, err error) error {
 	if err == nil {
-		return s.Store.SetSalesforceProblem(ctx, workspaceID, "", "", "", nil)
+		return s.Store.ClearSalesforceProblem(ctx, workspaceID)
 	}
 	p := salesforce.Explain(err)
 	s.log().Warn("Salesforce call failed", "workspace", workspaceID, "code", p.Code, "cause", p.Cause)

@@ -64,7 +64,7 @@ func (p *Pusher) Push(ctx context.Context, b *queue.Batch) error {
 		return err
 	case conn.PausedUntil != nil && conn.PausedUntil.After(now):
 		return b.Later(ctx, nil, ids, *conn.PausedUntil, "Salesforce sync is paused: "+conn.ProblemCause)
-	case conn.APIUsed != nil && conn.APIMax != nil && *conn.APIMax > 0 && *conn.APIUsed*100 >= *conn.APIMax*conn.APISharePercent:
+	case overBudget(conn, now):
 		until := now.Add(time.Hour)
 		_ = p.Store.SetSalesforceProblem(ctx, ws, "budget",
 			fmt.Sprintf("Peregrine has used its share of the org's daily API calls (%d%% of %d).", conn.APISharePercent, *conn.APIMax),
@@ -104,6 +104,16 @@ func (p *Pusher) Push(ctx context.Context, b *queue.Batch) error {
 		_, err = tx.FinishPush(ctx, ws, "push", settings.Object, mine, sess.Calls(), msg, retry)
 		return err
 	})
+}
+
+// overBudget: the last usage Salesforce reported is Peregrine's share of the allowance or
+// more. A figure older than an hour is not trusted — no call was made since, so it cannot
+// have dropped — and the next push makes calls that bring a fresh one.
+func overBudget(conn model.SalesforceConnection, now time.Time) bool {
+	if conn.APIUsed == nil || conn.APIMax == nil || *conn.APIMax <= 0 || conn.APIUsageAt == nil || now.Sub(*conn.APIUsageAt) > time.Hour {
+		return false
+	}
+	return *conn.APIUsed*100 >= *conn.APIMax*conn.APISharePercent
 }
 
 func (p *Pusher) countCalls(sess *salesforce.Session) {

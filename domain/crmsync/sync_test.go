@@ -365,7 +365,7 @@ func TestTransientErrorsAndLimits(t *testing.T) {
 func TestBudgetShareStopsPushing(t *testing.T) {
 	e := newEnv(t)
 	e.lead("sam@acme.example", "Sam", 3)
-	e.exec(`UPDATE salesforce_connections SET api_used = 60, api_max = 100, api_share_percent = 50`)
+	e.exec(`UPDATE salesforce_connections SET api_used = 60, api_max = 100, api_share_percent = 50, api_usage_at = now()`)
 	e.pushAll()
 	conn, _ := e.st.SalesforceConnection(e.ctx, e.ws)
 	if conn.ProblemCode != "budget" || len(e.fake.Records("Lead")) != 0 {
@@ -733,5 +733,113 @@ func TestLargePushesAndSharedRecords(t *testing.T) {
 	}
 	if !skipped {
 		t.Fatalf("the lower-scored twin is not explained: %+v", outs)
+	}
+}
+
+// refreshTokens lists the refresh tokens the fake has in force.
+func (e *env) refreshTokens() []string {
+	var out []string
+	for _, t := range e.fake.IssuedTokens() {
+		if strings.HasPrefix(t, "5Aep861") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TestReconnectRevokesAndLegacyRenews: connecting again revokes the refresh token it
+// replaces; a legacy (username-password) connection renews an expired session by signing in
+// again, once, and explains a changed password in its own words.
+func TestReconnectRevokesAndLegacyRenews(t *testing.T) {
+	e := newEnv(t)
+	first := e.refreshTokens()
+	if len(first) != 1 {
+		t.Fatalf("%d refresh tokens after connecting", len(first))
+	}
+	u := e.fake.Users[0]
+	if _, err := e.p.PasswordConnect(e.ctx, e.ws, u.Username, u.Password, u.SecurityToken); err != nil {
+		t.Fatal(err)
+	}
+	if !e.fake.Revoked(first[0]) {
+		t.Fatal("the replaced refresh token still works: it holds one of the user's five approvals")
+	}
+	id := e.lead("leo@acme.example", "Leo", 10)
+	e.pushAll()
+	e.fake.ExpireAccessTokens()
+	e.setScore(id, 11)
+	e.pushAll()
+	if rec := e.salesforceLead("leo@acme.example"); rec.Fields["Peregrine_Score__c"] != 11.0 || e.fake.TokenCalls["password"] != 2 {
+		t.Fatalf("after expiry: %+v, token calls %v", rec.Fields, e.fake.TokenCalls)
+	}
+	// The password changed in Salesforce: one renewal attempt, then the reason in plain words.
+	e.fake.ChangePassword("Another-pw-2")
+	e.fake.ExpireAccessTokens()
+	e.setScore(id, 12)
+	e.pushAll()
+	conn, _ := e.st.SalesforceConnection(e.ctx, e.ws)
+	if conn.ProblemCode != "auth_failure" || !strings.Contains(conn.ProblemCause, "security token") || e.fake.TokenCalls["password"] != 3 {
+		t.Fatalf("problem %q %q, token calls %v", conn.ProblemCode, conn.ProblemCause, e.fake.TokenCalls)
+	}
+	if e.count(`SELECT count(*) FROM salesforce_outbox`) != 1 {
+		t.Fatal("the change was dropped")
+	}
+}
+
+// TestPausesResumeByThemselves: changes held by the daily limit or by Peregrine's share go
+// out when the pause ends, or at once when "Test connection" succeeds — nobody presses "Sync
+// now".
+func TestPausesResumeByThemselves(t *testing.T) {
+	e := newEnv(t)
+	id := e.lead("pia@acme.example", "Pia", 1)
+	e.pushAll()
+	score := func() any { return e.salesforceLead("pia@acme.example").Fields["Peregrine_Score__c"] }
+	later := func() { // two hours pass
+		e.exec(`UPDATE salesforce_connections SET paused_until = paused_until - interval '2 hours', api_usage_at = api_usage_at - interval '2 hours'`)
+		e.exec(`UPDATE salesforce_outbox SET run_after = run_after - interval '2 hours'`)
+	}
+	limit := func(on bool) {
+		e.fake.Lock(func(s *salesforcetest.Server) {
+			if s.Used = 0; on {
+				s.Used = s.DailyMax
+			}
+		})
+	}
+
+	limit(true)
+	e.setScore(id, 2)
+	e.pushAll()
+	limit(false)
+	e.pushAll()
+	if score() != 1.0 {
+		t.Fatal("pushed during the pause")
+	}
+	later()
+	e.pushAll()
+	if score() != 2.0 {
+		t.Fatalf("the limit pause ended and the change still waits: %v", score())
+	}
+
+	limit(true)
+	e.setScore(id, 3)
+	e.pushAll()
+	limit(false)
+	if err := e.p.Check(e.ctx, e.ws); err != nil {
+		t.Fatal(err)
+	}
+	e.pushAll()
+	if score() != 3.0 {
+		t.Fatalf("a successful test did not resume: %v", score())
+	}
+
+	e.exec(`UPDATE salesforce_connections SET api_used = 60, api_max = 100, api_share_percent = 50, api_usage_at = now()`)
+	e.setScore(id, 4)
+	e.pushAll()
+	if conn, _ := e.st.SalesforceConnection(e.ctx, e.ws); conn.ProblemCode != "budget" || score() != 3.0 {
+		t.Fatalf("over the share: %q, %v", conn.ProblemCode, score())
+	}
+	later()
+	e.pushAll()
+	if score() != 4.0 {
+		t.Fatalf("the budget pause ended and the change still waits: %v", score())
 	}
 }

@@ -58,15 +58,19 @@ func ParseLimitInfo(h string) (Usage, bool) {
 	return Usage{Used: used, Max: max}, max > 0
 }
 
-// Session makes REST calls for one connection: it refreshes the access token once on a 401
-// INVALID_SESSION_ID, keeps the instance URL each token answer gives, and reports API usage.
+// Session makes REST calls for one connection: on a 401 INVALID_SESSION_ID it renews the
+// access token once — with the refresh token, or for the username-password flow by signing
+// in again — keeps the instance URL each token answer gives, and reports API usage.
 type Session struct {
 	Client     *Client
 	App        App
 	APIVersion string
-	// Refresh is called with the refresh token; nil means the connection cannot refresh
-	// (username-password flow) and a 401 is final.
+	// RefreshToken renews the access token (web server flow). Salesforce may rotate it: a new
+	// one replaces it and is told to OnToken.
 	RefreshToken string
+	// Renew signs in again when there is no refresh token (username-password flow); nil with
+	// no refresh token makes a 401 final.
+	Renew func(ctx context.Context) (Token, error)
 	// OnToken is told of every new token (to store it and its instance URL).
 	OnToken func(Token)
 	// OnUsage is told of every Sforce-Limit-Info.
@@ -94,20 +98,32 @@ func (s *Session) Calls() int {
 func (s *Session) Do(ctx context.Context, method, path string, body, out any) (int, error) {
 	status, err := s.do(ctx, method, path, body, out)
 	var apiErr *APIError
-	if err != nil && asAPIError(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && s.RefreshToken != "" {
-		t, rerr := s.Client.Refresh(ctx, s.App, s.RefreshToken)
-		if rerr != nil {
-			return 0, rerr
-		}
-		s.mu.Lock()
-		s.token = t
-		s.mu.Unlock()
-		if s.OnToken != nil {
-			s.OnToken(t)
-		}
-		return s.do(ctx, method, path, body, out)
+	if err == nil || !asAPIError(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
+		return status, err
 	}
-	return status, err
+	var t Token
+	var rerr error
+	switch {
+	case s.RefreshToken != "":
+		t, rerr = s.Client.Refresh(ctx, s.App, s.RefreshToken)
+	case s.Renew != nil:
+		t, rerr = s.Renew(ctx)
+	default:
+		return status, err
+	}
+	if rerr != nil {
+		return 0, rerr
+	}
+	s.mu.Lock()
+	s.token = t
+	if t.RefreshToken != "" {
+		s.RefreshToken = t.RefreshToken
+	}
+	s.mu.Unlock()
+	if s.OnToken != nil {
+		s.OnToken(t)
+	}
+	return s.do(ctx, method, path, body, out)
 }
 
 func asAPIError(err error, target **APIError) bool {

@@ -57,12 +57,30 @@ func (s *Store) SaveSalesforceTokens(ctx context.Context, workspaceID int64, t m
 	return nil
 }
 
-// UpdateSalesforceAccess keeps a refreshed access token and the instance URL that came with it.
-func (s *Store) UpdateSalesforceAccess(ctx context.Context, workspaceID int64, accessEnc []byte, instanceURL string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE salesforce_connections SET access_token_enc = $2, instance_url = $3, updated_at = now()
-		WHERE workspace_id = $1`, workspaceID, accessEnc, instanceURL)
+// UpdateSalesforceAccess keeps a renewed access token and the instance URL that came with
+// it, and a rotated refresh token when one came (nil keeps the stored one).
+func (s *Store) UpdateSalesforceAccess(ctx context.Context, workspaceID int64, accessEnc, refreshEnc []byte, instanceURL string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE salesforce_connections SET access_token_enc = $2, instance_url = $3,
+			refresh_token_enc = COALESCE($4, refresh_token_enc), updated_at = now()
+		WHERE workspace_id = $1`, workspaceID, accessEnc, instanceURL, refreshEnc)
 	if err != nil {
 		return fmt.Errorf("store: unable to update Salesforce token: %w", err)
+	}
+	return nil
+}
+
+// ClearSalesforceProblem marks the connection healthy. When it had a problem or a pause,
+// changes waiting for it are due at once: a pause that ends early (a successful test, a
+// larger share) or a problem that went away must not leave them waiting out their backoff.
+func (s *Store) ClearSalesforceProblem(ctx context.Context, workspaceID int64) error {
+	_, err := s.db.ExecContext(ctx, `WITH cleared AS (
+			UPDATE salesforce_connections SET problem_code = '', problem_cause = '', problem_fix = '', problem_at = NULL,
+				paused_until = NULL, updated_at = now()
+			WHERE workspace_id = $1 AND (problem_code <> '' OR paused_until IS NOT NULL) RETURNING workspace_id)
+		UPDATE salesforce_outbox SET run_after = now()
+		WHERE workspace_id = $1 AND claim IS NULL AND run_after > now() AND EXISTS (SELECT 1 FROM cleared)`, workspaceID)
+	if err != nil {
+		return fmt.Errorf("store: unable to clear the Salesforce problem: %w", err)
 	}
 	return nil
 }

@@ -386,13 +386,31 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return unchangedB("SaveSalesforceTokens")
 		},
 		"UpdateSalesforceAccess": func() error {
-			if err := st.UpdateSalesforceAccess(ctx, wsA, []byte("x"), "https://x"); err != nil {
+			if err := st.UpdateSalesforceAccess(ctx, wsA, []byte("x"), []byte("y"), "https://x"); err != nil {
 				return err
 			}
 			if bConn().InstanceURL != "https://b.my.salesforce.com" {
 				return errors.New("changed B's instance")
 			}
 			return nil
+		},
+		"ClearSalesforceProblem": func() error {
+			pgtest.Exec(t, db, `UPDATE salesforce_outbox SET run_after = now() + interval '1 hour' WHERE workspace_id = $1`, b.ws.ID)
+			pgtest.Exec(t, db, `UPDATE salesforce_connections SET paused_until = now() + interval '1 hour' WHERE workspace_id = $1`, b.ws.ID)
+			err := st.ClearSalesforceProblem(ctx, wsA)
+			if c := bConn(); c.PausedUntil == nil || count(`SELECT count(*) FROM salesforce_outbox WHERE workspace_id = $1 AND run_after <= now()`, b.ws.ID) != 0 {
+				return errors.New("resumed B's pushes")
+			}
+			pgtest.Exec(t, db, `UPDATE salesforce_connections SET paused_until = NULL WHERE workspace_id = $1`, b.ws.ID)
+			pgtest.Exec(t, db, `UPDATE salesforce_outbox SET run_after = now() WHERE workspace_id = $1`, b.ws.ID)
+			return errors.Join(err, unchangedB("ClearSalesforceProblem"))
+		},
+		"PullTargets": func() error {
+			m, err := st.PullTargets(ctx, wsA, []string{b.lead.Email})
+			if l, ok := m[b.lead.Email]; ok && l.ID == b.lead.ID {
+				return errors.New("read B's lead")
+			}
+			return err
 		},
 		"SetSalesforceProblem": func() error {
 			if err := st.SetSalesforceProblem(ctx, wsA, "x", "x", "x", nil); err != nil {

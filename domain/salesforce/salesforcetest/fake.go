@@ -69,6 +69,7 @@ type Server struct {
 	now      time.Time
 	codes    map[string]*authCode
 	access   map[string]string // access token → user id
+	issuedBy map[string]string // access token → the refresh token it came from (revoked with it)
 	refresh  map[string]string // refresh token → user id
 	approved map[string][]string
 	// TokenCalls counts token endpoint requests by grant type.
@@ -94,7 +95,7 @@ func New(t testing.TB) *Server {
 			"Account": {{Name: "Id", Type: "id", Length: 18}, {Name: "Name", Type: "string", Length: 255, Required: true}, {Name: "Website", Type: "url", Length: 255}},
 		},
 		records: map[string]*Record{}, cursors: map[string][]map[string]any{}, now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
-		codes: map[string]*authCode{}, access: map[string]string{}, refresh: map[string]string{}, approved: map[string][]string{}, TokenCalls: map[string]int{},
+		codes: map[string]*authCode{}, access: map[string]string{}, issuedBy: map[string]string{}, refresh: map[string]string{}, approved: map[string][]string{}, TokenCalls: map[string]int{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
@@ -317,36 +318,39 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		s.issue(w, c.userID, true)
+		s.issue(w, c.userID, true, "")
 	case "refresh_token":
 		user, ok := s.refresh[f.Get("refresh_token")]
 		if !ok {
 			oauthError(w, "invalid_grant", "expired access/refresh token")
 			return
 		}
-		s.issue(w, user, false)
+		s.issue(w, user, false, f.Get("refresh_token"))
 	case "password":
 		u := s.Users[0]
 		if s.PasswordFlowDisabled || f.Get("username") != u.Username || f.Get("password") != u.Password+u.SecurityToken {
 			oauthError(w, "invalid_grant", "authentication failure")
 			return
 		}
-		s.issue(w, u.ID, false)
+		s.issue(w, u.ID, false, "")
 	default:
 		oauthError(w, "unsupported_grant_type", "grant type not supported")
 	}
 }
 
 // issue answers a token; withRefresh adds a refresh token, and a user's sixth approval
-// revokes the oldest of their refresh tokens, as Salesforce does.
-func (s *Server) issue(w http.ResponseWriter, userID string, withRefresh bool) {
+// revokes the oldest of their refresh tokens, as Salesforce does. from is the refresh token
+// a refresh used: revoking it revokes the access tokens it gave.
+func (s *Server) issue(w http.ResponseWriter, userID string, withRefresh bool, from string) {
 	access := s.OrgID + "!" + randomHex(24)
 	s.access[access] = userID
+	s.issuedBy[access] = from
 	body := map[string]string{"access_token": access, "instance_url": s.URL, "id": s.URL + "/id/" + s.OrgID + "/" + userID,
 		"token_type": "Bearer", "issued_at": strconv.FormatInt(time.Now().UnixMilli(), 10), "signature": "ZmFrZQ==", "scope": "api id refresh_token offline_access"}
 	if withRefresh {
 		rt := "5Aep861" + randomHex(20)
 		s.refresh[rt] = userID
+		s.issuedBy[access] = rt
 		s.approved[userID] = append(s.approved[userID], rt)
 		if len(s.approved[userID]) > 5 {
 			delete(s.refresh, s.approved[userID][0])
@@ -362,10 +366,10 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	token := r.PostForm.Get("token")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if user, ok := s.refresh[token]; ok {
+	if _, ok := s.refresh[token]; ok {
 		delete(s.refresh, token)
-		for a, u := range s.access {
-			if u == user {
+		for a, from := range s.issuedBy {
+			if from == token {
 				delete(s.access, a)
 			}
 		}
