@@ -80,6 +80,19 @@ func TestSalesforceSettingsAndSignIn(t *testing.T) {
 		t.Fatal("authentication failure not explained")
 	}
 
+	// Signing in to an org without API access is not "connected": the reason is shown, not a
+	// green message beside a red alert.
+	fake.Lock(func(f *salesforcetest.Server) { f.APIDisabled = true })
+	r = admin.post("/integrations/salesforce/password", url.Values{"username": {u.Username}, "password": {"Brand-new-pw-9"},
+		"security_token": {fake.Users[0].SecurityToken}})
+	assertStatus(t, r, http.StatusSeeOther)
+	page := admin.get("/integrations/salesforce").body
+	if strings.Contains(page, "Connected to Salesforce as") || !strings.Contains(page, "API_DISABLED_FOR_ORG") ||
+		!strings.Contains(page, "Needs attention") {
+		t.Fatalf("API-less org shown as connected:\n%.2500s", page)
+	}
+	fake.Lock(func(f *salesforcetest.Server) { f.APIDisabled = false })
+
 	// Mapping is checked against the org: unknown object, read-only and incompatible fields.
 	fake.AddField("Lead", salesforcetest.FieldSpec{Name: "Locked__c", Type: "double", Custom: true, ReadOnly: true})
 	r = admin.post("/integrations/salesforce/sync", url.Values{"object": {"custom"}, "custom_object": {"Nope__c"}, "match_field": {"Email"},

@@ -843,3 +843,32 @@ func TestPausesResumeByThemselves(t *testing.T) {
 		t.Fatalf("the budget pause ended and the change still waits: %v", score())
 	}
 }
+
+// TestSyncFailuresAreLogged: a record Salesforce refuses, a call that fails as a whole and a
+// pull that cannot run each leave one line in the server log with the cause.
+func TestSyncFailuresAreLogged(t *testing.T) {
+	e := newEnv(t)
+	var log strings.Builder
+	e.p.Log = slog.New(slog.NewTextHandler(&log, nil))
+	e.fake.Lock(func(s *salesforcetest.Server) { s.Validation = map[string]string{"Title": "Intern"} })
+	id := e.lead("ivy@acme.example", "Ivy", 3)
+	e.exec(`UPDATE leads SET title = 'Intern' WHERE id = $1`, id)
+	e.pushAll()
+	e.fake.Lock(func(s *salesforcetest.Server) { s.UnavailableNext = 5 })
+	e.p.ForgetDescribe(e.ws)
+	e.setScore(e.lead("una@acme.example", "Una", 4), 5)
+	e.pushAll()
+	st, _ := e.st.SyncSettings(e.ctx, e.ws)
+	st.PullEnabled, st.PullFilterField = true, "No_Such_Box__c"
+	maps, _ := e.st.FieldMaps(e.ctx, e.ws)
+	if err := e.st.SaveSyncSettings(e.ctx, e.ws, st, maps); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.Lock(func(s *salesforcetest.Server) { s.UnavailableNext = 0 })
+	e.pullDue()
+	for _, want := range []string{"FIELD_CUSTOM_VALIDATION_EXCEPTION", "SERVER_UNAVAILABLE", "No_Such_Box__c"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log does not mention %s:\n%s", want, log.String())
+		}
+	}
+}
