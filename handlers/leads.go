@@ -128,11 +128,18 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	page := pageParam(c)
 	f, keep := leadListQuery(c)
-	f.Limit, f.Offset = leadsPerPage, (page-1)*leadsPerPage
-	leads, total, capped, err := h.Store.ListLeadsCapped(ctx, id.Workspace.ID, f)
+	list, err := h.Store.LeadListPage(ctx, id.Workspace.ID, id.User.ID, f, c.QueryParam("snap"), (page-1)*leadsPerPage, leadsPerPage)
 	if err != nil {
 		return err
 	}
+	if last := max(1, (list.Total+leadsPerPage-1)/leadsPerPage); page > last {
+		// Past the end (an old link, a list that shrank): the last page, never an empty one.
+		page = last
+		if list, err = h.Store.LeadListPage(ctx, id.Workspace.ID, id.User.ID, f, list.Token, (page-1)*leadsPerPage, leadsPerPage); err != nil {
+			return err
+		}
+	}
+	leads, total, capped := list.Leads, list.Total, list.Capped
 	rs, err := h.Pipeline.Scoring.RuleSet(ctx, id.Workspace.ID)
 	if err != nil {
 		return err
@@ -165,13 +172,11 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 	v.Paging = paging(page, total, leadsPerPage, func(p int) string {
 		q := cloneValues(keep)
 		q.Set("page", strconv.Itoa(p))
+		if list.Token != "" {
+			q.Set("snap", list.Token)
+		}
 		return "/leads?" + q.Encode()
 	})
-	if capped && len(leads) == leadsPerPage {
-		q := cloneValues(keep)
-		q.Set("page", strconv.Itoa(page+1))
-		v.Paging.NextURL, v.Paging.Pages = "/leads?"+q.Encode(), page+1
-	}
 	v.CSVURL = "/leads.csv?" + keep.Encode()
 	return Render(c, http.StatusOK, views.LeadsPage(h.chrome(c, "Leads", "leads"), v))
 }

@@ -8,6 +8,19 @@ import (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// count writes a number people read with thousands separators: 12,480.
+func count(n int) string {
+	s := strconv.Itoa(n)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return sign + s
+}
+
 // initials makes the avatar letters from a person's name.
 func initials(name string) string {
 	var out []rune

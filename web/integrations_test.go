@@ -131,11 +131,11 @@ func TestLeadPages(t *testing.T) {
 		}
 	}
 	r := admin.get("/leads")
-	if !strings.Contains(r.body, "Page 1 of 2") || !strings.Contains(r.body, `href="/leads?page=2"`) || strings.Contains(r.body, "← Previous") {
+	if !strings.Contains(r.body, "Page 1 of 2") || !strings.Contains(r.body, `href="/leads?page=2&amp;snap=`) || strings.Contains(r.body, "← Previous") {
 		t.Fatal("first page lacks its pager")
 	}
 	r = admin.get("/leads?page=2&q=globex")
-	if !strings.Contains(r.body, "Page 2 of 2") || !strings.Contains(r.body, `href="/leads?page=1&amp;q=globex"`) || strings.Contains(r.body, "Next →") {
+	if !strings.Contains(r.body, "Page 2 of 2") || !strings.Contains(r.body, `href="/leads?page=1&amp;q=globex&amp;snap=`) || strings.Contains(r.body, "Next →") {
 		t.Fatal("second page's pager is wrong or loses the search")
 	}
 	r = admin.get("/leads?q=" + url.QueryEscape("<nobody>"))

@@ -38,7 +38,8 @@ const (
 	SweepReheat    = "sweep-reheat"
 	SweepReconcile = "sweep-salesforce-reconcile"
 	SweepPull      = "sweep-salesforce-pull"
-	SweepSessions  = "sweep-sessions" // hourly, migration 0006
+	SweepSessions  = "sweep-sessions"       // hourly, migration 0006
+	SweepSnapshots = "sweep-list-snapshots" // every 15 minutes, migration 0008
 )
 
 // NewWorkers assembles everything Peregrine runs in the background — this function is the
@@ -85,6 +86,10 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	jobs.Register(SweepPull, p.Salesforce.SweepPull)
 	jobs.Register(SweepSessions, func(ctx context.Context, _ store.Job) (time.Time, error) {
 		_, err := st.DeleteExpiredSessions(ctx)
+		return time.Time{}, err
+	})
+	jobs.Register(SweepSnapshots, func(ctx context.Context, _ store.Job) (time.Time, error) {
+		_, err := st.DeleteOldListSnapshots(ctx)
 		return time.Time{}, err
 	})
 	r.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle, Workers: 2, Batch: 1, Timeout: 5 * timeout, Idle: 2 * time.Second})

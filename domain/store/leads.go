@@ -94,8 +94,20 @@ func (s *Store) ListLeadsCapped(ctx context.Context, workspaceID int64, f LeadFi
 	if capped {
 		total = CountCap
 	}
-	order := `l.main_score DESC, l.id DESC`
-	from := leadFrom
+	from, order, args := leadOrder(f, args)
+	var leads []model.Lead
+	args = append(args, f.Limit, f.Offset)
+	err := s.db.SelectContext(ctx, &leads, `SELECT `+leadColumns+from+where+
+		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("store: unable to list leads: %w", err)
+	}
+	return leads, total, capped, nil
+}
+
+// leadOrder is the FROM clause and ORDER BY of the filter's sort, with args extended.
+func leadOrder(f LeadFilter, args []any) (from, order string, _ []any) {
+	order, from = `l.main_score DESC, l.id DESC`, leadFrom
 	switch {
 	case f.ScoreID != 0:
 		args = append(args, f.ScoreID)
@@ -108,14 +120,7 @@ func (s *Store) ListLeadsCapped(ctx context.Context, workspaceID int64, f LeadFi
 	case f.Sort == SortActivity:
 		order = `l.last_activity_at DESC NULLS LAST, l.id DESC`
 	}
-	var leads []model.Lead
-	args = append(args, f.Limit, f.Offset)
-	err := s.db.SelectContext(ctx, &leads, `SELECT `+leadColumns+from+where+
-		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order, len(args)-1, len(args)), args...)
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("store: unable to list leads: %w", err)
-	}
-	return leads, total, capped, nil
+	return from, order, args
 }
 
 func leadWhere(workspaceID int64, f LeadFilter) (string, []any) {

@@ -405,6 +405,15 @@ func TestWorkspaceIsolation(t *testing.T) {
 			pgtest.Exec(t, db, `UPDATE salesforce_outbox SET run_after = now() WHERE workspace_id = $1`, b.ws.ID)
 			return errors.Join(err, unchangedB("ClearSalesforceProblem"))
 		},
+		"LeadListPage": func() error {
+			page, err := st.LeadListPage(ctx, wsA, 1, store.LeadFilter{Search: b.lead.Email}, "", 0, 50)
+			for _, l := range page.Leads {
+				if l.WorkspaceID != wsA {
+					return errors.New("listed B's lead")
+				}
+			}
+			return err
+		},
 		"PullTargets": func() error {
 			m, err := st.PullTargets(ctx, wsA, []string{b.lead.Email})
 			if l, ok := m[b.lead.Email]; ok && l.ID == b.lead.ID {
@@ -1103,6 +1112,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"WorkspacesToRefresh":      "periodic sweep across workspaces; returns workspace ids",
 		"IngestBehind":             "server-wide backlog check for worker priority",
 		"DeleteExpiredSessions":    "server-wide hourly sweep of sessions past their expiry (TestSessionRevocation)",
+		"DeleteOldListSnapshots":   "server-wide sweep of list snapshots older than an hour (TestLeadPagingOverMovingScores)",
 		"SetPoolSize":              "sizes the connection pool", "PoolSize": "",
 		"Fingerprint": "test-only digest of a workspace (export_test.go)",
 	}
