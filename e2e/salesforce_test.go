@@ -41,7 +41,7 @@ func TestSalesforceConnect(t *testing.T) {
 	must(t, expect.Locator(page.Locator(".flash-success")).ToContainText("Connected to Salesforce as integration@acme.example"))
 	must(t, expect.Locator(page.Locator("#sf-status")).ToHaveText("Connected"))
 	must(t, expect.Locator(page.Locator("#sf-connection")).ToContainText("org 00D5g00000FAKEOAA"))
-	must(t, expect.Locator(page.Locator(".sf-usage")).ToContainText("of 15000"))
+	must(t, expect.Locator(page.Locator(".sf-usage")).ToContainText("of 15,000"))
 	screenshot(t, page, "salesforce-connected.png")
 
 	// Someone revokes the app in Salesforce: the test says why and what to do.

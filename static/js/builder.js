@@ -334,7 +334,9 @@
       const chip = el("span", { class: "label-chip big" });
       const paint = () => {
         chip.textContent = (l.emoji ? l.emoji + " " : "") + (l.name || "Label");
-        chip.style.setProperty("--chip", /^#[0-9a-f]{6}$/i.test(l.color) ? l.color : "#6366f1");
+        const color = /^#[0-9a-f]{6}$/i.test(l.color) ? l.color : "#6366f1";
+        chip.dataset.color = color; // app.js paints chips present when it loads
+        if (window.paintChip) window.paintChip(chip, color);
       };
       const onSel = el("select", { "data-path": "label.on" }, el("option", { value: "lead" }, "leads"), el("option", { value: "account" }, "accounts"));
       onSel.value = l.on || "lead";
