@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/playwright-community/playwright-go"
@@ -98,7 +99,18 @@ func TestLayoutsFit(t *testing.T) {
 			}
 		}
 	}
+	// Column headers sort, and say which one does; a click anywhere on a row opens the lead.
+	must(t, page.SetViewportSize(1440, 900))
+	_, err = page.Goto("/leads")
+	must(t, err)
+	must(t, page.Locator("#leads thead").GetByRole("link", playwright.LocatorGetByRoleOptions{Name: "Last activity"}).Click())
+	must(t, expect.Page(page).ToHaveURL(urlEnds("/leads?sort=activity")))
+	must(t, expect.Locator(page.Locator(`#leads th[aria-sort="descending"]`)).ToContainText("Last activity"))
+	must(t, page.Locator("#leads tbody tr").First().Locator("td.num").Click())
+	must(t, expect.Page(page).ToHaveURL(regexp.MustCompile(`/leads/\d+$`)))
+
 	// On a phone the navigation folds away behind a menu button.
+	must(t, page.SetViewportSize(390, 844))
 	_, err = page.Goto("/leads")
 	must(t, err)
 	nav := page.Locator("nav.nav")

@@ -59,6 +59,80 @@ func leadName(l model.Lead) string {
 	return l.Email
 }
 
+// scoreBound reads a score filter; text that is not a number is left out (scoreProblems says
+// why beside the field).
+func scoreBound(raw string, keep url.Values, name string) *float64 {
+	v, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	keep.Set(name, strings.TrimSpace(raw))
+	return &v
+}
+
+// scoreProblems explains score filters that were left out or cannot match.
+func scoreProblems(c echo.Context, f store.LeadFilter) map[string]string {
+	out := map[string]string{}
+	for _, name := range []string{"min", "max"} {
+		if raw := strings.TrimSpace(c.QueryParam(name)); raw != "" && scoreBound(raw, url.Values{}, name) == nil {
+			out[name] = fmt.Sprintf("“%s” is not a number, so it was left out. Enter a score such as 40.", truncate(raw, 40))
+		}
+	}
+	if f.MinScore != nil && f.MaxScore != nil && *f.MinScore > *f.MaxScore {
+		out["max"] = "The highest score is below the lowest, so no lead can match."
+	}
+	return out
+}
+
+// filterSummary names the filters in force, as a person would say them.
+func filterSummary(f store.LeadFilter, account string) []string {
+	var out []string
+	if f.Search != "" {
+		out = append(out, "“"+f.Search+"”")
+	}
+	if len(f.Grades) > 0 {
+		out = append(out, "grade "+strings.Join(f.Grades, " or "))
+	}
+	if len(f.Temperatures) > 0 {
+		out = append(out, strings.Join(f.Temperatures, " or "))
+	}
+	for _, l := range f.Labels {
+		out = append(out, "label “"+l+"”")
+	}
+	switch {
+	case f.MinScore != nil && f.MaxScore != nil:
+		out = append(out, fmt.Sprintf("score %s to %s", formatScore(*f.MinScore), formatScore(*f.MaxScore)))
+	case f.MinScore != nil:
+		out = append(out, "score at least "+formatScore(*f.MinScore))
+	case f.MaxScore != nil:
+		out = append(out, "score at most "+formatScore(*f.MaxScore))
+	}
+	if f.Owner != "" {
+		out = append(out, "owner “"+f.Owner+"”")
+	}
+	if f.ActiveDays > 0 {
+		out = append(out, fmt.Sprintf("active in the last %d days", f.ActiveDays))
+	}
+	if account != "" {
+		out = append(out, "at "+account)
+	}
+	return out
+}
+
+// sortLinks are the lead list's column header links: the same filters, another order.
+func sortLinks(keep url.Values) map[string]string {
+	out := map[string]string{}
+	for _, sort := range []string{store.SortScore, store.SortGrade, store.SortTemperature, store.SortActivity} {
+		q := cloneValues(keep)
+		q.Del("sort")
+		if sort != store.SortScore {
+			q.Set("sort", sort)
+		}
+		out[sort] = "/leads?" + q.Encode()
+	}
+	return out
+}
+
 // leadListQuery reads the lead list's filters and order from the query string. Unknown
 // values are ignored rather than refused: these are links people share and bookmark.
 func leadListQuery(c echo.Context) (store.LeadFilter, url.Values) {
@@ -97,14 +171,7 @@ func leadListQuery(c echo.Context) (store.LeadFilter, url.Values) {
 			keep.Add("temp", t)
 		}
 	}
-	if v, err := strconv.ParseFloat(q.Get("min"), 64); err == nil {
-		f.MinScore = &v
-		keep.Set("min", q.Get("min"))
-	}
-	if v, err := strconv.ParseFloat(q.Get("max"), 64); err == nil {
-		f.MaxScore = &v
-		keep.Set("max", q.Get("max"))
-	}
+	f.MinScore, f.MaxScore = scoreBound(q.Get("min"), keep, "min"), scoreBound(q.Get("max"), keep, "max")
 	if id, err := strconv.ParseInt(q.Get("account"), 10, 64); err == nil && id > 0 {
 		f.AccountID = id
 		keep.Set("account", q.Get("account"))
@@ -166,6 +233,8 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 			v.Account, v.AccountID = a.Domain, a.ID
 		}
 	}
+	v.SortLinks, v.Problems, v.FilterSummary = sortLinks(keep), scoreProblems(c, f), filterSummary(f, v.Account)
+	v.WorkspaceSlug = id.Workspace.Slug
 	for _, l := range leads {
 		v.Rows = append(v.Rows, leadRow(rs, l))
 	}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/a-h/templ"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -113,4 +115,12 @@ func runURL(id int64, failed bool) string {
 		u += "&failed=1"
 	}
 	return u
+}
+
+// sortedAttrs marks the column a table is sorted by (descending: lists put the most first).
+func sortedAttrs(sorted bool) templ.Attributes {
+	if sorted {
+		return templ.Attributes{"aria-sort": "descending"}
+	}
+	return templ.Attributes{}
 }

@@ -108,6 +108,14 @@ type LeadsView struct {
 	AccountID       int64
 	CSVURL          string
 	TemperatureHelp string
+	// SortLinks are the column headers' links (score, grade, temperature, activity).
+	SortLinks map[string]string
+	// Problems are filter values that could not be used, by field (min, max), in words.
+	Problems map[string]string
+	// FilterSummary names the filters in force, for "no lead matches".
+	FilterSummary []string
+	// WorkspaceSlug is what `peregrine demo --workspace` takes.
+	WorkspaceSlug string
 }
 
 // UserRow is one member of the workspace on the users page.

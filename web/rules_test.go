@@ -238,10 +238,22 @@ func TestLeadCSVExportAndFilters(t *testing.T) {
 	// Filters that match nobody say so; unknown values are ignored rather than failing.
 	r = admin.get("/leads?grade=A&temp=hot")
 	assertStatus(t, r, http.StatusOK)
-	if !strings.Contains(r.body, "No lead matches these filters") {
-		t.Fatal("empty filter result not explained")
+	if !strings.Contains(r.body, "No lead matches all of these filters") || !strings.Contains(r.body, "grade A · hot") {
+		t.Fatal("empty filter result not explained with its filters")
 	}
-	assertStatus(t, admin.get("/leads?grade=Z&temp=boiling&sort=nonsense&min=abc"), http.StatusOK)
+	if r = admin.get("/leads?grade=B"); !strings.Contains(r.body, "No lead matches grade B") {
+		t.Fatal("a single filter is not named")
+	}
+	// A score bound that is not a number is left out and said so beside the field; bounds
+	// the wrong way round say why nothing matches.
+	r = admin.get("/leads?grade=Z&temp=boiling&sort=nonsense&min=abc")
+	assertStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.body, "“abc” is not a number") || !strings.Contains(r.body, "anna@acme.example") {
+		t.Fatal("min=abc is not explained, or it hid the leads")
+	}
+	if r = admin.get("/leads?min=50&max=-5"); !strings.Contains(r.body, "The highest score is below the lowest") {
+		t.Fatal("max below min is not explained")
+	}
 	assertStatus(t, admin.get("/accounts/99999"), http.StatusNotFound)
 	assertStatus(t, admin.get("/accounts/abc"), http.StatusNotFound)
 }

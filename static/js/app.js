@@ -113,3 +113,12 @@ document.addEventListener("click", (event) => {
   const open = document.body.classList.toggle("nav-open");
   button.setAttribute("aria-expanded", String(open));
 });
+
+// Rows that open their record: <tr data-href="/leads/1">. Links, buttons and fields inside
+// keep their own meaning; a selection of text is not a click.
+document.addEventListener("click", (event) => {
+  const row = event.target.closest("tr[data-href]");
+  if (!row || event.target.closest("a, button, input, select, label") || String(window.getSelection())) return;
+  if (event.metaKey || event.ctrlKey) window.open(row.dataset.href, "_blank");
+  else window.location.assign(row.dataset.href);
+});
