@@ -181,7 +181,7 @@ func TestRuleBuilderFlow(t *testing.T) {
 	// The lead page explains the score.
 	must(t, rows.First().Locator("a.strong").Click())
 	must(t, expect.Locator(page.Locator("#why")).ToContainText("Pricing from a target account or the spring campaign"))
-	must(t, expect.Locator(page.Locator("#why")).ToContainText("+100.0"))
+	must(t, expect.Locator(page.Locator("#why")).ToContainText("+100 Pricing from a target account"))
 	screenshot(t, page, "lead-scored.png")
 
 	// Accounts: globex is listed with its people.

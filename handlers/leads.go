@@ -376,7 +376,7 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	v := views.LeadView{ID: l.ID, Name: leadName(l), Email: l.Email, Company: l.Company, Country: l.Country, TimeZone: l.TimeZone,
 		Phone: l.Phone, FirstSeen: views.FormatTime(l.FirstActivityAt), LastSeen: views.FormatTime(l.LastActivityAt),
 		Activities: l.ActivityCount, Filter: filter, Source: source, Total: total, Title: l.Title, Owner: l.OwnerName,
-		Grade: l.Grade, FitPoints: num(l.FitPoints), Temperature: l.Temperature, Rising: l.Rising, TemperatureHelp: TemperatureHelp}
+		Grade: l.Grade, FitPoints: formatScore(l.FitPoints), Temperature: l.Temperature, Rising: l.Rising, TemperatureHelp: TemperatureHelp}
 	if l.AccountDomain != nil {
 		v.Account = *l.AccountDomain
 	}
@@ -442,7 +442,7 @@ func (h *Handlers) explainScores(c echo.Context, rs *scoring.RuleSet, v *views.L
 	}
 	now := time.Now()
 	for _, sv := range values {
-		card := views.ScoreCard{Name: sv.Name, Value: formatScore(sv.Value), Main: sv.IsMain}
+		card := views.ScoreCard{Name: sv.Name, Main: sv.IsMain}
 		var mine []store.ContributionDetail
 		for _, cd := range contribs {
 			if cd.ScoreID == sv.ScoreID {
@@ -451,7 +451,7 @@ func (h *Handlers) explainScores(c echo.Context, rs *scoring.RuleSet, v *views.L
 		}
 		card.Trend = scoring.Trend(mine, rs, now, 30)
 		card.Spark = sparkline(card.Trend, 160, 36)
-		card.Reasons = reasons(mine, rs, names, now)
+		card.Value, card.Reasons = reasons(sv.Value, mine, rs, names, now)
 		v.Scores = append(v.Scores, card)
 	}
 	ledger, err := h.Store.LeadLedger(ctx, ws, v.ID, 12)
@@ -470,7 +470,8 @@ func (h *Handlers) explainScores(c echo.Context, rs *scoring.RuleSet, v *views.L
 			if l.ScoreID != nil {
 				score = rs.ScoreName(*l.ScoreID)
 			}
-			ch.What = fmt.Sprintf("%+g %s (%s → %s)", l.Delta, score, num(l.Before), num(l.After))
+			// The rule's points, and where the score stood after them, in whole points.
+			ch.What = fmt.Sprintf("%+d %s, now %s", int(math.Round(l.Delta)), score, formatScore(l.After))
 			ch.Up = l.Delta > 0
 		}
 		v.Ledger = append(v.Ledger, ch)
@@ -478,8 +479,9 @@ func (h *Handlers) explainScores(c echo.Context, rs *scoring.RuleSet, v *views.L
 	return nil
 }
 
-// reasons groups a score's contributions by rule, biggest first.
-func reasons(contribs []store.ContributionDetail, rs *scoring.RuleSet, names map[int64]string, now time.Time) []views.Reason {
+// reasons groups a score's contributions by rule, biggest first, in whole points that add up
+// to the score shown (returned with them).
+func reasons(total float64, contribs []store.ContributionDetail, rs *scoring.RuleSet, names map[int64]string, now time.Time) (string, []views.Reason) {
 	byRule := map[int64]*views.Reason{}
 	var order []int64
 	points := map[int64]float64{}
@@ -496,17 +498,22 @@ func reasons(contribs []store.ContributionDetail, rs *scoring.RuleSet, names map
 			r.Examples = append(r.Examples, views.Pair{Label: ago(cd.EarnedAt), Value: *cd.ActivityName})
 		}
 	}
+	parts := make([]float64, len(order))
+	for i, id := range order {
+		parts[i] = points[id]
+	}
+	whole, rounded := scoring.WholePoints(total, parts)
 	out := make([]views.Reason, 0, len(order))
-	for _, id := range order {
+	for i, id := range order {
 		r := byRule[id]
-		r.Points = fmt.Sprintf("%+.1f", points[id])
-		r.Up = points[id] >= 0
+		r.Points = fmt.Sprintf("%+d", rounded[i])
+		r.Up = rounded[i] >= 0
 		out = append(out, *r)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		return math.Abs(points[out[i].RuleID]) > math.Abs(points[out[j].RuleID])
 	})
-	return out
+	return strconv.Itoa(whole), out
 }
 
 // sparkline draws values as an SVG polyline's points within w×h.

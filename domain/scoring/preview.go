@@ -31,6 +31,9 @@ type Preview struct {
 	Matching int // leads the rule matches now
 	Gain     int // leads gaining the label, points or a better grade
 	Lose     int // leads losing the label, points or a worse grade
+	// Note explains changes the rule's own wording does not (an edited rule replaces the
+	// points its saved version gave).
+	Note     string
 	Examples []PreviewExample
 }
 
@@ -115,10 +118,6 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 		if err != nil {
 			return err
 		}
-		storedScores, err := tx.StoredLeadScores(ctx, workspaceID, ids)
-		if err != nil {
-			return err
-		}
 		for start := 0; start < len(ids); start += 500 {
 			chunk := ids[start:min(start+500, len(ids))]
 			leads, err := tx.ScoringLeads(ctx, workspaceID, chunk)
@@ -130,6 +129,9 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 				return err
 			}
 			for _, st := range states {
+				// Before and after are both scored now, so time passing (decay, expiry) since the
+				// lead was last scored is not mistaken for the rule's doing.
+				o0 := current.Score(st, HeatScale{p50, p80, p95}, now)
 				o := next.Score(st, HeatScale{p50, p80, p95}, now)
 				ex := PreviewExample{LeadID: st.Lead.ID, URL: fmt.Sprintf("/leads/%d", st.Lead.ID), Email: st.Lead.Email,
 					Name: strings.TrimSpace(st.Lead.FirstName + " " + st.Lead.LastName)}
@@ -137,11 +139,11 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 				switch rule.Kind {
 				case rules.KindScore:
 					ex.Matches = o.Matched[id]
-					before, after := storedScores[st.Lead.ID][scoreID], o.Scoring.Scores[scoreID]
+					before, after := math.Round(o0.Scoring.Scores[scoreID]), math.Round(o.Scoring.Scores[scoreID])
 					ex.Before, ex.After = formatPoints(before), formatPoints(after)
-					size = after - before
+					size = after - before // whole points, as people read them
 				case rules.KindLabel:
-					had := slices.Contains(st.Lead.Labels, rule.Label.Name)
+					had := slices.Contains(o0.Scoring.Labels, rule.Label.Name)
 					ex.Matches = slices.Contains(o.Scoring.Labels, rule.Label.Name)
 					ex.Before, ex.After = yesNo(had), yesNo(ex.Matches)
 					size = b2f(ex.Matches) - b2f(had)
@@ -170,7 +172,20 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 		return nil
 	})
 	sort.SliceStable(changes, func(i, j int) bool { return math.Abs(changes[i].size) > math.Abs(changes[j].size) })
-	for _, c := range append(changes, matches...) {
+	// Examples of both sides first — the biggest gains and the biggest losses — then the rest.
+	var gains, losses []change
+	for _, c := range changes {
+		if c.size > 0 {
+			gains = append(gains, c)
+		} else {
+			losses = append(losses, c)
+		}
+	}
+	picked := append(append(gains[:min(5, len(gains))], losses[:min(5, len(losses))]...), changes...)
+	if ruleID != 0 && out.Lose > 0 {
+		out.Note = "Saving replaces the rule's current version: leads it gave more than this version would lose the difference."
+	}
+	for _, c := range append(picked, matches...) {
 		if len(out.Examples) == 10 {
 			break
 		}

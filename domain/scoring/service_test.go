@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -425,4 +426,52 @@ func TestGrowingWorkspaceIsPlacedAnew(t *testing.T) {
 func (e *env) exec(q string, args ...any) {
 	e.t.Helper()
 	pgtest.Exec(e.t, e.db, q, args...)
+}
+
+// TestPreviewComparesLikeWithLike: leads last scored weeks ago have decayed since; a new rule
+// that only adds points makes nobody "lose points" in the preview, and an edit that gives
+// fewer points says why leads lose them and shows examples of it.
+func TestPreviewComparesLikeWithLike(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(6)
+	var acts []model.ActivityRow
+	for i, id := range ids {
+		for j := 0; j <= i; j++ {
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(100*i + j), OccurredAt: e.now.Add(-time.Duration(j+1) * time.Hour),
+				Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name})
+		}
+	}
+	e.ingest(acts)
+	e.now = e.now.Add(45 * 24 * time.Hour) // email points have halved since; nothing re-scored yet
+	add := rules.Rule{Name: "Webinar", Kind: rules.KindScore, Enabled: true,
+		When:  rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: "event.name", Operator: "contains", Value: "webinar"}}}},
+		Score: &rules.ScoreEffect{Score: "Lead score", Points: 10, Per: rules.PerLead}}
+	p, err := e.svc.Preview(e.ctx, e.ws, 0, add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Lose != 0 || p.Gain != 0 || p.Note != "" {
+		t.Fatalf("a rule nobody matches: gain %d, lose %d, note %q", p.Gain, p.Lose, p.Note)
+	}
+	// Edit the email-open rule to give next to nothing.
+	stored, _ := e.st.ListRules(e.ctx, e.ws)
+	for _, r := range stored {
+		var def rules.Rule
+		if json.Unmarshal(r.Definition, &def) != nil || def.Kind != rules.KindScore || !strings.Contains(string(r.Definition), "email.Open") {
+			continue
+		}
+		def.Score.Points, def.Score.Cap = 0.01, 0
+		if def.Score.Per == rules.PerEvent {
+			def.Score.Cap = 0
+		}
+		p, err = e.svc.Preview(e.ctx, e.ws, r.ID, def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Lose == 0 || p.Note == "" || len(p.Examples) == 0 || p.Examples[0].Before == p.Examples[0].After {
+			t.Fatalf("an edit giving fewer points: %+v", p)
+		}
+		return
+	}
+	t.Fatal("no email-open rule in the default set")
 }

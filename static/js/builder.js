@@ -451,6 +451,7 @@
         figure(p.Matching, what + " match now", "figure-main"),
         figure(p.Gain, words[0], "figure-up"),
         figure(p.Lose, words[1], "figure-down")),
+      p.Note ? el("p", { class: "small", id: "preview-note" }, p.Note) : null,
       el("p", { class: "muted small" }, sample + " Nothing is saved until you press Save."),
       rows.length ? el("table", { class: "table compact", id: "preview-examples" },
         el("thead", {}, el("tr", {}, el("th", {}, what === "accounts" ? "Example account" : "Example lead"), el("th", { class: "num" }, words[2]), el("th", { class: "num" }, words[3]))),
