@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/views"
@@ -251,10 +252,9 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 }
 
 // TemperatureHelp explains temperature in the UI (docs/rules.md has the long form).
-const TemperatureHelp = "Temperature compares this lead's engagement with your other leads'. Each activity counts 1 today, " +
-	"½ a week ago, ¼ two weeks ago… Hot: active this week and in the top 5 %, or in the top 20 % and rising " +
-	"(3+ activities this week, twice the weekly average of the 4 weeks before). Warm: top 20 %. Neutral: above the median. " +
-	"Cold: below. Frozen: no activity for 90 days."
+const TemperatureHelp = "Temperature ranks the leads active in the last 90 days by recent engagement: each activity counts 1 today, " +
+	"½ a week ago, ¼ two weeks ago… By default the top 10 % are hot, the next 20 % warm, the next 30 % neutral and the rest cold " +
+	"(Scoring › Rules sets the shares). No activity for 90 days: frozen. ↑ marks a lead whose activity is rising this week."
 
 func cloneValues(v url.Values) url.Values {
 	out := url.Values{}
@@ -279,7 +279,7 @@ func leadRow(rs *scoring.RuleSet, l model.Lead) views.LeadRow {
 	}
 	row := views.LeadRow{ID: l.ID, Name: leadName(l), Email: l.Email, Company: company, Title: l.Title,
 		Activities: l.ActivityCount, LastActivity: views.FormatTime(l.LastActivityAt), Score: formatScore(l.MainScore),
-		Grade: l.Grade, Temperature: l.Temperature, Owner: l.OwnerName}
+		Grade: l.Grade, Temperature: l.Temperature, Owner: l.OwnerName, Rising: l.Rising && l.Temperature != rules.Frozen}
 	if l.AccountID != nil {
 		row.AccountID = *l.AccountID
 	}

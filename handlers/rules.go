@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -72,7 +73,73 @@ func (h *Handlers) ShowRulesPage(c echo.Context) error {
 	_ = json.Unmarshal(scale, &g)
 	v.Grades = []views.GradeThreshold{{Grade: "A", Min: g.A}, {Grade: "B", Min: g.B}, {Grade: "C", Min: g.C}, {Grade: "D", Min: g.D}, {Grade: "E", Min: g.E}}
 	v.Progress = progress
+	if v.Bands, err = h.temperatureBands(c); err != nil {
+		return err
+	}
 	return Render(c, http.StatusOK, views.RulesPage(h.chrome(c, "Scoring rules", "rules"), v))
+}
+
+// temperatureBands is the bands as set, with the leads in each now.
+func (h *Handlers) temperatureBands(c echo.Context) ([]views.TemperatureBand, error) {
+	ws := IdentityOf(c).Workspace.ID
+	b, err := h.Store.TemperatureBands(c.Request().Context(), ws)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := h.Store.TemperatureCounts(c.Request().Context(), ws)
+	if err != nil {
+		return nil, err
+	}
+	active, all := 0, 0
+	for t, n := range counts {
+		all += n
+		if t != rules.Frozen {
+			active += n
+		}
+	}
+	percent := func(n, of int) int {
+		if of == 0 {
+			return 0
+		}
+		return int(math.Round(float64(n) * 100 / float64(of)))
+	}
+	out := []views.TemperatureBand{
+		{Name: rules.Hot, Share: b.Hot, Editable: true}, {Name: rules.Warm, Share: b.Warm, Editable: true},
+		{Name: rules.Neutral, Share: b.Neutral, Editable: true}, {Name: rules.Cold, Share: b.Cold()}, {Name: rules.Frozen},
+	}
+	for i := range out {
+		out[i].Leads = counts[out[i].Name]
+		out[i].Percent = percent(out[i].Leads, active)
+		if out[i].Name == rules.Frozen {
+			out[i].Percent = percent(out[i].Leads, all)
+		}
+	}
+	return out, nil
+}
+
+// UpdateTemperatureBands saves the shares of active leads per temperature and places every
+// lead in the new bands.
+func (h *Handlers) UpdateTemperatureBands(c echo.Context) error {
+	var vals [3]int
+	for i, name := range []string{rules.Hot, rules.Warm, rules.Neutral} {
+		v, err := strconv.Atoi(strings.TrimSpace(c.FormValue(name)))
+		if err != nil || v < 1 || v > 97 {
+			h.flash(c, "error", "Enter a whole percentage from 1 to 97 for "+name+".")
+			return c.Redirect(http.StatusSeeOther, "/rules#temperature")
+		}
+		vals[i] = v
+	}
+	b := rules.Bands{Hot: vals[0], Warm: vals[1], Neutral: vals[2]}
+	if !b.Valid() {
+		h.flash(c, "error", "Hot may hold at most half of the active leads, and hot, warm and neutral together must leave some for cold (at most 99 %).")
+		return c.Redirect(http.StatusSeeOther, "/rules#temperature")
+	}
+	if err := h.Store.SetTemperatureBands(c.Request().Context(), IdentityOf(c).Workspace.ID, b, scoring.JobReheat); err != nil {
+		return err
+	}
+	h.flash(c, "success", fmt.Sprintf("Temperature bands saved: hot %d %%, warm %d %%, neutral %d %%, cold %d %% of active leads. Placing every lead now.",
+		b.Hot, b.Warm, b.Neutral, b.Cold()))
+	return c.Redirect(http.StatusSeeOther, "/rules#temperature")
 }
 
 // ShowRescoreProgress renders the re-scoring panel (polled while a job runs).

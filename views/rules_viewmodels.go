@@ -7,6 +7,16 @@ type RulesView struct {
 	Scores   []ScoreRow
 	Grades   []GradeThreshold
 	Progress Progress
+	Bands    []TemperatureBand
+}
+
+// TemperatureBand is a temperature's share of active leads, as set and as it stands.
+type TemperatureBand struct {
+	Name     string // hot, warm, neutral, cold, frozen
+	Share    int    // the share set (percent of active leads); cold is what is left, frozen has none
+	Leads    int    // leads in the band now
+	Percent  int    // of active leads now (frozen: of all leads)
+	Editable bool
 }
 
 // RuleRow is one rule in the list.

@@ -75,6 +75,7 @@ type LeadRow struct {
 	Temperature  string
 	Labels       []LabelChip
 	Owner        string
+	Rising       bool // more activity this week than the weeks before: an arrow, not a band
 }
 
 // Paging places a page within a list and links to its neighbours.

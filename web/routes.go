@@ -99,6 +99,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/rules/import", h.ImportRules, marketing...)
 	e.POST("/rules/defaults", h.LoadDefaultRules, marketing...)
 	e.POST("/rules/grades", h.UpdateGradeScale, marketing...)
+	e.POST("/rules/temperature", h.UpdateTemperatureBands, marketing...)
 	e.POST("/rules/scores/:id", h.UpdateScore, marketing...)
 	e.GET("/rules/:id", h.ShowRuleBuilder, marketing...)
 	e.POST("/rules/:id", h.SaveRule, marketing...)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 )
 
@@ -256,4 +257,31 @@ func TestLeadCSVExportAndFilters(t *testing.T) {
 	}
 	assertStatus(t, admin.get("/accounts/99999"), http.StatusNotFound)
 	assertStatus(t, admin.get("/accounts/abc"), http.StatusNotFound)
+}
+
+// TestTemperatureBandsForm: the rules page shows each band's share and the leads in it; the
+// form saves valid shares, refuses impossible ones with the reason, and sales cannot post it.
+func TestTemperatureBandsForm(t *testing.T) {
+	s := newServer(t, nil)
+	admin := s.browser(t)
+	signUp(t, admin, "ada@acme.com")
+	page := admin.get("/rules")
+	for _, want := range []string{"Temperature bands", `name="hot" min="1" max="97" step="1" value="10"`, `value="20"`, `value="30"`, "40 %"} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("rules page lacks %q", want)
+		}
+	}
+	assertStatus(t, admin.post("/rules/temperature", url.Values{"hot": {"60"}, "warm": {"20"}, "neutral": {"10"}}), http.StatusSeeOther)
+	if !strings.Contains(admin.get("/rules").body, "Hot may hold at most half") {
+		t.Fatal("an impossible split is not explained")
+	}
+	assertStatus(t, admin.post("/rules/temperature", url.Values{"hot": {"5"}, "warm": {"15"}, "neutral": {"50"}}), http.StatusSeeOther)
+	page = admin.get("/rules")
+	if !strings.Contains(page.body, "cold 30 % of active leads") || !strings.Contains(page.body, `value="5"`) {
+		t.Fatalf("saved bands not shown:\n%.3000s", page.body)
+	}
+	ws, _ := s.Store.WorkspaceBySlug(context.Background(), "acme")
+	if n := pgtest.Count(t, s.DB, `SELECT count(*) FROM workspaces WHERE id = $1 AND temperature_bands = '{"hot": 5, "warm": 15, "neutral": 50}'`, ws.ID); n != 1 {
+		t.Fatal("the bands were not stored")
+	}
 }

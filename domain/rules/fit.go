@@ -94,13 +94,34 @@ func Engage(times []time.Time, now time.Time) Engagement {
 	return e
 }
 
-// Distribution is where a workspace's active leads stand: heat percentiles.
-type Distribution struct {
-	P50, P80, P95 float64
+// Bands are the shares (percent) of a workspace's active leads — active in the last 90 days
+// — per temperature, hottest first; the rest is cold.
+type Bands struct {
+	Hot     int `json:"hot"`
+	Warm    int `json:"warm"`
+	Neutral int `json:"neutral"`
 }
 
-// Distribute computes the percentiles of the heats of leads active in the last 90 days.
-func Distribute(heats []float64) Distribution {
+// DefaultBands: the top 10 % hot, the next 20 % warm, the next 30 % neutral, 40 % cold.
+var DefaultBands = Bands{Hot: 10, Warm: 20, Neutral: 30}
+
+// Cold is the share left for cold.
+func (b Bands) Cold() int { return 100 - b.Hot - b.Warm - b.Neutral }
+
+// Valid: every band holds some leads (at least 1 %), hot at most half, and cold is left.
+func (b Bands) Valid() bool {
+	return b.Hot >= 1 && b.Hot <= 50 && b.Warm >= 1 && b.Neutral >= 1 && b.Cold() >= 1
+}
+
+// Distribution holds the lowest heat of each band among a workspace's active leads.
+type Distribution struct {
+	Hot, Warm, Neutral float64
+}
+
+// Distribute places the bands over the heats of active leads (heat > 0): a lead is in a band
+// when its heat is above the band's floor, so the hottest share% of leads are (ties at the
+// floor fall to the band below).
+func Distribute(heats []float64, b Bands) Distribution {
 	var active []float64
 	for _, h := range heats {
 		if h > 0 {
@@ -111,30 +132,30 @@ func Distribute(heats []float64) Distribution {
 		return Distribution{}
 	}
 	sort.Float64s(active)
-	at := func(p float64) float64 { return active[min(len(active)-1, int(p*float64(len(active))))] }
-	return Distribution{P50: at(0.50), P80: at(0.80), P95: at(0.95)}
+	// floor is the heat of the hottest lead outside the hottest share% (0: everyone is in).
+	floor := func(share int) float64 {
+		k := int(math.Round(float64(share) / 100 * float64(len(active))))
+		if k >= len(active) {
+			return 0
+		}
+		return active[len(active)-k-1]
+	}
+	return Distribution{Hot: floor(b.Hot), Warm: floor(b.Hot + b.Warm), Neutral: floor(b.Hot + b.Warm + b.Neutral)}
 }
 
-// Temperature places a lead among its workspace's leads (docs/rules.md explains it):
-//   - frozen: no activity in 90 days;
-//   - hot: active in the last 7 days and either in the top 5 % by heat, or in the top 20 %
-//     with a rising trend (at least 3 activities this week and twice the weekly average of
-//     the 4 weeks before);
-//   - warm: top 20 % by heat;
-//   - neutral: above the median;
-//   - cold: the rest.
+// Temperature places a lead among its workspace's active leads (docs/rules.md explains it):
+// frozen after 90 days without activity, else hot, warm or neutral from the band floors
+// down, and cold below. A rising trend does not change the band: lists show it as an arrow.
 func Temperature(e Engagement, d Distribution, now time.Time) string {
 	if e.Last.IsZero() || now.Sub(e.Last) > 90*24*time.Hour {
 		return Frozen
 	}
-	activeThisWeek := now.Sub(e.Last) <= 7*24*time.Hour
-	rising := e.LastWeek >= 3 && e.LastWeek >= 2*e.PriorWeekly
 	switch {
-	case activeThisWeek && (e.Heat >= d.P95 || (e.Heat >= d.P80 && rising)):
+	case e.Heat > d.Hot:
 		return Hot
-	case e.Heat >= d.P80:
+	case e.Heat > d.Warm:
 		return Warm
-	case e.Heat > d.P50:
+	case e.Heat > d.Neutral:
 		return Neutral
 	}
 	return Cold

@@ -56,21 +56,46 @@ func TestTemperature(t *testing.T) {
 	eng := map[string]Engagement{}
 	for name, ts := range leads {
 		eng[name] = Engage(ts, now)
-		heats = append(heats, eng[name].Heat)
+		if name != "old" {
+			heats = append(heats, eng[name].Heat)
+		}
 	}
-	d := Distribute(heats)
-	want := map[string]string{"burst": Hot, "old": Frozen, "none": Frozen, "fading": Cold}
+	// Four active leads, bands 25/25/25/25: one in each.
+	d := Distribute(heats, Bands{Hot: 25, Warm: 25, Neutral: 25})
+	want := map[string]string{"burst": Hot, "riser": Warm, "steady": Neutral, "fading": Cold, "old": Frozen, "none": Frozen}
 	for name, w := range want {
 		if got := Temperature(eng[name], d, now); got != w {
 			t.Errorf("%s: %s, want %s (heat %.2f, dist %+v)", name, got, w, eng[name].Heat, d)
 		}
 	}
-	if Temperature(eng["steady"], d, now) == Frozen || Temperature(eng["riser"], d, now) == Cold {
-		t.Error("active leads ranked too cold")
-	}
 	// A week of silence cools the hottest lead.
 	later := now.Add(14 * day)
 	if got := Temperature(Engage(leads["burst"], later), d, later); got == Hot {
 		t.Errorf("two weeks later still %s", got)
+	}
+}
+
+// TestBandsHoldTheirShares: over many leads, each band holds its share of the active ones.
+func TestBandsHoldTheirShares(t *testing.T) {
+	var heats []float64
+	for i := 1; i <= 1000; i++ {
+		heats = append(heats, float64(i%97)+float64(i)/1000) // distinct, unordered
+	}
+	for _, b := range []Bands{DefaultBands, {Hot: 5, Warm: 15, Neutral: 40}, {Hot: 50, Warm: 1, Neutral: 1}} {
+		d := Distribute(heats, b)
+		count := map[string]int{}
+		for _, h := range heats {
+			count[Temperature(Engagement{Last: now, Heat: h}, d, now)]++
+		}
+		want := map[string]int{Hot: b.Hot * 10, Warm: b.Warm * 10, Neutral: b.Neutral * 10, Cold: b.Cold() * 10}
+		for band, n := range want {
+			if count[band] != n {
+				t.Errorf("bands %+v: %s holds %d of 1,000, want %d", b, band, count[band], n)
+			}
+		}
+	}
+	if !DefaultBands.Valid() || (Bands{Hot: 60, Warm: 20, Neutral: 10}).Valid() || (Bands{Hot: 10, Warm: 0, Neutral: 30}).Valid() ||
+		(Bands{Hot: 40, Warm: 30, Neutral: 30}).Valid() {
+		t.Fatal("band validation")
 	}
 }

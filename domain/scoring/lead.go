@@ -43,8 +43,9 @@ type Outcome struct {
 	Matched             map[int64]bool
 }
 
-// HeatScale is the workspace's heat percentiles in time-free units (see Heat).
-type HeatScale struct{ P50, P80, P95 float64 }
+// HeatScale holds the floors of the workspace's hot, warm and neutral bands in time-free units
+// (see Heat).
+type HeatScale struct{ Hot, Warm, Neutral float64 }
 
 // heatEpoch anchors time-free heat; any fixed instant works.
 var heatEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -81,7 +82,7 @@ func (h HeatScale) At(now time.Time) rules.Distribution {
 		}
 		return math.Exp2(p - units(now))
 	}
-	return rules.Distribution{P50: at(h.P50), P80: at(h.P80), P95: at(h.P95)}
+	return rules.Distribution{Hot: at(h.Hot), Warm: at(h.Warm), Neutral: at(h.Neutral)}
 }
 
 // Profile is the rule engine's view of a lead.

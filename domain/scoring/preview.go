@@ -114,7 +114,7 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 			return err
 		}
 		out.Total, out.Examined = total, len(ids)
-		p50, p80, p95, _, err := tx.HeatScale(ctx, workspaceID)
+		hot, warm, neutral, _, err := tx.HeatScale(ctx, workspaceID)
 		if err != nil {
 			return err
 		}
@@ -131,8 +131,8 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 			for _, st := range states {
 				// Before and after are both scored now, so time passing (decay, expiry) since the
 				// lead was last scored is not mistaken for the rule's doing.
-				o0 := current.Score(st, HeatScale{p50, p80, p95}, now)
-				o := next.Score(st, HeatScale{p50, p80, p95}, now)
+				o0 := current.Score(st, HeatScale{Hot: hot, Warm: warm, Neutral: neutral}, now)
+				o := next.Score(st, HeatScale{Hot: hot, Warm: warm, Neutral: neutral}, now)
 				ex := PreviewExample{LeadID: st.Lead.ID, URL: fmt.Sprintf("/leads/%d", st.Lead.ID), Email: st.Lead.Email,
 					Name: strings.TrimSpace(st.Lead.FirstName + " " + st.Lead.LastName)}
 				var size float64

@@ -110,16 +110,16 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 		return err
 	}
 	now := s.Now()
-	p50, p80, p95, computed, err := tx.HeatScale(ctx, workspaceID)
+	hot, warm, neutral, computed, err := tx.HeatScale(ctx, workspaceID)
 	if err != nil {
 		return err
 	}
 	if computed == nil { // a new workspace: place its first leads against each other
-		if p50, p80, p95, err = tx.ComputeHeatScale(ctx, workspaceID); err != nil {
+		if hot, warm, neutral, err = tx.ComputeHeatScale(ctx, workspaceID); err != nil {
 			return err
 		}
 	}
-	heat := HeatScale{p50, p80, p95}
+	heat := HeatScale{Hot: hot, Warm: warm, Neutral: neutral}
 	leads, err := tx.LockScoringLeads(ctx, workspaceID, leadIDs)
 	if err != nil {
 		return err
@@ -599,10 +599,10 @@ func (s *Service) SweepRefresh(ctx context.Context, _ store.Job) (time.Time, err
 	return time.Time{}, s.enqueue(ctx, ids, JobRefresh)
 }
 
-// SweepReheat queues a reheat job for workspaces with new activity, at most every 10 minutes
-// each (sooner for a workspace filling up).
+// SweepReheat queues a reheat job for workspaces with new activity, at most every minute
+// each, so the bands follow data as it lands (sooner for a workspace filling up).
 func (s *Service) SweepReheat(ctx context.Context, _ store.Job) (time.Time, error) {
-	ids, err := s.Store.WorkspacesToReheat(ctx, 10*time.Minute)
+	ids, err := s.Store.WorkspacesToReheat(ctx, time.Minute)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -621,11 +621,11 @@ func (s *Service) enqueue(ctx context.Context, workspaces []int64, kind string) 
 // reheat recomputes the workspace's heat percentiles and re-classifies every lead's
 // temperature against them.
 func (s *Service) reheat(ctx context.Context, tx *store.Tx, workspaceID int64) error {
-	p50, p80, p95, err := tx.ComputeHeatScale(ctx, workspaceID)
+	hot, warm, neutral, err := tx.ComputeHeatScale(ctx, workspaceID)
 	if err != nil {
 		return err
 	}
-	dist := HeatScale{p50, p80, p95}
+	dist := HeatScale{Hot: hot, Warm: warm, Neutral: neutral}
 	now := s.Now()
 	var after int64
 	for {
@@ -636,7 +636,7 @@ func (s *Service) reheat(ctx context.Context, tx *store.Tx, workspaceID int64) e
 		var ids []int64
 		var temps []string
 		for _, r := range rows {
-			t := TemperatureOf(r.Heat, r.Rising, r.LastActivityAt, dist, now)
+			t := TemperatureOf(r.Heat, r.LastActivityAt, dist, now)
 			if t != r.Temperature {
 				ids, temps = append(ids, r.ID), append(temps, t)
 			}
@@ -648,17 +648,14 @@ func (s *Service) reheat(ctx context.Context, tx *store.Tx, workspaceID int64) e
 	}
 }
 
-// TemperatureOf classifies a lead from its stored heat, trend and last activity.
-func TemperatureOf(heat float64, rising bool, last *time.Time, dist HeatScale, now time.Time) string {
+// TemperatureOf classifies a lead from its stored heat and last activity.
+func TemperatureOf(heat float64, last *time.Time, dist HeatScale, now time.Time) string {
 	e := rules.Engagement{}
 	if last != nil {
 		e.Last = *last
 	}
 	if heat > 0 {
 		e.Heat = math.Exp2(heat - units(now))
-	}
-	if rising {
-		e.LastWeek, e.PriorWeekly = 3, 0
 	}
 	return rules.Temperature(e, dist.At(now), now)
 }

@@ -475,3 +475,44 @@ func TestPreviewComparesLikeWithLike(t *testing.T) {
 	}
 	t.Fatal("no email-open rule in the default set")
 }
+
+// TestTemperatureBandsHoldTheirShares: after a batch lands and the workspace is placed, each
+// band holds its configured share of the active leads — with the defaults and after the
+// shares change — and rising activity does not take over the hot band.
+func TestTemperatureBandsHoldTheirShares(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(200)
+	var acts []model.ActivityRow
+	for i, id := range ids {
+		// Lead i: i%10 + 1 activities, the latest i hours ago: every lead's heat differs.
+		for j := 0; j <= i%10; j++ {
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(1000*i + j), OccurredAt: e.now.Add(-time.Duration(i+24*j) * time.Hour),
+				Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name})
+		}
+	}
+	e.ingest(acts)
+	bands := func() map[string]int {
+		if _, err := e.runner.Drain(e.ctx, e.jobs); err != nil {
+			t.Fatal(err)
+		}
+		counts, err := e.st.TemperatureCounts(e.ctx, e.ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return counts
+	}
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.reheat(e.ctx, tx, e.ws) }); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{rules.Hot: 20, rules.Warm: 40, rules.Neutral: 60, rules.Cold: 80}
+	if got := bands(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("default bands over 200 active leads: %v, want %v", got, want)
+	}
+	if err := e.st.SetTemperatureBands(e.ctx, e.ws, rules.Bands{Hot: 5, Warm: 15, Neutral: 50}, JobReheat); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]int{rules.Hot: 10, rules.Warm: 30, rules.Neutral: 100, rules.Cold: 60}
+	if got := bands(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("bands 5/15/50/30: %v, want %v", got, want)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
 )
 
 const ruleColumns = `workspace_id, id, version, position, name, kind, enabled, definition, created_at, updated_at,
@@ -434,4 +436,45 @@ func (s *Store) LatestRescoreJob(ctx context.Context, workspaceID int64) (*model
 		return nil, fmt.Errorf("store: unable to read re-scoring: %w", err)
 	}
 	return &j, nil
+}
+
+// TemperatureBands returns the workspace's temperature band shares.
+func (s *Store) TemperatureBands(ctx context.Context, workspaceID int64) (rules.Bands, error) {
+	var raw []byte
+	if err := s.db.GetContext(ctx, &raw, `SELECT temperature_bands FROM workspaces WHERE id = $1`, workspaceID); err != nil {
+		return rules.Bands{}, fmt.Errorf("store: unable to read temperature bands: %w", notFound(err))
+	}
+	b := rules.DefaultBands
+	if err := json.Unmarshal(raw, &b); err != nil || !b.Valid() {
+		return rules.DefaultBands, nil
+	}
+	return b, nil
+}
+
+// SetTemperatureBands stores new band shares and queues the reheat that places every lead in
+// them, in one transaction.
+func (s *Store) SetTemperatureBands(ctx context.Context, workspaceID int64, b rules.Bands, reheatJob string) error {
+	raw, _ := json.Marshal(b)
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE workspaces SET temperature_bands = $2 WHERE id = $1`, workspaceID, string(raw)); err != nil {
+			return fmt.Errorf("store: unable to save temperature bands: %w", err)
+		}
+		return s.EnqueueJob(ctx, &Tx{tx: tx}, workspaceID, reheatJob, "", time.Now())
+	})
+}
+
+// TemperatureCounts counts the workspace's leads per temperature.
+func (s *Store) TemperatureCounts(ctx context.Context, workspaceID int64) (map[string]int, error) {
+	var rows []struct {
+		Temperature string `db:"temperature"`
+		N           int    `db:"n"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT temperature, count(*) AS n FROM leads WHERE workspace_id = $1 GROUP BY temperature`, workspaceID); err != nil {
+		return nil, fmt.Errorf("store: unable to count temperatures: %w", err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Temperature] = r.N
+	}
+	return out, nil
 }

@@ -380,11 +380,11 @@ func (t *Tx) SetAccountLabels(ctx context.Context, workspaceID int64, labels map
 	return nil
 }
 
-// HeatScale returns the workspace's stored heat percentiles and when they were computed
-// (nil when never).
-func (t *Tx) HeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 float64, at *time.Time, err error) {
-	row := t.tx.QueryRowxContext(ctx, `SELECT p50, p80, p95, computed_at FROM heat_scales WHERE workspace_id = $1`, workspaceID)
-	err = row.Scan(&p50, &p80, &p95, &at)
+// HeatScale reads the workspace's band floors in time-free heat units (at nil: never
+// computed).
+func (t *Tx) HeatScale(ctx context.Context, workspaceID int64) (hot, warm, neutral float64, at *time.Time, err error) {
+	row := t.tx.QueryRowxContext(ctx, `SELECT hot_floor, warm_floor, neutral_floor, computed_at FROM heat_scales WHERE workspace_id = $1`, workspaceID)
+	err = row.Scan(&hot, &warm, &neutral, &at)
 	if notFound(err) == ErrNotFound {
 		return 0, 0, 0, nil, nil
 	}
@@ -394,16 +394,27 @@ func (t *Tx) HeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 fl
 	return
 }
 
-// ComputeHeatScale recomputes the heat percentiles of leads active in the last 90 days.
-func (t *Tx) ComputeHeatScale(ctx context.Context, workspaceID int64) (p50, p80, p95 float64, err error) {
-	row := t.tx.QueryRowxContext(ctx, `INSERT INTO heat_scales (workspace_id, p50, p80, p95, population, computed_at)
-		SELECT $1, COALESCE(percentile_disc(0.5) WITHIN GROUP (ORDER BY heat), 0), COALESCE(percentile_disc(0.8) WITHIN GROUP (ORDER BY heat), 0),
-			COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY heat), 0), count(*), now()
-		FROM leads WHERE workspace_id = $1 AND heat > 0 AND last_activity_at > now() - interval '90 days'
-		ON CONFLICT (workspace_id) DO UPDATE SET p50 = excluded.p50, p80 = excluded.p80, p95 = excluded.p95,
-			population = excluded.population, computed_at = excluded.computed_at
-		RETURNING p50, p80, p95`, workspaceID)
-	if err = row.Scan(&p50, &p80, &p95); err != nil {
+// ComputeHeatScale places the workspace's temperature bands over its leads active in the
+// last 90 days, as rules.Distribute does: a band's floor is the heat of the hottest lead
+// outside its share (0 when the share holds everyone).
+func (t *Tx) ComputeHeatScale(ctx context.Context, workspaceID int64) (hot, warm, neutral float64, err error) {
+	row := t.tx.QueryRowxContext(ctx, `
+		WITH b AS (SELECT (temperature_bands->>'hot')::int AS hot, (temperature_bands->>'warm')::int AS warm,
+				(temperature_bands->>'neutral')::int AS neutral FROM workspaces WHERE id = $1),
+		a AS (SELECT heat, row_number() OVER (ORDER BY heat) AS r, count(*) OVER () AS n
+			FROM leads WHERE workspace_id = $1 AND heat > 0 AND last_activity_at > now() - interval '90 days'),
+		f AS (SELECT
+				COALESCE(max(a.heat) FILTER (WHERE a.r = a.n - round(b.hot * a.n / 100.0)), 0) AS hot_floor,
+				COALESCE(max(a.heat) FILTER (WHERE a.r = a.n - round((b.hot + b.warm) * a.n / 100.0)), 0) AS warm_floor,
+				COALESCE(max(a.heat) FILTER (WHERE a.r = a.n - round((b.hot + b.warm + b.neutral) * a.n / 100.0)), 0) AS neutral_floor,
+				count(a.heat) AS population
+			FROM b LEFT JOIN a ON true)
+		INSERT INTO heat_scales (workspace_id, hot_floor, warm_floor, neutral_floor, population, computed_at)
+		SELECT $1, hot_floor, warm_floor, neutral_floor, population, now() FROM f
+		ON CONFLICT (workspace_id) DO UPDATE SET hot_floor = excluded.hot_floor, warm_floor = excluded.warm_floor,
+			neutral_floor = excluded.neutral_floor, population = excluded.population, computed_at = excluded.computed_at
+		RETURNING hot_floor, warm_floor, neutral_floor`, workspaceID)
+	if err = row.Scan(&hot, &warm, &neutral); err != nil {
 		err = fmt.Errorf("store: unable to compute heat scale: %w", err)
 	}
 	return

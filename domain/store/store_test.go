@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 )
@@ -411,6 +412,33 @@ func TestWorkspaceIsolation(t *testing.T) {
 				if l.WorkspaceID != wsA {
 					return errors.New("listed B's lead")
 				}
+			}
+			return err
+		},
+		"TemperatureBands": func() error {
+			pgtest.Exec(t, db, `UPDATE workspaces SET temperature_bands = '{"hot": 33, "warm": 33, "neutral": 33}' WHERE id = $1`, b.ws.ID)
+			got, err := st.TemperatureBands(ctx, wsA)
+			if got.Hot == 33 {
+				return errors.New("read B's bands")
+			}
+			return err
+		},
+		"SetTemperatureBands": func() error {
+			before := count(`SELECT count(*) FROM jobs WHERE workspace_id = $1`, b.ws.ID)
+			err := st.SetTemperatureBands(ctx, wsA, rules.Bands{Hot: 1, Warm: 1, Neutral: 1}, "reheat")
+			if got, _ := st.TemperatureBands(ctx, b.ws.ID); got.Hot == 1 || count(`SELECT count(*) FROM jobs WHERE workspace_id = $1`, b.ws.ID) != before {
+				return errors.New("changed B's bands")
+			}
+			return err
+		},
+		"TemperatureCounts": func() error {
+			counts, err := st.TemperatureCounts(ctx, wsA)
+			n := 0
+			for _, c := range counts {
+				n += c
+			}
+			if n != count(`SELECT count(*) FROM leads WHERE workspace_id = $1`, wsA) {
+				return errors.New("counted B's leads")
 			}
 			return err
 		},
@@ -1306,8 +1334,8 @@ func TestTxIsolation(t *testing.T) {
 			return tx.SetAccountLabels(ctx, wsA, map[int64][]string{ids.account: {"hacked"}})
 		},
 		"HeatScale": func(tx *store.Tx) error {
-			p50, _, _, _, err := tx.HeatScale(ctx, wsA)
-			if p50 == 123 {
+			hot, _, _, _, err := tx.HeatScale(ctx, wsA)
+			if hot == 125 {
 				return errors.New("read B's heat scale")
 			}
 			return err
@@ -1466,7 +1494,7 @@ func seedTxTenant(t *testing.T, st *store.Store, db *sql.DB, b tenant) txTenant 
 		RETURNING item_id`, &x.quarantined, ws)
 	for _, q := range []string{
 		`UPDATE leads SET account_id = NULL, refresh_at = now() - interval '1 hour', temperature = 'cold' WHERE workspace_id = $1`,
-		`INSERT INTO heat_scales (workspace_id, p50, p80, p95, population, computed_at) VALUES ($1, 123, 124, 125, 1, now())`,
+		`INSERT INTO heat_scales (workspace_id, neutral_floor, warm_floor, hot_floor, population, computed_at) VALUES ($1, 123, 124, 125, 1, now())`,
 		`INSERT INTO event_names (workspace_id, name) VALUES ($1, 'b-only event')`,
 		`UPDATE workspaces SET rules_version = rules_version + 100 WHERE id = $1`,
 	} {
