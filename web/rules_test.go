@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
-	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 )
 
 // postJSON sends JSON like the builder's script does.
