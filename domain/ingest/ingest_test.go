@@ -322,15 +322,22 @@ func TestProfileLookupFillsKnownLeads(t *testing.T) {
 	e.connectBraze()
 	nora := currentstest.Nora
 	e.fake.AddUser(brazetest.User{ExternalID: nora.ExternalID, BrazeID: nora.UserID, Email: "nora.l@fjordsoft.example.com",
-		FirstName: "Nora", LastName: "Lindqvist", Country: "SE", CustomAttributes: map[string]any{"job_title": "Head of Marketing"}})
+		FirstName: "Nora", LastName: "Lindqvist", Country: "SE", CustomAttributes: map[string]any{"job_title": "Head of Marketing",
+			"industry": "Software", "company_size": "1,200"}})
 	e.accept(e.fixture("mixed-batch.json"))
 	e.drain()
 	e.assertExactlyOnce()
-	var first, country string
+	var first, country, title, industry string
 	var attrs string
-	e.db.QueryRow(`SELECT first_name, country, custom_attributes::text FROM leads WHERE email = $1`, nora.Email).Scan(&first, &country, &attrs)
+	var size *int
+	e.db.QueryRow(`SELECT first_name, country, custom_attributes::text, title, industry, company_size FROM leads WHERE email = $1`, nora.Email).
+		Scan(&first, &country, &attrs, &title, &industry, &size)
 	if first != "Nora" || country != "SE" || !strings.Contains(attrs, "Head of Marketing") {
 		t.Fatalf("profile not filled: %q %q %s", first, country, attrs)
+	}
+	// Well-known custom attributes fill the profile fields fit rules read.
+	if title != "Head of Marketing" || industry != "Software" || size == nil || *size != 1200 {
+		t.Fatalf("title %q, industry %q, size %v", title, industry, size)
 	}
 	// Braze has a newer email for Nora: her lead is updated, not duplicated.
 	if n := e.count(`SELECT count(*) FROM leads WHERE email = 'nora.l@fjordsoft.example.com'`); n != 0 {

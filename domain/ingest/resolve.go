@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -375,12 +376,45 @@ func profileOf(u braze.User, email string) model.LeadProfile {
 		CustomAttributes: u.CustomAttributes}
 	var attrs map[string]any
 	if len(u.CustomAttributes) > 0 && json.Unmarshal(u.CustomAttributes, &attrs) == nil {
-		for _, k := range []string{"company", "company_name", "Company"} {
-			if s, ok := attrs[k].(string); ok && strings.TrimSpace(s) != "" {
-				p.Company = strings.TrimSpace(s)
-				break
-			}
-		}
+		p.Company = textAttribute(attrs, "company", "company_name", "Company")
+		p.Title = textAttribute(attrs, "job_title", "title", "jobTitle", "Title")
+		p.Industry = textAttribute(attrs, "industry", "Industry")
+		p.CompanySize = sizeAttribute(attrs, "company_size", "employees", "number_of_employees", "companySize")
 	}
 	return p
+}
+
+// textAttribute is the first non-empty text among the custom attributes named (teams name
+// them differently: job_title, title, …).
+func textAttribute(attrs map[string]any, names ...string) string {
+	for _, k := range names {
+		if s, ok := attrs[k].(string); ok && strings.TrimSpace(s) != "" {
+			return strings.TrimSpace(s)
+		}
+	}
+	return ""
+}
+
+// sizeAttribute reads a head count given as a number or as digits.
+func sizeAttribute(attrs map[string]any, names ...string) *int {
+	for _, k := range names {
+		var n float64
+		switch v := attrs[k].(type) {
+		case float64:
+			n = v
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSpace(strings.ReplaceAll(v, ",", "")), 64)
+			if err != nil {
+				continue
+			}
+			n = f
+		default:
+			continue
+		}
+		if n >= 1 && n <= 10_000_000 {
+			size := int(n)
+			return &size
+		}
+	}
+	return nil
 }

@@ -156,6 +156,9 @@ type LeadProfile struct {
 	Country          string
 	TimeZone         string
 	Company          string
+	Title            string // from a job_title (or title) custom attribute
+	Industry         string // from an industry custom attribute
+	CompanySize      *int   // from a company_size (or employees) custom attribute
 	CustomAttributes json.RawMessage
 }
 

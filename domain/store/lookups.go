@@ -76,11 +76,14 @@ func (t *Tx) UpdateLeadProfile(ctx context.Context, workspaceID, leadID int64, p
 			country    = COALESCE(NULLIF($6, ''), country),
 			time_zone  = COALESCE(NULLIF($7, ''), time_zone),
 			company    = CASE WHEN company = '' THEN $8 ELSE company END,
+			title      = COALESCE(NULLIF($10, ''), title),
+			industry   = COALESCE(NULLIF($11, ''), industry),
+			company_size = COALESCE($12, company_size),
 			custom_attributes = custom_attributes || $9::jsonb,
 			updated_at = now(),
 			refresh_at = now() -- the profile feeds fit grades and rules: score again
 		WHERE workspace_id = $1 AND id = $2`,
-		workspaceID, leadID, p.FirstName, p.LastName, p.Phone, p.Country, p.TimeZone, p.Company, attrs)
+		workspaceID, leadID, p.FirstName, p.LastName, p.Phone, p.Country, p.TimeZone, p.Company, attrs, p.Title, p.Industry, p.CompanySize)
 	if err != nil {
 		return fmt.Errorf("store: unable to update lead profile: %w", err)
 	}
