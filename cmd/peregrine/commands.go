@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -27,6 +28,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
+	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/web"
@@ -189,6 +191,11 @@ func (e env) serve(args []string) int {
 	}
 	// Say so before serving: the listener is bound, so the first requests wait for the server,
 	// and whoever sees /readyz answer has seen the address to open.
+	// Other commands on this machine (peregrine demo) find the running server here.
+	urlFile := filepath.Join(cfg.DataDir, serverURLFile)
+	if err := os.WriteFile(urlFile, []byte(cfg.PublicURL+"\n"), 0o644); err == nil {
+		defer os.Remove(urlFile)
+	}
 	log.Info("Peregrine is ready", "url", cfg.PublicURL, "database", p.Describe())
 	fmt.Fprintf(e.stdout, "\n  Peregrine is running: open %s\n  (Ctrl-C to stop)\n\n", cfg.PublicURL)
 	errs := make(chan error, 1)
@@ -403,11 +410,7 @@ func (e env) demo(args []string) int {
 	defer p.Store.RevokeAPIToken(context.Background(), ws.ID, tok.ID)
 	endpoint := *url
 	if endpoint == "" {
-		base := ws.PublicURL
-		if base == "" {
-			base = cfg.PublicURL
-		}
-		endpoint = base + "/api/braze/currents/events"
+		endpoint = serverURL(cfg, ws) + "/api/braze/currents/events"
 	}
 	fmt.Fprintf(e.stderr, "Sending %d days of simulated traffic for %d people at %d companies to %s …\n", *days, *people, *companies, endpoint)
 	res, err := demo.Run(ctx, demo.Options{URL: endpoint, Token: token, People: *people, Companies: *companies, Days: *days, Seed: time.Now().UnixNano(), Now: time.Now()})
@@ -415,8 +418,39 @@ func (e env) demo(args []string) int {
 		fmt.Fprintf(e.stderr, "peregrine demo: %v\n(is the server running — make run — and is --url its Currents endpoint, …/api/braze/currents/events?)\n", err)
 		return exitFailure
 	}
-	fmt.Fprintf(e.stdout, "sent %d events for %d people in %d batches; open the Leads page\n", res.Events, res.People, res.Batches)
+	fmt.Fprintf(e.stderr, "Sent %d events for %d people in %d batches; waiting for the server to process them …\n", res.Events, res.People, res.Batches)
+	if err := demo.Settle(ctx, p.Store, ws.ID, 5*time.Minute); err != nil {
+		fmt.Fprintln(e.stderr, "peregrine demo:", err)
+		return exitFailure
+	}
+	filled, err := demo.ApplyProfiles(ctx, p.Store, ws.ID, res.Profiles)
+	if err == nil {
+		// Score the filled profiles (fit grades) and place the temperatures now, not in a minute.
+		err = errors.Join(p.Store.EnqueueJob(ctx, nil, ws.ID, scoring.JobRefresh, "", time.Now()),
+			p.Store.EnqueueJob(ctx, nil, ws.ID, scoring.JobReheat, "", time.Now()))
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine demo:", err)
+		return exitFailure
+	}
+	fmt.Fprintf(e.stdout, "sent %d events for %d people in %d batches, and filled %d profiles (names, titles, companies) as Braze would; open the Leads page\n",
+		res.Events, res.People, res.Batches, filled)
 	return exitOK
+}
+
+// serverURLFile, in the data folder, holds the address of the server running on it.
+const serverURLFile = "server-url"
+
+// serverURL is where the running server is: the workspace's own public URL, else the one the
+// server on this data folder wrote, else this configuration's.
+func serverURL(cfg *config.Config, ws model.Workspace) string {
+	if ws.PublicURL != "" {
+		return ws.PublicURL
+	}
+	if b, err := os.ReadFile(filepath.Join(cfg.DataDir, serverURLFile)); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b))
+	}
+	return cfg.PublicURL
 }
 
 // openWorkspace opens the platform and finds a workspace by slug; on failure it has said why

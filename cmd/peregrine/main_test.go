@@ -406,9 +406,9 @@ func TestDemoFillsAWorkspace(t *testing.T) {
 		"workspace", "create", "--name", "Demo Co", "--admin-email", "ops@demo.example.com"); code != 0 {
 		t.Fatal(errOut)
 	}
-	code, out, errOut := in.runCLI("", nil, "demo", "--workspace", "demo-co", "--people", "60", "--companies", "12", "--days", "20",
-		"--url", s.url+"/api/braze/currents/events")
-	if code != 0 || !strings.Contains(out, "sent ") {
+	// No --url: the demo finds the server running on this data folder.
+	code, out, errOut := in.runCLI("", nil, "demo", "--workspace", "demo-co", "--people", "60", "--companies", "12", "--days", "20")
+	if code != 0 || !strings.Contains(out, "sent ") || !strings.Contains(out, "filled") {
 		t.Fatalf("demo: %d %s %s", code, out, errOut)
 	}
 	cluster, _ := pgembed.New(in.dataDir, true)
@@ -432,6 +432,27 @@ func TestDemoFillsAWorkspace(t *testing.T) {
 	}
 	if activeTokens != 0 {
 		t.Fatalf("the demo left %d active tokens", activeTokens)
+	}
+	// Realistic people: grades spread over at least four letters, and every temperature band
+	// of active leads holds some, once the server has scored the profiles.
+	var grades, temps int
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		db.QueryRow(`SELECT count(DISTINCT grade), count(DISTINCT temperature) FILTER (WHERE temperature IN ('hot', 'warm', 'neutral', 'cold'))
+			FROM leads`).Scan(&grades, &temps)
+		if grades >= 4 && temps == 4 {
+			break
+		}
+	}
+	if grades < 4 || temps != 4 {
+		rows, _ := db.Query(`SELECT grade, temperature, count(*) FROM leads GROUP BY 1, 2 ORDER BY 1, 2`)
+		var seen []string
+		for rows != nil && rows.Next() {
+			var g, tp string
+			var n int
+			rows.Scan(&g, &tp, &n)
+			seen = append(seen, fmt.Sprintf("%s/%s:%d", g, tp, n))
+		}
+		t.Fatalf("after the demo: %d grades and %d temperature bands in use: %v", grades, temps, seen)
 	}
 	if code, _, errOut := in.runCLI("", nil, "demo", "--workspace", "nope"); code != 2 || !strings.Contains(errOut, "no workspace") {
 		t.Fatalf("unknown workspace: %d %s", code, errOut)

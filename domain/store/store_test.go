@@ -1330,6 +1330,9 @@ func TestTxIsolation(t *testing.T) {
 			accs, err := tx.AccountsForLabels(ctx, wsA, []int64{ids.account})
 			return errors.Join(err, none("accounts", len(accs)))
 		},
+		"SetAccountProfile": func(tx *store.Tx) error {
+			return tx.SetAccountProfile(ctx, wsA, "b-corp.example", "Hacked Inc", "Hacking", 5)
+		},
 		"SetAccountLabels": func(tx *store.Tx) error {
 			return tx.SetAccountLabels(ctx, wsA, map[int64][]string{ids.account: {"hacked"}})
 		},

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand"
 	"net/http"
 	"sort"
@@ -27,64 +28,103 @@ type Options struct {
 	Now       time.Time
 }
 
-// Result says what was sent.
+// Result says what was sent, and who the people are (for ApplyProfiles).
 type Result struct {
 	People, Events, Batches int
+	Profiles                []Profile
+}
+
+// Profile is what Braze would answer a lookup of a simulated person with.
+type Profile struct {
+	Email, FirstName, LastName, Title, Country string
+	Company                                    *Company // nil for a free-mail address
+}
+
+// Company is a simulated account.
+type Company struct {
+	Domain, Name, Industry, Country string
+	Employees                       int
 }
 
 var (
 	firstNames = strings.Fields("Anna David Priya Lukas Sofia James Emily Tom Chloe Hiroshi Mia Noah Lea Omar Sara Jonas Elena Marco Yuki Fatima Liam Nina Ravi Clara Felix Ines Ahmed Julia Mateo Olga")
 	lastNames  = strings.Fields("Keller Chen Nair Becker Martinez OBrien Watson Baker Nguyen Tanaka Wong Meier Rossi Haddad Lindqvist Novak Silva Dubois Kowalski Jensen Moreau Fischer Costa Ibrahim Schmid Tan Weber Romero Petrov Ali")
-	titles     = []string{"Head of Marketing", "CMO", "Marketing Manager", "VP Sales", "CTO", "Product Manager", "Growth Lead", "Founder", "Operations Director", "Analyst"}
-	words      = strings.Fields("acme globex initech umbrella hooli stark wayne cyberdyne soylent vandelay tyrell wonka oscorp aperture nakatomi gringotts dunder pied piper bluth massive dynamic monarch zorg")
-	campaigns  = []string{"Q1 2026 Product Webinar Invite", "March 2026 Customer Newsletter", "ROI Calculator Follow-up", "Pricing Update 2026", "Case Study: Scaling Onboarding", "Growth Summit Berlin Invite"}
-	canvases   = []string{"Enterprise Trial Nurture 2026", "Dormant Lead Re-engagement", "New Signup Onboarding"}
-	customs    = []string{"pricing_page_viewed", "demo_requested", "webinar_registered", "whitepaper_downloaded", "integration_page_viewed", "trial_started", "feature_used"}
-	freeMail   = []string{"gmail.com", "outlook.com", "yahoo.com", "icloud.com"}
+	// Titles by seniority, most senior first; seniorityShare is how many people hold each.
+	titlesBySeniority = [][]string{
+		{"CEO", "CMO", "CTO", "Chief Revenue Officer", "Founder"},
+		{"VP Sales", "VP Marketing", "Vice President Operations", "VP Engineering"},
+		{"Head of Marketing", "Head of Growth", "Sales Director", "Operations Director", "Director of IT"},
+		{"Marketing Manager", "Product Manager", "Account Executive", "Growth Lead", "IT Manager"},
+		{"Marketing Specialist", "Analyst", "Sales Development Representative", "Software Engineer", "Intern"},
+	}
+	seniorityShare = []float64{0.06, 0.10, 0.18, 0.30, 0.36}
+	industries     = []string{"Software", "Financial Services", "Manufacturing", "Healthcare", "Retail", "Logistics", "Education", "Media"}
+	countries      = []string{"US", "US", "US", "GB", "DE", "CH", "FR", "NL", "SE", "CA"}
+	suffixes       = []string{"Inc", "GmbH", "AG", "Ltd", "Group", "Labs"}
+	words          = strings.Fields("acme globex initech umbrella hooli stark wayne cyberdyne soylent vandelay tyrell wonka oscorp aperture nakatomi gringotts dunder pied piper bluth massive dynamic monarch zorg")
+	campaigns      = []string{"Q1 2026 Product Webinar Invite", "March 2026 Customer Newsletter", "ROI Calculator Follow-up", "Pricing Update 2026", "Case Study: Scaling Onboarding", "Growth Summit Berlin Invite"}
+	canvases       = []string{"Enterprise Trial Nurture 2026", "Dormant Lead Re-engagement", "New Signup Onboarding"}
+	customs        = []string{"pricing_page_viewed", "demo_requested", "webinar_registered", "whitepaper_downloaded", "integration_page_viewed", "trial_started", "feature_used"}
+	freeMail       = []string{"gmail.com", "outlook.com", "yahoo.com", "icloud.com"}
 )
 
 type person struct {
 	brazeID, externalID, email, phone string
 	interest                          float64 // how engaged: a few are hot, most are not
+	bought                            bool    // buys at most once
+	profile                           Profile
 }
 
 // Run sends the simulated traffic in 100-event batches.
 func Run(ctx context.Context, o Options) (Result, error) {
 	rng := rand.New(rand.NewSource(o.Seed))
-	domains := make([]string, o.Companies)
-	for i := range domains {
-		domains[i] = fmt.Sprintf("%s%d.example.com", words[i%len(words)], i/len(words))
+	companies := make([]*Company, o.Companies)
+	for i := range companies {
+		word := words[i%len(words)]
+		companies[i] = &Company{Domain: fmt.Sprintf("%s%d.example.com", word, i/len(words)),
+			Name:     fmt.Sprintf("%s%s %s", strings.ToUpper(word[:1]), word[1:], suffixes[rng.Intn(len(suffixes))]),
+			Industry: industries[rng.Intn(len(industries))], Country: countries[rng.Intn(len(countries))],
+			Employees: int(10 * math.Pow(10, 3.3*rng.Float64()))} // 10 to 20,000, most of them small
 	}
 	people := make([]person, o.People)
 	for i := range people {
 		first, last := firstNames[rng.Intn(len(firstNames))], lastNames[rng.Intn(len(lastNames))]
-		domain := domains[int(float64(len(domains))*rng.Float64()*rng.Float64())] // bigger accounts have more people
+		company := companies[int(float64(len(companies))*rng.Float64()*rng.Float64())] // bigger accounts have more people
+		domain := company.Domain
 		if rng.Intn(12) == 0 {
-			domain = freeMail[rng.Intn(len(freeMail))]
+			company, domain = nil, freeMail[rng.Intn(len(freeMail))]
+		}
+		email := strings.ToLower(fmt.Sprintf("%s.%s%d@%s", first, last, i, domain))
+		country := countries[rng.Intn(len(countries))]
+		if company != nil && rng.Intn(4) > 0 {
+			country = company.Country
 		}
 		people[i] = person{
 			brazeID:    fmt.Sprintf("%024x", rng.Int63()),
 			externalID: fmt.Sprintf("crm-%06d", i),
-			email:      strings.ToLower(fmt.Sprintf("%s.%s%d@%s", first, last, i, domain)),
+			email:      email,
 			phone:      fmt.Sprintf("+1415555%04d", i%10000),
 			interest:   rng.ExpFloat64(),
+			profile:    Profile{Email: email, FirstName: first, LastName: last, Title: pickTitle(rng), Country: country, Company: company},
 		}
 	}
 	start := o.Now.Add(-time.Duration(o.Days) * 24 * time.Hour)
 	var events []map[string]any
+	var res Result
 	for i, p := range people {
+		res.Profiles = append(res.Profiles, p.profile)
 		n := 1 + int(p.interest*float64(o.Days)/6)
 		for k := 0; k < n; k++ {
 			// Engaged people cluster their activity towards now.
 			frac := 1 - rng.Float64()*rng.Float64()/(0.5+p.interest)
 			frac = max(0, min(1, frac))
 			at := start.Add(time.Duration(frac * float64(o.Now.Sub(start))))
-			events = append(events, eventFor(rng, p, at, fmt.Sprintf("demo-%d-%d", i, k)))
+			events = append(events, eventFor(rng, &people[i], at, fmt.Sprintf("demo-%d-%d", i, k)))
 		}
 	}
 	// Braze delivers roughly in time order, with per-type queues mixing it up a little.
 	sort.SliceStable(events, func(i, j int) bool { return events[i]["time"].(int64) < events[j]["time"].(int64) })
-	res := Result{People: len(people), Events: len(events)}
+	res.People, res.Events = len(people), len(events)
 	client := &http.Client{Timeout: 30 * time.Second}
 	for startIdx := 0; startIdx < len(events); startIdx += 100 {
 		batch := events[startIdx:min(startIdx+100, len(events))]
@@ -122,7 +162,20 @@ func post(ctx context.Context, client *http.Client, url, token string, body []by
 	}
 }
 
-func eventFor(rng *rand.Rand, p person, at time.Time, id string) map[string]any {
+// pickTitle draws a title, more often junior than senior, as in any company.
+func pickTitle(rng *rand.Rand) string {
+	r := rng.Float64()
+	for level, share := range seniorityShare {
+		if r < share || level == len(seniorityShare)-1 {
+			titles := titlesBySeniority[level]
+			return titles[rng.Intn(len(titles))]
+		}
+		r -= share
+	}
+	return ""
+}
+
+func eventFor(rng *rand.Rand, p *person, at time.Time, id string) map[string]any {
 	user := map[string]any{"user_id": p.brazeID, "external_user_id": p.externalID, "timezone": "Europe/Zurich"}
 	campaign := campaigns[rng.Intn(len(campaigns))]
 	emailProps := func() map[string]any {
@@ -155,9 +208,18 @@ func eventFor(rng *rand.Rand, p person, at time.Time, id string) map[string]any 
 	case roll < 1.6:
 		ev["event_type"], ev["properties"] = "users.messages.sms.InboundReceive", map[string]any{"inbound_phone_number": "+14155550100",
 			"message_body": "Can we book a demo next week?", "user_phone_number": p.phone, "action": "None"}
+	case !p.bought && p.interest > 1:
+		// A company buys a plan once; engaged people are the ones who buy.
+		p.bought = true
+		plan := []struct {
+			id    string
+			price float64
+		}{{"starter_plan_annual", 348}, {"pro_plan_annual", 1188}, {"enterprise_plan_annual", 9600}}[rng.Intn(3)]
+		ev["event_type"], ev["properties"] = "users.behaviors.Purchase", map[string]any{"product_id": plan.id,
+			"price": plan.price, "currency": "USD", "purchase_properties": map[string]any{"seats": 5 + rng.Intn(95)}}
 	default:
-		ev["event_type"], ev["properties"] = "users.behaviors.Purchase", map[string]any{"product_id": "pro_plan_annual",
-			"price": 1188.0, "currency": "USD", "purchase_properties": map[string]any{"seats": 10 + rng.Intn(90)}}
+		ev["event_type"], ev["properties"] = "users.behaviors.CustomEvent", map[string]any{"name": "feature_used", "platform": "web",
+			"custom_properties": map[string]any{"feature": []string{"reports", "api", "sso", "exports"}[rng.Intn(4)]}}
 	}
 	return ev
 }
