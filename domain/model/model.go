@@ -44,7 +44,7 @@ func (r Role) Describe() string {
 	case RoleAdmin:
 		return "Everything, including users and workspace settings."
 	case RoleMarketer:
-		return "Integrations, scoring rules and reports, plus the lead lists."
+		return "Integrations and scoring rules, plus the lead lists."
 	case RoleSales:
 		return "Lead and account lists and lead pages."
 	}
