@@ -99,6 +99,12 @@ func TestLayoutsFit(t *testing.T) {
 			}
 		}
 	}
+	// The lead page explains the grade: the grade rules met, with their points, and the scale.
+	_, err = page.Goto(paths["lead"])
+	must(t, err)
+	must(t, expect.Locator(page.Locator("#why-grade")).ToContainText("+20 Company email"))
+	must(t, expect.Locator(page.Locator("#why-grade")).ToContainText("A ≥ 80"))
+
 	// Column headers sort, and say which one does; a click anywhere on a row opens the lead.
 	must(t, page.SetViewportSize(1440, 900))
 	_, err = page.Goto("/leads")

@@ -376,7 +376,8 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	v := views.LeadView{ID: l.ID, Name: leadName(l), Email: l.Email, Company: l.Company, Country: l.Country, TimeZone: l.TimeZone,
 		Phone: l.Phone, FirstSeen: views.FormatTime(l.FirstActivityAt), LastSeen: views.FormatTime(l.LastActivityAt),
 		Activities: l.ActivityCount, Filter: filter, Source: source, Total: total, Title: l.Title, Owner: l.OwnerName,
-		Grade: l.Grade, FitPoints: formatScore(l.FitPoints), Temperature: l.Temperature, Rising: l.Rising, TemperatureHelp: TemperatureHelp}
+		Grade: l.Grade, FitPoints: formatScore(l.FitPoints), FitRuleIDs: l.FitRules, Temperature: l.Temperature, Rising: l.Rising,
+		TemperatureHelp: TemperatureHelp}
 	if l.AccountDomain != nil {
 		v.Account = *l.AccountDomain
 	}
@@ -423,6 +424,25 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	return Render(c, http.StatusOK, views.LeadPage(h.chrome(c, v.Name, "leads"), v))
 }
 
+// explainFit lists the workspace's grade rules — met ones first with the points they gave —
+// and the grade scale, so a person sees why the lead has its grade.
+func explainFit(rs *scoring.RuleSet, names map[int64]string, met []int64, points string) views.FitView {
+	v := views.FitView{Points: points}
+	var unmet []views.FitRule
+	for _, g := range rs.Grades {
+		r := views.FitRule{Name: names[g.ID], Points: fmt.Sprintf("%+d", int(math.Round(g.Points))), Met: slices.Contains(met, g.ID)}
+		if r.Met {
+			v.Rules = append(v.Rules, r)
+		} else {
+			unmet = append(unmet, r)
+		}
+	}
+	v.Rules = append(v.Rules, unmet...)
+	s := rs.Scale
+	v.Thresholds = []views.GradeThreshold{{Grade: "A", Min: s.A}, {Grade: "B", Min: s.B}, {Grade: "C", Min: s.C}, {Grade: "D", Min: s.D}, {Grade: "E", Min: s.E}}
+	return v
+}
+
 // explainScores fills each score with its trend over 30 days and the rules and activities
 // behind it, and the latest ledger changes.
 func (h *Handlers) explainScores(c echo.Context, rs *scoring.RuleSet, v *views.LeadView) error {
@@ -440,6 +460,7 @@ func (h *Handlers) explainScores(c echo.Context, rs *scoring.RuleSet, v *views.L
 	if err != nil {
 		return err
 	}
+	v.Fit = explainFit(rs, names, v.FitRuleIDs, v.FitPoints)
 	now := time.Now()
 	for _, sv := range values {
 		card := views.ScoreCard{Name: sv.Name, Main: sv.IsMain}

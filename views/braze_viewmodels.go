@@ -80,6 +80,7 @@ type LeadsSearch struct {
 
 // LeadView is a lead's page.
 type LeadView struct {
+	Fit        FitView
 	ID         int64
 	Name       string
 	Email      string
@@ -106,6 +107,7 @@ type LeadView struct {
 	AccountID       int64
 	Grade           string
 	FitPoints       string
+	FitRuleIDs      []int64
 	Temperature     string
 	Rising          bool
 	TemperatureHelp string
@@ -179,4 +181,18 @@ type TimelineItem struct {
 	Context  string // campaign or Canvas
 	URL      string // only http(s) links
 	Tone     string
+}
+
+// FitView explains a lead's grade: the grade rules and the points each gave, and the scale.
+type FitView struct {
+	Points     string
+	Rules      []FitRule
+	Thresholds []GradeThreshold
+}
+
+// FitRule is a grade rule and whether the lead meets it.
+type FitRule struct {
+	Name   string
+	Points string // "+40"
+	Met    bool
 }

@@ -161,5 +161,6 @@ type Lead struct {
 	Grade       string         `db:"grade"`
 	Temperature string         `db:"temperature"`
 	Labels      pq.StringArray `db:"labels"`
+	FitRules    pq.Int64Array  `db:"fit_rules"` // the grade rules that gave it fit points
 	Rising      bool           `db:"rising"`
 }

@@ -94,6 +94,7 @@ type ScoringLead struct {
 	Grade            string     `db:"grade"`
 	MainScore        float64    `db:"main_score"`
 	FitPoints        float64    `db:"fit_points"`
+	FitRules         []int64    `db:"-"` // the grade rules it matched when last scored
 	Heat             float64    `db:"heat"`
 	Rising           bool       `db:"rising"`
 	Temperature      string     `db:"temperature"`
@@ -142,6 +143,7 @@ type LeadScoring struct {
 	MainScore   float64
 	FitPoints   float64
 	Grade       string
+	FitRules    []int64 // the grade rules matched, in rule order
 	Heat        float64
 	Rising      bool
 	Temperature string

@@ -24,28 +24,36 @@ var DefaultGradeScale = GradeScale{A: 80, B: 60, C: 40, D: 20, E: 10}
 // Valid reports whether the thresholds go down from A to E.
 func (g GradeScale) Valid() bool { return g.A > g.B && g.B > g.C && g.C > g.D && g.D > g.E }
 
-// Fit sums the points of the grade rules the lead matches and maps them to A–F.
-func Fit(rules []GradeRule, profile Profile, account *Account, scale GradeScale, now time.Time) (float64, string) {
+// Fit sums the points of the grade rules the lead matches and maps them to A–F; it also
+// returns the ids of those rules.
+func Fit(rules []GradeRule, profile Profile, account *Account, scale GradeScale, now time.Time) (float64, string, []int64) {
 	var points float64
+	var matched []int64
 	s := &Subject{Now: now, Profile: profile, Account: account}
 	for _, r := range rules {
 		if r.When.Match(s) {
 			points += r.Points
+			matched = append(matched, r.ID)
 		}
 	}
+	return points, scale.Grade(points), matched
+}
+
+// Grade is the grade fit points earn.
+func (scale GradeScale) Grade(points float64) string {
 	switch {
 	case points >= scale.A:
-		return points, "A"
+		return "A"
 	case points >= scale.B:
-		return points, "B"
+		return "B"
 	case points >= scale.C:
-		return points, "C"
+		return "C"
 	case points >= scale.D:
-		return points, "D"
+		return "D"
 	case points >= scale.E:
-		return points, "E"
+		return "E"
 	}
-	return points, "F"
+	return "F"
 }
 
 // Temperatures, hottest first.

@@ -25,7 +25,7 @@ func TestFitGrade(t *testing.T) {
 		{Profile{Country: "DE"}, nil, "E", 15},
 		{Profile{Email: "x@gmail.com", Country: "CH"}, nil, "F", -35},
 	} {
-		pts, grade := Fit(rules, tc.p, tc.a, DefaultGradeScale, now)
+		pts, grade, _ := Fit(rules, tc.p, tc.a, DefaultGradeScale, now)
 		if grade != tc.grade || pts != tc.pts {
 			t.Errorf("%+v: %v points, grade %s; want %v, %s", tc.p, pts, grade, tc.pts, tc.grade)
 		}

@@ -272,7 +272,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		}
 	}
 
-	res.FitPoints, res.Grade = rules.Fit(rs.Grades, profile, account, rs.Scale, now)
+	res.FitPoints, res.Grade, res.FitRules = rules.Fit(rs.Grades, profile, account, rs.Scale, now)
 
 	times := make([]time.Time, len(events))
 	for i, e := range events {
@@ -289,7 +289,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	}
 	out.Scoring = res
 	l := st.Lead
-	out.LeadChanged = l.MainScore != res.MainScore || l.FitPoints != res.FitPoints || l.Grade != res.Grade ||
+	out.LeadChanged = l.MainScore != res.MainScore || l.FitPoints != res.FitPoints || l.Grade != res.Grade || !slices.Equal(l.FitRules, res.FitRules) ||
 		l.Heat != res.Heat || l.Rising != res.Rising || l.Temperature != res.Temperature ||
 		!sameStrings(l.Labels, res.Labels) || !sameTime(l.RefreshAt, res.RefreshAt)
 	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
@@ -313,6 +313,12 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	}
 	for l := range has {
 		after[rs.labelStyles[l].ID] = true
+	}
+	for _, id := range st.Lead.FitRules {
+		before[id] = true
+	}
+	for _, id := range res.FitRules {
+		after[id] = true
 	}
 	for id := range after {
 		if !before[id] {

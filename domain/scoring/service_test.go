@@ -516,3 +516,45 @@ func TestTemperatureBandsHoldTheirShares(t *testing.T) {
 		t.Fatalf("bands 5/15/50/30: %v, want %v", got, want)
 	}
 }
+
+// TestGradeRulesCountTheirLeads: grade rules count the leads they give points to (they read
+// "0 leads" while thousands carried their points), and the lead remembers which ones.
+func TestGradeRulesCountTheirLeads(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(9)
+	for i, id := range ids {
+		title := "Analyst"
+		if i%3 == 0 {
+			title = "VP Sales"
+		}
+		e.exec(`UPDATE leads SET title = $3 WHERE workspace_id = $1 AND id = $2`, e.ws, id, title)
+	}
+	var acts []model.ActivityRow
+	for i, id := range ids {
+		acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(i + 1), OccurredAt: e.now.Add(-time.Hour),
+			Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name})
+	}
+	e.ingest(acts)
+	matched := func(name string) int {
+		var n int
+		e.db.QueryRow(`SELECT leads_matched FROM rules WHERE workspace_id = $1 AND name = $2`, e.ws, name).Scan(&n)
+		return n
+	}
+	if n := matched("Senior title"); n != 3 {
+		t.Fatalf("Senior title counts %d leads, want 3", n)
+	}
+	if n := matched("Company email"); n != 9 {
+		t.Fatalf("Company email counts %d leads, want 9", n)
+	}
+	if n := e.count(`SELECT count(*) FROM leads WHERE workspace_id = $1 AND cardinality(fit_rules) = 2`, e.ws); n != 3 {
+		t.Fatalf("%d leads remember two grade rules, want 3", n)
+	}
+	// A title change takes the point away, and the count follows.
+	e.exec(`UPDATE leads SET title = 'Intern', refresh_at = $3 WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0], e.now.Add(-time.Minute))
+	if _, err := e.svc.refresh(e.ctx, e.ws); err != nil {
+		t.Fatal(err)
+	}
+	if n := matched("Senior title"); n != 2 {
+		t.Fatalf("after a demotion Senior title counts %d, want 2", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +38,10 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 	var rows []struct {
 		model.ScoringLead
 		LabelArr pq.StringArray `db:"labels"`
+		FitArr   pq.Int64Array  `db:"fit_rules"`
 	}
 	err := t.tx.SelectContext(ctx, &rows, `
-		SELECT l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
+		SELECT l.fit_rules, l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
 			l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels, l.last_activity_at, l.activity_count, l.grade, l.main_score,
 			l.fit_points, l.heat, l.rising, l.temperature, l.refresh_at,
 			a.domain AS account_domain, a.name AS account_name, a.industry AS account_industry, a.employees AS account_employees,
@@ -58,6 +60,7 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 	for i, r := range rows {
 		out[i] = r.ScoringLead
 		out[i].Labels = r.LabelArr
+		out[i].FitRules = r.FitArr
 		out[i].Scores = scores[r.ID]
 		if out[i].Scores == nil {
 			out[i].Scores = map[int64]float64{}
@@ -187,7 +190,7 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 	if len(w.Leads) > 0 {
 		var ids []int64
 		var mains, fits, heats []float64
-		var grades, temps, labels []string
+		var grades, temps, labels, fitRules []string
 		var rising []bool
 		var refresh []*time.Time
 		for _, r := range w.Leads {
@@ -195,16 +198,18 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 			mains, fits, heats = append(mains, r.MainScore), append(fits, r.FitPoints), append(heats, r.Heat)
 			grades, temps = append(grades, r.Grade), append(temps, r.Temperature)
 			labels = append(labels, strings.Join(r.Labels, "\x1f"))
+			fitRules = append(fitRules, joinIDs(r.FitRules))
 			rising = append(rising, r.Rising)
 			refresh = append(refresh, r.RefreshAt)
 		}
 		if _, err := t.tx.ExecContext(ctx, `UPDATE leads l SET main_score = u.main, fit_points = u.fit, grade = u.grade,
-				heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'), refresh_at = u.refresh
-			FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::timestamptz[])
-				AS u(id, main, fit, grade, heat, rising, temp, labels, refresh)
+				heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'), refresh_at = u.refresh,
+				fit_rules = string_to_array(u.fit_rules, ',')::bigint[]
+			FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+				AS u(id, main, fit, grade, heat, rising, temp, labels, refresh, fit_rules)
 			WHERE l.workspace_id = $1 AND l.id = u.id`,
 			workspaceID, pq.Array(ids), pq.Array(mains), pq.Array(fits), pq.Array(grades), pq.Array(heats), pq.Array(rising),
-			pq.Array(temps), pq.Array(labels), pq.Array(timeArray(refresh))); err != nil {
+			pq.Array(temps), pq.Array(labels), pq.Array(timeArray(refresh)), pq.Array(fitRules)); err != nil {
 			return fmt.Errorf("store: unable to write lead scoring: %w", err)
 		}
 	}
@@ -663,4 +668,13 @@ func (s *Store) ScoringBacklog(ctx context.Context, workspaceID int64) (int, err
 		return 0, fmt.Errorf("store: unable to count the scoring queue: %w", err)
 	}
 	return n, nil
+}
+
+// joinIDs writes ids for string_to_array(…, ',')::bigint[] (an empty string is no ids).
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
 }
