@@ -49,6 +49,7 @@ func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) er
 		if conn.LastTestAt != nil {
 			v.TestOK, v.TestMessage, v.TestAt = conn.LastTestOK, conn.LastTestMessage, ago(*conn.LastTestAt)
 		}
+		v.Health = brazeHealth(conn, time.Now())
 	}
 	for _, in := range braze.Instances {
 		v.Instances = append(v.Instances, views.InstanceOption{Name: in.Name, Endpoint: in.Endpoint})
@@ -72,6 +73,28 @@ func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) er
 		return err
 	}
 	return Render(c, status, views.BrazePage(h.chrome(c, "Braze", "integrations"), v))
+}
+
+// brazeHealth says how talking to Braze last went: a pause, else the latest of the last test
+// and the last lookup.
+func brazeHealth(conn model.BrazeConnection, now time.Time) views.BrazeHealth {
+	if conn.LookupsPausedUntil != nil && conn.LookupsPausedUntil.After(now) {
+		return views.BrazeHealth{State: "paused", Label: "Lookups paused", Problem: conn.LookupError,
+			When: "until " + views.FormatTime(conn.LookupsPausedUntil),
+			Advice: "Check the REST API key (it needs users.export.ids) and the endpoint, then press Save and test: that resumes lookups."}
+	}
+	at, ok, msg := conn.LastTestAt, conn.LastTestOK, conn.LastTestMessage
+	if conn.LastLookupAt != nil && (at == nil || conn.LastLookupAt.After(*at)) {
+		at, ok, msg = conn.LastLookupAt, conn.LastLookupOK, conn.LastLookupMessage
+	}
+	switch {
+	case at == nil || ok == nil:
+		return views.BrazeHealth{State: "untested", Label: "REST API saved, not used yet"}
+	case *ok:
+		return views.BrazeHealth{State: "ok", Label: "REST API working", When: ago(*at)}
+	}
+	return views.BrazeHealth{State: "failing", Label: "REST API failing", Problem: msg, When: ago(*at),
+		Advice: "Peregrine keeps retrying the lookups with backoff and loses nothing. If it lasts, check Braze's status page, the endpoint and this server's network, then press Test connection."}
 }
 
 // SaveBraze stores the REST key (encrypted) and endpoint, then tests them.
@@ -219,19 +242,25 @@ func (h *Handlers) statusView(ctx context.Context, workspaceID int64) (views.Sta
 		}
 		return ""
 	}
-	lag := "up to date"
+	// Processing (stored → activity) and identity (who is this?) are separate waits: say which.
+	lag, lagHint := "up to date", "Every stored event became an activity or waits for its person (below)."
 	if r.Pending > 0 {
-		lag = r.Lag.Round(time.Second).String()
+		lag, lagHint = r.Lag.Round(time.Second).String(), views.Count(r.Pending)+" stored events not processed yet."
 	}
+	waitingHint := "Events of people Peregrine cannot name yet: they wait for a Braze lookup to find their email, then count."
+	if r.Waiting == 0 {
+		waitingHint = ""
+	}
+	n64 := func(n int64) string { return views.Count(int(n)) }
 	v.Figures = []views.Figure{
-		{Label: "received (24 h)", Value: strconv.FormatInt(r.Received, 10), Tone: tone(r.Received, "good")},
-		{Label: "became activities", Value: strconv.FormatInt(r.Processed, 10)},
-		{Label: "duplicates ignored", Value: strconv.FormatInt(r.Duplicates, 10), Hint: "Braze delivers at least once; repeats of an event id are dropped."},
-		{Label: "waiting for identity", Value: strconv.Itoa(r.Waiting), Tone: tone(int64(r.Waiting), "warn")},
-		{Label: "processing lag", Value: lag, Hint: strconv.Itoa(r.Pending) + " events not processed yet"},
-		{Label: "rejected: auth", Value: strconv.FormatInt(r.RejectedAuth, 10), Tone: tone(r.RejectedAuth, "bad"), Hint: "Requests with an unknown or revoked token."},
-		{Label: "rejected: malformed", Value: strconv.FormatInt(r.RejectedRequests+r.RejectedEvents, 10), Tone: tone(r.RejectedRequests+r.RejectedEvents, "bad"), Hint: "Bodies that were not a Currents batch, and single events that could not be read."},
-		{Label: "Braze lookup errors", Value: strconv.FormatInt(r.LookupErrors, 10), Tone: tone(r.LookupErrors, "bad")},
+		{Label: "received (24 h)", Value: n64(r.Received), Tone: tone(r.Received, "good")},
+		{Label: "became activities", Value: n64(r.Processed)},
+		{Label: "duplicates ignored", Value: n64(r.Duplicates), Hint: "Braze delivers at least once; repeats of an event id are dropped."},
+		{Label: "waiting for identity", Value: views.Count(r.Waiting), Tone: tone(int64(r.Waiting), "warn"), Hint: waitingHint},
+		{Label: "processing lag", Value: lag, Hint: lagHint},
+		{Label: "rejected: auth", Value: n64(r.RejectedAuth), Tone: tone(r.RejectedAuth, "bad"), Hint: "Requests with an unknown or revoked token."},
+		{Label: "rejected: malformed", Value: n64(r.RejectedRequests + r.RejectedEvents), Tone: tone(r.RejectedRequests+r.RejectedEvents, "bad"), Hint: "Bodies that were not a Currents batch, and single events that could not be read."},
+		{Label: "Braze lookup errors", Value: n64(r.LookupErrors), Tone: tone(r.LookupErrors, "bad"), Hint: "Failed calls to Braze in 24 hours; the lookups are retried."},
 	}
 	var top int64 = 1
 	for _, t := range r.PerType {
@@ -252,7 +281,8 @@ func (h *Handlers) statusView(ctx context.Context, workspaceID int64) (views.Sta
 		v.Waiting = append(v.Waiting, views.BarRow{Label: capitalize(reason), Value: int64(n), Percent: int(int64(n) * 100 / top)})
 	}
 	if r.LookupsPending > 0 {
-		v.Waiting = append(v.Waiting, views.BarRow{Label: "Braze lookups queued", Value: int64(r.LookupsPending), Percent: 100, Muted: true})
+		v.Waiting = append(v.Waiting, views.BarRow{Label: "Braze lookups queued", Value: int64(r.LookupsPending), Percent: 100, Muted: true,
+			Note: "people whose email Peregrine is asking Braze for; their events wait until the answer comes"})
 	}
 	if r.LookupsUnknown > 0 {
 		v.Waiting = append(v.Waiting, views.BarRow{Label: "Braze users without an email yet (asked again later)", Value: int64(r.LookupsUnknown), Percent: 100, Muted: true})

@@ -32,6 +32,17 @@ type BrazeView struct {
 	TokenLabel  string
 	Status      StatusView
 	SetAside    []SetAsideRow // work that kept failing, quarantined
+	Health      BrazeHealth
+}
+
+// BrazeHealth is the last real result of talking to Braze — a test or a lookup, whichever
+// came last — for the header's pill and the problem card.
+type BrazeHealth struct {
+	State   string // "ok", "failing", "paused", "untested"
+	Label   string // the pill's words
+	Problem string // what went wrong, in Braze's words
+	When    string // when, "5 minutes ago"
+	Advice  string
 }
 
 // SetAsideRow is one quarantined item: what it is, where it failed and why.

@@ -10,6 +10,9 @@ import (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// Count writes a number people read with thousands separators: 12,480.
+func Count(n int) string { return count(n) }
+
 // count writes a number people read with thousands separators: 12,480.
 func count(n int) string {
 	s := strconv.Itoa(n)

@@ -45,13 +45,14 @@ func TestBrazeIntegrationPage(t *testing.T) {
 
 	// A wrong key is saved but the test says what is wrong.
 	assertStatus(t, admin.post("/integrations/braze", url.Values{"api_key": {"wrong-key"}, "instance": {"other"}, "other_url": {fake.URL}}), http.StatusSeeOther)
-	if r := admin.get("/integrations/braze"); !strings.Contains(r.body, "key is invalid or belongs to another Braze instance") {
-		t.Fatal("401 not explained")
+	if r := admin.get("/integrations/braze"); !strings.Contains(r.body, "key is invalid or belongs to another Braze instance") ||
+		!strings.Contains(r.body, `id="braze-pill">REST API failing`) || strings.Contains(r.body, "REST API working") {
+		t.Fatal("401 not explained, or the pill does not say it failed")
 	}
 	// The right key connects; it is shown masked and stored encrypted.
 	assertStatus(t, admin.post("/integrations/braze", url.Values{"api_key": {"abcd-1234-secret-key-9f3a"}, "instance": {"other"}, "other_url": {fake.URL}}), http.StatusSeeOther)
 	r = admin.get("/integrations/braze")
-	if !strings.Contains(r.body, "Connected") || !strings.Contains(r.body, "••••••9f3a") || strings.Contains(r.body, "abcd-1234-secret") {
+	if !strings.Contains(r.body, "REST API working") || !strings.Contains(r.body, "••••••9f3a") || strings.Contains(r.body, "abcd-1234-secret") {
 		t.Fatalf("connected page wrong or leaks the key")
 	}
 	ws, _ := s.Store.WorkspaceBySlug(context.Background(), "acme")
@@ -61,8 +62,16 @@ func TestBrazeIntegrationPage(t *testing.T) {
 	}
 	// Saving again with an empty key keeps the stored one.
 	assertStatus(t, admin.post("/integrations/braze", url.Values{"api_key": {""}, "instance": {"other"}, "other_url": {fake.URL}}), http.StatusSeeOther)
-	if r := admin.get("/integrations/braze"); !strings.Contains(r.body, "Connected") {
+	if r := admin.get("/integrations/braze"); !strings.Contains(r.body, "••••••9f3a") {
 		t.Fatal("empty key field dropped the stored key")
+	}
+	// A lookup failing after a good test turns the pill red with Braze's words and the time.
+	if err := s.Store.RecordBrazeLookup(context.Background(), ws.ID, false, "Braze answered 503 Service Unavailable"); err != nil {
+		t.Fatal(err)
+	}
+	if r := admin.get("/integrations/braze"); !strings.Contains(r.body, `id="braze-pill">REST API failing`) ||
+		!strings.Contains(r.body, "Braze answered 503 Service Unavailable") || !strings.Contains(r.body, "just now") {
+		t.Fatal("a failing lookup is not shown")
 	}
 	fake.LackPermission(true)
 	assertStatus(t, admin.post("/integrations/braze/test", nil), http.StatusSeeOther)

@@ -418,6 +418,9 @@ func TestBrazeErrors(t *testing.T) {
 	if !strings.Contains(conn.LookupError, "key is invalid") || conn.LookupsPausedUntil == nil {
 		t.Fatalf("pause not recorded: %+v", conn)
 	}
+	if conn.LastLookupOK == nil || *conn.LastLookupOK || !strings.Contains(conn.LastLookupMessage, "key is invalid") {
+		t.Fatalf("the failed lookup is not the last result: %+v", conn)
+	}
 	before = len(e.fake.Calls())
 	e.db.Exec(`UPDATE braze_lookups SET run_after = now()`)
 	if e.resolve(); len(e.fake.Calls()) != before {

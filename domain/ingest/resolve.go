@@ -77,6 +77,7 @@ func (r *Resolver) Resolve(ctx context.Context, b *queue.Batch) error {
 	requests, asked := lookupRequests(lookups)
 	var found []braze.User
 	var outcomes []store.LookupOutcome
+	answered := false
 	for i, req := range requests {
 		if wait := r.rateLimited(ws); !wait.IsZero() {
 			return r.finish(ctx, b, found, outcomes, func() error {
@@ -99,6 +100,13 @@ func (r *Resolver) Resolve(ctx context.Context, b *queue.Batch) error {
 			return err
 		}
 		r.noteRateLimit(ws, res.RateLimit)
+		if !answered {
+			// The status panel shows the last real result of talking to Braze.
+			answered = true
+			if err := r.Store.RecordBrazeLookup(ctx, ws, true, ""); err != nil {
+				return err
+			}
+		}
 		outcomes = append(outcomes, r.outcomesOf(asked[i], res)...)
 		found = append(found, res.Users...)
 	}
@@ -164,6 +172,9 @@ func (r *Resolver) finish(ctx context.Context, b *queue.Batch, found []braze.Use
 func (r *Resolver) handleError(ctx context.Context, b *queue.Batch, be *braze.Error, rest [][]model.BrazeLookup) (bool, error) {
 	ws, now := b.Workspace, r.Now()
 	r.Stats.Add(ws, model.MetricLookupError, "", 1)
+	if err := r.Store.RecordBrazeLookup(ctx, ws, false, be.Message); err != nil {
+		return true, err
+	}
 	r.Log.Warn("Braze lookup failed", "workspace", ws, "status", be.Status, "cause", be.Message, "detail", be.Detail, "identifiers", len(rest[0]))
 	switch {
 	case be.Refused || be.Status == 401 || be.Status == 403 || be.Status == 404:

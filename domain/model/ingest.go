@@ -34,6 +34,9 @@ type BrazeConnection struct {
 	LastTestMessage    string     `db:"last_test_message"`
 	LookupError        string     `db:"lookup_error"`
 	LookupsPausedUntil *time.Time `db:"lookups_paused_until"`
+	LastLookupAt       *time.Time `db:"last_lookup_at"`
+	LastLookupOK       *bool      `db:"last_lookup_ok"`
+	LastLookupMessage  string     `db:"last_lookup_message"`
 }
 
 // How a stored event was routed when it arrived.

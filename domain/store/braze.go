@@ -9,7 +9,7 @@ import (
 )
 
 const brazeColumns = `workspace_id, rest_endpoint, api_key_encrypted, api_key_hint, updated_at, last_test_at, last_test_ok,
-	last_test_message, lookup_error, lookups_paused_until`
+	last_test_message, lookup_error, lookups_paused_until, last_lookup_at, last_lookup_ok, last_lookup_message`
 
 // BrazeConnection loads the workspace's Braze settings, or ErrNotFound.
 func (s *Store) BrazeConnection(ctx context.Context, workspaceID int64) (model.BrazeConnection, error) {
@@ -29,6 +29,7 @@ func (s *Store) SaveBrazeConnection(ctx context.Context, c model.BrazeConnection
 		ON CONFLICT (workspace_id) DO UPDATE SET rest_endpoint = EXCLUDED.rest_endpoint,
 			api_key_encrypted = EXCLUDED.api_key_encrypted, api_key_hint = EXCLUDED.api_key_hint,
 			updated_at = now(), lookup_error = '', lookups_paused_until = NULL,
+			last_lookup_at = NULL, last_lookup_ok = NULL, last_lookup_message = '',
 			last_test_at = NULL, last_test_ok = NULL, last_test_message = ''`,
 		c.WorkspaceID, c.RESTEndpoint, c.APIKeyEncrypted, c.APIKeyHint)
 	if err != nil {
@@ -45,6 +46,16 @@ func (s *Store) RecordBrazeTest(ctx context.Context, workspaceID int64, ok bool,
 		return fmt.Errorf("store: unable to record Braze test: %w", err)
 	}
 	return expectOneRow(res)
+}
+
+// RecordBrazeLookup keeps the outcome of the latest lookup call, for the status panel.
+func (s *Store) RecordBrazeLookup(ctx context.Context, workspaceID int64, ok bool, message string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE braze_connections SET last_lookup_at = now(), last_lookup_ok = $2, last_lookup_message = $3
+		WHERE workspace_id = $1`, workspaceID, ok, message)
+	if err != nil {
+		return fmt.Errorf("store: unable to record a Braze lookup: %w", err)
+	}
+	return nil
 }
 
 // PauseBrazeLookups stops lookups until a time, with the reason shown on the status panel;

@@ -1,9 +1,10 @@
-// Copy buttons: <button data-copy="input-id">.
+// Copy buttons: <button data-copy="id"> copies an input's value or an element's text.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
-  const input = document.getElementById(button.dataset.copy);
-  if (!input) return;
+  const source = document.getElementById(button.dataset.copy);
+  if (!source) return;
+  const input = "value" in source ? source : { value: source.textContent.trim(), select: () => {} };
   input.select();
   const done = () => {
     const label = button.textContent;
