@@ -80,7 +80,7 @@ func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) er
 func brazeHealth(conn model.BrazeConnection, now time.Time) views.BrazeHealth {
 	if conn.LookupsPausedUntil != nil && conn.LookupsPausedUntil.After(now) {
 		return views.BrazeHealth{State: "paused", Label: "Lookups paused", Problem: conn.LookupError,
-			When: "until " + views.FormatTime(conn.LookupsPausedUntil),
+			When:   "until " + views.FormatTime(conn.LookupsPausedUntil),
 			Advice: "Check the REST API key (it needs users.export.ids) and the endpoint, then press Save and test: that resumes lookups."}
 	}
 	at, ok, msg := conn.LastTestAt, conn.LastTestOK, conn.LastTestMessage
