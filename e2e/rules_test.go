@@ -88,9 +88,20 @@ func TestRuleBuilderFlow(t *testing.T) {
 	// Build: pricing page viewed AND (account domain is globex OR campaign contains "spring").
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "+ Score rule"}).Click())
 	must(t, expect.Locator(page.Locator(".qb-root")).ToBeVisible())
+	// A new rule starts neutral: nothing to fix before anything is typed.
+	must(t, expect.Locator(page.Locator("#builder-status")).ToContainText("checked as you go"))
+	must(t, expect.Locator(page.Locator(".qb-error")).ToHaveCount(0))
+	// Switching to a fit grade with an event condition offers to drop it; back to score.
+	must(t, page.Locator(".seg-btn", playwright.PageLocatorOptions{HasText: "Fit grade"}).Click())
+	must(t, page.Locator("#event-conditions-notice").GetByRole("button").Click())
+	must(t, expect.Locator(page.Locator(".qb-root .qb-cond")).ToHaveCount(0))
+	must(t, page.Locator(".seg-btn", playwright.PageLocatorOptions{HasText: "Score points"}).Click())
+	must(t, page.Locator(".qb-root").GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "+ Condition"}).First().Click())
 	must(t, page.Locator("#rule-name").Fill("Pricing from a target account or the spring campaign"))
 	root := page.Locator(".qb-root")
 	first := root.Locator(".qb-cond").First()
+	_, err = first.Locator(".qb-operator").SelectOption(playwright.SelectOptionValues{Values: &[]string{"contains"}})
+	must(t, err)
 	must(t, first.Locator(".qb-value input").Fill("pricing"))
 	must(t, root.Locator(".qb-group-head").First().GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "+ Group"}).Click())
 	nested := root.Locator(".qb-rules .qb-group")
@@ -128,6 +139,7 @@ func TestRuleBuilderFlow(t *testing.T) {
 	must(t, expect.Locator(page.Locator("#preview-examples")).ToContainText("hal@globex.example"))
 	must(t, expect.Locator(page.Locator("#preview-examples")).ToContainText("ivy@initech.example"))
 	must(t, expect.Locator(page.Locator("#preview-examples")).Not().ToContainText("jon@initech.example"))
+	must(t, expect.Locator(page.Locator("#preview-panel")).Not().ToContainText("null"))
 	screenshot(t, page, "rule-builder.png")
 
 	must(t, page.Locator("#save-btn").Click())

@@ -2,9 +2,11 @@ package rules
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"time"
@@ -239,7 +241,7 @@ func (c *compiler) value(v any, cc *ccond, path string) {
 		case cc.op.Name == "matches":
 			re, err := regexp.Compile(s)
 			if err != nil {
-				c.bad(path, "This is not a valid regular expression: %v.", err)
+				c.bad(path, "%s", RegexpProblem(s, err))
 				return
 			}
 			cc.re = re
@@ -384,4 +386,35 @@ func (c *Compiled) Windows() []time.Duration {
 	}
 	walk(c.root)
 	return out
+}
+
+// RegexpProblem says in words what is wrong with a pattern, and where: "error parsing regexp:
+// missing closing ]" means little to a marketer.
+func RegexpProblem(pattern string, err error) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return "This is not a valid pattern."
+	}
+	what := map[syntax.ErrorCode]string{
+		syntax.ErrMissingBracket:        "a [ has no closing ]",
+		syntax.ErrMissingParen:          "a ( has no closing )",
+		syntax.ErrUnexpectedParen:       "a ) has no opening (",
+		syntax.ErrMissingRepeatArgument: "*, + or ? follows nothing it could repeat",
+		syntax.ErrInvalidRepeatOp:       "*, + or ? follows another one",
+		syntax.ErrInvalidRepeatSize:     "a {n,m} repeat is out of range",
+		syntax.ErrInvalidEscape:         "a \\ escape is not one patterns know (write \\\\ for a backslash)",
+		syntax.ErrTrailingBackslash:     "it ends with a lone \\",
+		syntax.ErrInvalidCharRange:      "a range such as z-a runs backwards",
+		syntax.ErrInvalidCharClass:      "a [:class:] is not one patterns know",
+		syntax.ErrInvalidPerlOp:         "a (? group is not one patterns know",
+		syntax.ErrInvalidNamedCapture:   "a named group (?P<name>…) is malformed",
+	}[se.Code]
+	if what == "" {
+		what = string(se.Code)
+	}
+	where := ""
+	if i := strings.Index(pattern, se.Expr); se.Expr != "" && i >= 0 {
+		where = fmt.Sprintf(" at character %d (“%s”)", utf8.RuneCountInString(pattern[:i])+1, se.Expr)
+	}
+	return fmt.Sprintf("This pattern cannot be used: %s%s. Escape a character meant literally with a backslash, e.g. \\[.", what, where)
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,21 @@ func TestControlCharactersInRulesAreRefused(t *testing.T) {
 	for _, name := range []string{`a\\u0000b`, `caf\u00e9`, `\u0020x`, `tab\\t`} {
 		if _, err := ParseDocument(doc(name)); err != nil {
 			t.Errorf("name %s refused: %v", name, err)
+		}
+	}
+}
+
+func TestRegexpProblemsInWords(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"pricing[a":   "a [ has no closing ] at character 8",
+		"(demo":       "a ( has no closing )",
+		"*pricing":    "*, + or ? follows nothing it could repeat at character 1",
+		`docs\`:       "ends with a lone",
+		"[z-a]plans":  "runs backwards",
+	} {
+		_, err := regexp.Compile(pattern)
+		if got := RegexpProblem(pattern, err); !strings.Contains(got, want) || strings.Contains(got, "error parsing") {
+			t.Errorf("%q: %q, want it to say %q", pattern, got, want)
 		}
 	}
 }

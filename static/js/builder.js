@@ -357,6 +357,24 @@
     return box;
   }
 
+  // Fit grade rules read the profile and the account: offer to drop event conditions kept from
+  // another kind rather than leave an error to puzzle over.
+  function eventConditions(group) {
+    return group.rules.reduce((n, r) => n + (r.rules ? eventConditions(r) : (r.field || "").startsWith("event.") ? 1 : 0), 0);
+  }
+  function dropEventConditions(group) {
+    group.rules = group.rules.filter((r) => r.rules || !(r.field || "").startsWith("event."));
+    group.rules.forEach((r) => { if (r.rules) dropEventConditions(r); });
+    group.rules = group.rules.filter((r) => !r.rules || r.rules.length > 0);
+  }
+  function eventConditionsNotice() {
+    const n = rule.kind === "grade" ? eventConditions(rule.when) : 0;
+    if (!n) return null;
+    return el("div", { class: "flash flash-info builder-notice", id: "event-conditions-notice" },
+      `Fit grade rules look at the profile and the account only, not at events. ${n === 1 ? "One condition uses" : n + " conditions use"} events.`,
+      el("button", { type: "button", class: "btn btn-small", onclick: () => { dropEventConditions(rule.when); render(); changed(); } }, n === 1 ? "Remove it" : "Remove them"));
+  }
+
   function render() {
     closePicker();
     const kinds = [["score", "Score points"], ["label", "Label"], ["grade", "Fit grade"]];
@@ -370,7 +388,7 @@
             kinds.map(([k, label]) => el("button", { type: "button", class: "seg-btn" + (rule.kind === k ? " active" : ""), "aria-pressed": String(rule.kind === k),
               onclick: () => { if (rule.kind !== k) setKind(k); } }, label)))),
         el("label", { class: "check builder-enabled" }, enabled, " enabled")),
-      el("section", { class: "card" }, el("h2", {}, "When"), groupEditor(rule.when, "when", { root: true })),
+      el("section", { class: "card" }, el("h2", {}, "When"), eventConditionsNotice(), groupEditor(rule.when, "when", { root: true })),
       el("section", { class: "card" }, el("h2", {}, "Then"), effectEditor()));
     showProblems(lastProblems);
   }
@@ -451,7 +469,7 @@
         figure(p.Matching, what + " match now", "figure-main"),
         figure(p.Gain, words[0], "figure-up"),
         figure(p.Lose, words[1], "figure-down")),
-      p.Note ? el("p", { class: "small", id: "preview-note" }, p.Note) : null,
+      ...(p.Note ? [el("p", { class: "small", id: "preview-note" }, p.Note)] : []),
       el("p", { class: "muted small" }, sample + " Nothing is saved until you press Save."),
       rows.length ? el("table", { class: "table compact", id: "preview-examples" },
         el("thead", {}, el("tr", {}, el("th", {}, what === "accounts" ? "Example account" : "Example lead"), el("th", { class: "num" }, words[2]), el("th", { class: "num" }, words[3]))),
@@ -464,5 +482,7 @@
 
   if (!rule.when) rule.when = { combinator: "and", rules: [] };
   render();
-  if (!lastProblems.length) validate();
+  // A saved rule is checked at once; a new one starts neutral and is checked once touched.
+  if (!lastProblems.length && /[?&]id=[1-9]/.test(root.dataset.previewUrl)) validate();
+  else if (!lastProblems.length) status.textContent = "Describe when the rule applies and what it does; it is checked as you go.";
 })();
