@@ -185,11 +185,11 @@ func TestControlCharactersInRulesAreRefused(t *testing.T) {
 
 func TestRegexpProblemsInWords(t *testing.T) {
 	for pattern, want := range map[string]string{
-		"pricing[a":   "a [ has no closing ] at character 8",
-		"(demo":       "a ( has no closing )",
-		"*pricing":    "*, + or ? follows nothing it could repeat at character 1",
-		`docs\`:       "ends with a lone",
-		"[z-a]plans":  "runs backwards",
+		"pricing[a":  "a [ has no closing ] at character 8",
+		"(demo":      "a ( has no closing )",
+		"*pricing":   "*, + or ? follows nothing it could repeat at character 1",
+		`docs\`:      "ends with a lone",
+		"[z-a]plans": "runs backwards",
 	} {
 		_, err := regexp.Compile(pattern)
 		if got := RegexpProblem(pattern, err); !strings.Contains(got, want) || strings.Contains(got, "error parsing") {
