@@ -822,6 +822,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return st.SaveBrazeConnection(ctx, model.BrazeConnection{WorkspaceID: wsA, RESTEndpoint: "https://rest.iad-01.braze.com", APIKeyEncrypted: []byte("a"), APIKeyHint: "a"})
 		},
 		"RecordBrazeTest":   func() error { return st.RecordBrazeTest(ctx, wsA, false, "a") },
+		"RecordBrazeLookup": func() error { return st.RecordBrazeLookup(ctx, wsA, false, "a") },
 		"PauseBrazeLookups": func() error { return st.PauseBrazeLookups(ctx, wsA, "a", time.Now().Add(time.Hour)) },
 		"InsertInboundBatch": func() error {
 			// The same event id in A is a new event of A, not a duplicate of B's (unless the
