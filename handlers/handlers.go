@@ -57,13 +57,17 @@ func CSRFToken(c echo.Context) string {
 
 // chrome builds the layout's view model and takes the pending flash messages.
 func (h *Handlers) chrome(c echo.Context, title, section string) views.Chrome {
-	id := IdentityOf(c)
-	ch := views.Chrome{Title: title, Section: section, CSRF: CSRFToken(c), Flashes: h.takeFlashes(c)}
-	if id != nil {
-		ch.UserName = id.User.Name
-		ch.UserEmail = id.User.Email
-		ch.RoleLabel = id.User.Role.Label()
-		ch.WorkspaceName = id.Workspace.Name
+	ch := BaseChrome(c, title)
+	ch.Section, ch.Flashes = section, h.takeFlashes(c)
+	return ch
+}
+
+// BaseChrome is the app's frame for the signed-in person, without flashes (an error page
+// leaves them for the next page).
+func BaseChrome(c echo.Context, title string) views.Chrome {
+	ch := views.Chrome{Title: title, CSRF: CSRFToken(c)}
+	if id := IdentityOf(c); id != nil {
+		ch.UserName, ch.UserEmail, ch.RoleLabel, ch.WorkspaceName = id.User.Name, id.User.Email, id.User.Role.Label(), id.Workspace.Name
 		ch.CanSettings = id.User.Role.Can(model.PermManageSettings)
 		ch.CanIntegrations = id.User.Role.Can(model.PermManageMarketing)
 	}

@@ -170,6 +170,7 @@ type ErrorView struct {
 	Title    string
 	Message  string
 	SignedIn bool
+	Chrome   Chrome // the app's frame, for a signed-in person
 }
 
 // FormatTime renders a time for tables, in UTC.

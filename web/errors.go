@@ -50,7 +50,8 @@ func errorHandler(log *slog.Logger, loadIdentity echo.MiddlewareFunc) echo.HTTPE
 		if handlers.IdentityOf(c) == nil && loadIdentity != nil && status < 500 {
 			_ = loadIdentity(func(echo.Context) error { return nil })(c)
 		}
-		view := views.ErrorView{Status: status, Title: title, Message: message, SignedIn: handlers.IdentityOf(c) != nil}
+		view := views.ErrorView{Status: status, Title: title, Message: message, SignedIn: handlers.IdentityOf(c) != nil,
+			Chrome: handlers.BaseChrome(c, title)}
 		if rerr := handlers.Render(c, status, views.ErrorPage(view)); rerr != nil {
 			_ = c.String(status, title+": "+message)
 		}

@@ -486,8 +486,15 @@ func TestProbesAndErrorPages(t *testing.T) {
 	signUp(t, b, "ada@acme.com")
 	r = b.get("/no/such/page")
 	assertStatus(t, r, http.StatusNotFound)
-	if !strings.Contains(r.body, "Back to your leads") {
-		t.Fatal("signed-in 404 page does not lead back to the leads")
+	if !strings.Contains(r.body, "Back to your leads") || !strings.Contains(r.body, `<nav class="nav" aria-label="Main">`) {
+		t.Fatal("signed-in 404 page does not lead back to the leads within the app's navigation")
+	}
+	if r = s.browser(t).get("/no/such/page"); strings.Contains(r.body, `aria-label="Main"`) {
+		t.Fatal("a signed-out 404 shows the app's navigation")
+	}
+	// A 403 keeps the navigation too, and its logout still works (the token is there).
+	if r = b.get("/rules/999999"); !strings.Contains(r.body, `aria-label="Main"`) {
+		t.Fatalf("a 404 inside the app lost its navigation")
 	}
 }
 
