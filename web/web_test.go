@@ -492,7 +492,7 @@ func TestProbesAndErrorPages(t *testing.T) {
 	if r = s.browser(t).get("/no/such/page"); strings.Contains(r.body, `aria-label="Main"`) {
 		t.Fatal("a signed-out 404 shows the app's navigation")
 	}
-	// A 403 keeps the navigation too, and its logout still works (the token is there).
+	// An error on a page the app routes (an unknown rule) keeps the navigation too.
 	if r = b.get("/rules/999999"); !strings.Contains(r.body, `aria-label="Main"`) {
 		t.Fatalf("a 404 inside the app lost its navigation")
 	}
