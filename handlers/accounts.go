@@ -152,6 +152,6 @@ func (h *Handlers) ShowAccountPage(c echo.Context) error {
 	if page > 1 {
 		v.Paging.PrevURL = fmt.Sprintf("/accounts/%d?page=%d", a.ID, page-1)
 	}
-	v.Days = timeline(acts)
+	v.Days = timeline(acts, userLocation(c))
 	return Render(c, http.StatusOK, views.AccountPage(h.chrome(c, a.Domain, "accounts"), v))
 }

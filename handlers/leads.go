@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/peregrine-scoring/peregrine/domain/events"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
@@ -403,14 +404,14 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	v.Filters = append(v.Filters, views.FilterOption{Value: "", Label: "All types"})
 	sources := map[string]int64{}
 	for _, t := range types {
-		v.Filters = append(v.Filters, views.FilterOption{Value: t.EventType, Label: fmt.Sprintf("%s (%d)", t.EventType, t.Count), Count: t.Count})
+		v.Filters = append(v.Filters, views.FilterOption{Value: t.EventType, Label: fmt.Sprintf("%s (%s)", events.TypeName(t.EventType), views.Count(int(t.Count))), Count: t.Count})
 		sources[t.Metric] += t.Count
 	}
 	v.Sources = append(v.Sources, views.FilterOption{Value: "", Label: "All sources"})
 	for _, src := range slices.Sorted(maps.Keys(sources)) {
-		v.Sources = append(v.Sources, views.FilterOption{Value: src, Label: fmt.Sprintf("%s (%d)", src, sources[src]), Count: sources[src]})
+		v.Sources = append(v.Sources, views.FilterOption{Value: src, Label: fmt.Sprintf("%s (%s)", src, views.Count(int(sources[src]))), Count: sources[src]})
 	}
-	v.Days = timeline(acts)
+	v.Days = timeline(acts, userLocation(c))
 	v.Paging = paging(page, total, activitiesPerPage, func(p int) string {
 		q := url.Values{"page": {strconv.Itoa(p)}}
 		if filter != "" {
@@ -559,14 +560,15 @@ func sparkline(values []float64, w, h float64) string {
 }
 
 // timeline groups activities (already newest first) by UTC day.
-func timeline(acts []model.Activity) []views.TimelineDay {
+func timeline(acts []model.Activity, loc *time.Location) []views.TimelineDay {
 	var days []views.TimelineDay
 	for _, a := range acts {
-		day := a.OccurredAt.UTC().Format("Monday, January 2, 2006")
+		at := a.OccurredAt.In(loc)
+		day := at.Format("Monday, January 2, 2006")
 		if len(days) == 0 || days[len(days)-1].Day != day {
 			days = append(days, views.TimelineDay{Day: day})
 		}
-		item := views.TimelineItem{Time: a.OccurredAt.UTC().Format("15:04 UTC"), Name: a.Name, Type: a.EventType, Source: a.Source,
+		item := views.TimelineItem{Time: at.Format("15:04 MST"), Name: a.Name, Type: a.EventType, Source: a.Source,
 			Tone: toneOf(a.EventType)}
 		item.Category, item.Title = splitCategory(a.Name)
 		switch {
@@ -626,4 +628,39 @@ func attributePairs(raw []byte) []views.Pair {
 		out = append(out, views.Pair{Label: k, Value: val})
 	}
 	return out
+}
+
+// userLocation is the time zone the signed-in person reads times in: their own setting, else
+// their browser's (the tz cookie app.js keeps), else UTC.
+func userLocation(c echo.Context) *time.Location {
+	var names []string
+	if id := IdentityOf(c); id != nil {
+		names = append(names, id.User.TimeZone)
+	}
+	names = append(names, browserZone(c))
+	for _, name := range names {
+		if name == "" || len(name) > 64 || name == "Local" {
+			continue
+		}
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// browserZone is the time zone the browser reported (the tz cookie app.js keeps), if valid.
+func browserZone(c echo.Context) string {
+	ck, err := c.Cookie("tz")
+	if err != nil {
+		return ""
+	}
+	zone, err := url.QueryUnescape(ck.Value)
+	if err != nil || zone == "" || len(zone) > 64 || zone == "Local" {
+		return ""
+	}
+	if _, err := time.LoadLocation(zone); err != nil {
+		return ""
+	}
+	return zone
 }

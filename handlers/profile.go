@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,11 @@ func (h *Handlers) renderProfile(c echo.Context, status int, v views.ProfileView
 	}
 	current := SessionRowID(h.session(c))
 	v.Email, v.RoleLabel, v.WorkspaceName = id.User.Email, id.User.Role.Label(), id.Workspace.Name
+	v.TimeZone, v.Zones = id.User.TimeZone, commonZones
+	v.BrowserZone = browserZone(c)
+	if v.TimeZone != "" && !slices.Contains(v.Zones, v.TimeZone) {
+		v.Zones = append([]string{v.TimeZone}, v.Zones...)
+	}
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, views.SessionRow{ID: s.ID, Device: describeDevice(s.UserAgent), IP: s.IP,
 			LastSeen: ago(s.LastSeenAt), Started: s.CreatedAt.UTC().Format("2 Jan 2006, 15:04 UTC"), Current: s.ID == current})
@@ -123,4 +129,27 @@ func firstMatch(s string, table []struct{ token, name string }) string {
 		}
 	}
 	return ""
+}
+
+// commonZones are the time zones offered on the profile page.
+var commonZones = []string{"UTC", "America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York", "America/Sao_Paulo",
+	"Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin", "Europe/Zurich", "Europe/Amsterdam",
+	"Europe/Stockholm", "Europe/Warsaw", "Europe/Athens", "Europe/Istanbul", "Africa/Johannesburg", "Asia/Dubai", "Asia/Kolkata",
+	"Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland"}
+
+// SetTimeZone saves the time zone the person reads times in (empty: the browser's).
+func (h *Handlers) SetTimeZone(c echo.Context) error {
+	id := IdentityOf(c)
+	zone := strings.TrimSpace(c.FormValue("time_zone"))
+	if zone != "" {
+		if _, err := time.LoadLocation(zone); err != nil || len(zone) > 64 || zone == "Local" {
+			return h.renderProfile(c, http.StatusUnprocessableEntity, views.ProfileView{Errors: views.FormErrors{
+				"time_zone": "Choose a time zone from the list, e.g. Europe/Zurich."}})
+		}
+	}
+	if err := h.Store.SetUserTimeZone(c.Request().Context(), id.Workspace.ID, id.User.ID, zone); err != nil {
+		return err
+	}
+	h.flash(c, "success", "Time zone saved.")
+	return redirect(c, "/profile#time-zone")
 }

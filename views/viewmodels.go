@@ -189,6 +189,9 @@ type ProfileView struct {
 	Errors        FormErrors
 	Message       string // why the form was not accepted
 	Sessions      []SessionRow
+	TimeZone      string   // the person's setting; empty: the browser's
+	BrowserZone   string   // what the browser says (the tz cookie)
+	Zones         []string // common zones to pick from
 }
 
 // SessionRow is a browser where the person is signed in.

@@ -68,6 +68,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	// Every signed-in person's own account: password and sessions.
 	e.GET("/profile", h.ShowProfilePage, signedIn...)
 	e.POST("/profile/password", h.ChangePassword, signedIn...)
+	e.POST("/profile/time-zone", h.SetTimeZone, signedIn...)
 	e.POST("/profile/sessions/end-all", h.SignOutEverywhere, signedIn...)
 	e.POST("/profile/sessions/:id/end", h.EndOtherSession, signedIn...)
 

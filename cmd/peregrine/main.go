@@ -3,6 +3,7 @@ package main
 
 import (
 	"os"
+	_ "time/tzdata" // time zones for people's times, also where the system has none
 )
 
 func main() {

@@ -85,6 +85,26 @@ func ActivityNames() map[string]string {
 	return out
 }
 
+// TypeName names an event type for people: its activity category and what happened, e.g.
+// "Email campaign engagement · Opened email" for users.messages.email.Open. An unknown type
+// keeps its Braze name.
+func TypeName(eventType string) string {
+	tpl, ok := templates[eventType]
+	if !ok || !strings.HasPrefix(tpl, "[") {
+		return eventType
+	}
+	category, rest, _ := strings.Cut(tpl[1:], "] ")
+	rest, _, _ = strings.Cut(rest, "$")
+	rest = strings.TrimSpace(rest)
+	for _, word := range []string{" on", " for", " in", " to", " from", " with", " at", " via"} {
+		rest = strings.TrimSuffix(rest, word)
+	}
+	if rest == "" {
+		return category
+	}
+	return category + " · " + rest
+}
+
 // ActivityName renders the event's activity name. ok is false for unsupported types.
 func (e Event) ActivityName() (string, bool) {
 	tpl, ok := templates[e.Type]

@@ -229,3 +229,22 @@ func TestToActivityKeepsContext(t *testing.T) {
 		t.Fatalf("purchase_properties lost: %s", pa.Properties)
 	}
 }
+
+func TestTypeNamesReadLikeWords(t *testing.T) {
+	for typ, want := range map[string]string{
+		"users.messages.email.Open":   "Email campaign engagement · Opened email",
+		"users.messages.email.Click":  "Email campaign engagement · Clicked in email",
+		"users.behaviors.Purchase":    "Purchase · Customer purchased",
+		"users.behaviors.CustomEvent": "Custom Event tracked",
+		"users.unknown.Thing":         "users.unknown.Thing",
+	} {
+		if got := TypeName(typ); got != want {
+			t.Errorf("TypeName(%q) = %q, want %q", typ, got, want)
+		}
+	}
+	for _, typ := range SupportedTypes() {
+		if name := TypeName(typ); strings.Contains(name, "$") || strings.HasPrefix(name, "users.") {
+			t.Errorf("%s reads %q", typ, name)
+		}
+	}
+}

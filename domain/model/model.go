@@ -95,6 +95,7 @@ type User struct {
 	Active       bool       `db:"active"`
 	CreatedAt    time.Time  `db:"created_at"`
 	LastLoginAt  *time.Time `db:"last_login_at"`
+	TimeZone     string     `db:"time_zone"` // IANA name; empty: the browser's
 }
 
 // Session is a signed-in browser. The browser holds the token; only its keyed hash is

@@ -14,7 +14,7 @@ import (
 // ErrLastAdmin protects a workspace from losing its last active admin.
 var ErrLastAdmin = errors.New("store: a workspace needs at least one active admin")
 
-const userColumns = `workspace_id, id, email, name, role, password_hash, active, created_at, last_login_at`
+const userColumns = `workspace_id, id, email, name, role, password_hash, active, created_at, last_login_at, time_zone`
 
 func insertUser(ctx context.Context, tx *sqlx.Tx, u model.User) (model.User, error) {
 	err := tx.GetContext(ctx, &u, `
@@ -143,4 +143,13 @@ func expectOneRow(res sql.Result) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// SetUserTimeZone stores the time zone a person reads times in (empty: their browser's).
+func (s *Store) SetUserTimeZone(ctx context.Context, workspaceID, userID int64, zone string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET time_zone = $3 WHERE workspace_id = $1 AND id = $2`, workspaceID, userID, zone)
+	if err != nil {
+		return fmt.Errorf("store: unable to save the time zone: %w", err)
+	}
+	return expectOneRow(res)
 }

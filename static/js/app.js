@@ -123,3 +123,11 @@ document.addEventListener("click", (event) => {
   if (event.metaKey || event.ctrlKey) window.open(row.dataset.href, "_blank");
   else window.location.assign(row.dataset.href);
 });
+
+// The browser's time zone, for times shown in the person's own (unless they chose one).
+(() => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && !document.cookie.split("; ").includes("tz=" + encodeURIComponent(zone))) {
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+  }
+})();
