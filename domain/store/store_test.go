@@ -710,6 +710,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return err
 		},
+		"SetUserTimeZone": func() error { return notFound(st.SetUserTimeZone(ctx, wsA, b.admin.ID, "Asia/Tokyo")) },
 		"SetUserPassword": func() error {
 			return errors.Join(notFound(st.SetUserPassword(ctx, wsA, b.admin.ID, "y")), bSessionSame("SetUserPassword"))
 		},
