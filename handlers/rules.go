@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -723,6 +724,15 @@ func (h *Handlers) renderEventProperties(c echo.Context, status int, key, typ, e
 		v.Keys = append(v.Keys, views.PropertyRow{Key: k.Key, Type: k.Type, Builtin: k.Builtin})
 	}
 	sort.SliceStable(v.Keys, func(i, j int) bool { return v.Keys[i].Builtin && !v.Keys[j].Builtin })
+	seen, err := h.Store.SeenPropertyKeys(c.Request().Context(), IdentityOf(c).Workspace.ID, 40)
+	if err != nil {
+		return err
+	}
+	for _, k := range seen {
+		if !slices.ContainsFunc(keys, func(l model.EventPropertyKey) bool { return l.Key == k.Key }) {
+			v.Seen = append(v.Seen, views.PropertyRow{Key: k.Key, Type: k.Type})
+		}
+	}
 	return Render(c, status, views.EventPropertiesPage(h.chrome(c, "Event properties", "event-properties"), v))
 }
 

@@ -81,6 +81,7 @@ type EventPropertiesView struct {
 	Key   string
 	Type  string
 	Error string
+	Seen  []PropertyRow // keys in the workspace's recent activities that are not listed yet
 }
 
 // PropertyRow is one event property key.

@@ -188,6 +188,16 @@ func TestRuleBuilderEndpoints(t *testing.T) {
 	if b := admin.get("/rules/new?kind=score").body; !strings.Contains(b, "seats") {
 		t.Fatal("the builder does not offer the added key")
 	}
+	// Keys the workspace's events carry are offered with their kind of value, one click away.
+	ws0, _ := s.Store.WorkspaceBySlug(ctx, "acme")
+	lead, _ := s.Store.CreateLead(ctx, model.Lead{WorkspaceID: ws0.ID, Email: "kim@acme.com"})
+	pgtest.Exec(t, s.DB, `INSERT INTO activities (workspace_id, id, lead_id, occurred_at, source, event_type, name, properties)
+		VALUES ($1, 990001, $2, now(), 'braze', 'users.messages.sms.InboundReceive', 'x', '{"message_body": "demo?", "custom_properties": {"team_size": 12}}')`, ws0.ID, lead.ID)
+	props = admin.get("/settings/event-properties")
+	if !strings.Contains(props.body, `id="seen-keys"`) || !strings.Contains(props.body, "<code>message_body</code> <span class=\"muted small\">Text</span>") ||
+		!strings.Contains(props.body, "<code>team_size</code> <span class=\"muted small\">Number</span>") {
+		t.Fatalf("keys seen in the data are not offered:\n%.3000s", props.body[strings.Index(props.body, "Add a property key"):])
+	}
 	admin.post("/settings/event-properties/delete", url.Values{"key": {"campaign_name"}})
 	if keys, _ := s.Store.ListEventPropertyKeys(ctx, ws.ID); len(keys) != 11 {
 		t.Fatalf("%d keys after deleting a built-in", len(keys))

@@ -478,3 +478,24 @@ func (s *Store) TemperatureCounts(ctx context.Context, workspaceID int64) (map[s
 	}
 	return out, nil
 }
+
+// SeenPropertyKeys lists property keys in the workspace's most recent activities (5,000 at
+// most are read) where rules read them — at the top, in custom_properties and in
+// purchase_properties — with the kind of value they hold, most frequent first.
+func (s *Store) SeenPropertyKeys(ctx context.Context, workspaceID int64, limit int) ([]model.EventPropertyKey, error) {
+	var out []model.EventPropertyKey
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT p.key, CASE mode() WITHIN GROUP (ORDER BY jsonb_typeof(p.value))
+				WHEN 'number' THEN 'number' WHEN 'boolean' THEN 'boolean' ELSE 'string' END AS type, false AS builtin
+		FROM (SELECT properties FROM activities WHERE workspace_id = $1 ORDER BY id DESC LIMIT 5000) a,
+			-- rules read keys at the top and in custom_properties and purchase_properties
+			LATERAL (SELECT o FROM (VALUES (a.properties), (a.properties->'custom_properties'), (a.properties->'purchase_properties')) v(o)
+				WHERE jsonb_typeof(o) = 'object') h,
+			jsonb_each(h.o) p
+		WHERE jsonb_typeof(p.value) IN ('string', 'number', 'boolean')
+		GROUP BY p.key ORDER BY count(*) DESC, p.key LIMIT $2`, workspaceID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list the property keys seen: %w", err)
+	}
+	return out, nil
+}

@@ -968,6 +968,17 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return err
 		},
+		"SeenPropertyKeys": func() error {
+			pgtest.Exec(t, db, `INSERT INTO activities (workspace_id, id, lead_id, occurred_at, source, event_type, name, properties)
+				VALUES ($1, 880001, $2, now(), 'braze', 't', 'n', '{"b_only_key": 1}')`, b.ws.ID, b.lead.ID)
+			keys, err := st.SeenPropertyKeys(ctx, wsA, 100)
+			for _, k := range keys {
+				if k.Key == "b_only_key" {
+					return errors.New("listed a key of B's events")
+				}
+			}
+			return err
+		},
 		"ListEventPropertyKeys": func() error {
 			keys, err := st.ListEventPropertyKeys(ctx, wsA)
 			for _, k := range keys {
