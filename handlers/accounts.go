@@ -58,6 +58,19 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 	if f.Label != "" {
 		keep.Set("label", f.Label)
 	}
+	if f.Sort != "" {
+		keep.Set("sort", f.Sort)
+	}
+	v.Sort = f.Sort
+	v.SortLinks = map[string]string{}
+	for _, s := range []string{"", store.AccountSortPeople, store.AccountSortEngaged, store.AccountSortActivity} {
+		q := cloneValues(keep)
+		q.Del("sort")
+		if s != "" {
+			q.Set("sort", s)
+		}
+		v.SortLinks[s] = "/accounts?" + q.Encode()
+	}
 	v.Paging = paging(page, total, accountsPerPage, func(p int) string {
 		q := cloneValues(keep)
 		q.Set("page", strconv.Itoa(p))
@@ -92,8 +105,12 @@ func (h *Handlers) ExportAccountsCSV(c echo.Context) error {
 
 // accountListQuery reads the accounts list's search and label filter.
 func accountListQuery(c echo.Context) store.AccountFilter {
-	return store.AccountFilter{Search: strings.ToLower(truncate(strings.TrimSpace(c.QueryParam("q")), maxSearchLength)),
+	f := store.AccountFilter{Search: strings.ToLower(truncate(strings.TrimSpace(c.QueryParam("q")), maxSearchLength)),
 		Label: truncate(strings.TrimSpace(c.QueryParam("label")), 60)}
+	if s := c.QueryParam("sort"); s == store.AccountSortPeople || s == store.AccountSortEngaged || s == store.AccountSortActivity {
+		f.Sort = s
+	}
+	return f
 }
 
 // ShowAccountPage shows an account: its scores and labels, its people ranked by score, and
@@ -153,5 +170,20 @@ func (h *Handlers) ShowAccountPage(c echo.Context) error {
 		v.Paging.PrevURL = fmt.Sprintf("/accounts/%d?page=%d", a.ID, page-1)
 	}
 	v.Days = timeline(acts, userLocation(c))
+	// An account's timeline says who did what.
+	var ids []int64
+	for _, a := range acts {
+		ids = append(ids, a.LeadID)
+	}
+	names, err := h.Store.LeadNames(ctx, id.Workspace.ID, ids)
+	if err != nil {
+		return err
+	}
+	for d := range v.Days {
+		for i := range v.Days[d].Items {
+			it := &v.Days[d].Items[i]
+			it.Person = names[it.LeadID]
+		}
+	}
 	return Render(c, http.StatusOK, views.AccountPage(h.chrome(c, a.Domain, "accounts"), v))
 }

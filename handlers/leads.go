@@ -569,7 +569,7 @@ func timeline(acts []model.Activity, loc *time.Location) []views.TimelineDay {
 			days = append(days, views.TimelineDay{Day: day})
 		}
 		item := views.TimelineItem{Time: at.Format("15:04 MST"), Name: a.Name, Type: a.EventType, Source: a.Source,
-			Tone: toneOf(a.EventType)}
+			Tone: toneOf(a.EventType), LeadID: a.LeadID}
 		item.Category, item.Title = splitCategory(a.Name)
 		switch {
 		case a.CampaignName != "":

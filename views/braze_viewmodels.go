@@ -192,6 +192,8 @@ type TimelineItem struct {
 	Context  string // campaign or Canvas
 	URL      string // only http(s) links
 	Tone     string
+	Person   string // on an account's timeline: who did it
+	LeadID   int64
 }
 
 // FitView explains a lead's grade: the grade rules and the points each gave, and the scale.

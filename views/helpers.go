@@ -127,3 +127,11 @@ func sortedAttrs(sorted bool) templ.Attributes {
 	}
 	return templ.Attributes{}
 }
+
+// accountTitle names an account: its company name when known, else its domain.
+func accountTitle(name, domain string) string {
+	if n := strings.TrimSpace(name); n != "" && !strings.EqualFold(n, domain) {
+		return n
+	}
+	return domain
+}

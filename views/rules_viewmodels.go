@@ -101,6 +101,8 @@ type AccountsView struct {
 	AllLabels []LabelChip
 	Paging    Paging
 	CSVURL    string // the same list as a CSV download
+	Sort      string // "" is the main score
+	SortLinks map[string]string
 }
 
 // AccountRow is one account in the list.

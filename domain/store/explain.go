@@ -89,9 +89,17 @@ const accountSelect = `SELECT a.workspace_id, a.id, a.domain, a.name, a.industry
 type AccountFilter struct {
 	Search string
 	Label  string
+	Sort   string // "" (main score), AccountSortPeople, AccountSortEngaged, AccountSortActivity
 	Limit  int
 	Offset int
 }
+
+// Account list orders besides the main score.
+const (
+	AccountSortPeople   = "people"
+	AccountSortEngaged  = "engaged"
+	AccountSortActivity = "activity"
+)
 
 // ListAccounts pages through accounts, highest main score first.
 func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFilter) ([]AccountRow, int, error) {
@@ -105,7 +113,12 @@ func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFi
 		return nil, 0, fmt.Errorf("store: unable to count accounts: %w", err)
 	}
 	var out []AccountRow
-	err := s.db.SelectContext(ctx, &out, accountSelect+where+` ORDER BY a.main_score DESC, a.id DESC LIMIT $4 OFFSET $5`,
+	order := map[string]string{AccountSortPeople: "people DESC, a.main_score DESC", AccountSortEngaged: "engaged_30d DESC, a.main_score DESC",
+		AccountSortActivity: "last_active DESC NULLS LAST"}[f.Sort]
+	if order == "" {
+		order = "a.main_score DESC"
+	}
+	err := s.db.SelectContext(ctx, &out, accountSelect+where+` ORDER BY `+order+`, a.id DESC LIMIT $4 OFFSET $5`,
 		workspaceID, search, f.Label, f.Limit, f.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: unable to list accounts: %w", err)

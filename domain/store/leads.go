@@ -176,3 +176,20 @@ func (s *Store) LeadIdentities(ctx context.Context, workspaceID, leadID int64) (
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// LeadNames gives the workspace's leads' names (their email when they have none) by id.
+func (s *Store) LeadNames(ctx context.Context, workspaceID int64, ids []int64) (map[int64]string, error) {
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, COALESCE(NULLIF(trim(first_name || ' ' || last_name), ''), email) AS name
+		FROM leads WHERE workspace_id = $1 AND id = ANY($2)`, workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to read lead names: %w", err)
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
+}

@@ -968,6 +968,13 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return err
 		},
+		"LeadNames": func() error {
+			names, err := st.LeadNames(ctx, wsA, []int64{b.lead.ID})
+			if len(names) != 0 {
+				return errors.New("named B's lead")
+			}
+			return err
+		},
 		"SeenPropertyKeys": func() error {
 			pgtest.Exec(t, db, `INSERT INTO activities (workspace_id, id, lead_id, occurred_at, source, event_type, name, properties)
 				VALUES ($1, 880001, $2, now(), 'braze', 't', 'n', '{"b_only_key": 1}')`, b.ws.ID, b.lead.ID)
