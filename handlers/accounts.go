@@ -62,15 +62,7 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 		keep.Set("sort", f.Sort)
 	}
 	v.Sort = f.Sort
-	v.SortLinks = map[string]string{}
-	for _, s := range []string{"", store.AccountSortPeople, store.AccountSortEngaged, store.AccountSortActivity} {
-		q := cloneValues(keep)
-		q.Del("sort")
-		if s != "" {
-			q.Set("sort", s)
-		}
-		v.SortLinks[s] = "/accounts?" + q.Encode()
-	}
+	v.SortLinks = sortLinks("/accounts", keep, "", store.AccountSortPeople, store.AccountSortEngaged, store.AccountSortActivity)
 	v.Paging = paging(page, total, accountsPerPage, func(p int) string {
 		q := cloneValues(keep)
 		q.Set("page", strconv.Itoa(p))

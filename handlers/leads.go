@@ -121,16 +121,18 @@ func filterSummary(f store.LeadFilter, account string) []string {
 	return out
 }
 
-// sortLinks are the lead list's column header links: the same filters, another order.
-func sortLinks(keep url.Values) map[string]string {
+// sortLinks are a list's column header links: the same filters, another order (the default
+// order needs no sort parameter).
+func sortLinks(path string, keep url.Values, defaultSort string, sorts ...string) map[string]string {
 	out := map[string]string{}
-	for _, sort := range []string{store.SortScore, store.SortGrade, store.SortTemperature, store.SortActivity} {
+	for _, sort := range append([]string{defaultSort}, sorts...) {
 		q := cloneValues(keep)
 		q.Del("sort")
-		if sort != store.SortScore {
+		q.Del("page")
+		if sort != defaultSort {
 			q.Set("sort", sort)
 		}
-		out[sort] = "/leads?" + q.Encode()
+		out[sort] = path + "?" + q.Encode()
 	}
 	return out
 }
@@ -235,7 +237,8 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 			v.Account, v.AccountID = a.Domain, a.ID
 		}
 	}
-	v.SortLinks, v.Problems, v.FilterSummary = sortLinks(keep), scoreProblems(c, f), filterSummary(f, v.Account)
+	v.SortLinks = sortLinks("/leads", keep, store.SortScore, store.SortGrade, store.SortTemperature, store.SortActivity)
+	v.Problems, v.FilterSummary = scoreProblems(c, f), filterSummary(f, v.Account)
 	v.WorkspaceSlug = id.Workspace.Slug
 	for _, l := range leads {
 		v.Rows = append(v.Rows, leadRow(rs, l))

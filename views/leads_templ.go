@@ -722,15 +722,15 @@ func LeadsPage(c Chrome, v LeadsView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = sortHeader(v, "score", "Score", "num").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = sortHeader(v.Sort == "score", v.SortLinks["score"], "Score", "num").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = sortHeader(v, "grade", "Fit", "").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = sortHeader(v.Sort == "grade", v.SortLinks["grade"], "Fit", "").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = sortHeader(v, "temperature", "Temperature", "").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = sortHeader(v.Sort == "temperature", v.SortLinks["temperature"], "Temperature", "").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -738,7 +738,7 @@ func LeadsPage(c Chrome, v LeadsView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = sortHeader(v, "activity", "Last activity", "").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = sortHeader(v.Sort == "activity", v.SortLinks["activity"], "Last activity", "").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -2188,8 +2188,8 @@ func LeadPage(c Chrome, v LeadView) templ.Component {
 	})
 }
 
-// sortHeader is a column header that sorts the list by its column, marked when it does.
-func sortHeader(v LeadsView, sort, label, class string) templ.Component {
+// sortHeader is a column header that orders its list by its column, marked when it does.
+func sortHeader(sorted bool, link, label, class string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -2232,7 +2232,7 @@ func sortHeader(v LeadsView, sort, label, class string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templ.RenderAttributes(ctx, templ_7745c5c3_Buffer, sortedAttrs(v.Sort == sort))
+		templ_7745c5c3_Err = templ.RenderAttributes(ctx, templ_7745c5c3_Buffer, sortedAttrs(sorted))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -2240,7 +2240,7 @@ func sortHeader(v LeadsView, sort, label, class string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var114 = []any{"sort-link", templ.KV("sorted", v.Sort == sort)}
+		var templ_7745c5c3_Var114 = []any{"sort-link", templ.KV("sorted", sorted)}
 		templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var114...)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
@@ -2250,9 +2250,9 @@ func sortHeader(v LeadsView, sort, label, class string) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var115 templ.SafeURL
-		templ_7745c5c3_Var115, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL(v.SortLinks[sort]))
+		templ_7745c5c3_Var115, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL(link))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/leads.templ`, Line: 382, Col: 44}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/leads.templ`, Line: 382, Col: 31}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var115))
 		if templ_7745c5c3_Err != nil {
@@ -2288,7 +2288,7 @@ func sortHeader(v LeadsView, sort, label, class string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if v.Sort == sort {
+		if sorted {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 246, "<span aria-hidden=\"true\">↓</span>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
