@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,7 +43,7 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 	}
 	for _, a := range rows {
 		row := views.AccountRow{ID: a.ID, Domain: a.Domain, Name: a.Name, Score: formatScore(a.MainScore), People: a.People,
-			Engaged: a.Engaged30, LastActive: "—"}
+			Engaged: a.Engaged30, LastActive: "—", Grade: a.Grade, Temperature: a.Temperature}
 		if a.LastActive != nil {
 			row.LastActive = ago(*a.LastActive)
 		}
@@ -61,6 +62,8 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 	if f.Sort != "" {
 		keep.Set("sort", f.Sort)
 	}
+	keep["grade"], keep["temp"] = f.Grades, f.Temps
+	v.Grades, v.Temps = f.Grades, f.Temps
 	v.Sort = f.Sort
 	v.SortLinks = sortLinks("/accounts", keep, "", store.AccountSortPeople, store.AccountSortEngaged, store.AccountSortActivity)
 	v.Paging = paging(page, total, accountsPerPage, func(p int) string {
@@ -102,6 +105,16 @@ func accountListQuery(c echo.Context) store.AccountFilter {
 	if s := c.QueryParam("sort"); s == store.AccountSortPeople || s == store.AccountSortEngaged || s == store.AccountSortActivity {
 		f.Sort = s
 	}
+	for _, g := range c.QueryParams()["grade"] {
+		if len(g) == 1 && strings.Contains("ABCDEF", g) && !slices.Contains(f.Grades, g) {
+			f.Grades = append(f.Grades, g)
+		}
+	}
+	for _, t := range c.QueryParams()["temp"] {
+		if slices.Contains(temperatures, t) && !slices.Contains(f.Temps, t) {
+			f.Temps = append(f.Temps, t)
+		}
+	}
 	return f
 }
 
@@ -139,6 +152,7 @@ func (h *Handlers) ShowAccountPage(c echo.Context) error {
 		return err
 	}
 	v := views.AccountView{ID: a.ID, Domain: a.Domain, Name: a.Name, Industry: a.Industry, People: a.People, Engaged: a.Engaged30,
+		Grade: a.Grade, Temperature: a.Temperature,
 		MorePeople: total > len(people), PeopleURL: fmt.Sprintf("/leads?account=%d", a.ID)}
 	if a.Employees != nil {
 		v.Employees = strconv.Itoa(*a.Employees)

@@ -103,36 +103,42 @@ type AccountsView struct {
 	CSVURL    string // the same list as a CSV download
 	Sort      string // "" is the main score
 	SortLinks map[string]string
+	Grades    []string // fit grades filtered on
+	Temps     []string // temperatures filtered on
 }
 
 // AccountRow is one account in the list.
 type AccountRow struct {
-	ID         int64
-	Domain     string
-	Name       string
-	Score      string
-	People     int
-	Engaged    int
-	LastActive string
-	Labels     []LabelChip
+	ID          int64
+	Domain      string
+	Name        string
+	Score       string
+	People      int
+	Engaged     int
+	LastActive  string
+	Labels      []LabelChip
+	Grade       string // the company's own fit
+	Temperature string // its hottest person's
 }
 
 // AccountView is an account's page.
 type AccountView struct {
-	ID         int64
-	Domain     string
-	Name       string
-	Industry   string
-	Employees  string
-	People     int
-	Engaged    int
-	Scores     []Pair
-	Labels     []LabelChip
-	Rows       []LeadRow
-	MorePeople bool
-	PeopleURL  string
-	Days       []TimelineDay
-	Paging     Paging
+	Grade       string
+	Temperature string
+	ID          int64
+	Domain      string
+	Name        string
+	Industry    string
+	Employees   string
+	People      int
+	Engaged     int
+	Scores      []Pair
+	Labels      []LabelChip
+	Rows        []LeadRow
+	MorePeople  bool
+	PeopleURL   string
+	Days        []TimelineDay
+	Paging      Paging
 }
 
 // SalesforceView is Integrations › Salesforce.

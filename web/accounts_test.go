@@ -37,6 +37,15 @@ func TestAccountsListAndPage(t *testing.T) {
 	if got := first(r.body); got != "Big Corp" || !strings.Contains(r.body, `aria-sort="descending"><a href="/accounts?sort=people"`) {
 		t.Fatalf("by people, first is %q, or the sorted column is not marked", got)
 	}
+	// Fit and temperature show as columns and filter the list.
+	pgtest.Exec(t, s.DB, `UPDATE accounts SET grade = 'C', temperature = 'hot' WHERE workspace_id = $1 AND domain = 'big.example'`, acme.ID)
+	r = ada.get("/accounts?grade=C&grade=B")
+	if got := first(r.body); got != "Big Corp" || strings.Contains(r.body, "small.example") || !strings.Contains(r.body, `<span class="temp temp-hot" title="Its hottest person`) {
+		t.Fatalf("grade filter: first %q", got)
+	}
+	if r = ada.get("/accounts?temp=frozen"); strings.Contains(r.body, "Big Corp") || first(r.body) != "small.example" {
+		t.Fatal("temperature filter")
+	}
 	// The account page: the company name as title, and who did what on the timeline.
 	var accountID, leadID int64
 	s.DB.QueryRow(`SELECT a.id, l.id FROM accounts a JOIN leads l ON l.account_id = a.id AND l.workspace_id = a.workspace_id

@@ -365,30 +365,40 @@ func (s *Service) rollup(ctx context.Context, tx *store.Tx, workspaceID int64, r
 	return s.labelAccounts(ctx, tx, workspaceID, rs, accountIDs, now)
 }
 
-// labelAccounts re-evaluates account label rules (nil accountIDs: every account).
+// labelAccounts re-evaluates account label rules, the accounts' fit and their temperature
+// (nil accountIDs: every account).
 func (s *Service) labelAccounts(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, accountIDs []int64, now time.Time) error {
-	if len(rs.AccountLabels) == 0 {
-		if accountIDs == nil {
-			return tx.ClearAccountLabels(ctx, workspaceID)
+	if len(rs.AccountLabels) == 0 && accountIDs == nil {
+		if err := tx.ClearAccountLabels(ctx, workspaceID); err != nil {
+			return err
 		}
-		return nil // labels were cleared by the full roll-up that followed the rule change
 	}
 	accounts, err := tx.AccountsForLabels(ctx, workspaceID, accountIDs)
 	if err != nil {
 		return err
 	}
-	changed := map[int64][]string{}
+	labels, fits := map[int64][]string{}, map[int64]store.AccountFit{}
 	for _, a := range accounts {
-		labels := AccountLabels(rs, a, now)
-		if fmt.Sprint(labels) != fmt.Sprint([]string(a.Labels)) {
-			changed[a.ID] = labels
+		if len(rs.AccountLabels) > 0 {
+			if l := AccountLabels(rs, a, now); fmt.Sprint(l) != fmt.Sprint([]string(a.Labels)) {
+				labels[a.ID] = l
+			}
+		}
+		if points, grade := AccountFit(rs, a, now); points != a.FitPoints || grade != a.Grade {
+			fits[a.ID] = store.AccountFit{Points: points, Grade: grade}
 		}
 	}
-	return tx.SetAccountLabels(ctx, workspaceID, changed)
+	if err := tx.SetAccountLabels(ctx, workspaceID, labels); err != nil {
+		return err
+	}
+	if err := tx.SetAccountFits(ctx, workspaceID, fits); err != nil {
+		return err
+	}
+	return tx.SetAccountTemperatures(ctx, workspaceID, accountIDs)
 }
 
-// AccountLabels evaluates account label rules against an account and its rolled-up scores.
-func AccountLabels(rs *RuleSet, a store.ScoringAccount, now time.Time) []string {
+// ruleAccount is the rule engine's view of an account with its rolled-up scores.
+func ruleAccount(rs *RuleSet, a store.ScoringAccount) *rules.Account {
 	acc := &rules.Account{Domain: a.Domain, Name: a.Name, Industry: a.Industry, Scores: map[string]float64{}}
 	if a.Employees != nil {
 		v := float64(*a.Employees)
@@ -397,6 +407,12 @@ func AccountLabels(rs *RuleSet, a store.ScoringAccount, now time.Time) []string 
 	for id, v := range a.Scores {
 		acc.Scores[rs.ScoreName(id)] = v
 	}
+	return acc
+}
+
+// AccountLabels evaluates account label rules against an account and its rolled-up scores.
+func AccountLabels(rs *RuleSet, a store.ScoringAccount, now time.Time) []string {
+	acc := ruleAccount(rs, a)
 	var out []string
 	for _, l := range rs.AccountLabels {
 		if l.When.Match(&rules.Subject{Now: now, Account: acc}) {
@@ -404,6 +420,13 @@ func AccountLabels(rs *RuleSet, a store.ScoringAccount, now time.Time) []string 
 		}
 	}
 	return dedupe(out)
+}
+
+// AccountFit is the company's own fit: the grade rules applied to the account alone, as to a
+// person of whom nothing is known but the company.
+func AccountFit(rs *RuleSet, a store.ScoringAccount, now time.Time) (float64, string) {
+	points, grade, _ := rules.Fit(rs.Grades, rules.Profile{}, ruleAccount(rs, a), rs.Scale, now)
+	return points, grade
 }
 
 // loadStates reads the leads' activities and ledger and groups them per lead.
@@ -618,8 +641,8 @@ func (s *Service) enqueue(ctx context.Context, workspaces []int64, kind string) 
 	return nil
 }
 
-// reheat recomputes the workspace's heat percentiles and re-classifies every lead's
-// temperature against them.
+// reheat recomputes the workspace's band floors and re-classifies every lead's temperature
+// against them, then the accounts'.
 func (s *Service) reheat(ctx context.Context, tx *store.Tx, workspaceID int64) error {
 	hot, warm, neutral, err := tx.ComputeHeatScale(ctx, workspaceID)
 	if err != nil {
@@ -630,8 +653,11 @@ func (s *Service) reheat(ctx context.Context, tx *store.Tx, workspaceID int64) e
 	var after int64
 	for {
 		rows, err := tx.LeadTemperatures(ctx, workspaceID, after, 5000)
-		if err != nil || len(rows) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(rows) == 0 { // every lead placed: accounts take their hottest person's
+			return tx.SetAccountTemperatures(ctx, workspaceID, nil)
 		}
 		var ids []int64
 		var temps []string

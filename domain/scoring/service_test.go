@@ -558,3 +558,37 @@ func TestGradeRulesCountTheirLeads(t *testing.T) {
 		t.Fatalf("after a demotion Senior title counts %d, want 2", n)
 	}
 }
+
+// TestAccountsGetFitAndTemperature: an account's fit is the grade rules applied to the
+// company alone, and its temperature is its hottest person's.
+func TestAccountsGetFitAndTemperature(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(6) // p00@acme, p01@globex, p02@initech, p03@acme, …
+	e.exec(`UPDATE accounts SET employees = 5000 WHERE workspace_id = $1 AND domain = 'acme.example'`, e.ws)
+	var acts []model.ActivityRow
+	for i, id := range ids {
+		for j := 0; j <= i; j++ { // p05 (initech) is the most active
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(100*i + j), OccurredAt: e.now.Add(-time.Duration(j+1) * time.Hour),
+				Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name})
+		}
+	}
+	e.ingest(acts)
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.reheat(e.ctx, tx, e.ws) }); err != nil {
+		t.Fatal(err)
+	}
+	account := func(domain string) (grade, temp string) {
+		e.db.QueryRow(`SELECT grade, temperature FROM accounts WHERE workspace_id = $1 AND domain = $2`, e.ws, domain).Scan(&grade, &temp)
+		return
+	}
+	if g, _ := account("acme.example"); g != "C" { // 200+ employees (30) and a company domain (20)
+		t.Fatalf("acme's fit is %s, want C", g)
+	}
+	if g, _ := account("globex.example"); g != "D" { // a company domain only
+		t.Fatalf("globex's fit is %s, want D", g)
+	}
+	var hottest string
+	e.db.QueryRow(`SELECT temperature FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, ids[5]).Scan(&hottest)
+	if _, temp := account("initech.example"); temp != hottest || hottest == "" {
+		t.Fatalf("initech is %s, its hottest person %s", temp, hottest)
+	}
+}

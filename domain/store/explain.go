@@ -76,9 +76,11 @@ type AccountRow struct {
 	People      int            `db:"people"`
 	Engaged30   int            `db:"engaged_30d"`
 	LastActive  *time.Time     `db:"last_active"`
+	Grade       string         `db:"grade"`       // the company's own fit
+	Temperature string         `db:"temperature"` // its hottest person's
 }
 
-const accountSelect = `SELECT a.workspace_id, a.id, a.domain, a.name, a.industry, a.employees, a.main_score, a.labels,
+const accountSelect = `SELECT a.workspace_id, a.id, a.domain, a.name, a.industry, a.employees, a.main_score, a.labels, a.grade, a.temperature,
 		(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id) AS people,
 		(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id
 			AND l.last_activity_at >= now() - interval '30 days') AS engaged_30d,
@@ -89,7 +91,9 @@ const accountSelect = `SELECT a.workspace_id, a.id, a.domain, a.name, a.industry
 type AccountFilter struct {
 	Search string
 	Label  string
-	Sort   string // "" (main score), AccountSortPeople, AccountSortEngaged, AccountSortActivity
+	Grades []string // fit grades to keep (none: all)
+	Temps  []string // temperatures to keep (none: all)
+	Sort   string   // "" (main score), AccountSortPeople, AccountSortEngaged, AccountSortActivity
 	Limit  int
 	Offset int
 }
@@ -103,13 +107,15 @@ const (
 
 // ListAccounts pages through accounts, highest main score first.
 func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFilter) ([]AccountRow, int, error) {
-	where := `WHERE a.workspace_id = $1 AND ($2 = '' OR a.domain LIKE $2 OR lower(a.name) LIKE $2) AND ($3 = '' OR a.labels @> ARRAY[$3])`
+	where := `WHERE a.workspace_id = $1 AND ($2 = '' OR a.domain LIKE $2 OR lower(a.name) LIKE $2) AND ($3 = '' OR a.labels @> ARRAY[$3])
+		AND (cardinality($4::text[]) = 0 OR a.grade = ANY($4)) AND (cardinality($5::text[]) = 0 OR a.temperature = ANY($5))`
 	search := ""
 	if f.Search != "" {
 		search = "%" + escapeLike(f.Search) + "%"
 	}
 	var total int
-	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM accounts a `+where, workspaceID, search, f.Label); err != nil {
+	grades, temps := pq.Array(append([]string{}, f.Grades...)), pq.Array(append([]string{}, f.Temps...)) // never NULL
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM accounts a `+where, workspaceID, search, f.Label, grades, temps); err != nil {
 		return nil, 0, fmt.Errorf("store: unable to count accounts: %w", err)
 	}
 	var out []AccountRow
@@ -118,8 +124,8 @@ func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFi
 	if order == "" {
 		order = "a.main_score DESC"
 	}
-	err := s.db.SelectContext(ctx, &out, accountSelect+where+` ORDER BY `+order+`, a.id DESC LIMIT $4 OFFSET $5`,
-		workspaceID, search, f.Label, f.Limit, f.Offset)
+	err := s.db.SelectContext(ctx, &out, accountSelect+where+` ORDER BY `+order+`, a.id DESC LIMIT $6 OFFSET $7`,
+		workspaceID, search, f.Label, grades, temps, f.Limit, f.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: unable to list accounts: %w", err)
 	}

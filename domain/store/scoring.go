@@ -340,13 +340,50 @@ type ScoringAccount struct {
 	Industry  string         `db:"industry"`
 	Employees *int           `db:"employees"`
 	Labels    pq.StringArray `db:"labels"`
+	FitPoints float64        `db:"fit_points"`
+	Grade     string         `db:"grade"`
 	Scores    map[int64]float64
+}
+
+// AccountFit is an account's fit points and grade.
+type AccountFit struct {
+	Points float64
+	Grade  string
+}
+
+// SetAccountFits stores accounts' fit points and grades.
+func (t *Tx) SetAccountFits(ctx context.Context, workspaceID int64, fits map[int64]AccountFit) error {
+	for _, id := range slices.Sorted(maps.Keys(fits)) { // in id order, as accounts are locked
+		f := fits[id]
+		if _, err := t.tx.ExecContext(ctx, `UPDATE accounts SET fit_points = $3, grade = $4 WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, id, f.Points, f.Grade); err != nil {
+			return fmt.Errorf("store: unable to set account fit: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetAccountTemperatures gives accounts their hottest person's temperature (nil accountIDs:
+// every account of the workspace).
+func (t *Tx) SetAccountTemperatures(ctx context.Context, workspaceID int64, accountIDs []int64) error {
+	if accountIDs != nil && len(accountIDs) == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET temperature = t.temp
+		FROM (SELECT a2.id, COALESCE((SELECT l.temperature FROM leads l WHERE l.workspace_id = a2.workspace_id AND l.account_id = a2.id
+				ORDER BY CASE l.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'neutral' THEN 2 WHEN 'cold' THEN 3 ELSE 4 END LIMIT 1),
+				'frozen') AS temp
+			FROM accounts a2 WHERE a2.workspace_id = $1 AND ($2::bigint[] IS NULL OR a2.id = ANY($2))) t
+		WHERE a.workspace_id = $1 AND a.id = t.id AND a.temperature <> t.temp`, workspaceID, pq.Array(accountIDs)); err != nil {
+		return fmt.Errorf("store: unable to set account temperatures: %w", err)
+	}
+	return nil
 }
 
 // AccountsForLabels loads accounts with their rolled-up scores.
 func (t *Tx) AccountsForLabels(ctx context.Context, workspaceID int64, ids []int64) ([]ScoringAccount, error) {
 	var out []ScoringAccount
-	if err := t.tx.SelectContext(ctx, &out, `SELECT id, domain, name, industry, employees, labels FROM accounts
+	if err := t.tx.SelectContext(ctx, &out, `SELECT id, domain, name, industry, employees, labels, fit_points, grade FROM accounts
 		WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2)) ORDER BY id`, workspaceID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("store: unable to read accounts: %w", err)
 	}

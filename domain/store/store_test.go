@@ -1350,6 +1350,11 @@ func TestTxIsolation(t *testing.T) {
 			accs, err := tx.AccountsForLabels(ctx, wsA, []int64{ids.account})
 			return errors.Join(err, none("accounts", len(accs)))
 		},
+		"SetAccountTemperatures":    func(tx *store.Tx) error { return tx.SetAccountTemperatures(ctx, wsA, []int64{ids.account}) },
+		"SetAccountTemperaturesAll": func(tx *store.Tx) error { return tx.SetAccountTemperatures(ctx, wsA, nil) },
+		"SetAccountFits": func(tx *store.Tx) error {
+			return tx.SetAccountFits(ctx, wsA, map[int64]store.AccountFit{ids.account: {Points: 99, Grade: "A"}})
+		},
 		"SetAccountProfile": func(tx *store.Tx) error {
 			return tx.SetAccountProfile(ctx, wsA, "b-corp.example", "Hacked Inc", "Hacking", 5)
 		},
