@@ -557,7 +557,7 @@ func (h *Handlers) UpdateScore(c echo.Context) error {
 	id := IdentityOf(c)
 	scoreID, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	rollup := c.FormValue("rollup")
-	if rollup != model.RollupSum && rollup != model.RollupMax && rollup != model.RollupDecayedSum {
+	if rollup != model.RollupSum && rollup != model.RollupMax && rollup != model.RollupDecayedSum && rollup != model.RollupTop3 {
 		h.flash(c, "error", "Choose how the score adds up per account: sum, highest, or decayed sum.")
 		return c.Redirect(http.StatusSeeOther, "/rules#scores")
 	}

@@ -34,7 +34,7 @@ type StoredRule struct {
 type ScoreName struct {
 	ID     int64  `db:"id"`
 	Name   string `db:"name"`
-	Rollup string `db:"rollup"` // sum, max or decayed_sum
+	Rollup string `db:"rollup"` // sum, max, decayed_sum or top3
 	IsMain bool   `db:"is_main"`
 }
 
@@ -43,6 +43,7 @@ const (
 	RollupSum        = "sum"
 	RollupMax        = "max"
 	RollupDecayedSum = "decayed_sum"
+	RollupTop3       = "top3" // the three highest people (the default for new scores)
 )
 
 // EventPropertyKey is an event property the rule builder offers.

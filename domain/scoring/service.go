@@ -289,7 +289,7 @@ func scoreAll(rs *RuleSet, states []LeadState, heat HeatScale, now time.Time) []
 
 // rollupChanges moves account scores by what their people's scores just changed: a "sum"
 // roll-up adds the differences (one statement for the batch, no re-aggregation); accounts with
-// a "highest" or "decayed sum" score are recomputed. Account labels follow.
+// a "highest", "top 3" or "decayed sum" score are recomputed. Account labels follow.
 func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, states []LeadState, outcomes []Outcome, now time.Time) error {
 	rollupOf := map[int64]string{}
 	for _, sc := range rs.Scores {

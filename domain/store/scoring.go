@@ -271,8 +271,9 @@ func (t *Tx) lockAccounts(ctx context.Context, workspaceID int64, ids []int64) e
 }
 
 // RollupAccounts recomputes the rolled-up scores and main score of accounts from their
-// people's scores: sum, max, or a sum where each person's score halves every 30 days since
-// their last activity. Nil accountIDs means every account of the workspace.
+// people's scores: sum, max, the sum of the three highest, or a sum where each person's score
+// halves every 30 days since their last activity. Nil accountIDs means every account of the
+// workspace.
 func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs []int64, mainScoreID int64) error {
 	if accountIDs != nil && len(accountIDs) == 0 {
 		return nil
@@ -295,16 +296,20 @@ func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs [
 		return fmt.Errorf("store: unable to lock accounts: %w", err)
 	}
 	// Upsert what changed and delete what no longer exists, rather than rewrite every row.
-	if _, err := t.tx.ExecContext(ctx, `WITH fresh AS (
-			SELECT s.score_id, l.account_id, round((CASE n.rollup
-					WHEN 'max' THEN max(s.value)
-					WHEN 'decayed_sum' THEN sum(s.value * power(0.5, greatest(0, extract(epoch FROM now() - COALESCE(l.last_activity_at, now()))) / 86400 / 30))
-					ELSE sum(s.value) END)::numeric, 2)::float8 AS value
+	if _, err := t.tx.ExecContext(ctx, `WITH people AS (
+			SELECT s.score_id, l.account_id, n.rollup, s.value, l.last_activity_at,
+				row_number() OVER (PARTITION BY s.score_id, l.account_id ORDER BY s.value DESC) AS rank
 			FROM leads l
 			JOIN lead_scores s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
 			JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
-			WHERE l.workspace_id = $1 AND l.account_id IS NOT NULL AND `+scoped("l.account_id")+`
-			GROUP BY s.score_id, l.account_id, n.rollup),
+			WHERE l.workspace_id = $1 AND l.account_id IS NOT NULL AND `+scoped("l.account_id")+`),
+		fresh AS (
+			SELECT score_id, account_id, round((CASE rollup
+					WHEN 'max' THEN max(value)
+					WHEN 'decayed_sum' THEN sum(value * power(0.5, greatest(0, extract(epoch FROM now() - COALESCE(last_activity_at, now()))) / 86400 / 30))
+					WHEN 'top3' THEN COALESCE(sum(value) FILTER (WHERE rank <= 3), 0)
+					ELSE sum(value) END)::numeric, 2)::float8 AS value
+			FROM people GROUP BY score_id, account_id, rollup),
 		gone AS (
 			DELETE FROM account_scores a WHERE a.workspace_id = $1 AND `+scoped("a.account_id")+`
 			AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.score_id = a.score_id AND f.account_id = a.account_id))
