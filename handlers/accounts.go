@@ -63,6 +63,14 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 		keep.Set("sort", f.Sort)
 	}
 	keep["grade"], keep["temp"] = f.Grades, f.Temps
+	if f.MinScore != nil {
+		keep.Set("min", formatScore(*f.MinScore))
+		v.Min = formatScore(*f.MinScore)
+	}
+	if f.MinEngaged > 0 {
+		keep.Set("engaged", strconv.Itoa(f.MinEngaged))
+		v.Engaged = strconv.Itoa(f.MinEngaged)
+	}
 	v.Grades, v.Temps = f.Grades, f.Temps
 	v.Sort = f.Sort
 	v.SortLinks = sortLinks("/accounts", keep, "", store.AccountSortPeople, store.AccountSortEngaged, store.AccountSortActivity)
@@ -109,6 +117,10 @@ func accountListQuery(c echo.Context) store.AccountFilter {
 		if len(g) == 1 && strings.Contains("ABCDEF", g) && !slices.Contains(f.Grades, g) {
 			f.Grades = append(f.Grades, g)
 		}
+	}
+	f.MinScore = scoreBound(c.QueryParam("min"), url.Values{}, "min")
+	if n, err := strconv.Atoi(strings.TrimSpace(c.QueryParam("engaged"))); err == nil && n > 0 && n <= 100000 {
+		f.MinEngaged = n
 	}
 	for _, t := range c.QueryParams()["temp"] {
 		if slices.Contains(temperatures, t) && !slices.Contains(f.Temps, t) {

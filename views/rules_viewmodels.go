@@ -103,6 +103,8 @@ type AccountsView struct {
 	CSVURL    string // the same list as a CSV download
 	Sort      string // "" is the main score
 	SortLinks map[string]string
+	Min       string   // main score at least
+	Engaged   string   // engaged people at least
 	Grades    []string // fit grades filtered on
 	Temps     []string // temperatures filtered on
 }

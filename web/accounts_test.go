@@ -46,6 +46,13 @@ func TestAccountsListAndPage(t *testing.T) {
 	if r = ada.get("/accounts?temp=frozen"); strings.Contains(r.body, "Big Corp") || first(r.body) != "small.example" {
 		t.Fatal("temperature filter")
 	}
+	if r = ada.get("/accounts?min=50"); first(r.body) != "small.example" || strings.Contains(r.body, "Big Corp") {
+		t.Fatal("score filter")
+	}
+	pgtest.Exec(t, s.DB, `UPDATE leads SET last_activity_at = now() WHERE workspace_id = $1 AND email LIKE '%@big.example'`, acme.ID)
+	if r = ada.get("/accounts?engaged=2"); first(r.body) != "Big Corp" || strings.Contains(r.body, "small.example") {
+		t.Fatal("engaged filter")
+	}
 	// The account page: the company name as title, and who did what on the timeline.
 	var accountID, leadID int64
 	s.DB.QueryRow(`SELECT a.id, l.id FROM accounts a JOIN leads l ON l.account_id = a.id AND l.workspace_id = a.workspace_id

@@ -89,13 +89,15 @@ const accountSelect = `SELECT a.workspace_id, a.id, a.domain, a.name, a.industry
 
 // AccountFilter narrows the accounts list.
 type AccountFilter struct {
-	Search string
-	Label  string
-	Grades []string // fit grades to keep (none: all)
-	Temps  []string // temperatures to keep (none: all)
-	Sort   string   // "" (main score), AccountSortPeople, AccountSortEngaged, AccountSortActivity
-	Limit  int
-	Offset int
+	Search     string
+	Label      string
+	Grades     []string // fit grades to keep (none: all)
+	MinScore   *float64 // main score at least
+	MinEngaged int      // people active in 30 days, at least (0: any)
+	Temps      []string // temperatures to keep (none: all)
+	Sort       string   // "" (main score), AccountSortPeople, AccountSortEngaged, AccountSortActivity
+	Limit      int
+	Offset     int
 }
 
 // Account list orders besides the main score.
@@ -108,14 +110,18 @@ const (
 // ListAccounts pages through accounts, highest main score first.
 func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFilter) ([]AccountRow, int, error) {
 	where := `WHERE a.workspace_id = $1 AND ($2 = '' OR a.domain LIKE $2 OR lower(a.name) LIKE $2) AND ($3 = '' OR a.labels @> ARRAY[$3])
-		AND (cardinality($4::text[]) = 0 OR a.grade = ANY($4)) AND (cardinality($5::text[]) = 0 OR a.temperature = ANY($5))`
+		AND (cardinality($4::text[]) = 0 OR a.grade = ANY($4)) AND (cardinality($5::text[]) = 0 OR a.temperature = ANY($5))
+		AND ($6::float8 IS NULL OR a.main_score >= $6)
+		AND ($7::int = 0 OR (SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id
+			AND l.last_activity_at >= now() - interval '30 days') >= $7)`
 	search := ""
 	if f.Search != "" {
 		search = "%" + escapeLike(f.Search) + "%"
 	}
 	var total int
 	grades, temps := pq.Array(append([]string{}, f.Grades...)), pq.Array(append([]string{}, f.Temps...)) // never NULL
-	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM accounts a `+where, workspaceID, search, f.Label, grades, temps); err != nil {
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM accounts a `+where, workspaceID, search, f.Label, grades, temps,
+		f.MinScore, f.MinEngaged); err != nil {
 		return nil, 0, fmt.Errorf("store: unable to count accounts: %w", err)
 	}
 	var out []AccountRow
@@ -124,8 +130,8 @@ func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFi
 	if order == "" {
 		order = "a.main_score DESC"
 	}
-	err := s.db.SelectContext(ctx, &out, accountSelect+where+` ORDER BY `+order+`, a.id DESC LIMIT $6 OFFSET $7`,
-		workspaceID, search, f.Label, grades, temps, f.Limit, f.Offset)
+	err := s.db.SelectContext(ctx, &out, accountSelect+where+` ORDER BY `+order+`, a.id DESC LIMIT $8 OFFSET $9`,
+		workspaceID, search, f.Label, grades, temps, f.MinScore, f.MinEngaged, f.Limit, f.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: unable to list accounts: %w", err)
 	}
