@@ -49,7 +49,7 @@ func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) er
 		if conn.LastTestAt != nil {
 			v.TestOK, v.TestMessage, v.TestAt = conn.LastTestOK, conn.LastTestMessage, ago(*conn.LastTestAt)
 		}
-		v.Health = brazeHealth(conn, time.Now())
+		v.Health = brazeHealth(conn, time.Now(), userLocation(c))
 	}
 	for _, in := range braze.Instances {
 		v.Instances = append(v.Instances, views.InstanceOption{Name: in.Name, Endpoint: in.Endpoint})
@@ -77,10 +77,10 @@ func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) er
 
 // brazeHealth says how talking to Braze last went: a pause, else the latest of the last test
 // and the last lookup.
-func brazeHealth(conn model.BrazeConnection, now time.Time) views.BrazeHealth {
+func brazeHealth(conn model.BrazeConnection, now time.Time, loc *time.Location) views.BrazeHealth {
 	if conn.LookupsPausedUntil != nil && conn.LookupsPausedUntil.After(now) {
 		return views.BrazeHealth{State: "paused", Label: "Lookups paused", Problem: conn.LookupError,
-			When:   "until " + views.FormatTime(conn.LookupsPausedUntil),
+			When:   "until " + views.FormatTimeIn(conn.LookupsPausedUntil, loc),
 			Advice: "Check the REST API key (it needs users.export.ids) and the endpoint, then press Save and test: that resumes lookups."}
 	}
 	at, ok, msg := conn.LastTestAt, conn.LastTestOK, conn.LastTestMessage

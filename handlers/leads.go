@@ -378,7 +378,7 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 		return err
 	}
 	v := views.LeadView{ID: l.ID, Name: leadName(l), Email: l.Email, Company: l.Company, Country: l.Country, TimeZone: l.TimeZone,
-		Phone: l.Phone, FirstSeen: views.FormatTime(l.FirstActivityAt), LastSeen: views.FormatTime(l.LastActivityAt),
+		Phone: l.Phone, FirstSeen: views.FormatTimeIn(l.FirstActivityAt, userLocation(c)), LastSeen: views.FormatTimeIn(l.LastActivityAt, userLocation(c)),
 		Activities: l.ActivityCount, Filter: filter, Source: source, Total: total, Title: l.Title, Owner: l.OwnerName,
 		Grade: l.Grade, FitPoints: formatScore(l.FitPoints), FitRuleIDs: l.FitRules, Temperature: l.Temperature, Rising: l.Rising,
 		TemperatureHelp: TemperatureHelp}

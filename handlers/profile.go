@@ -35,7 +35,7 @@ func (h *Handlers) renderProfile(c echo.Context, status int, v views.ProfileView
 	}
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, views.SessionRow{ID: s.ID, Device: describeDevice(s.UserAgent), IP: s.IP,
-			LastSeen: ago(s.LastSeenAt), Started: s.CreatedAt.UTC().Format("2 Jan 2006, 15:04 UTC"), Current: s.ID == current})
+			LastSeen: ago(s.LastSeenAt), Started: views.FormatTimeIn(&s.CreatedAt, userLocation(c)), Current: s.ID == current})
 	}
 	return Render(c, status, views.ProfilePage(h.chrome(c, "Your account", "account"), v))
 }

@@ -72,7 +72,7 @@ func (h *Handlers) renderSalesforce(c echo.Context, status int, v views.Salesfor
 			v.ProblemAt = ago(*conn.ProblemAt)
 		}
 		if conn.PausedUntil != nil {
-			v.PausedUntil = conn.PausedUntil.UTC().Format("15:04 UTC, Jan 2")
+			v.PausedUntil = views.FormatTimeIn(conn.PausedUntil, userLocation(c))
 		}
 		v.Share = conn.APISharePercent
 		if conn.APIUsed != nil && conn.APIMax != nil && *conn.APIMax > 0 {

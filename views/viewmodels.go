@@ -174,11 +174,14 @@ type ErrorView struct {
 }
 
 // FormatTime renders a time for tables, in UTC.
-func FormatTime(t *time.Time) string {
+func FormatTime(t *time.Time) string { return FormatTimeIn(t, time.UTC) }
+
+// FormatTimeIn renders a time for tables in a person's time zone, naming the zone.
+func FormatTimeIn(t *time.Time, loc *time.Location) string {
 	if t == nil {
 		return "—"
 	}
-	return t.UTC().Format("Jan 2, 2006 15:04 UTC")
+	return t.In(loc).Format("Jan 2, 2006 15:04 MST")
 }
 
 // ProfileView is the signed-in person's own page (/account).

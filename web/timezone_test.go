@@ -49,6 +49,11 @@ func TestTimesInThePersonsZone(t *testing.T) {
 	if p := page(); !strings.Contains(p, in("America/New_York")) {
 		t.Fatalf("chosen zone: want %s", in("America/New_York"))
 	}
+	// Other times people read follow the zone too, such as when their sessions started.
+	ny, _ := time.LoadLocation("America/New_York")
+	if p := ada.get("/profile").body; !strings.Contains(p, time.Now().In(ny).Format("Jan 2, 2006")+" ") || !strings.Contains(p, time.Now().In(ny).Format(" MST")) {
+		t.Fatal("session times are not in the chosen zone")
+	}
 	r := ada.post("/profile/time-zone", url.Values{"time_zone": {"Mars/Olympus_Mons"}})
 	assertStatus(t, r, http.StatusUnprocessableEntity)
 	if !strings.Contains(r.body, "Choose a time zone from the list") {
