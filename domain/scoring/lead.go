@@ -33,6 +33,9 @@ type Outcome struct {
 	// LeadChanged, ScoresChanged and StateChanged tell what must be written; State is the
 	// lead's new state.
 	LeadChanged, ScoresChanged, StateChanged bool
+	// ProfileChanged: the person's or their company's profile differs from the last scoring
+	// (the account's fit may have moved with it).
+	ProfileChanged bool
 	State                                    model.LeadState
 	Incremental                              bool
 	Ledger                                   []model.LedgerLine
@@ -295,6 +298,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
 	nextModel := rs.modelContributions(st.Lead.ID, next)
 	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(rs.Scoring, len(events), nextModel)}
+	out.ProfileChanged = l.StateHash == nil || *l.StateHash != hash
 	out.StateChanged = l.StateVersion == nil || *l.StateVersion != rs.Version || l.StateHash == nil || *l.StateHash != hash ||
 		string(l.State) != string(out.State.State)
 

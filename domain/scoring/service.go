@@ -157,7 +157,7 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 		for _, id := range o.Fired {
 			match(id).Fired = true
 		}
-		if o.ScoresChanged && states[i].Lead.AccountID != nil {
+		if (o.ScoresChanged || o.LeadChanged || o.ProfileChanged) && states[i].Lead.AccountID != nil {
 			accounts[*states[i].Lead.AccountID] = true
 		}
 	}
@@ -299,9 +299,12 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 	recompute, touched := map[int64]bool{}, map[int64]bool{}
 	for i, o := range outcomes {
 		acc := states[i].Lead.AccountID
-		if !o.ScoresChanged || acc == nil {
+		if acc == nil || (!o.ScoresChanged && !o.LeadChanged && !o.ProfileChanged) {
 			continue
 		}
+		// A person's temperature or a refreshed company profile moves the account's
+		// temperature and fit even when no score moved.
+		touched[*acc] = true
 		old := states[i].Lead.Scores
 		for sid := range union(old, o.Scoring.Scores) {
 			d := o.Scoring.Scores[sid] - old[sid]

@@ -593,6 +593,20 @@ func TestAccountsGetFitAndTemperature(t *testing.T) {
 	if _, temp := account("initech.example"); temp != hottest || hottest == "" {
 		t.Fatalf("initech is %s, its hottest person %s", temp, hottest)
 	}
+	// A CRM says globex is big now: its people are scored again, and the account's fit follows
+	// though no score moved.
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		return tx.SetAccountProfile(e.ctx, e.ws, "globex.example", "Globex", "Energy", 12000)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(`UPDATE leads SET refresh_at = $2 WHERE workspace_id = $1 AND refresh_at > $2`, e.ws, e.now.Add(-time.Minute))
+	if _, err := e.svc.refresh(e.ctx, e.ws); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := account("globex.example"); g != "C" {
+		t.Fatalf("globex's fit after it grew is %s, want C", g)
+	}
 }
 
 // TestTopThreeRollup: an account's "top 3" score is the sum of its three highest people, so
