@@ -36,9 +36,9 @@ type Outcome struct {
 	// ProfileChanged: the person's or their company's profile differs from the last scoring
 	// (the account's fit may have moved with it).
 	ProfileChanged bool
-	State                                    model.LeadState
-	Incremental                              bool
-	Ledger                                   []model.LedgerLine
+	State          model.LeadState
+	Incremental    bool
+	Ledger         []model.LedgerLine
 	// Gained and Lost list rules the lead newly matches or no longer matches; Fired the rules
 	// that gave new points or labels now (their "last matched" moves); Matched every score and
 	// label rule the lead matches.
