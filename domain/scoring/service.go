@@ -319,6 +319,10 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 			}
 		}
 	}
+	// Every account this batch may write, taken at once in id order before any write.
+	if err := tx.LockAccounts(ctx, workspaceID, keys(touched)); err != nil {
+		return err
+	}
 	var rows []store.AccountDelta
 	for k, d := range deltas {
 		if !recompute[k[0]] {

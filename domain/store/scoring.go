@@ -290,10 +290,8 @@ func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs [
 	if accountIDs == nil {
 		args = args[:1]
 	}
-	// Accounts are taken in id order before their scores are written (docs/work.md).
-	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE workspace_id = $1 AND `+scoped("id")+`
-		ORDER BY id FOR NO KEY UPDATE`, args...); err != nil {
-		return fmt.Errorf("store: unable to lock accounts: %w", err)
+	if err := t.LockAccounts(ctx, workspaceID, accountIDs); err != nil {
+		return err
 	}
 	// Upsert what changed and delete what no longer exists, rather than rewrite every row.
 	if _, err := t.tx.ExecContext(ctx, `WITH people AS (
@@ -368,11 +366,28 @@ func (t *Tx) SetAccountFits(ctx context.Context, workspaceID int64, fits map[int
 	return nil
 }
 
+// LockAccounts takes accounts in id order (nil accountIDs: every account of the workspace).
+// Every transaction that writes several accounts takes them all this way first, before any
+// write (docs/work.md): two transactions then never wait on each other in a circle.
+func (t *Tx) LockAccounts(ctx context.Context, workspaceID int64, accountIDs []int64) error {
+	if accountIDs != nil && len(accountIDs) == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2))
+		ORDER BY id FOR NO KEY UPDATE`, workspaceID, pq.Array(accountIDs)); err != nil {
+		return fmt.Errorf("store: unable to lock accounts: %w", err)
+	}
+	return nil
+}
+
 // SetAccountTemperatures gives accounts their hottest person's temperature (nil accountIDs:
 // every account of the workspace).
 func (t *Tx) SetAccountTemperatures(ctx context.Context, workspaceID int64, accountIDs []int64) error {
 	if accountIDs != nil && len(accountIDs) == 0 {
 		return nil
+	}
+	if err := t.LockAccounts(ctx, workspaceID, accountIDs); err != nil {
+		return err
 	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET temperature = t.temp
 		FROM (SELECT a2.id, COALESCE((SELECT l.temperature FROM leads l WHERE l.workspace_id = a2.workspace_id AND l.account_id = a2.id

@@ -1350,6 +1350,7 @@ func TestTxIsolation(t *testing.T) {
 			accs, err := tx.AccountsForLabels(ctx, wsA, []int64{ids.account})
 			return errors.Join(err, none("accounts", len(accs)))
 		},
+		"LockAccounts":              func(tx *store.Tx) error { return tx.LockAccounts(ctx, wsA, []int64{ids.account}) },
 		"SetAccountTemperatures":    func(tx *store.Tx) error { return tx.SetAccountTemperatures(ctx, wsA, []int64{ids.account}) },
 		"SetAccountTemperaturesAll": func(tx *store.Tx) error { return tx.SetAccountTemperatures(ctx, wsA, nil) },
 		"SetAccountFits": func(tx *store.Tx) error {
