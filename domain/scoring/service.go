@@ -297,6 +297,7 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 	}
 	deltas := map[[2]int64]float64{}
 	recompute, touched := map[int64]bool{}, map[int64]bool{}
+	profiled, warmer := map[int64]bool{}, map[int64]bool{} // accounts whose fit, temperature may move
 	for i, o := range outcomes {
 		acc := states[i].Lead.AccountID
 		if acc == nil || (!o.ScoresChanged && !o.LeadChanged && !o.ProfileChanged) {
@@ -305,6 +306,12 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 		// A person's temperature or a refreshed company profile moves the account's
 		// temperature and fit even when no score moved.
 		touched[*acc] = true
+		if o.ProfileChanged {
+			profiled[*acc] = true
+		}
+		if o.Scoring.Temperature != states[i].Lead.Temperature {
+			warmer[*acc] = true
+		}
 		old := states[i].Lead.Scores
 		for sid := range union(old, o.Scoring.Scores) {
 			d := o.Scoring.Scores[sid] - old[sid]
@@ -346,7 +353,7 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 	if len(touched) == 0 {
 		return nil
 	}
-	return s.labelAccounts(ctx, tx, workspaceID, rs, keys(touched), now)
+	return s.labelAccounts(ctx, tx, workspaceID, rs, accountWork{labels: keys(touched), fit: keys(profiled), temperature: keys(warmer)}, now)
 }
 
 func union(a, b map[int64]float64) map[int64]bool {
@@ -369,27 +376,45 @@ func (s *Service) rollup(ctx context.Context, tx *store.Tx, workspaceID int64, r
 	if err := tx.RollupAccounts(ctx, workspaceID, accountIDs, rs.MainScoreID); err != nil {
 		return err
 	}
-	return s.labelAccounts(ctx, tx, workspaceID, rs, accountIDs, now)
+	return s.labelAccounts(ctx, tx, workspaceID, rs, accountWork{labels: accountIDs, fit: accountIDs, temperature: accountIDs}, now)
 }
 
-// labelAccounts re-evaluates account label rules, the accounts' fit and their temperature
-// (nil accountIDs: every account).
-func (s *Service) labelAccounts(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, accountIDs []int64, now time.Time) error {
-	if len(rs.AccountLabels) == 0 && accountIDs == nil {
+// accountWork says which accounts need what after scoring (nil: every account): labels
+// after their scores moved, fit after a profile changed, temperature after a person's did.
+type accountWork struct{ labels, fit, temperature []int64 }
+
+// labelAccounts re-evaluates account label rules, the accounts' fit and their temperature.
+// Incremental scoring touches only what moved: most batches change scores and nothing else.
+func (s *Service) labelAccounts(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, w accountWork, now time.Time) error {
+	if len(rs.AccountLabels) == 0 && w.labels == nil {
 		if err := tx.ClearAccountLabels(ctx, workspaceID); err != nil {
 			return err
 		}
 	}
-	accounts, err := tx.AccountsForLabels(ctx, workspaceID, accountIDs)
+	read := w.fit
+	if len(rs.AccountLabels) > 0 {
+		read = w.labels
+	}
+	if read != nil && len(read) == 0 && w.fit != nil && len(w.fit) == 0 {
+		return tx.SetAccountTemperatures(ctx, workspaceID, w.temperature)
+	}
+	accounts, err := tx.AccountsForLabels(ctx, workspaceID, read)
 	if err != nil {
 		return err
 	}
 	labels, fits := map[int64][]string{}, map[int64]store.AccountFit{}
+	fitOf := map[int64]bool{}
+	for _, id := range w.fit {
+		fitOf[id] = true
+	}
 	for _, a := range accounts {
 		if len(rs.AccountLabels) > 0 {
 			if l := AccountLabels(rs, a, now); fmt.Sprint(l) != fmt.Sprint([]string(a.Labels)) {
 				labels[a.ID] = l
 			}
+		}
+		if w.fit != nil && !fitOf[a.ID] {
+			continue
 		}
 		if points, grade := AccountFit(rs, a, now); points != a.FitPoints || grade != a.Grade {
 			fits[a.ID] = store.AccountFit{Points: points, Grade: grade}
@@ -401,7 +426,7 @@ func (s *Service) labelAccounts(ctx context.Context, tx *store.Tx, workspaceID i
 	if err := tx.SetAccountFits(ctx, workspaceID, fits); err != nil {
 		return err
 	}
-	return tx.SetAccountTemperatures(ctx, workspaceID, accountIDs)
+	return tx.SetAccountTemperatures(ctx, workspaceID, w.temperature)
 }
 
 // ruleAccount is the rule engine's view of an account with its rolled-up scores.
