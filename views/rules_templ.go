@@ -470,7 +470,7 @@ func RulesPage(c Chrome, v RulesView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, " <div class=\"two-col\"><section class=\"card\" id=\"scores\"><h2>Scores</h2><p class=\"muted small\">A score appears when a rule first uses its name. The main score orders the lead list. Accounts roll up their people's scores: the top 3 people (the default), all of them, the highest, or a sum where each person's score halves every 30 days without activity.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, " <div class=\"two-col\"><section class=\"card\" id=\"scores\"><h2>Scores</h2><p class=\"muted small\">A score appears when a rule first uses its name. The main score orders the lead list. Accounts roll up their people's scores: all of them (the default), the top 3 people (so head count does not decide), the highest, or a sum where each person's score halves every 30 days without activity.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -43,7 +43,7 @@ const (
 	RollupSum        = "sum"
 	RollupMax        = "max"
 	RollupDecayedSum = "decayed_sum"
-	RollupTop3       = "top3" // the three highest people (the default for new scores)
+	RollupTop3       = "top3" // the three highest people
 )
 
 // EventPropertyKey is an event property the rule builder offers.

@@ -389,10 +389,13 @@ func (t *Tx) SetAccountTemperatures(ctx context.Context, workspaceID int64, acco
 	if err := t.LockAccounts(ctx, workspaceID, accountIDs); err != nil {
 		return err
 	}
+	// One index probe per temperature, hottest first, rather than reading every person.
+	probe := func(temp string) string {
+		return `EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = a2.workspace_id AND l.account_id = a2.id AND l.temperature = '` + temp + `')`
+	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET temperature = t.temp
-		FROM (SELECT a2.id, COALESCE((SELECT l.temperature FROM leads l WHERE l.workspace_id = a2.workspace_id AND l.account_id = a2.id
-				ORDER BY CASE l.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'neutral' THEN 2 WHEN 'cold' THEN 3 ELSE 4 END LIMIT 1),
-				'frozen') AS temp
+		FROM (SELECT a2.id, CASE WHEN `+probe("hot")+` THEN 'hot' WHEN `+probe("warm")+` THEN 'warm'
+				WHEN `+probe("neutral")+` THEN 'neutral' WHEN `+probe("cold")+` THEN 'cold' ELSE 'frozen' END AS temp
 			FROM accounts a2 WHERE a2.workspace_id = $1 AND ($2::bigint[] IS NULL OR a2.id = ANY($2))) t
 		WHERE a.workspace_id = $1 AND a.id = t.id AND a.temperature <> t.temp`, workspaceID, pq.Array(accountIDs)); err != nil {
 		return fmt.Errorf("store: unable to set account temperatures: %w", err)
