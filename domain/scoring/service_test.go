@@ -434,14 +434,7 @@ func (e *env) exec(q string, args ...any) {
 func TestPreviewComparesLikeWithLike(t *testing.T) {
 	e := newEnv(t)
 	ids := e.leads(6)
-	var acts []model.ActivityRow
-	for i, id := range ids {
-		for j := 0; j <= i; j++ {
-			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(100*i + j), OccurredAt: e.now.Add(-time.Duration(j+1) * time.Hour),
-				Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name})
-		}
-	}
-	e.ingest(acts)
+	e.ingest(e.staircase(ids, 0))
 	e.now = e.now.Add(45 * 24 * time.Hour) // email points have halved since; nothing re-scored yet
 	add := rules.Rule{Name: "Webinar", Kind: rules.KindScore, Enabled: true,
 		When:  rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: "event.name", Operator: "contains", Value: "webinar"}}}},
@@ -565,14 +558,7 @@ func TestAccountsGetFitAndTemperature(t *testing.T) {
 	e := newEnv(t)
 	ids := e.leads(6) // p00@acme, p01@globex, p02@initech, p03@acme, …
 	e.exec(`UPDATE accounts SET employees = 5000 WHERE workspace_id = $1 AND domain = 'acme.example'`, e.ws)
-	var acts []model.ActivityRow
-	for i, id := range ids {
-		for j := 0; j <= i; j++ { // p05 (initech) is the most active
-			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(100*i + j), OccurredAt: e.now.Add(-time.Duration(j+1) * time.Hour),
-				Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name})
-		}
-	}
-	e.ingest(acts)
+	e.ingest(e.staircase(ids, 0))
 	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.reheat(e.ctx, tx, e.ws) }); err != nil {
 		t.Fatal(err)
 	}
@@ -613,17 +599,23 @@ func TestTopThreeRollup(t *testing.T) {
 	e := newEnv(t)
 	e.exec(`UPDATE score_names SET rollup = 'top3' WHERE workspace_id = $1`, e.ws)
 	ids := e.leads(12) // four people at each of three companies
-	var acts []model.ActivityRow
-	for i, id := range ids {
-		for j := 0; j <= i; j++ {
-			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(100*i + j), OccurredAt: e.now.Add(-time.Duration(j+1) * time.Hour),
-				Source: "braze", EventType: eventKinds[2].typ, Name: eventKinds[2].name})
-		}
-	}
-	e.ingest(acts)
+	e.ingest(e.staircase(ids, 2))
 	if n := e.count(`SELECT count(*) FROM accounts a WHERE a.workspace_id = $1 AND a.main_score <> (
 			SELECT round(COALESCE(sum(v), 0)::numeric, 2)::float8 FROM (SELECT l.main_score AS v FROM leads l
 				WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id ORDER BY l.main_score DESC LIMIT 3) top)`, e.ws); n != 0 {
 		t.Fatalf("%d accounts' scores are not their top three people's", n)
 	}
+}
+
+// staircase gives lead i of ids i+1 activities of one kind, an hour apart up to now: every
+// lead's engagement differs, the last the most.
+func (e *env) staircase(ids []int64, kind int) []model.ActivityRow {
+	var acts []model.ActivityRow
+	for i, id := range ids {
+		for j := 0; j <= i; j++ {
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(100*i + j), OccurredAt: e.now.Add(-time.Duration(j+1) * time.Hour),
+				Source: "braze", EventType: eventKinds[kind].typ, Name: eventKinds[kind].name})
+		}
+	}
+	return acts
 }
