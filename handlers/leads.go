@@ -377,8 +377,9 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	loc := userLocation(c)
 	v := views.LeadView{ID: l.ID, Name: leadName(l), Email: l.Email, Company: l.Company, Country: l.Country, TimeZone: l.TimeZone,
-		Phone: l.Phone, FirstSeen: views.FormatTimeIn(l.FirstActivityAt, userLocation(c)), LastSeen: views.FormatTimeIn(l.LastActivityAt, userLocation(c)),
+		Phone: l.Phone, FirstSeen: views.FormatTimeIn(l.FirstActivityAt, loc), LastSeen: views.FormatTimeIn(l.LastActivityAt, loc),
 		Activities: l.ActivityCount, Filter: filter, Source: source, Total: total, Title: l.Title, Owner: l.OwnerName,
 		Grade: l.Grade, FitPoints: formatScore(l.FitPoints), FitRuleIDs: l.FitRules, Temperature: l.Temperature, Rising: l.Rising,
 		TemperatureHelp: TemperatureHelp}
@@ -414,7 +415,7 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 	for _, src := range slices.Sorted(maps.Keys(sources)) {
 		v.Sources = append(v.Sources, views.FilterOption{Value: src, Label: fmt.Sprintf("%s (%s)", src, views.Count(int(sources[src]))), Count: sources[src]})
 	}
-	v.Days = timeline(acts, userLocation(c))
+	v.Days = timeline(acts, loc)
 	v.Paging = paging(page, total, activitiesPerPage, func(p int) string {
 		q := url.Values{"page": {strconv.Itoa(p)}}
 		if filter != "" {

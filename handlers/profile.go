@@ -33,9 +33,10 @@ func (h *Handlers) renderProfile(c echo.Context, status int, v views.ProfileView
 	if v.TimeZone != "" && !slices.Contains(v.Zones, v.TimeZone) {
 		v.Zones = append([]string{v.TimeZone}, v.Zones...)
 	}
+	loc := userLocation(c)
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, views.SessionRow{ID: s.ID, Device: describeDevice(s.UserAgent), IP: s.IP,
-			LastSeen: ago(s.LastSeenAt), Started: views.FormatTimeIn(&s.CreatedAt, userLocation(c)), Current: s.ID == current})
+			LastSeen: ago(s.LastSeenAt), Started: views.FormatTimeIn(&s.CreatedAt, loc), Current: s.ID == current})
 	}
 	return Render(c, status, views.ProfilePage(h.chrome(c, "Your account", "account"), v))
 }

@@ -53,13 +53,14 @@ func (h *Handlers) renderUsers(c echo.Context, status int, v views.UsersView) er
 		return err
 	}
 	v.Roles = roleOptions()
+	loc := userLocation(c)
 	for _, u := range users {
 		v.Users = append(v.Users, views.UserRow{ID: u.ID, Name: u.Name, Email: u.Email, Role: string(u.Role),
-			RoleLabel: u.Role.Label(), Active: u.Active, IsSelf: u.ID == id.User.ID, LastLogin: views.FormatTimeIn(u.LastLoginAt, userLocation(c))})
+			RoleLabel: u.Role.Label(), Active: u.Active, IsSelf: u.ID == id.User.ID, LastLogin: views.FormatTimeIn(u.LastLoginAt, loc)})
 	}
 	for _, inv := range invs {
 		v.Invitations = append(v.Invitations, views.InvitationRow{ID: inv.ID, Email: inv.Email, RoleLabel: inv.Role.Label(),
-			Expires: views.FormatTimeIn(&inv.ExpiresAt, userLocation(c))})
+			Expires: views.FormatTimeIn(&inv.ExpiresAt, loc)})
 	}
 	return Render(c, status, views.UsersPage(h.chrome(c, "Users", "settings-users"), v))
 }

@@ -395,7 +395,7 @@ func (s *Service) labelAccounts(ctx context.Context, tx *store.Tx, workspaceID i
 	if len(rs.AccountLabels) > 0 {
 		read = w.labels
 	}
-	if read != nil && len(read) == 0 && w.fit != nil && len(w.fit) == 0 {
+	if read != nil && len(read) == 0 { // nothing to read (fit accounts are among the labelled ones)
 		return tx.SetAccountTemperatures(ctx, workspaceID, w.temperature)
 	}
 	accounts, err := tx.AccountsForLabels(ctx, workspaceID, read)

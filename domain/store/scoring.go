@@ -356,12 +356,18 @@ type AccountFit struct {
 
 // SetAccountFits stores accounts' fit points and grades.
 func (t *Tx) SetAccountFits(ctx context.Context, workspaceID int64, fits map[int64]AccountFit) error {
-	for _, id := range slices.Sorted(maps.Keys(fits)) { // in id order, as accounts are locked
-		f := fits[id]
-		if _, err := t.tx.ExecContext(ctx, `UPDATE accounts SET fit_points = $3, grade = $4 WHERE workspace_id = $1 AND id = $2`,
-			workspaceID, id, f.Points, f.Grade); err != nil {
-			return fmt.Errorf("store: unable to set account fit: %w", err)
-		}
+	if len(fits) == 0 {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(fits)) // in id order, as accounts are locked
+	points, grades := make([]float64, len(ids)), make([]string, len(ids))
+	for i, id := range ids {
+		points[i], grades[i] = fits[id].Points, fits[id].Grade
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET fit_points = u.points, grade = u.grade
+		FROM unnest($2::bigint[], $3::float8[], $4::text[]) AS u(id, points, grade)
+		WHERE a.workspace_id = $1 AND a.id = u.id`, workspaceID, pq.Array(ids), pq.Array(points), pq.Array(grades)); err != nil {
+		return fmt.Errorf("store: unable to set account fit: %w", err)
 	}
 	return nil
 }
