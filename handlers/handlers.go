@@ -18,6 +18,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/website"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/views"
 )
@@ -36,6 +37,8 @@ type Handlers struct {
 	Salesforce *crmsync.Service
 	// Outbound says which hosts integrations may call; forms check against it on save.
 	Outbound outbound.Policy
+	// Website keeps tracked sites, tracked links and identity links.
+	Website *website.Service
 }
 
 // Render writes a templ component with a status. It renders into a buffer first, so a failing

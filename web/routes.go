@@ -15,7 +15,7 @@ import (
 )
 
 // routes registers every route of Peregrine, grouped by the middleware they need.
-func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpoint, metrics *Metrics, cfg *config.Config, log *slog.Logger) {
+func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpoint, tracker *handlers.TrackerEndpoint, metrics *Metrics, cfg *config.Config, log *slog.Logger) {
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(log))
 	e.Use(middleware.Recover())
@@ -27,9 +27,18 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.StaticFS("/static", static.FS)
 	// Machine endpoints: bearer tokens, no session, no CSRF; they answer JSON.
 	e.POST("/api/braze/currents/events", currents.Receive, metrics.countCurrents)
+	// The website tracker: its script and the endpoint its hits go to, called from customers'
+	// pages (the site key and allowed origins stand in for a token; no cookie is read).
+	e.GET("/t.js", tracker.Script)
+	e.GET("/t/:version", tracker.Script)
+	e.POST("/t/collect", tracker.Collect, middleware.BodyLimit("64K"))
+	e.HEAD("/t/collect", tracker.Head)
+	e.OPTIONS("/t/collect", tracker.CollectPreflight)
 	// Prometheus, only with PEREGRINE_METRICS_TOKEN (or on --metrics-addr, see serve).
 	e.GET("/metrics", metrics.protected(cfg.MetricsToken))
 
+	// Tracked links: the session, when there is one, tells a rep's own click from the lead's.
+	e.GET("/l/:token", tracker.FollowLink, h.LoadIdentity)
 	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 
 	// Browser pages: bounded form bodies, CSRF (Sec-Fetch-Site, else a token), the session.

@@ -18,6 +18,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
+	"github.com/peregrine-scoring/peregrine/domain/website"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/handlers"
 )
@@ -54,9 +55,11 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, me
 		Salesforce: pipeline.Salesforce.Service,
 		Outbound:   outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts},
 	}
+	h.Website = website.New(p.Store, pipeline.Scoring)
 	currents := handlers.NewCurrentsEndpoint(h, pipeline, cfg.CurrentsMaxBody, 16)
+	tracker := handlers.NewTrackerEndpoint(h, pipeline.Collector, h.Website, cfg.CollectRate)
 	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)
-	routes(e, h, currents, metrics, cfg, log)
+	routes(e, h, currents, tracker, metrics, cfg, log)
 	return e
 }
 

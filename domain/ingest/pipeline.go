@@ -28,6 +28,7 @@ type Options struct {
 // starts; Wake, set there, tells a queue that work has arrived.
 type Pipeline struct {
 	Acceptor  *Acceptor
+	Collector *Collector
 	Processor *Processor
 	Resolver  *Resolver
 	Stats     *Stats
@@ -57,6 +58,7 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: p.NewBrazeClient,
 		Released: p.waker(store.InboundWork.Queue)}
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats, Stored: p.waker(store.InboundWork.Queue)}
+	p.Collector = NewCollector(st, p.Stats, p.waker(store.InboundWork.Queue))
 	sf := crmsync.NewService(st, box, opts.Outbound)
 	sf.Log = log
 	p.Salesforce = &crmsync.Pusher{Service: sf, BaseURL: func(ctx context.Context, ws int64) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sort"
 
 	"github.com/peregrine-scoring/peregrine/domain/events"
@@ -77,6 +78,7 @@ type decoded struct {
 // batchPlan is what a batch of events becomes, worked out before anything is locked.
 type batchPlan struct {
 	activities []model.ActivityRow
+	attached   []model.ActivityRow // stored activities of browsers that now belong to a lead
 	waiting    []model.Waiting
 	identities []model.Identity           // identities new in this transaction
 	lookups    map[string]map[string]bool // kind → identifiers to ask Braze about
@@ -86,8 +88,13 @@ type batchPlan struct {
 // Locks follow the order in docs/work.md: new rows first (accounts, leads, identities: no
 // existing row is locked), then the leads in id order, the workspace's waiting lock last.
 func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (outcome, error) {
+	web, rows, brokenWeb := decodeWeb(rows)
 	items, broken := decodeAll(rows)
-	if err := tx.MarkEventsIgnored(ctx, ws, broken, "stored payload could not be decoded"); err != nil {
+	if err := tx.MarkEventsIgnored(ctx, ws, append(broken, brokenWeb...), "stored payload could not be decoded"); err != nil {
+		return outcome{}, err
+	}
+	byEmail, err := prepareWeb(ctx, tx, ws, web)
+	if err != nil {
 		return outcome{}, err
 	}
 	accounts, err := leadsByEmail(ctx, tx, ws, items)
@@ -98,14 +105,37 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	if err != nil {
 		return outcome{}, err
 	}
+	if err := plan.addWeb(ctx, tx, ws, web, byEmail); err != nil {
+		return outcome{}, err
+	}
 	if err := storePlan(ctx, tx, ws, plan, accounts); err != nil {
 		return outcome{}, err
 	}
 	if err := settleWaiting(ctx, tx, ws, plan.waiting, plan.identities); err != nil {
 		return outcome{}, err
 	}
-	return outcome{activities: len(plan.activities), lookups: len(plan.lookups[model.LookupExternalID])+
+	return outcome{activities: len(plan.activities) + len(plan.attached), lookups: len(plan.lookups[model.LookupExternalID])+
 		len(plan.lookups[model.LookupBrazeID])+len(plan.lookups[model.LookupPhone]) > 0}, nil
+}
+
+// addWeb plans the batch's website hits into the plan.
+func (plan *batchPlan) addWeb(ctx context.Context, tx *store.Tx, ws int64, web []*webHit, byEmail map[string]int64) error {
+	if len(web) == 0 {
+		return nil
+	}
+	wp, err := planWeb(ctx, tx, ws, web, byEmail)
+	if err != nil {
+		return err
+	}
+	plan.activities = append(plan.activities, wp.activities...)
+	plan.attached = append(plan.attached, wp.attached...)
+	plan.waiting = append(plan.waiting, wp.waiting...)
+	for kind, values := range wp.lookups {
+		for _, v := range values {
+			plan.lookups[kind][v] = true
+		}
+	}
+	return tx.NoteOriginHits(ctx, ws, wp.origins)
 }
 
 // decodeAll decodes stored payloads; those that no longer decode are returned apart.
@@ -258,6 +288,7 @@ func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan, acco
 	if err := tx.InsertActivityRows(ctx, ws, plan.activities); err != nil {
 		return err
 	}
+	leadActivities := append(slices.Clip(plan.activities), plan.attached...)
 	for _, kind := range []string{model.LookupExternalID, model.LookupBrazeID, model.LookupPhone} {
 		if err := tx.EnqueueLookups(ctx, ws, kind, sortedKeys(plan.lookups[kind])); err != nil {
 			return err
@@ -265,10 +296,10 @@ func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan, acco
 	}
 	// Scoring is a second stage with its own workers, from a queue written in this
 	// transaction: storing activities keeps its pace, and a lead's burst is scored once.
-	if err := tx.EnqueueScoring(ctx, ws, plan.activities); err != nil {
+	if err := tx.EnqueueScoring(ctx, ws, leadActivities); err != nil {
 		return err
 	}
-	if err := tx.AddLeadActivity(ctx, ws, plan.activities, accounts); err != nil {
+	if err := tx.AddLeadActivity(ctx, ws, leadActivities, accounts); err != nil {
 		return err
 	}
 	names := map[string]bool{}

@@ -87,7 +87,8 @@ type Identity struct {
 
 // ActivityRow is an activity to store.
 type ActivityRow struct {
-	LeadID         int64
+	LeadID         int64 // 0: a browser's activity before its person is known
+	VisitorID      int64 // the browser, for web activities
 	InboundEventID int64
 	OccurredAt     time.Time
 	Source         string
@@ -183,4 +184,5 @@ const (
 	MetricRejectedRequest = "rejected_request"
 	MetricLookupError     = "lookup_error"
 	MetricProcessed       = "processed"
+	MetricWebIgnored      = "web_ignored" // website hits not stored; the event type is the reason
 )

@@ -40,6 +40,32 @@ func (s *Store) InsertInboundBatch(ctx context.Context, workspaceID int64, sourc
 	return w.Commit(ctx)
 }
 
+// InsertInboundGroups stores several workspaces' events in one transaction (the website
+// collector's group commit: one fsync for every hit that arrived meanwhile). Workspaces are
+// written in id order; it returns how many events of each were new.
+func (s *Store) InsertInboundGroups(ctx context.Context, source string, groups map[int64][]model.NewInboundEvent) (map[int64]int, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to begin transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	stored := make(map[int64]int, len(groups))
+	for _, ws := range slices.Sorted(maps.Keys(groups)) {
+		evs := groups[ws]
+		for start := 0; start < len(evs); start += insertChunk {
+			n, err := insertEvents(ctx, tx, ws, source, evs[start:min(start+insertChunk, len(evs))])
+			if err != nil {
+				return nil, err
+			}
+			stored[ws] += n
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: unable to commit: %w", err)
+	}
+	return stored, nil
+}
+
 // InboundWriter stores one request's events as they are decoded, a chunk at a time, so a large
 // batch never has all its decoded events in memory; nothing is stored unless Commit succeeds.
 // The common case, one chunk and no rejects, is one statement: atomic on its own, it needs no
@@ -356,20 +382,20 @@ func (t *Tx) InsertActivityRows(ctx context.Context, workspaceID int64, rows []m
 		chunk := rows[start:min(start+insertChunk, len(rows))]
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO activities (workspace_id, lead_id, id, occurred_at, source, event_type, name,
-			campaign_id, campaign_name, canvas_id, canvas_name, url, properties) VALUES `)
+			campaign_id, campaign_name, canvas_id, canvas_name, url, properties, visitor_id) VALUES `)
 		args := []any{workspaceID}
 		for i, r := range chunk {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
 			n := len(args)
-			fmt.Fprintf(&sb, "($1,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12)
+			fmt.Fprintf(&sb, "($1,NULLIF($%d::bigint,0),$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,NULLIF($%d::bigint,0))", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13)
 			props := string(r.Properties)
 			if props == "" {
 				props = "{}"
 			}
 			args = append(args, r.LeadID, r.InboundEventID, r.OccurredAt, r.Source, r.EventType, r.Name,
-				r.CampaignID, r.CampaignName, r.CanvasID, r.CanvasName, r.URL, props)
+				r.CampaignID, r.CampaignName, r.CanvasID, r.CanvasName, r.URL, props, r.VisitorID)
 		}
 		sb.WriteString(` ON CONFLICT (workspace_id, id) DO NOTHING`)
 		if _, err := t.tx.ExecContext(ctx, sb.String(), args...); err != nil {
@@ -392,6 +418,9 @@ func (t *Tx) AddLeadActivity(ctx context.Context, workspaceID int64, rows []mode
 	}
 	byLead := map[int64]*summary{}
 	for _, r := range rows {
+		if r.LeadID == 0 {
+			continue // a browser's, not a lead's
+		}
 		s := byLead[r.LeadID]
 		if s == nil {
 			s = &summary{first: r.OccurredAt, last: r.OccurredAt}

@@ -699,9 +699,11 @@ func (t *Tx) EnqueueScoring(ctx context.Context, workspaceID int64, activities [
 	if len(activities) == 0 {
 		return nil
 	}
-	ids, leads := make([]int64, len(activities)), make([]int64, len(activities))
-	for i, a := range activities {
-		ids[i], leads[i] = a.InboundEventID, a.LeadID
+	ids, leads := make([]int64, 0, len(activities)), make([]int64, 0, len(activities))
+	for _, a := range activities {
+		if a.LeadID != 0 { // a browser's activity is scored once its person is known
+			ids, leads = append(ids, a.InboundEventID), append(leads, a.LeadID)
+		}
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO scoring_queue (workspace_id, activity_id, lead_id)
 		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`, workspaceID, pq.Array(ids), pq.Array(leads)); err != nil {
@@ -721,7 +723,7 @@ type QueuedActivity struct {
 func (t *Tx) QueuedActivities(ctx context.Context, workspaceID int64, ids []int64) ([]QueuedActivity, error) {
 	var out []QueuedActivity
 	if err := t.tx.SelectContext(ctx, &out, `SELECT workspace_id, id AS activity_id, lead_id FROM activities
-		WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id`, workspaceID, pq.Array(ids)); err != nil {
+		WHERE workspace_id = $1 AND id = ANY($2) AND lead_id IS NOT NULL ORDER BY id`, workspaceID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("store: unable to read queued activities: %w", err)
 	}
 	return out, nil

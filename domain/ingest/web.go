@@ -1,0 +1,277 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/peregrine-scoring/peregrine/domain/events"
+	"github.com/peregrine-scoring/peregrine/domain/leads"
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/tracker"
+)
+
+// WaitBrazeLink is the reason a web identification waits.
+const WaitBrazeLink = "waiting for Braze to tell who opened this Braze link"
+
+// webHit is a stored tracker hit being processed.
+type webHit struct {
+	row     model.InboundEvent
+	hit     storedHit
+	visitor model.Visitor
+	email   string // an identifying email (form, identify call)
+}
+
+// webPlan is what a batch's website hits become.
+type webPlan struct {
+	activities []model.ActivityRow // new activities (a browser's, lead 0, when anonymous)
+	attached   []model.ActivityRow // stored activities that now belong to a lead
+	waiting    []model.Waiting
+	lookups    map[string][]string // Braze lookups to ask for (kind → ids)
+	origins    []model.OriginSeen
+}
+
+// decodeWeb splits a batch's website hits off; those that no longer decode are returned apart.
+func decodeWeb(rows []model.InboundEvent) (web []*webHit, others []model.InboundEvent, broken []int64) {
+	for _, r := range rows {
+		if r.Source != model.SourceWeb {
+			others = append(others, r)
+			continue
+		}
+		var h storedHit
+		if err := json.Unmarshal([]byte(r.Payload), &h); err != nil || h.Type == "" {
+			broken = append(broken, r.ID)
+			continue
+		}
+		web = append(web, &webHit{row: r, hit: h})
+	}
+	return web, others, broken
+}
+
+// prepareWeb records the batch's browsers (they are locked before any lead, docs/work.md)
+// and creates the leads of identifying emails (inserts only).
+func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (map[string]int64, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	seen := make([]model.VisitorSeen, 0, len(hits))
+	emails := map[string]bool{}
+	for _, h := range hits {
+		seen = append(seen, model.VisitorSeen{Key: h.hit.Visitor, SiteID: h.hit.SiteID, At: h.hit.OccurredAt()})
+		h.email = identifyingEmail(h.hit.Hit)
+		if h.email != "" {
+			emails[h.email] = true
+		}
+	}
+	visitors, err := tx.UpsertVisitors(ctx, ws, seen)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hits {
+		h.visitor = visitors[h.hit.Visitor]
+	}
+	staff, err := tx.StaffEmails(ctx, ws, sortedKeys(emails))
+	if err != nil {
+		return nil, err
+	}
+	domains := map[string]bool{}
+	for e := range emails {
+		if staff[e] {
+			delete(emails, e)
+		} else if d := leads.CompanyDomain(e); d != "" {
+			domains[d] = true
+		}
+	}
+	accounts, err := tx.UpsertAccounts(ctx, ws, sortedKeys(domains))
+	if err != nil {
+		return nil, err
+	}
+	seeds := make([]store.LeadSeed, 0, len(emails))
+	for _, e := range sortedKeys(emails) {
+		seeds = append(seeds, store.LeadSeed{Email: e, AccountID: accounts[leads.CompanyDomain(e)]})
+	}
+	byEmail, err := tx.UpsertLeadsByEmail(ctx, ws, seeds)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hits {
+		if h.email != "" && staff[h.email] {
+			h.email = ""
+			h.visitor.Internal = true
+			if err := tx.MarkVisitorInternal(ctx, ws, h.visitor.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return byEmail, nil
+}
+
+// identifyingEmail is the email a hit says the visitor is: a form that identifies, or an
+// identify call.
+func identifyingEmail(h tracker.Hit) string {
+	switch {
+	case h.Type == tracker.TypeForm && h.Form != nil:
+		if res := tracker.AnalyzeForm(*h.Form); res.Identifies {
+			return res.Email
+		}
+	case h.Type == tracker.TypeIdentify && h.Identify != nil:
+		return events.CleanEmail(h.Identify.Email)
+	}
+	return ""
+}
+
+// planWeb decides each hit's fate in arrival order: identifications tie browsers to leads
+// (bringing their anonymous activities), and every other hit becomes an activity of its
+// browser's current person, or of the browser alone while nobody is known.
+func planWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit, byEmail map[string]int64) (webPlan, error) {
+	plan := webPlan{lookups: map[string][]string{}}
+	current := map[int64]int64{} // browser → its person as the batch goes
+	for _, h := range hits {
+		if _, ok := current[h.visitor.ID]; !ok && h.visitor.LeadID != nil {
+			current[h.visitor.ID] = *h.visitor.LeadID
+		}
+	}
+	origins := map[[2]string]*model.OriginSeen{}
+	for _, h := range hits {
+		noteOrigin(origins, h)
+		lead, reason, wait, err := identifyHit(ctx, tx, ws, h, byEmail)
+		if err != nil {
+			return plan, err
+		}
+		if wait != nil {
+			plan.waiting = append(plan.waiting, wait.Waiting)
+			plan.lookups[wait.lookupKind()] = append(plan.lookups[wait.lookupKind()], wait.lookupValue())
+			continue
+		}
+		if lead != 0 && !h.visitor.Internal && current[h.visitor.ID] != lead {
+			if err := linkBrowser(ctx, tx, ws, h, lead, reason, current, &plan); err != nil {
+				return plan, err
+			}
+		}
+		a, ok := tracker.Activity(h.hit.Hit)
+		if h.hit.Type == tracker.TypeIdentify && h.hit.Identify.Link != "" && lead != 0 {
+			a, ok = tracker.LinkClickActivity(h.hit.Hit), true
+		}
+		if !ok {
+			continue
+		}
+		a.VisitorID, a.InboundEventID = h.visitor.ID, h.row.ID
+		if !h.visitor.Internal {
+			a.LeadID = current[h.visitor.ID]
+		}
+		plan.activities = append(plan.activities, a)
+	}
+	for _, o := range origins {
+		plan.origins = append(plan.origins, *o)
+	}
+	return plan, nil
+}
+
+func noteOrigin(origins map[[2]string]*model.OriginSeen, h *webHit) {
+	k := [2]string{h.hit.Site, h.hit.Origin()}
+	o := origins[k]
+	if o == nil {
+		o = &model.OriginSeen{SiteID: h.hit.SiteID, Origin: k[1]}
+		origins[k] = o
+	}
+	o.Hits++
+	if at := h.hit.Received; at.After(o.LastHitAt) {
+		o.LastHitAt = at
+	}
+}
+
+// webWait is a web identification waiting for a Braze lookup.
+type webWait struct{ model.Waiting }
+
+func (w webWait) lookupKind() string {
+	if w.BrazeUserID != "" {
+		return model.LookupBrazeID
+	}
+	return model.LookupExternalID
+}
+
+func (w webWait) lookupValue() string {
+	if w.BrazeUserID != "" {
+		return w.BrazeUserID
+	}
+	return w.ExternalUserID
+}
+
+// identifyHit finds the person a hit identifies (0: none), with the reason and its detail; or
+// parks it until Braze tells who a Braze id is.
+func identifyHit(ctx context.Context, tx *store.Tx, ws int64, h *webHit, byEmail map[string]int64) (int64, [2]string, *webWait, error) {
+	path := pathOf(h.hit.Hit)
+	if h.email != "" {
+		if h.hit.Type == tracker.TypeForm {
+			kind := tracker.AnalyzeForm(*h.hit.Form).Type
+			if kind == "" {
+				kind = "a"
+			} else {
+				kind = "the " + kind
+			}
+			return byEmail[h.email], [2]string{model.LinkForm, kind + " form on " + path}, nil, nil
+		}
+		return byEmail[h.email], [2]string{model.LinkAPI, "peregrine('identify') on " + path}, nil, nil
+	}
+	id := h.hit.Identify
+	if h.hit.Type != tracker.TypeIdentify || id == nil {
+		return 0, [2]string{}, nil, nil
+	}
+	if id.Link != "" {
+		lead, err := tx.LinkedLead(ctx, ws, id.Link)
+		return lead, [2]string{model.LinkTrackedLink, "tracked link to " + path}, nil, err
+	}
+	kind, value := model.IdentityBrazeUser, strings.TrimSpace(id.BrazeID)
+	if value == "" {
+		kind, value = model.IdentityExternalID, strings.TrimSpace(id.BrUserID)
+	}
+	if value == "" || len(value) > 200 {
+		return 0, [2]string{}, nil, nil
+	}
+	known, err := tx.LeadsByIdentity(ctx, ws, kind, []string{value})
+	if err != nil {
+		return 0, [2]string{}, nil, err
+	}
+	if lead := known[value]; lead != 0 {
+		return lead, [2]string{model.LinkBrazeLink, "Braze link to " + path}, nil, nil
+	}
+	w := webWait{model.Waiting{EventID: h.row.ID, Reason: WaitBrazeLink}}
+	if kind == model.IdentityBrazeUser {
+		w.BrazeUserID = value
+	} else {
+		w.ExternalUserID = value
+	}
+	return 0, [2]string{}, &w, nil
+}
+
+// linkBrowser ties a browser to a lead unless a person undid that link before.
+func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, h *webHit, lead int64, reason [2]string, current map[int64]int64, plan *webPlan) error {
+	blocked, err := tx.LinkBlocked(ctx, ws, h.visitor.ID, lead)
+	if err != nil || blocked {
+		return err
+	}
+	link := model.IdentityLink{VisitorID: h.visitor.ID, LeadID: lead, Reason: reason[0], Detail: reason[1]}
+	if prev := current[h.visitor.ID]; prev != 0 {
+		link.ReplacedLeadID = &prev
+	}
+	moved, err := tx.LinkVisitor(ctx, ws, link)
+	if err != nil {
+		return err
+	}
+	for _, m := range moved {
+		plan.attached = append(plan.attached, model.ActivityRow{LeadID: lead, InboundEventID: m.ID, OccurredAt: m.OccurredAt})
+	}
+	if link.ReplacedLeadID == nil {
+		// This batch's earlier hits of the browser were anonymous: they are the lead's too.
+		for i := range plan.activities {
+			if plan.activities[i].VisitorID == h.visitor.ID && plan.activities[i].LeadID == 0 {
+				plan.activities[i].LeadID = lead
+			}
+		}
+	}
+	current[h.visitor.ID] = lead
+	return nil
+}
+
+func pathOf(h tracker.Hit) string { return tracker.PagePath(h.URL) }

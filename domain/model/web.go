@@ -1,0 +1,95 @@
+package model
+
+import (
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// SourceWeb marks stored events that came from the website tracker.
+const SourceWeb = "web"
+
+// Site is a website a workspace tracks.
+type Site struct {
+	WorkspaceID    int64          `db:"workspace_id"`
+	ID             int64          `db:"id"`
+	Key            string         `db:"key"`
+	Name           string         `db:"name"`
+	Origins        pq.StringArray `db:"origins"`
+	RequireConsent bool           `db:"require_consent"`
+	HonourDNT      bool           `db:"honour_dnt"`
+	ExcludedIPs    pq.StringArray `db:"excluded_ips"`
+	RetentionDays  int            `db:"retention_days"`
+	LinkDays       int            `db:"link_days"`
+	CreatedAt      time.Time      `db:"created_at"`
+}
+
+// OriginSeen is the last hit from one origin of a site ("check installation").
+type OriginSeen struct {
+	SiteID    int64     `db:"site_id"`
+	Origin    string    `db:"origin"`
+	LastHitAt time.Time `db:"last_hit_at"`
+	Hits      int64     `db:"hits"`
+}
+
+// Visitor is a browser seen by the tracker.
+type Visitor struct {
+	ID       int64  `db:"id"`
+	Key      string `db:"key"`
+	LeadID   *int64 `db:"lead_id"`
+	Internal bool   `db:"internal"`
+}
+
+// VisitorSeen is a browser's hit in a batch being processed.
+type VisitorSeen struct {
+	Key    string
+	SiteID int64
+	At     time.Time
+}
+
+// Why a browser was tied to a person.
+const (
+	LinkForm        = "form"
+	LinkBrazeLink   = "braze_link"
+	LinkTrackedLink = "tracked_link"
+	LinkAPI         = "api"
+	LinkCLI         = "cli"
+)
+
+// IdentityLink ties a browser to a lead.
+type IdentityLink struct {
+	ID             int64      `db:"id"`
+	VisitorID      int64      `db:"visitor_id"`
+	LeadID         int64      `db:"lead_id"`
+	Reason         string     `db:"reason"`
+	Detail         string     `db:"detail"`
+	ReplacedLeadID *int64     `db:"replaced_lead_id"`
+	CreatedAt      time.Time  `db:"created_at"`
+	UndoneAt       *time.Time `db:"undone_at"`
+	// For the lead page: the other person involved in a conflict, and the activities the
+	// browser brought.
+	ReplacedEmail string `db:"replaced_email"`
+	Activities    int    `db:"activities"`
+	VisitorKey    string `db:"visitor_key"`
+}
+
+// MovedActivity is an activity that changed hands between a browser and a lead.
+type MovedActivity struct {
+	ID         int64     `db:"id"`
+	OccurredAt time.Time `db:"occurred_at"`
+}
+
+// TrackedLink is a link a rep sends to a lead.
+type TrackedLink struct {
+	WorkspaceID int64      `db:"workspace_id"`
+	ID          int64      `db:"id"`
+	Token       string     `db:"token"`
+	LeadID      int64      `db:"lead_id"`
+	SiteID      int64      `db:"site_id"`
+	Target      string     `db:"target"`
+	CreatedBy   *int64     `db:"created_by"`
+	CreatedAt   time.Time  `db:"created_at"`
+	ExpiresAt   time.Time  `db:"expires_at"`
+	Clicks      int        `db:"clicks"`
+	LastClickAt *time.Time `db:"last_click_at"`
+}
