@@ -148,7 +148,7 @@ func (c *compiler) condition(cd *Condition, path string, eventOnly bool) *ccond 
 		c.bad(join(path, "field"), "Inside an event count, conditions can only be about the event (name, type, source, time, properties).")
 		return nil
 	}
-	cc := &ccond{field: f, eventLvl: f.EventLevel}
+	cc := &ccond{field: f, eventLvl: f.EventLevel, key: f.Property}
 	switch f.Needs {
 	case "property":
 		cc.key = strings.TrimSpace(cd.Property)

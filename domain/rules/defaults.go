@@ -13,11 +13,26 @@ const defaultRules = `{"format": 1, "rules": [
   "when": {"combinator": "and", "rules": [{"field": "event.type", "operator": "equals", "value": "users.messages.email.Click"}]},
   "score": {"score": "Lead score", "points": 5, "per": "event", "cap": 25, "half_life_days": 30}},
  {"name": "Pricing page viewed", "kind": "score", "enabled": true,
-  "when": {"combinator": "and", "rules": [{"field": "event.name", "operator": "contains", "value": "pricing"}]},
+  "when": {"combinator": "or", "rules": [
+    {"field": "web.path", "operator": "contains", "value": "pricing"},
+    {"combinator": "and", "rules": [
+      {"field": "event.type", "operator": "equals", "value": "users.behaviors.CustomEvent"},
+      {"field": "event.name", "operator": "contains", "value": "pricing"}]}]},
   "score": {"score": "Lead score", "points": 15, "per": "event", "cap": 30, "expire_days": 30}},
+ {"name": "Returning visitor: 3+ visits in 7 days", "kind": "score", "enabled": true,
+  "when": {"combinator": "and", "rules": [{"field": "event.count", "operator": ">=", "value": 3, "window_days": 7,
+    "where": {"combinator": "and", "rules": [{"field": "web.visit_start", "operator": "is_true"}]}}]},
+  "score": {"score": "Lead score", "points": 10, "per": "lead", "expire_days": 30}},
+ {"name": "Contact or quote form submitted", "kind": "score", "enabled": true,
+  "when": {"combinator": "and", "rules": [{"field": "web.form_type", "operator": "in", "value": ["contact", "quote request"]}]},
+  "score": {"score": "Lead score", "points": 20, "per": "lead", "expire_days": 90}},
+ {"name": "Content downloaded or webinar registered on the website", "kind": "score", "enabled": true,
+  "when": {"combinator": "and", "rules": [{"field": "web.form_type", "operator": "in", "value": ["download", "webinar registration"]}]},
+  "score": {"score": "Lead score", "points": 10, "per": "event", "cap": 30, "half_life_days": 45}},
  {"name": "Demo requested", "kind": "score", "enabled": true,
   "when": {"combinator": "or", "rules": [
     {"field": "event.name", "operator": "contains", "value": "demo_requested"},
+    {"field": "web.form_type", "operator": "equals", "value": "demo request"},
     {"field": "event.property", "property": "message_body", "operator": "matches", "value": "(?i)\\bdemo\\b"}]},
   "score": {"score": "Lead score", "points": 30, "per": "lead", "expire_days": 90}},
  {"name": "Webinar or content engagement", "kind": "score", "enabled": true,
@@ -38,12 +53,18 @@ const defaultRules = `{"format": 1, "rules": [
   "score": {"score": "Lead score", "points": -50, "per": "lead"}},
  {"name": "Pricing this week", "kind": "label", "enabled": true,
   "when": {"combinator": "and", "rules": [
-    {"field": "event.name", "operator": "contains", "value": "pricing"},
+    {"combinator": "or", "rules": [
+      {"field": "web.path", "operator": "contains", "value": "pricing"},
+      {"combinator": "and", "rules": [
+        {"field": "event.type", "operator": "equals", "value": "users.behaviors.CustomEvent"},
+        {"field": "event.name", "operator": "contains", "value": "pricing"}]}]},
     {"field": "event.time", "operator": "within_last_days", "value": 7}]},
   "label": {"name": "Pricing this week", "color": "#f59e0b", "emoji": "💰"}},
  {"name": "Asked for a demo", "kind": "label", "enabled": true,
   "when": {"combinator": "and", "rules": [
-    {"field": "event.name", "operator": "contains", "value": "demo_requested"},
+    {"combinator": "or", "rules": [
+      {"field": "event.name", "operator": "contains", "value": "demo_requested"},
+      {"field": "web.form_type", "operator": "equals", "value": "demo request"}]},
     {"field": "event.time", "operator": "within_last_days", "value": 30}]},
   "label": {"name": "Demo requested", "color": "#10b981", "emoji": "📅"}},
  {"name": "Engaged this month", "kind": "label", "enabled": true,

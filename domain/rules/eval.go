@@ -25,6 +25,12 @@ func (e *Event) Prepare() {
 	e.lower = &[3]string{strings.ToLower(e.Name), strings.ToLower(e.Type), strings.ToLower(e.Source)}
 }
 
+// Sources of website activities (domain/tracker names them; the engine only compares).
+const (
+	webSource        = "web"
+	salesEmailSource = "sales_email"
+)
+
 // Profile is what is known of the person.
 type Profile struct {
 	Email, FirstName, LastName, Title, Country, Industry, LeadSource, Status string
@@ -122,6 +128,13 @@ func (c *ccond) count(s *Subject) bool {
 func (c *ccond) lookup(s *Subject) (any, bool) {
 	p := s.Profile
 	str := func(v string) (any, bool) { return v, v != "" }
+	if c.field.Property != "" {
+		if s.Event.Source != webSource && s.Event.Source != salesEmailSource {
+			return nil, false // a website field says nothing about a Braze event
+		}
+		v, ok := s.Event.Properties[c.key]
+		return v, ok && v != nil
+	}
 	switch c.field.Name {
 	case "event.name":
 		return str(s.Event.Name)

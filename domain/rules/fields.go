@@ -25,6 +25,9 @@ type Field struct {
 	Needs string `json:"needs,omitempty"`
 	// EventLevel fields describe one event and are allowed inside event.count's where.
 	EventLevel bool `json:"event_level,omitempty"`
+	// Property is the activity property a website field reads; such fields match only
+	// activities from the website tracker and tracked links.
+	Property string `json:"-"`
 }
 
 // Fields lists every field, in the order the builder shows them.
@@ -35,6 +38,16 @@ var Fields = []Field{
 	{Name: "event.time", Label: "Event time", Group: "Custom event", Type: Date, EventLevel: true},
 	{Name: "event.property", Label: "Event property", Group: "Event property", Type: Dynamic, Needs: "property", EventLevel: true},
 	{Name: "event.count", Label: "Number of events", Group: "Event count", Type: Count},
+	{Name: "web.path", Label: "Page path", Group: "Website", Type: String, EventLevel: true, Property: "path"},
+	{Name: "web.url", Label: "Page URL", Group: "Website", Type: String, EventLevel: true, Property: "url"},
+	{Name: "web.title", Label: "Page title", Group: "Website", Type: String, EventLevel: true, Property: "title"},
+	{Name: "web.referrer", Label: "Referrer", Group: "Website", Type: String, EventLevel: true, Property: "referrer"},
+	{Name: "web.utm_source", Label: "UTM source", Group: "Website", Type: String, EventLevel: true, Property: "utm_source"},
+	{Name: "web.utm_medium", Label: "UTM medium", Group: "Website", Type: String, EventLevel: true, Property: "utm_medium"},
+	{Name: "web.utm_campaign", Label: "UTM campaign", Group: "Website", Type: String, EventLevel: true, Property: "utm_campaign"},
+	{Name: "web.form_type", Label: "Form type", Group: "Website", Type: String, EventLevel: true, Property: "form_type"},
+	{Name: "web.time_on_page", Label: "Time on page (seconds)", Group: "Website", Type: Number, EventLevel: true, Property: "time_on_page"},
+	{Name: "web.visit_start", Label: "Starts a visit", Group: "Website", Type: Bool, EventLevel: true, Property: "visit_start"},
 	{Name: "profile.email", Label: "Email", Group: "Profile", Type: String},
 	{Name: "profile.email_domain", Label: "Email domain", Group: "Profile", Type: String},
 	{Name: "profile.first_name", Label: "First name", Group: "Profile", Type: String},

@@ -118,6 +118,9 @@ func propertyKeys(g *rules.Group, into map[string]bool) {
 			if n.Condition.Field == "event.property" {
 				into[n.Condition.Property] = true
 			}
+			if f, ok := rules.FieldByName(n.Condition.Field); ok && f.Property != "" {
+				into[f.Property] = true
+			}
 			if n.Condition.Where != nil {
 				propertyKeys(n.Condition.Where, into)
 			}

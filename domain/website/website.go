@@ -52,7 +52,7 @@ func invalid(format string, args ...any) error { return &InputError{Message: fmt
 // check validates the input and returns the site to store.
 func (in SiteInput) check(ws int64) (model.Site, error) {
 	site := model.Site{WorkspaceID: ws, Name: strings.TrimSpace(in.Name), RequireConsent: in.RequireConsent,
-		HonourDNT: in.HonourDNT, RetentionDays: in.RetentionDays, LinkDays: in.LinkDays}
+		HonourDNT: in.HonourDNT, RetentionDays: in.RetentionDays, LinkDays: in.LinkDays, ExcludedIPs: []string{}}
 	if site.Name == "" || utf8.RuneCountInString(site.Name) > 100 {
 		return site, invalid("Give the site a name of 1 to 100 characters, e.g. “Acme website”.")
 	}

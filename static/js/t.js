@@ -45,7 +45,7 @@
   function send(hit, onFail) {
     if (ignored || !consented) return;
     hit.s = site; hit.v = vid; hit.e = hit.e || rand(); hit.ts = hit.ts || Date.now();
-    hit.u = hit.u || clean(loc.href); hit.ti = hit.ti || d.title; if (needConsent) hit.c = 1;
+    hit.u = hit.u || clean(loc.href); hit.ti = hit.ti || d.title; if (needConsent) hit.c = true;
     var body = JSON.stringify(hit);
     if (!onFail && w.navigator.sendBeacon && w.navigator.sendBeacon(endpoint, new Blob([body], { type: 'text/plain' }))) return;
     if (!w.fetch) return onFail && onFail(hit);
@@ -89,7 +89,7 @@
     if (path) leave();
     path = { key: here, href: clean(loc.href), title: d.title };
     var hit = { t: 'page', r: d.referrer };
-    if (consented && newVisit()) hit.nv = 1;
+    if (consented && newVisit()) hit.nv = true;
     send(hit);
   }
   function wrap(fn) { return function () { var r = fn.apply(this, arguments); setTimeout(page, 0); return r; }; }

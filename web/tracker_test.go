@@ -1,0 +1,374 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+	"github.com/peregrine-scoring/peregrine/domain/website"
+)
+
+const chromeUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// newSite creates a tracked site in the workspace through the website service.
+func newSite(t *testing.T, s testServer, ws int64, in website.SiteInput) model.Site {
+	t.Helper()
+	if in.Name == "" {
+		in.Name = "Acme website"
+	}
+	if in.Origins == nil {
+		in.Origins = []string{"https://www.acme.example"}
+	}
+	site, err := website.New(s.Store, s.Pipeline.Scoring).CreateSite(context.Background(), ws, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return site
+}
+
+type collectReply struct {
+	status int
+	body   string
+	header http.Header
+}
+
+var hitSeq int
+
+// hit is a tracker hit as the script sends it.
+func hit(site model.Site, visitor, kind, url string, extra map[string]any) []byte {
+	hitSeq++
+	h := map[string]any{"s": site.Key, "v": visitor, "e": fmt.Sprintf("event-%016d-%d", hitSeq, time.Now().UnixNano()), "t": kind, "u": url,
+		"ts": time.Now().UnixMilli()}
+	for k, v := range extra {
+		h[k] = v
+	}
+	b, _ := json.Marshal(h)
+	return b
+}
+
+func collect(t *testing.T, s testServer, body []byte, headers map[string]string) collectReply {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/t/collect", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	req.Header.Set("Origin", "https://www.acme.example")
+	req.Header.Set("User-Agent", chromeUA)
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return collectReply{res.StatusCode, string(raw), res.Header}
+}
+
+func webEvents(t *testing.T, s testServer, ws int64) int {
+	return pgtest.Count(t, s.DB, `SELECT count(*) FROM inbound_events WHERE workspace_id = $1 AND source = 'web'`, ws)
+}
+
+func TestCollectAnswers(t *testing.T) {
+	s, _, acme, globex, _ := acmeAndGlobex(t)
+	site := newSite(t, s, acme.ID, website.SiteInput{})
+	other := newSite(t, s, globex.ID, website.SiteInput{Name: "Globex", Origins: []string{"https://globex.example"}})
+	const visitor = "visitor-aaaaaaaaaaaaaaaa"
+	page := "https://www.acme.example/pricing?utm_source=newsletter"
+
+	r := collect(t, s, hit(site, visitor, "page", page, nil), nil)
+	if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != "https://www.acme.example" {
+		t.Fatalf("a good hit: %d %q %v", r.status, r.body, r.header)
+	}
+	if n := webEvents(t, s, acme.ID); n != 1 {
+		t.Fatalf("stored %d hits, want 1", n)
+	}
+	refused := []struct {
+		name    string
+		body    []byte
+		headers map[string]string
+		status  int
+		says    string
+	}{
+		{"not JSON", []byte("hello"), nil, 400, "not a JSON hit"},
+		{"no visitor", hit(site, "", "page", page, nil), nil, 400, "visitor id"},
+		{"unknown type", hit(site, visitor, "click", page, nil), nil, 400, "t must be"},
+		{"relative URL", hit(site, visitor, "page", "/pricing", nil), nil, 400, "absolute"},
+		{"form without form", hit(site, visitor, "form", page, nil), nil, 400, "needs f"},
+		{"unknown site", hit(model.Site{Key: "ps_zz_nothing"}, visitor, "page", page, nil), nil, 403, "Unknown site key"},
+		{"another workspace's key from this origin", hit(other, visitor, "page", page, nil), nil, 403, "origin"},
+		{"origin not allowed", hit(site, visitor, "page", page, nil), map[string]string{"Origin": "https://evil.example"}, 403, "origin"},
+		{"no origin", hit(site, visitor, "page", page, nil), map[string]string{"Origin": ""}, 403, "origin"},
+		{"too large", hit(site, visitor, "page", page, map[string]any{"ti": strings.Repeat("x", 17<<10)}), nil, 413, "16 KiB"},
+	}
+	for _, c := range refused {
+		r := collect(t, s, c.body, c.headers)
+		if r.status != c.status || !strings.Contains(r.body, c.says) {
+			t.Errorf("%s: %d %s, want %d saying %q", c.name, r.status, r.body, c.status, c.says)
+		}
+	}
+	if n := webEvents(t, s, acme.ID) + webEvents(t, s, globex.ID); n != 1 {
+		t.Fatalf("refused hits were stored: %d", n)
+	}
+
+	req, _ := http.NewRequest(http.MethodHead, s.URL+"/t/collect", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusNoContent {
+		t.Fatalf("HEAD: %v %v", res, err)
+	}
+	res.Body.Close()
+}
+
+func TestCollectIgnoresBotsAndHonoursPrivacy(t *testing.T) {
+	s, _, acme, _, _ := acmeAndGlobex(t)
+	site := newSite(t, s, acme.ID, website.SiteInput{HonourDNT: true})
+	consent := newSite(t, s, acme.ID, website.SiteInput{Name: "App", Origins: []string{"https://app.acme.example"}, RequireConsent: true})
+	office := newSite(t, s, acme.ID, website.SiteInput{Name: "Docs", Origins: []string{"https://docs.acme.example"}, ExcludedIPs: []string{"127.0.0.0/8"}})
+	const visitor = "visitor-bbbbbbbbbbbbbbbb"
+	ignored := []struct {
+		name    string
+		body    []byte
+		headers map[string]string
+	}{
+		{"Googlebot", hit(site, visitor, "page", "https://www.acme.example/", nil), map[string]string{"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}},
+		{"headless Chrome", hit(site, visitor, "page", "https://www.acme.example/", nil), map[string]string{"User-Agent": strings.Replace(chromeUA, "Chrome/", "HeadlessChrome/", 1)}},
+		{"no user agent", hit(site, visitor, "page", "https://www.acme.example/", nil), map[string]string{"User-Agent": ""}},
+		{"prefetch", hit(site, visitor, "page", "https://www.acme.example/", nil), map[string]string{"Sec-Purpose": "prefetch;prerender"}},
+		{"Do Not Track", hit(site, visitor, "page", "https://www.acme.example/", nil), map[string]string{"DNT": "1"}},
+		{"Global Privacy Control", hit(site, visitor, "page", "https://www.acme.example/", nil), map[string]string{"Sec-GPC": "1"}},
+		{"before consent", hit(consent, visitor, "page", "https://app.acme.example/", nil), map[string]string{"Origin": "https://app.acme.example"}},
+		{"office IP", hit(office, visitor, "page", "https://docs.acme.example/", nil), map[string]string{"Origin": "https://docs.acme.example"}},
+	}
+	for _, c := range ignored {
+		if r := collect(t, s, c.body, c.headers); r.status != http.StatusNoContent {
+			t.Errorf("%s: %d %s, want 204 (acknowledged, not stored)", c.name, r.status, r.body)
+		}
+	}
+	if n := webEvents(t, s, acme.ID); n != 0 {
+		t.Fatalf("%d ignored hits were stored", n)
+	}
+	r := collect(t, s, hit(consent, visitor, "page", "https://app.acme.example/", map[string]any{"c": true}), map[string]string{"Origin": "https://app.acme.example"})
+	if r.status != http.StatusNoContent || webEvents(t, s, acme.ID) != 1 {
+		t.Fatalf("after consent: %d, %d stored", r.status, webEvents(t, s, acme.ID))
+	}
+	// Every ignored hit is counted with its reason (the counters flush every 2 seconds).
+	waitFor(t, "ignored hits counted", func() bool {
+		return pgtest.Count(t, s.DB, `SELECT COALESCE(sum(count), 0) FROM ingest_counters WHERE workspace_id = $1 AND metric = 'web_ignored'`, acme.ID) == len(ignored)
+	})
+	reasons := pgtest.Count(t, s.DB, `SELECT count(DISTINCT event_type) FROM ingest_counters WHERE workspace_id = $1 AND metric = 'web_ignored'`, acme.ID)
+	if reasons != 5 {
+		t.Fatalf("%d reasons counted, want 5 (bot, prefetch, privacy, consent, IP)", reasons)
+	}
+}
+
+func TestCollectRateLimit(t *testing.T) {
+	s := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true", "PEREGRINE_COLLECT_RATE": "2"})
+	ada := s.browser(t)
+	signUp(t, ada, "ada@acme.example")
+	acme, _ := s.Store.WorkspaceBySlug(context.Background(), "acme")
+	site := newSite(t, s, acme.ID, website.SiteInput{})
+	statuses := map[int]int{}
+	var limited collectReply
+	for i := 0; i < 20; i++ {
+		r := collect(t, s, hit(site, "visitor-cccccccccccccccc", "page", "https://www.acme.example/", nil), nil)
+		statuses[r.status]++
+		if r.status == http.StatusTooManyRequests {
+			limited = r
+		}
+	}
+	// A burst of five times the rate passes, then the bucket refills at 2 per second.
+	if statuses[http.StatusNoContent] < 10 || statuses[http.StatusNoContent] > 12 || statuses[http.StatusTooManyRequests] == 0 {
+		t.Fatalf("statuses %v", statuses)
+	}
+	if limited.header.Get("Retry-After") == "" || !strings.Contains(limited.body, "Too many") {
+		t.Fatalf("429 without Retry-After or reason: %v %s", limited.header, limited.body)
+	}
+}
+
+func leadID(t *testing.T, s testServer, ws int64, email string) int64 {
+	var id int64
+	s.DB.QueryRow(`SELECT id FROM leads WHERE workspace_id = $1 AND email = $2`, ws, email).Scan(&id)
+	return id
+}
+
+func mainScore(s testServer, ws, lead int64) float64 {
+	var v float64
+	s.DB.QueryRow(`SELECT main_score FROM leads WHERE workspace_id = $1 AND id = $2`, ws, lead).Scan(&v)
+	return v
+}
+
+func leadActivities(t *testing.T, s testServer, ws, lead int64) int {
+	return pgtest.Count(t, s.DB, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws, lead)
+}
+
+func form(email string, id, submit string) map[string]any {
+	return map[string]any{"f": map[string]any{"id": id, "submit": submit, "fields": []map[string]any{
+		{"t": "text", "n": "name"}, {"t": "email", "n": "email", "v": email}, {"t": "hidden", "n": "utm"}}}}
+}
+
+// TestWebIdentityGraph follows browsers from anonymous visits to leads: by form, by Braze
+// link (through the Braze fake), by tracked link; a second person on one browser; undoing a
+// link; and a workspace member's browser that must never become a lead.
+func TestWebIdentityGraph(t *testing.T) {
+	s := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true", "PEREGRINE_ALLOW_PRIVATE_HOSTS": "true"})
+	fake := brazetest.New(t, "abcd-1234-secret-key-9f3a")
+	fake.AddUser(brazetest.User{BrazeID: "65f1c2ab9e8d7c0012a3c9d0", Email: "dan@initech.example", FirstName: "Dan"})
+	ada := s.browser(t)
+	signUp(t, ada, "ada@acme.example")
+	assertStatus(t, ada.post("/integrations/braze", url.Values{"api_key": {"abcd-1234-secret-key-9f3a"}, "instance": {"other"}, "other_url": {fake.URL}}), http.StatusSeeOther)
+	ctx := context.Background()
+	acme, _ := s.Store.WorkspaceBySlug(ctx, "acme")
+	ws := acme.ID
+	site := newSite(t, s, ws, website.SiteInput{})
+	svc := website.New(s.Store, s.Pipeline.Scoring)
+	send := func(body []byte) {
+		t.Helper()
+		if r := collect(t, s, body, nil); r.status != http.StatusNoContent {
+			t.Fatalf("hit refused: %d %s", r.status, r.body)
+		}
+	}
+
+	// Anonymous visits, then the demo form: the lead exists with the visits, scored.
+	const carolBrowser = "browser-carol-0000000001"
+	send(hit(site, carolBrowser, "page", "https://www.acme.example/pricing", map[string]any{"ti": "Pricing — Acme", "nv": true}))
+	send(hit(site, carolBrowser, "page", "https://www.acme.example/docs/start", map[string]any{"ti": "Docs"}))
+	waitFor(t, "anonymous visits stored", func() bool {
+		return pgtest.Count(t, s.DB, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id IS NULL`, ws) == 2
+	})
+	send(hit(site, carolBrowser, "form", "https://www.acme.example/contact", form("Carol@Globex-Corp.example", "demo-request", "Book a demo")))
+	var carol int64
+	waitFor(t, "carol identified with her visits and scored", func() bool {
+		carol = leadID(t, s, ws, "carol@globex-corp.example")
+		return carol != 0 && leadActivities(t, s, ws, carol) == 3 && mainScore(s, ws, carol) >= 45
+	})
+	var names []string
+	rows, _ := s.DB.Query(`SELECT name FROM activities WHERE workspace_id = $1 AND lead_id = $2 ORDER BY occurred_at, id`, ws, carol)
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	rows.Close()
+	want := []string{"[Website] Visited Pricing — Acme (/pricing)", "[Website] Visited Docs (/docs/start)", "[Website] Submitted the demo request form on /contact"}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Fatalf("activities %q, want %q", names, want)
+	}
+	links, _ := s.Store.IdentityLinksOfLead(ctx, ws, carol)
+	if len(links) != 1 || links[0].Reason != model.LinkForm || links[0].Detail != "the demo request form on /contact" || links[0].Activities != 3 {
+		t.Fatalf("links %+v", links)
+	}
+
+	// A Braze link: the Braze id is resolved through /users/export/ids.
+	const danBrowser = "browser-dan-000000000001"
+	send(hit(site, danBrowser, "page", "https://www.acme.example/features", map[string]any{"ti": "Features"}))
+	send(hit(site, danBrowser, "identify", "https://www.acme.example/features", map[string]any{"id": map[string]any{"braze_id": "65f1c2ab9e8d7c0012a3c9d0"}}))
+	var dan int64
+	waitFor(t, "dan identified through Braze", func() bool {
+		dan = leadID(t, s, ws, "dan@initech.example")
+		return dan != 0 && leadActivities(t, s, ws, dan) == 1
+	})
+	if calls := fake.Calls(); len(calls) == 0 || calls[len(calls)-1].BrazeID != "65f1c2ab9e8d7c0012a3c9d0" {
+		t.Fatalf("Braze was not asked about the id: %+v", calls)
+	}
+
+	// A tracked link: the rep's own click does not identify; the lead's does.
+	link, err := svc.CreateLink(ctx, ws, carol, "https://www.acme.example/case-studies/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateLink(ctx, ws, carol, "https://evil.example/x", nil); err == nil {
+		t.Fatal("a link to another site was created")
+	}
+	anon := s.browser(t)
+	r := anon.get("/l/" + link.Token)
+	if r.status != http.StatusFound || r.header.Get("Location") != "https://www.acme.example/case-studies/x?pgr_l="+link.Token {
+		t.Fatalf("lead's click: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r := ada.get("/l/" + link.Token); r.header.Get("Location") != "https://www.acme.example/case-studies/x" {
+		t.Fatalf("the rep's click carries the identifying parameter: %s", r.header.Get("Location"))
+	}
+	if r := anon.get("/l/zz-AAAAAAAAAAAA"); r.status != http.StatusNotFound {
+		t.Fatalf("unknown token: %d %s", r.status, r.header.Get("Location"))
+	}
+	s.DB.Exec(`UPDATE tracked_links SET expires_at = now() - interval '1 minute' WHERE workspace_id = $1 AND id = $2`, ws, link.ID)
+	if r := anon.get("/l/" + link.Token); r.header.Get("Location") != "https://www.acme.example/" {
+		t.Fatalf("expired link goes to %s, want the site's home", r.header.Get("Location"))
+	}
+	s.DB.Exec(`UPDATE tracked_links SET expires_at = now() + interval '1 day' WHERE workspace_id = $1 AND id = $2`, ws, link.ID)
+	const carolPhone = "browser-carol-phone-0001"
+	send(hit(site, carolPhone, "identify", "https://www.acme.example/case-studies/x", map[string]any{"id": map[string]any{"link": link.Token}}))
+	waitFor(t, "the tracked link click on carol's timeline", func() bool {
+		return pgtest.Count(t, s.DB, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2
+			AND name = '[Sales email] Clicked a tracked link to /case-studies/x'`, ws, carol) == 1
+	})
+
+	// Dan's browser is then identified as Erin: new activity is Erin's, Dan keeps his.
+	send(hit(site, danBrowser, "form", "https://www.acme.example/newsletter", form("erin@initech.example", "newsletter", "Subscribe")))
+	var erin int64
+	waitFor(t, "erin identified on dan's browser", func() bool {
+		erin = leadID(t, s, ws, "erin@initech.example")
+		return erin != 0 && leadActivities(t, s, ws, erin) == 1
+	})
+	if n := leadActivities(t, s, ws, dan); n != 1 {
+		t.Fatalf("dan has %d activities after erin's identification, want his 1", n)
+	}
+	erinLinks, _ := s.Store.IdentityLinksOfLead(ctx, ws, erin)
+	if len(erinLinks) != 1 || erinLinks[0].ReplacedEmail != "dan@initech.example" {
+		t.Fatalf("the conflict is not recorded: %+v", erinLinks)
+	}
+
+	// Undo carol's form identification: her web visits go back to the browser, she re-scores.
+	before := mainScore(s, ws, carol)
+	if back, err := svc.Unmerge(ctx, ws, links[0].ID, nil); err != nil || back != 0 {
+		t.Fatalf("unmerge: %v, back to %d", err, back)
+	}
+	if n := leadActivities(t, s, ws, carol); n != 1 { // the tracked link click, from her phone
+		t.Fatalf("carol keeps %d activities after the unmerge, want 1", n)
+	}
+	if after := mainScore(s, ws, carol); after >= before {
+		t.Fatalf("carol's score did not fall: %v → %v", before, after)
+	}
+	if _, err := svc.Unmerge(ctx, ws, links[0].ID, nil); err != website.ErrLinkUndone {
+		t.Fatalf("undoing twice: %v", err)
+	}
+	// The same browser submitting carol's email again is not merged automatically.
+	send(hit(site, carolBrowser, "form", "https://www.acme.example/contact", form("carol@globex-corp.example", "contact", "Send")))
+	waitFor(t, "the new form stored", func() bool {
+		return pgtest.Count(t, s.DB, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id IS NULL`, ws) == 4
+	})
+	if n := leadActivities(t, s, ws, carol); n != 1 {
+		t.Fatalf("an undone link was made again: carol has %d activities", n)
+	}
+
+	// Undo erin: the browser's activity since goes back to dan, both re-score.
+	if back, err := svc.Unmerge(ctx, ws, erinLinks[0].ID, nil); err != nil || back != dan {
+		t.Fatalf("unmerge erin: %v, back to %d (dan is %d)", err, back, dan)
+	}
+	if leadActivities(t, s, ws, dan) != 2 || leadActivities(t, s, ws, erin) != 0 {
+		t.Fatalf("after undoing erin: dan %d, erin %d activities", leadActivities(t, s, ws, dan), leadActivities(t, s, ws, erin))
+	}
+
+	// A workspace member filling a form on the site never becomes a lead.
+	const adaBrowser = "browser-ada-000000000001"
+	send(hit(site, adaBrowser, "page", "https://www.acme.example/pricing", nil))
+	send(hit(site, adaBrowser, "form", "https://www.acme.example/contact", form("ada@acme.example", "contact", "Send")))
+	waitFor(t, "ada's browser marked internal", func() bool {
+		return pgtest.Count(t, s.DB, `SELECT count(*) FROM visitors WHERE workspace_id = $1 AND key = $2 AND internal`, ws, adaBrowser) == 1
+	})
+	if leadID(t, s, ws, "ada@acme.example") != 0 {
+		t.Fatal("a workspace member became a lead")
+	}
+}
