@@ -47,7 +47,9 @@ type InputError struct{ Message string }
 
 func (e *InputError) Error() string { return e.Message }
 
-func invalid(format string, args ...any) error { return &InputError{Message: fmt.Sprintf(format, args...)} }
+func invalid(format string, args ...any) error {
+	return &InputError{Message: fmt.Sprintf(format, args...)}
+}
 
 // check validates the input and returns the site to store.
 func (in SiteInput) check(ws int64) (model.Site, error) {
