@@ -343,6 +343,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		return nil
 	}
 
+	bWeb := seedWeb(t, st, b)
 	notFound := func(err error) error {
 		if !errors.Is(err, store.ErrNotFound) {
 			return errors.New("want ErrNotFound, got " + errString(err))
@@ -1139,6 +1140,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return nil
 		},
 	}
+	for name, c := range webIsolationCases(t, st, db, wsA, b, bWeb) {
+		cases[name] = c
+	}
 	// Methods that are not scoped to one workspace, and why.
 	notTenantScoped := map[string]string{
 		"Open": "", "Close": "", "Ping": "", "Migrate": "",
@@ -1161,6 +1165,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"IngestBehind":             "server-wide backlog check for worker priority",
 		"DeleteExpiredSessions":    "server-wide hourly sweep of sessions past their expiry (TestSessionRevocation)",
 		"DeleteOldListSnapshots":   "server-wide sweep of list snapshots older than an hour (TestLeadPagingOverMovingScores)",
+		"DeleteExpiredVisitors":    "server-wide sweep of anonymous browsers past their site's retention (TestVisitorRetention)",
 		"SetPoolSize":              "sizes the connection pool", "PoolSize": "",
 		"Fingerprint": "test-only digest of a workspace (export_test.go)",
 	}
@@ -1225,6 +1230,7 @@ func TestTxIsolation(t *testing.T) {
 	b := seedTenant(t, st, "b")
 	wsA, wsB := a.ws.ID, b.ws.ID
 	ids := seedTxTenant(t, st, db, b)
+	bWeb := seedWeb(t, st, b)
 	bVersion, _ := st.RulesVersion(ctx, wsB)
 	future := time.Now().Add(time.Hour)
 
@@ -1438,6 +1444,9 @@ func TestTxIsolation(t *testing.T) {
 			dropped, err := tx.DropQuarantined(ctx, "salesforce-push", wsA, []int64{ids.quarantined})
 			return errors.Join(err, none("quarantined items", len(dropped)))
 		},
+	}
+	for name, c := range webTxCases(ctx, wsA, a, b, bWeb) {
+		cases[name] = c
 	}
 	typ := reflect.TypeOf(&store.Tx{})
 	for i := 0; i < typ.NumMethod(); i++ {
