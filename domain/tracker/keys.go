@@ -32,7 +32,10 @@ func SiteWorkspace(key string) int64 {
 	if !ok {
 		return 0
 	}
-	ws, _, _ := strings.Cut(rest, "_")
+	ws, random, ok := strings.Cut(rest, "_")
+	if !ok || random == "" {
+		return 0
+	}
 	return parseWorkspace(ws)
 }
 
