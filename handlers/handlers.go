@@ -39,6 +39,8 @@ type Handlers struct {
 	Outbound outbound.Policy
 	// Website keeps tracked sites, tracked links and identity links.
 	Website *website.Service
+	// Tracker serves the website tracker (its script size and site cache are used by pages).
+	Tracker *TrackerEndpoint
 }
 
 // Render writes a templ component with a status. It renders into a buffer first, so a failing

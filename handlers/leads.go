@@ -344,7 +344,10 @@ var identityLabels = map[string]string{
 
 // ShowLeadPage shows a lead's profile, scores and why, labels, grade, temperature and
 // activity timeline.
-func (h *Handlers) ShowLeadPage(c echo.Context) error {
+func (h *Handlers) ShowLeadPage(c echo.Context) error { return h.showLead(c, http.StatusOK, nil) }
+
+// showLead renders a lead page; adjust, when given, changes the view (a refused form).
+func (h *Handlers) showLead(c echo.Context, status int, adjust func(*views.LeadView)) error {
 	id := IdentityOf(c)
 	ctx := c.Request().Context()
 	leadID, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -426,7 +429,20 @@ func (h *Handlers) ShowLeadPage(c echo.Context) error {
 		}
 		return fmt.Sprintf("/leads/%d?%s", leadID, q.Encode())
 	})
-	return Render(c, http.StatusOK, views.LeadPage(h.chrome(c, v.Name, "leads"), v))
+	if err := h.webIdentity(c, leadID, &v); err != nil {
+		return err
+	}
+	if token := c.QueryParam("link"); token != "" {
+		for _, l := range v.Links {
+			if strings.HasSuffix(l.URL, "/l/"+token) {
+				v.NewLink = l.URL
+			}
+		}
+	}
+	if adjust != nil {
+		adjust(&v)
+	}
+	return Render(c, status, views.LeadPage(h.chrome(c, v.Name, "leads"), v))
 }
 
 // explainFit lists the workspace's grade rules — met ones first with the points they gave —

@@ -128,6 +128,14 @@ type LeadView struct {
 
 	SalesforceObject, SalesforceID   string
 	SalesforceURL, SalesforceFailure string
+	// KnownBy says how each identifier and browser came to be this person's.
+	KnownBy []KnownBy
+	// Links are the lead's tracked links; CanLink says a site exists to link to.
+	Links     []TrackedLinkRow
+	CanLink   bool
+	LinkError string
+	LinkValue string
+	NewLink   string
 }
 
 // LabelChip is a label as shown: name, colour and emoji.

@@ -8,8 +8,6 @@ import (
 	"github.com/a-h/templ"
 )
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // Count writes a number people read with thousands separators: 12,480.
 func Count(n int) string { return count(n) }
 
@@ -135,3 +133,5 @@ func accountTitle(name, domain string) string {
 	}
 	return domain
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

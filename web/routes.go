@@ -85,6 +85,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.GET("/leads.csv", h.ExportLeadsCSV, viewer...)
 	e.GET("/accounts.csv", h.ExportAccountsCSV, viewer...)
 	e.GET("/leads/:id", h.ShowLeadPage, viewer...)
+	e.POST("/leads/:id/links", h.CreateTrackedLink, viewer...)
 	e.GET("/accounts", h.ShowAccountsPage, viewer...)
 	e.GET("/accounts/:id", h.ShowAccountPage, viewer...)
 
@@ -98,6 +99,12 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/integrations/braze/tokens/:id/revoke", h.RevokeCurrentsToken, marketing...)
 	e.POST("/integrations/braze/set-aside/retry", h.RetrySetAside, marketing...)
 	e.POST("/integrations/braze/set-aside/discard", h.DiscardSetAside, marketing...)
+
+	e.POST("/leads/:id/known-by/:link/undo", h.UndoIdentityLink, marketing...)
+	e.GET("/integrations/website", h.ShowWebsitePage, marketing...)
+	e.POST("/integrations/website/sites", h.CreateSite, marketing...)
+	e.POST("/integrations/website/sites/:id", h.UpdateSite, marketing...)
+	e.POST("/integrations/website/sites/:id/delete", h.DeleteSite, marketing...)
 
 	e.GET("/rules", h.ShowRulesPage, marketing...)
 	e.GET("/rules/progress", h.ShowRescoreProgress, marketing...)

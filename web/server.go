@@ -58,6 +58,7 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, me
 	h.Website = website.New(p.Store, pipeline.Scoring)
 	currents := handlers.NewCurrentsEndpoint(h, pipeline, cfg.CurrentsMaxBody, 16)
 	tracker := handlers.NewTrackerEndpoint(h, pipeline.Collector, h.Website, cfg.CollectRate)
+	h.Tracker = tracker
 	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)
 	routes(e, h, currents, tracker, metrics, cfg, log)
 	return e
