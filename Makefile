@@ -9,7 +9,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 CHROMIUM    ?= /usr/bin/chromium
 DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
 
-.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring clean
+.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring bench-tracker update-crawlers clean
 
 help:
 	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -109,6 +109,16 @@ bench-scoring: postgres
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkScoring$$' -benchtime 1x -timeout 60m ./domain/scoring/
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkLeadList$$' -benchtime 1x -timeout 60m ./domain/store/
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkPush$$' -benchtime 1x -timeout 30m ./domain/crmsync/
+
+# Refresh the crawler list the website tracker ignores (npm's crawler-user-agents, MIT),
+# vendored with its licence in domain/tracker/crawlers; review the diff and commit it.
+update-crawlers: node
+	@tmp=$$(mktemp -d) && cd "$$tmp" && npm pack --silent crawler-user-agents >/dev/null && \
+	tar -xzf crawler-user-agents-*.tgz && \
+	cp package/crawler-user-agents.json package/LICENSE "$(CURDIR)/domain/tracker/crawlers/" && \
+	sed -i "s/crawler-user-agents [0-9.]* /crawler-user-agents $$(node -p "require('./package/package.json').version") /" "$(CURDIR)/domain/tracker/crawlers/README.md" && \
+	echo "crawler-user-agents $$(node -p "require('./package/package.json').version") copied; run go test ./domain/tracker" && \
+	rm -rf "$$tmp"
 
 clean:
 	rm -rf bin .cache

@@ -99,3 +99,6 @@ CREATE TABLE tracked_links (
     FOREIGN KEY (workspace_id, site_id) REFERENCES sites (workspace_id, id) ON DELETE CASCADE
 );
 CREATE INDEX tracked_links_lead_idx ON tracked_links (workspace_id, lead_id);
+
+-- Anonymous browsers past their site's retention are deleted hourly by a sweep of the work layer.
+INSERT INTO jobs (workspace_id, kind, repeat_every) VALUES (0, 'sweep-visitors', interval '1 hour');

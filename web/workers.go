@@ -40,6 +40,7 @@ const (
 	SweepPull      = "sweep-salesforce-pull"
 	SweepSessions  = "sweep-sessions"       // hourly, migration 0006
 	SweepSnapshots = "sweep-list-snapshots" // every 15 minutes, migration 0008
+	SweepVisitors  = "sweep-visitors"       // hourly, migration 0016
 )
 
 // NewWorkers assembles everything Peregrine runs in the background — this function is the
@@ -53,7 +54,8 @@ const (
 //	salesforce-push changed leads → Salesforce, 200 per call
 //	jobs            re-scoring after rule changes, refreshing aged scores, temperatures,
 //	                Salesforce reconciliation and pulls, the sweeps that queue them, and
-//	                the hourly removal of expired sessions
+//	                the hourly removal of expired sessions and of anonymous website
+//	                visitors past their site's retention
 //	(loop)          status-panel counters, flushed every 2 seconds
 func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts WorkerOptions) *queue.Runner {
 	workers := max(opts.Workers, 1)
@@ -90,6 +92,10 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	})
 	jobs.Register(SweepSnapshots, func(ctx context.Context, _ store.Job) (time.Time, error) {
 		_, err := st.DeleteOldListSnapshots(ctx)
+		return time.Time{}, err
+	})
+	jobs.Register(SweepVisitors, func(ctx context.Context, _ store.Job) (time.Time, error) {
+		_, err := st.DeleteExpiredVisitors(ctx)
 		return time.Time{}, err
 	})
 	r.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle, Workers: 2, Batch: 1, Timeout: 5 * timeout, Idle: 2 * time.Second})

@@ -30,6 +30,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/website"
 	"github.com/peregrine-scoring/peregrine/domain/workspaces"
 	"github.com/peregrine-scoring/peregrine/web"
 )
@@ -44,6 +45,9 @@ Usage:
                                                  (password from PEREGRINE_ADMIN_PASSWORD or stdin)
   peregrine token create --workspace SLUG --kind currents --label LABEL [flags]
                                                  create an API token; prints it (shown only once)
+  peregrine site create --workspace SLUG --name NAME --origin URL [--origin URL] [--require-consent]
+                                                 add a tracked website; prints its key and the
+                                                 snippet to paste into its pages
   peregrine demo --workspace SLUG [--people 3000] [--companies 300] [--days 90]
                                                  send realistic simulated Braze traffic to the
                                                  running server, so a workspace comes alive
@@ -89,6 +93,12 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 			return e.tokenCreate(args[1:])
 		}
 		fmt.Fprint(stderr, "peregrine token: the only subcommand is `create`\n\n"+usage)
+		return exitUsage
+	case "site":
+		if len(args) > 0 && args[0] == "create" {
+			return e.siteCreate(args[1:])
+		}
+		fmt.Fprint(stderr, "peregrine site: the only subcommand is `create`\n\n"+usage)
 		return exitUsage
 	case "loadgen":
 		return e.loadgen(args)
@@ -353,6 +363,47 @@ func (e env) tokenCreate(args []string) int {
 		return exitUsage
 	}
 	fmt.Fprintln(e.stdout, token)
+	return exitOK
+}
+
+// origins collects repeated --origin flags.
+type origins []string
+
+func (o *origins) String() string     { return strings.Join(*o, ",") }
+func (o *origins) Set(v string) error { *o = append(*o, v); return nil }
+
+func (e env) siteCreate(args []string) int {
+	fs := flag.NewFlagSet("site create", flag.ContinueOnError)
+	slug := fs.String("workspace", "", "workspace slug (required)")
+	name := fs.String("name", "", "the site's name, e.g. \"Acme website\" (required)")
+	var allowed origins
+	fs.Var(&allowed, "origin", "an origin pages are served from, e.g. https://www.acme.com (repeat for each; at least one)")
+	consent := fs.Bool("require-consent", false, "send nothing until the page calls peregrine('consent', true)")
+	cfg, log, status := e.setup(fs, args)
+	if status != nil {
+		return *status
+	}
+	if *slug == "" || *name == "" || len(allowed) == 0 {
+		fmt.Fprintln(e.stderr, "peregrine site create: --workspace, --name and at least one --origin are required")
+		return exitUsage
+	}
+	ctx := context.Background()
+	p, ws, code := e.openWorkspace(ctx, cfg, log, "site create", *slug)
+	if p == nil {
+		return code
+	}
+	defer p.Close(ctx)
+	site, err := website.New(p.Store, nil).CreateSite(ctx, ws.ID, website.SiteInput{Name: *name, Origins: allowed,
+		RequireConsent: *consent, HonourDNT: true})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "peregrine site create:", err)
+		return exitUsage
+	}
+	publicURL := cfg.PublicURL
+	if ws.PublicURL != "" {
+		publicURL = ws.PublicURL
+	}
+	fmt.Fprintf(e.stdout, "site key: %s\nsnippet:  %s\n", site.Key, website.Snippet(publicURL, site))
 	return exitOK
 }
 

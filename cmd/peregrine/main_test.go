@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -458,4 +459,24 @@ func TestDemoFillsAWorkspace(t *testing.T) {
 		t.Fatalf("unknown workspace: %d %s", code, errOut)
 	}
 	s.stop(t)
+}
+
+func TestSiteCreate(t *testing.T) {
+	in := newInstance(t)
+	if code, _, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"}, "workspace", "create", "--name", "Acme", "--admin-email", "ops@acme.com"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut := in.runCLI("", []string{"PEREGRINE_PUBLIC_URL=https://peregrine.acme.com"}, "site", "create", "--workspace", "acme",
+		"--name", "Acme website", "--origin", "https://www.acme.com", "--origin", "https://app.acme.com/")
+	if code != 0 || !strings.Contains(out, "site key: ps_") ||
+		!regexp.MustCompile(`<script src="https://peregrine\.acme\.com/t\.js" data-site="ps_[a-z0-9]+_[A-Za-z0-9_-]+" defer></script>`).MatchString(out) {
+		t.Fatalf("site create: %d %s %s", code, out, errOut)
+	}
+	code, _, errOut = in.runCLI("", nil, "site", "create", "--workspace", "acme", "--name", "Bad", "--origin", "www.acme.com")
+	if code != 2 || !strings.Contains(errOut, "not an origin") {
+		t.Fatalf("bad origin: %d %s", code, errOut)
+	}
+	if code, _, errOut = in.runCLI("", nil, "site", "create", "--workspace", "acme", "--name", "No origin"); code != 2 || !strings.Contains(errOut, "--origin") {
+		t.Fatalf("no origin: %d %s", code, errOut)
+	}
 }

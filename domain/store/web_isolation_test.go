@@ -78,9 +78,12 @@ func webIsolationCases(t *testing.T, st *store.Store, db *sql.DB, wsA int64, b t
 	}
 	return map[string]func() error{
 		"CreateSite": func() error {
-			_, err := st.CreateSite(ctx, model.Site{WorkspaceID: wsA, Key: w.site.Key, Name: "A's", Origins: []string{"https://a.example"},
+			s, err := st.CreateSite(ctx, model.Site{WorkspaceID: wsA, Key: w.site.Key, Name: "A's", Origins: []string{"https://a.example"},
 				ExcludedIPs: []string{}, RetentionDays: 90, LinkDays: 30})
-			return err // B's key does not stand in A's way: keys are unique per workspace
+			if err != nil {
+				return err // B's key must not stand in A's way: keys are unique per workspace
+			}
+			return st.DeleteSite(ctx, wsA, s.ID) // the other cases look for B's key as A
 		},
 		"UpdateSite": func() error {
 			s := w.site
