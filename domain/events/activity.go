@@ -85,10 +85,23 @@ func ActivityNames() map[string]string {
 	return out
 }
 
+// otherTypeNames name the event types of activities that do not come from Braze: the website
+// tracker's and tracked links' (domain/tracker).
+var otherTypeNames = map[string]string{
+	"web.page_view":          "Website · Visited a page",
+	"web.page_leave":         "Website · Read a page",
+	"web.form_submit":        "Website · Submitted a form",
+	"web.custom":             "Website · Custom event",
+	"sales_email.link_click": "Sales email · Clicked a tracked link",
+}
+
 // TypeName names an event type for people: its activity category and what happened, e.g.
 // "Email campaign engagement · Opened email" for users.messages.email.Open. An unknown type
 // keeps its Braze name.
 func TypeName(eventType string) string {
+	if name, ok := otherTypeNames[eventType]; ok {
+		return name
+	}
 	tpl, ok := templates[eventType]
 	if !ok || !strings.HasPrefix(tpl, "[") {
 		return eventType
