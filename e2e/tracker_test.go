@@ -39,7 +39,9 @@ func customerSite(t *testing.T, peregrine string, key, consentKey *string) strin
 <p><a href="/pricing">Pricing</a> <a href="/docs">Docs</a> <a href="/contact">Contact</a></p></body></html>`, title, peregrine, k, attr, title, body)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/pricing", func(w http.ResponseWriter, r *http.Request) { page(w, "Pricing — Acme", "<p>Plans.</p>", *key, false) })
+	mux.HandleFunc("/pricing", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Pricing — Acme", "<p>Plans.</p>", *key, false)
+	})
 	mux.HandleFunc("/docs", func(w http.ResponseWriter, r *http.Request) {
 		page(w, "Docs — Acme", `<button id="next" onclick="history.pushState({}, '', '/docs/getting-started'); document.title='Getting started — Acme'">Next chapter</button>`, *key, false)
 	})
@@ -48,9 +50,15 @@ func customerSite(t *testing.T, peregrine string, key, consentKey *string) strin
 <label>Name <input name="name"></label><label>Work email <input type="email" name="email" id="email"></label>
 <input type="hidden" name="campaign" value="x"><button type="submit">Book a demo</button></form>`, *key, false)
 	})
-	mux.HandleFunc("/thanks", func(w http.ResponseWriter, r *http.Request) { page(w, "Thanks — Acme", "<p>We will be in touch.</p>", *key, false) })
-	mux.HandleFunc("/landing", func(w http.ResponseWriter, r *http.Request) { page(w, "Spring offer — Acme", "<p>Offer.</p>", *key, false) })
-	mux.HandleFunc("/case-studies/x", func(w http.ResponseWriter, r *http.Request) { page(w, "Case study — Acme", "<p>Story.</p>", *key, false) })
+	mux.HandleFunc("/thanks", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Thanks — Acme", "<p>We will be in touch.</p>", *key, false)
+	})
+	mux.HandleFunc("/landing", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Spring offer — Acme", "<p>Offer.</p>", *key, false)
+	})
+	mux.HandleFunc("/case-studies/x", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Case study — Acme", "<p>Story.</p>", *key, false)
+	})
 	mux.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
 		page(w, "Account — Acme", `<button id="who" onclick="peregrine('identify', {email: 'erin@initech.example'})">I am Erin</button>`, *key, false)
 	})
