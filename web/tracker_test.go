@@ -3,11 +3,11 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,16 +44,10 @@ type collectReply struct {
 
 var hitSeq int
 
-// hit is a tracker hit as the script sends it.
+// hit is a tracker hit as the script sends it, with a new event id.
 func hit(site model.Site, visitor, kind, url string, extra map[string]any) []byte {
 	hitSeq++
-	h := map[string]any{"s": site.Key, "v": visitor, "e": fmt.Sprintf("event-%016d-%d", hitSeq, time.Now().UnixNano()), "t": kind, "u": url,
-		"ts": time.Now().UnixMilli()}
-	for k, v := range extra {
-		h[k] = v
-	}
-	b, _ := json.Marshal(h)
-	return b
+	return hitBody(site, visitor, fmt.Sprintf("event-%016d-%d", hitSeq, time.Now().UnixNano()), kind, url, extra)
 }
 
 func collect(t *testing.T, s testServer, body []byte, headers map[string]string) collectReply {
@@ -370,5 +364,109 @@ func TestWebIdentityGraph(t *testing.T) {
 	})
 	if leadID(t, s, ws, "ada@acme.example") != 0 {
 		t.Fatal("a workspace member became a lead")
+	}
+}
+
+func TestTrackerScriptSize(t *testing.T) {
+	s := newServer(t, nil)
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/t.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/javascript") {
+		t.Fatalf("%d %v", res.StatusCode, res.Header)
+	}
+	if len(gz) > 4096 {
+		t.Fatalf("the tracker is %d bytes gzipped, over 4 KB", len(gz))
+	}
+	if !strings.Contains(res.Header.Get("Cache-Control"), "max-age=3600") {
+		t.Fatalf("/t.js cache: %q", res.Header.Get("Cache-Control"))
+	}
+	etag := res.Header.Get("ETag")
+	req.Header.Set("If-None-Match", etag)
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != http.StatusNotModified {
+		t.Fatalf("revalidation: %d", res.StatusCode)
+	}
+	versioned := s.browser(t).get("/t/" + strings.Trim(etag, `"`) + ".js")
+	if versioned.status != 200 || !strings.Contains(versioned.header.Get("Cache-Control"), "immutable") || !strings.Contains(versioned.body, "sendBeacon") {
+		t.Fatalf("versioned script: %d %v", versioned.status, versioned.header)
+	}
+	if r := s.browser(t).get("/t/0123456789ab.js"); r.status != http.StatusNotFound {
+		t.Fatalf("an old version: %d", r.status)
+	}
+	t.Logf("tracker: %d bytes gzipped", len(gz))
+}
+
+// TestWebsitePages: a marketer adds a site (errors kept with the input), changes its settings,
+// sees the snippet; a rep creates a tracked link on a lead page; the sales role cannot see the
+// website settings.
+func TestWebsitePages(t *testing.T) {
+	s, ada, acme, _, _ := acmeAndGlobex(t)
+	r := ada.get("/integrations/website")
+	assertStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.body, "Add your website") {
+		t.Fatal("no empty state")
+	}
+	r = ada.post("/integrations/website/sites", url.Values{"name": {"Acme"}, "origins": {"www.acme.example/pricing"}, "retention_days": {"90"}, "link_days": {"30"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "is not an origin") || !strings.Contains(r.body, "www.acme.example/pricing") {
+		t.Fatal("a bad origin not explained, or the input lost")
+	}
+	r = ada.post("/integrations/website/sites", url.Values{"name": {"Acme"}, "origins": {"https://www.acme.example"}, "retention_days": {"ninety"}, "link_days": {"30"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "Enter a number of days") {
+		t.Fatal("a bad number not explained")
+	}
+	r = ada.post("/integrations/website/sites", url.Values{"name": {"Acme <b>web</b>"}, "origins": {"https://www.acme.example\nhttps://app.acme.example"},
+		"honour_dnt": {"on"}, "retention_days": {"60"}, "link_days": {"14"}})
+	assertStatus(t, r, http.StatusSeeOther)
+	sites, _ := s.Store.ListSites(context.Background(), acme.ID)
+	if len(sites) != 1 || len(sites[0].Origins) != 2 || sites[0].RetentionDays != 60 || !sites[0].HonourDNT || sites[0].RequireConsent {
+		t.Fatalf("site stored as %+v", sites)
+	}
+	r = ada.get("/integrations/website")
+	if !strings.Contains(r.body, `data-site=&#34;`+sites[0].Key) || strings.Contains(r.body, "<b>web</b>") || !strings.Contains(r.body, "No hit yet") {
+		t.Fatal("snippet missing, name not escaped, or installation status missing")
+	}
+	id := itoa(sites[0].ID)
+	assertStatus(t, ada.post("/integrations/website/sites/"+id, url.Values{"name": {"Acme"}, "origins": {"https://www.acme.example"},
+		"require_consent": {"on"}, "excluded_ips": {"office"}, "retention_days": {"60"}, "link_days": {"14"}}), http.StatusUnprocessableEntity)
+	assertStatus(t, ada.post("/integrations/website/sites/"+id, url.Values{"name": {"Acme"}, "origins": {"https://www.acme.example"},
+		"require_consent": {"on"}, "excluded_ips": {"203.0.113.0/24"}, "retention_days": {"60"}, "link_days": {"14"}}), http.StatusSeeOther)
+	site, _ := s.Store.SiteByID(context.Background(), acme.ID, sites[0].ID)
+	if !site.RequireConsent || site.HonourDNT || len(site.ExcludedIPs) != 1 || len(site.Origins) != 1 {
+		t.Fatalf("settings saved as %+v", site)
+	}
+
+	// A tracked link from the lead page.
+	lead, err := s.Store.CreateLead(context.Background(), model.Lead{WorkspaceID: acme.ID, Email: "carol@globex-corp.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = ada.post("/leads/"+itoa(lead.ID)+"/links", url.Values{"target": {"https://evil.example/"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "not on one of your tracked sites") {
+		t.Fatal("a link off the site not refused with a reason")
+	}
+	r = ada.post("/leads/"+itoa(lead.ID)+"/links", url.Values{"target": {"https://www.acme.example/case-studies/x"}})
+	assertStatus(t, r, http.StatusSeeOther)
+	r = ada.get(r.header.Get("Location"))
+	if !regexp.MustCompile(`id="new-link" type="text" readonly value="` + regexp.QuoteMeta(s.URL) + `/l/[a-z0-9]+-[A-Za-z0-9_-]{12}"`).MatchString(r.body) {
+		t.Fatal("the new link is not shown")
+	}
+
+	// A salesperson cannot manage sites (and cannot undo identifications).
+	link := invite(t, ada, "sam@acme.example", "sales")
+	sam := s.browser(t)
+	assertStatus(t, sam.post(link.Path, url.Values{"name": {"Sam"}, "password": {password}}), http.StatusSeeOther)
+	assertStatus(t, sam.get("/integrations/website"), http.StatusForbidden)
+	assertStatus(t, sam.post("/leads/"+itoa(lead.ID)+"/known-by/1/undo", nil), http.StatusForbidden)
+	assertStatus(t, ada.post("/integrations/website/sites/"+id+"/delete", nil), http.StatusSeeOther)
+	if sites, _ := s.Store.ListSites(context.Background(), acme.ID); len(sites) != 0 {
+		t.Fatal("site not deleted")
 	}
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// Log receives the server's log at debug level (default: nowhere, or stderr with
 	// WEBTEST_LOG set).
 	Log io.Writer
+	// Workers is the number of processing and scoring goroutines (default 1; benchmarks
+	// use the server's default of 2).
+	Workers int
 }
 
 // Start serves Peregrine on a loopback port until the test ends. env holds configuration
@@ -84,7 +87,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	pipeline := ingest.New(st, box, log, ingest.Options{PublicURL: cfg.PublicURL, Outbound: outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts}})
 	metrics := web.NewMetrics(st, log)
-	workers := web.NewWorkers(st, pipeline, log, web.WorkerOptions{Workers: 1, Metrics: metrics})
+	workers := web.NewWorkers(st, pipeline, log, web.WorkerOptions{Workers: max(opts.Workers, 1), Metrics: metrics})
 	workers.Start(context.Background())
 	srv.Config.Handler = web.New(cfg, p, pipeline, metrics, log)
 	srv.Start()
