@@ -104,6 +104,12 @@ fuzz:
 bench: postgres build
 	$(GO) run ./cmd/peregrine-bench --bin $(BIN)
 	$(MAKE) bench-scoring
+	$(MAKE) bench-tracker
+
+# The website tracker's collect endpoint: hits/s acknowledged while the default rules score in
+# the background, and the delay from a form submission to the lead's score.
+bench-tracker: postgres
+	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkCollect$$' -benchtime 1x -timeout 30m ./web/
 
 bench-scoring: postgres
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkScoring$$' -benchtime 1x -timeout 60m ./domain/scoring/

@@ -126,7 +126,7 @@ func (t *TrackerEndpoint) Collect(c echo.Context) error {
 		t.Collector.Stats.Add(site.WorkspaceID, model.MetricWebIgnored, reason, 1)
 		return c.NoContent(http.StatusNoContent)
 	}
-	if err := t.Collector.Accept(ctx, site, hit); err != nil {
+	if err := t.Collector.Accept(ctx, site, hit, body); err != nil {
 		if ctx.Err() == nil {
 			t.Handlers.Log.Error("collect: storing a hit failed", "err", err)
 		}

@@ -28,7 +28,7 @@ import (
 // then the delay from a form submission (acknowledged) to the lead's first score line, for
 // forms sent during the load and after it.
 func BenchmarkCollect(b *testing.B) {
-	const clients, visitors = 64, 20000
+	const clients, visitors = 256, 20000
 	duration := 15 * time.Second
 	s := testServer{webtest.StartWith(b, webtest.Options{Env: map[string]string{"PEREGRINE_OPEN_SIGNUP": "true",
 		"PEREGRINE_COLLECT_RATE": "1000000"}, Workers: 2})}

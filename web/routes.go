@@ -16,7 +16,8 @@ import (
 
 // routes registers every route of Peregrine, grouped by the middleware they need.
 func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpoint, tracker *handlers.TrackerEndpoint, metrics *Metrics, cfg *config.Config, log *slog.Logger) {
-	e.Use(middleware.RequestID())
+	// Beacons from visitors need no request id (they are not logged).
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Skipper: func(c echo.Context) bool { return c.Path() == "/t/collect" }}))
 	e.Use(requestLogger(log))
 	e.Use(middleware.Recover())
 	e.Use(securityHeaders(cfg.Secure()))

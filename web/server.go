@@ -81,6 +81,10 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogLatency: true, LogRemoteIP: true, LogRequestID: true, LogError: true,
 		HandleError: true,
+		// The website tracker's routes are called by every visitor of customers' sites:
+		// nothing about a visitor (address, page) is written, and the handlers log their own
+		// failures.
+		Skipper: func(c echo.Context) bool { return trackerRoutes[c.Path()] },
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			attrs := []slog.Attr{
 				slog.String("request_id", v.RequestID), slog.String("method", v.Method), slog.String("route", loggedRoute(c)),
@@ -100,6 +104,9 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	})
 }
 
+// trackerRoutes are the routes visitors' browsers call (see routes.go).
+var trackerRoutes = map[string]bool{"/t.js": true, "/t/:version": true, "/t/collect": true, "/l/:token": true}
+
 // loggedRoute names a request in the log by its route template ("/join/:slug/:token"), never
 // its path or query, which carry invitation tokens, OAuth codes and states. A request that
 // matched no route is logged without its path.
@@ -116,6 +123,9 @@ func loggedRoute(c echo.Context) string {
 func securityHeaders(secure bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if c.Path() == "/t/collect" {
+				return next(c) // a beacon's answer has no body to protect: keep it small
+			}
 			hd := c.Response().Header()
 			hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 			hd.Set("X-Content-Type-Options", "nosniff")

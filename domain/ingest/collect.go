@@ -1,9 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -47,7 +48,7 @@ type cachedSite struct {
 
 // Writers at once, and the most hits one write takes.
 const (
-	maxFlushers = 3
+	maxFlushers = 2
 	maxHitBatch = 1000
 	// siteCacheFor is how long a site's settings are reused; a change shows within it on
 	// every server.
@@ -115,13 +116,25 @@ type storedHit struct {
 	SiteID int64 `json:"sid"`
 }
 
-// Accept stores a checked hit durably and returns once it is committed.
-func (c *Collector) Accept(ctx context.Context, site tracker.Site, h tracker.Hit) error {
+// storedPayload is the hit's body as the browser sent it (a JSON object, checked by
+// tracker.Decode) with the site and the arrival time appended: the last of duplicate keys
+// wins when it is read back, so a body cannot set them itself.
+func storedPayload(body []byte, siteID int64, received time.Time) []byte {
+	body = bytes.TrimRight(body, " \t\r\n")
+	out := make([]byte, 0, len(body)+64)
+	out = append(out, body[:len(body)-1]...) // a valid hit is an object with keys
+	out = append(out, `,"sid":`...)
+	out = strconv.AppendInt(out, siteID, 10)
+	out = append(out, `,"rt":"`...)
+	out = received.AppendFormat(out, time.RFC3339Nano)
+	return append(out, `"}`...)
+}
+
+// Accept stores a checked hit durably and returns once it is committed. body is the hit as
+// received (h is its decoded form).
+func (c *Collector) Accept(ctx context.Context, site tracker.Site, h tracker.Hit, body []byte) error {
 	h.Received = c.Now().UTC()
-	payload, err := json.Marshal(storedHit{Hit: h, SiteID: site.ID})
-	if err != nil {
-		return err
-	}
+	payload := storedPayload(body, site.ID, h.Received)
 	p := &pendingHit{workspace: site.WorkspaceID, done: make(chan error, 1),
 		event: model.NewInboundEvent{EventID: h.ID, EventType: "web." + h.Type, OccurredAt: h.OccurredAt(), Payload: payload, State: model.InboundPending}}
 	c.mu.Lock()

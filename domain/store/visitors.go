@@ -31,15 +31,21 @@ func (t *Tx) UpsertVisitors(ctx context.Context, workspaceID int64, seen []model
 	for i, k := range keys {
 		sites[i], ats[i] = byKey[k].SiteID, byKey[k].At
 	}
-	var rows []model.Visitor
-	err := t.tx.SelectContext(ctx, &rows, `
+	// Last seen moves at most hourly (it only decides retention, counted in days): most hits
+	// of a returning browser write nothing to its row. Rows are still locked, in key order.
+	_, err := t.tx.ExecContext(ctx, `
 		INSERT INTO visitors (workspace_id, key, site_id, first_seen_at, last_seen_at)
 		SELECT $1, x.k, x.s, x.t, x.t FROM unnest($2::text[], $3::bigint[], $4::timestamptz[]) WITH ORDINALITY AS x(k, s, t, n)
 		ORDER BY x.n
-		ON CONFLICT (workspace_id, key) DO UPDATE SET last_seen_at = GREATEST(visitors.last_seen_at, EXCLUDED.last_seen_at)
-		RETURNING id, key, lead_id, internal`, workspaceID, pq.Array(keys), pq.Array(sites), pq.Array(ats))
+		ON CONFLICT (workspace_id, key) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
+			WHERE visitors.last_seen_at < EXCLUDED.last_seen_at - interval '1 hour'`, workspaceID, pq.Array(keys), pq.Array(sites), pq.Array(ats))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to record visitors: %w", err)
+	}
+	var rows []model.Visitor
+	if err := t.tx.SelectContext(ctx, &rows, `SELECT id, key, lead_id, internal FROM visitors WHERE workspace_id = $1 AND key = ANY($2)`,
+		workspaceID, pq.Array(keys)); err != nil {
+		return nil, fmt.Errorf("store: unable to read visitors: %w", err)
 	}
 	out := make(map[string]model.Visitor, len(rows))
 	for _, r := range rows {
