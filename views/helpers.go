@@ -135,3 +135,6 @@ func accountTitle(name, domain string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// errorID names a field's error message after its input: e-<name> for the input f-<name>.
+func errorID(inputID string) string { return "e-" + strings.TrimPrefix(inputID, "f-") }

@@ -197,3 +197,38 @@ func TestRegexpProblemsInWords(t *testing.T) {
 		}
 	}
 }
+
+// The default pricing rule scores a pricing page on the website and a Braze custom event
+// named for pricing — not an email campaign whose name contains "pricing", nor a Braze event
+// that happens to carry a path property.
+func TestDefaultPricingRuleMatchesPagesNotCampaigns(t *testing.T) {
+	var when *Compiled
+	for _, r := range Defaults().Rules {
+		if r.Name == "Pricing page viewed" {
+			c, err := Compile(&r.When)
+			if err != nil {
+				t.Fatal(err)
+			}
+			when = c
+		}
+	}
+	now := time.Now()
+	for _, c := range []struct {
+		e    Event
+		want bool
+	}{
+		{Event{Name: "[Website] Visited Pricing — Acme (/pricing)", Source: "web", Type: "web.page_view", Properties: map[string]any{"path": "/pricing"}}, true},
+		{Event{Name: "[Custom Event tracked] pricing_page_viewed", Source: "braze", Type: "users.behaviors.CustomEvent"}, true},
+		{Event{Name: "[Email campaign engagement] Opened email Pricing Update 2026", Source: "braze", Type: "users.messages.email.Open"}, false},
+		{Event{Name: "[Email campaign engagement] Clicked in email Pricing Update 2026 on https://acme.com/pricing", Source: "braze",
+			Type: "users.messages.email.Click", Properties: map[string]any{"path": "/pricing"}}, false},
+		{Event{Name: "[Website] Visited Docs (/docs)", Source: "web", Type: "web.page_view", Properties: map[string]any{"path": "/docs"}}, false},
+	} {
+		e := c.e
+		e.Time = now
+		e.Prepare()
+		if got := when.Match(&Subject{Event: &e, Now: now}); got != c.want {
+			t.Errorf("%s: matched %v, want %v", e.Name, got, c.want)
+		}
+	}
+}
