@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -290,6 +291,33 @@ func TestWebsiteTracker(t *testing.T) {
 		return count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2
 			AND name = '[Sales email] Clicked a tracked link to /case-studies/x'`, ws.ID, carolID) == 1
 	})
+
+	// Leaving pages reported the time spent on them (stored; short reads make no activity).
+	if n := count(t, db, `SELECT count(*) FROM inbound_events WHERE workspace_id = $1 AND event_type = 'web.leave'`, ws.ID); n == 0 {
+		t.Fatal("no time-on-page hit was sent when pages were left")
+	}
+
+	// A form hit that fails to send is kept and sent from the next page.
+	flaky := visitor(t, false, desktopChrome)
+	var refused atomic.Int32
+	must(t, flaky.Context().Route("**/t/collect", func(r playwright.Route) {
+		if body, _ := r.Request().PostData(); strings.Contains(body, `"t":"form"`) && refused.Add(1) == 1 {
+			must(t, r.Abort("connectionrefused"))
+			return
+		}
+		must(t, r.Continue())
+	}))
+	_, err = flaky.Goto(site + "/contact")
+	must(t, err)
+	must(t, flaky.Locator("#email").Fill("fay@umbrella.example"))
+	must(t, button(flaky, "Book a demo").Click())
+	must(t, expect.Page(flaky).ToHaveURL(urlEnds("/thanks")))
+	waitUntil(t, "the form sent again from the next page", func() bool {
+		return count(t, db, `SELECT count(*) FROM leads WHERE workspace_id = $1 AND email = 'fay@umbrella.example'`, ws.ID) == 1
+	})
+	if refused.Load() < 2 {
+		t.Fatalf("the form hit was sent %d times; the first was refused, so it must have been sent again", refused.Load())
+	}
 
 	// The website page shows the installation working.
 	_, err = admin.Goto("/integrations/website")

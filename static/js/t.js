@@ -42,15 +42,19 @@
   var vid = readCookie() || rand();
   function keep() { if (consented) writeCookie(vid, YEAR13); }
 
-  function send(hit, onFail) {
+  // A hit that must not be lost (a form) is kept in sessionStorage before it is sent and
+  // dropped once the server answered; a page that unloads first leaves it for the next page,
+  // which sends it again (the event id makes a repeat harmless).
+  function send(hit, keep) {
     if (ignored || !consented) return;
     hit.s = site; hit.v = vid; hit.e = hit.e || rand(); hit.ts = hit.ts || Date.now();
     hit.u = hit.u || clean(loc.href); hit.ti = hit.ti || d.title; if (needConsent) hit.c = true;
     var body = JSON.stringify(hit);
-    if (!onFail && w.navigator.sendBeacon && w.navigator.sendBeacon(endpoint, new Blob([body], { type: 'text/plain' }))) return;
-    if (!w.fetch) return onFail && onFail(hit);
+    if (!keep && w.navigator.sendBeacon && w.navigator.sendBeacon(endpoint, new Blob([body], { type: 'text/plain' }))) return;
+    if (keep) pending(hit, true);
+    if (!w.fetch) return;
     w.fetch(endpoint, { method: 'POST', body: body, keepalive: true, mode: 'cors', headers: { 'Content-Type': 'text/plain' } })
-      .then(function (r) { if (!r.ok && r.status >= 429 && onFail) onFail(hit); }, function () { if (onFail) onFail(hit); });
+      .then(function (r) { if (keep && (r.ok || r.status < 429)) pending(hit, false); }, function () {});
   }
 
   // Identifying parameters never stay in the address bar: a forwarded or bookmarked URL
@@ -113,21 +117,19 @@
     return { t: 'form', f: { id: f.id || '', name: f.getAttribute('name') || '', action: f.getAttribute('action') || '',
       submit: submit ? (submit.innerText || submit.value || '').trim().slice(0, 100) : '', fields: fields } };
   }
-  function remember(hit) {
+  function pending(hit, add) {
     if (!ss) return;
-    var list = JSON.parse(ss.getItem(PENDING) || '[]');
-    hit.n_ = (hit.n_ || 0) + 1;
-    if (hit.n_ <= 5) list.push(hit); ss.setItem(PENDING, JSON.stringify(list.slice(-10)));
+    var list = JSON.parse(ss.getItem(PENDING) || '[]').filter(function (h) { return h.e !== hit.e; });
+    if (add && (hit.n_ = (hit.n_ || 0) + 1) <= 5) list.push(hit);
+    ss.setItem(PENDING, JSON.stringify(list.slice(-10)));
   }
   function resend() {
     if (!ss) return;
-    var list = JSON.parse(ss.getItem(PENDING) || '[]');
-    ss.removeItem(PENDING);
-    list.forEach(function (hit) { send(hit, remember); });
+    JSON.parse(ss.getItem(PENDING) || '[]').forEach(function (hit) { send(hit, true); });
   }
   d.addEventListener('submit', function (ev) {
     var f = ev.target;
-    if (f && f.tagName === 'FORM') send(formHit(f), remember);
+    if (f && f.tagName === 'FORM') send(formHit(f), true);
   }, true);
 
   // The JS API; calls made before the script loaded wait in peregrine.q.
