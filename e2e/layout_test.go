@@ -9,6 +9,7 @@ import (
 	"github.com/playwright-community/playwright-go"
 
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+	"github.com/peregrine-scoring/peregrine/domain/website"
 	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
 
@@ -76,14 +77,18 @@ func TestLayoutsFit(t *testing.T) {
 	var longLead int64
 	must(t, srv.DB.QueryRow(`SELECT id FROM leads WHERE workspace_id = $1 AND email LIKE 'maximilian%'`, ws.ID).Scan(&longLead))
 
+	if _, err := website.New(srv.Store, srv.Pipeline.Scoring).CreateSite(context.Background(), ws.ID, website.SiteInput{Name: "Very Long Company Name Holding International AG — marketing website",
+		Origins: []string{"https://www.very-long-company-domain-name.example", "https://app.very-long-company-domain-name.example"}, HonourDNT: true}); err != nil {
+		t.Fatal(err)
+	}
 	paths := map[string]string{"leads": "/leads", "lead": fmt.Sprintf("/leads/%d", longLead), "account": fmt.Sprintf("/accounts/%d", accountID),
-		"rules": "/rules"}
+		"rules": "/rules", "website": "/integrations/website"}
 	for _, size := range []struct {
 		name string
 		w, h int
 	}{{"desktop", 1440, 900}, {"phone", 390, 844}} {
 		must(t, page.SetViewportSize(size.w, size.h))
-		for _, name := range []string{"leads", "lead", "account", "rules"} {
+		for _, name := range []string{"leads", "lead", "account", "rules", "website"} {
 			_, err := page.Goto(paths[name])
 			must(t, err)
 			screenshot(t, page, fmt.Sprintf("fit-%s-%s.png", name, size.name))

@@ -519,7 +519,7 @@ func siteFields(f SiteForm, id string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "> Require consent: no cookie and nothing sent until your banner calls <code>peregrine('consent', true)</code></label></div><div class=\"field checkbox\"><label><input type=\"checkbox\" name=\"honour_dnt\" value=\"on\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "> <span>Require consent: no cookie and nothing sent until your banner calls <code>peregrine('consent', true)</code></span></label></div><div class=\"field checkbox\"><label><input type=\"checkbox\" name=\"honour_dnt\" value=\"on\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -529,7 +529,7 @@ func siteFields(f SiteForm, id string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "> Honour Do Not Track and Global Privacy Control</label></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "> <span>Honour Do Not Track and Global Privacy Control</span></label></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
