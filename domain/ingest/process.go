@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 
@@ -93,7 +94,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	if err := tx.MarkEventsIgnored(ctx, ws, append(broken, brokenWeb...), "stored payload could not be decoded"); err != nil {
 		return outcome{}, err
 	}
-	byEmail, err := prepareWeb(ctx, tx, ws, web)
+	byEmail, webAccounts, err := prepareWeb(ctx, tx, ws, web)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -101,6 +102,7 @@ func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.
 	if err != nil {
 		return outcome{}, err
 	}
+	maps.Copy(accounts, webAccounts)
 	plan, err := planBatch(ctx, tx, ws, items)
 	if err != nil {
 		return outcome{}, err
@@ -157,26 +159,42 @@ func decodeAll(rows []model.InboundEvent) ([]*decoded, []int64) {
 // each such item's lead. It returns each lead's account (by lead id), attached once the leads
 // are updated.
 func leadsByEmail(ctx context.Context, tx *store.Tx, ws int64, items []*decoded) (map[int64]int64, error) {
-	domainSet, emailSet := map[string]bool{}, map[string]bool{}
+	emails := map[string]bool{}
 	for _, it := range items {
 		if it.email != "" {
-			emailSet[it.email] = true
-			if d := leads.CompanyDomain(it.email); d != "" {
-				domainSet[d] = true
-			}
+			emails[it.email] = true
 		}
 	}
-	accounts, err := tx.UpsertAccounts(ctx, ws, sortedKeys(domainSet))
-	if err != nil {
-		return nil, err
+	byEmail, leadAccounts, err := leadsForEmails(ctx, tx, ws, emails)
+	for _, it := range items {
+		if it.email != "" {
+			it.lead = byEmail[it.email]
+		}
 	}
-	seeds := make([]store.LeadSeed, 0, len(emailSet))
-	for _, e := range sortedKeys(emailSet) {
+	return leadAccounts, err
+}
+
+// leadsForEmails finds or creates the lead of each email, and the account of its company
+// domain (inserts only: no existing row is locked). It returns the leads by email and each
+// lead's account by lead id.
+func leadsForEmails(ctx context.Context, tx *store.Tx, ws int64, emails map[string]bool) (map[string]int64, map[int64]int64, error) {
+	domains := map[string]bool{}
+	for e := range emails {
+		if d := leads.CompanyDomain(e); d != "" {
+			domains[d] = true
+		}
+	}
+	accounts, err := tx.UpsertAccounts(ctx, ws, sortedKeys(domains))
+	if err != nil {
+		return nil, nil, err
+	}
+	seeds := make([]store.LeadSeed, 0, len(emails))
+	for _, e := range sortedKeys(emails) {
 		seeds = append(seeds, store.LeadSeed{Email: e, AccountID: accounts[leads.CompanyDomain(e)]})
 	}
 	byEmail, err := tx.UpsertLeadsByEmail(ctx, ws, seeds)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	leadAccounts := make(map[int64]int64, len(seeds))
 	for _, s := range seeds {
@@ -184,12 +202,7 @@ func leadsByEmail(ctx context.Context, tx *store.Tx, ws int64, items []*decoded)
 			leadAccounts[byEmail[s.Email]] = s.AccountID
 		}
 	}
-	for _, it := range items {
-		if it.email != "" {
-			it.lead = byEmail[it.email]
-		}
-	}
-	return leadAccounts, nil
+	return byEmail, leadAccounts, nil
 }
 
 // planBatch finds everyone else through identities already known or learnt from this

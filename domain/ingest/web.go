@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/peregrine-scoring/peregrine/domain/events"
-	"github.com/peregrine-scoring/peregrine/domain/leads"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/tracker"
@@ -50,10 +49,11 @@ func decodeWeb(rows []model.InboundEvent) (web []*webHit, others []model.Inbound
 }
 
 // prepareWeb records the batch's browsers (they are locked before any lead, docs/work.md)
-// and creates the leads of identifying emails (inserts only).
-func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (map[string]int64, error) {
+// and creates the leads of identifying emails (inserts only), except the workspace's own
+// people, whose browsers become internal. It returns the leads by email and their accounts.
+func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (map[string]int64, map[int64]int64, error) {
 	if len(hits) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	seen := make([]model.VisitorSeen, 0, len(hits))
 	emails := map[string]bool{}
@@ -66,45 +66,28 @@ func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (ma
 	}
 	visitors, err := tx.UpsertVisitors(ctx, ws, seen)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	staff, err := tx.StaffEmails(ctx, ws, sortedKeys(emails))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, h := range hits {
+		if h.email != "" && staff[h.email] {
+			delete(emails, h.email)
+			h.email = ""
+			v := visitors[h.hit.Visitor]
+			if err := tx.MarkVisitorInternal(ctx, ws, v.ID); err != nil {
+				return nil, nil, err
+			}
+			v.Internal = true
+			visitors[h.hit.Visitor] = v
+		}
 	}
 	for _, h := range hits {
 		h.visitor = visitors[h.hit.Visitor]
 	}
-	staff, err := tx.StaffEmails(ctx, ws, sortedKeys(emails))
-	if err != nil {
-		return nil, err
-	}
-	domains := map[string]bool{}
-	for e := range emails {
-		if staff[e] {
-			delete(emails, e)
-		} else if d := leads.CompanyDomain(e); d != "" {
-			domains[d] = true
-		}
-	}
-	accounts, err := tx.UpsertAccounts(ctx, ws, sortedKeys(domains))
-	if err != nil {
-		return nil, err
-	}
-	seeds := make([]store.LeadSeed, 0, len(emails))
-	for _, e := range sortedKeys(emails) {
-		seeds = append(seeds, store.LeadSeed{Email: e, AccountID: accounts[leads.CompanyDomain(e)]})
-	}
-	byEmail, err := tx.UpsertLeadsByEmail(ctx, ws, seeds)
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range hits {
-		if h.email != "" && staff[h.email] {
-			h.email = ""
-			h.visitor.Internal = true
-			if err := tx.MarkVisitorInternal(ctx, ws, h.visitor.ID); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return byEmail, nil
+	return leadsForEmails(ctx, tx, ws, emails)
 }
 
 // identifyingEmail is the email a hit says the visitor is: a form that identifies, or an
