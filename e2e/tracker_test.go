@@ -225,6 +225,18 @@ func TestWebsiteTracker(t *testing.T) {
 		t.Fatalf("no visitor cookie after consent: %v", c)
 	}
 
+	// A colleague clicks "Don't track this browser": the flag is set, the parameter removed,
+	// and nothing from this browser is stored from then on.
+	colleague := visitor(t, false, desktopChrome)
+	_, err = colleague.Goto(site + "/pricing?pgr_ignore=1")
+	must(t, err)
+	must(t, expect.Page(colleague).ToHaveURL(urlEnds("/pricing")))
+	_, err = colleague.Goto(site + "/docs")
+	must(t, err)
+	if flag, _ := colleague.Evaluate(`localStorage.getItem('peregrine_ignore')`); flag != "true" {
+		t.Fatalf("the ignore flag is %v", flag)
+	}
+
 	// A Braze link: the id is resolved through Braze and leaves the address bar.
 	dan := visitor(t, false, desktopChrome)
 	_, err = dan.Goto(site + "/landing?utm_source=braze&braze_id=65f1c2ab9e8d7c0012a3c9d0")
@@ -234,6 +246,10 @@ func TestWebsiteTracker(t *testing.T) {
 		return count(t, db, `SELECT count(*) FROM activities a JOIN leads l ON l.workspace_id = a.workspace_id AND l.id = a.lead_id
 			WHERE a.workspace_id = $1 AND l.email = 'dan@initech.example' AND a.name LIKE '[Website] Visited Spring offer%'`, ws.ID) == 1
 	})
+
+	if n := visitors(); n != 3 {
+		t.Fatalf("%d browsers recorded, want carol's, the consenting one and dan's (the ignored colleague's must not be)", n)
+	}
 
 	// Carol's browser then says it is Erin: Erin gets the new activity, Carol keeps hers.
 	_, err = carol.Goto(site + "/me")

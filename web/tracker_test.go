@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 	"github.com/peregrine-scoring/peregrine/domain/website"
+	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
 
 const chromeUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -294,8 +296,14 @@ func TestWebIdentityGraph(t *testing.T) {
 	if r := ada.get("/l/" + link.Token); r.header.Get("Location") != "https://www.acme.example/case-studies/x" {
 		t.Fatalf("the rep's click carries the identifying parameter: %s", r.header.Get("Location"))
 	}
-	if r := anon.get("/l/zz-AAAAAAAAAAAA"); r.status != http.StatusNotFound {
-		t.Fatalf("unknown token: %d %s", r.status, r.header.Get("Location"))
+	if r := anon.get("/l/" + strconv.FormatInt(ws, 36) + "-AAAAAAAAAAAA"); r.status != http.StatusFound || r.header.Get("Location") != "https://www.acme.example/" {
+		t.Fatalf("unknown token: %d %s, want the site's home", r.status, r.header.Get("Location"))
+	}
+	if r := anon.get("/l/zzzz-AAAAAAAAAAAA"); r.status != http.StatusNotFound {
+		t.Fatalf("a token of no workspace: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r := anon.get("/l/https:%2F%2Fevil.example"); r.status != http.StatusNotFound {
+		t.Fatalf("a URL as token: %d %s", r.status, r.header.Get("Location"))
 	}
 	s.DB.Exec(`UPDATE tracked_links SET expires_at = now() - interval '1 minute' WHERE workspace_id = $1 AND id = $2`, ws, link.ID)
 	if r := anon.get("/l/" + link.Token); r.header.Get("Location") != "https://www.acme.example/" {
@@ -468,5 +476,56 @@ func TestWebsitePages(t *testing.T) {
 	assertStatus(t, ada.post("/integrations/website/sites/"+id+"/delete", nil), http.StatusSeeOther)
 	if sites, _ := s.Store.ListSites(context.Background(), acme.ID); len(sites) != 0 {
 		t.Fatal("site not deleted")
+	}
+}
+
+// TestWebIdentifyByExternalIDAndTrack: a br_user_id link is resolved by external id; when a
+// link carries both ids, braze_id wins; a custom event from peregrine('track') joins the
+// person once known; and no collect request is written to the request log.
+func TestWebIdentifyByExternalIDAndTrack(t *testing.T) {
+	logs := &webtest.Buffer{}
+	s := testServer{webtest.StartWith(t, webtest.Options{Env: map[string]string{"PEREGRINE_OPEN_SIGNUP": "true", "PEREGRINE_ALLOW_PRIVATE_HOSTS": "true"}, Log: logs})}
+	fake := brazetest.New(t, "abcd-1234-secret-key-9f3a")
+	fake.AddUser(brazetest.User{BrazeID: "65f1c2ab9e8d7c0012a3c001", ExternalID: "crm-000482", Email: "gus@initech.example"})
+	fake.AddUser(brazetest.User{BrazeID: "65f1c2ab9e8d7c0012a3c002", ExternalID: "crm-000517", Email: "hal@initech.example"})
+	ada := s.browser(t)
+	signUp(t, ada, "ada@acme.example")
+	assertStatus(t, ada.post("/integrations/braze", url.Values{"api_key": {"abcd-1234-secret-key-9f3a"}, "instance": {"other"}, "other_url": {fake.URL}}), http.StatusSeeOther)
+	acme, _ := s.Store.WorkspaceBySlug(context.Background(), "acme")
+	ws := acme.ID
+	site := newSite(t, s, ws, website.SiteInput{})
+	send := func(body []byte) {
+		t.Helper()
+		if r := collect(t, s, body, nil); r.status != http.StatusNoContent {
+			t.Fatalf("hit refused: %d %s", r.status, r.body)
+		}
+	}
+	send(hit(site, "browser-gus-000000000001", "identify", "https://www.acme.example/offer", map[string]any{"id": map[string]any{"br_user_id": "crm-000482"}}))
+	send(hit(site, "browser-hal-000000000001", "identify", "https://www.acme.example/offer",
+		map[string]any{"id": map[string]any{"braze_id": "65f1c2ab9e8d7c0012a3c002", "br_user_id": "crm-000482"}}))
+	send(hit(site, "browser-hal-000000000001", "page", "https://www.acme.example/offer", map[string]any{"ti": "Offer"}))
+	send(hit(site, "browser-ivy-000000000001", "track", "https://www.acme.example/video", map[string]any{"n": "Watched demo video", "p": map[string]any{"seconds": 90}}))
+	send(hit(site, "browser-ivy-000000000001", "identify", "https://www.acme.example/video", map[string]any{"id": map[string]any{"email": "ivy@umbrella.example"}}))
+	waitFor(t, "all three identified", func() bool {
+		return pgtest.Count(t, s.DB, `SELECT count(*) FROM visitors v JOIN leads l ON l.workspace_id = v.workspace_id AND l.id = v.lead_id
+			WHERE v.workspace_id = $1 AND (v.key, l.email) IN (('browser-gus-000000000001', 'gus@initech.example'),
+				('browser-hal-000000000001', 'hal@initech.example'), ('browser-ivy-000000000001', 'ivy@umbrella.example'))`, ws) == 3
+	})
+	var props string
+	s.DB.QueryRow(`SELECT a.properties::text FROM activities a JOIN leads l ON l.workspace_id = a.workspace_id AND l.id = a.lead_id
+		WHERE a.workspace_id = $1 AND l.email = 'ivy@umbrella.example' AND a.name = '[Website] Watched demo video'`, ws).Scan(&props)
+	if !strings.Contains(props, `"custom_properties": {"seconds": 90}`) {
+		t.Fatalf("the tracked event on ivy's timeline: %q", props)
+	}
+	links, _ := s.Store.IdentityLinksOfLead(context.Background(), ws, leadID(t, s, ws, "gus@initech.example"))
+	if len(links) != 1 || links[0].Reason != model.LinkBrazeLink {
+		t.Fatalf("gus's link: %+v", links)
+	}
+	out := logs.String()
+	if strings.Contains(out, "/t/collect") || strings.Contains(out, "browser-") || strings.Contains(out, "www.acme.example/offer") {
+		t.Fatalf("the request log mentions visitors' hits:\n%s", out)
+	}
+	if !strings.Contains(out, "/integrations/braze") {
+		t.Fatal("the log is empty: this check proves nothing")
 	}
 }

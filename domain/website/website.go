@@ -187,6 +187,9 @@ func (s *Service) Follow(ctx context.Context, token string, staff bool) (Destina
 		return Destination{}, store.ErrNotFound
 	}
 	link, err := s.Store.TrackedLinkByToken(ctx, ws, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.homeOf(ctx, ws)
+	}
 	if err != nil {
 		return Destination{}, err
 	}
@@ -213,6 +216,19 @@ func (s *Service) Follow(ctx context.Context, token string, staff bool) (Destina
 	q.Set("pgr_l", token)
 	u.RawQuery = q.Encode()
 	return Destination{URL: u.String(), Click: true, Link: link}, nil
+}
+
+// homeOf sends a token the workspace does not know (mistyped, or its link deleted) to the
+// home of the workspace's first site; ErrNotFound when it has none.
+func (s *Service) homeOf(ctx context.Context, ws int64) (Destination, error) {
+	sites, err := s.Store.ListSites(ctx, ws)
+	if err != nil {
+		return Destination{}, err
+	}
+	if len(sites) == 0 {
+		return Destination{}, store.ErrNotFound
+	}
+	return Destination{URL: sites[0].Origins[0] + "/"}, nil
 }
 
 // ErrLinkUndone means the identity link does not exist or was undone already.
