@@ -258,9 +258,11 @@ func TestWebsiteTracker(t *testing.T) {
 	_, err = carol.Goto(site + "/pricing")
 	must(t, err)
 	var erinID int64
-	waitUntil(t, "erin's pricing visit", func() bool {
+	waitUntil(t, "erin's pricing visit, scored", func() bool {
 		db.QueryRow(`SELECT id FROM leads WHERE workspace_id = $1 AND email = 'erin@initech.example'`, ws.ID).Scan(&erinID)
-		return erinID != 0 && count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2 AND event_type = 'web.page_view'`, ws.ID, erinID) >= 1
+		return erinID != 0 && count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2 AND event_type = 'web.page_view'`, ws.ID, erinID) >= 1 &&
+			count(t, db, `SELECT count(*) FROM scoring_queue WHERE workspace_id = $1`, ws.ID) == 0 &&
+			count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, erinID) > 0
 	})
 	erinScore := count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, erinID)
 	carolScore := count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, carolID)
