@@ -37,14 +37,15 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "full-speed run length")
 	paced := flag.Duration("paced", 20*time.Second, "5,000 events/s run length")
 	workers := flag.Int("workers", 2, "processing goroutines of the server (PEREGRINE_WORKERS)")
+	shared := flag.Duration("two-processes", 15*time.Second, "length of the run with a second server process on the same database (0: skip)")
 	flag.Parse()
-	if err := run(*bin, *duration, *paced, *workers); err != nil {
+	if err := run(*bin, *duration, *paced, *workers, *shared); err != nil {
 		fmt.Fprintln(os.Stderr, "peregrine-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, duration, paced time.Duration, workers int) error {
+func run(bin string, duration, paced time.Duration, workers int, shared time.Duration) error {
 	dir, err := os.MkdirTemp("", "peregrine-bench-")
 	if err != nil {
 		return err
@@ -52,7 +53,7 @@ func run(bin string, duration, paced time.Duration, workers int) error {
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
 	dataDir := filepath.Join(dir, "data")
-	env := []string{"PEREGRINE_DATA_DIR=" + dataDir, "PEREGRINE_LOG_LEVEL=warn", "PEREGRINE_ADMIN_PASSWORD=benchmark-password", fmt.Sprintf("PEREGRINE_WORKERS=%d", workers)}
+	env := []string{"PEREGRINE_DATA_DIR=" + dataDir, "PEREGRINE_LOG_LEVEL=warn", "PEREGRINE_METRICS_TOKEN=" + metricsToken, "PEREGRINE_ADMIN_PASSWORD=benchmark-password", fmt.Sprintf("PEREGRINE_WORKERS=%d", workers)}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "PEREGRINE_") {
 			env = append(env, kv)
@@ -189,7 +190,108 @@ func run(bin string, duration, paced time.Duration, workers int) error {
 	check("p99 acknowledgement ≤ 100 ms at 5,000 events/s", pacedRep.P99 <= 100*time.Millisecond, pacedRep.P99.Round(100*time.Microsecond).String())
 	check("server RSS ≤ 150 MB", hwm <= 150<<20, fmt.Sprintf("%d MB", hwm>>20))
 	check("RSS ≤ 150 MB under 8 concurrent 32 MiB bodies", big.peak <= 150<<20, fmt.Sprintf("%d MB", big.peak>>20))
+	if shared > 0 {
+		// A workspace of its own, so the earlier runs' backlog (still being scored) is not
+		// counted; the workers share their time between both workspaces.
+		if _, err := cli("workspace", "create", "--name", "Bench two", "--admin-email", "bench2@bench.example.com"); err != nil {
+			return err
+		}
+		token2, err := cli("token", "create", "--workspace", "bench-two", "--kind", "currents", "--label", "bench")
+		if err != nil {
+			return err
+		}
+		return twoProcesses(bin, env, base, token2, db, shared)
+	}
 	return nil
+}
+
+// metricsToken lets the benchmark read each server's /metrics.
+const metricsToken = "benchmark-metrics-token-0123456789"
+
+// twoProcesses starts a second server on the same database, posts to both, and shows that
+// the work is shared: each process's workers did part of it, and every stored event became
+// exactly one activity, scored once.
+func twoProcesses(bin string, env []string, first, token string, db *sql.DB, d time.Duration) error {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	second := exec.Command(bin, "serve", "--addr", addr)
+	second.Env = env
+	var log bytes.Buffer
+	second.Stderr = &log
+	if err := second.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		second.Process.Signal(syscall.SIGTERM)
+		second.Wait()
+	}()
+	other := "http://" + addr
+	if err := waitReady(other); err != nil {
+		return fmt.Errorf("%v\n%s", err, log.String())
+	}
+	servers := []string{first, other}
+	before := [2]map[string]float64{doneItems(first), doneItems(other)}
+	var ws int64
+	if err := db.QueryRow(`SELECT id FROM workspaces WHERE slug = 'bench-two'`).Scan(&ws); err != nil {
+		return err
+	}
+	count := func(q string) int64 {
+		var n int64
+		db.QueryRow(q, ws).Scan(&n)
+		return n
+	}
+	var wg sync.WaitGroup
+	reports := make([]loadgen.Report, 2)
+	for i, base := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reports[i] = loadgen.Run(context.Background(), loadgen.Options{URL: base + "/api/braze/currents/events", Token: token, Clients: 4, Duration: d, Batch: 100})
+		}()
+	}
+	wg.Wait()
+	end := time.Now()
+	for (count(`SELECT count(*) FROM inbound_queue WHERE workspace_id = $1`) > 0 ||
+		count(`SELECT count(*) FROM scoring_queue WHERE workspace_id = $1`) > 0) && time.Since(end) < 10*time.Minute {
+		time.Sleep(200 * time.Millisecond)
+	}
+	stored, acts := count(`SELECT count(*) FROM inbound_events WHERE workspace_id = $1`), count(`SELECT count(*) FROM activities WHERE workspace_id = $1`)
+	fmt.Printf("\nTwo server processes on one database (%s, 4 clients each):\n", d)
+	for i, base := range servers {
+		after := doneItems(base)
+		fmt.Printf("  process %d: acknowledged %s\n    its workers processed %.0f events and scored %.0f activities (both workspaces)\n", i+1, reports[i],
+			after["inbound"]-before[i]["inbound"], after["scoring"]-before[i]["scoring"])
+	}
+	fmt.Printf("  this workspace: events stored %d, activities made %d (each event exactly once: %v); processed and scored %s after the load\n",
+		stored, acts, stored == acts, time.Since(end).Round(100*time.Millisecond))
+	dupes := count(`SELECT count(*) FROM (SELECT lead_id, rule_id, activity_id FROM score_ledger WHERE workspace_id = $1 AND delta > 0
+		AND activity_id IS NOT NULL GROUP BY lead_id, rule_id, rule_version, activity_id HAVING count(*) > 1) d`)
+	fmt.Printf("  activities credited twice by the same rule version: %d\n", dupes)
+	return nil
+}
+
+// doneItems reads a server's peregrine_queue_done_items_total per queue.
+func doneItems(base string) map[string]float64 {
+	out := map[string]float64{}
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return out
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		var queue string
+		var v float64
+		if rest, ok := strings.CutPrefix(line, `peregrine_queue_done_items_total{queue="`); ok {
+			queue, rest, _ = strings.Cut(rest, `"} `)
+			fmt.Sscanf(rest, "%g", &v)
+			out[queue] = v
+		}
+	}
+	return out
 }
 
 type bigReport struct {
