@@ -15,10 +15,13 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
-// PreviewSample bounds how many leads a preview scores: the most recently active ones. It
-// keeps the answer within a second or two on large workspaces; the result says when it is a
-// sample.
+// PreviewSample bounds how many leads a preview scores: the most recently active ones; and
+// previewBudget how long it scores them — it stops after the chunk that passes it, so the
+// builder answers within about a second on any workspace. The result says when it is a
+// sample, and of how many.
 const PreviewSample = 5000
+
+var previewBudget = 800 * time.Millisecond
 
 // previewRuleID stands for a rule not saved yet.
 const previewRuleID = -1
@@ -113,13 +116,15 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 		if err != nil {
 			return err
 		}
-		out.Total, out.Examined = total, len(ids)
+		out.Total = total
 		hot, warm, neutral, _, err := tx.HeatScale(ctx, workspaceID)
 		if err != nil {
 			return err
 		}
-		for start := 0; start < len(ids); start += 500 {
+		deadline := time.Now().Add(previewBudget)
+		for start := 0; start < len(ids) && (start == 0 || time.Now().Before(deadline)); start += 500 {
 			chunk := ids[start:min(start+500, len(ids))]
+			out.Examined += len(chunk)
 			leads, err := tx.ScoringLeads(ctx, workspaceID, chunk)
 			if err != nil {
 				return err

@@ -619,3 +619,27 @@ func (e *env) staircase(ids []int64, kind int) []model.ActivityRow {
 	}
 	return acts
 }
+
+// TestPreviewStopsAtItsBudget: past its time budget a preview stops after the chunk under way
+// and says how many leads it examined of how many.
+func TestPreviewStopsAtItsBudget(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(600)
+	e.ingest(e.staircase(ids[:20], 0))
+	defer func(b time.Duration) { previewBudget = b }(previewBudget)
+	previewBudget = 0
+	rule := rules.Rule{Name: "Webinar", Kind: rules.KindScore, Enabled: true,
+		When:  rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: "event.name", Operator: "contains", Value: "webinar"}}}},
+		Score: &rules.ScoreEffect{Score: "Lead score", Points: 10, Per: rules.PerLead}}
+	p, err := e.svc.Preview(e.ctx, e.ws, 0, rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Examined != 500 || p.Total != 600 {
+		t.Fatalf("examined %d of %d, want the first chunk of 500 of 600", p.Examined, p.Total)
+	}
+	previewBudget = time.Minute
+	if p, _ = e.svc.Preview(e.ctx, e.ws, 0, rule); p.Examined != 600 {
+		t.Fatalf("with time to spare it examined %d of 600", p.Examined)
+	}
+}
