@@ -1,0 +1,95 @@
+package rules
+
+import "unicode/utf8"
+
+// ActivityTest is one test on an activity's stored columns: the column, compared
+// case-insensitively, equals, contains or begins with one of the values (lower-cased, ASCII).
+type ActivityTest struct {
+	Column string   `json:"column"` // event_type, name or source
+	Op     string   `json:"op"`     // equals, contains or begins_with
+	Values []string `json:"values"`
+}
+
+// ActivityFilter is a necessary condition for a rule to match: a lead whose activities pass
+// none of its tests cannot be matched by the rule, so re-scoring after an edit can skip it.
+type ActivityFilter []ActivityTest
+
+// activityColumns are the event fields stored as activity columns.
+var activityColumns = map[string]string{"event.type": "event_type", "event.name": "name", "event.source": "source"}
+
+// NecessaryActivities derives, when it can, what one of a lead's activities must look like
+// for the condition to match any event of the lead. In an AND group one condition that needs
+// an activity suffices; an OR group needs one from each branch; a negation, an event count
+// that zero events satisfy, or a profile-only condition gives none (ok false: consider every
+// lead). Values outside ASCII give none either, since the database may lower-case them
+// differently from Go.
+func (c *Compiled) NecessaryActivities() (ActivityFilter, bool) {
+	return c.root.necessary()
+}
+
+func (g *cgroup) necessary() (ActivityFilter, bool) {
+	if g.not || len(g.nodes) == 0 {
+		return nil, false
+	}
+	var union ActivityFilter
+	for _, n := range g.nodes {
+		f, ok := necessaryOf(n)
+		switch {
+		case g.and && ok:
+			return f, true
+		case !g.and && !ok:
+			return nil, false
+		case !g.and:
+			union = append(union, f...)
+		}
+	}
+	return union, !g.and
+}
+
+func necessaryOf(n evaluator) (ActivityFilter, bool) {
+	switch n := n.(type) {
+	case *cgroup:
+		return n.necessary()
+	case *ccond:
+		return n.necessary()
+	}
+	return nil, false
+}
+
+func (c *ccond) necessary() (ActivityFilter, bool) {
+	if c.field.Type == Count {
+		if c.where != nil && (c.op.Name == ">=" && c.num >= 1 || c.op.Name == "=" && c.num >= 1) {
+			return c.where.necessary()
+		}
+		return nil, false
+	}
+	column, ok := activityColumns[c.field.Name]
+	if !ok {
+		return nil, false
+	}
+	var values []string
+	op := c.op.Name
+	switch op {
+	case "equals", "contains", "begins_with":
+		values = []string{c.text}
+	case "in":
+		values, op = c.list, "equals"
+	default:
+		return nil, false
+	}
+	for _, v := range values {
+		if v == "" || !ascii(v) {
+			return nil, false
+		}
+	}
+	return ActivityFilter{{Column: column, Op: op, Values: values}}, true
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
