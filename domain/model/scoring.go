@@ -12,6 +12,9 @@ type RuleDef struct {
 	Enabled    bool
 	Definition json.RawMessage // the rules.Rule JSON
 	ScoreName  string          // the score a score rule changes, created when new
+	// ActivityFilter is what one of a lead's activities must look like for a score rule to
+	// match (rules.ActivityFilter JSON); nil when nothing can be derived.
+	ActivityFilter json.RawMessage
 }
 
 // StoredRule is a rule of a workspace.
@@ -55,18 +58,21 @@ type EventPropertyKey struct {
 
 // RescoreJob re-applies the rules to every lead after a rule change.
 type RescoreJob struct {
-	WorkspaceID  int64      `db:"workspace_id"`
-	ID           int64      `db:"id"`
-	State        string     `db:"state"`
-	Reason       string     `db:"reason"`
-	RulesVersion int64      `db:"rules_version"`
-	Total        int        `db:"total"`
-	Done         int        `db:"done"`
-	AfterLeadID  int64      `db:"after_lead_id"`
-	Error        string     `db:"error"`
-	CreatedAt    time.Time  `db:"created_at"`
-	StartedAt    *time.Time `db:"started_at"`
-	FinishedAt   *time.Time `db:"finished_at"`
+	WorkspaceID  int64  `db:"workspace_id"`
+	ID           int64  `db:"id"`
+	State        string `db:"state"`
+	Reason       string `db:"reason"`
+	RulesVersion int64  `db:"rules_version"`
+	Total        int    `db:"total"`
+	Done         int    `db:"done"`
+	AfterLeadID  int64  `db:"after_lead_id"`
+	// LeadFilter limits the job to leads with a matching activity (rules.ActivityFilter
+	// JSON); nil: every lead.
+	LeadFilter []byte     `db:"lead_filter"`
+	Error      string     `db:"error"`
+	CreatedAt  time.Time  `db:"created_at"`
+	StartedAt  *time.Time `db:"started_at"`
+	FinishedAt *time.Time `db:"finished_at"`
 }
 
 // ScoringLead is what scoring reads of a lead: its profile, account and stored results.

@@ -99,10 +99,10 @@ func TestNecessaryActivitiesNeverMissAMatch(t *testing.T) {
 func TestNecessaryActivitiesShapes(t *testing.T) {
 	for src, want := range map[string]string{
 		`{"combinator": "and", "rules": [{"field": "profile.title", "operator": "contains", "value": "vp"}, {"field": "event.name", "operator": "contains", "value": "Webinar"}]}`: `[{"column":"name","op":"contains","values":["webinar"]}]`,
-		`{"combinator": "or", "rules": [{"field": "event.type", "operator": "in", "value": ["a.b", "c.d"]}, {"field": "event.source", "operator": "equals", "value": "web"}]}`: `[{"column":"event_type","op":"equals","values":["a.b","c.d"]},{"column":"source","op":"equals","values":["web"]}]`,
-		`{"combinator": "or", "rules": [{"field": "event.name", "operator": "contains", "value": "x"}, {"field": "profile.title", "operator": "contains", "value": "vp"}]}`: `none`,
-		`{"combinator": "and", "not": true, "rules": [{"field": "event.name", "operator": "contains", "value": "x"}]}`:                                                        `none`,
-		`{"combinator": "and", "rules": [{"field": "event.name", "operator": "contains", "value": "café"}]}`:                                                                  `none`,
+		`{"combinator": "or", "rules": [{"field": "event.type", "operator": "in", "value": ["a.b", "c.d"]}, {"field": "event.source", "operator": "equals", "value": "web"}]}`:     `[{"column":"event_type","op":"equals","values":["a.b","c.d"]},{"column":"source","op":"equals","values":["web"]}]`,
+		`{"combinator": "or", "rules": [{"field": "event.name", "operator": "contains", "value": "x"}, {"field": "profile.title", "operator": "contains", "value": "vp"}]}`:        `none`,
+		`{"combinator": "and", "not": true, "rules": [{"field": "event.name", "operator": "contains", "value": "x"}]}`:                                                             `none`,
+		`{"combinator": "and", "rules": [{"field": "event.name", "operator": "contains", "value": "café"}]}`:                                                                       `none`,
 	} {
 		var g Group
 		json.Unmarshal([]byte(src), &g)

@@ -169,6 +169,13 @@ func Def(r rules.Rule) (model.RuleDef, error) {
 	if r.Score != nil {
 		d.ScoreName = strings.TrimSpace(r.Score.Score)
 	}
+	if r.Kind == rules.KindScore {
+		if c, err := rules.Compile(&r.When); err == nil {
+			if f, ok := c.NecessaryActivities(); ok {
+				d.ActivityFilter, _ = json.Marshal(f)
+			}
+		}
+	}
 	return d, nil
 }
 

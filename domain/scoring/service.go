@@ -568,7 +568,7 @@ func (s *Service) Rescore(ctx context.Context, job store.Job) (time.Time, error)
 		if err != nil || rj == nil || (rj.State != "queued" && rj.State != "running") {
 			return err // superseded or done: nothing left to do
 		}
-		ids, err := tx.LeadIDsAfter(ctx, ws, rj.AfterLeadID, s.ChunkSize)
+		ids, err := s.rescoreChunk(ctx, tx, rj)
 		if err != nil {
 			return err
 		}
@@ -589,6 +589,22 @@ func (s *Service) Rescore(ctx context.Context, job store.Job) (time.Time, error)
 		return time.Time{}, s.finishRescore(ctx, ws, id)
 	}
 	return time.Time{}, nil
+}
+
+// rescoreChunk is the next leads of a re-scoring job: every lead in id order, or for an edit
+// of one score rule only those with an activity that its old or new version could match (the
+// others cannot change: they keep their state, and their stored rule version catches up the
+// next time they are scored).
+func (s *Service) rescoreChunk(ctx context.Context, tx *store.Tx, rj *model.RescoreJob) ([]int64, error) {
+	if rj.LeadFilter == nil {
+		return tx.LeadIDsAfter(ctx, rj.WorkspaceID, rj.AfterLeadID, s.ChunkSize)
+	}
+	if rj.AfterLeadID == 0 && rj.Done == 0 {
+		if err := tx.CountTargetedRescore(ctx, rj.WorkspaceID, rj.ID, rj.LeadFilter); err != nil {
+			return nil, err
+		}
+	}
+	return tx.LeadIDsMatchingAfter(ctx, rj.WorkspaceID, rj.LeadFilter, rj.AfterLeadID, s.ChunkSize)
 }
 
 // finishRescore rolls up every account, places temperatures anew and marks the job done.

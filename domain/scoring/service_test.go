@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -641,5 +642,97 @@ func TestPreviewStopsAtItsBudget(t *testing.T) {
 	previewBudget = time.Minute
 	if p, _ = e.svc.Preview(e.ctx, e.ws, 0, rule); p.Examined != 600 {
 		t.Fatalf("with time to spare it examined %d of 600", p.Examined)
+	}
+}
+
+// TestEditRescoresOnlyLeadsTheRuleCanMatch: editing a score rule that matches 1 % of leads
+// re-scores and writes only those leads (their state, scores and ledger); the others keep
+// their rows untouched. Their stored rule version catches up when they are next scored, and
+// scoring everyone from scratch then changes nothing.
+func TestEditRescoresOnlyLeadsTheRuleCanMatch(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(200)
+	var acts []model.ActivityRow
+	next := int64(1)
+	for i, id := range ids {
+		kinds := []int{0, 1}
+		if i%100 == 7 { // two leads of 200 registered for the webinar
+			kinds = append(kinds, 4)
+		}
+		for _, k := range kinds {
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: next, OccurredAt: e.now.Add(-time.Duration(next) * time.Minute),
+				Source: "braze", EventType: eventKinds[k].typ, Name: eventKinds[k].name})
+			next++
+		}
+	}
+	e.ingest(acts)
+	e.rescoreAll()
+	states := func() map[int64]string {
+		out := map[int64]string{}
+		rows, _ := e.db.Query(`SELECT lead_id, xmin::text FROM lead_scoring_state WHERE workspace_id = $1`, e.ws)
+		for rows.Next() {
+			var id int64
+			var x string
+			rows.Scan(&id, &x)
+			out[id] = x
+		}
+		rows.Close()
+		return out
+	}
+	before, ledger := states(), e.count(`SELECT count(*) FROM score_ledger WHERE workspace_id = $1`, e.ws)
+	stored, _ := e.st.ListRules(e.ctx, e.ws)
+	var webinar model.StoredRule
+	for _, r := range stored {
+		if strings.Contains(string(r.Definition), "webinar_registered") {
+			webinar = r
+		}
+	}
+	var r rules.Rule
+	json.Unmarshal(webinar.Definition, &r)
+	r.Score.Points = 12
+	def, err := Def(r)
+	if err != nil || def.ActivityFilter == nil {
+		t.Fatalf("no activity filter derived for the webinar rule: %v", err)
+	}
+	if _, err := e.st.SaveRule(e.ctx, e.ws, 0, webinar.ID, def); err != nil {
+		t.Fatal(err)
+	}
+	e.rescoreAll()
+	after := states()
+	var rewritten []int64
+	for id, x := range after {
+		if before[id] != x {
+			rewritten = append(rewritten, id)
+		}
+	}
+	slices.Sort(rewritten)
+	if fmt.Sprint(rewritten) != fmt.Sprint([]int64{ids[7], ids[107]}) {
+		t.Fatalf("states rewritten for %v, want only the webinar leads %v", rewritten, []int64{ids[7], ids[107]})
+	}
+	if n := e.count(`SELECT count(DISTINCT lead_id) FROM score_ledger WHERE workspace_id = $1 AND id > (SELECT max(id) FROM score_ledger WHERE workspace_id = $1) - $2`, e.ws,
+		e.count(`SELECT count(*) FROM score_ledger WHERE workspace_id = $1`, e.ws)-ledger); n != 2 {
+		t.Fatalf("ledger lines written for %d leads, want 2", n)
+	}
+	job, _ := e.st.LatestRescoreJob(e.ctx, e.ws)
+	if job.State != "done" || job.Total != 2 || job.Done != 2 {
+		t.Fatalf("the re-scoring job: %+v", job)
+	}
+	var got float64
+	e.db.QueryRow(`SELECT value FROM lead_scores s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
+		WHERE s.workspace_id = $1 AND s.lead_id = $2`, e.ws, ids[7]).Scan(&got)
+	targeted := e.snapshot()
+
+	// Scoring every lead from scratch now changes no score (only stale rule versions in states).
+	err = e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (Temperatures are placed against the whole workspace when a re-score ends, so they are
+	// not compared with one scoring pass's.)
+	if full := e.snapshot(); fmt.Sprint(full.Scores, full.Rules) != fmt.Sprint(targeted.Scores, targeted.Rules) {
+		t.Fatalf("scoring from scratch differs from the targeted re-score\ntargeted %v %v\nfull     %v %v", targeted.Scores, targeted.Rules, full.Scores, full.Rules)
+	}
+	if got == 0 {
+		t.Fatal("the webinar lead has no score")
 	}
 }

@@ -62,14 +62,54 @@ func (s *Store) RuleNames(ctx context.Context, workspaceID int64) (map[int64]str
 func (s *Store) SaveRule(ctx context.Context, workspaceID, userID, id int64, def model.RuleDef) (model.StoredRule, error) {
 	var saved model.StoredRule
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := rulesChanged(ctx, tx, workspaceID, fmt.Sprintf("rule %q saved", def.Name)); err != nil {
+		filter, err := editFilter(ctx, tx, workspaceID, id, def)
+		if err != nil {
 			return err
 		}
-		var err error
+		if err := rulesChangedFor(ctx, tx, workspaceID, fmt.Sprintf("rule %q saved", def.Name), filter); err != nil {
+			return err
+		}
 		saved, err = saveRule(ctx, tx, workspaceID, userID, id, def)
 		return err
 	})
 	return saved, err
+}
+
+// editFilter is the leads a score rule's edit can change: those with an activity that the old
+// or the new version could match (nil: every lead — another kind of rule, or a version whose
+// filter could not be derived). A new rule has no old version. The row is read without a
+// lock: the update below takes it, after the jobs (docs/work.md).
+func editFilter(ctx context.Context, tx *sqlx.Tx, workspaceID, id int64, def model.RuleDef) ([]byte, error) {
+	if def.Kind != rules.KindScore || def.ActivityFilter == nil {
+		return nil, nil
+	}
+	var next rules.ActivityFilter
+	if err := json.Unmarshal(def.ActivityFilter, &next); err != nil {
+		return nil, nil
+	}
+	if id != 0 {
+		var old struct {
+			Kind   string `db:"kind"`
+			Filter []byte `db:"activity_filter"`
+		}
+		err := tx.GetContext(ctx, &old, `SELECT kind, activity_filter FROM rules WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id)
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to read the rule: %w", notFound(err))
+		}
+		var prev rules.ActivityFilter
+		if old.Kind != rules.KindScore || old.Filter == nil || json.Unmarshal(old.Filter, &prev) != nil {
+			return nil, nil
+		}
+		next = append(prev, next...)
+	}
+	return json.Marshal(next)
+}
+
+func nullJSON(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
 }
 
 func saveRule(ctx context.Context, tx *sqlx.Tx, workspaceID, userID, id int64, def model.RuleDef) (model.StoredRule, error) {
@@ -83,14 +123,14 @@ func saveRule(ctx context.Context, tx *sqlx.Tx, workspaceID, userID, id int64, d
 	}
 	var err error
 	if id == 0 {
-		err = tx.GetContext(ctx, &r, `INSERT INTO rules (workspace_id, position, name, kind, enabled, definition, updated_by)
-			VALUES ($1, (SELECT COALESCE(max(position), 0) + 1 FROM rules WHERE workspace_id = $1), $2, $3, $4, $5, $6)
-			RETURNING `+ruleColumns, workspaceID, def.Name, def.Kind, def.Enabled, string(def.Definition), userID)
+		err = tx.GetContext(ctx, &r, `INSERT INTO rules (workspace_id, position, name, kind, enabled, definition, updated_by, activity_filter)
+			VALUES ($1, (SELECT COALESCE(max(position), 0) + 1 FROM rules WHERE workspace_id = $1), $2, $3, $4, $5, $6, $7)
+			RETURNING `+ruleColumns, workspaceID, def.Name, def.Kind, def.Enabled, string(def.Definition), userID, nullJSON(def.ActivityFilter))
 	} else {
 		err = tx.GetContext(ctx, &r, `UPDATE rules SET version = version + 1, name = $3, kind = $4, enabled = $5,
-			definition = $6, updated_by = $7, updated_at = now()
+			definition = $6, updated_by = $7, updated_at = now(), activity_filter = $8
 			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING `+ruleColumns,
-			workspaceID, id, def.Name, def.Kind, def.Enabled, string(def.Definition), userID)
+			workspaceID, id, def.Name, def.Kind, def.Enabled, string(def.Definition), userID, nullJSON(def.ActivityFilter))
 	}
 	if err != nil {
 		return r, fmt.Errorf("store: unable to save rule: %w", notFound(err))
@@ -108,19 +148,31 @@ func saveRule(ctx context.Context, tx *sqlx.Tx, workspaceID, userID, id int64, d
 // Locks are taken jobs first, then the workspace row: the re-scoring worker holds its job
 // while it works, so this order waits for its chunk instead of deadlocking with it.
 func rulesChanged(ctx context.Context, tx *sqlx.Tx, workspaceID int64, reason string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE rescore_jobs SET state = 'superseded', finished_at = now()
-		WHERE workspace_id = $1 AND state IN ('queued', 'running')`, workspaceID); err != nil {
+	return rulesChangedFor(ctx, tx, workspaceID, reason, nil)
+}
+
+// rulesChangedFor is rulesChanged for a change that can only affect the leads with an
+// activity passing filter (nil: every lead). A re-scoring job it supersedes had leads of its
+// own still to do, so then every lead is re-scored.
+func rulesChangedFor(ctx context.Context, tx *sqlx.Tx, workspaceID int64, reason string, filter []byte) error {
+	res, err := tx.ExecContext(ctx, `UPDATE rescore_jobs SET state = 'superseded', finished_at = now()
+		WHERE workspace_id = $1 AND state IN ('queued', 'running')`, workspaceID)
+	if err != nil {
 		return fmt.Errorf("store: unable to supersede re-scoring: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		filter = nil
 	}
 	var version int64
 	if err := tx.GetContext(ctx, &version, `UPDATE workspaces SET rules_version = rules_version + 1
 		WHERE id = $1 RETURNING rules_version`, workspaceID); err != nil {
 		return fmt.Errorf("store: unable to move rules version: %w", err)
 	}
+	// A targeted job counts its leads when it starts (the count reads activities).
 	if _, err := tx.ExecContext(ctx, `WITH job AS (
-			INSERT INTO rescore_jobs (workspace_id, reason, rules_version, total)
-			VALUES ($1, $2, $3, (SELECT count(*) FROM leads WHERE workspace_id = $1)) RETURNING id)
-		INSERT INTO jobs (workspace_id, kind, key) SELECT $1, $4, id::text FROM job`, workspaceID, reason, version, JobRescore); err != nil {
+			INSERT INTO rescore_jobs (workspace_id, reason, rules_version, total, lead_filter)
+			VALUES ($1, $2, $3, CASE WHEN $5::jsonb IS NULL THEN (SELECT count(*) FROM leads WHERE workspace_id = $1) ELSE 0 END, $5) RETURNING id)
+		INSERT INTO jobs (workspace_id, kind, key) SELECT $1, $4, id::text FROM job`, workspaceID, reason, version, JobRescore, nullJSON(filter)); err != nil {
 		return fmt.Errorf("store: unable to queue re-scoring: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
 )
 
 // LockScoringLeads locks leads for scoring, in id order so concurrent scorers queue rather
@@ -562,6 +564,72 @@ func (t *Tx) LeadIDsAfter(ctx context.Context, workspaceID, afterID int64, limit
 		return nil, fmt.Errorf("store: unable to page leads: %w", err)
 	}
 	return out, nil
+}
+
+// activityFilterSQL turns a rules.ActivityFilter (JSON) into a condition on activities, with
+// its arguments numbered from next. Columns and operators come from a fixed list; values are
+// parameters.
+func activityFilterSQL(filter []byte, next int) (string, []any, error) {
+	var f rules.ActivityFilter
+	if err := json.Unmarshal(filter, &f); err != nil || len(f) == 0 {
+		return "", nil, fmt.Errorf("store: unreadable activity filter %q", filter)
+	}
+	columns := map[string]bool{"event_type": true, "name": true, "source": true}
+	var terms []string
+	var args []any
+	for _, t := range f {
+		if !columns[t.Column] {
+			return "", nil, fmt.Errorf("store: activity filter on unknown column %q", t.Column)
+		}
+		for _, v := range t.Values {
+			switch t.Op {
+			case "equals":
+				args = append(args, v)
+				terms = append(terms, fmt.Sprintf("lower(%s) = $%d", t.Column, next+len(args)-1))
+			case "contains", "begins_with":
+				pattern := escapeLike(v) + "%"
+				if t.Op == "contains" {
+					pattern = "%" + pattern
+				}
+				args = append(args, pattern)
+				terms = append(terms, fmt.Sprintf("lower(%s) LIKE $%d", t.Column, next+len(args)-1))
+			default:
+				return "", nil, fmt.Errorf("store: activity filter with unknown operator %q", t.Op)
+			}
+		}
+	}
+	return "(" + strings.Join(terms, " OR ") + ")", args, nil
+}
+
+// LeadIDsMatchingAfter pages through the leads with an activity passing filter (a targeted
+// re-scoring job's leads).
+func (t *Tx) LeadIDsMatchingAfter(ctx context.Context, workspaceID int64, filter []byte, afterID int64, limit int) ([]int64, error) {
+	cond, args, err := activityFilterSQL(filter, 4)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	if err := t.tx.SelectContext(ctx, &out, `SELECT DISTINCT lead_id FROM activities
+		WHERE workspace_id = $1 AND lead_id > $2 AND `+cond+` ORDER BY lead_id LIMIT $3`,
+		append([]any{workspaceID, afterID, limit}, args...)...); err != nil {
+		return nil, fmt.Errorf("store: unable to page matching leads: %w", err)
+	}
+	return out, nil
+}
+
+// CountTargetedRescore sets a targeted re-scoring job's total: its leads, counted once when it
+// starts.
+func (t *Tx) CountTargetedRescore(ctx context.Context, workspaceID, id int64, filter []byte) error {
+	cond, args, err := activityFilterSQL(filter, 3)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE rescore_jobs SET total = (SELECT count(DISTINCT lead_id) FROM activities
+		WHERE workspace_id = $1 AND lead_id IS NOT NULL AND `+cond+`) WHERE workspace_id = $1 AND id = $2`,
+		append([]any{workspaceID, id}, args...)...); err != nil {
+		return fmt.Errorf("store: unable to count the re-scoring's leads: %w", err)
+	}
+	return nil
 }
 
 // AdvanceRescoreJob records progress; finished marks the job done.

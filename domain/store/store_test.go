@@ -1445,7 +1445,7 @@ func TestTxIsolation(t *testing.T) {
 			return errors.Join(err, none("quarantined items", len(dropped)))
 		},
 	}
-	for name, c := range webTxCases(ctx, wsA, a, b, bWeb) {
+	for name, c := range webTxCases(ctx, wsA, a, b, bWeb, ids.rescoreJob) {
 		cases[name] = c
 	}
 	typ := reflect.TypeOf(&store.Tx{})

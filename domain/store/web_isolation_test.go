@@ -155,7 +155,7 @@ func webIsolationCases(t *testing.T, st *store.Store, db *sql.DB, wsA int64, b t
 }
 
 // webTxCases are TestTxIsolation's cases for the website's transactional methods.
-func webTxCases(ctx context.Context, wsA int64, a, b tenant, w webSeed) map[string]func(tx *store.Tx) error {
+func webTxCases(ctx context.Context, wsA int64, a, b tenant, w webSeed, rescoreJob int64) map[string]func(tx *store.Tx) error {
 	return map[string]func(tx *store.Tx) error{
 		"UpsertVisitors": func(tx *store.Tx) error {
 			vs, err := tx.UpsertVisitors(ctx, wsA, []model.VisitorSeen{{Key: b.ws.Name + "-browser", SiteID: w.site.ID, At: time.Now()}})
@@ -193,6 +193,18 @@ func webTxCases(ctx context.Context, wsA int64, a, b tenant, w webSeed) map[stri
 		"RecountLeadActivity": func(tx *store.Tx) error { return tx.RecountLeadActivity(ctx, wsA, []int64{b.lead.ID}) },
 		"NoteOriginHits": func(tx *store.Tx) error {
 			return tx.NoteOriginHits(ctx, wsA, []model.OriginSeen{{SiteID: w.site.ID, Origin: "https://b.example", LastHitAt: time.Now(), Hits: 5}})
+		},
+		"LeadIDsMatchingAfter": func(tx *store.Tx) error {
+			ids, err := tx.LeadIDsMatchingAfter(ctx, wsA, []byte(`[{"column":"source","op":"equals","values":["braze","web"]}]`), 0, 1000)
+			for _, id := range ids {
+				if id == b.lead.ID {
+					return errors.New("paged B's lead")
+				}
+			}
+			return err
+		},
+		"CountTargetedRescore": func(tx *store.Tx) error {
+			return tx.CountTargetedRescore(ctx, wsA, rescoreJob, []byte(`[{"column":"source","op":"equals","values":["braze"]}]`))
 		},
 		"LinkedLead": func(tx *store.Tx) error {
 			lead, err := tx.LinkedLead(ctx, wsA, w.tracked.Token)
