@@ -181,6 +181,31 @@ func BenchmarkScoring(b *testing.B) {
 		b.ReportMetric(first.Seconds(), "s-first-rescore")
 		b.ReportMetric(edit.Seconds(), "s-edit-rescore")
 
+		// A rule that only 1 % of leads can match: adding it, then editing it, re-scores those.
+		if _, err := e.db.Exec(`INSERT INTO activities (workspace_id, id, lead_id, occurred_at, source, event_type, name)
+			SELECT $1, id * 1000 + 999, id, now() - interval '1 day', 'braze', 'users.behaviors.CustomEvent', '[Custom Event tracked] partner_summit'
+			FROM leads WHERE workspace_id = $1 AND id % 100 = 0`, e.ws); err != nil {
+			b.Fatal(err)
+		}
+		rare := rules.Rule{Name: "Partner summit", Kind: rules.KindScore, Enabled: true,
+			When:  rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: "event.name", Operator: "contains", Value: "partner_summit"}}}},
+			Score: &rules.ScoreEffect{Score: "Lead score", Points: 20, Per: rules.PerLead}}
+		rareDef, _ := Def(rare)
+		saved, err := e.st.SaveRule(e.ctx, e.ws, 0, 0, rareDef)
+		if err != nil {
+			b.Fatal(err)
+		}
+		added := rescoreToEnd(b, e)
+		rare.Score.Points = 25
+		rareDef, _ = Def(rare)
+		if _, err := e.st.SaveRule(e.ctx, e.ws, 0, saved.ID, rareDef); err != nil {
+			b.Fatal(err)
+		}
+		edited := rescoreToEnd(b, e)
+		job, _ := e.st.LatestRescoreJob(e.ctx, e.ws)
+		fmt.Printf("re-score after adding a rule that 1%% of leads can match: %s; after editing it: %s (%d leads re-scored)\n",
+			added.Round(time.Millisecond), edited.Round(time.Millisecond), job.Total)
+
 		// A preview of one more point, as the rule builder asks while a marketer types.
 		r.Score.Points++
 		var times []time.Duration

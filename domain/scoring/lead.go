@@ -172,6 +172,34 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 			}
 			out.Incremental = true
 		}
+	case sameProfile && len(st.New) > 0 && len(changed) > 0:
+		// Rules edited since this lead was last scored (a targeted re-score skipped it): the
+		// unchanged rules score the new events incrementally, the changed ones everything.
+		// Rules are independent, so together this equals scoring from scratch.
+		var known, added []rules.Stamped
+		for _, e := range st.Events {
+			if st.New[e.Key] {
+				added = append(added, e)
+			} else {
+				known = append(known, e)
+			}
+		}
+		var seed []rules.Contribution
+		for _, c := range engineContributions(st.Current) {
+			if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
+				seed = append(seed, c)
+			}
+		}
+		scorer = rules.NewLeadScorer(rs.unchangedRules(st.Rules), profile, account, known)
+		if len(known) == st.Counted && scorer.Seed(seed) {
+			for _, e := range added {
+				scorer.Add(e)
+			}
+			fresh := rules.NewLeadScorer(changed, profile, account, slices.Clone(st.Events))
+			fresh.Rescore()
+			kept = fresh.Contributions()
+			out.Incremental = true
+		}
 	case sameProfile && len(st.New) == 0 && len(st.Events) == st.Counted:
 		// Rules are independent: keep what unchanged rules gave, evaluate the changed ones.
 		for _, c := range engineContributions(st.Current) {
@@ -488,6 +516,17 @@ func sameScores(stored, next map[int64]float64) bool {
 
 // changedRules lists the score rules whose id and version a stored state was not computed
 // with (all of them without a state).
+// unchangedRules are the score rules whose version is the one the lead was scored with.
+func (rs *RuleSet) unchangedRules(stored map[int64]int) []rules.ScoringRule {
+	var out []rules.ScoringRule
+	for _, r := range rs.Scoring {
+		if v, ok := stored[r.ID]; ok && v == r.Version {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func (rs *RuleSet) changedRules(stored map[int64]int) []rules.ScoringRule {
 	var out []rules.ScoringRule
 	for _, r := range rs.Scoring {

@@ -600,7 +600,11 @@ func (s *Service) rescoreChunk(ctx context.Context, tx *store.Tx, rj *model.Resc
 		return tx.LeadIDsAfter(ctx, rj.WorkspaceID, rj.AfterLeadID, s.ChunkSize)
 	}
 	if rj.AfterLeadID == 0 && rj.Done == 0 {
-		if err := tx.CountTargetedRescore(ctx, rj.WorkspaceID, rj.ID, rj.LeadFilter); err != nil {
+		targeted, err := tx.CountTargetedRescore(ctx, rj.WorkspaceID, rj.ID, rj.LeadFilter)
+		if err != nil || !targeted {
+			if err == nil {
+				return tx.LeadIDsAfter(ctx, rj.WorkspaceID, rj.AfterLeadID, s.ChunkSize)
+			}
 			return nil, err
 		}
 	}

@@ -720,9 +720,16 @@ func TestEditRescoresOnlyLeadsTheRuleCanMatch(t *testing.T) {
 	var got float64
 	e.db.QueryRow(`SELECT value FROM lead_scores s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
 		WHERE s.workspace_id = $1 AND s.lead_id = $2`, e.ws, ids[7]).Scan(&got)
+	// Skipped leads scored incrementally afterwards (their state still names the old
+	// version): one registers for the webinar now, one clicks an email.
+	e.ingest([]model.ActivityRow{
+		{LeadID: ids[0], InboundEventID: next, OccurredAt: e.now.Add(-time.Minute), Source: "braze", EventType: eventKinds[4].typ, Name: eventKinds[4].name},
+		{LeadID: ids[1], InboundEventID: next + 1, OccurredAt: e.now.Add(-time.Minute), Source: "braze", EventType: eventKinds[1].typ, Name: eventKinds[1].name},
+	})
 	targeted := e.snapshot()
 
-	// Scoring every lead from scratch now changes no score (only stale rule versions in states).
+	// Scoring every lead from scratch (stored states no longer trusted) changes no score.
+	e.exec(`UPDATE lead_scoring_state SET profile_hash = profile_hash + 1 WHERE workspace_id = $1`, e.ws)
 	err = e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) })
 	if err != nil {
 		t.Fatal(err)
@@ -735,4 +742,25 @@ func TestEditRescoresOnlyLeadsTheRuleCanMatch(t *testing.T) {
 	if got == 0 {
 		t.Fatal("the webinar lead has no score")
 	}
+
+	// An edit of a rule every lead can match pages through all leads instead.
+	for _, r := range stored {
+		if !strings.Contains(string(r.Definition), "users.messages.email.Open") {
+			continue
+		}
+		var open rules.Rule
+		json.Unmarshal(r.Definition, &open)
+		open.Score.Points++
+		def, _ := Def(open)
+		if _, err := e.st.SaveRule(e.ctx, e.ws, 0, r.ID, def); err != nil {
+			t.Fatal(err)
+		}
+		e.rescoreAll()
+		job, _ := e.st.LatestRescoreJob(e.ctx, e.ws)
+		if job.Total != 200 || job.Done != 200 || e.count(`SELECT count(*) FROM rescore_jobs WHERE workspace_id = $1 AND id = $2 AND lead_filter IS NULL`, e.ws, job.ID) != 1 {
+			t.Fatalf("an edit matching every lead: %+v", job)
+		}
+		return
+	}
+	t.Fatal("no email-open rule")
 }

@@ -617,19 +617,25 @@ func (t *Tx) LeadIDsMatchingAfter(ctx context.Context, workspaceID int64, filter
 	return out, nil
 }
 
-// CountTargetedRescore sets a targeted re-scoring job's total: its leads, counted once when it
-// starts.
-func (t *Tx) CountTargetedRescore(ctx context.Context, workspaceID, id int64, filter []byte) error {
+// CountTargetedRescore sets a targeted re-scoring job's total, counted once when it starts,
+// and reports whether it stays targeted: when more than half the leads pass its filter,
+// paging through every lead costs less than finding them, so the filter is dropped.
+func (t *Tx) CountTargetedRescore(ctx context.Context, workspaceID, id int64, filter []byte) (bool, error) {
 	cond, args, err := activityFilterSQL(filter, 3)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE rescore_jobs SET total = (SELECT count(DISTINCT lead_id) FROM activities
-		WHERE workspace_id = $1 AND lead_id IS NOT NULL AND `+cond+`) WHERE workspace_id = $1 AND id = $2`,
-		append([]any{workspaceID, id}, args...)...); err != nil {
-		return fmt.Errorf("store: unable to count the re-scoring's leads: %w", err)
+	var targeted bool
+	if err := t.tx.GetContext(ctx, &targeted, `UPDATE rescore_jobs j SET
+			total = CASE WHEN m.n * 2 > a.n THEN a.n ELSE m.n END,
+			lead_filter = CASE WHEN m.n * 2 > a.n THEN NULL ELSE j.lead_filter END
+		FROM (SELECT count(DISTINCT lead_id) AS n FROM activities WHERE workspace_id = $1 AND lead_id IS NOT NULL AND `+cond+`) m,
+			(SELECT count(*) AS n FROM leads WHERE workspace_id = $1) a
+		WHERE j.workspace_id = $1 AND j.id = $2 RETURNING j.lead_filter IS NOT NULL`,
+		append([]any{workspaceID, id}, args...)...); err != nil && notFound(err) != ErrNotFound {
+		return false, fmt.Errorf("store: unable to count the re-scoring's leads: %w", err)
 	}
-	return nil
+	return targeted, nil
 }
 
 // AdvanceRescoreJob records progress; finished marks the job done.

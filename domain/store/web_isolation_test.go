@@ -204,7 +204,8 @@ func webTxCases(ctx context.Context, wsA int64, a, b tenant, w webSeed, rescoreJ
 			return err
 		},
 		"CountTargetedRescore": func(tx *store.Tx) error {
-			return tx.CountTargetedRescore(ctx, wsA, rescoreJob, []byte(`[{"column":"source","op":"equals","values":["braze"]}]`))
+			_, err := tx.CountTargetedRescore(ctx, wsA, rescoreJob, []byte(`[{"column":"source","op":"equals","values":["braze"]}]`))
+			return err
 		},
 		"LinkedLead": func(tx *store.Tx) error {
 			lead, err := tx.LinkedLead(ctx, wsA, w.tracked.Token)
