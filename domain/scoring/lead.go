@@ -156,57 +156,30 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	sameProfile := st.Lead.StateHash != nil && *st.Lead.StateHash == hash && st.Rules != nil
 	changed := rs.changedRules(st.Rules)
 	switch {
-	case sameProfile && len(st.New) > 0 && len(changed) == 0 && len(st.Rules) == len(rs.Scoring):
-		var known, added []rules.Stamped
-		for _, e := range st.Events {
-			if st.New[e.Key] {
-				added = append(added, e)
-			} else {
-				known = append(known, e)
-			}
+	case sameProfile && len(st.New) > 0:
+		// The rules the lead was scored with score only its new events; rules edited since (a
+		// targeted re-score skipped the lead) score its whole history. Rules are independent,
+		// so together this equals scoring from scratch.
+		known, added := splitNew(st.Events, st.New)
+		current, seed := rs.Scoring, engineContributions(st.Current)
+		if len(changed) > 0 || len(st.Rules) != len(rs.Scoring) {
+			current, seed = rs.unchangedRules(st.Rules), rs.unchangedContributions(st)
 		}
-		scorer = rules.NewLeadScorer(rs.Scoring, profile, account, known)
-		if len(known) == st.Counted && scorer.Seed(engineContributions(st.Current)) {
-			for _, e := range added {
-				scorer.Add(e)
-			}
-			out.Incremental = true
-		}
-	case sameProfile && len(st.New) > 0 && len(changed) > 0:
-		// Rules edited since this lead was last scored (a targeted re-score skipped it): the
-		// unchanged rules score the new events incrementally, the changed ones everything.
-		// Rules are independent, so together this equals scoring from scratch.
-		var known, added []rules.Stamped
-		for _, e := range st.Events {
-			if st.New[e.Key] {
-				added = append(added, e)
-			} else {
-				known = append(known, e)
-			}
-		}
-		var seed []rules.Contribution
-		for _, c := range engineContributions(st.Current) {
-			if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
-				seed = append(seed, c)
-			}
-		}
-		scorer = rules.NewLeadScorer(rs.unchangedRules(st.Rules), profile, account, known)
+		scorer = rules.NewLeadScorer(current, profile, account, known)
 		if len(known) == st.Counted && scorer.Seed(seed) {
 			for _, e := range added {
 				scorer.Add(e)
 			}
-			fresh := rules.NewLeadScorer(changed, profile, account, slices.Clone(st.Events))
-			fresh.Rescore()
-			kept = fresh.Contributions()
+			if len(changed) > 0 {
+				fresh := rules.NewLeadScorer(changed, profile, account, slices.Clone(st.Events))
+				fresh.Rescore()
+				kept = fresh.Contributions()
+			}
 			out.Incremental = true
 		}
-	case sameProfile && len(st.New) == 0 && len(st.Events) == st.Counted:
-		// Rules are independent: keep what unchanged rules gave, evaluate the changed ones.
-		for _, c := range engineContributions(st.Current) {
-			if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
-				kept = append(kept, c)
-			}
-		}
+	case sameProfile && len(st.Events) == st.Counted:
+		// No new events: keep what unchanged rules gave, evaluate the changed ones.
+		kept = rs.unchangedContributions(st)
 		scorer = rules.NewLeadScorer(changed, profile, account, st.Events)
 		scorer.Rescore()
 		out.Incremental = true
@@ -516,6 +489,30 @@ func sameScores(stored, next map[int64]float64) bool {
 
 // changedRules lists the score rules whose id and version a stored state was not computed
 // with (all of them without a state).
+// splitNew parts a lead's events into those scored before and the new ones.
+func splitNew(events []rules.Stamped, fresh map[int64]bool) (known, added []rules.Stamped) {
+	for _, e := range events {
+		if fresh[e.Key] {
+			added = append(added, e)
+		} else {
+			known = append(known, e)
+		}
+	}
+	return known, added
+}
+
+// unchangedContributions are the stored contributions of rules still at the version the lead
+// was scored with.
+func (rs *RuleSet) unchangedContributions(st LeadState) []rules.Contribution {
+	var out []rules.Contribution
+	for _, c := range engineContributions(st.Current) {
+		if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // unchangedRules are the score rules whose version is the one the lead was scored with.
 func (rs *RuleSet) unchangedRules(stored map[int64]int) []rules.ScoringRule {
 	var out []rules.ScoringRule
