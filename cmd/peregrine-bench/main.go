@@ -134,6 +134,11 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	drained := time.Now()
 	processed := count(`SELECT count(*) FROM activities`)
 	stored := count(`SELECT count(*) FROM inbound_events`)
+	for count(`SELECT count(*) FROM scoring_queue`) > 0 && time.Since(loadEnd) < 10*time.Minute {
+		time.Sleep(200 * time.Millisecond)
+	}
+	scoredAt := time.Now()
+	lag := scoringLag(db)
 
 	// 2. The ceiling: a raw COPY of the same rows, same table shape and indexes, 8 streams.
 	copyRate, err := copyCeiling(db, 8, 10*time.Second)
@@ -159,6 +164,10 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 		doneAtLoadEnd, float64(doneAtLoadEnd)/loadEnd.Sub(start).Seconds(), processed, drained.Sub(start).Round(100*time.Millisecond),
 		float64(processed)/drained.Sub(start).Seconds())
 	fmt.Printf("  processing alone, after the load: %.0f events/s\n", float64(processed-doneAtLoadEnd)/drained.Sub(loadEnd).Seconds())
+	fmt.Printf("  scored end to end: all %d activities by %s after start = %.0f/s, the last %s after the load ended\n",
+		processed, scoredAt.Sub(start).Round(100*time.Millisecond), float64(processed)/scoredAt.Sub(start).Seconds(),
+		scoredAt.Sub(loadEnd).Round(100*time.Millisecond))
+	fmt.Printf("  stored → first score line, over the activities that earned points (capped rules give later ones none): %s\n", lag)
 	fmt.Printf("Raw COPY of the same rows (8 streams, same table and indexes): %.0f rows/s\n", copyRate)
 	fmt.Printf("  acknowledged / COPY = %.0f%%\n", 100*ackRate/copyRate)
 	fmt.Printf("Paced at 5,000 events/s (%s):\n  %s\n", paced, pacedRep)
@@ -187,6 +196,7 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	check("≥ 20,000 events/s acknowledged", ackRate >= 20000, fmt.Sprintf("%.0f/s", ackRate))
 	check("≥ 40% of the COPY rate", ackRate >= 0.4*copyRate, fmt.Sprintf("%.0f%%", 100*ackRate/copyRate))
 	check("≥ 5,000 events/s processed", float64(processed)/drained.Sub(start).Seconds() >= 5000, fmt.Sprintf("%.0f/s", float64(processed)/drained.Sub(start).Seconds()))
+	check("≥ 5,000 events/s scored end to end", float64(processed)/scoredAt.Sub(start).Seconds() >= 5000, fmt.Sprintf("%.0f/s", float64(processed)/scoredAt.Sub(start).Seconds()))
 	check("p99 acknowledgement ≤ 100 ms at 5,000 events/s", pacedRep.P99 <= 100*time.Millisecond, pacedRep.P99.Round(100*time.Microsecond).String())
 	check("server RSS ≤ 150 MB", hwm <= 150<<20, fmt.Sprintf("%d MB", hwm>>20))
 	check("RSS ≤ 150 MB under 8 concurrent 32 MiB bodies", big.peak <= 150<<20, fmt.Sprintf("%d MB", big.peak>>20))
@@ -292,6 +302,20 @@ func doneItems(base string) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// scoringLag is the time from an event's storing to its activity's first score line, over
+// the activities that scored (p50, p95, max).
+func scoringLag(db *sql.DB) string {
+	var p50, p95, worst float64
+	err := db.QueryRow(`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag), percentile_cont(0.95) WITHIN GROUP (ORDER BY lag), max(lag)
+		FROM (SELECT extract(epoch FROM min(l.created_at) - e.received_at) AS lag
+			FROM score_ledger l JOIN inbound_events e ON e.workspace_id = l.workspace_id AND e.id = l.activity_id
+			WHERE l.delta <> 0 GROUP BY e.workspace_id, e.id, e.received_at) x`).Scan(&p50, &p95, &worst)
+	if err != nil {
+		return "not measured: " + err.Error()
+	}
+	return fmt.Sprintf("p50 %.1f s, p95 %.1f s, max %.1f s", p50, p95, worst)
 }
 
 type bigReport struct {
