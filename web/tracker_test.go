@@ -362,6 +362,15 @@ func TestWebIdentityGraph(t *testing.T) {
 	if leadActivities(t, s, ws, dan) != 2 || leadActivities(t, s, ws, erin) != 0 {
 		t.Fatalf("after undoing erin: dan %d, erin %d activities", leadActivities(t, s, ws, dan), leadActivities(t, s, ws, erin))
 	}
+	// The leads' activity summaries follow the activities that moved.
+	for _, id := range []int64{carol, dan, erin} {
+		var counted int
+		var first, last *time.Time
+		s.DB.QueryRow(`SELECT activity_count, first_activity_at, last_activity_at FROM leads WHERE workspace_id = $1 AND id = $2`, ws, id).Scan(&counted, &first, &last)
+		if want := leadActivities(t, s, ws, id); counted != want || (want == 0) != (first == nil) || (want == 0) != (last == nil) {
+			t.Fatalf("lead %d: activity_count %d (first %v, last %v), has %d activities", id, counted, first, last, want)
+		}
+	}
 
 	// A workspace member filling a form on the site never becomes a lead.
 	const adaBrowser = "browser-ada-000000000001"

@@ -158,11 +158,11 @@ func (t *Tx) UndoIdentityLink(ctx context.Context, workspaceID, linkID int64, us
 // moved away).
 func (t *Tx) RecountLeadActivity(ctx context.Context, workspaceID int64, leadIDs []int64) error {
 	_, err := t.tx.ExecContext(ctx, `UPDATE leads l SET activity_count = x.n, first_activity_at = x.first, last_activity_at = x.last, updated_at = now()
-		FROM (SELECT id, (SELECT count(*) FROM activities a WHERE a.workspace_id = $1 AND a.lead_id = id) AS n,
-			(SELECT min(occurred_at) FROM activities a WHERE a.workspace_id = $1 AND a.lead_id = id) AS first,
-			(SELECT max(occurred_at) FROM activities a WHERE a.workspace_id = $1 AND a.lead_id = id) AS last
-			FROM unnest($2::bigint[]) AS id) AS x
-		WHERE l.workspace_id = $1 AND l.id = x.id`, workspaceID, pq.Array(leadIDs))
+		FROM (SELECT u.lead, count(a.id) AS n, min(a.occurred_at) AS first, max(a.occurred_at) AS last
+			FROM unnest($2::bigint[]) AS u(lead)
+			LEFT JOIN activities a ON a.workspace_id = $1 AND a.lead_id = u.lead
+			GROUP BY u.lead) AS x
+		WHERE l.workspace_id = $1 AND l.id = x.lead`, workspaceID, pq.Array(leadIDs))
 	if err != nil {
 		return fmt.Errorf("store: unable to recount lead activity: %w", err)
 	}
