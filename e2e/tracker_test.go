@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/braze/brazetest"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
 
@@ -103,15 +103,6 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func count(t *testing.T, db *sql.DB, q string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestWebsiteTracker installs the snippet on a site on another origin and follows real
 // browsers: anonymous visits and SPA navigation, a demo form that identifies the visitor, a
 // Braze link resolved through the Braze fake, a crawler and an automated browser ignored, a
@@ -156,7 +147,7 @@ func TestWebsiteTracker(t *testing.T) {
 		t.Fatalf("consent snippet %s", snippet)
 	}
 	db := srv.DB
-	visitors := func() int { return count(t, db, `SELECT count(*) FROM visitors WHERE workspace_id = $1`, ws.ID) }
+	visitors := func() int { return pgtest.Count(t, db, `SELECT count(*) FROM visitors WHERE workspace_id = $1`, ws.ID) }
 
 	// An automated browser (navigator.webdriver) sends nothing; a crawler's hits are refused.
 	bot := visitor(t, true, desktopChrome)
@@ -169,7 +160,7 @@ func TestWebsiteTracker(t *testing.T) {
 	_, err = crawler.Goto(site + "/pricing")
 	must(t, err)
 	waitUntil(t, "the crawler's hit counted as ignored", func() bool {
-		return count(t, db, `SELECT COALESCE(sum(count), 0) FROM ingest_counters WHERE workspace_id = $1 AND metric = 'web_ignored'
+		return pgtest.Count(t, db, `SELECT COALESCE(sum(count), 0) FROM ingest_counters WHERE workspace_id = $1 AND metric = 'web_ignored'
 			AND event_type = 'known crawler or headless browser'`, ws.ID) >= 1
 	})
 
@@ -191,7 +182,7 @@ func TestWebsiteTracker(t *testing.T) {
 	must(t, carol.Locator("#next").Click())
 	must(t, expect.Page(carol).ToHaveURL(urlEnds("/docs/getting-started")))
 	waitUntil(t, "carol's three anonymous page views", func() bool {
-		return count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id IS NULL AND event_type = 'web.page_view'`, ws.ID) == 3
+		return pgtest.Count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id IS NULL AND event_type = 'web.page_view'`, ws.ID) == 3
 	})
 	// Only now: every hit sent before was stored, so the bot's and the shy visitor's absence is real.
 	if n := visitors(); n != 1 {
@@ -206,8 +197,8 @@ func TestWebsiteTracker(t *testing.T) {
 	var carolID int64
 	waitUntil(t, "carol identified with her visits, scored for pricing and the demo", func() bool {
 		db.QueryRow(`SELECT id FROM leads WHERE workspace_id = $1 AND email = 'carol@globex-corp.example'`, ws.ID).Scan(&carolID)
-		return carolID != 0 && count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws.ID, carolID) >= 5 &&
-			count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, carolID) >= 45
+		return carolID != 0 && pgtest.Count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws.ID, carolID) >= 5 &&
+			pgtest.Count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, carolID) >= 45
 	})
 	_, err = admin.Goto(fmt.Sprintf("/leads/%d", carolID))
 	must(t, err)
@@ -243,7 +234,7 @@ func TestWebsiteTracker(t *testing.T) {
 	must(t, err)
 	must(t, expect.Page(dan).ToHaveURL(urlEnds("/landing?utm_source=braze")))
 	waitUntil(t, "dan identified through Braze", func() bool {
-		return count(t, db, `SELECT count(*) FROM activities a JOIN leads l ON l.workspace_id = a.workspace_id AND l.id = a.lead_id
+		return pgtest.Count(t, db, `SELECT count(*) FROM activities a JOIN leads l ON l.workspace_id = a.workspace_id AND l.id = a.lead_id
 			WHERE a.workspace_id = $1 AND l.email = 'dan@initech.example' AND a.name LIKE '[Website] Visited Spring offer%'`, ws.ID) == 1
 	})
 
@@ -260,13 +251,13 @@ func TestWebsiteTracker(t *testing.T) {
 	var erinID int64
 	waitUntil(t, "erin's pricing visit, scored", func() bool {
 		db.QueryRow(`SELECT id FROM leads WHERE workspace_id = $1 AND email = 'erin@initech.example'`, ws.ID).Scan(&erinID)
-		return erinID != 0 && count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2 AND event_type = 'web.page_view'`, ws.ID, erinID) >= 1 &&
-			count(t, db, `SELECT count(*) FROM scoring_queue WHERE workspace_id = $1`, ws.ID) == 0 &&
-			count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, erinID) > 0
+		return erinID != 0 && pgtest.Count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2 AND event_type = 'web.page_view'`, ws.ID, erinID) >= 1 &&
+			pgtest.Count(t, db, `SELECT count(*) FROM scoring_queue WHERE workspace_id = $1`, ws.ID) == 0 &&
+			pgtest.Count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, erinID) > 0
 	})
-	erinScore := count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, erinID)
-	carolScore := count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, carolID)
-	carolActs := count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws.ID, carolID)
+	erinScore := pgtest.Count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, erinID)
+	carolScore := pgtest.Count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, carolID)
+	carolActs := pgtest.Count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws.ID, carolID)
 
 	// The marketer undoes "Erin" on Erin's page: the browser's activity since goes back to
 	// Carol, and both are scored again.
@@ -277,19 +268,19 @@ func TestWebsiteTracker(t *testing.T) {
 	admin.OnDialog(func(d playwright.Dialog) { d.Accept() })
 	must(t, admin.Locator("#known-by").GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Undo"}).Click())
 	must(t, expect.Locator(admin.Locator(".flash-success")).ToContainText("went back to the person it belonged to before"))
-	if n := count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws.ID, erinID); n != 0 {
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws.ID, erinID); n != 0 {
 		t.Fatalf("erin keeps %d activities after the unmerge", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws.ID, carolID); n <= carolActs {
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2`, ws.ID, carolID); n <= carolActs {
 		t.Fatalf("carol did not get the browser's activity back: %d (was %d)", n, carolActs)
 	}
-	if s := count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, erinID); s >= erinScore || erinScore == 0 {
+	if s := pgtest.Count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, erinID); s >= erinScore || erinScore == 0 {
 		t.Fatalf("erin not re-scored: %d → %d", erinScore, s)
 	}
-	if s := count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, carolID); s < carolScore {
+	if s := pgtest.Count(t, db, `SELECT main_score::int FROM leads WHERE workspace_id = $1 AND id = $2`, ws.ID, carolID); s < carolScore {
 		t.Fatalf("carol's score fell after getting activity back: %d → %d", carolScore, s)
 	}
-	if n := count(t, db, `SELECT count(*) FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 AND delta < 0`, ws.ID, erinID); n == 0 {
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 AND delta < 0`, ws.ID, erinID); n == 0 {
 		t.Fatal("erin's ledger does not show the points taken back")
 	}
 
@@ -306,12 +297,12 @@ func TestWebsiteTracker(t *testing.T) {
 	must(t, err)
 	must(t, expect.Page(phone).ToHaveURL(urlEnds("/case-studies/x")))
 	waitUntil(t, "the tracked link click on carol's timeline", func() bool {
-		return count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2
+		return pgtest.Count(t, db, `SELECT count(*) FROM activities WHERE workspace_id = $1 AND lead_id = $2
 			AND name = '[Sales email] Clicked a tracked link to /case-studies/x'`, ws.ID, carolID) == 1
 	})
 
 	// Leaving pages reported the time spent on them (stored; short reads make no activity).
-	if n := count(t, db, `SELECT count(*) FROM inbound_events WHERE workspace_id = $1 AND event_type = 'web.leave'`, ws.ID); n == 0 {
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM inbound_events WHERE workspace_id = $1 AND event_type = 'web.leave'`, ws.ID); n == 0 {
 		t.Fatal("no time-on-page hit was sent when pages were left")
 	}
 
@@ -331,7 +322,7 @@ func TestWebsiteTracker(t *testing.T) {
 	must(t, button(flaky, "Book a demo").Click())
 	must(t, expect.Page(flaky).ToHaveURL(urlEnds("/thanks")))
 	waitUntil(t, "the form sent again from the next page", func() bool {
-		return count(t, db, `SELECT count(*) FROM leads WHERE workspace_id = $1 AND email = 'fay@umbrella.example'`, ws.ID) == 1
+		return pgtest.Count(t, db, `SELECT count(*) FROM leads WHERE workspace_id = $1 AND email = 'fay@umbrella.example'`, ws.ID) == 1
 	})
 	if refused.Load() < 2 {
 		t.Fatalf("the form hit was sent %d times; the first was refused, so it must have been sent again", refused.Load())

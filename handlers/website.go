@@ -65,30 +65,23 @@ func (h *Handlers) webTraffic(c echo.Context, v *views.WebsiteView) error {
 	if err != nil {
 		return err
 	}
-	var max int64
+	var most int64
 	for _, n := range st.Counts {
 		switch {
 		case n.Metric == model.MetricReceived && n.EventType == "web":
 			v.Received += n.Count
 		case n.Metric == model.MetricWebIgnored:
 			v.Ignored = append(v.Ignored, views.BarRow{Label: n.EventType, Value: n.Count})
-			max = maxInt64(max, n.Count)
+			most = max(most, n.Count)
 		}
 	}
 	sort.Slice(v.Ignored, func(i, j int) bool { return v.Ignored[i].Value > v.Ignored[j].Value })
 	for i := range v.Ignored {
-		v.Ignored[i].Percent = int(v.Ignored[i].Value * 100 / max)
+		v.Ignored[i].Percent = int(v.Ignored[i].Value * 100 / most)
 	}
 	_, gz := h.Tracker.ScriptSize()
 	v.ScriptKB = fmt.Sprintf("%.1f KB", float64(gz)/1024)
 	return nil
-}
-
-func maxInt64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 func siteForm(s model.Site) views.SiteForm {
@@ -124,21 +117,6 @@ func lines(s string) []string {
 	return out
 }
 
-// siteErrorField puts the service's message under the field it is about.
-func siteErrorField(msg string) string {
-	switch {
-	case strings.HasPrefix(msg, "Give the site a name"):
-		return "name"
-	case strings.HasPrefix(msg, "Excluded IPs"):
-		return "excluded_ips"
-	case strings.Contains(msg, "anonymous visitors"):
-		return "retention_days"
-	case strings.HasPrefix(msg, "Tracked links"):
-		return "link_days"
-	}
-	return "origins"
-}
-
 // CreateSite handles POST /integrations/website/sites.
 func (h *Handlers) CreateSite(c echo.Context) error {
 	in, f, fe := siteInput(c)
@@ -147,7 +125,7 @@ func (h *Handlers) CreateSite(c echo.Context) error {
 		var ie *website.InputError
 		switch {
 		case errors.As(err, &ie):
-			fe[siteErrorField(ie.Message)] = ie.Message
+			fe[ie.Field] = ie.Message
 		case err != nil:
 			return err
 		default:
@@ -171,7 +149,7 @@ func (h *Handlers) UpdateSite(c echo.Context) error {
 		var ie *website.InputError
 		switch {
 		case errors.As(err, &ie):
-			fe[siteErrorField(ie.Message)] = ie.Message
+			fe[ie.Field] = ie.Message
 		case errors.Is(err, store.ErrNotFound):
 			return echo.NewHTTPError(http.StatusNotFound, "No such site.")
 		case err != nil:

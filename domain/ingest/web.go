@@ -20,6 +20,7 @@ type webHit struct {
 	hit     storedHit
 	visitor model.Visitor
 	email   string // an identifying email (form, identify call)
+	form    tracker.FormResult
 }
 
 // webPlan is what a batch's website hits become.
@@ -59,7 +60,10 @@ func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (ma
 	emails := map[string]bool{}
 	for _, h := range hits {
 		seen = append(seen, model.VisitorSeen{Key: h.hit.Visitor, SiteID: h.hit.SiteID, At: h.hit.OccurredAt()})
-		h.email = identifyingEmail(h.hit.Hit)
+		if h.hit.Type == tracker.TypeForm && h.hit.Form != nil {
+			h.form = tracker.AnalyzeForm(*h.hit.Form)
+		}
+		h.email = identifyingEmail(h)
 		if h.email != "" {
 			emails[h.email] = true
 		}
@@ -92,11 +96,12 @@ func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (ma
 
 // identifyingEmail is the email a hit says the visitor is: a form that identifies, or an
 // identify call.
-func identifyingEmail(h tracker.Hit) string {
+func identifyingEmail(wh *webHit) string {
+	h := wh.hit.Hit
 	switch {
 	case h.Type == tracker.TypeForm && h.Form != nil:
-		if res := tracker.AnalyzeForm(*h.Form); res.Identifies {
-			return res.Email
+		if wh.form.Identifies {
+			return wh.form.Email
 		}
 	case h.Type == tracker.TypeIdentify && h.Identify != nil:
 		return events.CleanEmail(h.Identify.Email)
@@ -184,10 +189,10 @@ func (w webWait) lookupValue() string {
 // identifyHit finds the person a hit identifies (0: none), with the reason and its detail; or
 // parks it until Braze tells who a Braze id is.
 func identifyHit(ctx context.Context, tx *store.Tx, ws int64, h *webHit, byEmail map[string]int64) (int64, [2]string, *webWait, error) {
-	path := pathOf(h.hit.Hit)
+	path := tracker.PagePath(h.hit.URL)
 	if h.email != "" {
 		if h.hit.Type == tracker.TypeForm {
-			kind := tracker.AnalyzeForm(*h.hit.Form).Type
+			kind := h.form.Type
 			if kind == "" {
 				kind = "a"
 			} else {
@@ -256,5 +261,3 @@ func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, h *webHit, lead in
 	current[h.visitor.ID] = lead
 	return nil
 }
-
-func pathOf(h tracker.Hit) string { return tracker.PagePath(h.URL) }

@@ -42,13 +42,14 @@ type SiteInput struct {
 	LinkDays       int
 }
 
-// InputError is a problem with what a person entered, worded for them.
-type InputError struct{ Message string }
+// InputError is a problem with what a person entered, worded for them, and the form field
+// it is about.
+type InputError struct{ Field, Message string }
 
 func (e *InputError) Error() string { return e.Message }
 
-func invalid(format string, args ...any) error {
-	return &InputError{Message: fmt.Sprintf(format, args...)}
+func invalid(field, format string, args ...any) error {
+	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // check validates the input and returns the site to store.
@@ -56,7 +57,7 @@ func (in SiteInput) check(ws int64) (model.Site, error) {
 	site := model.Site{WorkspaceID: ws, Name: strings.TrimSpace(in.Name), RequireConsent: in.RequireConsent,
 		HonourDNT: in.HonourDNT, RetentionDays: in.RetentionDays, LinkDays: in.LinkDays, ExcludedIPs: []string{}}
 	if site.Name == "" || utf8.RuneCountInString(site.Name) > 100 {
-		return site, invalid("Give the site a name of 1 to 100 characters, e.g. “Acme website”.")
+		return site, invalid("name", "Give the site a name of 1 to 100 characters, e.g. “Acme website”.")
 	}
 	for _, o := range in.Origins {
 		if strings.TrimSpace(o) == "" {
@@ -64,17 +65,17 @@ func (in SiteInput) check(ws int64) (model.Site, error) {
 		}
 		norm, err := tracker.NormalizeOrigin(o)
 		if err != nil {
-			return site, invalid("%s", err.Error())
+			return site, invalid("origins", "%s", err.Error())
 		}
 		if !slices.Contains(site.Origins, norm) {
 			site.Origins = append(site.Origins, norm)
 		}
 	}
 	if len(site.Origins) == 0 || len(site.Origins) > 50 {
-		return site, invalid("List the site's addresses (1 to 50), e.g. https://www.acme.com — hits from other origins are refused.")
+		return site, invalid("origins", "List the site's addresses (1 to 50), e.g. https://www.acme.com — hits from other origins are refused.")
 	}
 	if _, err := tracker.ParseExcludedIPs(in.ExcludedIPs); err != nil {
-		return site, invalid("Excluded IPs: %s.", err.Error())
+		return site, invalid("excluded_ips", "Excluded IPs: %s.", err.Error())
 	}
 	for _, ip := range in.ExcludedIPs {
 		if ip = strings.TrimSpace(ip); ip != "" {
@@ -88,10 +89,10 @@ func (in SiteInput) check(ws int64) (model.Site, error) {
 		site.LinkDays = 30
 	}
 	if site.RetentionDays < 1 || site.RetentionDays > 3650 {
-		return site, invalid("Keep anonymous visitors' data 1 to 3650 days.")
+		return site, invalid("retention_days", "Keep anonymous visitors' data 1 to 3650 days.")
 	}
 	if site.LinkDays < 1 || site.LinkDays > 3650 {
-		return site, invalid("Tracked links can last 1 to 3650 days.")
+		return site, invalid("link_days", "Tracked links can last 1 to 3650 days.")
 	}
 	return site, nil
 }
@@ -135,14 +136,14 @@ func Snippet(publicURL string, site model.Site) string {
 func (s *Service) CreateLink(ctx context.Context, ws, leadID int64, target string, userID *int64) (model.TrackedLink, error) {
 	u, err := url.Parse(strings.TrimSpace(target))
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return model.TrackedLink{}, invalid("Enter the full address of a page on your site, e.g. https://www.acme.com/case-studies.")
+		return model.TrackedLink{}, invalid("target", "Enter the full address of a page on your site, e.g. https://www.acme.com/case-studies.")
 	}
 	site, ok, err := s.siteOf(ctx, ws, u)
 	if err != nil {
 		return model.TrackedLink{}, err
 	}
 	if !ok {
-		return model.TrackedLink{}, invalid("%s is not on one of your tracked sites; add its origin under Integrations › Website first.", u.Scheme+"://"+u.Host)
+		return model.TrackedLink{}, invalid("target", "%s is not on one of your tracked sites; add its origin under Integrations › Website first.", u.Scheme+"://"+u.Host)
 	}
 	token, err := tracker.NewLinkToken(ws)
 	if err != nil {
