@@ -66,6 +66,9 @@ func (t *Tx) MarkVisitorInternal(ctx context.Context, workspaceID, visitorID int
 
 // StaffEmails returns which of the emails belong to the workspace's users.
 func (t *Tx) StaffEmails(ctx context.Context, workspaceID int64, emails []string) (map[string]bool, error) {
+	if len(emails) == 0 {
+		return map[string]bool{}, nil // most batches are page views: no query
+	}
 	var found []string
 	if err := t.tx.SelectContext(ctx, &found, `SELECT email FROM users WHERE workspace_id = $1 AND email = ANY($2)`,
 		workspaceID, pq.Array(emails)); err != nil {
