@@ -123,32 +123,72 @@ func (l *LeadScorer) recompute(pos int) []Contribution {
 		e := l.events[i]
 		history = append(history, e.Event)
 		subject.Now, subject.Event, subject.Events = e.Time, &l.events[i].Event, history
-		var next []Contribution
-		for k, r := range l.Rules {
-			if r.Effect.Per == PerLead && fired[k] {
-				continue
-			}
-			if !r.When.Match(subject) {
-				continue
-			}
-			pts := r.Effect.Points
-			if r.Effect.Per == PerEvent && r.Effect.Cap > 0 {
-				room := r.Effect.Cap - math.Abs(given[k])
-				if room <= 0 {
-					continue
-				}
-				if math.Abs(pts) > room {
-					pts = math.Copysign(room, pts)
-				}
-			}
-			given[k] += pts
-			fired[k] = true
-			next = append(next, Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Score, EventKey: e.Key, At: e.Time, Points: pts})
-		}
+		next := scoreEvent(l.Rules, subject, e, given, fired)
 		changes = append(changes, diff(l.contributions[i], next)...)
 		l.contributions[i] = next
 	}
 	return changes
+}
+
+// scoreEvent gives one event (the subject's, with the history up to it) its contributions,
+// given what each rule has given so far (for caps) and whether it fired (for once per lead).
+func scoreEvent(rules []ScoringRule, subject *Subject, e Stamped, given []float64, fired []bool) []Contribution {
+	var next []Contribution
+	for k, r := range rules {
+		if r.Effect.Per == PerLead && fired[k] {
+			continue
+		}
+		if !r.When.Match(subject) {
+			continue
+		}
+		pts := r.Effect.Points
+		if r.Effect.Per == PerEvent && r.Effect.Cap > 0 {
+			room := r.Effect.Cap - math.Abs(given[k])
+			if room <= 0 {
+				continue
+			}
+			if math.Abs(pts) > room {
+				pts = math.Copysign(room, pts)
+			}
+		}
+		given[k] += pts
+		fired[k] = true
+		next = append(next, Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Score, EventKey: e.Key, At: e.Time, Points: pts})
+	}
+	return next
+}
+
+// Extend scores events that come after every event the prior contributions were earned
+// for: per rule, the points given so far and whether it fired follow from those
+// contributions, so only the new events are evaluated. History holds the earlier events
+// the rules' counts can reach (see CountWindow), in time order; older ones are not needed.
+// The result equals scoring every event from scratch. Added must be in time order.
+func Extend(rules []ScoringRule, profile Profile, account *Account, prior []Contribution, history []Event, added []Stamped) []Contribution {
+	index := make(map[int64]int, len(rules))
+	for i, r := range rules {
+		index[r.ID] = i
+	}
+	given := make([]float64, len(rules))
+	fired := make([]bool, len(rules))
+	for _, c := range prior {
+		if k, ok := index[c.RuleID]; ok {
+			given[k] += c.Points
+			fired[k] = true
+		}
+	}
+	events := make([]Event, 0, len(history)+len(added))
+	events = append(events, history...)
+	subject := &Subject{Profile: profile, Account: account}
+	var out []Contribution
+	for i := range added {
+		if added[i].lower == nil {
+			added[i].Prepare()
+		}
+		events = append(events, added[i].Event)
+		subject.Now, subject.Event, subject.Events = added[i].Time, &events[len(events)-1], events
+		out = append(out, scoreEvent(rules, subject, added[i], given, fired)...)
+	}
+	return out
 }
 
 // diff lists what changed between two contribution sets of one event.
@@ -262,6 +302,15 @@ func (l *LeadScorer) Events() []Event {
 	out := make([]Event, len(l.events))
 	for i, e := range l.events {
 		out[i] = e.Event
+	}
+	return out
+}
+
+// Keys returns the lead's event keys in time order.
+func (l *LeadScorer) Keys() []int64 {
+	out := make([]int64, len(l.events))
+	for i, e := range l.events {
+		out[i] = e.Key
 	}
 	return out
 }

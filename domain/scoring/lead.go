@@ -25,6 +25,12 @@ type LeadState struct {
 	// Without new activities, only the rules that changed since the state are evaluated. In
 	// any other case the lead is scored from scratch. All give the same result.
 	New map[int64]bool
+	// Append: Added are the lead's new activities, all after those its state covers, and
+	// Events only the older ones its rules can still look at (see CanAppend); Memory is the
+	// state's.
+	Append bool
+	Added  []rules.Stamped
+	Memory Memory
 }
 
 // Outcome is what scoring a lead changes.
@@ -58,23 +64,17 @@ func units(t time.Time) float64 {
 	return t.Sub(heatEpoch).Hours() / 24 / rules.HeatHalfLifeDays
 }
 
-// Heat is log2 of Σ 2^units(t) over the lead's activities: the lead's engagement (each
-// activity counting 1 today, ½ a half-life ago …) times 2^units(now). Every lead's heat decays
-// at the same rate, so this number orders leads the same way at every moment and never needs
-// updating as time passes; heat at now is 2^(Heat − units(now)). 0 means no activity.
+// Heat is log2 of Σ 2^units(t) over the lead's activities (folded in time order, see
+// foldHeat): the lead's engagement (each activity counting 1 today, ½ a half-life ago …)
+// times 2^units(now). Every lead's heat decays at the same rate, so this number orders leads
+// the same way at every moment and never needs updating as time passes; heat at now is
+// 2^(Heat − units(now)). 0 means no activity.
 func Heat(times []time.Time) float64 {
-	if len(times) == 0 {
-		return 0
+	var h float64
+	for i, t := range times {
+		h = foldHeat(h, i == 0, t)
 	}
-	top := math.Inf(-1)
-	for _, t := range times {
-		top = math.Max(top, units(t))
-	}
-	var sum float64
-	for _, t := range times {
-		sum += math.Exp2(units(t) - top)
-	}
-	return top + math.Log2(sum)
+	return h
 }
 
 // At converts time-free percentiles to heats at now, for rules.Temperature.
@@ -150,47 +150,14 @@ type contribKey struct {
 func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	profile, account := Profile(st.Lead)
 	hash := profileHash(profile, account)
-	var scorer *rules.LeadScorer
-	var out Outcome
-	var kept []rules.Contribution
-	sameProfile := st.Lead.StateHash != nil && *st.Lead.StateHash == hash && st.Rules != nil
-	changed := rs.changedRules(st.Rules)
-	switch {
-	case sameProfile && len(st.New) > 0:
-		// The rules the lead was scored with score only its new events; rules edited since (a
-		// targeted re-score skipped the lead) score its whole history. Rules are independent,
-		// so together this equals scoring from scratch.
-		known, added := splitNew(st.Events, st.New)
-		current, seed := rs.Scoring, engineContributions(st.Current)
-		if len(changed) > 0 || len(st.Rules) != len(rs.Scoring) {
-			current, seed = rs.unchangedRules(st.Rules), rs.unchangedContributions(st)
-		}
-		scorer = rules.NewLeadScorer(current, profile, account, known)
-		if len(known) == st.Counted && scorer.Seed(seed) {
-			for _, e := range added {
-				scorer.Add(e)
-			}
-			if len(changed) > 0 {
-				fresh := rules.NewLeadScorer(changed, profile, account, slices.Clone(st.Events))
-				fresh.Rescore()
-				kept = fresh.Contributions()
-			}
-			out.Incremental = true
-		}
-	case sameProfile && len(st.Events) == st.Counted:
-		// No new events: keep what unchanged rules gave, evaluate the changed ones.
-		kept = rs.unchangedContributions(st)
-		scorer = rules.NewLeadScorer(changed, profile, account, st.Events)
-		scorer.Rescore()
-		out.Incremental = true
+	var f facts
+	if st.Append {
+		f = rs.appendFacts(st, profile, account, now)
+	} else {
+		f = rs.rescoreFacts(st, profile, account, hash, now)
 	}
-	if !out.Incremental {
-		kept = nil
-		scorer = rules.NewLeadScorer(rs.Scoring, profile, account, st.Events)
-		scorer.Rescore()
-	}
-	events := scorer.Events()
-	next := rs.canonical(append(kept, scorer.Contributions()...))
+	next := f.next
+	out := Outcome{Incremental: f.incremental}
 
 	// Score lines: removed contributions first, then new ones, each in event time order.
 	old := make(map[contribKey]model.Contribution, len(st.Current))
@@ -246,11 +213,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	}
 	res.MainScore = res.Scores[rs.MainScoreID]
 
-	labelRules := make([]rules.LabelRule, len(rs.Labels))
-	for i, l := range rs.Labels {
-		labelRules[i] = l.LabelRule
-	}
-	res.Labels = dedupe(rules.Labels(labelRules, events, profile, account, now))
+	res.Labels = dedupe(f.labels)
 	had := map[string]bool{}
 	for _, l := range st.Lead.Labels {
 		had[l] = true
@@ -278,15 +241,13 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 
 	res.FitPoints, res.Grade, res.FitRules = rules.Fit(rs.Grades, profile, account, rs.Scale, now)
 
-	times := make([]time.Time, len(events))
-	for i, e := range events {
-		times[i] = e.Time
+	if f.count > 0 {
+		res.Heat = f.memory.Heat
 	}
-	res.Heat = Heat(times)
-	eng := rules.Engage(times, now)
+	eng := engagement(f.memory, f.count, now)
 	res.Rising = eng.LastWeek >= 3 && eng.LastWeek >= 2*eng.PriorWeekly
 	res.Temperature = rules.Temperature(eng, heat.At(now), now)
-	res.RefreshAt = rs.refreshAt(next, times, now)
+	res.RefreshAt = rs.refreshAt(next, f.memory.Recent, now)
 	// An earlier look that is still ahead is harmless: keep it rather than rewrite the row.
 	if old := st.Lead.RefreshAt; old != nil && old.After(now) && (res.RefreshAt == nil || !old.After(*res.RefreshAt)) {
 		res.RefreshAt = old
@@ -298,7 +259,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		!sameStrings(l.Labels, res.Labels) || !sameTime(l.RefreshAt, res.RefreshAt)
 	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
 	nextModel := rs.modelContributions(st.Lead.ID, next)
-	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(rs.Scoring, len(events), nextModel)}
+	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(rs.Scoring, f.count, nextModel, f.memory)}
 	out.ProfileChanged = l.StateHash == nil || *l.StateHash != hash
 	out.StateChanged = l.StateVersion == nil || *l.StateVersion != rs.Version || l.StateHash == nil || *l.StateHash != hash ||
 		string(l.State) != string(out.State.State)
@@ -340,6 +301,52 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	}
 	out.Matched = after
 	return out
+}
+
+// rescoreFacts scores a lead whose every activity is in st.Events: from scratch, or, with a
+// state from the same profile, only its new activities or only the rules changed since.
+func (rs *RuleSet) rescoreFacts(st LeadState, profile rules.Profile, account *rules.Account, hash int64, now time.Time) facts {
+	var scorer *rules.LeadScorer
+	var out facts
+	var kept []rules.Contribution
+	sameProfile := st.Lead.StateHash != nil && *st.Lead.StateHash == hash && st.Rules != nil
+	changed := rs.changedRules(st.Rules)
+	switch {
+	case sameProfile && len(st.New) > 0:
+		// The rules the lead was scored with score only its new events; rules edited since (a
+		// targeted re-score skipped the lead) score its whole history. Rules are independent,
+		// so together this equals scoring from scratch.
+		known, added := splitNew(st.Events, st.New)
+		current, seed := rs.Scoring, engineContributions(st.Current)
+		if len(changed) > 0 || len(st.Rules) != len(rs.Scoring) {
+			current, seed = rs.unchangedRules(st.Rules), rs.unchangedContributions(st)
+		}
+		scorer = rules.NewLeadScorer(current, profile, account, known)
+		if len(known) == st.Counted && scorer.Seed(seed) {
+			for _, e := range added {
+				scorer.Add(e)
+			}
+			if len(changed) > 0 {
+				fresh := rules.NewLeadScorer(changed, profile, account, slices.Clone(st.Events))
+				fresh.Rescore()
+				kept = fresh.Contributions()
+			}
+			out.incremental = true
+		}
+	case sameProfile && len(st.Events) == st.Counted:
+		// No new events: keep what unchanged rules gave, evaluate the changed ones.
+		kept = rs.unchangedContributions(st)
+		scorer = rules.NewLeadScorer(changed, profile, account, st.Events)
+		scorer.Rescore()
+		out.incremental = true
+	}
+	if !out.incremental {
+		kept = nil
+		scorer = rules.NewLeadScorer(rs.Scoring, profile, account, st.Events)
+		scorer.Rescore()
+	}
+	out.next = rs.canonical(append(kept, scorer.Contributions()...))
+	return rs.scratchFacts(out, scorer.Events(), scorer.Keys(), profile, account, now)
 }
 
 // refreshAt is the next moment something stored for the lead changes by itself: a

@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math/rand"
+	"reflect"
 	"testing"
 	"time"
 
@@ -139,9 +140,23 @@ func TestStateRoundTrip(t *testing.T) {
 		{LeadID: 9, RuleID: 4, RuleVersion: 1, ActivityID: 18, ScoreID: 6, EarnedAt: time.UnixMicro(1673223651123457).UTC(), Points: 30},
 	}
 	scoring := []rules.ScoringRule{{ID: 3, Version: 2}, {ID: 4, Version: 1}}
-	out, err := DecodeState(9, EncodeState(scoring, 17, in))
-	if err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Rules[3] != 2 || out.Rules[4] != 1 || len(out.Rules) != 2 || out.Events != 17 {
+	mem := Memory{Valid: true, LastAt: time.UnixMicro(1773223651123456).UTC(), LastKey: 1 << 40, Heat: 123.456789,
+		Recent: []time.Time{time.UnixMicro(1773000000000001).UTC(), time.UnixMicro(1773223651123456).UTC()}, Held: []int64{4, 9000}, Labels: 1<<63 + 5}
+	out, err := DecodeState(9, EncodeState(scoring, 17, in, mem))
+	if err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Rules[3] != 2 || out.Rules[4] != 1 || len(out.Rules) != 2 || out.Events != 17 ||
+		fmt.Sprint(out.Memory) != fmt.Sprint(mem) {
 		t.Fatalf("%v %v", out, err)
+	}
+	// Without contributions, and truncated anywhere.
+	empty := EncodeState(scoring, 0, nil, Memory{Valid: true})
+	if out, err := DecodeState(9, empty); err != nil || len(out.Contributions) != 0 || !out.Memory.Valid {
+		t.Fatalf("%v %v", out, err)
+	}
+	whole := EncodeState(scoring, 17, in, mem)
+	for n := 1; n < len(whole); n++ {
+		if out, err := DecodeState(9, whole[:n]); err == nil && len(out.Contributions) == len(in) {
+			t.Fatalf("accepted a state cut at %d bytes", n)
+		}
 	}
 	if _, err := DecodeState(9, []byte{1, 200}); err == nil {
 		t.Fatal("accepted a truncated state")
@@ -170,4 +185,90 @@ func TestHistoryGroups(t *testing.T) {
 	if g := historyGroups(nil, 10); len(g) != 0 {
 		t.Fatalf("groups of nothing: %v", g)
 	}
+}
+
+// TestAppendingMatchesScratch: activities newer than a lead's state, scored on top of it with
+// only the history the rules can reach (a count's window, a recent label's horizon) and
+// later than the state was computed, give exactly what scoring every activity from scratch
+// gives: scores, ledger, labels, heat, temperature, refresh time and the state's bytes.
+func TestAppendingMatchesScratch(t *testing.T) {
+	rs := defaultRuleSet(t)
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewSource(11))
+	kinds := []struct{ typ, name string }{
+		{"users.messages.email.Open", "[Email campaign engagement] Opened email A"},
+		{"users.messages.email.Click", "[Email campaign engagement] Clicked in email A on https://x"},
+		{"users.behaviors.CustomEvent", "[Custom Event tracked] pricing_page_viewed"},
+		{"users.behaviors.CustomEvent", "[Custom Event tracked] demo_requested"},
+		{"users.messages.email.Bounce", "[Email campaign engagement] Email bounced"},
+	}
+	titles := []string{"VP Sales", "Intern", "Head of Marketing", ""}
+	appended, refreshDue := 0, 0
+	for trial := 0; trial < 400; trial++ {
+		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", Title: titles[rng.Intn(len(titles))]}
+		var all []rules.Stamped
+		at := now.Add(-time.Duration(rng.Intn(120*24)) * time.Hour)
+		for k := 0; k < 1+rng.Intn(40); k++ {
+			kd := kinds[rng.Intn(len(kinds)-1)]
+			if rng.Intn(30) == 0 {
+				kd = kinds[len(kinds)-1]
+			}
+			at = at.Add(time.Duration(rng.Intn(3*24*60)) * time.Minute) // time moves forward, ties and all
+			all = append(all, rules.Stamped{Key: int64(k + 1), Event: rules.Event{Name: kd.name, Type: kd.typ, Time: at}})
+		}
+		split := 1 + rng.Intn(len(all))
+		if split == len(all) {
+			split--
+		}
+		if split == 0 {
+			continue
+		}
+		// The state is computed when the last old activity came in, or a little later.
+		then := all[split-1].Time.Add(time.Duration(rng.Intn(48*60)) * time.Minute)
+		// Scoring the new ones, later (the clock moves forward).
+		at2 := maxTime(then, all[len(all)-1].Time).Add(time.Duration(rng.Intn(48*60)) * time.Minute)
+		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all[:split]...)}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, then)
+		stored := lead
+		stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
+		stored.RefreshAt, stored.Labels, stored.Heat = first.Scoring.RefreshAt, first.Scoring.Labels, first.Scoring.Heat
+		stored.ActivityCount = len(all)
+		state, err := DecodeState(1, first.State.State)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rs.canAppend(stored, state, len(all)-split) {
+			t.Fatalf("trial %d: a lead with new activities after its state cannot append", trial)
+		}
+		if stored.RefreshAt != nil && !stored.RefreshAt.After(at2) {
+			refreshDue++ // time changed things too (expiry, decay, windows): appending handles it
+		}
+		since := rs.historySince(all[split].Time, at2)
+		var window []rules.Stamped
+		for _, e := range all[:split] {
+			if !since.IsZero() && !e.Time.Before(since) {
+				window = append(window, e)
+			}
+		}
+		inc := rs.Score(LeadState{Lead: stored, Events: window, Added: append([]rules.Stamped(nil), all[split:]...), Append: true,
+			Current: state.Contributions, Rules: state.Rules, Counted: state.Events, Memory: state.Memory}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, at2)
+		scratchLead := stored
+		scratchLead.StateHash = nil // ignore the state: every activity from scratch
+		full := rs.Score(LeadState{Lead: scratchLead, Events: append([]rules.Stamped(nil), all...), Current: state.Contributions}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, at2)
+		appended++
+		if fmt.Sprint(inc.Scoring) != fmt.Sprint(full.Scoring) || string(inc.State.State) != string(full.State.State) ||
+			!reflect.DeepEqual(inc.Ledger, full.Ledger) || !inc.Incremental {
+			t.Fatalf("trial %d (split %d of %d, window %d, then %v, at %v, stored refresh %v): appended %+v\nscratch %+v\nledger %v\nvs     %v", trial, split, len(all), len(window), then, at2, stored.RefreshAt,
+				inc.Scoring, full.Scoring, inc.Ledger, full.Ledger)
+		}
+	}
+	if appended < 350 || refreshDue < 100 {
+		t.Fatalf("only %d trials appended, %d with a refresh due", appended, refreshDue)
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

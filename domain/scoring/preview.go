@@ -129,7 +129,7 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 			if err != nil {
 				return err
 			}
-			states, err := loadStates(ctx, tx, workspaceID, next, leads)
+			states, _, err := loadStates(ctx, tx, workspaceID, next, leads, false, nil, now)
 			if err != nil {
 				return err
 			}

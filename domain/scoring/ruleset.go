@@ -42,6 +42,7 @@ type RuleSet struct {
 	labelWindows []time.Duration
 	propKeys     map[string]bool
 	labelStyles  map[string]LabelRule
+	history      historyNeeds
 }
 
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
@@ -105,6 +106,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			rs.Grades = append(rs.Grades, rules.GradeRule{ID: st.ID, Points: r.Grade.Points, When: c})
 		}
 	}
+	rs.history = rs.historyNeeds()
 	return rs, problems
 }
 

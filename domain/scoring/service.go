@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -29,7 +31,13 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[int64]*RuleSet
+	// activitiesRead counts the activities scoring read, new ones included.
+	activitiesRead atomic.Int64
 }
+
+// ActivitiesRead is how many activities scoring has read so far: appending new activities
+// to a lead's state reads those and the few older ones a rule can still look at.
+func (s *Service) ActivitiesRead() int64 { return s.activitiesRead.Load() }
 
 // NewService returns a service with defaults.
 func NewService(st *store.Store, log *slog.Logger) *Service {
@@ -85,23 +93,21 @@ func (s *Service) ScoreLeads(ctx context.Context, tx *store.Tx, workspaceID int6
 // ScoreNew scores the leads of activities not scored yet (the scoring workers' step, from the
 // queue): a lead whose stored state is current has only the new activities scored.
 func (s *Service) ScoreNew(ctx context.Context, tx *store.Tx, workspaceID int64, activities []model.ActivityRow) error {
-	fresh := make(map[int64]bool, len(activities))
-	seen := map[int64]bool{}
+	newOf := map[int64][]int64{}
 	var leadIDs []int64
 	for _, a := range activities {
-		fresh[a.InboundEventID] = true
-		if !seen[a.LeadID] {
-			seen[a.LeadID] = true
+		if newOf[a.LeadID] == nil {
 			leadIDs = append(leadIDs, a.LeadID)
 		}
+		newOf[a.LeadID] = append(newOf[a.LeadID], a.InboundEventID)
 	}
 	sort.Slice(leadIDs, func(i, j int) bool { return leadIDs[i] < leadIDs[j] })
-	return s.score(ctx, tx, workspaceID, leadIDs, fresh, true)
+	return s.score(ctx, tx, workspaceID, leadIDs, newOf, true)
 }
 
 // score scores leads and stores what changed; rollup also rolls up their accounts (a full
 // re-score rolls up every account once, at its end, instead).
-func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64, fresh map[int64]bool, rollup bool) error {
+func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, leadIDs []int64, newOf map[int64][]int64, rollup bool) error {
 	if len(leadIDs) == 0 {
 		return nil
 	}
@@ -124,7 +130,8 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err != nil {
 		return err
 	}
-	states, outcomes, err := scoreInGroups(ctx, tx, workspaceID, rs, leads, fresh, heat, now)
+	states, outcomes, read, err := scoreInGroups(ctx, tx, workspaceID, rs, leads, newOf, heat, now)
+	s.activitiesRead.Add(int64(read))
 	if err != nil {
 		return err
 	}
@@ -227,24 +234,32 @@ var historyBudget = 20000
 // scoreInGroups loads and scores leads a group at a time, dropping each group's activities
 // once scored, so memory follows historyBudget rather than the batch's whole history. The
 // states returned keep their lead and stored contributions, not their events.
-func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, fresh map[int64]bool, heat HeatScale, now time.Time) ([]LeadState, []Outcome, error) {
+func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, newOf map[int64][]int64, heat HeatScale, now time.Time) ([]LeadState, []Outcome, int, error) {
+	fresh := make(map[int64]bool)
+	for _, ids := range newOf {
+		for _, id := range ids {
+			fresh[id] = true
+		}
+	}
 	states := make([]LeadState, 0, len(leads))
 	outcomes := make([]Outcome, 0, len(leads))
+	read := 0
 	for _, group := range historyGroups(leads, historyBudget) {
-		loaded, err := loadStates(ctx, tx, workspaceID, rs, group)
+		loaded, n, err := loadStates(ctx, tx, workspaceID, rs, group, true, newOf, now)
+		read += n
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, read, err
 		}
 		for i := range loaded {
 			loaded[i].New = fresh
 		}
 		outcomes = append(outcomes, scoreAll(rs, loaded, heat, now)...)
 		for i := range loaded {
-			loaded[i].Events = nil
+			loaded[i].Events, loaded[i].Added = nil, nil
 		}
 		states = append(states, loaded...)
 	}
-	return states, outcomes, nil
+	return states, outcomes, read, nil
 }
 
 // historyGroups cuts leads, in order, into runs whose activity counts add up to at most
@@ -461,14 +476,14 @@ func AccountFit(rs *RuleSet, a store.ScoringAccount, now time.Time) (float64, st
 	return points, grade
 }
 
-// loadStates reads the leads' activities and ledger and groups them per lead.
-func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead) ([]LeadState, error) {
-	ids := make([]int64, len(leads))
-	for i, l := range leads {
-		ids[i] = l.ID
-	}
+// loadStates reads what scoring needs of the leads: their states, and their activities —
+// every one, or, when appending is allowed, for a lead whose new activities (newOf: lead →
+// activity ids; none when only time passed) can be appended to its state, only those and
+// the older ones its rules can still look at. It returns the number of activities read.
+func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, appending bool, newOf map[int64][]int64, now time.Time) ([]LeadState, int, error) {
 	at := make(map[int64]int, len(leads))
 	states := make([]LeadState, len(leads))
+	var full, added []int64
 	for i, l := range leads {
 		at[l.ID] = i
 		states[i].Lead = l
@@ -476,16 +491,66 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		if err != nil {
 			stored = State{} // unreadable: score from scratch
 		}
-		states[i].Current, states[i].Rules, states[i].Counted = stored.Contributions, stored.Rules, stored.Events
-	}
-	keys := rs.PropertyKeys()
-	err := tx.EachActivityForScoring(ctx, workspaceID, ids, rs.NeedsProperties(), func(a *store.ScoringActivity) error {
-		if i, ok := at[a.LeadID]; ok {
-			states[i].Events = append(states[i].Events, rules.Stamped{Key: a.ID, Event: EventOf(*a, keys)})
+		states[i].Current, states[i].Rules, states[i].Counted, states[i].Memory = stored.Contributions, stored.Rules, stored.Events, stored.Memory
+		if appending && rs.canAppend(l, stored, len(newOf[l.ID])) {
+			states[i].Append = true
+			added = append(added, newOf[l.ID]...)
+		} else {
+			full = append(full, l.ID)
 		}
-		return nil
-	})
-	return states, err
+	}
+	keys, withProps := rs.PropertyKeys(), rs.NeedsProperties()
+	read := 0
+	collect := func(into func(*LeadState) *[]rules.Stamped) func(a *store.ScoringActivity) error {
+		return func(a *store.ScoringActivity) error {
+			read++
+			if i, ok := at[a.LeadID]; ok {
+				list := into(&states[i])
+				*list = append(*list, rules.Stamped{Key: a.ID, Event: EventOf(*a, keys)})
+			}
+			return nil
+		}
+	}
+	if len(added) > 0 {
+		if err := tx.EachActivityForScoringByID(ctx, workspaceID, added, withProps,
+			collect(func(st *LeadState) *[]rules.Stamped { return &st.Added })); err != nil {
+			return nil, read, err
+		}
+	}
+	var window store.RecentScoringActivities
+	for i := range states {
+		st := &states[i]
+		if !st.Append {
+			continue
+		}
+		if len(st.Added) != len(newOf[st.Lead.ID]) || len(st.Added) > 0 && !st.Memory.AfterLast(st.Added[0]) {
+			// An activity arrived late (or moved): score the lead over its whole history.
+			st.Append, st.Added = false, nil
+			full = append(full, st.Lead.ID)
+			continue
+		}
+		var oldest time.Time
+		if len(st.Added) > 0 {
+			oldest = st.Added[0].Time
+		}
+		if since := rs.historySince(oldest, now); !since.IsZero() {
+			window.LeadIDs, window.Since = append(window.LeadIDs, st.Lead.ID), append(window.Since, since)
+		}
+	}
+	if len(window.LeadIDs) > 0 {
+		window.Except = added
+		if err := tx.EachRecentActivityForScoring(ctx, workspaceID, window, withProps,
+			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events })); err != nil {
+			return nil, read, err
+		}
+	}
+	if len(full) > 0 {
+		slices.Sort(full)
+		err := tx.EachActivityForScoring(ctx, workspaceID, full, withProps,
+			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events }))
+		return states, read, err
+	}
+	return states, read, nil
 }
 
 // EventOf turns a stored activity into the engine's event, with the property keys the rules

@@ -764,3 +764,83 @@ func TestEditRescoresOnlyLeadsTheRuleCanMatch(t *testing.T) {
 	}
 	t.Fatal("no email-open rule")
 }
+
+// TestAppendingReadsOnlyWhatRulesNeed: new activities newer than a lead's state are scored
+// reading only them and the older activities a rule can still look at (the default rules
+// count visits over 7 days and hold labels for 7 and 30 days), also when only time passes;
+// the result is what scoring every activity from scratch gives.
+func TestAppendingReadsOnlyWhatRulesNeed(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(30)
+	next := int64(1)
+	batch := func(at func(i int) time.Time, kind func(i int) int) []model.ActivityRow {
+		var acts []model.ActivityRow
+		for i, id := range ids {
+			k := eventKinds[kind(i)]
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: next, OccurredAt: at(i), Source: "braze", EventType: k.typ, Name: k.name})
+			next++
+		}
+		return acts
+	}
+	// History, in time order: 20 activities per lead, 200 to 100 days ago.
+	for day := 200; day > 100; day -= 5 {
+		e.ingest(batch(func(i int) time.Time { return e.now.Add(-time.Duration(day*24)*time.Hour + time.Duration(i)*time.Minute) },
+			func(i int) int { return (i + day) % 5 }))
+	}
+	read := e.svc.ActivitiesRead()
+	e.ingest(batch(func(int) time.Time { return e.now.Add(-2 * time.Hour) }, func(i int) int { return i % 5 }))
+	if n := e.svc.ActivitiesRead() - read; n != int64(len(ids)) {
+		t.Fatalf("scoring one new activity per lead read %d activities, want only the %d new ones", n, len(ids))
+	}
+	// Now the last batch is within the rules' reach: it is read with the new one, nothing older.
+	read = e.svc.ActivitiesRead()
+	e.ingest(batch(func(int) time.Time { return e.now.Add(-time.Hour) }, func(i int) int { return 2 })) // pricing page
+	if n := e.svc.ActivitiesRead() - read; n != 2*int64(len(ids)) {
+		t.Fatalf("read %d activities, want the %d new ones and the %d of the last 7 days", n, len(ids), len(ids))
+	}
+	states := func() string {
+		var s []string
+		rows, _ := e.db.Query(`SELECT lead_id, encode(contributions, 'hex') FROM lead_scoring_state WHERE workspace_id = $1 ORDER BY lead_id`, e.ws)
+		for rows.Next() {
+			var id int64
+			var c string
+			rows.Scan(&id, &c)
+			s = append(s, fmt.Sprint(id, ":", c))
+		}
+		rows.Close()
+		return strings.Join(s, " ")
+	}
+	scratch := func() {
+		e.exec(`UPDATE lead_scoring_state SET profile_hash = profile_hash + 1 WHERE workspace_id = $1`, e.ws)
+		if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appended, appendedStates := e.snapshot(), states()
+	if len(appended.Scores) < len(ids)/2 || !strings.Contains(fmt.Sprint(appended.Leads), "Pricing this week") {
+		t.Fatalf("scoring barely happened: %v", appended)
+	}
+	scratch()
+	if full := e.snapshot(); fmt.Sprint(full) != fmt.Sprint(appended) || states() != appendedStates {
+		t.Fatalf("appending differs from scoring from scratch\nappended %v\nscratch  %v", appended, full)
+	}
+
+	// Ten days on, the refresh re-scores the leads as time passed: it reads the activities
+	// the 30-day labels can still see (the last two batches), not the history.
+	e.now = e.now.Add(10 * 24 * time.Hour)
+	read = e.svc.ActivitiesRead()
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.svc.ActivitiesRead() - read; n != 2*int64(len(ids)) {
+		t.Fatalf("the refresh read %d activities, want the %d of the last 30 days", n, 2*len(ids))
+	}
+	refreshed, refreshedStates := e.snapshot(), states()
+	if refreshed.Leads[ids[0]] == appended.Leads[ids[0]] {
+		t.Fatalf("ten days changed nothing: %v", refreshed.Leads[ids[0]])
+	}
+	scratch()
+	if full := e.snapshot(); fmt.Sprint(full) != fmt.Sprint(refreshed) || states() != refreshedStates {
+		t.Fatalf("the refresh differs from scoring from scratch\nrefreshed %v\nscratch   %v", refreshed, full)
+	}
+}

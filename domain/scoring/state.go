@@ -19,20 +19,27 @@ import (
 // a varint (or, for points finer than that, a marker and 8 bytes). One row per lead is read
 // instead of the ledger lines behind it. Rules are independent of each other, so after a
 // rule change only the changed rules need evaluating; the rule list says which those are.
-const stateFormat = 4
+// Format 5 adds the memory between the rules and the contributions: the last activity's time
+// and id, the time-free heat (8 bytes), the recent activity times as deltas, the held
+// timeless labels' rule ids and the label rules' fingerprint (8 bytes). Format 4 states are
+// read without a memory.
+const stateFormat = 5
+
+const stateFormatWithoutMemory = 4
 
 // State is a lead's decoded state.
 type State struct {
 	Rules         map[int64]int // score rule id → version it was scored with
 	Events        int           // how many activities it was computed over
 	Contributions []model.Contribution
+	Memory        Memory
 }
 
 // EncodeState packs the rules a lead was scored with, the number of its activities, and its
 // contributions. The count lets a scorer check that the state covers exactly the activities
 // it sees, and score from scratch when it does not.
-func EncodeState(scoring []rules.ScoringRule, events int, cs []model.Contribution) []byte {
-	out := make([]byte, 0, 2+len(scoring)*4+len(cs)*12)
+func EncodeState(scoring []rules.ScoringRule, events int, cs []model.Contribution, m Memory) []byte {
+	out := make([]byte, 0, 32+len(scoring)*4+len(cs)*12+len(m.Recent)*4)
 	out = append(out, stateFormat)
 	out = binary.AppendUvarint(out, uint64(events))
 	out = binary.AppendUvarint(out, uint64(len(scoring)))
@@ -40,6 +47,20 @@ func EncodeState(scoring []rules.ScoringRule, events int, cs []model.Contributio
 		out = binary.AppendUvarint(out, uint64(r.ID))
 		out = binary.AppendUvarint(out, uint64(r.Version))
 	}
+	out = binary.AppendVarint(out, m.LastAt.UnixMicro())
+	out = binary.AppendVarint(out, m.LastKey)
+	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(m.Heat))
+	out = binary.AppendUvarint(out, uint64(len(m.Recent)))
+	prev := m.LastAt.UnixMicro()
+	for _, t := range m.Recent {
+		out = binary.AppendVarint(out, t.UnixMicro()-prev)
+		prev = t.UnixMicro()
+	}
+	out = binary.AppendUvarint(out, uint64(len(m.Held)))
+	for _, id := range m.Held {
+		out = binary.AppendUvarint(out, uint64(id))
+	}
+	out = binary.LittleEndian.AppendUint64(out, m.Labels)
 	var act, at int64
 	for _, c := range cs {
 		out = binary.AppendUvarint(out, uint64(c.RuleID))
@@ -66,7 +87,8 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 	if len(b) == 0 {
 		return st, nil
 	}
-	if b[0] != stateFormat {
+	format := b[0]
+	if format != stateFormat && format != stateFormatWithoutMemory {
 		return st, errState
 	}
 	b = b[1:]
@@ -100,6 +122,11 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 		id := int64(next())
 		st.Rules[id] = int(next())
 	}
+	if format == stateFormat {
+		if st.Memory, b = decodeMemory(b); b == nil {
+			return st, errState
+		}
+	}
 	var act, at int64
 	for len(b) > 0 {
 		c := model.Contribution{LeadID: leadID}
@@ -128,6 +155,64 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 	}
 	st.Contributions = out
 	return st, nil
+}
+
+// decodeMemory reads a memory off the front of b and returns the rest: nil when unreadable,
+// an empty non-nil slice when nothing follows.
+func decodeMemory(b []byte) (Memory, []byte) {
+	m := Memory{Valid: true}
+	varint := func() int64 {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			b = nil
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	uvarint := func() uint64 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			b = nil
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	fixed := func() uint64 {
+		if len(b) < 8 {
+			b = nil
+			return 0
+		}
+		v := binary.LittleEndian.Uint64(b)
+		b = b[8:]
+		return v
+	}
+	last := varint()
+	m.LastAt = time.UnixMicro(last).UTC()
+	m.LastKey = varint()
+	m.Heat = math.Float64frombits(fixed())
+	n := uvarint()
+	if n > uint64(len(b)) {
+		return m, nil
+	}
+	prev := last
+	for i := uint64(0); i < n && b != nil; i++ {
+		prev += varint()
+		m.Recent = append(m.Recent, time.UnixMicro(prev).UTC())
+	}
+	n = uvarint()
+	if n > uint64(len(b)) {
+		return m, nil
+	}
+	for i := uint64(0); i < n && b != nil; i++ {
+		m.Held = append(m.Held, int64(uvarint()))
+	}
+	m.Labels = fixed()
+	if b == nil {
+		return m, nil
+	}
+	return m, b[:len(b):len(b)]
 }
 
 // profileHash fingerprints what rules read of a lead besides its events: a lead whose

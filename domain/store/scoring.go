@@ -94,14 +94,50 @@ type ScoringActivity struct {
 // Rows are scanned by hand: this read is the bulk of a re-score, and reflection doubled its
 // cost.
 func (t *Tx) EachActivityForScoring(ctx context.Context, workspaceID int64, leadIDs []int64, withProperties bool, fn func(*ScoringActivity) error) error {
+	return t.eachScoringActivity(ctx, withProperties, fn, `FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2)`,
+		workspaceID, pq.Array(leadIDs))
+}
+
+// EachActivityForScoringByID hands the activities with the given ids to fn, per lead in time
+// order: the new activities of leads scored by appending.
+func (t *Tx) EachActivityForScoringByID(ctx context.Context, workspaceID int64, ids []int64, withProperties bool, fn func(*ScoringActivity) error) error {
+	return t.eachScoringActivity(ctx, withProperties, fn, `FROM activities WHERE workspace_id = $1 AND id = ANY($2)`,
+		workspaceID, pq.Array(ids))
+}
+
+// RecentScoringActivities says, per lead, since when its activities are read, and which
+// activities to leave out (those already read).
+type RecentScoringActivities struct {
+	LeadIDs []int64
+	Since   []time.Time
+	Except  []int64
+}
+
+// EachRecentActivityForScoring hands fn each lead's activities since its time (the history a
+// rule can still look at when new activities are appended), per lead in time order. The
+// timeline index serves it as one range per lead.
+func (t *Tx) EachRecentActivityForScoring(ctx context.Context, workspaceID int64, r RecentScoringActivities, withProperties bool, fn func(*ScoringActivity) error) error {
+	if r.Except == nil {
+		r.Except = []int64{} // <> ALL(NULL) would match nothing
+	}
+	since := make([]string, len(r.Since))
+	for i, s := range r.Since {
+		since[i] = s.UTC().Format(time.RFC3339Nano)
+	}
+	return t.eachScoringActivity(ctx, withProperties, fn, `FROM unnest($2::bigint[], $3::timestamptz[]) AS u(lead, since)
+		CROSS JOIN LATERAL (SELECT * FROM activities a WHERE a.workspace_id = $1 AND a.lead_id = u.lead AND a.occurred_at >= u.since
+			AND a.id <> ALL($4)) AS a`, workspaceID, pq.Array(r.LeadIDs), pq.Array(since), pq.Array(r.Except))
+}
+
+// eachScoringActivity runs the scoring read over the rows the from clause gives.
+func (t *Tx) eachScoringActivity(ctx context.Context, withProperties bool, fn func(*ScoringActivity) error, from string, args ...any) error {
 	props := `NULL::bytea`
 	if withProperties {
 		props = `convert_to(properties::text, 'UTF8')`
 	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT id, lead_id, (extract(epoch FROM occurred_at) * 1000000)::bigint,
 			source, event_type, name, campaign_id, campaign_name, canvas_id, canvas_name, url, `+props+`
-		FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2) ORDER BY lead_id, occurred_at, id`,
-		workspaceID, pq.Array(leadIDs))
+		`+from+` ORDER BY lead_id, occurred_at, id`, args...)
 	if err != nil {
 		return fmt.Errorf("store: unable to read activities for scoring: %w", err)
 	}

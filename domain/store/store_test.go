@@ -1344,6 +1344,17 @@ func TestTxIsolation(t *testing.T) {
 			err := tx.EachActivityForScoring(ctx, wsA, []int64{b.lead.ID}, true, func(*store.ScoringActivity) error { n++; return nil })
 			return errors.Join(err, none("activities", n))
 		},
+		"EachActivityForScoringByID": func(tx *store.Tx) error {
+			n := 0
+			err := tx.EachActivityForScoringByID(ctx, wsA, []int64{ids.event}, true, func(*store.ScoringActivity) error { n++; return nil })
+			return errors.Join(err, none("activities", n))
+		},
+		"EachRecentActivityForScoring": func(tx *store.Tx) error {
+			n := 0
+			err := tx.EachRecentActivityForScoring(ctx, wsA, store.RecentScoringActivities{LeadIDs: []int64{b.lead.ID}, Since: []time.Time{time.Unix(0, 0)}},
+				true, func(*store.ScoringActivity) error { n++; return nil })
+			return errors.Join(err, none("activities", n))
+		},
 		"SaveScoring": func(tx *store.Tx) error {
 			w := model.ScoringWrite{Leads: []model.LeadScoring{{LeadID: b.lead.ID, MainScore: 99, Grade: "A"}},
 				Scores: []model.LeadScoring{{LeadID: b.lead.ID, Scores: map[int64]float64{ids.score: 99}}},

@@ -1,0 +1,283 @@
+package scoring
+
+import (
+	"hash/fnv"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+)
+
+// Appending: when a lead's new activities all come after the ones its state covers (the
+// common case: Currents and the tracker deliver in order), they are scored on top of the
+// state without reading the lead's older activities, except those a rule can still look at
+// (a count's window, a label's "within the last N days"). What the state remembers for that
+// is its Memory; the result is the one scoring from scratch gives (tested).
+
+// minRecentSpan is how far back a lead's memory keeps activity times at least: temperature
+// turns frozen 90 days after the last activity, "rising" looks at the last five weeks.
+const minRecentSpan = 90 * 24 * time.Hour
+
+// Memory is what a lead's state keeps besides its contributions so that new activities can
+// be scored without the older ones.
+type Memory struct {
+	Valid   bool // false for a state written before memories existed
+	LastAt  time.Time
+	LastKey int64       // the last activity in time order (then id): appending needs newer ones
+	Heat    float64     // time-free heat of every activity (see Heat)
+	Recent  []time.Time // activity times of the rule set's recent span before the scoring on, in order
+	Held    []int64     // timeless label rules an activity made hold, ascending
+	Labels  uint64      // fingerprint of the lead label rules the memory was computed with
+}
+
+// historyNeeds is how much history a rule set's rules read.
+type historyNeeds struct {
+	countWindow  time.Duration        // the longest event.count window of the score rules
+	labelHorizon time.Duration        // the longest horizon of the LabelRecent rules
+	labelClass   []rules.LabelHistory // per lead label rule
+	anyEvent     bool                 // some label rule can be held by any old event: no appending
+	labels       uint64               // fingerprint of the lead label rules
+	// span is how long an activity can still change a lead by time passing alone (the
+	// longest window of temperature and labels): a memory keeps the times of that span, all
+	// the refresh time needs.
+	span time.Duration
+}
+
+func (rs *RuleSet) historyNeeds() historyNeeds {
+	h := historyNeeds{span: minRecentSpan}
+	for _, w := range rs.labelWindows {
+		h.span = max(h.span, w)
+	}
+	for _, r := range rs.Scoring {
+		h.countWindow = max(h.countWindow, r.When.CountWindow())
+	}
+	f := fnv.New64a()
+	for _, l := range rs.Labels {
+		class, horizon := l.When.LabelHistory()
+		h.labelClass = append(h.labelClass, class)
+		h.anyEvent = h.anyEvent || class == rules.LabelAnyEvent
+		if class == rules.LabelRecent {
+			h.labelHorizon = max(h.labelHorizon, horizon)
+		}
+		f.Write(strconv.AppendInt(strconv.AppendInt(nil, l.ID, 10), int64(l.Version), 36))
+		f.Write([]byte{0})
+	}
+	h.labels = f.Sum64()
+	return h
+}
+
+// canAppend reports whether a lead's added activities (so many of them, maybe none: time
+// passed) can be scored on top of its stored state: the state comes from the same rules and
+// profile and covers every other activity of the lead. The caller still checks that the
+// added activities are newer than the state's last one (AfterLast). Scorers' clocks are
+// assumed to agree (NTP): a state computed "later" than now would keep too few recent times.
+func (rs *RuleSet) canAppend(l model.ScoringLead, stored State, added int) bool {
+	m := stored.Memory
+	switch {
+	case !m.Valid || m.Labels != rs.history.labels || rs.history.anyEvent || stored.Events+added != l.ActivityCount:
+		return false
+	case len(rs.changedRules(stored.Rules)) > 0 || len(stored.Rules) != len(rs.Scoring):
+		return false
+	}
+	p, a := Profile(l)
+	return l.StateHash != nil && *l.StateHash == profileHash(p, a)
+}
+
+// historySince is since when a lead's older activities must be read to append activities
+// from oldest on (zero oldest: none added): what the score rules' counts and the recent
+// labels can look at. Zero: none.
+func (rs *RuleSet) historySince(oldest, now time.Time) time.Time {
+	var since time.Time
+	if rs.history.countWindow > 0 && !oldest.IsZero() {
+		since = oldest.Add(-rs.history.countWindow)
+	}
+	if rs.history.labelHorizon > 0 {
+		if s := now.Add(-rs.history.labelHorizon); since.IsZero() || s.Before(since) {
+			since = s
+		}
+	}
+	return since
+}
+
+// AfterLast reports whether an activity comes after every one the memory covers.
+func (m Memory) AfterLast(e rules.Stamped) bool {
+	return e.Time.After(m.LastAt) || e.Time.Equal(m.LastAt) && e.Key > m.LastKey
+}
+
+// facts is what an outcome follows from, however it was computed.
+type facts struct {
+	next        []rules.Contribution
+	labels      []string
+	memory      Memory
+	count       int // activities covered
+	incremental bool
+}
+
+// appendFacts scores a lead's added activities on top of its state. st.Events holds the
+// older activities the rules can reach, st.Added the new ones, both in time order.
+func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rules.Account, now time.Time) facts {
+	history := make([]rules.Event, len(st.Events))
+	for i, e := range st.Events {
+		history[i] = e.Event
+	}
+	current := engineContributions(st.Current)
+	added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added)
+	f := facts{next: rs.canonical(append(current, added...)), count: st.Counted + len(st.Added), incremental: true}
+	old := st.Memory
+	m := Memory{Valid: true, LastAt: old.LastAt, LastKey: old.LastKey, Heat: old.Heat, Labels: rs.history.labels}
+	n := st.Counted
+	recent := slices.Clone(old.Recent)
+	for _, e := range st.Added {
+		m.Heat = foldHeat(m.Heat, n == 0, e.Time)
+		n++
+		m.LastAt, m.LastKey = e.Time, e.Key
+		recent = append(recent, e.Time)
+	}
+	m.Recent = recentTimes(recent, now, rs.history.span)
+	window := append(history, make([]rules.Event, 0, len(st.Added))...)
+	fresh := make([]rules.Event, len(st.Added))
+	for i, e := range st.Added {
+		window = append(window, e.Event)
+		fresh[i] = e.Event
+	}
+	held := map[int64]bool{}
+	for _, id := range old.Held {
+		held[id] = true
+	}
+	for i, l := range rs.Labels {
+		var has bool
+		if rs.history.labelClass[i] == rules.LabelTimeless {
+			byEvent := held[l.ID] || matchAny(l.When, fresh, profile, account, now)
+			if byEvent {
+				held[l.ID] = true
+			}
+			has = byEvent || l.When.Match(&rules.Subject{Now: now, Profile: profile, Account: account})
+		} else {
+			has = labelHolds(l.When, window, profile, account, now)
+		}
+		if has {
+			f.labels = append(f.labels, l.Name)
+		}
+	}
+	m.Held = sortedIDs(held)
+	f.memory = m
+	return f
+}
+
+// scratchFacts completes facts computed over a lead's every activity (events, in time order).
+func (rs *RuleSet) scratchFacts(f facts, events []rules.Event, keys []int64, profile rules.Profile, account *rules.Account, now time.Time) facts {
+	m := Memory{Valid: true, Labels: rs.history.labels}
+	times := make([]time.Time, len(events))
+	for i, e := range events {
+		m.Heat = foldHeat(m.Heat, i == 0, e.Time)
+		times[i] = e.Time
+	}
+	if len(events) > 0 {
+		m.LastAt, m.LastKey = events[len(events)-1].Time, keys[len(keys)-1]
+	}
+	m.Recent = recentTimes(times, now, rs.history.span)
+	f.count = len(events)
+	for i, l := range rs.Labels {
+		var has bool
+		if rs.history.labelClass[i] == rules.LabelTimeless {
+			byEvent := matchAny(l.When, events, profile, account, now)
+			if byEvent {
+				m.Held = append(m.Held, l.ID)
+			}
+			has = byEvent || l.When.Match(&rules.Subject{Now: now, Profile: profile, Account: account})
+		} else {
+			has = labelHolds(l.When, events, profile, account, now)
+		}
+		if has {
+			f.labels = append(f.labels, l.Name)
+		}
+	}
+	slices.Sort(m.Held)
+	m.Held = slices.Compact(m.Held)
+	f.memory = m
+	return f
+}
+
+// labelHolds: the rule holds at now without an event or with one of the events (which its
+// counts see too), as rules.Labels decides.
+func labelHolds(c *rules.Compiled, events []rules.Event, profile rules.Profile, account *rules.Account, now time.Time) bool {
+	s := &rules.Subject{Now: now, Events: events, Profile: profile, Account: account}
+	if c.Match(s) {
+		return true
+	}
+	for i := range events {
+		s.Event = &events[i]
+		if c.Match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchAny: one of the events makes a timeless rule hold.
+func matchAny(c *rules.Compiled, events []rules.Event, profile rules.Profile, account *rules.Account, now time.Time) bool {
+	s := &rules.Subject{Now: now, Profile: profile, Account: account}
+	for i := range events {
+		s.Event = &events[i]
+		if c.Match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldHeat adds an activity to a time-free heat: log2(2^h + 2^units(t)), computed without
+// overflow. Folding a lead's activities in time order gives its Heat, the same whether they
+// were folded in one pass or across scorings.
+func foldHeat(h float64, first bool, t time.Time) float64 {
+	u := units(t)
+	if first {
+		return u
+	}
+	top, low := max(h, u), min(h, u)
+	return top + math.Log2(1+math.Exp2(low-top))
+}
+
+// recentTimes keeps the times (in order) of span before now and later.
+func recentTimes(times []time.Time, now time.Time, span time.Duration) []time.Time {
+	from := now.Add(-span)
+	i := 0
+	for i < len(times) && times[i].Before(from) {
+		i++
+	}
+	return times[i:]
+}
+
+// engagement is what temperature and "rising" read, from a lead's memory.
+func engagement(m Memory, count int, now time.Time) rules.Engagement {
+	e := rules.Engagement{Last: m.LastAt}
+	if count > 0 {
+		e.Heat = math.Exp2(m.Heat - units(now))
+	}
+	var prior float64
+	for _, t := range m.Recent {
+		if t.After(now) {
+			continue
+		}
+		switch age := now.Sub(t).Hours() / 24; {
+		case age <= 7:
+			e.LastWeek++
+		case age <= 35:
+			prior++
+		}
+	}
+	e.PriorWeekly = prior / 4
+	return e
+}
+
+func sortedIDs(set map[int64]bool) []int64 {
+	out := make([]int64, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
