@@ -784,7 +784,9 @@ func TestAppendingReadsOnlyWhatRulesNeed(t *testing.T) {
 	}
 	// History, in time order: 20 activities per lead, 200 to 100 days ago.
 	for day := 200; day > 100; day -= 5 {
-		e.ingest(batch(func(i int) time.Time { return e.now.Add(-time.Duration(day*24)*time.Hour + time.Duration(i)*time.Minute) },
+		e.ingest(batch(func(i int) time.Time {
+			return e.now.Add(-time.Duration(day*24)*time.Hour + time.Duration(i)*time.Minute)
+		},
 			func(i int) int { return (i + day) % 5 }))
 	}
 	read := e.svc.ActivitiesRead()
