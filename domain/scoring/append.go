@@ -70,20 +70,54 @@ func (rs *RuleSet) historyNeeds() historyNeeds {
 }
 
 // canAppend reports whether a lead's added activities (so many of them, maybe none: time
-// passed) can be scored on top of its stored state: the state comes from the same rules and
-// profile and covers every other activity of the lead. The caller still checks that the
-// added activities are newer than the state's last one (AfterLast). Scorers' clocks are
-// assumed to agree (NTP): a state computed "later" than now would keep too few recent times.
-func (rs *RuleSet) canAppend(l model.ScoringLead, stored State, added int) bool {
+// passed) can be scored on top of its stored state: the state comes from the same rules (see
+// rulesStillHold) and profile and covers every other activity of the lead. The caller still
+// checks that the added activities are newer than the state's last one (AfterLast).
+// Scorers' clocks are assumed to agree (NTP): a state computed "later" than now would keep
+// too few recent times. unsettled is the oldest rules version whose re-scoring has not
+// finished (0: none).
+func (rs *RuleSet) canAppend(l model.ScoringLead, stored State, added int, unsettled int64) bool {
 	m := stored.Memory
 	switch {
 	case !m.Valid || m.Labels != rs.history.labels || rs.history.anyEvent || stored.Events+added != l.ActivityCount:
 		return false
-	case len(rs.changedRules(stored.Rules)) > 0 || len(stored.Rules) != len(rs.Scoring):
+	case !rs.rulesStillHold(stored, l.StateVersion, unsettled):
 		return false
 	}
 	p, a := Profile(l)
 	return l.StateHash != nil && *l.StateHash == profileHash(p, a)
+}
+
+// rulesStillHold: the state was computed with the current score rules, or the rules that
+// differ (edited, added, removed since) gave the lead nothing and every re-scoring since the
+// state's rules version finished. A targeted re-scoring after an edit skips the leads none of
+// whose activities either version of the rule can match, and leaves their states as they
+// were: for those leads the state holds for the new rules too (the version catches up when
+// it is next written), so they keep appending instead of reading their history once more.
+func (rs *RuleSet) rulesStillHold(stored State, stateVersion *int64, unsettled int64) bool {
+	differ := map[int64]bool{}
+	for _, r := range rs.Scoring {
+		if v, ok := stored.Rules[r.ID]; !ok || v != r.Version {
+			differ[r.ID] = true
+		}
+	}
+	for id := range stored.Rules {
+		if _, ok := rs.ruleVersions[id]; !ok {
+			differ[id] = true
+		}
+	}
+	if len(differ) == 0 {
+		return true
+	}
+	if stateVersion == nil || unsettled != 0 && unsettled > *stateVersion {
+		return false
+	}
+	for _, c := range stored.Contributions {
+		if differ[c.RuleID] {
+			return false
+		}
+	}
+	return true
 }
 
 // historySince is since when a lead's older activities must be read to append activities

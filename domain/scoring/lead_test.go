@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,7 +238,7 @@ func TestAppendingMatchesScratch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rs.canAppend(stored, state, len(all)-split) {
+		if !rs.canAppend(stored, state, len(all)-split, 0) {
 			t.Fatalf("trial %d: a lead with new activities after its state cannot append", trial)
 		}
 		if stored.RefreshAt != nil && !stored.RefreshAt.After(at2) {
@@ -271,4 +273,73 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// TestStateHoldsAfterAnEditThatSkippedTheLead: after an edit whose targeted re-score skipped a
+// lead (no activity of it can match the rule), the lead's state still holds for the new
+// rules once the re-scoring finished, unless the edited rule gave it points; appending then
+// gives what scoring from scratch with the new rules gives.
+func TestStateHoldsAfterAnEditThatSkippedTheLead(t *testing.T) {
+	defs := NewWorkspaceSeed().Rules
+	webinar := 0
+	for i, d := range defs {
+		if strings.Contains(string(d.Definition), "webinar_registered") {
+			webinar = i + 1
+		}
+	}
+	if webinar == 0 {
+		t.Fatal("no webinar rule among the defaults")
+	}
+	rs := defaultRuleSet(t)
+	edited := defaultRuleSet(t)
+	edited.Version++
+	for i := range edited.Scoring {
+		if edited.Scoring[i].ID == int64(webinar) {
+			edited.Scoring[i].Version++
+			edited.Scoring[i].Effect.Points += 4
+			edited.effects[int64(webinar)] = edited.Scoring[i].Effect
+			edited.ruleVersions[int64(webinar)]++
+		}
+	}
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	event := func(key int64, name string, ago time.Duration) rules.Stamped {
+		return rules.Stamped{Key: key, Event: rules.Event{Type: "users.behaviors.CustomEvent", Name: "[Custom Event tracked] " + name, Time: now.Add(-ago)}}
+	}
+	score := func(history []rules.Stamped) (model.ScoringLead, State) {
+		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", ActivityCount: len(history) + 1}
+		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), history...)}, HeatScale{}, now.Add(-time.Hour))
+		lead.StateVersion, lead.StateHash, lead.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
+		state, err := DecodeState(1, first.State.State)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lead, state
+	}
+	skipped, state := score([]rules.Stamped{event(1, "pricing_page_viewed", 48*time.Hour), event(2, "demo_requested", 47*time.Hour)})
+	jobVersion := edited.Version
+	if !edited.canAppend(skipped, state, 1, 0) || !edited.canAppend(skipped, state, 1, *skipped.StateVersion) {
+		t.Fatal("a lead the edit cannot touch reads its whole history after the re-scoring finished")
+	}
+	if edited.canAppend(skipped, state, 1, jobVersion) {
+		t.Fatal("trusted a state while the edit's re-scoring is still running")
+	}
+	matched, matchedState := score([]rules.Stamped{event(1, "webinar_registered", 48*time.Hour)})
+	if edited.canAppend(matched, matchedState, 1, 0) {
+		t.Fatal("trusted a state holding points of the edited rule's old version")
+	}
+	// The skipped lead registers for the webinar now: the edited rule scores it.
+	added := event(3, "webinar_registered", time.Minute)
+	window := []rules.Stamped{event(1, "pricing_page_viewed", 48*time.Hour), event(2, "demo_requested", 47*time.Hour)} // within the labels' 30 days
+	inc := edited.Score(LeadState{Lead: skipped, Events: window, Added: []rules.Stamped{added}, Append: true, Current: state.Contributions, Rules: state.Rules,
+		Counted: state.Events, Memory: state.Memory}, HeatScale{}, now)
+	scratchLead := skipped
+	scratchLead.StateHash = nil
+	full := edited.Score(LeadState{Lead: scratchLead, Current: state.Contributions,
+		Events: []rules.Stamped{event(1, "pricing_page_viewed", 48*time.Hour), event(2, "demo_requested", 47*time.Hour), added}}, HeatScale{}, now)
+	if fmt.Sprint(inc.Scoring) != fmt.Sprint(full.Scoring) || string(inc.State.State) != string(full.State.State) || !reflect.DeepEqual(inc.Ledger, full.Ledger) {
+		t.Fatalf("appended %+v\nscratch  %+v", inc.Scoring, full.Scoring)
+	}
+	if inc.Scoring.MainScore <= 0 || !slices.Contains(inc.Fired, int64(webinar)) {
+		t.Fatalf("the edited rule did not score the new registration: %+v fired %v", inc.Scoring, inc.Fired)
+	}
 }

@@ -117,10 +117,11 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 			return err
 		}
 		out.Total = total
-		hot, warm, neutral, _, err := tx.HeatScale(ctx, workspaceID)
+		settings, err := tx.ScoringSettings(ctx, workspaceID)
 		if err != nil {
 			return err
 		}
+		hot, warm, neutral := settings.Hot, settings.Warm, settings.Neutral
 		deadline := time.Now().Add(previewBudget)
 		for start := 0; start < len(ids) && (start == 0 || time.Now().Before(deadline)); start += 500 {
 			chunk := ids[start:min(start+500, len(ids))]
@@ -129,7 +130,7 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 			if err != nil {
 				return err
 			}
-			states, _, err := loadStates(ctx, tx, workspaceID, next, leads, false, nil, now)
+			states, _, err := loadStates(ctx, tx, workspaceID, next, leads, noAppending, nil, now)
 			if err != nil {
 				return err
 			}

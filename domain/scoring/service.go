@@ -61,6 +61,12 @@ func (s *Service) ruleSet(ctx context.Context, from ruleSource, workspaceID int6
 	if err != nil {
 		return nil, err
 	}
+	return s.ruleSetAt(ctx, from, workspaceID, version)
+}
+
+// ruleSetAt returns the rule set at a version known to be the workspace's current one: from
+// the cache, compiled only when the rules changed.
+func (s *Service) ruleSetAt(ctx context.Context, from ruleSource, workspaceID, version int64) (*RuleSet, error) {
 	s.mu.Lock()
 	cached := s.cache[workspaceID]
 	s.mu.Unlock()
@@ -111,26 +117,26 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if len(leadIDs) == 0 {
 		return nil
 	}
-	rs, err := s.ruleSet(ctx, tx, workspaceID)
+	settings, err := tx.ScoringSettings(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	rs, err := s.ruleSetAt(ctx, tx, workspaceID, settings.RulesVersion)
 	if err != nil {
 		return err
 	}
 	now := s.Now()
-	hot, warm, neutral, computed, err := tx.HeatScale(ctx, workspaceID)
-	if err != nil {
-		return err
-	}
-	if computed == nil { // a new workspace: place its first leads against each other
-		if hot, warm, neutral, err = tx.ComputeHeatScale(ctx, workspaceID); err != nil {
+	heat := HeatScale{Hot: settings.Hot, Warm: settings.Warm, Neutral: settings.Neutral}
+	if settings.HeatComputed == nil { // a new workspace: place its first leads against each other
+		if heat.Hot, heat.Warm, heat.Neutral, err = tx.ComputeHeatScale(ctx, workspaceID); err != nil {
 			return err
 		}
 	}
-	heat := HeatScale{Hot: hot, Warm: warm, Neutral: neutral}
 	leads, err := tx.LockScoringLeads(ctx, workspaceID, leadIDs)
 	if err != nil {
 		return err
 	}
-	states, outcomes, read, err := scoreInGroups(ctx, tx, workspaceID, rs, leads, newOf, heat, now)
+	states, outcomes, read, err := scoreInGroups(ctx, tx, workspaceID, rs, leads, newOf, settings.Unsettled, heat, now)
 	s.activitiesRead.Add(int64(read))
 	if err != nil {
 		return err
@@ -234,7 +240,7 @@ var historyBudget = 20000
 // scoreInGroups loads and scores leads a group at a time, dropping each group's activities
 // once scored, so memory follows historyBudget rather than the batch's whole history. The
 // states returned keep their lead and stored contributions, not their events.
-func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, newOf map[int64][]int64, heat HeatScale, now time.Time) ([]LeadState, []Outcome, int, error) {
+func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, newOf map[int64][]int64, unsettled int64, heat HeatScale, now time.Time) ([]LeadState, []Outcome, int, error) {
 	fresh := make(map[int64]bool)
 	for _, ids := range newOf {
 		for _, id := range ids {
@@ -245,7 +251,7 @@ func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *Rul
 	outcomes := make([]Outcome, 0, len(leads))
 	read := 0
 	for _, group := range historyGroups(leads, historyBudget) {
-		loaded, n, err := loadStates(ctx, tx, workspaceID, rs, group, true, newOf, now)
+		loaded, n, err := loadStates(ctx, tx, workspaceID, rs, group, unsettled, newOf, now)
 		read += n
 		if err != nil {
 			return nil, nil, read, err
@@ -261,6 +267,10 @@ func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *Rul
 	}
 	return states, outcomes, read, nil
 }
+
+// noAppending tells loadStates to read every lead's whole history (previews compare rule
+// sets, so they score from scratch).
+const noAppending = -1
 
 // historyGroups cuts leads, in order, into runs whose activity counts add up to at most
 // budget; a lead over budget alone makes a run.
@@ -477,10 +487,11 @@ func AccountFit(rs *RuleSet, a store.ScoringAccount, now time.Time) (float64, st
 }
 
 // loadStates reads what scoring needs of the leads: their states, and their activities —
-// every one, or, when appending is allowed, for a lead whose new activities (newOf: lead →
+// every one, or, unless unsettled is noAppending (else: the oldest rules version whose
+// re-scoring has not finished, 0 for none), for a lead whose new activities (newOf: lead →
 // activity ids; none when only time passed) can be appended to its state, only those and
 // the older ones its rules can still look at. It returns the number of activities read.
-func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, appending bool, newOf map[int64][]int64, now time.Time) ([]LeadState, int, error) {
+func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, unsettled int64, newOf map[int64][]int64, now time.Time) ([]LeadState, int, error) {
 	at := make(map[int64]int, len(leads))
 	states := make([]LeadState, len(leads))
 	var full, added []int64
@@ -492,7 +503,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			stored = State{} // unreadable: score from scratch
 		}
 		states[i].Current, states[i].Rules, states[i].Counted, states[i].Memory = stored.Contributions, stored.Rules, stored.Events, stored.Memory
-		if appending && rs.canAppend(l, stored, len(newOf[l.ID])) {
+		if unsettled != noAppending && rs.canAppend(l, stored, len(newOf[l.ID]), unsettled) {
 			states[i].Append = true
 			added = append(added, newOf[l.ID]...)
 		} else {

@@ -489,18 +489,30 @@ func (t *Tx) SetAccountLabels(ctx context.Context, workspaceID int64, labels map
 	return nil
 }
 
-// HeatScale reads the workspace's band floors in time-free heat units (at nil: never
-// computed).
-func (t *Tx) HeatScale(ctx context.Context, workspaceID int64) (hot, warm, neutral float64, at *time.Time, err error) {
-	row := t.tx.QueryRowxContext(ctx, `SELECT hot_floor, warm_floor, neutral_floor, computed_at FROM heat_scales WHERE workspace_id = $1`, workspaceID)
-	err = row.Scan(&hot, &warm, &neutral, &at)
-	if notFound(err) == ErrNotFound {
-		return 0, 0, 0, nil, nil
-	}
+// ScoringSettings is what every scoring pass reads first, in one round trip: the
+// workspace's rules version (to check the cached rule set against), its heat scale
+// (HeatComputed nil: never placed), and the oldest rules version whose re-scoring has not
+// finished (queued, running or failed; 0: none).
+type ScoringSettings struct {
+	RulesVersion       int64
+	Hot, Warm, Neutral float64
+	HeatComputed       *time.Time
+	Unsettled          int64
+}
+
+// ScoringSettings reads the workspace's scoring settings.
+func (t *Tx) ScoringSettings(ctx context.Context, workspaceID int64) (ScoringSettings, error) {
+	var s ScoringSettings
+	var hot, warm, neutral sql.NullFloat64
+	err := t.tx.QueryRowxContext(ctx, `SELECT w.rules_version, h.hot_floor, h.warm_floor, h.neutral_floor, h.computed_at,
+			COALESCE((SELECT min(j.rules_version) FROM rescore_jobs j WHERE j.workspace_id = w.id AND j.state IN ('queued', 'running', 'failed')), 0)
+		FROM workspaces w LEFT JOIN heat_scales h ON h.workspace_id = w.id WHERE w.id = $1`, workspaceID).
+		Scan(&s.RulesVersion, &hot, &warm, &neutral, &s.HeatComputed, &s.Unsettled)
 	if err != nil {
-		err = fmt.Errorf("store: unable to read heat scale: %w", err)
+		return s, fmt.Errorf("store: unable to read scoring settings: %w", notFound(err))
 	}
-	return
+	s.Hot, s.Warm, s.Neutral = hot.Float64, warm.Float64, neutral.Float64
+	return s, nil
 }
 
 // ComputeHeatScale places the workspace's temperature bands over its leads active in the

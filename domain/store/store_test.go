@@ -1379,9 +1379,9 @@ func TestTxIsolation(t *testing.T) {
 		"SetAccountLabels": func(tx *store.Tx) error {
 			return tx.SetAccountLabels(ctx, wsA, map[int64][]string{ids.account: {"hacked"}})
 		},
-		"HeatScale": func(tx *store.Tx) error {
-			hot, _, _, _, err := tx.HeatScale(ctx, wsA)
-			if hot == 125 {
+		"ScoringSettings": func(tx *store.Tx) error {
+			got, err := tx.ScoringSettings(ctx, wsA)
+			if got.Hot == 125 {
 				return errors.New("read B's heat scale")
 			}
 			return err
