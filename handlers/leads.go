@@ -514,6 +514,9 @@ func (h *Handlers) explainScores(c echo.Context, rs *scoring.RuleSet, v *views.L
 			}
 			// The rule's points, and where the score stood after them, in whole points.
 			ch.What = fmt.Sprintf("%+d %s, now %s", int(math.Round(l.Delta)), score, formatScore(l.After))
+			if l.Activities > 1 {
+				ch.What = fmt.Sprintf("%+d %s for %d activities, now %s", int(math.Round(l.Delta)), score, l.Activities, formatScore(l.After))
+			}
 			ch.Up = l.Delta > 0
 		}
 		v.Ledger = append(v.Ledger, ch)

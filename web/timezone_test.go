@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,5 +63,37 @@ func TestTimesInThePersonsZone(t *testing.T) {
 	}
 	if p := ada.get("/profile").body; !strings.Contains(p, `<option value="America/New_York" selected>`) || !strings.Contains(p, "Your browser's (Asia/Tokyo)") {
 		t.Fatal("the profile page does not show the choice and the browser's zone")
+	}
+}
+
+// TestLeadPageExplainsItsScore: three email opens scored at once make one ledger line, shown
+// as such under "Recent changes"; "why this score" still counts each open.
+func TestLeadPageExplainsItsScore(t *testing.T) {
+	s, ada, acme, _, _ := acmeAndGlobex(t)
+	ctx := context.Background()
+	token, _, _ := ingest.CreateToken(ctx, s.Store, acme.ID, model.TokenKindCurrents, "Braze", nil)
+	var batch struct {
+		Events []map[string]any `json:"events"`
+	}
+	if err := json.Unmarshal(currentstest.Read("users.messages.email.Open.json"), &batch); err != nil || len(batch.Events) != 1 {
+		t.Fatalf("fixture: %v", err)
+	}
+	open := batch.Events[0]
+	batch.Events = nil
+	for i := 0; i < 3; i++ {
+		e := maps.Clone(open)
+		e["id"] = fmt.Sprintf("2d1a87cc-ce30-4d8f-9a4e-c19ba1e1d12%d", i)
+		e["time"] = open["time"].(float64) + float64(i*60)
+		batch.Events = append(batch.Events, e)
+	}
+	body, _ := json.Marshal(batch)
+	postCurrents(t, s.URL, token, body, nil)
+	var leadID int64
+	waitFor(t, "the opens to score", func() bool {
+		return s.DB.QueryRow(`SELECT id FROM leads WHERE workspace_id = $1 AND main_score > 0`, acme.ID).Scan(&leadID) == nil
+	})
+	page := ada.get(fmt.Sprintf("/leads/%d", leadID)).body
+	if !strings.Contains(page, "Recent changes") || !strings.Contains(page, "for 3 activities") || !strings.Contains(page, "Email opened") {
+		t.Fatalf("the lead page does not explain the score:\n%s", page)
 	}
 }

@@ -275,8 +275,9 @@ func twoProcesses(bin string, env []string, first, token string, db *sql.DB, d t
 	}
 	fmt.Printf("  this workspace: events stored %d, activities made %d (each event exactly once: %v); processed and scored %s after the load\n",
 		stored, acts, stored == acts, time.Since(end).Round(100*time.Millisecond))
-	dupes := count(`SELECT count(*) FROM (SELECT lead_id, rule_id, activity_id FROM score_ledger WHERE workspace_id = $1 AND delta > 0
-		AND activity_id IS NOT NULL GROUP BY lead_id, rule_id, rule_version, activity_id HAVING count(*) > 1) d`)
+	dupes := count(`SELECT count(*) FROM (SELECT lead_id, rule_id, a FROM score_ledger,
+			unnest(COALESCE(activity_ids, ARRAY[activity_id]), COALESCE(deltas, ARRAY[delta])) AS u(a, d)
+		WHERE workspace_id = $1 AND d > 0 AND a IS NOT NULL GROUP BY lead_id, rule_id, rule_version, a HAVING count(*) > 1) d`)
 	fmt.Printf("  activities credited twice by the same rule version: %d\n", dupes)
 	return nil
 }
@@ -310,7 +311,8 @@ func scoringLag(db *sql.DB) string {
 	var p50, p95, worst float64
 	err := db.QueryRow(`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag), percentile_cont(0.95) WITHIN GROUP (ORDER BY lag), max(lag)
 		FROM (SELECT extract(epoch FROM min(l.created_at) - e.received_at) AS lag
-			FROM score_ledger l JOIN inbound_events e ON e.workspace_id = l.workspace_id AND e.id = l.activity_id
+			FROM score_ledger l CROSS JOIN LATERAL unnest(COALESCE(l.activity_ids, ARRAY[l.activity_id])) AS u(activity_id)
+			JOIN inbound_events e ON e.workspace_id = l.workspace_id AND e.id = u.activity_id
 			WHERE l.delta <> 0 GROUP BY e.workspace_id, e.id, e.received_at) x`).Scan(&p50, &p95, &worst)
 	if err != nil {
 		return "not measured: " + err.Error()

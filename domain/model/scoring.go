@@ -141,6 +141,17 @@ type LedgerLine struct {
 	Before      float64    `db:"before"`
 	After       float64    `db:"after"`
 	CreatedAt   time.Time  `db:"created_at"`
+	// Covers lists, for a line of several activities' points (ActivityID nil), each
+	// activity's; Activities is how many activities a read line covers.
+	Covers     []Covered `db:"-"`
+	Activities int       `db:"activities"`
+}
+
+// Covered is one activity's points within a ledger line covering several.
+type Covered struct {
+	ActivityID int64
+	EarnedAt   time.Time
+	Delta      float64
 }
 
 // LeadScoring is what scoring stores for a lead.

@@ -146,7 +146,8 @@ type facts struct {
 	next        []rules.Contribution
 	labels      []string
 	memory      Memory
-	count       int // activities covered
+	count       int                  // activities covered
+	added       []rules.Contribution // appended: the new contributions (nil otherwise)
 	incremental bool
 }
 
@@ -159,7 +160,10 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 	}
 	current := engineContributions(st.Current)
 	added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added)
-	f := facts{next: rs.canonical(append(current, added...)), count: st.Counted + len(st.Added), incremental: true}
+	f := facts{next: rs.canonical(append(slices.Clone(current), added...)), added: added, count: st.Counted + len(st.Added), incremental: true}
+	if f.added == nil {
+		f.added = []rules.Contribution{}
+	}
 	old := st.Memory
 	m := Memory{Valid: true, LastAt: old.LastAt, LastKey: old.LastKey, Heat: old.Heat, Labels: rs.history.labels}
 	n := st.Counted

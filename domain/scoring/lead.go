@@ -159,49 +159,56 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	next := f.next
 	out := Outcome{Incremental: f.incremental}
 
-	// Score lines: removed contributions first, then new ones, each in event time order.
-	old := make(map[contribKey]model.Contribution, len(st.Current))
-	for _, c := range st.Current {
-		old[contribKey{c.RuleID, c.RuleVersion, c.ActivityID}] = c
-	}
-	nextBy := make(map[contribKey]rules.Contribution, len(next))
-	for _, c := range next {
-		nextBy[contribKey{c.RuleID, c.RuleVersion, c.EventKey}] = c
-	}
+	// Score changes: removed contributions first, then new ones, each in event time order.
 	values := map[int64]float64{}
 	for _, c := range st.Current {
 		values[c.ScoreID] += rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.effects[c.RuleID], now)
 	}
-	line := func(scoreID, rule int64, version int, activity int64, at time.Time, delta float64) {
-		before := values[scoreID]
-		values[scoreID] += rules.Decayed(rules.Contribution{At: at, Points: delta}, rs.effects[rule], now)
-		sid, act, when := scoreID, activity, at
-		out.Ledger = append(out.Ledger, model.LedgerLine{LeadID: st.Lead.ID, Kind: "score", ScoreID: &sid, RuleID: rule,
-			RuleVersion: version, ActivityID: &act, EarnedAt: &when, Delta: delta, Before: round(before), After: round(values[scoreID])})
-	}
-	removed := make([]model.Contribution, 0)
-	for k, c := range old {
-		if n, ok := nextBy[k]; !ok || n.Points != c.Points {
-			removed = append(removed, c)
-		}
-	}
-	sort.Slice(removed, func(i, j int) bool {
-		if !removed[i].EarnedAt.Equal(removed[j].EarnedAt) {
-			return removed[i].EarnedAt.Before(removed[j].EarnedAt)
-		}
-		return removed[i].RuleID < removed[j].RuleID
-	})
-	for _, c := range removed {
-		line(c.ScoreID, c.RuleID, c.RuleVersion, c.ActivityID, c.EarnedAt, -c.Points)
+	var changes []scoreChange
+	change := func(scoreID, rule int64, version int, activity int64, at time.Time, delta float64) {
+		changes = append(changes, scoreChange{scoreID: scoreID, rule: rule, version: version, activity: activity, at: at, delta: delta,
+			value: rules.Decayed(rules.Contribution{At: at, Points: delta}, rs.effects[rule], now)})
 	}
 	fired := map[int64]bool{}
-	for _, c := range next {
-		k := contribKey{c.RuleID, c.RuleVersion, c.EventKey}
-		if o, ok := old[k]; !ok || o.Points != c.Points {
-			line(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
+	if f.added != nil {
+		// Appended: what the lead held stays, the new contributions add to it.
+		for _, c := range f.added {
+			change(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
 			fired[c.RuleID] = true
 		}
+	} else {
+		old := make(map[contribKey]model.Contribution, len(st.Current))
+		for _, c := range st.Current {
+			old[contribKey{c.RuleID, c.RuleVersion, c.ActivityID}] = c
+		}
+		nextBy := make(map[contribKey]rules.Contribution, len(next))
+		for _, c := range next {
+			nextBy[contribKey{c.RuleID, c.RuleVersion, c.EventKey}] = c
+		}
+		removed := make([]model.Contribution, 0)
+		for k, c := range old {
+			if n, ok := nextBy[k]; !ok || n.Points != c.Points {
+				removed = append(removed, c)
+			}
+		}
+		sort.Slice(removed, func(i, j int) bool {
+			if !removed[i].EarnedAt.Equal(removed[j].EarnedAt) {
+				return removed[i].EarnedAt.Before(removed[j].EarnedAt)
+			}
+			return removed[i].RuleID < removed[j].RuleID
+		})
+		for _, c := range removed {
+			change(c.ScoreID, c.RuleID, c.RuleVersion, c.ActivityID, c.EarnedAt, -c.Points)
+		}
+		for _, c := range next {
+			k := contribKey{c.RuleID, c.RuleVersion, c.EventKey}
+			if o, ok := old[k]; !ok || o.Points != c.Points {
+				change(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
+				fired[c.RuleID] = true
+			}
+		}
 	}
+	out.Ledger = ledgerLines(st.Lead.ID, changes, values)
 
 	// What the lead has now.
 	res := model.LeadScoring{LeadID: st.Lead.ID, Scores: map[int64]float64{}}
@@ -347,6 +354,59 @@ func (rs *RuleSet) rescoreFacts(st LeadState, profile rules.Profile, account *ru
 	}
 	out.next = rs.canonical(append(kept, scorer.Contributions()...))
 	return rs.scratchFacts(out, scorer.Events(), scorer.Keys(), profile, account, now)
+}
+
+// scoreChange is one contribution given or taken back, before it goes into a ledger line.
+type scoreChange struct {
+	scoreID, rule int64
+	version       int
+	activity      int64
+	at            time.Time
+	delta, value  float64 // points, and their value now (after expiry and decay)
+}
+
+// ledgerLines makes the ledger lines of one scoring's changes: one line per rule version and
+// direction (points given, points taken back), covering every activity it changed, in the
+// order of their first change. A first scoring of 20 activities writes a line per rule it
+// matched instead of one per activity and rule. Before and after follow the score from line
+// to line, starting at values (the scores as stored, by score id).
+func ledgerLines(leadID int64, changes []scoreChange, values map[int64]float64) []model.LedgerLine {
+	type key struct {
+		rule    int64
+		version int
+		given   bool
+	}
+	groups := map[key][]scoreChange{}
+	var order []key
+	for _, c := range changes {
+		k := key{c.rule, c.version, c.delta > 0}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], c)
+	}
+	out := make([]model.LedgerLine, 0, len(order))
+	for _, k := range order {
+		g := groups[k]
+		sid, first := g[0].scoreID, g[0].at
+		l := model.LedgerLine{LeadID: leadID, Kind: "score", ScoreID: &sid, RuleID: k.rule, RuleVersion: k.version, EarnedAt: &first,
+			Before: round(values[sid])}
+		for _, c := range g {
+			values[sid] += c.value
+			l.Delta += c.delta
+		}
+		l.After = round(values[sid])
+		if len(g) == 1 {
+			act := g[0].activity
+			l.ActivityID = &act
+		} else {
+			for _, c := range g {
+				l.Covers = append(l.Covers, model.Covered{ActivityID: c.activity, EarnedAt: c.at, Delta: c.delta})
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // refreshAt is the next moment something stored for the lead changes by itself: a

@@ -846,3 +846,63 @@ func TestAppendingReadsOnlyWhatRulesNeed(t *testing.T) {
 		t.Fatalf("the refresh differs from scoring from scratch\nrefreshed %v\nscratch   %v", refreshed, full)
 	}
 }
+
+// TestFirstScoringWritesALinePerRule: scoring many activities of a lead at once writes one
+// ledger line per rule version, covering its activities, and "why this score" still lists
+// every activity's points exactly as the lead's state holds them.
+func TestFirstScoringWritesALinePerRule(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(1)
+	var acts []model.ActivityRow
+	for i := 0; i < 6; i++ {
+		k := eventKinds[[]int{0, 2}[i%2]] // three email opens, three pricing page views
+		acts = append(acts, model.ActivityRow{LeadID: ids[0], InboundEventID: int64(i + 1), OccurredAt: e.now.Add(-time.Duration(10-i) * time.Hour),
+			Source: "braze", EventType: k.typ, Name: k.name})
+	}
+	e.ingest(acts)
+	lines, err := e.st.LeadLedger(e.ctx, e.ws, ids[0], 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRule := map[int64]int{}
+	covered := 0
+	for _, l := range lines {
+		if l.Kind == "score" {
+			perRule[l.RuleID]++
+			covered += l.Activities
+		}
+	}
+	for rule, n := range perRule {
+		if n != 1 {
+			t.Fatalf("rule %d wrote %d lines", rule, n)
+		}
+	}
+	var blob []byte
+	e.db.QueryRow(`SELECT contributions FROM lead_scoring_state WHERE workspace_id = $1 AND lead_id = $2`, e.ws, ids[0]).Scan(&blob)
+	state, err := DecodeState(ids[0], blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if covered != len(state.Contributions) || len(perRule) >= len(state.Contributions) {
+		t.Fatalf("%d lines for %d rules cover %d activities' points; the state holds %d", len(lines), len(perRule), covered, len(state.Contributions))
+	}
+	details, err := e.st.LeadContributions(e.ctx, e.ws, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(rule, activity int64, points float64, at time.Time) string {
+		return fmt.Sprint(rule, "/", activity, "/", points, "/", at.UTC().Format(time.RFC3339Nano))
+	}
+	var want, got []string
+	for _, c := range state.Contributions {
+		want = append(want, key(c.RuleID, c.ActivityID, c.Points, c.EarnedAt))
+	}
+	for _, d := range details {
+		got = append(got, key(d.RuleID, d.ActivityID, d.Points, d.EarnedAt))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("why this score lists\n%v\nthe state holds\n%v", got, want)
+	}
+}

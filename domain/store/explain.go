@@ -36,12 +36,16 @@ type ContributionDetail struct {
 	ActivityName *string `db:"activity_name"`
 }
 
-// LeadContributions lists the points a lead currently holds, newest first: the "why".
+// LeadContributions lists the points a lead currently holds, per activity, newest first: the
+// "why" (lines covering several activities are taken apart).
 func (s *Store) LeadContributions(ctx context.Context, workspaceID, leadID int64) ([]ContributionDetail, error) {
 	var out []ContributionDetail
 	err := s.db.SelectContext(ctx, &out, `SELECT c.*, a.name AS activity_name FROM (
 			SELECT lead_id, rule_id, rule_version, activity_id, score_id, min(earned_at) AS earned_at, sum(delta) AS points
-			FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 AND kind = 'score'
+			FROM (SELECT l.lead_id, l.rule_id, l.rule_version, l.score_id, COALESCE(u.activity_id, l.activity_id) AS activity_id,
+					COALESCE(u.earned_at, l.earned_at) AS earned_at, COALESCE(u.delta, l.delta) AS delta
+				FROM score_ledger l LEFT JOIN LATERAL unnest(l.activity_ids, l.earned_ats, l.deltas) AS u(activity_id, earned_at, delta) ON true
+				WHERE l.workspace_id = $1 AND l.lead_id = $2 AND l.kind = 'score') x
 			GROUP BY lead_id, rule_id, rule_version, activity_id, score_id HAVING abs(sum(delta)) > 1e-9) c
 		LEFT JOIN activities a ON a.workspace_id = $1 AND a.id = c.activity_id
 		ORDER BY c.earned_at DESC, c.activity_id DESC`, workspaceID, leadID)
@@ -55,7 +59,7 @@ func (s *Store) LeadContributions(ctx context.Context, workspaceID, leadID int64
 func (s *Store) LeadLedger(ctx context.Context, workspaceID, leadID int64, limit int) ([]model.LedgerLine, error) {
 	var out []model.LedgerLine
 	err := s.db.SelectContext(ctx, &out, `SELECT lead_id, id, kind, score_id, label, rule_id, rule_version, activity_id,
-			earned_at, delta, before, after, created_at
+			earned_at, delta, before, after, created_at, COALESCE(cardinality(activity_ids), 1) AS activities
 		FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 ORDER BY id DESC LIMIT $3`, workspaceID, leadID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read ledger: %w", err)

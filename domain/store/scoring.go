@@ -160,6 +160,26 @@ func (t *Tx) eachScoringActivity(ctx context.Context, withProperties bool, fn fu
 	return nil
 }
 
+// coverLiterals spells a ledger line's covered activities as PostgreSQL array literals (NULL
+// for a line of one activity), so a batch of lines goes in one statement.
+func coverLiterals(covers []model.Covered) (ids, times, deltas sql.NullString) {
+	if len(covers) == 0 {
+		return
+	}
+	var a, b, c strings.Builder
+	for i, cv := range covers {
+		sep := ","
+		if i == 0 {
+			sep = "{"
+		}
+		a.WriteString(sep + strconv.FormatInt(cv.ActivityID, 10))
+		b.WriteString(sep + `"` + cv.EarnedAt.UTC().Format(time.RFC3339Nano) + `"`)
+		c.WriteString(sep + strconv.FormatFloat(cv.Delta, 'g', -1, 64))
+	}
+	return sql.NullString{String: a.String() + "}", Valid: true}, sql.NullString{String: b.String() + "}", Valid: true},
+		sql.NullString{String: c.String() + "}", Valid: true}
+}
+
 // RuleMatchDelta moves a rule's matched-leads count; Fired also moves its last match time.
 type RuleMatchDelta struct {
 	RuleID int64
@@ -177,7 +197,10 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 		var versions []int64
 		var earned []*time.Time
 		var deltas, befores, afters []float64
+		var coverIDs, coverTimes, coverDeltas []sql.NullString // array literals of lines covering several activities
 		for _, l := range w.Ledger {
+			ids, times, ds := coverLiterals(l.Covers)
+			coverIDs, coverTimes, coverDeltas = append(coverIDs, ids), append(coverTimes, times), append(coverDeltas, ds)
 			leadIDs = append(leadIDs, l.LeadID)
 			kinds = append(kinds, l.Kind)
 			scoreIDs = append(scoreIDs, nullInt(l.ScoreID))
@@ -191,11 +214,14 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 			afters = append(afters, l.After)
 		}
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO score_ledger (workspace_id, lead_id, kind, score_id, label, rule_id,
-				rule_version, activity_id, earned_at, delta, before, after)
-			SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::bigint[],
-				$9::timestamptz[], $10::float8[], $11::float8[], $12::float8[])`,
+				rule_version, activity_id, earned_at, delta, before, after, activity_ids, earned_ats, deltas)
+			SELECT $1, l, k, s, lb, r, v, a, e, d, b, af, ai::bigint[], ea::timestamptz[], ds::float8[]
+			FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::bigint[],
+				$9::timestamptz[], $10::float8[], $11::float8[], $12::float8[], $13::text[], $14::text[], $15::text[])
+				AS x(l, k, s, lb, r, v, a, e, d, b, af, ai, ea, ds)`,
 			workspaceID, pq.Array(leadIDs), pq.Array(kinds), pq.Array(scoreIDs), pq.Array(labels), pq.Array(ruleIDs),
-			pq.Array(versions), pq.Array(activityIDs), pq.Array(timeArray(earned)), pq.Array(deltas), pq.Array(befores), pq.Array(afters)); err != nil {
+			pq.Array(versions), pq.Array(activityIDs), pq.Array(timeArray(earned)), pq.Array(deltas), pq.Array(befores), pq.Array(afters),
+			pq.Array(coverIDs), pq.Array(coverTimes), pq.Array(coverDeltas)); err != nil {
 			return fmt.Errorf("store: unable to write score ledger: %w", err)
 		}
 	}
