@@ -160,26 +160,6 @@ func (t *Tx) eachScoringActivity(ctx context.Context, withProperties bool, fn fu
 	return nil
 }
 
-// coverLiterals spells a ledger line's covered activities as PostgreSQL array literals (NULL
-// for a line of one activity), so a batch of lines goes in one statement.
-func coverLiterals(covers []model.Covered) (ids, times, deltas sql.NullString) {
-	if len(covers) == 0 {
-		return
-	}
-	var a, b, c strings.Builder
-	for i, cv := range covers {
-		sep := ","
-		if i == 0 {
-			sep = "{"
-		}
-		a.WriteString(sep + strconv.FormatInt(cv.ActivityID, 10))
-		b.WriteString(sep + `"` + cv.EarnedAt.UTC().Format(time.RFC3339Nano) + `"`)
-		c.WriteString(sep + strconv.FormatFloat(cv.Delta, 'g', -1, 64))
-	}
-	return sql.NullString{String: a.String() + "}", Valid: true}, sql.NullString{String: b.String() + "}", Valid: true},
-		sql.NullString{String: c.String() + "}", Valid: true}
-}
-
 // RuleMatchDelta moves a rule's matched-leads count; Fired also moves its last match time.
 type RuleMatchDelta struct {
 	RuleID int64
@@ -197,10 +177,23 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 		var versions []int64
 		var earned []*time.Time
 		var deltas, befores, afters []float64
-		var coverIDs, coverTimes, coverDeltas []sql.NullString // array literals of lines covering several activities
+		// Lines covering several activities: their ids, times and points go in flat arrays (one
+		// parse per statement), each line taking its slice [from:to] (NULL: one activity).
+		var coverIDs []int64
+		var coverTimes []string
+		var coverDeltas []float64
+		var from, to []sql.NullInt64
 		for _, l := range w.Ledger {
-			ids, times, ds := coverLiterals(l.Covers)
-			coverIDs, coverTimes, coverDeltas = append(coverIDs, ids), append(coverTimes, times), append(coverDeltas, ds)
+			if len(l.Covers) == 0 {
+				from, to = append(from, sql.NullInt64{}), append(to, sql.NullInt64{})
+			} else {
+				from = append(from, sql.NullInt64{Int64: int64(len(coverIDs) + 1), Valid: true})
+				for _, c := range l.Covers {
+					coverIDs, coverDeltas = append(coverIDs, c.ActivityID), append(coverDeltas, c.Delta)
+					coverTimes = append(coverTimes, c.EarnedAt.UTC().Format(time.RFC3339Nano))
+				}
+				to = append(to, sql.NullInt64{Int64: int64(len(coverIDs)), Valid: true})
+			}
 			leadIDs = append(leadIDs, l.LeadID)
 			kinds = append(kinds, l.Kind)
 			scoreIDs = append(scoreIDs, nullInt(l.ScoreID))
@@ -215,13 +208,13 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 		}
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO score_ledger (workspace_id, lead_id, kind, score_id, label, rule_id,
 				rule_version, activity_id, earned_at, delta, before, after, activity_ids, earned_ats, deltas)
-			SELECT $1, l, k, s, lb, r, v, a, e, d, b, af, ai::bigint[], ea::timestamptz[], ds::float8[]
+			SELECT $1, l, k, s, lb, r, v, a, e, d, b, af, ($15::bigint[])[f:t], ($16::timestamptz[])[f:t], ($17::float8[])[f:t]
 			FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::bigint[],
-				$9::timestamptz[], $10::float8[], $11::float8[], $12::float8[], $13::text[], $14::text[], $15::text[])
-				AS x(l, k, s, lb, r, v, a, e, d, b, af, ai, ea, ds)`,
+				$9::timestamptz[], $10::float8[], $11::float8[], $12::float8[], $13::int[], $14::int[])
+				AS x(l, k, s, lb, r, v, a, e, d, b, af, f, t)`,
 			workspaceID, pq.Array(leadIDs), pq.Array(kinds), pq.Array(scoreIDs), pq.Array(labels), pq.Array(ruleIDs),
 			pq.Array(versions), pq.Array(activityIDs), pq.Array(timeArray(earned)), pq.Array(deltas), pq.Array(befores), pq.Array(afters),
-			pq.Array(coverIDs), pq.Array(coverTimes), pq.Array(coverDeltas)); err != nil {
+			pq.Array(from), pq.Array(to), pq.Array(coverIDs), pq.Array(coverTimes), pq.Array(coverDeltas)); err != nil {
 			return fmt.Errorf("store: unable to write score ledger: %w", err)
 		}
 	}
