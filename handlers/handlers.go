@@ -15,6 +15,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/notify"
 	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -41,6 +42,8 @@ type Handlers struct {
 	Website *website.Service
 	// Tracker serves the website tracker (its script size and site cache are used by pages).
 	Tracker *TrackerEndpoint
+	// Notify sends email (invitations, password resets, tests) and keeps the delivery log.
+	Notify *notify.Service
 }
 
 // Render writes a templ component with a status. It renders into a buffer first, so a failing

@@ -78,7 +78,16 @@ func (h *Handlers) InviteUser(c echo.Context) error {
 	}
 	link := h.workspaceURL(id.Workspace) + "/join/" + id.Workspace.Slug + "/" + token
 	h.putValue(c, keyInviteLink, link)
-	h.flash(c, "success", "Invitation created for "+inv.Email+" as "+inv.Role.Label()+".")
+	if !h.Notify.EmailEnabled() {
+		h.flash(c, "success", "Invitation created for "+inv.Email+" as "+inv.Role.Label()+". This server sends no email: pass the link on yourself.")
+		return redirect(c, "/settings/users")
+	}
+	mail := views.InvitationMail{Workspace: id.Workspace.Name, Inviter: id.User.Name, Role: inv.Role.Label(), Link: link,
+		Expires: views.FormatTimeIn(&inv.ExpiresAt, userLocation(c))}
+	if err := h.queueEmail(c, model.DeliveryInvitation, inv.Email, mail); err != nil {
+		return err
+	}
+	h.flash(c, "success", "Invitation emailed to "+inv.Email+" as "+inv.Role.Label()+". The link is below too, if you would rather pass it on yourself.")
 	return redirect(c, "/settings/users")
 }
 

@@ -48,6 +48,45 @@ type LoginForm struct {
 	Flashes   []Flash
 }
 
+// ForgotForm is the "forgot your password" page's state.
+type ForgotForm struct {
+	CSRF    string
+	Email   string
+	Errors  FormErrors
+	Sent    bool // the request was taken: the page says what happens next
+	EmailOn bool // this server sends email
+}
+
+// ResetForm is the page that sets a new password through a reset link.
+type ResetForm struct {
+	CSRF          string
+	Action        string
+	WorkspaceName string
+	Message       string // the link does not work: why
+	Errors        FormErrors
+}
+
+// EmailSettingsView is Settings › Email.
+type EmailSettingsView struct {
+	EmailOn    bool
+	Server     string // the mail server and sender address
+	TestTo     string
+	Deliveries []DeliveryRow
+}
+
+// DeliveryRow is a line of the delivery log.
+type DeliveryRow struct {
+	ID         int64
+	When       string
+	Kind       string
+	Recipient  string
+	Subject    string
+	State      string // queued, sent, failed
+	Attempts   int
+	Error      string
+	Resendable bool
+}
+
 // JoinForm is the invitation acceptance page's state.
 type JoinForm struct {
 	CSRF          string

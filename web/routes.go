@@ -72,6 +72,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.GET("/login", h.ShowLoginPage, page...)
 	e.POST("/login", h.Login, page...)
 	e.POST("/logout", h.Logout, page...)
+	e.GET("/forgot-password", h.ShowForgotPasswordPage, page...)
+	e.POST("/forgot-password", h.ForgotPassword, page...)
+	e.GET("/reset-password/:slug/:token", h.ShowResetPasswordPage, page...)
+	e.POST("/reset-password/:slug/:token", h.ResetPassword, page...)
 	e.GET("/join/:slug/:token", h.ShowJoinPage, page...)
 	e.POST("/join/:slug/:token", h.Join, page...)
 
@@ -157,4 +161,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/settings/users/:id/deactivate", h.DeactivateUser, admin...)
 	e.POST("/settings/users/:id/activate", h.ActivateUser, admin...)
 	e.POST("/settings/invitations/:id/revoke", h.RevokeInvitation, admin...)
+	e.GET("/settings/email", h.ShowEmailSettingsPage, admin...)
+	e.POST("/settings/email/test", h.SendTestEmail, admin...)
+	e.POST("/settings/email/deliveries/:id/resend", h.ResendDelivery, admin...)
 }

@@ -54,6 +54,7 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, me
 		Pipeline:   pipeline,
 		Salesforce: pipeline.Salesforce.Service,
 		Outbound:   outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts},
+		Notify:     pipeline.Notify,
 	}
 	h.Website = website.New(p.Store, pipeline.Scoring)
 	currents := handlers.NewCurrentsEndpoint(h, pipeline, cfg.CurrentsMaxBody, 16)

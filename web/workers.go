@@ -12,6 +12,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/handlers"
 )
 
 // WorkerOptions size the background work of one process.
@@ -52,8 +53,10 @@ const (
 //	scoring         new activities → scores, labels, grades, ledger, Salesforce outbox
 //	braze-lookup    Braze /users/export/ids for people known only by id or phone
 //	salesforce-push changed leads → Salesforce, 200 per call
+//	deliveries      emails: invitations, password-reset links, tests (one per claim)
 //	jobs            re-scoring after rule changes, refreshing aged scores, temperatures,
-//	                Salesforce reconciliation and pulls, the sweeps that queue them, and
+//	                Salesforce reconciliation and pulls, password-reset links, the sweeps
+//	                that queue them, and
 //	                the hourly removal of expired sessions and of anonymous website
 //	                visitors past their site's retention
 //	(loop)          status-panel counters, flushed every 2 seconds
@@ -75,6 +78,8 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 		Ready: p.Scoring.IngestCaughtUp})
 	r.Add(&queue.Queue{Table: store.LookupWork, Handle: p.Resolver.Resolve, Workers: 1, Batch: 200, Timeout: 2 * timeout, Idle: 5 * time.Second})
 	r.Add(&queue.Queue{Table: store.OutboxWork, Handle: p.Salesforce.Push, Workers: 1, Batch: 200, Timeout: 2 * timeout})
+	// One delivery per claim: a message sent is never sent again because another failed.
+	r.Add(&queue.Queue{Table: store.DeliveryWork, Handle: p.Notify.Deliver, Workers: 2, Batch: 1, Timeout: time.Minute, Idle: 2 * time.Second})
 
 	jobs := &queue.Jobs{Store: st}
 	jobs.Register(scoring.JobRescore, p.Scoring.Rescore)
@@ -82,6 +87,7 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	jobs.Register(scoring.JobReheat, p.Scoring.Reheat)
 	jobs.Register(crmsync.JobReconcile, p.Salesforce.Reconcile)
 	jobs.Register(crmsync.JobPull, p.Salesforce.Pull)
+	jobs.Register(handlers.JobPasswordReset, mailPasswordResets(st, p))
 	jobs.Register(SweepRefresh, p.Scoring.SweepRefresh)
 	jobs.Register(SweepReheat, p.Scoring.SweepReheat)
 	jobs.Register(SweepReconcile, p.Salesforce.SweepReconcile)

@@ -26,6 +26,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/notify"
 	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
@@ -184,7 +185,7 @@ func (e env) serve(args []string) int {
 	}
 	defer p.Close(context.Background())
 
-	pipeline := ingest.New(p.Store, p.Secrets, log, ingest.Options{PublicURL: cfg.PublicURL, Outbound: outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts}})
+	pipeline := ingest.New(p.Store, p.Secrets, log, pipelineOptions(cfg))
 	metrics := web.NewMetrics(p.Store, log)
 	workers := web.NewWorkers(p.Store, pipeline, log, web.WorkerOptions{Workers: cfg.Workers, PoolSize: cfg.DBMaxConns, Timeout: cfg.WorkTimeout, Metrics: metrics})
 	workers.Start(context.Background())
@@ -522,4 +523,11 @@ func (e env) openWorkspace(ctx context.Context, cfg *config.Config, log *slog.Lo
 	}
 	fmt.Fprintf(e.stderr, "peregrine %s: %v\n", command, err)
 	return nil, model.Workspace{}, exitFailure
+}
+
+// pipelineOptions are the background services' settings from the configuration.
+func pipelineOptions(cfg *config.Config) ingest.Options {
+	mailer, server := notify.MailerFor(cfg)
+	return ingest.Options{PublicURL: cfg.PublicURL, Outbound: outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts},
+		Mailer: mailer, MailServer: server}
 }

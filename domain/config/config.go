@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -37,6 +38,74 @@ type Config struct {
 	WorkTimeout       time.Duration // longest a batch of background work may run; claims are leased for 3× this
 	MetricsAddr       string        // separate listen address serving /metrics without a token; empty: none
 	MetricsToken      string        // bearer token for /metrics on the main address; empty: not served there
+	// SMTP is where email goes (PEREGRINE_SMTP_URL); nil: this server sends no email.
+	SMTP *SMTP
+	// MailFrom is the sender address of every email (PEREGRINE_MAIL_FROM); the workspace's
+	// name is the sender name.
+	MailFrom string
+}
+
+// SMTP is an SMTP server and how to talk to it. String never shows the password.
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	// TLS is TLSStartTLS (smtp://, upgrade required), TLSImplicit (smtps://) or TLSNone
+	// (smtp://…?tls=none: mail and password in the clear; test servers only).
+	TLS string
+}
+
+// SMTP transport security.
+const (
+	TLSStartTLS = "starttls"
+	TLSImplicit = "tls"
+	TLSNone     = "none"
+)
+
+func (s *SMTP) String() string {
+	security := map[string]string{TLSStartTLS: "STARTTLS", TLSImplicit: "TLS", TLSNone: "no encryption"}[s.TLS]
+	return fmt.Sprintf("%s:%d, %s", s.Host, s.Port, security)
+}
+
+// ParseSMTPURL reads smtp://user:pass@host:587?tls=starttls (the default for smtp://),
+// smtps://user:pass@host:465, or smtp://host:25?tls=none, which only allowPlain accepts.
+func ParseSMTPURL(raw string, allowPlain bool) (*SMTP, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" || u.Path != "" && u.Path != "/" {
+		return nil, errors.New("PEREGRINE_SMTP_URL must look like smtp://user:password@mail.example.com:587 or smtps://user:password@mail.example.com:465 (percent-encode special characters of the password)")
+	}
+	s := &SMTP{Host: u.Hostname(), TLS: TLSStartTLS, Port: 587}
+	if u.Scheme == "smtps" {
+		s.TLS, s.Port = TLSImplicit, 465
+	}
+	if p := u.Port(); p != "" {
+		if s.Port, err = strconv.Atoi(p); err != nil || s.Port < 1 || s.Port > 65535 {
+			return nil, fmt.Errorf("PEREGRINE_SMTP_URL has an invalid port %q", p)
+		}
+	}
+	if u.User != nil {
+		s.Username = u.User.Username()
+		s.Password, _ = u.User.Password()
+	}
+	for key, values := range u.Query() {
+		if key != "tls" {
+			return nil, fmt.Errorf("PEREGRINE_SMTP_URL: unknown option %q (the only one is tls=starttls|none)", key)
+		}
+		switch v := strings.ToLower(values[0]); {
+		case u.Scheme == "smtps":
+			return nil, errors.New("PEREGRINE_SMTP_URL: smtps:// always uses TLS; drop the tls option")
+		case v == TLSStartTLS:
+		case v == TLSNone:
+			s.TLS = TLSNone
+		default:
+			return nil, fmt.Errorf("PEREGRINE_SMTP_URL: tls=%s is not starttls or none", values[0])
+		}
+	}
+	if s.TLS == TLSNone && !allowPlain {
+		return nil, errors.New("PEREGRINE_SMTP_URL: tls=none sends mail and the password unencrypted; it is only for test servers, with PEREGRINE_ALLOW_PRIVATE_HOSTS=true")
+	}
+	return s, nil
 }
 
 // Secure reports whether cookies must be marked Secure.
@@ -187,6 +256,18 @@ func (b *Binder) Config() (*Config, error) {
 	}
 	if c.MetricsToken = strings.TrimSpace(b.getenv("PEREGRINE_METRICS_TOKEN")); c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		bad("PEREGRINE_METRICS_TOKEN must be at least 16 characters (openssl rand -hex 16)")
+	}
+
+	if raw := strings.TrimSpace(b.getenv("PEREGRINE_SMTP_URL")); raw != "" {
+		if c.SMTP, err = ParseSMTPURL(raw, c.AllowPrivateHosts); err != nil {
+			bad("%s", err)
+		}
+		c.MailFrom = strings.TrimSpace(b.getenv("PEREGRINE_MAIL_FROM"))
+		if a, err := mail.ParseAddress(c.MailFrom); err != nil || a.Name != "" || !strings.Contains(a.Address, ".") {
+			bad("PEREGRINE_MAIL_FROM %q must be the plain address email is sent from, like peregrine@example.com (the workspace's name becomes the sender name)", c.MailFrom)
+		}
+	} else if b.getenv("PEREGRINE_MAIL_FROM") != "" {
+		bad("PEREGRINE_MAIL_FROM is set but PEREGRINE_SMTP_URL is not: set both to send email")
 	}
 
 	if len(problems) > 0 {

@@ -76,3 +76,53 @@ func TestSizesAndWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestSMTPURL: one URL says where email goes; plain SMTP only for test servers; the sender
+// address is required with it; the password never shows in String.
+func TestSMTPURL(t *testing.T) {
+	ok := []struct {
+		env  map[string]string
+		want SMTP
+	}{
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://ann:p%40ss@mail.example.com", "PEREGRINE_MAIL_FROM": "peregrine@example.com"},
+			SMTP{Host: "mail.example.com", Port: 587, Username: "ann", Password: "p@ss", TLS: TLSStartTLS}},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtps://ann:x@mail.example.com", "PEREGRINE_MAIL_FROM": "peregrine@example.com"},
+			SMTP{Host: "mail.example.com", Port: 465, Username: "ann", Password: "x", TLS: TLSImplicit}},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://mail.example.com:2525?tls=starttls", "PEREGRINE_MAIL_FROM": "a@b.example"},
+			SMTP{Host: "mail.example.com", Port: 2525, TLS: TLSStartTLS}},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://127.0.0.1:1025?tls=none", "PEREGRINE_MAIL_FROM": "a@b.example", "PEREGRINE_ALLOW_PRIVATE_HOSTS": "true"},
+			SMTP{Host: "127.0.0.1", Port: 1025, TLS: TLSNone}},
+	}
+	for _, c := range ok {
+		got, err := load(t, c.env)
+		if err != nil || got.SMTP == nil || *got.SMTP != c.want || got.MailFrom != c.env["PEREGRINE_MAIL_FROM"] {
+			t.Fatalf("%v: %+v %v", c.env, got, err)
+		}
+		if strings.Contains(got.SMTP.String(), "p@ss") || strings.Contains(got.SMTP.String(), ":x") {
+			t.Fatalf("String shows the password: %s", got.SMTP)
+		}
+	}
+	bad := []struct {
+		env  map[string]string
+		says string
+	}{
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://127.0.0.1:1025?tls=none", "PEREGRINE_MAIL_FROM": "a@b.example"}, "only for test servers"},
+		{map[string]string{"PEREGRINE_SMTP_URL": "http://mail.example.com", "PEREGRINE_MAIL_FROM": "a@b.example"}, "must look like smtp://"},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://mail.example.com:99999", "PEREGRINE_MAIL_FROM": "a@b.example"}, "invalid port"},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://mail.example.com?tls=maybe", "PEREGRINE_MAIL_FROM": "a@b.example"}, "not starttls or none"},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://mail.example.com?auth=x", "PEREGRINE_MAIL_FROM": "a@b.example"}, "unknown option"},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtps://mail.example.com?tls=none", "PEREGRINE_MAIL_FROM": "a@b.example"}, "always uses TLS"},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://mail.example.com"}, "PEREGRINE_MAIL_FROM"},
+		{map[string]string{"PEREGRINE_SMTP_URL": "smtp://mail.example.com", "PEREGRINE_MAIL_FROM": "Peregrine <p@example.com>"}, "plain address"},
+		{map[string]string{"PEREGRINE_MAIL_FROM": "p@example.com"}, "PEREGRINE_SMTP_URL is not"},
+	}
+	for _, c := range bad {
+		_, err := load(t, c.env)
+		if err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Fatalf("%v: want an error saying %q, got %v", c.env, c.says, err)
+		}
+	}
+	if c, err := load(t, nil); err != nil || c.SMTP != nil {
+		t.Fatalf("email should be off by default: %+v %v", c, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
+	"github.com/peregrine-scoring/peregrine/domain/notify"
 	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
@@ -20,6 +21,9 @@ type Options struct {
 	// PublicURL is the server-wide address, for links to leads sent to Salesforce when a
 	// workspace has not set its own.
 	PublicURL string
+	// Mailer sends email (nil: this server sends none); MailServer describes it for pages.
+	Mailer     notify.Mailer
+	MailServer string
 }
 
 // Pipeline holds the services an event goes through: the acceptor that stores batches, the
@@ -35,6 +39,8 @@ type Pipeline struct {
 	Scoring   *scoring.Service
 	// Salesforce pushes scored leads to Salesforce.
 	Salesforce *crmsync.Pusher
+	// Notify sends emails (and, with alerts, Slack messages and webhooks).
+	Notify *notify.Service
 	// NewBrazeClient makes a Braze client for an endpoint and key, calling out under the
 	// pipeline's outbound policy.
 	NewBrazeClient func(endpoint, apiKey string) *braze.Client
@@ -57,6 +63,8 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 		LookupsQueued: p.waker(store.LookupWork.Queue), Scored: p.waker(store.ScoringWork.Queue)}
 	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: p.NewBrazeClient,
 		Released: p.waker(store.InboundWork.Queue)}
+	p.Notify = &notify.Service{Store: st, Box: box, Log: log, Mailer: opts.Mailer, Server: opts.MailServer,
+		Wake: p.waker(store.DeliveryWork.Queue)}
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats, Stored: p.waker(store.InboundWork.Queue)}
 	p.Collector = NewCollector(st, p.Stats, p.waker(store.InboundWork.Queue))
 	sf := crmsync.NewService(st, box, opts.Outbound)
@@ -79,7 +87,10 @@ func (p *Pipeline) waker(queue string) func() {
 }
 
 // RulesChanged wakes the jobs queue: a re-scoring job is waiting.
-func (p *Pipeline) RulesChanged() { p.waker(store.JobWork.Queue)() }
+func (p *Pipeline) RulesChanged() { p.JobQueued() }
+
+// JobQueued wakes the jobs queue.
+func (p *Pipeline) JobQueued() { p.waker(store.JobWork.Queue)() }
 
 // BrazeKeyChanged resumes the workspace's lookups that waited for a key.
 func (p *Pipeline) BrazeKeyChanged(ctx context.Context, workspaceID int64) error {

@@ -165,3 +165,47 @@ type Lead struct {
 	FitRules    pq.Int64Array  `db:"fit_rules"` // the grade rules that gave it fit points
 	Rising      bool           `db:"rising"`
 }
+
+// Delivery channels and kinds (deliveries.channel, deliveries.kind).
+const (
+	ChannelEmail = "email"
+
+	DeliveryInvitation    = "invitation"
+	DeliveryPasswordReset = "password_reset"
+	DeliveryTest          = "test"
+)
+
+// Delivery states.
+const (
+	DeliveryQueued = "queued"
+	DeliverySent   = "sent"
+	DeliveryFailed = "failed"
+)
+
+// Delivery is one message Peregrine sends, as its log shows it; Message is sealed.
+type Delivery struct {
+	WorkspaceID int64      `db:"workspace_id"`
+	ID          int64      `db:"id"`
+	Channel     string     `db:"channel"`
+	Kind        string     `db:"kind"`
+	Recipient   string     `db:"recipient"`
+	Subject     string     `db:"subject"`
+	Message     []byte     `db:"message"`
+	State       string     `db:"state"`
+	Attempts    int        `db:"attempts"`
+	Error       string     `db:"error"`
+	CreatedBy   *int64     `db:"created_by"`
+	CreatedAt   time.Time  `db:"created_at"`
+	FinishedAt  *time.Time `db:"finished_at"`
+}
+
+// PasswordReset is a single-use link to set a new password; only its token's hash is kept.
+type PasswordReset struct {
+	WorkspaceID int64      `db:"workspace_id"`
+	ID          int64      `db:"id"`
+	UserID      int64      `db:"user_id"`
+	TokenHash   []byte     `db:"token_hash"`
+	CreatedAt   time.Time  `db:"created_at"`
+	ExpiresAt   time.Time  `db:"expires_at"`
+	UsedAt      *time.Time `db:"used_at"`
+}

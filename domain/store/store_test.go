@@ -1143,6 +1143,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 	for name, c := range webIsolationCases(t, st, db, wsA, b, bWeb) {
 		cases[name] = c
 	}
+	for name, c := range deliveryIsolationCases(st, wsA, b, seedDeliveries(t, st, b)) {
+		cases[name] = c
+	}
 	// Methods that are not scoped to one workspace, and why.
 	notTenantScoped := map[string]string{
 		"Open": "", "Close": "", "Ping": "", "Migrate": "",
@@ -1457,6 +1460,9 @@ func TestTxIsolation(t *testing.T) {
 		},
 	}
 	for name, c := range webTxCases(ctx, wsA, a, b, bWeb, ids.rescoreJob) {
+		cases[name] = c
+	}
+	for name, c := range deliveryTxCases(ctx, wsA, a, b, seedDeliveries(t, st, b)) {
 		cases[name] = c
 	}
 	typ := reflect.TypeOf(&store.Tx{})

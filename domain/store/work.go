@@ -33,10 +33,12 @@ var (
 	LookupWork  = WorkTable{Queue: "braze-lookup", Table: "braze_lookups", Key: "id", Order: "run_after", Since: "run_after"}
 	OutboxWork  = WorkTable{Queue: "salesforce-push", Table: "salesforce_outbox", Key: "lead_id", Order: "run_after", Since: "changed_at"}
 	JobWork     = WorkTable{Queue: "jobs", Table: "jobs", Key: "id", Order: "run_after", Since: "run_after"}
+	// DeliveryWork: emails (and, with alerts, Slack messages and webhooks) to send.
+	DeliveryWork = WorkTable{Queue: "deliveries", Table: "delivery_queue", Key: "delivery_id", Order: "run_after", Since: "queued_at"}
 )
 
 // WorkTables lists every queue table.
-var WorkTables = []WorkTable{InboundWork, ScoringWork, LookupWork, OutboxWork, JobWork}
+var WorkTables = []WorkTable{InboundWork, ScoringWork, LookupWork, OutboxWork, JobWork, DeliveryWork}
 
 // WorkItem is a claimed item.
 type WorkItem struct {
@@ -183,6 +185,7 @@ func (s *Store) ListQuarantined(ctx context.Context, workspaceID int64, queue st
 			WHEN 'braze-lookup' THEN (q.item->>'kind') || ' ' || (q.item->>'value')
 			WHEN 'salesforce-push' THEN (SELECT l.email FROM leads l WHERE l.workspace_id = q.workspace_id AND l.id = q.item_id)
 			WHEN 'jobs' THEN q.item->>'kind'
+			WHEN 'deliveries' THEN (SELECT d.kind || ' to ' || d.recipient FROM deliveries d WHERE d.workspace_id = q.workspace_id AND d.id = q.item_id)
 		END, '') AS what
 		FROM work_quarantine q
 		WHERE q.workspace_id = $1 AND ($2 = '' OR q.queue = $2) ORDER BY q.quarantined_at DESC, q.item_id LIMIT $3`, workspaceID, queue, limit)

@@ -38,6 +38,13 @@ func (f FieldErrors) orNil() error {
 // NormalizeEmail trims and lower-cases an email address.
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
+// CheckEmail validates an email address typed into a form (field "email"); nil when valid.
+func CheckEmail(email string) error {
+	errs := FieldErrors{}
+	checkEmail(errs, "email", email)
+	return errs.orNil()
+}
+
 func checkEmail(errs FieldErrors, field, email string) {
 	switch {
 	case email == "":

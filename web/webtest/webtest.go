@@ -14,6 +14,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
+	"github.com/peregrine-scoring/peregrine/domain/notify"
 	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/platform"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
@@ -85,7 +86,9 @@ func StartWith(t testing.TB, opts Options) *Server {
 		logOut, level = opts.Log, slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	pipeline := ingest.New(st, box, log, ingest.Options{PublicURL: cfg.PublicURL, Outbound: outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts}})
+	mailer, mailServer := notify.MailerFor(cfg)
+	pipeline := ingest.New(st, box, log, ingest.Options{PublicURL: cfg.PublicURL, Outbound: outbound.Policy{AllowPrivate: cfg.AllowPrivateHosts},
+		Mailer: mailer, MailServer: mailServer})
 	metrics := web.NewMetrics(st, log)
 	workers := web.NewWorkers(st, pipeline, log, web.WorkerOptions{Workers: max(opts.Workers, 1), Metrics: metrics})
 	workers.Start(context.Background())

@@ -1,0 +1,153 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/queue"
+	"github.com/peregrine-scoring/peregrine/domain/secrets"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+)
+
+// MaxAttempts is how many times a delivery is tried before it is marked failed: with the work
+// layer's backoff (2 s doubling to an hour) about three hours, long enough for a mail server
+// that greylists or is down for maintenance.
+const MaxAttempts = 12
+
+// ErrEmailOff: this server was started without PEREGRINE_SMTP_URL.
+var ErrEmailOff = errors.New("email is not set up on this server: its operator sets PEREGRINE_SMTP_URL and PEREGRINE_MAIL_FROM")
+
+// Service queues deliveries and sends them (the delivery queue's handler).
+type Service struct {
+	Store  *store.Store
+	Box    *secrets.Box
+	Mailer Mailer // nil: this server sends no email
+	Server string // the mail server, for pages ("mail.example.com:587 (starttls)")
+	Log    *slog.Logger
+	// Wake tells the delivery workers that deliveries were queued (nil: nobody to wake).
+	Wake func()
+}
+
+// EmailEnabled reports whether this server sends email.
+func (s *Service) EmailEnabled() bool { return s.Mailer != nil }
+
+// QueueEmail logs an email and queues it inside tx, sealed: it is sent once tx commits (call
+// Queued then). by is the user who caused it, if any.
+func (s *Service) QueueEmail(ctx context.Context, tx *store.Tx, workspaceID int64, kind string, by *int64, e Email) (int64, error) {
+	plain, err := json.Marshal(e)
+	if err != nil {
+		return 0, err
+	}
+	sealed, err := s.Box.Seal(plain, sealContext(workspaceID))
+	if err != nil {
+		return 0, err
+	}
+	return tx.QueueDelivery(ctx, model.Delivery{WorkspaceID: workspaceID, Channel: model.ChannelEmail, Kind: kind,
+		Recipient: e.To, Subject: e.Subject, Message: sealed, CreatedBy: by})
+}
+
+// Queued wakes the delivery workers after a transaction that queued deliveries committed.
+func (s *Service) Queued() {
+	if s.Wake != nil {
+		s.Wake()
+	}
+}
+
+// Resend queues a copy of a delivery that failed (a new line of the log). Password-reset
+// links are not resent: they expire within the hour, the person asks for a new one.
+func (s *Service) Resend(ctx context.Context, workspaceID, id int64, by *int64) (int64, error) {
+	d, err := s.Store.Delivery(ctx, workspaceID, id)
+	if err != nil {
+		return 0, err
+	}
+	if d.State != model.DeliveryFailed || d.Kind == model.DeliveryPasswordReset {
+		return 0, ErrNotResendable
+	}
+	var newID int64
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		d.CreatedBy = by
+		newID, err = tx.QueueDelivery(ctx, d)
+		return err
+	})
+	if err == nil {
+		s.Queued()
+	}
+	return newID, err
+}
+
+// ErrNotResendable: only failed deliveries are resent, and never password-reset links.
+var ErrNotResendable = errors.New("only a failed delivery can be sent again, and password-reset links are never resent")
+
+// Deliver is the delivery queue's handler. Each delivery is sent while its queue row is
+// locked and its outcome recorded in the same transaction: sent, failed for good (a
+// permanent refusal, or MaxAttempts reached), or back in the queue with backoff. A crash
+// between sending and committing sends it again after the lease: deliveries are at least
+// once, never lost.
+func (s *Service) Deliver(ctx context.Context, b *queue.Batch) error {
+	return s.Store.InTx(ctx, func(tx *store.Tx) error {
+		owned, err := b.Own(ctx, tx)
+		if err != nil || len(owned) == 0 {
+			return err
+		}
+		deliveries, err := tx.DeliveriesByID(ctx, b.Workspace, owned)
+		if err != nil {
+			return err
+		}
+		for _, d := range deliveries {
+			if err := s.deliver(ctx, tx, b, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Service) deliver(ctx context.Context, tx *store.Tx, b *queue.Batch, d model.Delivery) error {
+	attempts := b.Attempts(d.ID)
+	sendErr := s.send(ctx, d)
+	var permanent *PermanentError
+	switch {
+	case sendErr == nil:
+		return tx.FinishDelivery(ctx, d.WorkspaceID, d.ID, model.DeliverySent, "", attempts)
+	case errors.As(sendErr, &permanent):
+		s.Log.Warn("delivery refused", "workspace", d.WorkspaceID, "delivery", d.ID, "kind", d.Kind, "error", sendErr)
+		return tx.FinishDelivery(ctx, d.WorkspaceID, d.ID, model.DeliveryFailed, sendErr.Error(), attempts)
+	case attempts >= MaxAttempts:
+		s.Log.Warn("delivery given up", "workspace", d.WorkspaceID, "delivery", d.ID, "kind", d.Kind, "attempts", attempts, "error", sendErr)
+		return tx.FinishDelivery(ctx, d.WorkspaceID, d.ID, model.DeliveryFailed,
+			"gave up after "+strconv.Itoa(attempts)+" attempts: "+sendErr.Error(), attempts)
+	}
+	if err := tx.NoteDeliveryAttempt(ctx, d.WorkspaceID, d.ID, sendErr.Error(), attempts); err != nil {
+		return err
+	}
+	return b.Retry(ctx, tx, []int64{d.ID}, sendErr)
+}
+
+// send sends one delivery over its channel.
+func (s *Service) send(ctx context.Context, d model.Delivery) error {
+	plain, err := s.Box.Open(d.Message, sealContext(d.WorkspaceID))
+	if err != nil {
+		return &PermanentError{fmt.Errorf("the message cannot be read (was the secret key changed?): %w", err)}
+	}
+	switch d.Channel {
+	case model.ChannelEmail:
+		if s.Mailer == nil {
+			return &PermanentError{ErrEmailOff}
+		}
+		var e Email
+		if err := json.Unmarshal(plain, &e); err != nil {
+			return &PermanentError{err}
+		}
+		return s.Mailer.Send(ctx, e)
+	}
+	return &PermanentError{fmt.Errorf("unknown channel %q", d.Channel)}
+}
+
+func sealContext(workspaceID int64) string {
+	return "workspace:" + strconv.FormatInt(workspaceID, 10) + ":delivery"
+}

@@ -1,0 +1,85 @@
+package views
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/a-h/templ"
+
+	"github.com/peregrine-scoring/peregrine/domain/notify"
+)
+
+// Mail is an email's subject, plain-text part and HTML part.
+type Mail interface {
+	Subject() string
+	Text() string
+	Component() templ.Component
+}
+
+// Component is the invitation's HTML part.
+func (m InvitationMail) Component() templ.Component { return InvitationEmail(m) }
+
+// Component is the password-reset mail's HTML part.
+func (m ResetMail) Component() templ.Component { return PasswordResetEmail(m) }
+
+// Component is the test email's HTML part.
+func (m TestMail) Component() templ.Component { return TestEmail(m) }
+
+// EmailOf renders a mail for one recipient, sent in the workspace's name.
+func EmailOf(ctx context.Context, to, workspace string, m Mail) (notify.Email, error) {
+	html, err := RenderString(ctx, m.Component())
+	return notify.Email{To: to, FromName: workspace, Subject: m.Subject(), Text: m.Text(), HTML: html}, err
+}
+
+// InvitationMail is an invitation to join a workspace.
+type InvitationMail struct {
+	Workspace, Inviter, Role, Link, Expires string
+}
+
+// Subject of the invitation.
+func (m InvitationMail) Subject() string {
+	return m.Inviter + " invited you to " + m.Workspace + " on Peregrine"
+}
+
+// Text is the invitation's plain-text part.
+func (m InvitationMail) Text() string {
+	return m.Inviter + " invited you to join " + m.Workspace + " on Peregrine as " + m.Role + ".\n\n" +
+		"Accept the invitation: " + m.Link + "\n\n" +
+		"The invitation works until " + m.Expires + ". If you did not expect it, ignore this email.\n"
+}
+
+// ResetMail carries a password-reset link.
+type ResetMail struct {
+	Workspace, Email, Link string
+}
+
+// Subject of the password-reset mail.
+func (m ResetMail) Subject() string { return "Reset your Peregrine password (" + m.Workspace + ")" }
+
+// Text is the password-reset mail's plain-text part.
+func (m ResetMail) Text() string {
+	return "Someone - hopefully you - asked to reset the password of your Peregrine account " + m.Email + " in " + m.Workspace + ".\n\n" +
+		"Choose a new password: " + m.Link + "\n\n" +
+		"The link works once, for one hour. If you did not ask for it, ignore this email: your password stays as it is.\n"
+}
+
+// TestMail is the settings page's test email.
+type TestMail struct {
+	Workspace, Sender, Server string
+}
+
+// Subject of the test email.
+func (m TestMail) Subject() string { return "Peregrine test email for " + m.Workspace }
+
+// Text is the test email's plain-text part.
+func (m TestMail) Text() string {
+	return m.Sender + " sent this test from Peregrine's settings. Alerts, digests, invitations and password resets of " +
+		m.Workspace + " will arrive like this one.\n\nSent through " + m.Server + ".\n"
+}
+
+// RenderString renders a component to a string (emails are rendered outside a request).
+func RenderString(ctx context.Context, c templ.Component) (string, error) {
+	var buf bytes.Buffer
+	err := c.Render(ctx, &buf)
+	return buf.String(), err
+}
