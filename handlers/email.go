@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -105,15 +106,26 @@ func (h *Handlers) ShowEmailSettingsPage(c echo.Context) error {
 	v := views.EmailSettingsView{EmailOn: h.Notify.EmailEnabled(), Server: h.Notify.Server, TestTo: id.User.Email}
 	loc := userLocation(c)
 	for _, d := range deliveries {
-		v.Deliveries = append(v.Deliveries, views.DeliveryRow{ID: d.ID, When: views.FormatTimeIn(&d.CreatedAt, loc), Kind: deliveryKinds[d.Kind],
-			Recipient: d.Recipient, Subject: d.Subject, State: d.State, Attempts: d.Attempts, Error: d.Error,
-			Resendable: d.State == model.DeliveryFailed && d.Kind != model.DeliveryPasswordReset})
+		if d.Channel == model.ChannelEmail {
+			v.Deliveries = append(v.Deliveries, deliveryRow(d, loc))
+		}
 	}
 	return Render(c, http.StatusOK, views.EmailSettingsPage(h.chrome(c, "Email", "settings-email"), v))
 }
 
 var deliveryKinds = map[string]string{model.DeliveryInvitation: "Invitation", model.DeliveryPasswordReset: "Password reset",
-	model.DeliveryTest: "Test email"}
+	model.DeliveryTest: "Test", model.DeliveryAlert: "Alert"}
+
+var channelNames = map[string]string{model.ChannelEmail: "email", model.ChannelSlack: "Slack", model.ChannelWebhook: "webhook"}
+
+// deliveryRow is a line of a delivery log.
+func deliveryRow(d model.Delivery, loc *time.Location) views.DeliveryRow {
+	return views.DeliveryRow{ID: d.ID, When: views.FormatTimeIn(&d.CreatedAt, loc), Kind: deliveryKinds[d.Kind] + " · " + channelNames[d.Channel],
+		Recipient: d.Recipient, Subject: d.Subject, State: d.State, Attempts: d.Attempts, Error: d.Error,
+		Resendable: d.State == model.DeliveryFailed && d.Kind != model.DeliveryPasswordReset}
+}
+
+func nowRFC3339() string { return time.Now().UTC().Format(time.RFC3339) }
 
 // SendTestEmail queues a test email to the signed-in admin.
 func (h *Handlers) SendTestEmail(c echo.Context) error {
@@ -130,8 +142,12 @@ func (h *Handlers) SendTestEmail(c echo.Context) error {
 	return redirect(c, "/settings/email")
 }
 
-// ResendDelivery sends a failed delivery again.
+// ResendDelivery sends a failed delivery again (from the email or the alerts log).
 func (h *Handlers) ResendDelivery(c echo.Context) error {
+	back := "/settings/email"
+	if strings.HasPrefix(c.Path(), "/alerts/") {
+		back = "/alerts"
+	}
 	id := IdentityOf(c)
 	deliveryID, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
@@ -148,7 +164,7 @@ func (h *Handlers) ResendDelivery(c echo.Context) error {
 	default:
 		h.flash(c, "success", "Sending it again; a new line in the log follows it.")
 	}
-	return redirect(c, "/settings/email")
+	return redirect(c, back)
 }
 
 // queueEmail queues a mail from the signed-in person's workspace and wakes the senders.

@@ -77,6 +77,59 @@ func (m TestMail) Text() string {
 		m.Workspace + " will arrive like this one.\n\nSent through " + m.Server + ".\n"
 }
 
+// AlertMail is an alert about a lead.
+type AlertMail struct {
+	Workspace, Rule, Reason   string
+	Name, Email, Company      string
+	Score, Grade, Temperature string
+	Reasons                   []Reason
+	Activities                []Pair // when → what
+	LeadURL, SalesforceURL    string
+}
+
+// Headline says who did what: "Nora Lindqvist — Visited /pricing".
+func (m AlertMail) Headline() string { return m.Name + " — " + m.Reason }
+
+// Subject of the alert.
+func (m AlertMail) Subject() string { return m.Headline() + " · " + m.Rule }
+
+// Text is the alert's plain-text part.
+func (m AlertMail) Text() string {
+	var b bytes.Buffer
+	b.WriteString(m.Rule + "\n\n" + m.Headline() + "\n\n")
+	b.WriteString("Company: " + OrDash(m.Company) + "\nEmail: " + m.Email + "\nScore " + m.Score + " · grade " + OrDash(m.Grade) +
+		" · " + OrDash(m.Temperature) + "\n")
+	if len(m.Reasons) > 0 {
+		b.WriteString("\nWhy this score:\n")
+		for _, r := range m.Reasons {
+			b.WriteString("  " + r.Points + " " + r.Rule + "\n")
+		}
+	}
+	if len(m.Activities) > 0 {
+		b.WriteString("\nLatest activity:\n")
+		for _, a := range m.Activities {
+			b.WriteString("  " + a.Value + " (" + a.Label + ")\n")
+		}
+	}
+	b.WriteString("\nOpen the lead: " + m.LeadURL + "\n")
+	if m.SalesforceURL != "" {
+		b.WriteString("Salesforce: " + m.SalesforceURL + "\n")
+	}
+	b.WriteString("\nYou get this because of the alert rule \"" + m.Rule + "\" in " + m.Workspace + ".\n")
+	return b.String()
+}
+
+// Component is the alert's HTML part.
+func (m AlertMail) Component() templ.Component { return AlertEmail(m) }
+
+// OrDash shows a missing value as a dash.
+func OrDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
 // RenderString renders a component to a string (emails are rendered outside a request).
 func RenderString(ctx context.Context, c templ.Component) (string, error) {
 	var buf bytes.Buffer

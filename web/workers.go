@@ -53,7 +53,8 @@ const (
 //	scoring         new activities → scores, labels, grades, ledger, Salesforce outbox
 //	braze-lookup    Braze /users/export/ids for people known only by id or phone
 //	salesforce-push changed leads → Salesforce, 200 per call
-//	deliveries      emails: invitations, password-reset links, tests (one per claim)
+//	deliveries      emails, Slack messages and webhooks: alerts, invitations,
+//	                password-reset links, tests (one per claim)
 //	jobs            re-scoring after rule changes, refreshing aged scores, temperatures,
 //	                Salesforce reconciliation and pulls, password-reset links, the sweeps
 //	                that queue them, and
@@ -72,6 +73,7 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 		reg.MustRegister(queue.NewCollector(st, log))
 		p.Salesforce.CallsMade = opts.Metrics.SalesforceCalls
 	}
+	p.Notify.Composer = &handlers.AlertComposer{Store: st, Scoring: p.Scoring, BaseURL: p.Salesforce.BaseURL}
 	r := queue.NewRunner(st, log, queue.NewMetrics(reg))
 	r.Add(&queue.Queue{Table: store.InboundWork, Handle: p.Processor.Process, Workers: workers, Batch: 1000, Timeout: timeout})
 	r.Add(&queue.Queue{Table: store.ScoringWork, Handle: p.Scoring.ScoreQueued, Workers: workers, Batch: 300, Timeout: timeout,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/peregrine-scoring/peregrine/domain/alerts"
 	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/notify"
@@ -39,8 +40,10 @@ type Pipeline struct {
 	Scoring   *scoring.Service
 	// Salesforce pushes scored leads to Salesforce.
 	Salesforce *crmsync.Pusher
-	// Notify sends emails (and, with alerts, Slack messages and webhooks).
+	// Notify sends emails, Slack messages and webhooks.
 	Notify *notify.Service
+	// Alerts tells people about leads, from scoring.
+	Alerts *alerts.Service
 	// NewBrazeClient makes a Braze client for an endpoint and key, calling out under the
 	// pipeline's outbound policy.
 	NewBrazeClient func(endpoint, apiKey string) *braze.Client
@@ -64,7 +67,10 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	p.Resolver = &Resolver{Store: st, Secrets: box, Stats: p.Stats, Log: log, Now: time.Now, NewClient: p.NewBrazeClient,
 		Released: p.waker(store.InboundWork.Queue)}
 	p.Notify = &notify.Service{Store: st, Box: box, Log: log, Mailer: opts.Mailer, Server: opts.MailServer,
+		Slack: opts.Outbound.NoRedirects(outbound.Slack, 15*time.Second), Webhooks: opts.Outbound.NoRedirects(outbound.Public, 15*time.Second),
 		Wake: p.waker(store.DeliveryWork.Queue)}
+	p.Alerts = &alerts.Service{Store: st, Notify: p.Notify, Log: log, Now: time.Now}
+	p.Scoring.Alerts = p.Alerts.Detect
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats, Stored: p.waker(store.InboundWork.Queue)}
 	p.Collector = NewCollector(st, p.Stats, p.waker(store.InboundWork.Queue))
 	sf := crmsync.NewService(st, box, opts.Outbound)

@@ -197,6 +197,8 @@ type Delivery struct {
 	CreatedBy   *int64     `db:"created_by"`
 	CreatedAt   time.Time  `db:"created_at"`
 	FinishedAt  *time.Time `db:"finished_at"`
+	ChannelID   *int64     `db:"channel_id"` // the alert channel (Slack, webhook)
+	AlertID     *int64     `db:"alert_id"`
 }
 
 // PasswordReset is a single-use link to set a new password; only its token's hash is kept.
@@ -208,4 +210,53 @@ type PasswordReset struct {
 	CreatedAt   time.Time  `db:"created_at"`
 	ExpiresAt   time.Time  `db:"expires_at"`
 	UsedAt      *time.Time `db:"used_at"`
+}
+
+// AlertRule is an alert rule as stored; Definition is alerts.Definition as JSON.
+type AlertRule struct {
+	WorkspaceID int64      `db:"workspace_id"`
+	ID          int64      `db:"id"`
+	Name        string     `db:"name"`
+	Enabled     bool       `db:"enabled"`
+	Definition  []byte     `db:"definition"`
+	CreatedAt   time.Time  `db:"created_at"`
+	UpdatedAt   time.Time  `db:"updated_at"`
+	LastFiredAt *time.Time `db:"last_fired_at"`
+	SentWeek    int        `db:"sent_week"`   // alerts sent in the last 7 days
+	FoldedWeek  int        `db:"folded_week"` // matches folded by the throttle in the last 7 days
+}
+
+// Alert channel kinds.
+const (
+	ChannelSlack   = "slack"
+	ChannelWebhook = "webhook"
+	DeliveryAlert  = "alert"
+)
+
+// AlertChannel is a Slack incoming webhook or a webhook endpoint; URL and Secret are sealed.
+type AlertChannel struct {
+	WorkspaceID    int64      `db:"workspace_id"`
+	ID             int64      `db:"id"`
+	Kind           string     `db:"kind"`
+	Name           string     `db:"name"`
+	URL            []byte     `db:"url"`
+	URLHint        string     `db:"url_hint"`
+	Secret         []byte     `db:"secret"`
+	DisabledReason string     `db:"disabled_reason"`
+	DisabledAt     *time.Time `db:"disabled_at"`
+	NextSendAt     time.Time  `db:"next_send_at"`
+	LastSentAt     *time.Time `db:"last_sent_at"`
+	CreatedAt      time.Time  `db:"created_at"`
+}
+
+// Alert is one time an alert rule matched a lead.
+type Alert struct {
+	WorkspaceID int64     `db:"workspace_id"`
+	ID          int64     `db:"id"`
+	RuleID      int64     `db:"rule_id"`
+	RuleName    string    `db:"rule_name"`
+	LeadID      int64     `db:"lead_id"`
+	Reason      string    `db:"reason"`
+	Folded      bool      `db:"folded"`
+	CreatedAt   time.Time `db:"created_at"`
 }

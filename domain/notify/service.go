@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -27,8 +28,13 @@ type Service struct {
 	Store  *store.Store
 	Box    *secrets.Box
 	Mailer Mailer // nil: this server sends no email
-	Server string // the mail server, for pages ("mail.example.com:587 (starttls)")
-	Log    *slog.Logger
+	Server string // the mail server, for pages ("mail.example.com:587, STARTTLS")
+	// Slack and Webhooks call out under the outbound policy (Slack's hosts; public https),
+	// without following redirects.
+	Slack, Webhooks *http.Client
+	// Composer writes alerts' messages when they are sent.
+	Composer Composer
+	Log      *slog.Logger
 	// Wake tells the delivery workers that deliveries were queued (nil: nobody to wake).
 	Wake func()
 }
@@ -39,16 +45,50 @@ func (s *Service) EmailEnabled() bool { return s.Mailer != nil }
 // QueueEmail logs an email and queues it inside tx, sealed: it is sent once tx commits (call
 // Queued then). by is the user who caused it, if any.
 func (s *Service) QueueEmail(ctx context.Context, tx *store.Tx, workspaceID int64, kind string, by *int64, e Email) (int64, error) {
-	plain, err := json.Marshal(e)
-	if err != nil {
-		return 0, err
-	}
-	sealed, err := s.Box.Seal(plain, sealContext(workspaceID))
+	sealed, err := s.seal(workspaceID, payload{Email: &e})
 	if err != nil {
 		return 0, err
 	}
 	return tx.QueueDelivery(ctx, model.Delivery{WorkspaceID: workspaceID, Channel: model.ChannelEmail, Kind: kind,
 		Recipient: e.To, Subject: e.Subject, Message: sealed, CreatedBy: by})
+}
+
+// QueueAlert queues an alert for one recipient inside tx: an email address, or a channel
+// (Slack, webhook). The message is written when it is sent.
+func (s *Service) QueueAlert(ctx context.Context, tx *store.Tx, workspaceID, alertID int64, subject, email string, ch *model.AlertChannel) error {
+	p := payload{AlertID: alertID}
+	d := model.Delivery{WorkspaceID: workspaceID, Channel: model.ChannelEmail, Kind: model.DeliveryAlert, Recipient: email,
+		Subject: subject, AlertID: &alertID}
+	if ch != nil {
+		d.Channel, d.Recipient, d.ChannelID = ch.Kind, ch.Name, &ch.ID
+		p.MessageID = "alert_" + strconv.FormatInt(alertID, 10) + "_" + strconv.FormatInt(ch.ID, 10)
+	}
+	sealed, err := s.seal(workspaceID, p)
+	if err != nil {
+		return err
+	}
+	d.Message = sealed
+	_, err = tx.QueueDelivery(ctx, d)
+	return err
+}
+
+// QueueTest queues a test message to a channel with a ready body.
+func (s *Service) QueueTest(ctx context.Context, tx *store.Tx, workspaceID int64, by *int64, ch model.AlertChannel, body []byte) error {
+	sealed, err := s.seal(workspaceID, payload{Body: body})
+	if err != nil {
+		return err
+	}
+	_, err = tx.QueueDelivery(ctx, model.Delivery{WorkspaceID: workspaceID, Channel: ch.Kind, Kind: model.DeliveryTest,
+		Recipient: ch.Name, Subject: "Test message", Message: sealed, CreatedBy: by, ChannelID: &ch.ID})
+	return err
+}
+
+func (s *Service) seal(workspaceID int64, p payload) ([]byte, error) {
+	plain, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return s.Box.Seal(plain, sealContext(workspaceID))
 }
 
 // Queued wakes the delivery workers after a transaction that queued deliveries committed.
@@ -109,9 +149,18 @@ func (s *Service) Deliver(ctx context.Context, b *queue.Batch) error {
 
 func (s *Service) deliver(ctx context.Context, tx *store.Tx, b *queue.Batch, d model.Delivery) error {
 	attempts := b.Attempts(d.ID)
-	sendErr := s.send(ctx, d)
+	sendErr := s.send(ctx, tx, d, attempts)
 	var permanent *PermanentError
+	var wait *WaitError
+	var retryAt *retryAtError
 	switch {
+	case errors.As(sendErr, &wait):
+		return b.Later(ctx, tx, []int64{d.ID}, wait.Until, wait.Reason)
+	case errors.As(sendErr, &retryAt):
+		if err := tx.NoteDeliveryAttempt(ctx, d.WorkspaceID, d.ID, sendErr.Error(), attempts); err != nil {
+			return err
+		}
+		return b.RetryAt(ctx, tx, []int64{d.ID}, retryAt.at, sendErr)
 	case sendErr == nil:
 		return tx.FinishDelivery(ctx, d.WorkspaceID, d.ID, model.DeliverySent, "", attempts)
 	case errors.As(sendErr, &permanent):
@@ -129,21 +178,36 @@ func (s *Service) deliver(ctx context.Context, tx *store.Tx, b *queue.Batch, d m
 }
 
 // send sends one delivery over its channel.
-func (s *Service) send(ctx context.Context, d model.Delivery) error {
+func (s *Service) send(ctx context.Context, tx *store.Tx, d model.Delivery, attempts int) error {
 	plain, err := s.Box.Open(d.Message, sealContext(d.WorkspaceID))
 	if err != nil {
 		return &PermanentError{fmt.Errorf("the message cannot be read (was the secret key changed?): %w", err)}
+	}
+	var p payload
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return &PermanentError{err}
 	}
 	switch d.Channel {
 	case model.ChannelEmail:
 		if s.Mailer == nil {
 			return &PermanentError{ErrEmailOff}
 		}
-		var e Email
-		if err := json.Unmarshal(plain, &e); err != nil {
-			return &PermanentError{err}
+		e := p.Email
+		if p.AlertID != 0 {
+			composed, err := s.Composer.AlertEmail(ctx, d, p.AlertID)
+			if err != nil {
+				return err
+			}
+			e = &composed
 		}
-		return s.Mailer.Send(ctx, e)
+		if e == nil {
+			return &PermanentError{errors.New("the delivery holds no email")}
+		}
+		return s.Mailer.Send(ctx, *e)
+	case model.ChannelSlack:
+		return s.sendSlack(ctx, tx, d, p)
+	case model.ChannelWebhook:
+		return s.sendWebhook(ctx, tx, d, p, attempts)
 	}
 	return &PermanentError{fmt.Errorf("unknown channel %q", d.Channel)}
 }

@@ -54,6 +54,11 @@ var Salesforce = Service{Name: "Salesforce", Example: "https://yourcompany.my.sa
 	},
 	Describe: "Salesforce's own hosts: login.salesforce.com, test.salesforce.com, or your My Domain (….my.salesforce.com)"}
 
+// Slack accepts Slack's incoming-webhook host (https://hooks.slack.com/services/…).
+var Slack = Service{Name: "Slack", Example: "https://hooks.slack.com/services/T000/B000/XXXX",
+	Hosts:    func(h string) bool { return h == "hooks.slack.com" },
+	Describe: "Slack's incoming webhooks, https://hooks.slack.com/services/…"}
+
 // Public accepts any public https host (webhooks and similar).
 var Public = Service{Name: "webhook", Example: "https://hooks.example.com/peregrine", Describe: "public https:// addresses"}
 
@@ -118,6 +123,14 @@ func (p Policy) Client(s Service, timeout time.Duration) *http.Client {
 		ResponseHeaderTimeout: timeout,
 	}
 	return &http.Client{Timeout: timeout, Transport: &checked{policy: p, service: s, next: transport}}
+}
+
+// NoRedirects returns a client for s that answers a redirect with the redirect itself: a
+// webhook that moved must be edited, not followed (Standard Webhooks treats 3xx as failure).
+func (p Policy) NoRedirects(s Service, timeout time.Duration) *http.Client {
+	c := p.Client(s, timeout)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
 }
 
 // checked refuses a request the policy does not allow, before the transport connects.

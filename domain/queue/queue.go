@@ -163,6 +163,12 @@ func (b *Batch) Retry(ctx context.Context, tx *store.Tx, ids []int64, cause erro
 	return b.store.DeferWork(ctx, tx, b.queue.Table, b.Workspace, ids, b.token, time.Now().Add(Backoff(worst)), cause.Error(), true)
 }
 
+// RetryAt gives items back after a failure on the other side to run again at a set time
+// (a schedule of the item's own, such as webhooks'), counting the attempt. tx may be nil.
+func (b *Batch) RetryAt(ctx context.Context, tx *store.Tx, ids []int64, at time.Time, cause error) error {
+	return b.store.DeferWork(ctx, tx, b.queue.Table, b.Workspace, ids, b.token, at, cause.Error(), true)
+}
+
 // Backoff is how long an item waits after its n-th failed attempt: 2 s, 4 s, 8 s … up to an
 // hour, with jitter (between half and all of it) so retries of many items spread out.
 func Backoff(attempts int) time.Duration {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/peregrine-scoring/peregrine/domain/alerts"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
@@ -28,6 +29,10 @@ type Service struct {
 	Now   func() time.Time
 	// ChunkSize is how many leads one re-scoring or refresh transaction handles.
 	ChunkSize int
+
+	// Alerts, when set, hears what new activity changed (alerts.Service.Detect), inside the
+	// scoring transaction: an alert exists exactly when its scoring does.
+	Alerts func(ctx context.Context, tx *store.Tx, workspaceID int64, scores map[string]int64, changes []alerts.Change) error
 
 	mu    sync.Mutex
 	cache map[int64]*RuleSet
@@ -136,7 +141,7 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err != nil {
 		return err
 	}
-	states, outcomes, read, err := scoreInGroups(ctx, tx, workspaceID, rs, leads, newOf, settings.Unsettled, heat, now)
+	states, outcomes, news, read, err := scoreInGroups(ctx, tx, workspaceID, rs, leads, newOf, settings.Unsettled, heat, now)
 	s.activitiesRead.Add(int64(read))
 	if err != nil {
 		return err
@@ -193,10 +198,44 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err := tx.EnqueueSalesforce(ctx, workspaceID, changed); err != nil {
 		return err
 	}
-	if !rollup || len(accounts) == 0 {
-		return nil
+	if rollup && len(accounts) > 0 {
+		if err := s.rollupChanges(ctx, tx, workspaceID, rs, states, outcomes, now); err != nil {
+			return err
+		}
 	}
-	return s.rollupChanges(ctx, tx, workspaceID, rs, states, outcomes, now)
+	if newOf == nil || s.Alerts == nil {
+		return nil // only new activity alerts: a re-score after a rule edit tells nobody
+	}
+	return s.Alerts(ctx, tx, workspaceID, rs.scoreIDs, alertChanges(states, outcomes, news))
+}
+
+// alertChanges are what alert rules see of a scoring: per lead, before and after, and the
+// new activities.
+func alertChanges(states []LeadState, outcomes []Outcome, news [][]rules.Event) []alerts.Change {
+	out := make([]alerts.Change, 0, len(states))
+	for i, st := range states {
+		o, l := outcomes[i], st.Lead
+		had := map[string]bool{}
+		for _, name := range l.Labels {
+			had[name] = true
+		}
+		var gained []string
+		for _, name := range o.Scoring.Labels {
+			if !had[name] {
+				gained = append(gained, name)
+			}
+		}
+		profile, account := Profile(l)
+		name := strings.TrimSpace(l.FirstName + " " + l.LastName)
+		if name == "" {
+			name = l.Email
+		}
+		out = append(out, alerts.Change{LeadID: l.ID, Name: name, OwnerEmail: strings.ToLower(l.OwnerEmail), Gained: gained,
+			ScoresBefore: l.Scores, ScoresAfter: o.Scoring.Scores, MainScore: o.Scoring.MainScore,
+			TemperatureBefore: l.Temperature, TemperatureAfter: o.Scoring.Temperature, GradeBefore: l.Grade, GradeAfter: o.Scoring.Grade,
+			New: news[i], Profile: profile, Account: account})
+	}
+	return out
 }
 
 // ScoreQueued is the scoring queue's handler: it takes a claimed batch of one workspace's
@@ -240,7 +279,7 @@ var historyBudget = 20000
 // scoreInGroups loads and scores leads a group at a time, dropping each group's activities
 // once scored, so memory follows historyBudget rather than the batch's whole history. The
 // states returned keep their lead and stored contributions, not their events.
-func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, newOf map[int64][]int64, unsettled int64, heat HeatScale, now time.Time) ([]LeadState, []Outcome, int, error) {
+func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, newOf map[int64][]int64, unsettled int64, heat HeatScale, now time.Time) ([]LeadState, []Outcome, [][]rules.Event, int, error) {
 	fresh := make(map[int64]bool)
 	for _, ids := range newOf {
 		for _, id := range ids {
@@ -249,23 +288,40 @@ func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *Rul
 	}
 	states := make([]LeadState, 0, len(leads))
 	outcomes := make([]Outcome, 0, len(leads))
+	news := make([][]rules.Event, 0, len(leads))
 	read := 0
 	for _, group := range historyGroups(leads, historyBudget) {
 		loaded, n, err := loadStates(ctx, tx, workspaceID, rs, group, unsettled, newOf, now)
 		read += n
 		if err != nil {
-			return nil, nil, read, err
+			return nil, nil, nil, read, err
 		}
 		for i := range loaded {
 			loaded[i].New = fresh
 		}
 		outcomes = append(outcomes, scoreAll(rs, loaded, heat, now)...)
 		for i := range loaded {
+			news = append(news, newEvents(loaded[i]))
 			loaded[i].Events, loaded[i].Added = nil, nil
 		}
 		states = append(states, loaded...)
 	}
-	return states, outcomes, read, nil
+	return states, outcomes, news, read, nil
+}
+
+// newEvents are the activities a state was given as new (kept after its history is dropped,
+// for alerts).
+func newEvents(st LeadState) []rules.Event {
+	var out []rules.Event
+	for _, e := range st.Added {
+		out = append(out, e.Event)
+	}
+	for _, e := range st.Events {
+		if st.New[e.Key] {
+			out = append(out, e.Event)
+		}
+	}
+	return out
 }
 
 // noAppending tells loadStates to read every lead's whole history (previews compare rule

@@ -10,16 +10,16 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 )
 
-const deliveryColumns = `workspace_id, id, channel, kind, recipient, subject, message, state, attempts, error, created_by, created_at, finished_at`
+const deliveryColumns = `workspace_id, id, channel, kind, recipient, subject, message, state, attempts, error, created_by, created_at, finished_at, channel_id, alert_id`
 
 // QueueDelivery logs a delivery and queues it for the delivery workers, in one transaction.
 func (t *Tx) QueueDelivery(ctx context.Context, d model.Delivery) (int64, error) {
 	var id int64
 	err := t.tx.GetContext(ctx, &id, `WITH d AS (
-			INSERT INTO deliveries (workspace_id, channel, kind, recipient, subject, message, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING workspace_id, id)
+			INSERT INTO deliveries (workspace_id, channel, kind, recipient, subject, message, created_by, channel_id, alert_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING workspace_id, id)
 		INSERT INTO delivery_queue (workspace_id, delivery_id) SELECT workspace_id, id FROM d RETURNING delivery_id`,
-		d.WorkspaceID, d.Channel, d.Kind, d.Recipient, clipText(d.Subject, 300), d.Message, d.CreatedBy)
+		d.WorkspaceID, d.Channel, d.Kind, d.Recipient, clipText(d.Subject, 300), d.Message, d.CreatedBy, d.ChannelID, d.AlertID)
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to queue a delivery: %w", err)
 	}

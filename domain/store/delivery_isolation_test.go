@@ -16,6 +16,9 @@ type deliverySeed struct {
 	delivery int64
 	resetTok string
 	resetID  int64
+	rule     int64
+	channel  int64
+	alert    int64
 }
 
 func seedDeliveries(t *testing.T, st *store.Store, b tenant) deliverySeed {
@@ -41,6 +44,19 @@ func seedDeliveries(t *testing.T, st *store.Store, b tenant) deliverySeed {
 		t.Fatal(err)
 	}
 	d.resetID = r.ID
+	if d.rule, err = st.SaveAlertRule(ctx, b.ws.ID, 0, "b-alert", true, []byte(`{"trigger":"became_hot"}`), b.admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	if d.channel, err = st.CreateAlertChannel(ctx, model.AlertChannel{WorkspaceID: b.ws.ID, Kind: model.ChannelSlack, Name: "b-channel", URL: []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	err = st.InTx(ctx, func(tx *store.Tx) error {
+		d.alert, err = tx.InsertAlert(ctx, model.Alert{WorkspaceID: b.ws.ID, RuleID: d.rule, LeadID: b.lead.ID, Reason: "b-reason"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return d
 }
 
@@ -79,11 +95,46 @@ func deliveryIsolationCases(st *store.Store, wsA int64, b tenant, d deliverySeed
 			_, err := st.UsePasswordReset(ctx, wsA, d.resetID, "hash", time.Now())
 			return notFound(err)
 		},
+		"SaveAlertRule": func() error {
+			_, err := st.SaveAlertRule(ctx, wsA, d.rule, "stolen", false, []byte(`{}`), 1)
+			return notFound(err)
+		},
+		"ListAlertRules": func() error {
+			rs, err := st.ListAlertRules(ctx, wsA)
+			return errors.Join(err, none("alert rules", len(rs)))
+		},
+		"AlertRule":           func() error { _, err := st.AlertRule(ctx, wsA, d.rule); return notFound(err) },
+		"SetAlertRuleEnabled": func() error { return notFound(st.SetAlertRuleEnabled(ctx, wsA, d.rule, false)) },
+		"DeleteAlertRule":     func() error { return notFound(st.DeleteAlertRule(ctx, wsA, d.rule)) },
+		"Alert":               func() error { _, err := st.Alert(ctx, wsA, d.alert); return notFound(err) },
+		"CreateAlertChannel": func() error {
+			_, err := st.CreateAlertChannel(ctx, model.AlertChannel{WorkspaceID: wsA, Kind: model.ChannelSlack, Name: "b-channel", URL: []byte("a")})
+			return err // the same name is free in A
+		},
+		"ListAlertChannels": func() error {
+			cs, err := st.ListAlertChannels(ctx, wsA)
+			for _, c := range cs {
+				if c.ID == d.channel {
+					return errors.New("listed B's channel")
+				}
+			}
+			return err
+		},
+		"AlertChannel":       func() error { _, err := st.AlertChannel(ctx, wsA, d.channel); return notFound(err) },
+		"DeleteAlertChannel": func() error { return notFound(st.DeleteAlertChannel(ctx, wsA, d.channel)) },
+		"EnableAlertChannel": func() error { return notFound(st.EnableAlertChannel(ctx, wsA, d.channel)) },
 	}
 }
 
+func none(what string, n int) error {
+	if n != 0 {
+		return errors.New("read B's " + what)
+	}
+	return nil
+}
+
 // deliveryTxCases are TestTxIsolation's cases for deliveries and resets.
-func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, d deliverySeed) map[string]func(tx *store.Tx) error {
+func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, aSeed, d deliverySeed) map[string]func(tx *store.Tx) error {
 	return map[string]func(tx *store.Tx) error{
 		"QueueDelivery": func(tx *store.Tx) error {
 			_, err := tx.QueueDelivery(ctx, model.Delivery{WorkspaceID: wsA, Channel: model.ChannelEmail, Kind: model.DeliveryTest,
@@ -102,6 +153,51 @@ func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, d deliverySeed
 		},
 		"NoteDeliveryAttempt": func(tx *store.Tx) error {
 			return tx.NoteDeliveryAttempt(ctx, wsA, d.delivery, "boom", 2)
+		},
+		"EnabledAlertRules": func(tx *store.Tx) error {
+			rs, err := tx.EnabledAlertRules(ctx, wsA)
+			for _, r := range rs {
+				if r.ID == d.rule || r.WorkspaceID != wsA {
+					return errors.New("read B's alert rule")
+				}
+			}
+			return err
+		},
+		"AlertSentSince": func(tx *store.Tx) error {
+			sent, err := tx.AlertSentSince(ctx, wsA, d.rule, b.lead.ID, time.Now().Add(-time.Hour))
+			if sent {
+				return errors.New("saw B's alert")
+			}
+			return err
+		},
+		"InsertAlert": func(tx *store.Tx) error {
+			_, err := tx.InsertAlert(ctx, model.Alert{WorkspaceID: wsA, RuleID: aSeed.rule, LeadID: a.lead.ID, Reason: "x"})
+			return err
+		},
+		"ActiveUsers": func(tx *store.Tx) error {
+			us, err := tx.ActiveUsers(ctx, wsA, []int64{b.admin.ID}, []string{b.admin.Email})
+			return errors.Join(err, none("users", len(us)))
+		},
+		"LiveAlertChannels": func(tx *store.Tx) error {
+			cs, err := tx.LiveAlertChannels(ctx, wsA, []int64{d.channel})
+			return errors.Join(err, none("channels", len(cs)))
+		},
+		"TakeChannelSlot": func(tx *store.Tx) error {
+			_, err := tx.TakeChannelSlot(ctx, wsA, d.channel, time.Second)
+			if !errors.Is(err, store.ErrNotFound) {
+				return errors.New("booked B's channel")
+			}
+			return nil
+		},
+		"HoldChannel":         func(tx *store.Tx) error { return tx.HoldChannel(ctx, wsA, d.channel, time.Now().Add(time.Hour)) },
+		"ChannelSent":         func(tx *store.Tx) error { return tx.ChannelSent(ctx, wsA, d.channel) },
+		"DisableAlertChannel": func(tx *store.Tx) error { return tx.DisableAlertChannel(ctx, wsA, d.channel, "x") },
+		"ChannelOfDelivery": func(tx *store.Tx) error {
+			_, err := tx.ChannelOfDelivery(ctx, wsA, d.channel)
+			if !errors.Is(err, store.ErrNotFound) {
+				return errors.New("read B's channel")
+			}
+			return nil
 		},
 		"CreatePasswordReset": func(tx *store.Tx) error {
 			_, hash, _ := auth.NewToken()

@@ -1462,7 +1462,7 @@ func TestTxIsolation(t *testing.T) {
 	for name, c := range webTxCases(ctx, wsA, a, b, bWeb, ids.rescoreJob) {
 		cases[name] = c
 	}
-	for name, c := range deliveryTxCases(ctx, wsA, a, b, seedDeliveries(t, st, b)) {
+	for name, c := range deliveryTxCases(ctx, wsA, a, b, seedDeliveries(t, st, a), seedDeliveries(t, st, b)) {
 		cases[name] = c
 	}
 	typ := reflect.TypeOf(&store.Tx{})

@@ -131,3 +131,15 @@ document.addEventListener("click", (event) => {
     document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
   }
 })();
+
+// The alert form shows the fields of the chosen trigger only (all of them without script).
+document.querySelectorAll("input[name=trigger]").forEach((radio) => {
+  const show = () => {
+    const chosen = document.querySelector("input[name=trigger]:checked");
+    document.querySelectorAll("[data-trigger]").forEach((group) => {
+      group.hidden = !chosen || !group.dataset.trigger.split(" ").includes(chosen.value);
+    });
+  };
+  radio.addEventListener("change", show);
+  show();
+});

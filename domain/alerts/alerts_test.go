@@ -1,0 +1,88 @@
+package alerts
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/rules"
+)
+
+func compile(t *testing.T, d Definition) *Rule {
+	t.Helper()
+	d.Owner, d.ThrottleHours = true, 24
+	r, err := Compile(1, "alert", d, map[string]int64{"Lead score": 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestTriggers: each trigger fires on the change it names and only then.
+func TestTriggers(t *testing.T) {
+	now := time.Now()
+	pricing := rules.Event{Name: "[Website] Visited /pricing", Type: "web.page_view", Source: "web", Time: now, Properties: map[string]any{"path": "/pricing"}}
+	blog := rules.Event{Name: "[Website] Visited /blog", Type: "web.page_view", Source: "web", Time: now, Properties: map[string]any{"path": "/blog"}}
+	pricing.Prepare()
+	blog.Prepare()
+	cases := []struct {
+		name   string
+		def    Definition
+		change Change
+		want   string // "" for no alert
+	}{
+		{"label gained", Definition{Trigger: LabelGained, Label: "Demo requested"}, Change{Gained: []string{"demo requested"}}, "gained the label “demo requested”"},
+		{"label kept", Definition{Trigger: LabelGained, Label: "Demo requested"}, Change{}, ""},
+		{"score crosses up", Definition{Trigger: ScoreCrossed, Score: "Lead score", Threshold: 60},
+			Change{ScoresBefore: map[int64]float64{7: 55}, ScoresAfter: map[int64]float64{7: 62.4}}, "Lead score crossed 60 (now 62)"},
+		{"score already above", Definition{Trigger: ScoreCrossed, Score: "Lead score", Threshold: 60},
+			Change{ScoresBefore: map[int64]float64{7: 61}, ScoresAfter: map[int64]float64{7: 70}}, ""},
+		{"score crosses down", Definition{Trigger: ScoreCrossed, Score: "Lead score", Threshold: 60},
+			Change{ScoresBefore: map[int64]float64{7: 70}, ScoresAfter: map[int64]float64{7: 50}}, ""},
+		{"becomes hot", Definition{Trigger: BecameHot}, Change{TemperatureBefore: rules.Warm, TemperatureAfter: rules.Hot}, "became hot"},
+		{"stays hot", Definition{Trigger: BecameHot}, Change{TemperatureBefore: rules.Hot, TemperatureAfter: rules.Hot}, ""},
+		{"reaches B", Definition{Trigger: GradeReached, Grade: "B"}, Change{GradeBefore: "C", GradeAfter: "B"}, "reached grade B"},
+		{"A counts as reaching B", Definition{Trigger: GradeReached, Grade: "B"}, Change{GradeBefore: "", GradeAfter: "A"}, "reached grade A"},
+		{"B to A is not reaching B", Definition{Trigger: GradeReached, Grade: "B"}, Change{GradeBefore: "B", GradeAfter: "A"}, ""},
+		{"pricing visit by a B", Definition{Trigger: Activity, MinGrade: "B", Activity: pathContains("pricing")},
+			Change{GradeAfter: "B", New: []rules.Event{blog, pricing}}, "Visited /pricing"},
+		{"pricing visit by a C", Definition{Trigger: Activity, MinGrade: "B", Activity: pathContains("pricing")},
+			Change{GradeAfter: "C", New: []rules.Event{pricing}}, ""},
+		{"pricing visit, no grade", Definition{Trigger: Activity, MinGrade: "B", Activity: pathContains("pricing")},
+			Change{New: []rules.Event{pricing}}, ""},
+		{"blog visit", Definition{Trigger: Activity, Activity: pathContains("pricing")}, Change{New: []rules.Event{blog}}, ""},
+		{"score floor", Definition{Trigger: BecameHot, MinScore: ptr(50)}, Change{TemperatureAfter: rules.Hot, MainScore: 49}, ""},
+	}
+	for _, c := range cases {
+		reason, ok := compile(t, c.def).Match(c.change)
+		if ok != (c.want != "") || reason != c.want {
+			t.Errorf("%s: got %q %v, want %q", c.name, reason, ok, c.want)
+		}
+	}
+}
+
+// TestDefinitionProblems: a rule that cannot work says so per field.
+func TestDefinitionProblems(t *testing.T) {
+	_, err := Compile(0, "", Definition{Trigger: ScoreCrossed, Score: "Nope", Emails: []string{"not-an-address"}}, map[string]int64{})
+	p, ok := err.(Problems)
+	if !ok {
+		t.Fatalf("%v", err)
+	}
+	for _, field := range []string{"name", "score", "threshold", "emails", "throttle_hours"} {
+		if p[field] == "" {
+			t.Errorf("no problem reported for %s: %v", field, p)
+		}
+	}
+	if !strings.Contains(p["emails"], "not-an-address") {
+		t.Errorf("emails: %q", p["emails"])
+	}
+	if _, err := Compile(0, "x", Definition{Trigger: Activity, Owner: true, ThrottleHours: 24}, nil); err == nil {
+		t.Error("an activity alert without an activity was accepted")
+	}
+}
+
+func pathContains(v string) *rules.Group {
+	return &rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: "web.path", Operator: "contains", Value: v}}}}
+}
+
+func ptr(v float64) *float64 { return &v }

@@ -1,0 +1,98 @@
+package views
+
+// AlertsView is the Alerts page: rules, channels and the latest alerts' deliveries.
+type AlertsView struct {
+	Rules      []AlertRuleRow
+	Channels   []ChannelRow
+	Deliveries []DeliveryRow
+	NewSecret  string // a webhook's signing secret, shown once after adding it
+	Channel    ChannelForm
+}
+
+// AlertRuleRow is an alert rule in the list.
+type AlertRuleRow struct {
+	ID         int64
+	Name       string
+	Summary    string // "When … tell …"
+	Enabled    bool
+	LastFired  string
+	SentWeek   int
+	FoldedWeek int
+}
+
+// ChannelRow is a Slack webhook or webhook endpoint.
+type ChannelRow struct {
+	ID             int64
+	Kind           string // Slack or Webhook
+	Name           string
+	Hint           string // where it goes, without the secret part
+	Disabled       bool
+	DisabledReason string
+	LastSent       string
+}
+
+// ChannelForm is the form that adds a channel.
+type ChannelForm struct {
+	Kind, Name, URL string
+	Errors          FormErrors
+}
+
+// AlertForm is the alert rule form.
+type AlertForm struct {
+	ID            int64
+	Name          string
+	Enabled       bool
+	Trigger       string
+	Label         string
+	Score         string
+	Threshold     string
+	Grade         string
+	ActField      string
+	ActOp         string
+	ActValue      string
+	MinGrade      string
+	MinScore      string
+	Owner         bool
+	Users         map[int64]bool
+	Emails        string
+	Channels      map[int64]bool
+	ThrottleHours string
+	Errors        FormErrors
+
+	Triggers     []Option
+	LabelNames   []string
+	ScoreNames   []string
+	People       []Option // users: value is the id
+	ChannelOpts  []Option
+	ActFields    []Option
+	ActOps       []Option
+	EmailEnabled bool
+}
+
+// Option is a choice of a select or a set of boxes.
+type Option struct{ Value, Label string }
+
+func onOff(enabled bool) string {
+	if enabled {
+		return "disable"
+	}
+	return "enable"
+}
+
+func alertAction(id int64) string {
+	if id == 0 {
+		return "/alerts"
+	}
+	return "/alerts/" + i64(id)
+}
+
+func parseID(s string) int64 {
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
