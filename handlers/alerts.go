@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -477,4 +478,150 @@ func testBody(ch model.AlertChannel, workspace, sender string) []byte {
 	}
 	b, _ := json.Marshal(map[string]any{"type": "test", "timestamp": nowRFC3339(), "data": map[string]any{"workspace": workspace, "sent_by": sender}})
 	return b
+}
+
+// myAlerts lists the alert rules that can reach a user (those telling the owner, and those
+// naming them) with how the user gets each.
+func (h *Handlers) myAlerts(c echo.Context) ([]views.MyAlert, error) {
+	ctx := c.Request().Context()
+	id := IdentityOf(c)
+	stored, err := h.Store.ListAlertRules(ctx, id.Workspace.ID)
+	if err != nil {
+		return nil, err
+	}
+	modes, err := h.Store.AlertModesOf(ctx, id.Workspace.ID, id.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []views.MyAlert
+	for _, r := range stored {
+		var d alerts.Definition
+		if json.Unmarshal(r.Definition, &d) != nil || !r.Enabled {
+			continue
+		}
+		why := ""
+		switch {
+		case slices.Contains(d.Users, id.User.ID):
+			why = "names you"
+		case d.Owner:
+			why = "for the leads you own"
+		default:
+			continue
+		}
+		mode := modes[r.ID]
+		if mode == "" {
+			mode = model.AlertImmediate
+		}
+		out = append(out, views.MyAlert{RuleID: r.ID, Name: r.Name, Why: why, Mode: mode})
+	}
+	return out, nil
+}
+
+// SaveMyAlerts saves how the signed-in person gets each alert, their digest and quiet hours.
+func (h *Handlers) SaveMyAlerts(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := IdentityOf(c)
+	mine, err := h.myAlerts(c)
+	if err != nil {
+		return err
+	}
+	for _, a := range mine {
+		mode := c.FormValue("mode_" + strconv.FormatInt(a.RuleID, 10))
+		if mode != model.AlertImmediate && mode != model.AlertDigest && mode != model.AlertOff {
+			continue
+		}
+		if err := h.Store.SetAlertMode(ctx, id.Workspace.ID, id.User.ID, a.RuleID, mode); err != nil {
+			return err
+		}
+	}
+	digest := c.FormValue("digest")
+	if digest != "daily" && digest != "weekly" && digest != "off" {
+		return h.renderProfile(c, http.StatusUnprocessableEntity, views.ProfileView{Errors: views.FormErrors{"digest": "Choose daily, weekly or off."}})
+	}
+	hour := func(name string) (*int, bool) {
+		raw := c.FormValue(name)
+		if raw == "" {
+			return nil, true
+		}
+		n, err := strconv.Atoi(raw)
+		return &n, err == nil && n >= 0 && n <= 23
+	}
+	from, okFrom := hour("quiet_from")
+	to, okTo := hour("quiet_to")
+	if !okFrom || !okTo || (from == nil) != (to == nil) {
+		return h.renderProfile(c, http.StatusUnprocessableEntity, views.ProfileView{Errors: views.FormErrors{"quiet": "Choose both ends of your quiet hours, or neither."}})
+	}
+	if err := h.Store.SetDigestSettings(ctx, id.Workspace.ID, id.User.ID, digest, from, to); err != nil {
+		return err
+	}
+	h.flash(c, "success", "Your alert settings are saved.")
+	return redirect(c, "/profile#alerts")
+}
+
+// ShowUnsubscribe asks to confirm stopping an alert rule's emails (a link in every alert).
+func (h *Handlers) ShowUnsubscribe(c echo.Context) error {
+	v, status := h.unsubscription(c)
+	return Render(c, status, views.UnsubscribePage(v.UnsubscribeView))
+}
+
+// Unsubscribe stops an alert rule's emails for the link's recipient: a user's choice becomes
+// "off", an address is taken off the rule. It also answers mail clients' one-click
+// unsubscribe (RFC 8058), so it needs no session or form token: the link is the key.
+func (h *Handlers) Unsubscribe(c echo.Context) error {
+	v, status := h.unsubscription(c)
+	if status != http.StatusOK {
+		return Render(c, status, views.UnsubscribePage(v.UnsubscribeView))
+	}
+	ctx := c.Request().Context()
+	if v.u.UserID != 0 {
+		if err := h.Store.SetAlertMode(ctx, v.ws.ID, v.u.UserID, v.u.RuleID, model.AlertOff); err != nil {
+			return err
+		}
+	} else {
+		r, err := h.Store.AlertRule(ctx, v.ws.ID, v.u.RuleID)
+		if err != nil {
+			return err
+		}
+		var d alerts.Definition
+		if err := json.Unmarshal(r.Definition, &d); err != nil {
+			return err
+		}
+		d.Emails = slices.DeleteFunc(d.Emails, func(e string) bool { return e == v.u.Email })
+		def, _ := json.Marshal(d)
+		if _, err := h.Store.SaveAlertRule(ctx, v.ws.ID, r.ID, r.Name, r.Enabled, def, 0); err != nil {
+			return err
+		}
+	}
+	v.Done = true
+	return Render(c, http.StatusOK, views.UnsubscribePage(v.UnsubscribeView))
+}
+
+type unsubscription struct {
+	views.UnsubscribeView
+	ws model.Workspace
+	u  Unsubscription
+}
+
+func (h *Handlers) unsubscription(c echo.Context) (unsubscription, int) {
+	ctx := c.Request().Context()
+	v := unsubscription{UnsubscribeView: views.UnsubscribeView{Action: c.Request().URL.Path}}
+	ws, err := h.Store.WorkspaceBySlug(ctx, c.Param("slug"))
+	if err == nil {
+		v.u, err = OpenUnsubscribeToken(h.Secrets, ws.ID, c.Param("token"))
+	}
+	var r model.AlertRule
+	if err == nil {
+		r, err = h.Store.AlertRule(ctx, ws.ID, v.u.RuleID)
+	}
+	if err != nil {
+		v.Message = "This unsubscribe link is not valid, or its alert was deleted: nothing more comes from it."
+		return v, http.StatusNotFound
+	}
+	v.ws, v.Rule, v.Workspace, v.Recipient = ws, r.Name, ws.Name, v.u.Email
+	if v.u.UserID != 0 {
+		if u, err := h.Store.UserByID(ctx, ws.ID, v.u.UserID); err == nil {
+			v.Recipient = u.Email
+		}
+	}
+	return v, http.StatusOK
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/notify"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
+	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/views"
 )
@@ -24,6 +26,7 @@ import (
 type AlertComposer struct {
 	Store   *store.Store
 	Scoring *scoring.Service
+	Secrets *secrets.Box
 	// BaseURL is where the workspace's links point.
 	BaseURL func(ctx context.Context, workspaceID int64) string
 }
@@ -113,13 +116,59 @@ func (f alertFacts) company() string {
 	return ""
 }
 
-// AlertEmail is the alert as an email.
-func (a *AlertComposer) AlertEmail(ctx context.Context, d model.Delivery, alertID int64) (notify.Email, error) {
+// AlertEmail is the alert as an email, with a link (and List-Unsubscribe headers, RFC 8058)
+// that stops this rule's alerts for the recipient.
+func (a *AlertComposer) AlertEmail(ctx context.Context, d model.Delivery, alertID, userID int64) (notify.Email, error) {
 	f, err := a.facts(ctx, d, alertID)
 	if err != nil {
 		return notify.Email{}, err
 	}
-	return views.EmailOf(ctx, d.Recipient, f.ws.Name, f.mail())
+	m := f.mail()
+	token, err := UnsubscribeToken(a.Secrets, d.WorkspaceID, Unsubscription{UserID: userID, Email: d.Recipient, RuleID: f.alert.RuleID})
+	if err != nil {
+		return notify.Email{}, err
+	}
+	m.UnsubscribeURL = a.BaseURL(ctx, d.WorkspaceID) + "/unsubscribe/" + f.ws.Slug + "/" + token
+	e, err := views.EmailOf(ctx, d.Recipient, f.ws.Name, m)
+	e.Headers = map[string]string{"List-Unsubscribe": "<" + m.UnsubscribeURL + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+	return e, err
+}
+
+// Unsubscription is what an unsubscribe link stops: a user's alerts of a rule, or an
+// address's (UserID 0).
+type Unsubscription struct {
+	UserID int64  `json:"u,omitempty"`
+	Email  string `json:"e,omitempty"`
+	RuleID int64  `json:"r"`
+}
+
+// UnsubscribeToken seals an unsubscription into a link token: it cannot be forged or moved to
+// another workspace, and needs no sign-in.
+func UnsubscribeToken(box *secrets.Box, workspaceID int64, u Unsubscription) (string, error) {
+	if u.UserID != 0 {
+		u.Email = ""
+	}
+	plain, _ := json.Marshal(u)
+	sealed, err := box.Seal(plain, unsubscribeContext(workspaceID))
+	return base64.RawURLEncoding.EncodeToString(sealed), err
+}
+
+// OpenUnsubscribeToken reads a token UnsubscribeToken made.
+func OpenUnsubscribeToken(box *secrets.Box, workspaceID int64, token string) (Unsubscription, error) {
+	var u Unsubscription
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return u, err
+	}
+	plain, err := box.Open(raw, unsubscribeContext(workspaceID))
+	if err != nil {
+		return u, err
+	}
+	return u, json.Unmarshal(plain, &u)
+}
+
+func unsubscribeContext(workspaceID int64) string {
+	return "workspace:" + strconv.FormatInt(workspaceID, 10) + ":unsubscribe"
 }
 
 // Slack Block Kit limits (alerts.md §4.1).

@@ -22,6 +22,9 @@ import (
 // while one waits is the same job.
 const JobPasswordReset = "password-reset"
 
+// JobDigest mails one person's digest (keyed by the user id, in their workspace).
+const JobDigest = "digest"
+
 // ShowForgotPasswordPage asks for the address to send a reset link to.
 func (h *Handlers) ShowForgotPasswordPage(c echo.Context) error {
 	return Render(c, http.StatusOK, views.ForgotPasswordPage(views.ForgotForm{CSRF: CSRFToken(c), EmailOn: h.Notify.EmailEnabled()}))
@@ -114,7 +117,7 @@ func (h *Handlers) ShowEmailSettingsPage(c echo.Context) error {
 }
 
 var deliveryKinds = map[string]string{model.DeliveryInvitation: "Invitation", model.DeliveryPasswordReset: "Password reset",
-	model.DeliveryTest: "Test", model.DeliveryAlert: "Alert"}
+	model.DeliveryTest: "Test", model.DeliveryAlert: "Alert", model.DeliveryDigest: "Digest"}
 
 var channelNames = map[string]string{model.ChannelEmail: "email", model.ChannelSlack: "Slack", model.ChannelWebhook: "webhook"}
 

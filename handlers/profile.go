@@ -33,6 +33,13 @@ func (h *Handlers) renderProfile(c echo.Context, status int, v views.ProfileView
 	if v.TimeZone != "" && !slices.Contains(v.Zones, v.TimeZone) {
 		v.Zones = append([]string{v.TimeZone}, v.Zones...)
 	}
+	if v.Alerts, err = h.myAlerts(c); err != nil {
+		return err
+	}
+	v.Digest = id.User.Digest
+	if id.User.QuietFrom != nil && id.User.QuietTo != nil {
+		v.QuietFrom, v.QuietTo = strconv.Itoa(*id.User.QuietFrom), strconv.Itoa(*id.User.QuietTo)
+	}
 	loc := userLocation(c)
 	for _, s := range list {
 		v.Sessions = append(v.Sessions, views.SessionRow{ID: s.ID, Device: describeDevice(s.UserAgent), IP: s.IP,

@@ -96,3 +96,28 @@ func parseID(s string) int64 {
 	}
 	return n
 }
+
+// MyAlert is an alert rule that can reach the signed-in person, with how they get it.
+type MyAlert struct {
+	RuleID int64
+	Name   string
+	Why    string // "names you", "for the leads you own"
+	Mode   string // immediate, digest, off
+}
+
+// UnsubscribeView is the page of an alert email's unsubscribe link.
+type UnsubscribeView struct {
+	Action    string
+	Rule      string
+	Workspace string
+	Recipient string
+	Message   string // the link does not work: why
+	Done      bool
+}
+
+func twoDigits(n int) string {
+	if n < 10 {
+		return "0" + count(n)
+	}
+	return count(n)
+}

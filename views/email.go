@@ -85,6 +85,7 @@ type AlertMail struct {
 	Reasons                   []Reason
 	Activities                []Pair // when → what
 	LeadURL, SalesforceURL    string
+	UnsubscribeURL            string
 }
 
 // Headline says who did what: "Nora Lindqvist — Visited /pricing".
@@ -116,6 +117,9 @@ func (m AlertMail) Text() string {
 		b.WriteString("Salesforce: " + m.SalesforceURL + "\n")
 	}
 	b.WriteString("\nYou get this because of the alert rule \"" + m.Rule + "\" in " + m.Workspace + ".\n")
+	if m.UnsubscribeURL != "" {
+		b.WriteString("Stop these alerts: " + m.UnsubscribeURL + "\n")
+	}
 	return b.String()
 }
 
@@ -136,3 +140,62 @@ func RenderString(ctx context.Context, c templ.Component) (string, error) {
 	err := c.Render(ctx, &buf)
 	return buf.String(), err
 }
+
+// DigestMail is a person's digest.
+type DigestMail struct {
+	Workspace, Person, Period string // Period: "since yesterday 08:00", "this week"
+	Alerts                    []DigestLine
+	HeldBack                  []DigestLine // per rule: how many matches the throttle held back
+	Hot, Movers, Labels       []DigestLine
+	Accounts                  []DigestLine
+	BaseURL                   string
+}
+
+// DigestLine is a line of a digest: who or what, and a detail.
+type DigestLine struct {
+	Name, Detail, URL string
+}
+
+// Empty reports a digest with nothing to say: it is not sent.
+func (m DigestMail) Empty() bool {
+	return len(m.Alerts)+len(m.HeldBack)+len(m.Hot)+len(m.Movers)+len(m.Labels)+len(m.Accounts) == 0
+}
+
+// Subject of the digest.
+func (m DigestMail) Subject() string {
+	n := len(m.Alerts) + len(m.Hot)
+	return "Your Peregrine digest for " + m.Workspace + ": " + count(n) + " leads to look at"
+}
+
+// Text is the digest's plain-text part.
+func (m DigestMail) Text() string {
+	var b bytes.Buffer
+	b.WriteString("Hello " + m.Person + ", here is what happened in " + m.Workspace + " " + m.Period + ".\n")
+	section := func(title string, lines []DigestLine) {
+		if len(lines) == 0 {
+			return
+		}
+		b.WriteString("\n" + title + "\n")
+		for _, l := range lines {
+			b.WriteString("  " + l.Name)
+			if l.Detail != "" {
+				b.WriteString(" — " + l.Detail)
+			}
+			if l.URL != "" {
+				b.WriteString("  " + l.URL)
+			}
+			b.WriteString("\n")
+		}
+	}
+	section("Alerts for you", m.Alerts)
+	section("Held back by the throttle", m.HeldBack)
+	section("Hot leads", m.Hot)
+	section("Biggest movers", m.Movers)
+	section("Labels gained", m.Labels)
+	section("Accounts heating up", m.Accounts)
+	b.WriteString("\nChoose daily, weekly or no digest on your account page: " + m.BaseURL + "/profile#alerts\n")
+	return b.String()
+}
+
+// Component is the digest's HTML part.
+func (m DigestMail) Component() templ.Component { return DigestEmail(m) }

@@ -234,6 +234,10 @@ type ProfileView struct {
 	TimeZone      string   // the person's setting; empty: the browser's
 	BrowserZone   string   // what the browser says (the tz cookie)
 	Zones         []string // common zones to pick from
+	Alerts        []MyAlert
+	Digest        string
+	QuietFrom     string // local hour, "" for none
+	QuietTo       string
 }
 
 // SessionRow is a browser where the person is signed in.

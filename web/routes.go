@@ -76,6 +76,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/forgot-password", h.ForgotPassword, page...)
 	e.GET("/reset-password/:slug/:token", h.ShowResetPasswordPage, page...)
 	e.POST("/reset-password/:slug/:token", h.ResetPassword, page...)
+	e.GET("/unsubscribe/:slug/:token", h.ShowUnsubscribe, page...)
+	// One-click unsubscribe (RFC 8058) comes from mail providers, without session or form
+	// token: the sealed link is the key.
+	e.POST("/unsubscribe/:slug/:token", h.Unsubscribe, middleware.BodyLimit("4K"), handlers.CleanInput)
 	e.GET("/join/:slug/:token", h.ShowJoinPage, page...)
 	e.POST("/join/:slug/:token", h.Join, page...)
 
@@ -83,6 +87,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.GET("/profile", h.ShowProfilePage, signedIn...)
 	e.POST("/profile/password", h.ChangePassword, signedIn...)
 	e.POST("/profile/time-zone", h.SetTimeZone, signedIn...)
+	e.POST("/profile/alerts", h.SaveMyAlerts, signedIn...)
 	e.POST("/profile/sessions/end-all", h.SignOutEverywhere, signedIn...)
 	e.POST("/profile/sessions/:id/end", h.EndOtherSession, signedIn...)
 

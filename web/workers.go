@@ -42,6 +42,7 @@ const (
 	SweepSessions  = "sweep-sessions"       // hourly, migration 0006
 	SweepSnapshots = "sweep-list-snapshots" // every 15 minutes, migration 0008
 	SweepVisitors  = "sweep-visitors"       // hourly, migration 0016
+	SweepDigests   = "sweep-digests"        // every 15 minutes, migration 0022
 )
 
 // NewWorkers assembles everything Peregrine runs in the background — this function is the
@@ -73,7 +74,7 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 		reg.MustRegister(queue.NewCollector(st, log))
 		p.Salesforce.CallsMade = opts.Metrics.SalesforceCalls
 	}
-	p.Notify.Composer = &handlers.AlertComposer{Store: st, Scoring: p.Scoring, BaseURL: p.Salesforce.BaseURL}
+	p.Notify.Composer = &handlers.AlertComposer{Store: st, Scoring: p.Scoring, Secrets: p.Notify.Box, BaseURL: p.Salesforce.BaseURL}
 	r := queue.NewRunner(st, log, queue.NewMetrics(reg))
 	r.Add(&queue.Queue{Table: store.InboundWork, Handle: p.Processor.Process, Workers: workers, Batch: 1000, Timeout: timeout})
 	r.Add(&queue.Queue{Table: store.ScoringWork, Handle: p.Scoring.ScoreQueued, Workers: workers, Batch: 300, Timeout: timeout,
@@ -90,6 +91,8 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	jobs.Register(crmsync.JobReconcile, p.Salesforce.Reconcile)
 	jobs.Register(crmsync.JobPull, p.Salesforce.Pull)
 	jobs.Register(handlers.JobPasswordReset, mailPasswordResets(st, p))
+	jobs.Register(handlers.JobDigest, mailDigest(st, p))
+	jobs.Register(SweepDigests, sweepDigests(st))
 	jobs.Register(SweepRefresh, p.Scoring.SweepRefresh)
 	jobs.Register(SweepReheat, p.Scoring.SweepReheat)
 	jobs.Register(SweepReconcile, p.Salesforce.SweepReconcile)

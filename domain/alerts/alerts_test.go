@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 )
 
@@ -86,3 +87,31 @@ func pathContains(v string) *rules.Group {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// TestQuietHours: alerts wait until the person's quiet hours end, across midnight too, in
+// their time zone.
+func TestQuietHours(t *testing.T) {
+	h := func(n int) *int { return &n }
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	at := func(hour, minute int) time.Time { return time.Date(2026, 11, 26, hour, minute, 0, 0, tokyo) }
+	cases := []struct {
+		from, to *int
+		now      time.Time
+		want     time.Time // zero: not quiet
+	}{
+		{h(22), h(7), at(23, 30), time.Date(2026, 11, 27, 7, 0, 0, 0, tokyo)},
+		{h(22), h(7), at(3, 0), at(7, 0)},
+		{h(22), h(7), at(7, 0), time.Time{}},
+		{h(22), h(7), at(12, 0), time.Time{}},
+		{h(12), h(14), at(13, 59), at(14, 0)},
+		{h(12), h(14), at(11, 59), time.Time{}},
+		{nil, nil, at(23, 0), time.Time{}},
+		{h(9), h(9), at(9, 30), time.Time{}},
+	}
+	for i, c := range cases {
+		got := quietUntil(model.User{TimeZone: "Asia/Tokyo", QuietFrom: c.from, QuietTo: c.to}, c.now.UTC())
+		if c.want.IsZero() != (got == nil) || got != nil && !got.Equal(c.want) {
+			t.Errorf("case %d: got %v, want %v", i, got, c.want)
+		}
+	}
+}

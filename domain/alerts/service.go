@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -67,14 +66,16 @@ func (s *Service) Detect(ctx context.Context, tx *store.Tx, workspaceID int64, s
 	return nil
 }
 
-// fire records one match and queues its deliveries unless the throttle folds it.
+// fire records one match and queues its deliveries, unless the throttle folds it (then the
+// people it names find it counted in their digest). Each person gets it as they chose for
+// the rule: at once (by email, after their quiet hours), in their digest, or not at all.
 func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c Change, reason string) (bool, error) {
 	recent, err := tx.AlertSentSince(ctx, ws, r.ID, c.LeadID, s.Now().Add(-r.Throttle()))
 	if err != nil {
 		return false, err
 	}
 	id, err := tx.InsertAlert(ctx, model.Alert{WorkspaceID: ws, RuleID: r.ID, LeadID: c.LeadID, Reason: reason, Folded: recent})
-	if err != nil || recent {
+	if err != nil {
 		return false, err
 	}
 	var owners []string
@@ -85,16 +86,49 @@ func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c C
 	if err != nil {
 		return false, err
 	}
-	var emails []string
-	for _, u := range users {
-		emails = append(emails, u.Email)
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
 	}
-	emails = append(emails, r.Def.Emails...)
-	slices.Sort(emails)
+	modes, err := tx.AlertModes(ctx, ws, r.ID, ids)
+	if err != nil {
+		return false, err
+	}
+	var digest []int64
+	var now []model.User
+	for _, u := range users {
+		switch modes[u.ID] {
+		case model.AlertOff:
+		case model.AlertDigest:
+			digest = append(digest, u.ID)
+		default:
+			if recent {
+				digest = append(digest, u.ID) // held back: counted in the digest
+			} else {
+				now = append(now, u)
+			}
+		}
+	}
+	if err := tx.AddDigestItems(ctx, ws, id, digest); err != nil || recent {
+		return false, err
+	}
 	subject := c.Name + " — " + reason + " · " + r.Name
-	for _, e := range slices.Compact(emails) {
-		if err := s.Notify.QueueAlert(ctx, tx, ws, id, subject, e, nil); err != nil {
+	queued := 0
+	seen := map[string]bool{}
+	for _, u := range now {
+		seen[u.Email] = true
+		if err := s.Notify.QueueAlert(ctx, tx, ws, id, subject, notify.AlertTo{Email: u.Email, UserID: u.ID, After: quietUntil(u, s.Now())}); err != nil {
 			return false, err
+		}
+		queued++
+	}
+	for _, e := range r.Def.Emails {
+		if !seen[e] {
+			seen[e] = true
+			if err := s.Notify.QueueAlert(ctx, tx, ws, id, subject, notify.AlertTo{Email: e}); err != nil {
+				return false, err
+			}
+			queued++
 		}
 	}
 	channels, err := tx.LiveAlertChannels(ctx, ws, r.Def.Channels)
@@ -102,9 +136,32 @@ func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c C
 		return false, err
 	}
 	for i := range channels {
-		if err := s.Notify.QueueAlert(ctx, tx, ws, id, subject, "", &channels[i]); err != nil {
+		if err := s.Notify.QueueAlert(ctx, tx, ws, id, subject, notify.AlertTo{Channel: &channels[i]}); err != nil {
 			return false, err
 		}
+		queued++
 	}
-	return len(emails)+len(channels) > 0, nil
+	return queued > 0, nil
+}
+
+// quietUntil is when a person's quiet hours end, if now is in them (nil otherwise).
+func quietUntil(u model.User, now time.Time) *time.Time {
+	if u.QuietFrom == nil || u.QuietTo == nil || *u.QuietFrom == *u.QuietTo {
+		return nil
+	}
+	loc, err := time.LoadLocation(u.TimeZone)
+	if u.TimeZone == "" || err != nil {
+		loc = time.UTC
+	}
+	local := now.In(loc)
+	from, to, h := *u.QuietFrom, *u.QuietTo, local.Hour()
+	quiet := from < to && h >= from && h < to || from > to && (h >= from || h < to)
+	if !quiet {
+		return nil
+	}
+	end := time.Date(local.Year(), local.Month(), local.Day(), to, 0, 0, 0, loc)
+	if !end.After(local) {
+		end = end.AddDate(0, 0, 1)
+	}
+	return &end
 }

@@ -96,7 +96,20 @@ type User struct {
 	CreatedAt    time.Time  `db:"created_at"`
 	LastLoginAt  *time.Time `db:"last_login_at"`
 	TimeZone     string     `db:"time_zone"` // IANA name; empty: the browser's
+	// Digest is daily, weekly or off; QuietFrom/QuietTo are local hours in which alerts by
+	// email wait (nil: none).
+	Digest       string     `db:"digest"`
+	QuietFrom    *int       `db:"quiet_from"`
+	QuietTo      *int       `db:"quiet_to"`
+	LastDigestAt *time.Time `db:"last_digest_at"`
 }
+
+// Alert delivery modes a person chooses per alert rule.
+const (
+	AlertImmediate = "immediate"
+	AlertDigest    = "digest"
+	AlertOff       = "off"
+)
 
 // Session is a signed-in browser. The browser holds the token; only its keyed hash is
 // stored. Data holds the session's sealed one-time values and flashes.
@@ -173,6 +186,7 @@ const (
 	DeliveryInvitation    = "invitation"
 	DeliveryPasswordReset = "password_reset"
 	DeliveryTest          = "test"
+	DeliveryDigest        = "digest"
 )
 
 // Delivery states.
@@ -199,6 +213,7 @@ type Delivery struct {
 	FinishedAt  *time.Time `db:"finished_at"`
 	ChannelID   *int64     `db:"channel_id"` // the alert channel (Slack, webhook)
 	AlertID     *int64     `db:"alert_id"`
+	RunAfter    *time.Time `db:"-"` // when queued: not before (quiet hours)
 }
 
 // PasswordReset is a single-use link to set a new password; only its token's hash is kept.

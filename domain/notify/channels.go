@@ -26,12 +26,13 @@ type payload struct {
 	Email     *Email          `json:"email,omitempty"`
 	Body      json.RawMessage `json:"body,omitempty"`
 	AlertID   int64           `json:"alert_id,omitempty"`
+	UserID    int64           `json:"user_id,omitempty"`    // the user an alert email goes to (for unsubscribing)
 	MessageID string          `json:"message_id,omitempty"` // webhook-id: stable across retries and resends
 }
 
 // Composer writes an alert's message when it is sent (the web layer renders it).
 type Composer interface {
-	AlertEmail(ctx context.Context, d model.Delivery, alertID int64) (Email, error)
+	AlertEmail(ctx context.Context, d model.Delivery, alertID, userID int64) (Email, error)
 	AlertSlack(ctx context.Context, d model.Delivery, alertID int64) ([]byte, error)
 	AlertWebhook(ctx context.Context, d model.Delivery, alertID int64) ([]byte, error)
 }

@@ -23,6 +23,8 @@ type Email struct {
 	Subject  string `json:"subject"`
 	Text     string `json:"text"`
 	HTML     string `json:"html"`
+	// Headers are extra headers, such as List-Unsubscribe.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Mailer sends an email.
@@ -56,6 +58,9 @@ func (m *SMTPMailer) Send(ctx context.Context, e Email) error {
 		return &PermanentError{fmt.Errorf("recipient %q: %w", e.To, err)}
 	}
 	msg.Subject(e.Subject)
+	for k, v := range e.Headers {
+		msg.SetGenHeader(gomail.Header(k), v)
+	}
 	msg.SetMessageID()
 	msg.SetDate()
 	msg.SetBodyString(gomail.TypeTextPlain, e.Text)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
@@ -53,13 +54,22 @@ func (s *Service) QueueEmail(ctx context.Context, tx *store.Tx, workspaceID int6
 		Recipient: e.To, Subject: e.Subject, Message: sealed, CreatedBy: by})
 }
 
-// QueueAlert queues an alert for one recipient inside tx: an email address, or a channel
-// (Slack, webhook). The message is written when it is sent.
-func (s *Service) QueueAlert(ctx context.Context, tx *store.Tx, workspaceID, alertID int64, subject, email string, ch *model.AlertChannel) error {
-	p := payload{AlertID: alertID}
-	d := model.Delivery{WorkspaceID: workspaceID, Channel: model.ChannelEmail, Kind: model.DeliveryAlert, Recipient: email,
-		Subject: subject, AlertID: &alertID}
-	if ch != nil {
+// AlertTo is one recipient of an alert: an address (of a user, who can then unsubscribe from
+// the rule, or not), or a channel; After delays an email past quiet hours.
+type AlertTo struct {
+	Email   string
+	UserID  int64
+	Channel *model.AlertChannel
+	After   *time.Time
+}
+
+// QueueAlert queues an alert for one recipient inside tx. The message is written when it is
+// sent.
+func (s *Service) QueueAlert(ctx context.Context, tx *store.Tx, workspaceID, alertID int64, subject string, to AlertTo) error {
+	p := payload{AlertID: alertID, UserID: to.UserID}
+	d := model.Delivery{WorkspaceID: workspaceID, Channel: model.ChannelEmail, Kind: model.DeliveryAlert, Recipient: to.Email,
+		Subject: subject, AlertID: &alertID, RunAfter: to.After}
+	if ch := to.Channel; ch != nil {
 		d.Channel, d.Recipient, d.ChannelID = ch.Kind, ch.Name, &ch.ID
 		p.MessageID = "alert_" + strconv.FormatInt(alertID, 10) + "_" + strconv.FormatInt(ch.ID, 10)
 	}
@@ -194,7 +204,7 @@ func (s *Service) send(ctx context.Context, tx *store.Tx, d model.Delivery, atte
 		}
 		e := p.Email
 		if p.AlertID != 0 {
-			composed, err := s.Composer.AlertEmail(ctx, d, p.AlertID)
+			composed, err := s.Composer.AlertEmail(ctx, d, p.AlertID, p.UserID)
 			if err != nil {
 				return err
 			}

@@ -243,3 +243,172 @@ func (t *Tx) ChannelOfDelivery(ctx context.Context, workspaceID, id int64) (mode
 	}
 	return c, nil
 }
+
+// AlertModes reads how users get an alert rule (users without a choice are absent: at once).
+func (t *Tx) AlertModes(ctx context.Context, workspaceID, ruleID int64, userIDs []int64) (map[int64]string, error) {
+	var rows []struct {
+		UserID int64  `db:"user_id"`
+		Mode   string `db:"mode"`
+	}
+	err := t.tx.SelectContext(ctx, &rows, `SELECT user_id, mode FROM alert_preferences WHERE workspace_id = $1 AND rule_id = $2 AND user_id = ANY($3)`,
+		workspaceID, ruleID, pq.Array(userIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read alert preferences: %w", err)
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.UserID] = r.Mode
+	}
+	return out, nil
+}
+
+// AddDigestItems puts an alert in the next digest of users.
+func (t *Tx) AddDigestItems(ctx context.Context, workspaceID, alertID int64, userIDs []int64) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO digest_items (workspace_id, user_id, alert_id) SELECT $1, u, $2 FROM unnest($3::bigint[]) u
+		ON CONFLICT DO NOTHING`, workspaceID, alertID, pq.Array(userIDs)); err != nil {
+		return fmt.Errorf("store: unable to add to digests: %w", err)
+	}
+	return nil
+}
+
+// SetAlertMode records how a user gets an alert rule.
+func (s *Store) SetAlertMode(ctx context.Context, workspaceID, userID, ruleID int64, mode string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO alert_preferences (workspace_id, user_id, rule_id, mode)
+		SELECT $1, $2, r.id, $4 FROM alert_rules r WHERE r.workspace_id = $1 AND r.id = $3
+		ON CONFLICT (workspace_id, user_id, rule_id) DO UPDATE SET mode = excluded.mode`, workspaceID, userID, ruleID, mode)
+	if err != nil {
+		return fmt.Errorf("store: unable to save the alert preference: %w", err)
+	}
+	return nil
+}
+
+// AlertModesOf reads a user's choices, by rule.
+func (s *Store) AlertModesOf(ctx context.Context, workspaceID, userID int64) (map[int64]string, error) {
+	var rows []struct {
+		RuleID int64  `db:"rule_id"`
+		Mode   string `db:"mode"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT rule_id, mode FROM alert_preferences WHERE workspace_id = $1 AND user_id = $2`,
+		workspaceID, userID); err != nil {
+		return nil, fmt.Errorf("store: unable to read alert preferences: %w", err)
+	}
+	out := map[int64]string{}
+	for _, r := range rows {
+		out[r.RuleID] = r.Mode
+	}
+	return out, nil
+}
+
+// SetDigestSettings saves a user's digest frequency and quiet hours (nil: none).
+func (s *Store) SetDigestSettings(ctx context.Context, workspaceID, userID int64, digest string, quietFrom, quietTo *int) error {
+	return s.one(ctx, `UPDATE users SET digest = $3, quiet_from = $4, quiet_to = $5 WHERE workspace_id = $1 AND id = $2`,
+		"save the digest settings", workspaceID, userID, digest, quietFrom, quietTo)
+}
+
+// DueDigest is a user whose digest time has come.
+type DueDigest struct {
+	WorkspaceID int64 `db:"workspace_id"`
+	UserID      int64 `db:"id"`
+}
+
+// UsersDueForDigest lists, across workspaces, active users whose digest time (08:00 in their
+// time zone, UTC without one; Mondays for a weekly digest) has come since their last one.
+func (s *Store) UsersDueForDigest(ctx context.Context) ([]DueDigest, error) {
+	var out []DueDigest
+	err := s.db.SelectContext(ctx, &out, `SELECT workspace_id, id FROM (
+			SELECT workspace_id, id, digest, last_digest_at, tz,
+				(date_trunc('day', now() AT TIME ZONE tz) + interval '8 hours') AT TIME ZONE tz AS due
+			FROM (SELECT u.*, CASE WHEN u.time_zone <> '' AND EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = u.time_zone)
+					THEN u.time_zone ELSE 'UTC' END AS tz
+				FROM users u WHERE u.active AND u.digest <> 'off') u) d
+		WHERE now() >= due AND (last_digest_at IS NULL OR last_digest_at < due)
+			AND (digest = 'daily' OR extract(isodow FROM now() AT TIME ZONE tz) = 1)
+		ORDER BY workspace_id, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to find due digests: %w", err)
+	}
+	return out, nil
+}
+
+// DigestAlert is an alert listed in a digest.
+type DigestAlert struct {
+	RuleName string    `db:"rule_name"`
+	LeadID   int64     `db:"lead_id"`
+	LeadName string    `db:"lead_name"`
+	Reason   string    `db:"reason"`
+	Folded   bool      `db:"folded"`
+	At       time.Time `db:"created_at"`
+}
+
+// DigestAlerts reads the alerts waiting for a user's digest, oldest first.
+func (s *Store) DigestAlerts(ctx context.Context, workspaceID, userID int64) ([]DigestAlert, error) {
+	var out []DigestAlert
+	err := s.db.SelectContext(ctx, &out, `SELECT r.name AS rule_name, a.lead_id, COALESCE(NULLIF(trim(l.first_name || ' ' || l.last_name), ''), l.email) AS lead_name,
+			a.reason, a.folded, a.created_at
+		FROM digest_items i JOIN alerts a ON a.workspace_id = i.workspace_id AND a.id = i.alert_id
+		JOIN alert_rules r ON r.workspace_id = a.workspace_id AND r.id = a.rule_id
+		JOIN leads l ON l.workspace_id = a.workspace_id AND l.id = a.lead_id
+		WHERE i.workspace_id = $1 AND i.user_id = $2 ORDER BY a.created_at, a.id`, workspaceID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the digest's alerts: %w", err)
+	}
+	return out, nil
+}
+
+// DigestLead is a lead a digest names, with a figure (points moved, a label).
+type DigestLead struct {
+	LeadID int64   `db:"lead_id"`
+	Name   string  `db:"name"`
+	What   string  `db:"what"`
+	Value  float64 `db:"value"`
+}
+
+// DigestMoves reads what changed in the workspace since a time, for a digest: leads that
+// gained labels, the five biggest main-score movers, the hottest leads active since, and the
+// three accounts whose people's scores rose most.
+func (s *Store) DigestMoves(ctx context.Context, workspaceID int64, since time.Time) (labels, movers, hot, accounts []DigestLead, err error) {
+	name := `COALESCE(NULLIF(trim(l.first_name || ' ' || l.last_name), ''), l.email)`
+	if err = s.db.SelectContext(ctx, &labels, `SELECT l.id AS lead_id, `+name+` AS name, g.label AS what, 0::float8 AS value
+		FROM (SELECT DISTINCT ON (lead_id, label) lead_id, label, id FROM score_ledger
+			WHERE workspace_id = $1 AND kind = 'label' AND delta > 0 AND created_at >= $2 ORDER BY lead_id, label, id) g
+		JOIN leads l ON l.workspace_id = $1 AND l.id = g.lead_id AND g.label = ANY(l.labels)
+		ORDER BY g.id DESC LIMIT 10`, workspaceID, since); err != nil {
+		return
+	}
+	if err = s.db.SelectContext(ctx, &movers, `SELECT l.id AS lead_id, `+name+` AS name, '' AS what, m.moved AS value
+		FROM (SELECT s.lead_id, sum(s.delta) AS moved FROM score_ledger s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
+			WHERE s.workspace_id = $1 AND s.kind = 'score' AND s.created_at >= $2 GROUP BY s.lead_id HAVING sum(s.delta) >= 1) m
+		JOIN leads l ON l.workspace_id = $1 AND l.id = m.lead_id ORDER BY m.moved DESC, l.id LIMIT 5`, workspaceID, since); err != nil {
+		return
+	}
+	if err = s.db.SelectContext(ctx, &hot, `SELECT l.id AS lead_id, `+name+` AS name, l.grade AS what, l.main_score AS value FROM leads l
+		WHERE l.workspace_id = $1 AND l.temperature = 'hot' AND l.last_activity_at >= $2 ORDER BY l.heat DESC, l.id LIMIT 5`, workspaceID, since); err != nil {
+		return
+	}
+	err = s.db.SelectContext(ctx, &accounts, `SELECT a.id AS lead_id, COALESCE(NULLIF(a.name, ''), a.domain) AS name, '' AS what, m.moved AS value
+		FROM (SELECT l.account_id, sum(s.delta) AS moved FROM score_ledger s
+			JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
+			JOIN leads l ON l.workspace_id = s.workspace_id AND l.id = s.lead_id
+			WHERE s.workspace_id = $1 AND s.kind = 'score' AND s.created_at >= $2 AND l.account_id IS NOT NULL
+			GROUP BY l.account_id HAVING sum(s.delta) >= 1) m
+		JOIN accounts a ON a.workspace_id = $1 AND a.id = m.account_id ORDER BY m.moved DESC, a.id LIMIT 3`, workspaceID, since)
+	if err != nil {
+		err = fmt.Errorf("store: unable to read the digest's moves: %w", err)
+	}
+	return
+}
+
+// DigestSent empties a user's digest items and notes when the digest went out.
+func (t *Tx) DigestSent(ctx context.Context, workspaceID, userID int64, at time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM digest_items WHERE workspace_id = $1 AND user_id = $2 AND created_at <= $3`,
+		workspaceID, userID, at); err != nil {
+		return fmt.Errorf("store: unable to empty the digest: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET last_digest_at = $3 WHERE workspace_id = $1 AND id = $2`, workspaceID, userID, at); err != nil {
+		return fmt.Errorf("store: unable to note the digest: %w", err)
+	}
+	return nil
+}

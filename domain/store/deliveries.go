@@ -18,8 +18,8 @@ func (t *Tx) QueueDelivery(ctx context.Context, d model.Delivery) (int64, error)
 	err := t.tx.GetContext(ctx, &id, `WITH d AS (
 			INSERT INTO deliveries (workspace_id, channel, kind, recipient, subject, message, created_by, channel_id, alert_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING workspace_id, id)
-		INSERT INTO delivery_queue (workspace_id, delivery_id) SELECT workspace_id, id FROM d RETURNING delivery_id`,
-		d.WorkspaceID, d.Channel, d.Kind, d.Recipient, clipText(d.Subject, 300), d.Message, d.CreatedBy, d.ChannelID, d.AlertID)
+		INSERT INTO delivery_queue (workspace_id, delivery_id, run_after) SELECT workspace_id, id, COALESCE($10, now()) FROM d RETURNING delivery_id`,
+		d.WorkspaceID, d.Channel, d.Kind, d.Recipient, clipText(d.Subject, 300), d.Message, d.CreatedBy, d.ChannelID, d.AlertID, d.RunAfter)
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to queue a delivery: %w", err)
 	}

@@ -51,9 +51,14 @@ func seedDeliveries(t *testing.T, st *store.Store, b tenant) deliverySeed {
 		t.Fatal(err)
 	}
 	err = st.InTx(ctx, func(tx *store.Tx) error {
-		d.alert, err = tx.InsertAlert(ctx, model.Alert{WorkspaceID: b.ws.ID, RuleID: d.rule, LeadID: b.lead.ID, Reason: "b-reason"})
-		return err
+		if d.alert, err = tx.InsertAlert(ctx, model.Alert{WorkspaceID: b.ws.ID, RuleID: d.rule, LeadID: b.lead.ID, Reason: "b-reason"}); err != nil {
+			return err
+		}
+		return tx.AddDigestItems(ctx, b.ws.ID, d.alert, []int64{b.admin.ID})
 	})
+	if err == nil {
+		err = st.SetAlertMode(ctx, b.ws.ID, b.admin.ID, d.rule, model.AlertDigest)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +128,25 @@ func deliveryIsolationCases(st *store.Store, wsA int64, b tenant, d deliverySeed
 		"AlertChannel":       func() error { _, err := st.AlertChannel(ctx, wsA, d.channel); return notFound(err) },
 		"DeleteAlertChannel": func() error { return notFound(st.DeleteAlertChannel(ctx, wsA, d.channel)) },
 		"EnableAlertChannel": func() error { return notFound(st.EnableAlertChannel(ctx, wsA, d.channel)) },
+		"SetAlertMode":       func() error { return st.SetAlertMode(ctx, wsA, b.admin.ID, d.rule, model.AlertOff) }, // names B's rule: no row
+		"AlertModesOf": func() error {
+			m, err := st.AlertModesOf(ctx, wsA, b.admin.ID)
+			return errors.Join(err, none("alert preferences", len(m)))
+		},
+		"SetDigestSettings": func() error { return notFound(st.SetDigestSettings(ctx, wsA, b.admin.ID, "off", nil, nil)) },
+		"DigestAlerts": func() error {
+			as, err := st.DigestAlerts(ctx, wsA, b.admin.ID)
+			return errors.Join(err, none("digest alerts", len(as)))
+		},
+		"DigestMoves": func() error {
+			l, m, h, a, err := st.DigestMoves(ctx, wsA, time.Now().Add(-24*time.Hour))
+			for _, x := range append(append(append(l, m...), h...), a...) {
+				if x.LeadID == b.lead.ID {
+					return errors.New("named B's lead")
+				}
+			}
+			return err
+		},
 	}
 }
 
@@ -199,6 +223,14 @@ func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, aSeed, d deliv
 			}
 			return nil
 		},
+		"AlertModes": func(tx *store.Tx) error {
+			m, err := tx.AlertModes(ctx, wsA, d.rule, []int64{b.admin.ID})
+			return errors.Join(err, none("alert preferences", len(m)))
+		},
+		"AddDigestItems": func(tx *store.Tx) error {
+			return tx.AddDigestItems(ctx, wsA, aSeed.alert, []int64{a.admin.ID})
+		},
+		"DigestSent": func(tx *store.Tx) error { return tx.DigestSent(ctx, wsA, b.admin.ID, time.Now()) },
 		"CreatePasswordReset": func(tx *store.Tx) error {
 			_, hash, _ := auth.NewToken()
 			return tx.CreatePasswordReset(ctx, model.PasswordReset{WorkspaceID: wsA, UserID: a.admin.ID, TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)})

@@ -14,7 +14,7 @@ import (
 // ErrLastAdmin protects a workspace from losing its last active admin.
 var ErrLastAdmin = errors.New("store: a workspace needs at least one active admin")
 
-const userColumns = `workspace_id, id, email, name, role, password_hash, active, created_at, last_login_at, time_zone`
+const userColumns = `workspace_id, id, email, name, role, password_hash, active, created_at, last_login_at, time_zone, digest, quiet_from, quiet_to, last_digest_at`
 
 func insertUser(ctx context.Context, tx *sqlx.Tx, u model.User) (model.User, error) {
 	err := tx.GetContext(ctx, &u, `
