@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +73,11 @@ func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) er
 	}
 	if v.Status, err = h.statusView(ctx, id.Workspace.ID); err != nil {
 		return err
+	}
+	if v.Writeback.Values == nil {
+		if v.Writeback, err = h.writebackView(c, nil, nil, nil); err != nil {
+			return err
+		}
 	}
 	return Render(c, status, views.BrazePage(h.chrome(c, "Braze", "integrations"), v))
 }
@@ -313,4 +320,121 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// writebackView fills the "Write scores back to Braze" section: every named score, labels,
+// grade and temperature, with the attribute names chosen (pg_… by default).
+func (h *Handlers) writebackView(c echo.Context, errs views.FormErrors, form map[string]string, on map[string]bool) (views.WritebackView, error) {
+	ctx := c.Request().Context()
+	ws := IdentityOf(c).Workspace.ID
+	settings, err := h.Store.BrazeWritebackSettings(ctx, ws)
+	if err != nil {
+		return views.WritebackView{}, err
+	}
+	names, err := h.Store.ListScoreNames(ctx, ws)
+	if err != nil {
+		return views.WritebackView{}, err
+	}
+	var chosen map[string]string
+	_ = json.Unmarshal(settings.Attributes, &chosen)
+	v := views.WritebackView{Enabled: settings.Enabled, SentLeads: settings.SentLeads, Requests: settings.Requests, LastError: settings.LastError, Errors: errs}
+	loc := userLocation(c)
+	if settings.LastSentAt != nil {
+		v.LastSent = views.FormatTimeIn(settings.LastSentAt, loc)
+	}
+	if settings.LastErrorAt != nil {
+		v.ErrorAt = views.FormatTimeIn(settings.LastErrorAt, loc)
+	}
+	add := func(key, label, def string) {
+		attr, ok := chosen[key]
+		if form != nil {
+			attr, ok = form[key], on[key]
+		} else if !ok {
+			attr = def
+		}
+		v.Values = append(v.Values, views.WritebackValue{Key: key, Label: label, Attribute: attr, On: ok})
+	}
+	for _, n := range names {
+		def := "pg_" + attributeName(n.Name)
+		if n.IsMain {
+			def = "pg_lead_score"
+		}
+		add("score:"+strconv.FormatInt(n.ID, 10), n.Name, def)
+	}
+	add(ingest.WritebackLabels, "Labels (as an array)", "pg_labels")
+	add(ingest.WritebackGrade, "Fit grade", "pg_grade")
+	add(ingest.WritebackTemperature, "Temperature", "pg_temperature")
+	refused, err := h.Store.WritebackErrors(ctx, ws, 10)
+	for _, r := range refused {
+		v.Refused = append(v.Refused, views.Pair{Label: r.Email, Value: r.Error})
+	}
+	return v, err
+}
+
+// attributeName makes a custom attribute name from a score's name: lower case, underscores.
+func attributeName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "_"):
+			b.WriteByte('_')
+		}
+	}
+	return strings.TrimSuffix(b.String(), "_")
+}
+
+var attributePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,99}$`)
+
+// SaveWriteback saves which values go back to Braze and under which attributes.
+func (h *Handlers) SaveWriteback(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+	}
+	on, attrs, chosen := map[string]bool{}, map[string]string{}, map[string]string{}
+	for _, key := range form["on"] {
+		on[key] = true
+	}
+	errs := views.FormErrors{}
+	seen := map[string]string{}
+	for key, values := range form {
+		if !strings.HasPrefix(key, "attr_") {
+			continue
+		}
+		value := strings.TrimSpace(values[0])
+		attrs[strings.TrimPrefix(key, "attr_")] = value
+		if !on[strings.TrimPrefix(key, "attr_")] {
+			continue
+		}
+		switch {
+		case !attributePattern.MatchString(value):
+			errs[key] = "Use letters, digits and _ (up to 100), e.g. pg_lead_score."
+		case seen[value] != "":
+			errs[key] = "Two values cannot share the attribute " + value + "."
+		}
+		seen[value] = key
+		chosen[strings.TrimPrefix(key, "attr_")] = value
+	}
+	enabled := form.Get("enabled") == "1"
+	if enabled && len(chosen) == 0 {
+		errs["enabled"] = "Choose at least one value to write."
+	}
+	if len(errs) > 0 {
+		v := views.BrazeView{}
+		if v.Writeback, err = h.writebackView(c, errs, attrs, on); err != nil {
+			return err
+		}
+		if msg := errs["enabled"]; msg != "" {
+			v.Writeback.LastError = msg
+		}
+		return h.renderBraze(c, http.StatusUnprocessableEntity, v)
+	}
+	if err := h.Store.SaveBrazeWriteback(c.Request().Context(), IdentityOf(c).Workspace.ID, enabled, chosen); err != nil {
+		return err
+	}
+	h.Pipeline.WritebackChanged()
+	h.flash(c, "success", map[bool]string{true: "Scores will be written back to Braze as they change.", false: "Write-back is off."}[enabled])
+	return redirect(c, "/integrations/braze#writeback")
 }

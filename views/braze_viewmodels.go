@@ -33,6 +33,26 @@ type BrazeView struct {
 	Status      StatusView
 	SetAside    []SetAsideRow // work that kept failing, quarantined
 	Health      BrazeHealth
+	Writeback   WritebackView
+}
+
+// WritebackView is the "Write scores back to Braze" section.
+type WritebackView struct {
+	Enabled   bool
+	Values    []WritebackValue
+	LastSent  string
+	SentLeads int64
+	Requests  int64
+	LastError string
+	ErrorAt   string
+	Refused   []Pair // lead email → why Braze refused it
+	Errors    FormErrors
+}
+
+// WritebackValue is one value that can go to Braze, and the attribute it goes to.
+type WritebackValue struct {
+	Key, Label, Attribute string
+	On                    bool
 }
 
 // BrazeHealth is the last real result of talking to Braze — a test or a lookup, whichever
@@ -217,3 +237,5 @@ type FitRule struct {
 	Points string // "+40"
 	Met    bool
 }
+
+func count64(n int64) string { return count(int(n)) }

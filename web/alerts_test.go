@@ -23,6 +23,12 @@ import (
 // first on.
 func opens(t *testing.T, first, n int) []byte {
 	t.Helper()
+	return opensAt(t, first, n, 0)
+}
+
+// opensAt is opens at a Unix time (0: the fixture's).
+func opensAt(t *testing.T, first, n int, at int64) []byte {
+	t.Helper()
 	var batch struct {
 		Events []map[string]any `json:"events"`
 	}
@@ -35,6 +41,9 @@ func opens(t *testing.T, first, n int) []byte {
 		e := maps.Clone(open)
 		e["id"] = fmt.Sprintf("2d1a87cc-ce30-4d8f-9a4e-%012d", i)
 		e["time"] = open["time"].(float64) + float64(i)
+		if at != 0 {
+			e["time"] = float64(at + int64(i))
+		}
 		batch.Events = append(batch.Events, e)
 	}
 	body, _ := json.Marshal(batch)

@@ -104,6 +104,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.GET("/integrations/braze", h.ShowBrazePage, marketing...)
 	e.POST("/integrations/braze", h.SaveBraze, marketing...)
 	e.POST("/integrations/braze/test", h.TestBraze, marketing...)
+	e.POST("/integrations/braze/writeback", h.SaveWriteback, marketing...)
 	e.GET("/integrations/braze/status", h.ShowBrazeStatus, marketing...)
 	e.POST("/integrations/braze/tokens", h.CreateCurrentsToken, marketing...)
 	e.POST("/integrations/braze/tokens/:id/revoke", h.RevokeCurrentsToken, marketing...)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
@@ -54,6 +55,7 @@ const (
 //	scoring         new activities → scores, labels, grades, ledger, Salesforce outbox
 //	braze-lookup    Braze /users/export/ids for people known only by id or phone
 //	salesforce-push changed leads → Salesforce, 200 per call
+//	braze-writeback changed leads → Braze custom attributes (/users/track), 75 per call
 //	deliveries      emails, Slack messages and webhooks: alerts, invitations,
 //	                password-reset links, tests (one per claim)
 //	jobs            re-scoring after rule changes, refreshing aged scores, temperatures,
@@ -81,6 +83,7 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 		Ready: p.Scoring.IngestCaughtUp})
 	r.Add(&queue.Queue{Table: store.LookupWork, Handle: p.Resolver.Resolve, Workers: 1, Batch: 200, Timeout: 2 * timeout, Idle: 5 * time.Second})
 	r.Add(&queue.Queue{Table: store.OutboxWork, Handle: p.Salesforce.Push, Workers: 1, Batch: 200, Timeout: 2 * timeout})
+	r.Add(&queue.Queue{Table: store.WritebackWork, Handle: p.Writeback.Push, Workers: 1, Batch: braze.MaxTrackAttributes, Timeout: 2 * timeout})
 	// One delivery per claim: a message sent is never sent again because another failed.
 	r.Add(&queue.Queue{Table: store.DeliveryWork, Handle: p.Notify.Deliver, Workers: 2, Batch: 1, Timeout: time.Minute, Idle: 2 * time.Second})
 

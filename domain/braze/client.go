@@ -23,6 +23,9 @@ import (
 // MaxExternalIDs is Braze's cap on external_ids per /users/export/ids request.
 const MaxExternalIDs = 50
 
+// MaxTrackAttributes is Braze's cap on attribute objects per /users/track request.
+const MaxTrackAttributes = 75
+
 // ExportFields are the profile fields Peregrine asks for, and no more.
 var ExportFields = []string{"braze_id", "external_id", "email", "first_name", "last_name", "phone", "country", "time_zone", "custom_attributes"}
 
@@ -106,36 +109,70 @@ func (c *Client) ExportIDs(ctx context.Context, req ExportRequest) (ExportRespon
 	if len(req.ExternalIDs) > MaxExternalIDs {
 		return out, fmt.Errorf("braze: %d external_ids, at most %d per request", len(req.ExternalIDs), MaxExternalIDs)
 	}
+	rl, err := c.post(ctx, "/users/export/ids", "users.export.ids", req, &out)
+	out.RateLimit = rl
+	return out, err
+}
+
+// TrackResponse is Braze's answer to /users/track: per-object problems in Errors (the other
+// objects were processed).
+type TrackResponse struct {
+	Message             string       `json:"message"`
+	AttributesProcessed int          `json:"attributes_processed"`
+	Errors              []TrackError `json:"errors"`
+	RateLimit           RateLimit
+}
+
+// TrackError is one object Braze did not process: which array and position, and why.
+type TrackError struct {
+	Type       string `json:"type"`
+	InputArray string `json:"input_array"`
+	Index      int    `json:"index"`
+}
+
+// Track calls POST /users/track with attribute objects (at most MaxTrackAttributes).
+func (c *Client) Track(ctx context.Context, attributes []map[string]any) (TrackResponse, error) {
+	var out TrackResponse
+	if len(attributes) > MaxTrackAttributes {
+		return out, fmt.Errorf("braze: %d attribute objects, at most %d per request", len(attributes), MaxTrackAttributes)
+	}
+	rl, err := c.post(ctx, "/users/track", "users.track", map[string]any{"attributes": attributes}, &out)
+	out.RateLimit = rl
+	return out, err
+}
+
+// post sends a JSON request and decodes the answer. Any 2xx is success: /users/track answers
+// 201, and 202 "queued" during maintenance; permission names what a 403 lacks.
+func (c *Client) post(ctx context.Context, path, permission string, req, out any) (RateLimit, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return out, err
+		return RateLimit{}, err
 	}
 	host := hostOf(c.Endpoint)
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint+"/users/export/ids", bytes.NewReader(body))
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint+path, bytes.NewReader(body))
 	if err != nil {
-		return out, &Error{Message: "The Braze REST endpoint " + c.Endpoint + " is not a valid URL.", Detail: err.Error()}
+		return RateLimit{}, &Error{Message: "The Braze REST endpoint " + c.Endpoint + " is not a valid URL.", Detail: err.Error()}
 	}
 	httpReq.Header.Set("Content-Type", "application/json")
 	httpReq.Header.Set("Authorization", "Bearer "+c.APIKey)
 	httpReq.Header.Set("User-Agent", "Peregrine/1 (+lead scoring)")
 	res, err := c.HTTP.Do(httpReq)
 	if err != nil {
-		return out, networkError(host, err)
+		return RateLimit{}, networkError(host, err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 32<<20))
 	if err != nil {
-		return out, networkError(host, err)
+		return RateLimit{}, networkError(host, err)
 	}
 	rl := parseRateLimit(res.Header)
-	if res.StatusCode != http.StatusOK {
-		return out, statusError(res, raw, rl)
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return rl, statusError(res, raw, rl, permission)
 	}
-	if err := jsonsafe.Unmarshal(raw, &out); err != nil {
-		return out, &Error{Status: res.StatusCode, Message: "Braze answered with something that is not the expected JSON; check that the REST endpoint is a Braze REST endpoint.", Detail: err.Error()}
+	if err := jsonsafe.Unmarshal(raw, out); err != nil {
+		return rl, &Error{Status: res.StatusCode, Message: "Braze answered with something that is not the expected JSON; check that the REST endpoint is a Braze REST endpoint.", Detail: err.Error()}
 	}
-	out.RateLimit = rl
-	return out, nil
+	return rl, nil
 }
 
 func hostOf(endpoint string) string {
@@ -162,7 +199,7 @@ func networkError(host string, err error) *Error {
 	return &Error{Message: msg, Detail: err.Error()}
 }
 
-func statusError(res *http.Response, raw []byte, rl RateLimit) *Error {
+func statusError(res *http.Response, raw []byte, rl RateLimit, permission string) *Error {
 	var body struct {
 		Message string `json:"message"`
 	}
@@ -176,7 +213,7 @@ func statusError(res *http.Response, raw []byte, rl RateLimit) *Error {
 	case res.StatusCode == http.StatusUnauthorized:
 		e.Message = "Braze rejected the API key: the key is invalid or belongs to another Braze instance. Check the key and the REST endpoint."
 	case res.StatusCode == http.StatusForbidden:
-		e.Message = "The API key lacks the users.export.ids permission (or the Braze account is inactive). In Braze, open Settings › API Keys and give the key users.export.ids."
+		e.Message = "The API key lacks the " + permission + " permission (or the Braze account is inactive). In Braze, open Settings › API Keys and give the key " + permission + "."
 	case res.StatusCode == http.StatusNotFound:
 		e.Message = "Braze answered 404: the REST endpoint looks wrong. Copy the REST Endpoint shown in your Braze dashboard."
 	case res.StatusCode == http.StatusTooManyRequests:
@@ -207,15 +244,28 @@ func parseRateLimit(h http.Header) RateLimit {
 	return rl
 }
 
-// TestConnection makes a harmless lookup and explains the outcome.
+// TestConnection makes a harmless lookup and explains the outcome; when the lookup works it
+// also checks users.track (needed to write scores back) with an update of a user that does
+// not exist, which creates nobody.
 func (c *Client) TestConnection(ctx context.Context) (bool, string) {
 	_, err := c.ExportIDs(ctx, ExportRequest{ExternalIDs: []string{"peregrine-connection-test"}, FieldsToExport: []string{"braze_id"}})
-	if err == nil {
-		return true, "Connected: Braze accepted the key and it has the users.export.ids permission."
+	if err != nil {
+		var be *Error
+		if errors.As(err, &be) {
+			return false, be.Message
+		}
+		return false, err.Error()
 	}
+	msg := "Connected: Braze accepted the key and it has the users.export.ids permission."
+	_, err = c.Track(ctx, []map[string]any{{"external_id": "peregrine-connection-test", "_update_existing_only": true}})
 	var be *Error
-	if errors.As(err, &be) {
-		return false, be.Message
+	switch {
+	case err == nil:
+		msg += " It also has users.track, so scores can be written back."
+	case errors.As(err, &be) && be.Status == http.StatusForbidden:
+		msg += " It lacks users.track: to write scores back to Braze, give the key users.track too."
+	default:
+		msg += " Checking users.track failed: " + err.Error()
 	}
-	return false, err.Error()
+	return true, msg
 }

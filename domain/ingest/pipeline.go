@@ -44,6 +44,8 @@ type Pipeline struct {
 	Notify *notify.Service
 	// Alerts tells people about leads, from scoring.
 	Alerts *alerts.Service
+	// Writeback writes scores back into Braze.
+	Writeback *Writeback
 	// NewBrazeClient makes a Braze client for an endpoint and key, calling out under the
 	// pipeline's outbound policy.
 	NewBrazeClient func(endpoint, apiKey string) *braze.Client
@@ -69,6 +71,7 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	p.Notify = &notify.Service{Store: st, Box: box, Log: log, Mailer: opts.Mailer, Server: opts.MailServer,
 		Slack: opts.Outbound.NoRedirects(outbound.Slack, 15*time.Second), Webhooks: opts.Outbound.NoRedirects(outbound.Public, 15*time.Second),
 		Wake: p.waker(store.DeliveryWork.Queue)}
+	p.Writeback = &Writeback{Store: st, Secrets: box, NewClient: p.NewBrazeClient, Log: log}
 	p.Alerts = &alerts.Service{Store: st, Notify: p.Notify, Log: log, Now: time.Now}
 	p.Scoring.Alerts = p.Alerts.Detect
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats, Stored: p.waker(store.InboundWork.Queue)}
@@ -94,6 +97,9 @@ func (p *Pipeline) waker(queue string) func() {
 
 // RulesChanged wakes the jobs queue: a re-scoring job is waiting.
 func (p *Pipeline) RulesChanged() { p.JobQueued() }
+
+// WritebackChanged wakes the Braze write-back (it was switched on: every lead is queued).
+func (p *Pipeline) WritebackChanged() { p.waker(store.WritebackWork.Queue)() }
 
 // JobQueued wakes the jobs queue.
 func (p *Pipeline) JobQueued() { p.waker(store.JobWork.Queue)() }

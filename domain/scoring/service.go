@@ -198,6 +198,9 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err := tx.EnqueueSalesforce(ctx, workspaceID, changed); err != nil {
 		return err
 	}
+	if err := tx.EnqueueBrazeWriteback(ctx, workspaceID, changed); err != nil {
+		return err
+	}
 	if rollup && len(accounts) > 0 {
 		if err := s.rollupChanges(ctx, tx, workspaceID, rs, states, outcomes, now); err != nil {
 			return err

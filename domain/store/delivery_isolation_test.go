@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +59,14 @@ func seedDeliveries(t *testing.T, st *store.Store, b tenant) deliverySeed {
 	})
 	if err == nil {
 		err = st.SetAlertMode(ctx, b.ws.ID, b.admin.ID, d.rule, model.AlertDigest)
+	}
+	if err == nil {
+		err = st.SaveBrazeWriteback(ctx, b.ws.ID, true, map[string]string{"grade": "b_grade"})
+	}
+	if err == nil {
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			return tx.BrazeWritten(ctx, b.ws.ID, nil, map[int64]string{b.lead.ID: "b-refused"})
+		})
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +141,18 @@ func deliveryIsolationCases(st *store.Store, wsA int64, b tenant, d deliverySeed
 		"AlertModesOf": func() error {
 			m, err := st.AlertModesOf(ctx, wsA, b.admin.ID)
 			return errors.Join(err, none("alert preferences", len(m)))
+		},
+		"BrazeWritebackSettings": func() error {
+			w, err := st.BrazeWritebackSettings(ctx, wsA)
+			if w.Enabled || strings.Contains(string(w.Attributes), "b_grade") {
+				return errors.New("read B's write-back")
+			}
+			return err
+		},
+		"SaveBrazeWriteback": func() error { return st.SaveBrazeWriteback(ctx, wsA, true, map[string]string{"grade": "a_grade"}) },
+		"WritebackErrors": func() error {
+			es, err := st.WritebackErrors(ctx, wsA, 10)
+			return errors.Join(err, none("write-back errors", len(es)))
 		},
 		"SetDigestSettings": func() error { return notFound(st.SetDigestSettings(ctx, wsA, b.admin.ID, "off", nil, nil)) },
 		"DigestAlerts": func() error {
@@ -230,7 +251,17 @@ func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, aSeed, d deliv
 		"AddDigestItems": func(tx *store.Tx) error {
 			return tx.AddDigestItems(ctx, wsA, aSeed.alert, []int64{a.admin.ID})
 		},
-		"DigestSent": func(tx *store.Tx) error { return tx.DigestSent(ctx, wsA, b.admin.ID, time.Now()) },
+		"DigestSent":            func(tx *store.Tx) error { return tx.DigestSent(ctx, wsA, b.admin.ID, time.Now()) },
+		"EnqueueBrazeWriteback": func(tx *store.Tx) error { return tx.EnqueueBrazeWriteback(ctx, wsA, []int64{b.lead.ID, a.lead.ID}) },
+		"WritebackLeads": func(tx *store.Tx) error {
+			ls, err := tx.WritebackLeads(ctx, wsA, []int64{b.lead.ID})
+			return errors.Join(err, none("leads", len(ls)))
+		},
+		"BrazeWritten": func(tx *store.Tx) error {
+			return tx.BrazeWritten(ctx, wsA, map[int64][]byte{a.lead.ID: []byte(`{"x":1}`)}, nil)
+		},
+		"NoteWriteback": func(tx *store.Tx) error { return tx.NoteWriteback(ctx, wsA, 1, 1, "a-problem") },
+		"DoneWriteback": func(tx *store.Tx) error { return tx.DoneWriteback(ctx, wsA, []int64{b.lead.ID}) },
 		"CreatePasswordReset": func(tx *store.Tx) error {
 			_, hash, _ := auth.NewToken()
 			return tx.CreatePasswordReset(ctx, model.PasswordReset{WorkspaceID: wsA, UserID: a.admin.ID, TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)})

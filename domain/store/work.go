@@ -35,10 +35,12 @@ var (
 	JobWork     = WorkTable{Queue: "jobs", Table: "jobs", Key: "id", Order: "run_after", Since: "run_after"}
 	// DeliveryWork: emails (and, with alerts, Slack messages and webhooks) to send.
 	DeliveryWork = WorkTable{Queue: "deliveries", Table: "delivery_queue", Key: "delivery_id", Order: "run_after", Since: "queued_at"}
+	// WritebackWork: leads whose values go back into Braze (/users/track).
+	WritebackWork = WorkTable{Queue: "braze-writeback", Table: "braze_outbox", Key: "lead_id", Order: "run_after", Since: "changed_at"}
 )
 
 // WorkTables lists every queue table.
-var WorkTables = []WorkTable{InboundWork, ScoringWork, LookupWork, OutboxWork, JobWork, DeliveryWork}
+var WorkTables = []WorkTable{InboundWork, ScoringWork, LookupWork, OutboxWork, JobWork, DeliveryWork, WritebackWork}
 
 // WorkItem is a claimed item.
 type WorkItem struct {
@@ -185,6 +187,7 @@ func (s *Store) ListQuarantined(ctx context.Context, workspaceID int64, queue st
 			WHEN 'braze-lookup' THEN (q.item->>'kind') || ' ' || (q.item->>'value')
 			WHEN 'salesforce-push' THEN (SELECT l.email FROM leads l WHERE l.workspace_id = q.workspace_id AND l.id = q.item_id)
 			WHEN 'jobs' THEN q.item->>'kind'
+			WHEN 'braze-writeback' THEN (SELECT l.email FROM leads l WHERE l.workspace_id = q.workspace_id AND l.id = q.item_id)
 			WHEN 'deliveries' THEN (SELECT d.kind || ' to ' || d.recipient FROM deliveries d WHERE d.workspace_id = q.workspace_id AND d.id = q.item_id)
 		END, '') AS what
 		FROM work_quarantine q

@@ -1,7 +1,10 @@
 // Package brazetest is an in-process Braze REST server for tests. It is as strict as Braze's
 // documented /users/export/ids contract: bearer key, JSON body with known keys only, at most
 // 50 external_ids, one single-identifier key, fields_to_export required and valid, rate-limit
-// headers on every answer, and switches for the error answers Braze gives.
+// headers on every answer, and switches for the error answers Braze gives. It also takes
+// /users/track attribute objects (alerts.md): users.track permission, at most 75 objects, one
+// identifier each, _update_existing_only honoured (without it an unknown external_id creates
+// a profile, as in Braze), 201 with per-object errors.
 package brazetest
 
 import (
@@ -36,10 +39,13 @@ type User struct {
 
 // Call is one request the fake received.
 type Call struct {
+	Path           string
 	ExternalIDs    []string
 	BrazeID        string
 	Phone          string
 	FieldsToExport []string
+	Objects        int              // /users/track: attribute objects
+	Attributes     []map[string]any // /users/track: the objects as sent
 	Status         int
 }
 
@@ -53,7 +59,9 @@ type Server struct {
 	calls       []Call
 	failNext    []int // statuses to answer, one per upcoming request
 	lacksPerm   bool
-	limit       int // requests per window
+	lacksTrack  bool
+	trackErrors map[string]string // identifier → per-object error
+	limit       int               // requests per window
 	used        int
 	windowStart time.Time
 }
@@ -87,6 +95,31 @@ func (s *Server) LackPermission(lacks bool) {
 	s.lacksPerm = lacks
 }
 
+// LackTrack makes the key lack users.track (403 on /users/track).
+func (s *Server) LackTrack(lacks bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lacksTrack = lacks
+}
+
+// TrackErrorFor makes /users/track report a per-object error for the user with this
+// external_id or braze_id (the other objects are processed).
+func (s *Server) TrackErrorFor(id, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.trackErrors == nil {
+		s.trackErrors = map[string]string{}
+	}
+	s.trackErrors[id] = message
+}
+
+// Users returns the profiles the fake knows, with the attributes written to them.
+func (s *Server) Users() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]User(nil), s.users...)
+}
+
 // SetRateLimit sets how many requests a one-minute window allows.
 func (s *Server) SetRateLimit(perMinute int) {
 	s.mu.Lock()
@@ -114,7 +147,7 @@ func fail(w http.ResponseWriter, status int, message string) {
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.URL.Path != "/users/export/ids" {
+	if r.URL.Path != "/users/export/ids" && r.URL.Path != "/users/track" {
 		fail(w, http.StatusNotFound, "Not Found")
 		return
 	}
@@ -144,15 +177,19 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if len(s.failNext) > 0 {
 		status := s.failNext[0]
 		s.failNext = s.failNext[1:]
-		s.calls = append(s.calls, Call{Status: status})
+		s.calls = append(s.calls, Call{Path: r.URL.Path, Status: status})
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("X-RateLimit-Remaining", "0")
 		}
 		fail(w, status, http.StatusText(status))
 		return
 	}
+	if r.URL.Path == "/users/track" {
+		s.track(w, r)
+		return
+	}
 	if s.lacksPerm {
-		s.calls = append(s.calls, Call{Status: http.StatusForbidden})
+		s.calls = append(s.calls, Call{Path: r.URL.Path, Status: http.StatusForbidden})
 		fail(w, http.StatusForbidden, "Access Denied")
 		return
 	}
@@ -166,7 +203,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "Invalid JSON: "+err.Error())
 		return
 	}
-	call := Call{}
+	call := Call{Path: r.URL.Path}
 	single := 0
 	for key, raw := range req {
 		var err error
@@ -269,4 +306,93 @@ func export(u User, fields []string) map[string]any {
 		}
 	}
 	return out
+}
+
+// track answers /users/track (the caller holds the lock and checked key and rate limit).
+func (s *Server) track(w http.ResponseWriter, r *http.Request) {
+	call := Call{Path: r.URL.Path}
+	if s.lacksTrack {
+		call.Status = http.StatusForbidden
+		s.calls = append(s.calls, call)
+		fail(w, http.StatusForbidden, "Access Denied")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		fail(w, http.StatusBadRequest, "Content-Type must be application/json")
+		return
+	}
+	var req map[string][]map[string]any
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, "Invalid JSON: "+err.Error())
+		return
+	}
+	for key, objects := range req {
+		if key != "attributes" && key != "events" && key != "purchases" {
+			fail(w, http.StatusBadRequest, "unknown key "+key)
+			return
+		}
+		if len(objects) > 75 {
+			fail(w, http.StatusBadRequest, "Max Input Length Exceeded")
+			return
+		}
+	}
+	attrs := req["attributes"]
+	call.Objects, call.Attributes, call.Status = len(attrs), attrs, http.StatusCreated
+	var errs []map[string]any
+	processed := 0
+	for i, obj := range attrs {
+		ids := 0
+		var id string
+		for _, k := range []string{"external_id", "braze_id", "user_alias", "email", "phone"} {
+			if v, ok := obj[k]; ok {
+				ids++
+				if str, ok := v.(string); ok && id == "" {
+					id = str
+				}
+			}
+		}
+		if ids == 0 || ids > 1 && !(obj["email"] != nil && obj["phone"] != nil && ids == 2) {
+			errs = append(errs, map[string]any{"type": "exactly one identifier is required", "input_array": "attributes", "index": i})
+			continue
+		}
+		if msg, bad := s.trackErrors[id]; bad {
+			errs = append(errs, map[string]any{"type": msg, "input_array": "attributes", "index": i})
+			continue
+		}
+		at := -1
+		for j, u := range s.users {
+			if id != "" && (u.ExternalID == id || u.BrazeID == id) {
+				at = j
+			}
+		}
+		if at < 0 {
+			if only, _ := obj["_update_existing_only"].(bool); only || obj["external_id"] == nil {
+				processed++ // nothing to update, nobody created
+				continue
+			}
+			s.users = append(s.users, User{ExternalID: id})
+			at = len(s.users) - 1
+		}
+		if s.users[at].CustomAttributes == nil {
+			s.users[at].CustomAttributes = map[string]any{}
+		}
+		for k, v := range obj {
+			switch k {
+			case "external_id", "braze_id", "user_alias", "email", "phone", "_update_existing_only":
+			default:
+				if v == nil {
+					delete(s.users[at].CustomAttributes, k)
+				} else {
+					s.users[at].CustomAttributes[k] = v
+				}
+			}
+		}
+		processed++
+	}
+	s.calls = append(s.calls, call)
+	resp := map[string]any{"message": "success", "attributes_processed": processed}
+	if len(errs) > 0 {
+		resp["errors"] = errs
+	}
+	writeJSON(w, http.StatusCreated, resp)
 }
