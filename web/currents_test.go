@@ -39,7 +39,7 @@ type currentsReply struct {
 	err    string
 }
 
-func postCurrents(t *testing.T, url, token string, body []byte, headers map[string]string) currentsReply {
+func postCurrents(t testing.TB, url, token string, body []byte, headers map[string]string) currentsReply {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url+"/api/braze/currents/events", bytes.NewReader(body))
 	if token != "" {

@@ -33,14 +33,14 @@ func newServer(t *testing.T, env map[string]string) testServer {
 // browser is an HTTP client with cookies that sends Sec-Fetch-Site like a real browser when
 // fetchMetadata is set.
 type browser struct {
-	t             *testing.T
+	t             testing.TB
 	base          string
 	client        *http.Client
 	fetchMetadata string
 	headers       map[string]string
 }
 
-func (s testServer) browser(t *testing.T) *browser {
+func (s testServer) browser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: s.URL, fetchMetadata: "same-origin", headers: map[string]string{},
 		client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}

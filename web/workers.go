@@ -85,7 +85,7 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	r.Add(&queue.Queue{Table: store.OutboxWork, Handle: p.Salesforce.Push, Workers: 1, Batch: 200, Timeout: 2 * timeout})
 	r.Add(&queue.Queue{Table: store.WritebackWork, Handle: p.Writeback.Push, Workers: 1, Batch: braze.MaxTrackAttributes, Timeout: 2 * timeout})
 	// One delivery per claim: a message sent is never sent again because another failed.
-	r.Add(&queue.Queue{Table: store.DeliveryWork, Handle: p.Notify.Deliver, Workers: 2, Batch: 1, Timeout: time.Minute, Idle: 2 * time.Second})
+	r.Add(&queue.Queue{Table: store.DeliveryWork, Handle: p.Notify.Deliver, Workers: 8, Batch: 1, Timeout: time.Minute, Idle: 2 * time.Second})
 
 	jobs := &queue.Jobs{Store: st}
 	jobs.Register(scoring.JobRescore, p.Scoring.Rescore)

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"io"
+	"net/http"
 	"log/slog"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/notify"
 	"github.com/peregrine-scoring/peregrine/domain/notify/smtptest"
+	"github.com/peregrine-scoring/peregrine/domain/notify/webhooktest"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/secrets"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -194,5 +196,49 @@ func TestTLSIsNeverSkipped(t *testing.T) {
 	e.drain()
 	if d := e.delivery(id); d.State == model.DeliverySent || len(e.smtp.Messages()) != 0 || !strings.Contains(strings.ToLower(d.Error), "starttls") {
 		t.Fatalf("sent without TLS: %+v", d)
+	}
+}
+
+// TestCrashAfterSendingResendsTheSameMessage: the delivery worker's connection dies after the
+// webhook was posted and before its outcome was recorded (as in a crash): the delivery stays
+// queued, comes back after its lease, and is posted again with the same webhook-id, so the
+// receiver keeps it once; nothing is lost.
+func TestCrashAfterSendingResendsTheSameMessage(t *testing.T) {
+	e := newEnv(t)
+	hook := webhooktest.Start(t)
+	raw, shown, _ := notify.NewWebhookSecret()
+	if err := hook.SetSecret(shown); err != nil {
+		t.Fatal(err)
+	}
+	url, _ := e.svc.Box.Seal([]byte(hook.URL), notify.ChannelContext(e.ws, model.ChannelWebhook))
+	secret, _ := e.svc.Box.Seal(raw, notify.ChannelContext(e.ws, model.ChannelWebhook)+":secret")
+	chID, err := e.st.CreateAlertChannel(e.ctx, model.AlertChannel{WorkspaceID: e.ws, Kind: model.ChannelWebhook, Name: "zap", URL: url, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Webhooks = &http.Client{Timeout: 5 * time.Second}
+	ch, _ := e.st.AlertChannel(e.ctx, e.ws, chID)
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		return e.svc.QueueTest(e.ctx, tx, e.ws, nil, ch, []byte(`{"type":"test"}`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The receiver kills the sender's database connection while answering it.
+	hook.OnReceive(func() {
+		e.exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()`)
+	})
+	e.runner.Once(e.ctx, e.q) // fails: the connection is gone
+	hook.OnReceive(nil)
+	if n := e.count(`SELECT count(*) FROM delivery_queue WHERE workspace_id = $1`, e.ws); n != 1 {
+		t.Fatalf("the delivery left the queue although its outcome was never recorded (%d queued)", n)
+	}
+	e.exec(`UPDATE delivery_queue SET run_after = now()`) // the lease ends
+	e.drain()
+	msgs := hook.Messages()
+	if len(msgs) != 1 || hook.Seen(msgs[0].ID) != 2 {
+		t.Fatalf("received %d messages; the id was seen %d times", len(msgs), hook.Seen(msgs[0].ID))
+	}
+	if d := e.count(`SELECT count(*) FROM deliveries WHERE workspace_id = $1 AND state = 'sent'`, e.ws); d != 1 {
+		t.Fatal("the delivery is not recorded as sent after the retry")
 	}
 }

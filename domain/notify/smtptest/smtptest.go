@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -28,6 +29,7 @@ type Message struct {
 	Text   string // the text/plain part, decoded
 	HTML   string // the text/html part, decoded
 	Raw    []byte
+	At     time.Time // when it arrived
 }
 
 // Server is a running test SMTP server without TLS (plain smtp://…?tls=none).
@@ -112,7 +114,7 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCodeNotSet, Message: "unreadable message: " + err.Error()}
 	}
-	m.From, m.To = s.from, append([]string(nil), s.to...)
+	m.From, m.To, m.At = s.from, append([]string(nil), s.to...), time.Now()
 	s.server.messages = append(s.server.messages, m)
 	return nil
 }

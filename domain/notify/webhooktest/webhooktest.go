@@ -24,18 +24,28 @@ import (
 type Message struct {
 	ID   string
 	Body []byte
+	At   time.Time // when it arrived
 }
 
 // Server receives webhooks; Secret must be set (whsec_…) before messages arrive.
 type Server struct {
 	*httptest.Server
 
-	mu       sync.Mutex
-	secret   []byte
-	messages []Message
-	seen     map[string]int // webhook-id → times received
-	refused  []string       // why requests were refused
-	statuses []int          // answers to give next, in order
+	mu        sync.Mutex
+	secret    []byte
+	messages  []Message
+	seen      map[string]int // webhook-id → times received
+	refused   []string       // why requests were refused
+	statuses  []int          // answers to give next, in order
+	onReceive func()
+}
+
+// OnReceive sets a function run as a verified message arrives, before the answer (a test's
+// way to break the sender mid-delivery); nil removes it.
+func (s *Server) OnReceive(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onReceive = fn
 }
 
 // Start runs a receiver until the test ends.
@@ -124,6 +134,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.seen[id]++
+	if s.onReceive != nil {
+		s.onReceive()
+	}
 	if len(s.statuses) > 0 {
 		status := s.statuses[0]
 		s.statuses = s.statuses[1:]
@@ -133,7 +146,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.seen[id] == 1 || !s.delivered(id) {
-		s.messages = append(s.messages, Message{ID: id, Body: body})
+		s.messages = append(s.messages, Message{ID: id, Body: body, At: time.Now()})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
