@@ -104,7 +104,9 @@ func BenchmarkAlertDelay(b *testing.B) {
 			fmt.Printf("%s: none arrived\n", what)
 			return
 		}
-		p := func(q float64) time.Duration { return delays[int(q*float64(len(delays)-1))].Round(10 * time.Millisecond) }
+		p := func(q float64) time.Duration {
+			return delays[int(q*float64(len(delays)-1))].Round(10 * time.Millisecond)
+		}
 		fmt.Printf("%s: %d of %d delivered; delay from the event's acknowledgement p50 %s, p95 %s, max %s (target p95 ≤ 5 s)\n",
 			what, len(delays), rate*seconds, p(0.5), p(0.95), p(1))
 	}

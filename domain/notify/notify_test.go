@@ -3,8 +3,8 @@ package notify_test
 import (
 	"context"
 	"io"
-	"net/http"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
