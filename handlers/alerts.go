@@ -77,8 +77,11 @@ func (h *Handlers) renderAlerts(c echo.Context, status int, form views.ChannelFo
 
 // summarize says an alert rule in a line: when, and whom it tells.
 func summarize(d alerts.Definition, channels map[int64]string) string {
-	when := map[string]string{alerts.LabelGained: "gains “" + d.Label + "”", alerts.ScoreCrossed: d.Score + " crosses " + strconv.FormatFloat(d.Threshold, 'f', -1, 64),
-		alerts.BecameHot: "becomes hot", alerts.GradeReached: "reaches grade " + d.Grade, alerts.Activity: "does " + activityText(d.Activity)}[d.Trigger]
+	threshold := strconv.FormatFloat(d.Threshold, 'f', -1, 64)
+	when := map[string]string{alerts.LabelGained: "a lead gains “" + d.Label + "”", alerts.ScoreCrossed: "a lead's " + d.Score + " crosses " + threshold,
+		alerts.BecameHot: "a lead becomes hot", alerts.GradeReached: "a lead reaches grade " + d.Grade, alerts.Activity: "a lead does " + activityText(d.Activity),
+		alerts.AccountLabelGained: "an account gains “" + d.Label + "”", alerts.AccountScoreCrossed: "an account's " + d.Score + " crosses " + threshold,
+		alerts.AccountEngaged: "an account has " + strconv.Itoa(d.People) + " people active in 7 days"}[d.Trigger]
 	var who []string
 	if d.Owner {
 		who = append(who, "the owner")
@@ -94,7 +97,7 @@ func summarize(d alerts.Definition, channels map[int64]string) string {
 			who = append(who, name)
 		}
 	}
-	return "When a lead " + when + " → " + strings.Join(who, ", ")
+	return "When " + when + " → " + strings.Join(who, ", ")
 }
 
 // The activity condition the form offers: one field, contains or equals, a value.
@@ -147,6 +150,9 @@ func formOf(id int64, name string, enabled bool, d alerts.Definition) views.Aler
 	if d.Threshold > 0 {
 		f.Threshold = strconv.FormatFloat(d.Threshold, 'f', -1, 64)
 	}
+	if d.People > 0 {
+		f.Engaged = strconv.Itoa(d.People)
+	}
 	if d.MinScore != nil {
 		f.MinScore = strconv.FormatFloat(*d.MinScore, 'f', -1, 64)
 	}
@@ -183,7 +189,7 @@ func (h *Handlers) renderAlertForm(c echo.Context, status int, f views.AlertForm
 		f.Triggers = append(f.Triggers, views.Option{Value: t.Value, Label: t.Label})
 	}
 	seen := map[string]bool{}
-	for _, l := range rs.Labels {
+	for _, l := range append(slices.Clone(rs.Labels), rs.AccountLabels...) {
 		if !seen[l.Name] {
 			seen[l.Name] = true
 			f.LabelNames = append(f.LabelNames, l.Name)
@@ -258,7 +264,7 @@ func (h *Handlers) SaveAlert(c echo.Context) error {
 	if len(problems) > 0 {
 		f := formOf(ruleID, name, enabled, d)
 		f.Threshold, f.MinScore, f.ThrottleHours, f.Emails = form.Get("threshold"), form.Get("min_score"), form.Get("throttle_hours"), form.Get("emails")
-		f.ActField, f.ActOp, f.ActValue = form.Get("act_field"), form.Get("act_op"), form.Get("act_value")
+		f.ActField, f.ActOp, f.ActValue, f.Engaged = form.Get("act_field"), form.Get("act_op"), form.Get("act_value"), form.Get("people")
 		f.Errors = views.FormErrors(problems)
 		return h.renderAlertForm(c, http.StatusUnprocessableEntity, f)
 	}
@@ -290,13 +296,18 @@ func definitionOf(form url.Values) (alerts.Definition, map[string]string) {
 	}
 	d := alerts.Definition{Trigger: form.Get("trigger"), Label: form.Get("label"), Score: form.Get("score"), Grade: form.Get("grade"),
 		MinGrade: form.Get("min_grade"), Owner: form.Get("owner") == "1", ThrottleHours: alerts.DefaultThrottleHours}
-	if d.Trigger != alerts.LabelGained {
+	if d.Trigger != alerts.LabelGained && d.Trigger != alerts.AccountLabelGained {
 		d.Label = ""
 	}
-	if d.Trigger != alerts.ScoreCrossed {
+	if d.Trigger != alerts.ScoreCrossed && d.Trigger != alerts.AccountScoreCrossed {
 		d.Score = ""
 	} else if t := number("threshold", true); t != nil {
 		d.Threshold = *t
+	}
+	if d.Trigger == alerts.AccountEngaged {
+		if n, err := strconv.Atoi(strings.TrimSpace(form.Get("people"))); err == nil {
+			d.People = n
+		}
 	}
 	if d.Trigger != alerts.GradeReached {
 		d.Grade = ""

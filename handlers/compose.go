@@ -41,6 +41,7 @@ type alertFacts struct {
 	sfURL      string
 	reasons    []views.Reason
 	activities []views.Pair
+	account    *store.AccountRow // for an account's alert
 }
 
 func (a *AlertComposer) facts(ctx context.Context, d model.Delivery, alertID int64) (alertFacts, error) {
@@ -51,6 +52,9 @@ func (a *AlertComposer) facts(ctx context.Context, d model.Delivery, alertID int
 	}
 	if f.alert, err = a.Store.Alert(ctx, d.WorkspaceID, alertID); err != nil {
 		return f, &notify.PermanentError{Err: fmt.Errorf("the alert is gone (its rule was deleted): %w", err)}
+	}
+	if f.alert.AccountID != 0 {
+		return a.accountFacts(ctx, d, f)
 	}
 	if f.lead, err = a.Store.LeadByID(ctx, d.WorkspaceID, f.alert.LeadID); err != nil {
 		return f, &notify.PermanentError{Err: fmt.Errorf("the lead is gone: %w", err)}
@@ -100,10 +104,29 @@ func (a *AlertComposer) facts(ctx context.Context, d model.Delivery, alertID int
 	return f, nil
 }
 
+// accountFacts describes an account's alert: the company, its rolled-up score, fit, its people
+// and those active lately, and a link to the account page.
+func (a *AlertComposer) accountFacts(ctx context.Context, d model.Delivery, f alertFacts) (alertFacts, error) {
+	acc, err := a.Store.AccountByID(ctx, d.WorkspaceID, f.alert.AccountID)
+	if err != nil {
+		return f, &notify.PermanentError{Err: fmt.Errorf("the account is gone: %w", err)}
+	}
+	f.name = acc.Name
+	if f.name == "" {
+		f.name = acc.Domain
+	}
+	f.account = &acc
+	f.leadURL = a.BaseURL(ctx, d.WorkspaceID) + "/accounts/" + strconv.FormatInt(acc.ID, 10)
+	f.lead = model.Lead{Company: acc.Domain, MainScore: acc.MainScore}
+	f.lead.Grade, f.lead.Temperature = acc.Grade, acc.Temperature
+	f.activities = []views.Pair{{Label: "people", Value: strconv.Itoa(acc.People) + " in Peregrine, " + strconv.Itoa(acc.Engaged30) + " active in 30 days"}}
+	return f, nil
+}
+
 func (f alertFacts) mail() views.AlertMail {
 	return views.AlertMail{Workspace: f.ws.Name, Rule: f.alert.RuleName, Reason: f.alert.Reason, Name: f.name, Email: f.lead.Email,
 		Company: f.company(), Score: formatScore(f.lead.MainScore), Grade: f.lead.Grade, Temperature: f.lead.Temperature,
-		Reasons: f.reasons, Activities: f.activities, LeadURL: f.leadURL, SalesforceURL: f.sfURL}
+		Reasons: f.reasons, Activities: f.activities, LeadURL: f.leadURL, SalesforceURL: f.sfURL, Account: f.account != nil}
 }
 
 func (f alertFacts) company() string {
@@ -209,7 +232,7 @@ func (a *AlertComposer) AlertSlack(ctx context.Context, d model.Delivery, alertI
 		}
 		blocks = append(blocks, map[string]any{"type": "section", "text": text(b.String())})
 	}
-	buttons := []map[string]any{{"type": "button", "text": map[string]any{"type": "plain_text", "text": "Open in Peregrine"}, "url": m.LeadURL, "style": "primary"}}
+	buttons := []map[string]any{{"type": "button", "text": map[string]any{"type": "plain_text", "text": m.OpenLabel()}, "url": m.LeadURL, "style": "primary"}}
 	if m.SalesforceURL != "" {
 		buttons = append(buttons, map[string]any{"type": "button", "text": map[string]any{"type": "plain_text", "text": "Open in Salesforce"}, "url": m.SalesforceURL})
 	}
@@ -226,6 +249,18 @@ func (a *AlertComposer) AlertWebhook(ctx context.Context, d model.Delivery, aler
 	labels := []string(f.lead.Labels)
 	if labels == nil {
 		labels = []string{}
+	}
+	alert := map[string]any{"id": f.alert.ID, "rule_id": f.alert.RuleID, "rule": f.alert.RuleName, "reason": f.alert.Reason,
+		"at": f.alert.CreatedAt.UTC().Format(time.RFC3339)}
+	if acc := f.account; acc != nil {
+		accLabels := []string(acc.Labels)
+		if accLabels == nil {
+			accLabels = []string{}
+		}
+		return json.Marshal(map[string]any{"type": "account.alert", "timestamp": time.Now().UTC().Format(time.RFC3339),
+			"data": map[string]any{"alert": alert, "account": map[string]any{"id": acc.ID, "domain": acc.Domain, "name": acc.Name,
+				"main_score": acc.MainScore, "grade": acc.Grade, "temperature": acc.Temperature, "labels": accLabels, "people": acc.People,
+				"active_30d": acc.Engaged30, "url": f.leadURL}}})
 	}
 	return json.Marshal(map[string]any{
 		"type":      "lead.alert",

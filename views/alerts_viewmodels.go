@@ -52,6 +52,7 @@ type AlertForm struct {
 	ActValue      string
 	MinGrade      string
 	MinScore      string
+	Engaged       string // account_engaged: how many people
 	Owner         bool
 	Users         map[int64]bool
 	Emails        string

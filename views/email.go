@@ -86,6 +86,15 @@ type AlertMail struct {
 	Activities                []Pair // when → what
 	LeadURL, SalesforceURL    string
 	UnsubscribeURL            string
+	Account                   bool // about an account: LeadURL is the account's page
+}
+
+// OpenLabel is the button to the lead's or account's page.
+func (m AlertMail) OpenLabel() string {
+	if m.Account {
+		return "Open the account in Peregrine"
+	}
+	return "Open the lead in Peregrine"
 }
 
 // Headline says who did what: "Nora Lindqvist — Visited /pricing".
@@ -112,7 +121,7 @@ func (m AlertMail) Text() string {
 			b.WriteString("  " + a.Value + " (" + a.Label + ")\n")
 		}
 	}
-	b.WriteString("\nOpen the lead: " + m.LeadURL + "\n")
+	b.WriteString("\n" + m.OpenLabel() + ": " + m.LeadURL + "\n")
 	if m.SalesforceURL != "" {
 		b.WriteString("Salesforce: " + m.SalesforceURL + "\n")
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
@@ -197,4 +198,58 @@ func countRows(t *testing.T, s testServer, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestAccountAlert: "an account has 2 people active in 7 days" tells the team once the second
+// person of a company is active, with a link to the account; a third person within the
+// window is held back.
+func TestAccountAlert(t *testing.T) {
+	s, smtp := mailServer(t)
+	ada := s.browser(t)
+	signUp(t, ada, "ada@acme.example")
+	assertStatus(t, ada.post("/alerts", url.Values{"name": {"Buying group"}, "trigger": {"account_engaged"}, "people": {"2"},
+		"emails": {"team@acme.example"}, "throttle_hours": {"24"}, "enabled": {"1"}}), http.StatusSeeOther)
+	r := ada.post("/alerts", url.Values{"name": {"Bad"}, "trigger": {"account_engaged"}, "people": {"1"}, "owner": {"1"}, "throttle_hours": {"24"}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "from 2") || !strings.Contains(r.body, "An account has no owner here") {
+		t.Fatal("an invalid account alert is not explained")
+	}
+	ctx := context.Background()
+	acme, _ := s.Store.WorkspaceBySlug(ctx, "acme")
+	token, _, _ := ingest.CreateToken(ctx, s.Store, acme.ID, model.TokenKindCurrents, "Braze", nil)
+	person := func(i int) []byte {
+		var batch struct {
+			Events []map[string]any `json:"events"`
+		}
+		json.Unmarshal(opensAt(t, 500+i, 1, time.Now().Unix()-int64(100-i)), &batch)
+		e := batch.Events[0]
+		props := maps.Clone(e["properties"].(map[string]any))
+		props["email_address"] = fmt.Sprintf("person%d@globex.example", i)
+		e["properties"] = props
+		e["user"] = map[string]any{"external_user_id": fmt.Sprintf("globex-%d", i), "user_id": fmt.Sprintf("g%023d", i)}
+		body, _ := json.Marshal(batch)
+		return body
+	}
+	postCurrents(t, s.URL, token, person(1), nil)
+	waitFor(t, "the first person", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM leads WHERE last_activity_at IS NOT NULL`) == 1
+	})
+	waitFor(t, "scoring", func() bool { return countRows(t, s, `SELECT count(*) FROM scoring_queue`) == 0 })
+	if n := countRows(t, s, `SELECT count(*) FROM alerts`); n != 0 {
+		t.Fatal("one active person fired a 2-people alert")
+	}
+	postCurrents(t, s.URL, token, person(2), nil)
+	m := mailsTo(t, smtp, "team@acme.example", 1)[0]
+	var accountID int64
+	s.DB.QueryRow(`SELECT account_id FROM alerts`).Scan(&accountID)
+	if accountID == 0 || !strings.Contains(m.Text, "has 2 people active in the last 7 days") || !strings.Contains(m.Text, fmt.Sprintf("/accounts/%d", accountID)) ||
+		!strings.Contains(m.Text, "Open the account in Peregrine") {
+		t.Fatalf("account alert:\n%s", m.Text)
+	}
+	postCurrents(t, s.URL, token, person(3), nil)
+	waitFor(t, "the third person's match", func() bool { return countRows(t, s, `SELECT count(*) FROM alerts WHERE folded`) == 1 })
+	waitFor(t, "deliveries", func() bool { return countRows(t, s, `SELECT count(*) FROM delivery_queue`) == 0 })
+	if n := len(mailsTo(t, smtp, "team@acme.example", 1)); n != 1 {
+		t.Fatalf("%d account alerts within the window", n)
+	}
 }

@@ -123,7 +123,11 @@ func digestOf(ctx context.Context, st *store.Store, ws model.Workspace, u model.
 			held[a.RuleName]++
 			continue
 		}
-		m.Alerts = append(m.Alerts, views.DigestLine{Name: a.LeadName, Detail: a.Reason + " · " + a.RuleName, URL: lead(a.LeadID)})
+		url := lead(a.LeadID)
+		if a.AccountID != 0 {
+			url = base + "/accounts/" + strconv.FormatInt(a.AccountID, 10)
+		}
+		m.Alerts = append(m.Alerts, views.DigestLine{Name: a.LeadName, Detail: a.Reason + " · " + a.RuleName, URL: url})
 	}
 	for _, r := range rules {
 		m.HeldBack = append(m.HeldBack, views.DigestLine{Name: r, Detail: strconv.Itoa(held[r]) + " more matches"})

@@ -24,7 +24,16 @@ const (
 	BecameHot    = "became_hot"
 	GradeReached = "grade_reached"
 	Activity     = "activity"
+	// Account triggers.
+	AccountLabelGained  = "account_label_gained"
+	AccountScoreCrossed = "account_score_crossed"
+	AccountEngaged      = "account_engaged"
 )
+
+// ForAccounts reports whether a trigger is about accounts.
+func ForAccounts(trigger string) bool {
+	return trigger == AccountLabelGained || trigger == AccountScoreCrossed || trigger == AccountEngaged
+}
 
 // Triggers lists the triggers with their descriptions, in the order the form offers them.
 var Triggers = []struct{ Value, Label string }{
@@ -33,6 +42,9 @@ var Triggers = []struct{ Value, Label string }{
 	{ScoreCrossed, "A score crosses a threshold upward"},
 	{BecameHot, "The lead's temperature becomes hot"},
 	{GradeReached, "The lead's fit grade reaches A or B"},
+	{AccountLabelGained, "An account gains a label"},
+	{AccountScoreCrossed, "An account's rolled-up score crosses a threshold upward"},
+	{AccountEngaged, "An account has N people active in the last 7 days"},
 }
 
 // DefaultThrottleHours is the window of one alert per lead per rule.
@@ -46,6 +58,7 @@ type Definition struct {
 	Threshold float64      `json:"threshold,omitempty"` // score_crossed
 	Grade     string       `json:"grade,omitempty"`     // grade_reached: A or B
 	Activity  *rules.Group `json:"activity,omitempty"`  // activity: what the activity looks like
+	People    int          `json:"people,omitempty"`    // account_engaged: how many people
 	// Narrowing, for every trigger.
 	MinGrade string   `json:"min_grade,omitempty"` // the lead's fit grade at least this
 	MinScore *float64 `json:"min_score,omitempty"` // the lead's main score at least this
@@ -87,11 +100,15 @@ func Compile(id int64, name string, d Definition, scores map[string]int64) (*Rul
 		p["name"] = "Name the alert, e.g. “Pricing visit by a good fit”."
 	}
 	switch d.Trigger {
-	case LabelGained:
+	case LabelGained, AccountLabelGained:
 		if strings.TrimSpace(d.Label) == "" {
 			p["label"] = "Choose the label."
 		}
-	case ScoreCrossed:
+	case AccountEngaged:
+		if d.People < 2 || d.People > 10000 {
+			p["people"] = "Enter how many people, from 2 (e.g. 3)."
+		}
+	case ScoreCrossed, AccountScoreCrossed:
 		id, ok := scores[d.Score]
 		if !ok {
 			p["score"] = "Choose one of the workspace's scores."
@@ -126,7 +143,9 @@ func Compile(id int64, name string, d Definition, scores map[string]int64) (*Rul
 	if len(d.Emails) > 20 {
 		p["emails"] = "At most 20 addresses; use a mailing list for more."
 	}
-	if !d.Owner && len(d.Users) == 0 && len(d.Emails) == 0 && len(d.Channels) == 0 {
+	if ForAccounts(d.Trigger) && d.Owner && len(d.Users) == 0 && len(d.Emails) == 0 && len(d.Channels) == 0 {
+		p["recipients"] = "An account has no owner here: choose people, addresses or a channel."
+	} else if !d.Owner && len(d.Users) == 0 && len(d.Emails) == 0 && len(d.Channels) == 0 {
 		p["recipients"] = "Choose who is told: the lead's owner, people, addresses, or a channel."
 	}
 	if d.ThrottleHours < 1 || d.ThrottleHours > 24*30 {
@@ -163,6 +182,9 @@ type Change struct {
 // Match reports whether the change fires the rule, and why, in words.
 func (r *Rule) Match(c Change) (string, bool) {
 	d := r.Def
+	if ForAccounts(d.Trigger) {
+		return "", false
+	}
 	if d.MinGrade != "" && gradeRank(c.GradeAfter) > gradeRank(d.MinGrade) || gradeRank(c.GradeAfter) < 0 && d.MinGrade != "" {
 		return "", false
 	}
@@ -196,6 +218,43 @@ func (r *Rule) Match(c Change) (string, bool) {
 			if r.activity.Match(&rules.Subject{Now: e.Time, Event: e, Profile: c.Profile, Account: c.Account}) {
 				return ActivityName(e.Name), true
 			}
+		}
+	}
+	return "", false
+}
+
+// AccountChange is what one scoring changed of an account, as account alert rules see it.
+type AccountChange struct {
+	AccountID                 int64
+	Name                      string
+	LabelsBefore, LabelsAfter []string
+	ScoresBefore, ScoresAfter map[int64]float64
+	Engaged                   int // people active in the last 7 days, now
+}
+
+// MatchAccount reports whether an account's change fires an account rule, and why. "N people
+// engaged" holds as long as the account has them; the throttle sends it once per window.
+func (r *Rule) MatchAccount(c AccountChange) (string, bool) {
+	d := r.Def
+	switch d.Trigger {
+	case AccountLabelGained:
+		had := map[string]bool{}
+		for _, l := range c.LabelsBefore {
+			had[strings.ToLower(l)] = true
+		}
+		for _, l := range c.LabelsAfter {
+			if strings.EqualFold(l, d.Label) && !had[strings.ToLower(l)] {
+				return "gained the label “" + l + "”", true
+			}
+		}
+	case AccountScoreCrossed:
+		before, after := c.ScoresBefore[r.scoreID], c.ScoresAfter[r.scoreID]
+		if before < d.Threshold && after >= d.Threshold {
+			return fmt.Sprintf("%s crossed %s (now %s)", d.Score, number(d.Threshold), number(math.Round(after))), true
+		}
+	case AccountEngaged:
+		if c.Engaged >= d.People {
+			return fmt.Sprintf("has %d people active in the last 7 days", c.Engaged), true
 		}
 	}
 	return "", false

@@ -115,3 +115,46 @@ func TestQuietHours(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountTriggers: account rules fire on an account's change, lead rules never do.
+func TestAccountTriggers(t *testing.T) {
+	scores := map[string]int64{"Lead score": 7}
+	rule := func(d Definition) *Rule {
+		d.Emails, d.ThrottleHours = []string{"team@acme.example"}, 24
+		r, err := Compile(1, "account alert", d, scores)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	cases := []struct {
+		name   string
+		rule   *Rule
+		change AccountChange
+		want   string
+	}{
+		{"label gained", rule(Definition{Trigger: AccountLabelGained, Label: "Buying committee"}),
+			AccountChange{LabelsBefore: []string{"Big"}, LabelsAfter: []string{"Big", "Buying committee"}}, "gained the label “Buying committee”"},
+		{"label kept", rule(Definition{Trigger: AccountLabelGained, Label: "Big"}),
+			AccountChange{LabelsBefore: []string{"Big"}, LabelsAfter: []string{"Big"}}, ""},
+		{"score crosses", rule(Definition{Trigger: AccountScoreCrossed, Score: "Lead score", Threshold: 100}),
+			AccountChange{ScoresBefore: map[int64]float64{7: 90}, ScoresAfter: map[int64]float64{7: 104}}, "Lead score crossed 100 (now 104)"},
+		{"engaged", rule(Definition{Trigger: AccountEngaged, People: 3}), AccountChange{Engaged: 3}, "has 3 people active in the last 7 days"},
+		{"not enough engaged", rule(Definition{Trigger: AccountEngaged, People: 3}), AccountChange{Engaged: 2}, ""},
+	}
+	for _, c := range cases {
+		reason, ok := c.rule.MatchAccount(c.change)
+		if ok != (c.want != "") || reason != c.want {
+			t.Errorf("%s: got %q %v, want %q", c.name, reason, ok, c.want)
+		}
+		if _, ok := c.rule.Match(Change{Gained: []string{"Big"}}); ok {
+			t.Errorf("%s: an account rule matched a lead", c.name)
+		}
+	}
+	if _, ok := compile(t, Definition{Trigger: BecameHot}).MatchAccount(AccountChange{Engaged: 99}); ok {
+		t.Error("a lead rule matched an account")
+	}
+	if _, err := Compile(0, "x", Definition{Trigger: AccountEngaged, People: 3, Owner: true, ThrottleHours: 24}, scores); err == nil {
+		t.Error("an account alert with only the owner as recipient was accepted")
+	}
+}

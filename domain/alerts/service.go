@@ -24,8 +24,8 @@ type Service struct {
 // recorded, and unless the rule alerted the lead within its window, queued for every
 // recipient: the owner (the user whose email is the lead's owner's), named users, addresses
 // and channels. scores maps the workspace's score names to ids.
-func (s *Service) Detect(ctx context.Context, tx *store.Tx, workspaceID int64, scores map[string]int64, changes []Change) error {
-	if len(changes) == 0 {
+func (s *Service) Detect(ctx context.Context, tx *store.Tx, workspaceID int64, scores map[string]int64, changes []Change, accounts []AccountChange) error {
+	if len(changes) == 0 && len(accounts) == 0 {
 		return nil
 	}
 	stored, err := tx.EnabledAlertRules(ctx, workspaceID)
@@ -47,17 +47,24 @@ func (s *Service) Detect(ctx context.Context, tx *store.Tx, workspaceID int64, s
 		rules = append(rules, c)
 	}
 	queued := false
-	for _, c := range changes {
-		for _, r := range rules {
-			reason, ok := r.Match(c)
-			if !ok {
-				continue
+	for _, r := range rules {
+		for _, c := range changes {
+			if reason, ok := r.Match(c); ok {
+				sent, err := s.fire(ctx, tx, workspaceID, r, subject{leadID: c.LeadID, name: c.Name, ownerEmail: c.OwnerEmail}, reason)
+				if err != nil {
+					return err
+				}
+				queued = queued || sent
 			}
-			sent, err := s.fire(ctx, tx, workspaceID, r, c, reason)
-			if err != nil {
-				return err
+		}
+		for _, c := range accounts {
+			if reason, ok := r.MatchAccount(c); ok {
+				sent, err := s.fire(ctx, tx, workspaceID, r, subject{accountID: c.AccountID, name: c.Name}, reason)
+				if err != nil {
+					return err
+				}
+				queued = queued || sent
 			}
-			queued = queued || sent
 		}
 	}
 	if queued {
@@ -69,18 +76,24 @@ func (s *Service) Detect(ctx context.Context, tx *store.Tx, workspaceID int64, s
 // fire records one match and queues its deliveries, unless the throttle folds it (then the
 // people it names find it counted in their digest). Each person gets it as they chose for
 // the rule: at once (by email, after their quiet hours), in their digest, or not at all.
-func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c Change, reason string) (bool, error) {
-	recent, err := tx.AlertSentSince(ctx, ws, r.ID, c.LeadID, s.Now().Add(-r.Throttle()))
+func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c subject, reason string) (bool, error) {
+	var recent bool
+	var err error
+	if c.leadID != 0 {
+		recent, err = tx.AlertSentSince(ctx, ws, r.ID, c.leadID, s.Now().Add(-r.Throttle()))
+	} else {
+		recent, err = tx.AccountAlertSentSince(ctx, ws, r.ID, c.accountID, s.Now().Add(-r.Throttle()))
+	}
 	if err != nil {
 		return false, err
 	}
-	id, err := tx.InsertAlert(ctx, model.Alert{WorkspaceID: ws, RuleID: r.ID, LeadID: c.LeadID, Reason: reason, Folded: recent})
+	id, err := tx.InsertAlert(ctx, model.Alert{WorkspaceID: ws, RuleID: r.ID, LeadID: c.leadID, AccountID: c.accountID, Reason: reason, Folded: recent})
 	if err != nil {
 		return false, err
 	}
 	var owners []string
-	if r.Def.Owner && c.OwnerEmail != "" {
-		owners = []string{c.OwnerEmail}
+	if r.Def.Owner && c.ownerEmail != "" {
+		owners = []string{c.ownerEmail}
 	}
 	users, err := tx.ActiveUsers(ctx, ws, r.Def.Users, owners)
 	if err != nil {
@@ -112,12 +125,12 @@ func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c C
 	if err := tx.AddDigestItems(ctx, ws, id, digest); err != nil || recent {
 		return false, err
 	}
-	subject := c.Name + " — " + reason + " · " + r.Name
+	title := c.name + " — " + reason + " · " + r.Name
 	queued := 0
 	seen := map[string]bool{}
 	for _, u := range now {
 		seen[u.Email] = true
-		if err := s.Notify.QueueAlert(ctx, tx, ws, id, subject, notify.AlertTo{Email: u.Email, UserID: u.ID, After: quietUntil(u, s.Now())}); err != nil {
+		if err := s.Notify.QueueAlert(ctx, tx, ws, id, title, notify.AlertTo{Email: u.Email, UserID: u.ID, After: quietUntil(u, s.Now())}); err != nil {
 			return false, err
 		}
 		queued++
@@ -125,7 +138,7 @@ func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c C
 	for _, e := range r.Def.Emails {
 		if !seen[e] {
 			seen[e] = true
-			if err := s.Notify.QueueAlert(ctx, tx, ws, id, subject, notify.AlertTo{Email: e}); err != nil {
+			if err := s.Notify.QueueAlert(ctx, tx, ws, id, title, notify.AlertTo{Email: e}); err != nil {
 				return false, err
 			}
 			queued++
@@ -136,12 +149,24 @@ func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c C
 		return false, err
 	}
 	for i := range channels {
-		if err := s.Notify.QueueAlert(ctx, tx, ws, id, subject, notify.AlertTo{Channel: &channels[i]}); err != nil {
+		if err := s.Notify.QueueAlert(ctx, tx, ws, id, title, notify.AlertTo{Channel: &channels[i]}); err != nil {
 			return false, err
 		}
 		queued++
 	}
 	return queued > 0, nil
+}
+
+// subject is what an alert is about: a lead (with its owner's email) or an account.
+type subject struct {
+	leadID, accountID int64
+	name, ownerEmail  string
+}
+
+// WantsAccounts reports whether the workspace has account alert rules: scoring then reads
+// its accounts before and after.
+func (s *Service) WantsAccounts(ctx context.Context, tx *store.Tx, workspaceID int64) (bool, error) {
+	return tx.HasAccountAlertRules(ctx, workspaceID)
 }
 
 // quietUntil is when a person's quiet hours end, if now is in them (nil otherwise).

@@ -73,7 +73,7 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 		Wake: p.waker(store.DeliveryWork.Queue)}
 	p.Writeback = &Writeback{Store: st, Secrets: box, NewClient: p.NewBrazeClient, Log: log}
 	p.Alerts = &alerts.Service{Store: st, Notify: p.Notify, Log: log, Now: time.Now}
-	p.Scoring.Alerts = p.Alerts.Detect
+	p.Scoring.Alerts = p.Alerts
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats, Stored: p.waker(store.InboundWork.Queue)}
 	p.Collector = NewCollector(st, p.Stats, p.waker(store.InboundWork.Queue))
 	sf := crmsync.NewService(st, box, opts.Outbound)

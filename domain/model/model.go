@@ -270,7 +270,8 @@ type Alert struct {
 	ID          int64     `db:"id"`
 	RuleID      int64     `db:"rule_id"`
 	RuleName    string    `db:"rule_name"`
-	LeadID      int64     `db:"lead_id"`
+	LeadID      int64     `db:"lead_id"`    // 0 for an account's alert
+	AccountID   int64     `db:"account_id"` // 0 for a lead's alert
 	Reason      string    `db:"reason"`
 	Folded      bool      `db:"folded"`
 	CreatedAt   time.Time `db:"created_at"`

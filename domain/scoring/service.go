@@ -30,14 +30,21 @@ type Service struct {
 	// ChunkSize is how many leads one re-scoring or refresh transaction handles.
 	ChunkSize int
 
-	// Alerts, when set, hears what new activity changed (alerts.Service.Detect), inside the
-	// scoring transaction: an alert exists exactly when its scoring does.
-	Alerts func(ctx context.Context, tx *store.Tx, workspaceID int64, scores map[string]int64, changes []alerts.Change) error
+	// Alerts, when set, hears what new activity changed (alerts.Service), inside the scoring
+	// transaction: an alert exists exactly when its scoring does.
+	Alerts AlertHook
 
 	mu    sync.Mutex
 	cache map[int64]*RuleSet
 	// activitiesRead counts the activities scoring read, new ones included.
 	activitiesRead atomic.Int64
+}
+
+// AlertHook is what scoring tells alerts.
+type AlertHook interface {
+	// WantsAccounts: account alert rules exist, so scoring compares accounts before and after.
+	WantsAccounts(ctx context.Context, tx *store.Tx, workspaceID int64) (bool, error)
+	Detect(ctx context.Context, tx *store.Tx, workspaceID int64, scores map[string]int64, changes []alerts.Change, accounts []alerts.AccountChange) error
 }
 
 // ActivitiesRead is how many activities scoring has read so far: appending new activities
@@ -201,15 +208,45 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err := tx.EnqueueBrazeWriteback(ctx, workspaceID, changed); err != nil {
 		return err
 	}
+	alerting := newOf != nil && s.Alerts != nil // only new activity alerts: a re-score after a rule edit tells nobody
+	var before map[int64]store.AccountSnapshot
+	if alerting && rollup && len(accounts) > 0 {
+		if before, err = s.accountsForAlerts(ctx, tx, workspaceID, keys(accounts)); err != nil {
+			return err
+		}
+	}
 	if rollup && len(accounts) > 0 {
 		if err := s.rollupChanges(ctx, tx, workspaceID, rs, states, outcomes, now); err != nil {
 			return err
 		}
 	}
-	if newOf == nil || s.Alerts == nil {
-		return nil // only new activity alerts: a re-score after a rule edit tells nobody
+	if !alerting {
+		return nil
 	}
-	return s.Alerts(ctx, tx, workspaceID, rs.scoreIDs, alertChanges(states, outcomes, news))
+	var accountChanges []alerts.AccountChange
+	if before != nil {
+		after, err := tx.AccountSnapshots(ctx, workspaceID, keys(accounts))
+		if err != nil {
+			return err
+		}
+		for id, a := range after {
+			b := before[id]
+			accountChanges = append(accountChanges, alerts.AccountChange{AccountID: id, Name: a.Name, LabelsBefore: b.Labels, LabelsAfter: a.Labels,
+				ScoresBefore: b.Scores, ScoresAfter: a.Scores, Engaged: a.Engaged})
+		}
+		sort.Slice(accountChanges, func(i, j int) bool { return accountChanges[i].AccountID < accountChanges[j].AccountID })
+	}
+	return s.Alerts.Detect(ctx, tx, workspaceID, rs.scoreIDs, alertChanges(states, outcomes, news), accountChanges)
+}
+
+// accountsForAlerts reads accounts before their roll-up, when account alert rules exist (nil
+// otherwise).
+func (s *Service) accountsForAlerts(ctx context.Context, tx *store.Tx, workspaceID int64, ids []int64) (map[int64]store.AccountSnapshot, error) {
+	wants, err := s.Alerts.WantsAccounts(ctx, tx, workspaceID)
+	if err != nil || !wants {
+		return nil, err
+	}
+	return tx.AccountSnapshots(ctx, workspaceID, ids)
 }
 
 // alertChanges are what alert rules see of a scoring: per lead, before and after, and the

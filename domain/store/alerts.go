@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -98,8 +99,9 @@ func (t *Tx) AlertSentSince(ctx context.Context, workspaceID, ruleID, leadID int
 // InsertAlert records that a rule matched a lead.
 func (t *Tx) InsertAlert(ctx context.Context, a model.Alert) (int64, error) {
 	var id int64
-	err := t.tx.GetContext(ctx, &id, `INSERT INTO alerts (workspace_id, rule_id, lead_id, reason, folded) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		a.WorkspaceID, a.RuleID, a.LeadID, clipText(a.Reason, 500), a.Folded)
+	err := t.tx.GetContext(ctx, &id, `INSERT INTO alerts (workspace_id, rule_id, lead_id, account_id, reason, folded)
+		VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5, $6) RETURNING id`,
+		a.WorkspaceID, a.RuleID, a.LeadID, a.AccountID, clipText(a.Reason, 500), a.Folded)
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to record an alert: %w", err)
 	}
@@ -109,7 +111,8 @@ func (t *Tx) InsertAlert(ctx context.Context, a model.Alert) (int64, error) {
 // Alert reads an alert with its rule's name.
 func (s *Store) Alert(ctx context.Context, workspaceID, id int64) (model.Alert, error) {
 	var a model.Alert
-	err := s.db.GetContext(ctx, &a, `SELECT a.workspace_id, a.id, a.rule_id, r.name AS rule_name, a.lead_id, a.reason, a.folded, a.created_at
+	err := s.db.GetContext(ctx, &a, `SELECT a.workspace_id, a.id, a.rule_id, r.name AS rule_name, COALESCE(a.lead_id, 0) AS lead_id,
+			COALESCE(a.account_id, 0) AS account_id, a.reason, a.folded, a.created_at
 		FROM alerts a JOIN alert_rules r ON r.workspace_id = a.workspace_id AND r.id = a.rule_id WHERE a.workspace_id = $1 AND a.id = $2`, workspaceID, id)
 	if err != nil {
 		return a, fmt.Errorf("store: unable to read the alert: %w", notFound(err))
@@ -335,22 +338,25 @@ func (s *Store) UsersDueForDigest(ctx context.Context) ([]DueDigest, error) {
 
 // DigestAlert is an alert listed in a digest.
 type DigestAlert struct {
-	RuleName string    `db:"rule_name"`
-	LeadID   int64     `db:"lead_id"`
-	LeadName string    `db:"lead_name"`
-	Reason   string    `db:"reason"`
-	Folded   bool      `db:"folded"`
-	At       time.Time `db:"created_at"`
+	RuleName  string    `db:"rule_name"`
+	LeadID    int64     `db:"lead_id"`
+	AccountID int64     `db:"account_id"`
+	LeadName  string    `db:"lead_name"`
+	Reason    string    `db:"reason"`
+	Folded    bool      `db:"folded"`
+	At        time.Time `db:"created_at"`
 }
 
 // DigestAlerts reads the alerts waiting for a user's digest, oldest first.
 func (s *Store) DigestAlerts(ctx context.Context, workspaceID, userID int64) ([]DigestAlert, error) {
 	var out []DigestAlert
-	err := s.db.SelectContext(ctx, &out, `SELECT r.name AS rule_name, a.lead_id, COALESCE(NULLIF(trim(l.first_name || ' ' || l.last_name), ''), l.email) AS lead_name,
+	err := s.db.SelectContext(ctx, &out, `SELECT r.name AS rule_name, COALESCE(a.lead_id, 0) AS lead_id, COALESCE(a.account_id, 0) AS account_id,
+			COALESCE(NULLIF(trim(l.first_name || ' ' || l.last_name), ''), l.email, NULLIF(c.name, ''), c.domain) AS lead_name,
 			a.reason, a.folded, a.created_at
 		FROM digest_items i JOIN alerts a ON a.workspace_id = i.workspace_id AND a.id = i.alert_id
 		JOIN alert_rules r ON r.workspace_id = a.workspace_id AND r.id = a.rule_id
-		JOIN leads l ON l.workspace_id = a.workspace_id AND l.id = a.lead_id
+		LEFT JOIN leads l ON l.workspace_id = a.workspace_id AND l.id = a.lead_id
+		LEFT JOIN accounts c ON c.workspace_id = a.workspace_id AND c.id = a.account_id
 		WHERE i.workspace_id = $1 AND i.user_id = $2 ORDER BY a.created_at, a.id`, workspaceID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read the digest's alerts: %w", err)
@@ -411,4 +417,67 @@ func (t *Tx) DigestSent(ctx context.Context, workspaceID, userID int64, at time.
 		return fmt.Errorf("store: unable to note the digest: %w", err)
 	}
 	return nil
+}
+
+// AccountSnapshot is an account as account alert rules compare it before and after scoring.
+type AccountSnapshot struct {
+	ID      int64
+	Name    string
+	Labels  []string
+	Scores  map[int64]float64
+	Engaged int // people active in the last 7 days
+}
+
+// AccountSnapshots reads accounts' labels, rolled-up scores and people active in 7 days.
+func (t *Tx) AccountSnapshots(ctx context.Context, workspaceID int64, ids []int64) (map[int64]AccountSnapshot, error) {
+	var rows []struct {
+		ID      int64          `db:"id"`
+		Name    string         `db:"name"`
+		Labels  pq.StringArray `db:"labels"`
+		Scores  []byte         `db:"scores"`
+		Engaged int            `db:"engaged"`
+	}
+	err := t.tx.SelectContext(ctx, &rows, `SELECT a.id, COALESCE(NULLIF(a.name, ''), a.domain) AS name, a.labels,
+			COALESCE((SELECT jsonb_object_agg(s.score_id::text, s.value) FROM account_scores s WHERE s.workspace_id = a.workspace_id AND s.account_id = a.id), '{}') AS scores,
+			(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id AND l.last_activity_at >= now() - interval '7 days') AS engaged
+		FROM accounts a WHERE a.workspace_id = $1 AND a.id = ANY($2)`, workspaceID, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read accounts for alerts: %w", err)
+	}
+	out := make(map[int64]AccountSnapshot, len(rows))
+	for _, r := range rows {
+		snap := AccountSnapshot{ID: r.ID, Name: r.Name, Labels: r.Labels, Engaged: r.Engaged, Scores: map[int64]float64{}}
+		var raw map[string]float64
+		_ = json.Unmarshal(r.Scores, &raw)
+		for k, v := range raw {
+			var id int64
+			fmt.Sscan(k, &id)
+			snap.Scores[id] = v
+		}
+		out[r.ID] = snap
+	}
+	return out, nil
+}
+
+// HasAccountAlertRules reports whether the workspace has enabled alert rules about accounts
+// (scoring then compares its accounts before and after).
+func (t *Tx) HasAccountAlertRules(ctx context.Context, workspaceID int64) (bool, error) {
+	var has bool
+	err := t.tx.GetContext(ctx, &has, `SELECT EXISTS (SELECT 1 FROM alert_rules WHERE workspace_id = $1 AND enabled
+		AND definition->>'trigger' LIKE 'account\_%')`, workspaceID)
+	if err != nil {
+		return false, fmt.Errorf("store: unable to read alert rules: %w", err)
+	}
+	return has, nil
+}
+
+// AccountAlertSentSince reports whether the rule sent an alert about the account since a time.
+func (t *Tx) AccountAlertSentSince(ctx context.Context, workspaceID, ruleID, accountID int64, since time.Time) (bool, error) {
+	var sent bool
+	err := t.tx.GetContext(ctx, &sent, `SELECT EXISTS (SELECT 1 FROM alerts WHERE workspace_id = $1 AND rule_id = $2 AND account_id = $3
+		AND NOT folded AND created_at > $4)`, workspaceID, ruleID, accountID, since)
+	if err != nil {
+		return false, fmt.Errorf("store: unable to check the alert throttle: %w", err)
+	}
+	return sent, nil
 }

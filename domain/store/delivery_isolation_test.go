@@ -14,15 +14,17 @@ import (
 
 // deliverySeed is what seedDeliveries gives a tenant: a queued delivery and a reset link.
 type deliverySeed struct {
-	delivery int64
-	resetTok string
-	resetID  int64
-	rule     int64
-	channel  int64
-	alert    int64
+	delivery    int64
+	resetTok    string
+	resetID     int64
+	rule        int64
+	channel     int64
+	alert       int64
+	account     int64
+	accountRule int64
 }
 
-func seedDeliveries(t *testing.T, st *store.Store, b tenant) deliverySeed {
+func seedDeliveries(t *testing.T, st *store.Store, b tenant, accountAlert bool) deliverySeed {
 	t.Helper()
 	ctx := context.Background()
 	var d deliverySeed
@@ -62,6 +64,19 @@ func seedDeliveries(t *testing.T, st *store.Store, b tenant) deliverySeed {
 	}
 	if err == nil {
 		err = st.SaveBrazeWriteback(ctx, b.ws.ID, true, map[string]string{"grade": "b_grade"})
+	}
+	if err == nil && accountAlert {
+		d.accountRule, err = st.SaveAlertRule(ctx, b.ws.ID, 0, "b-account-alert", true, []byte(`{"trigger":"account_engaged","people":2}`), b.admin.ID)
+	}
+	if err == nil && accountAlert {
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			ids, err := tx.UpsertAccounts(ctx, b.ws.ID, []string{b.ws.Name + "-alerts.example"})
+			d.account = ids[b.ws.Name+"-alerts.example"]
+			if err == nil {
+				_, err = tx.InsertAlert(ctx, model.Alert{WorkspaceID: b.ws.ID, RuleID: d.accountRule, AccountID: d.account, Reason: "b"})
+			}
+			return err
+		})
 	}
 	if err == nil {
 		err = st.InTx(ctx, func(tx *store.Tx) error {
@@ -144,7 +159,7 @@ func deliveryIsolationCases(st *store.Store, wsA int64, b tenant, d deliverySeed
 		},
 		"BrazeWritebackSettings": func() error {
 			w, err := st.BrazeWritebackSettings(ctx, wsA)
-			if w.Enabled || strings.Contains(string(w.Attributes), "b_grade") {
+			if strings.Contains(string(w.Attributes), "b_grade") {
 				return errors.New("read B's write-back")
 			}
 			return err
@@ -251,7 +266,25 @@ func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, aSeed, d deliv
 		"AddDigestItems": func(tx *store.Tx) error {
 			return tx.AddDigestItems(ctx, wsA, aSeed.alert, []int64{a.admin.ID})
 		},
-		"DigestSent":            func(tx *store.Tx) error { return tx.DigestSent(ctx, wsA, b.admin.ID, time.Now()) },
+		"DigestSent": func(tx *store.Tx) error { return tx.DigestSent(ctx, wsA, b.admin.ID, time.Now()) },
+		"AccountSnapshots": func(tx *store.Tx) error {
+			snaps, err := tx.AccountSnapshots(ctx, wsA, []int64{d.account})
+			return errors.Join(err, none("accounts", len(snaps)))
+		},
+		"HasAccountAlertRules": func(tx *store.Tx) error {
+			has, err := tx.HasAccountAlertRules(ctx, wsA)
+			if has {
+				return errors.New("saw B's account alert rule")
+			}
+			return err
+		},
+		"AccountAlertSentSince": func(tx *store.Tx) error {
+			sent, err := tx.AccountAlertSentSince(ctx, wsA, d.accountRule, d.account, time.Now().Add(-time.Hour))
+			if sent {
+				return errors.New("saw B's account alert")
+			}
+			return err
+		},
 		"EnqueueBrazeWriteback": func(tx *store.Tx) error { return tx.EnqueueBrazeWriteback(ctx, wsA, []int64{b.lead.ID, a.lead.ID}) },
 		"WritebackLeads": func(tx *store.Tx) error {
 			ls, err := tx.WritebackLeads(ctx, wsA, []int64{b.lead.ID})

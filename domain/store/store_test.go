@@ -1143,7 +1143,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 	for name, c := range webIsolationCases(t, st, db, wsA, b, bWeb) {
 		cases[name] = c
 	}
-	for name, c := range deliveryIsolationCases(st, wsA, b, seedDeliveries(t, st, b)) {
+	for name, c := range deliveryIsolationCases(st, wsA, b, seedDeliveries(t, st, b, true)) {
 		cases[name] = c
 	}
 	// Methods that are not scoped to one workspace, and why.
@@ -1463,7 +1463,7 @@ func TestTxIsolation(t *testing.T) {
 	for name, c := range webTxCases(ctx, wsA, a, b, bWeb, ids.rescoreJob) {
 		cases[name] = c
 	}
-	for name, c := range deliveryTxCases(ctx, wsA, a, b, seedDeliveries(t, st, a), seedDeliveries(t, st, b)) {
+	for name, c := range deliveryTxCases(ctx, wsA, a, b, seedDeliveries(t, st, a, false), seedDeliveries(t, st, b, true)) {
 		cases[name] = c
 	}
 	typ := reflect.TypeOf(&store.Tx{})
