@@ -153,6 +153,10 @@ func formOf(id int64, name string, enabled bool, d alerts.Definition) views.Aler
 	if d.People > 0 {
 		f.Engaged = strconv.Itoa(d.People)
 	}
+	if d.Condition != nil {
+		b, _ := json.MarshalIndent(d.Condition, "", "  ")
+		f.Condition = string(b)
+	}
 	if d.MinScore != nil {
 		f.MinScore = strconv.FormatFloat(*d.MinScore, 'f', -1, 64)
 	}
@@ -265,6 +269,7 @@ func (h *Handlers) SaveAlert(c echo.Context) error {
 		f := formOf(ruleID, name, enabled, d)
 		f.Threshold, f.MinScore, f.ThrottleHours, f.Emails = form.Get("threshold"), form.Get("min_score"), form.Get("throttle_hours"), form.Get("emails")
 		f.ActField, f.ActOp, f.ActValue, f.Engaged = form.Get("act_field"), form.Get("act_op"), form.Get("act_value"), form.Get("people")
+		f.Condition = form.Get("condition")
 		f.Errors = views.FormErrors(problems)
 		return h.renderAlertForm(c, http.StatusUnprocessableEntity, f)
 	}
@@ -326,6 +331,14 @@ func definitionOf(form url.Values) (alerts.Definition, map[string]string) {
 			problems["activity"] = "Enter what the activity contains or is, e.g. pricing."
 		}
 		d.Activity = &rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: field, Operator: op, Value: value}}}}
+	}
+	if raw := strings.TrimSpace(form.Get("condition")); raw != "" {
+		var g rules.Group
+		if err := json.Unmarshal([]byte(raw), &g); err != nil {
+			problems["condition"] = "The condition is not JSON a rule's “when” accepts: " + err.Error()
+		} else {
+			d.Condition = &g
+		}
 	}
 	for _, e := range strings.Split(form.Get("emails"), ",") {
 		if e = strings.ToLower(strings.TrimSpace(e)); e != "" {

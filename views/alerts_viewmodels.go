@@ -53,6 +53,7 @@ type AlertForm struct {
 	MinGrade      string
 	MinScore      string
 	Engaged       string // account_engaged: how many people
+	Condition     string // narrowing condition, falcon JSON
 	Owner         bool
 	Users         map[int64]bool
 	Emails        string

@@ -253,3 +253,31 @@ func TestAccountAlert(t *testing.T) {
 		t.Fatalf("%d account alerts within the window", n)
 	}
 }
+
+// TestAlertCondition: the optional condition in the rules' language is validated with the
+// reason and kept.
+func TestAlertCondition(t *testing.T) {
+	s := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true"})
+	ada := s.browser(t)
+	signUp(t, ada, "ada@acme.example")
+	form := url.Values{"name": {"Hot in DACH"}, "trigger": {"became_hot"}, "emails": {"team@acme.example"}, "throttle_hours": {"24"}, "enabled": {"1"}}
+	form.Set("condition", `{"combinator": "and", "rules": [{"field": "profile.country", "operator": "in"`)
+	r := ada.post("/alerts", form)
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "not JSON a rule") {
+		t.Fatal("malformed JSON not explained")
+	}
+	form.Set("condition", `{"combinator": "and", "rules": [{"field": "profile.shoe_size", "operator": "equals", "value": 1}]}`)
+	r = ada.post("/alerts", form)
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "The condition is not valid") {
+		t.Fatalf("an unknown field is not explained:\n%.3000s", r.body)
+	}
+	form.Set("condition", `{"combinator": "and", "rules": [{"field": "profile.country", "operator": "in", "value": ["CH", "DE", "AT"]}]}`)
+	assertStatus(t, ada.post("/alerts", form), http.StatusSeeOther)
+	var id int64
+	s.DB.QueryRow(`SELECT id FROM alert_rules`).Scan(&id)
+	if page := ada.get(fmt.Sprintf("/alerts/%d", id)).body; !strings.Contains(page, "profile.country") {
+		t.Fatal("the saved condition is not shown")
+	}
+}

@@ -62,6 +62,9 @@ type Definition struct {
 	// Narrowing, for every trigger.
 	MinGrade string   `json:"min_grade,omitempty"` // the lead's fit grade at least this
 	MinScore *float64 `json:"min_score,omitempty"` // the lead's main score at least this
+	// Condition narrows a lead rule with the falcon rule language (rules.Group, as in the
+	// rules' JSON): profile, account and — for the activity trigger — the activity's fields.
+	Condition *rules.Group `json:"condition,omitempty"`
 	// Recipients.
 	Owner    bool     `json:"owner"`              // the lead's owner (a user with the owner's email)
 	Users    []int64  `json:"users,omitempty"`    // named users
@@ -84,11 +87,12 @@ func (p Problems) Error() string {
 
 // Rule is an enabled alert rule, ready to match.
 type Rule struct {
-	ID       int64
-	Name     string
-	Def      Definition
-	scoreID  int64
-	activity *rules.Compiled
+	ID        int64
+	Name      string
+	Def       Definition
+	scoreID   int64
+	activity  *rules.Compiled
+	condition *rules.Compiled
 }
 
 // Compile checks a definition against the workspace's score names (name → id) and labels and
@@ -130,6 +134,15 @@ func Compile(id int64, name string, d Definition, scores map[string]int64) (*Rul
 		r.activity = c
 	default:
 		p["trigger"] = "Choose when the alert fires."
+	}
+	if d.Condition != nil && len(d.Condition.Rules) > 0 {
+		if ForAccounts(d.Trigger) {
+			p["condition"] = "A narrowing condition applies to leads; account alerts have none."
+		} else if c, err := rules.Compile(d.Condition); err != nil {
+			p["condition"] = "The condition is not valid: " + firstProblem(err)
+		} else {
+			r.condition = c
+		}
 	}
 	if d.MinGrade != "" && gradeRank(d.MinGrade) < 0 {
 		p["min_grade"] = "Choose a grade from A to F, or any."
@@ -181,6 +194,11 @@ type Change struct {
 
 // Match reports whether the change fires the rule, and why, in words.
 func (r *Rule) Match(c Change) (string, bool) {
+	reason, ok := r.match(c)
+	return r.narrowed(c, reason, ok)
+}
+
+func (r *Rule) match(c Change) (string, bool) {
 	d := r.Def
 	if ForAccounts(d.Trigger) {
 		return "", false
@@ -215,12 +233,25 @@ func (r *Rule) Match(c Change) (string, bool) {
 	case Activity:
 		for i := range c.New {
 			e := &c.New[i]
-			if r.activity.Match(&rules.Subject{Now: e.Time, Event: e, Profile: c.Profile, Account: c.Account}) {
+			s := &rules.Subject{Now: e.Time, Event: e, Profile: c.Profile, Account: c.Account}
+			if r.activity.Match(s) && (r.condition == nil || r.condition.Match(s)) {
 				return ActivityName(e.Name), true
 			}
 		}
+		return "", false
 	}
 	return "", false
+}
+
+// narrowed applies the rule's narrowing condition to a lead without an event.
+func (r *Rule) narrowed(c Change, reason string, ok bool) (string, bool) {
+	if !ok || r.condition == nil || r.Def.Trigger == Activity {
+		return reason, ok
+	}
+	if !r.condition.Match(&rules.Subject{Now: time.Now(), Profile: c.Profile, Account: c.Account}) {
+		return "", false
+	}
+	return reason, true
 }
 
 // AccountChange is what one scoring changed of an account, as account alert rules see it.

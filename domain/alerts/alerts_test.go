@@ -53,6 +53,12 @@ func TestTriggers(t *testing.T) {
 			Change{New: []rules.Event{pricing}}, ""},
 		{"blog visit", Definition{Trigger: Activity, Activity: pathContains("pricing")}, Change{New: []rules.Event{blog}}, ""},
 		{"score floor", Definition{Trigger: BecameHot, MinScore: ptr(50)}, Change{TemperatureAfter: rules.Hot, MainScore: 49}, ""},
+		{"hot in Switzerland", Definition{Trigger: BecameHot, Condition: countryIs("CH")},
+			Change{TemperatureAfter: rules.Hot, Profile: rules.Profile{Country: "CH"}}, "became hot"},
+		{"hot elsewhere", Definition{Trigger: BecameHot, Condition: countryIs("CH")},
+			Change{TemperatureAfter: rules.Hot, Profile: rules.Profile{Country: "US"}}, ""},
+		{"pricing visit from Switzerland", Definition{Trigger: Activity, Activity: pathContains("pricing"), Condition: countryIs("CH")},
+			Change{New: []rules.Event{pricing}, Profile: rules.Profile{Country: "CH"}}, "Visited /pricing"},
 	}
 	for _, c := range cases {
 		reason, ok := compile(t, c.def).Match(c.change)
@@ -87,6 +93,10 @@ func pathContains(v string) *rules.Group {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+func countryIs(c string) *rules.Group {
+	return &rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: "profile.country", Operator: "equals", Value: c}}}}
+}
 
 // TestQuietHours: alerts wait until the person's quiet hours end, across midnight too, in
 // their time zone.
