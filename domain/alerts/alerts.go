@@ -217,10 +217,7 @@ func (r *Rule) match(c Change) (string, bool) {
 			}
 		}
 	case ScoreCrossed:
-		before, after := c.ScoresBefore[r.scoreID], c.ScoresAfter[r.scoreID]
-		if before < d.Threshold && after >= d.Threshold {
-			return fmt.Sprintf("%s crossed %s (now %s)", d.Score, number(d.Threshold), number(math.Round(after))), true
-		}
+		return r.crossed(c.ScoresBefore, c.ScoresAfter)
 	case BecameHot:
 		if c.TemperatureAfter == rules.Hot && c.TemperatureBefore != rules.Hot {
 			return "became hot", true
@@ -279,14 +276,20 @@ func (r *Rule) MatchAccount(c AccountChange) (string, bool) {
 			}
 		}
 	case AccountScoreCrossed:
-		before, after := c.ScoresBefore[r.scoreID], c.ScoresAfter[r.scoreID]
-		if before < d.Threshold && after >= d.Threshold {
-			return fmt.Sprintf("%s crossed %s (now %s)", d.Score, number(d.Threshold), number(math.Round(after))), true
-		}
+		return r.crossed(c.ScoresBefore, c.ScoresAfter)
 	case AccountEngaged:
 		if c.Engaged >= d.People {
 			return fmt.Sprintf("has %d people active in the last 7 days", c.Engaged), true
 		}
+	}
+	return "", false
+}
+
+// crossed: the rule's score went from below its threshold to it or above.
+func (r *Rule) crossed(before, after map[int64]float64) (string, bool) {
+	b, a := before[r.scoreID], after[r.scoreID]
+	if b < r.Def.Threshold && a >= r.Def.Threshold {
+		return fmt.Sprintf("%s crossed %s (now %s)", r.Def.Score, number(r.Def.Threshold), number(math.Round(a))), true
 	}
 	return "", false
 }

@@ -289,25 +289,14 @@ func recentTimes(times []time.Time, now time.Time, span time.Duration) []time.Ti
 	return times[i:]
 }
 
-// engagement is what temperature and "rising" read, from a lead's memory.
+// engagement is what temperature and "rising" read, from a lead's memory: the weekly counts
+// from its recent times, heat and last activity from what the memory keeps of every one.
 func engagement(m Memory, count int, now time.Time) rules.Engagement {
-	e := rules.Engagement{Last: m.LastAt}
+	e := rules.Engage(m.Recent, now)
+	e.Last, e.Heat = m.LastAt, 0
 	if count > 0 {
 		e.Heat = math.Exp2(m.Heat - units(now))
 	}
-	var prior float64
-	for _, t := range m.Recent {
-		if t.After(now) {
-			continue
-		}
-		switch age := now.Sub(t).Hours() / 24; {
-		case age <= 7:
-			e.LastWeek++
-		case age <= 35:
-			prior++
-		}
-	}
-	e.PriorWeekly = prior / 4
 	return e
 }
 

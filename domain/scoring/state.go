@@ -91,128 +91,106 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 	if format != stateFormat && format != stateFormatWithoutMemory {
 		return st, errState
 	}
-	b = b[1:]
-	var out []model.Contribution
-	bad := false
-	next := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			bad, b = true, nil
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	nextSigned := func() int64 {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			bad, b = true, nil
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	st.Events = int(next())
-	n := next()
+	r := &reader{b: b[1:]}
+	st.Events = int(r.uvarint())
+	n := r.uvarint()
 	if n > 100000 {
 		return st, errState
 	}
 	st.Rules = make(map[int64]int, n)
-	for i := uint64(0); i < n; i++ {
-		id := int64(next())
-		st.Rules[id] = int(next())
+	for i := uint64(0); i < n && !r.bad; i++ {
+		id := int64(r.uvarint())
+		st.Rules[id] = int(r.uvarint())
 	}
 	if format == stateFormat {
-		if st.Memory, b = decodeMemory(b); b == nil {
-			return st, errState
-		}
+		st.Memory = r.memory()
 	}
+	var out []model.Contribution
 	var act, at int64
-	for len(b) > 0 {
+	for len(r.b) > 0 && !r.bad {
 		c := model.Contribution{LeadID: leadID}
-		c.RuleID = int64(next())
-		c.RuleVersion = int(next())
-		c.ScoreID = int64(next())
-		act += nextSigned()
-		at += nextSigned()
+		c.RuleID = int64(r.uvarint())
+		c.RuleVersion = int(r.uvarint())
+		c.ScoreID = int64(r.uvarint())
+		act += r.varint()
+		at += r.varint()
 		c.ActivityID, c.EarnedAt = act, time.UnixMicro(at).UTC()
-		p := nextSigned()
-		switch {
-		case bad:
-			return st, errState
-		case p%2 == 0:
+		if p := r.varint(); p%2 == 0 {
 			c.Points = float64(p/2) / 1000
-		case len(b) < 8:
-			return st, errState
-		default:
-			c.Points = math.Float64frombits(binary.LittleEndian.Uint64(b))
-			b = b[8:]
+		} else {
+			c.Points = math.Float64frombits(r.fixed64())
 		}
 		out = append(out, c)
 	}
-	if bad {
+	if r.bad {
 		return st, errState
 	}
 	st.Contributions = out
 	return st, nil
 }
 
-// decodeMemory reads a memory off the front of b and returns the rest: nil when unreadable,
-// an empty non-nil slice when nothing follows.
-func decodeMemory(b []byte) (Memory, []byte) {
+// reader reads a state's varints and fixed values; bad says it ran out or met garbage.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) fixed64() uint64 {
+	if len(r.b) < 8 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
+// memory reads a memory (format 5).
+func (r *reader) memory() Memory {
 	m := Memory{Valid: true}
-	varint := func() int64 {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			b = nil
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	uvarint := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			b = nil
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	fixed := func() uint64 {
-		if len(b) < 8 {
-			b = nil
-			return 0
-		}
-		v := binary.LittleEndian.Uint64(b)
-		b = b[8:]
-		return v
-	}
-	last := varint()
+	last := r.varint()
 	m.LastAt = time.UnixMicro(last).UTC()
-	m.LastKey = varint()
-	m.Heat = math.Float64frombits(fixed())
-	n := uvarint()
-	if n > uint64(len(b)) {
-		return m, nil
+	m.LastKey = r.varint()
+	m.Heat = math.Float64frombits(r.fixed64())
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad = true
+		return m
 	}
 	prev := last
-	for i := uint64(0); i < n && b != nil; i++ {
-		prev += varint()
+	for i := uint64(0); i < n && !r.bad; i++ {
+		prev += r.varint()
 		m.Recent = append(m.Recent, time.UnixMicro(prev).UTC())
 	}
-	n = uvarint()
-	if n > uint64(len(b)) {
-		return m, nil
+	if n = r.uvarint(); n > uint64(len(r.b)) {
+		r.bad = true
+		return m
 	}
-	for i := uint64(0); i < n && b != nil; i++ {
-		m.Held = append(m.Held, int64(uvarint()))
+	for i := uint64(0); i < n && !r.bad; i++ {
+		m.Held = append(m.Held, int64(r.uvarint()))
 	}
-	m.Labels = fixed()
-	if b == nil {
-		return m, nil
-	}
-	return m, b[:len(b):len(b)]
+	m.Labels = r.fixed64()
+	return m
 }
 
 // profileHash fingerprints what rules read of a lead besides its events: a lead whose

@@ -87,9 +87,19 @@ func (t *Tx) EnabledAlertRules(ctx context.Context, workspaceID int64) ([]model.
 
 // AlertSentSince reports whether the rule sent the lead an alert since a time (the throttle).
 func (t *Tx) AlertSentSince(ctx context.Context, workspaceID, ruleID, leadID int64, since time.Time) (bool, error) {
+	return t.alertSentSince(ctx, "lead_id", workspaceID, ruleID, leadID, since)
+}
+
+// AccountAlertSentSince reports whether the rule sent an alert about the account since a time.
+func (t *Tx) AccountAlertSentSince(ctx context.Context, workspaceID, ruleID, accountID int64, since time.Time) (bool, error) {
+	return t.alertSentSince(ctx, "account_id", workspaceID, ruleID, accountID, since)
+}
+
+// alertSentSince checks the throttle of a lead's or an account's alerts (column is a constant).
+func (t *Tx) alertSentSince(ctx context.Context, column string, workspaceID, ruleID, id int64, since time.Time) (bool, error) {
 	var sent bool
-	err := t.tx.GetContext(ctx, &sent, `SELECT EXISTS (SELECT 1 FROM alerts WHERE workspace_id = $1 AND rule_id = $2 AND lead_id = $3
-		AND NOT folded AND created_at > $4)`, workspaceID, ruleID, leadID, since)
+	err := t.tx.GetContext(ctx, &sent, `SELECT EXISTS (SELECT 1 FROM alerts WHERE workspace_id = $1 AND rule_id = $2 AND `+column+` = $3
+		AND NOT folded AND created_at > $4)`, workspaceID, ruleID, id, since)
 	if err != nil {
 		return false, fmt.Errorf("store: unable to check the alert throttle: %w", err)
 	}
@@ -469,15 +479,4 @@ func (t *Tx) HasAccountAlertRules(ctx context.Context, workspaceID int64) (bool,
 		return false, fmt.Errorf("store: unable to read alert rules: %w", err)
 	}
 	return has, nil
-}
-
-// AccountAlertSentSince reports whether the rule sent an alert about the account since a time.
-func (t *Tx) AccountAlertSentSince(ctx context.Context, workspaceID, ruleID, accountID int64, since time.Time) (bool, error) {
-	var sent bool
-	err := t.tx.GetContext(ctx, &sent, `SELECT EXISTS (SELECT 1 FROM alerts WHERE workspace_id = $1 AND rule_id = $2 AND account_id = $3
-		AND NOT folded AND created_at > $4)`, workspaceID, ruleID, accountID, since)
-	if err != nil {
-		return false, fmt.Errorf("store: unable to check the alert throttle: %w", err)
-	}
-	return sent, nil
 }
