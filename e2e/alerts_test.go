@@ -81,11 +81,25 @@ func TestPricingAlert(t *testing.T) {
 	must(t, page.Locator("#f-act_value").Fill("pricing"))
 	_, err = page.Locator("#f-min_grade").SelectOption(playwright.SelectOptionValues{Values: &[]string{"B"}})
 	must(t, err)
+	// Narrow it in the rule builder: only people of the Fjordsoft account.
+	root := page.Locator(".alert-condition .qb-root")
+	must(t, root.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "+ Condition"}).First().Click())
+	cond := root.Locator(".qb-cond").First()
+	must(t, cond.Locator(".qb-field").Click())
+	must(t, page.Locator(".qb-search").Fill("account dom"))
+	must(t, page.Locator(".qb-option", playwright.PageLocatorOptions{HasText: "Account domain"}).Click())
+	must(t, cond.Locator(".qb-value input").Fill("fjordsoft.example.com"))
+	must(t, expect.Locator(page.Locator("#condition-status")).ToHaveText("✓ The condition is valid."))
 	must(t, page.GetByLabel("#sales · Slack").Check())
 	must(t, page.GetByLabel("Old Zap · webhook").Check())
 	screenshot(t, page, "alert-form.png")
 	must(t, button(page, "Save alert").Click())
 	must(t, expect.Locator(page.Locator("#alert-rules")).ToContainText("Pricing visit by a good fit"))
+	var saved string
+	must(t, srv.DB.QueryRow(`SELECT definition->'condition'->'rules'->0->>'value' FROM alert_rules`).Scan(&saved))
+	if saved != "fjordsoft.example.com" {
+		t.Fatalf("the builder's condition was not saved: %q", saved)
+	}
 
 	post("users.behaviors.CustomEvent.json") // pricing_page_viewed
 	deadline = time.Now().Add(30 * time.Second)

@@ -215,6 +215,9 @@ func (h *Handlers) renderAlertForm(c echo.Context, status int, f views.AlertForm
 		f.ChannelOpts = append(f.ChannelOpts, views.Option{Value: strconv.FormatInt(ch.ID, 10), Label: label})
 	}
 	f.ActFields, f.ActOps, f.EmailEnabled = actFields, actOps, h.Notify.EmailEnabled()
+	if f.CatalogJSON, err = h.catalogJSON(c, ws); err != nil {
+		return err
+	}
 	if f.Users == nil {
 		f.Users = map[int64]bool{}
 	}
@@ -270,6 +273,9 @@ func (h *Handlers) SaveAlert(c echo.Context) error {
 		f.Threshold, f.MinScore, f.ThrottleHours, f.Emails = form.Get("threshold"), form.Get("min_score"), form.Get("throttle_hours"), form.Get("emails")
 		f.ActField, f.ActOp, f.ActValue, f.Engaged = form.Get("act_field"), form.Get("act_op"), form.Get("act_value"), form.Get("people")
 		f.Condition = form.Get("condition")
+		if js := form.Get("condition_json"); js != "" {
+			f.Condition = js
+		}
 		f.Errors = views.FormErrors(problems)
 		return h.renderAlertForm(c, http.StatusUnprocessableEntity, f)
 	}
@@ -332,7 +338,11 @@ func definitionOf(form url.Values) (alerts.Definition, map[string]string) {
 		}
 		d.Activity = &rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: field, Operator: op, Value: value}}}}
 	}
-	if raw := strings.TrimSpace(form.Get("condition")); raw != "" {
+	raw := strings.TrimSpace(form.Get("condition"))
+	if js := strings.TrimSpace(form.Get("condition_json")); js != "" { // the form without script
+		raw = js
+	}
+	if raw != "" {
 		var g rules.Group
 		if err := json.Unmarshal([]byte(raw), &g); err != nil {
 			problems["condition"] = "The condition is not JSON a rule's “when” accepts: " + err.Error()

@@ -54,6 +54,7 @@ type AlertForm struct {
 	MinScore      string
 	Engaged       string // account_engaged: how many people
 	Condition     string // narrowing condition, falcon JSON
+	CatalogJSON   string // what the builder offers
 	Owner         bool
 	Users         map[int64]bool
 	Emails        string
@@ -122,4 +123,11 @@ func twoDigits(n int) string {
 		return "0" + count(n)
 	}
 	return count(n)
+}
+
+func orNull(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return s
 }

@@ -1,17 +1,23 @@
 // The falcon rule builder: edits a rule's JSON in place (groups and conditions shaped like
 // react-querybuilder's), asks the server to validate as you type, previews, and saves with
 // the form. The server is the only judge of validity; this script only arranges controls.
+// With data-mode="condition" it edits one condition group only (an alert's narrowing
+// condition), validated as the "when" of a label rule, and writes the group's JSON into the
+// input named by data-target when the form is sent.
 (() => {
   const root = document.getElementById("builder");
   if (!root) return;
+  const conditionOnly = root.dataset.mode === "condition";
   const catalog = JSON.parse(root.dataset.catalog);
-  let rule = JSON.parse(root.dataset.rule);
+  let rule = conditionOnly
+    ? { name: "condition", kind: "label", enabled: true, label: { name: "condition", color: "#6366f1" }, when: JSON.parse(root.dataset.condition || "null") }
+    : JSON.parse(root.dataset.rule);
   const csrf = root.dataset.csrf;
   const fields = Object.fromEntries(catalog.fields.map((f) => [f.name, f]));
   const propertyTypes = Object.fromEntries((catalog.properties || []).map((p) => [p.key, p.type]));
   const typeNames = { string: "Text", number: "Number", boolean: "Yes / no", date: "Date" };
-  const status = document.getElementById("builder-status");
-  const form = document.getElementById("rule-form");
+  const status = document.getElementById(root.dataset.status || "builder-status");
+  const form = root.closest("form");
 
   // el builds an element: el("div", {class: "x", onclick: fn}, child, "text", …).
   const el = (tag, attrs, ...children) => {
@@ -377,6 +383,11 @@
 
   function render() {
     closePicker();
+    if (conditionOnly) {
+      root.replaceChildren(groupEditor(rule.when, "when", { root: true }));
+      showProblems(lastProblems);
+      return;
+    }
     const kinds = [["score", "Score points"], ["label", "Label"], ["grade", "Fit grade"]];
     const nameInput = input({ type: "text", "data-path": "name", maxlength: "200", placeholder: "e.g. Visited pricing twice this week", id: "rule-name" }, () => rule.name, (v) => { rule.name = v; });
     const enabled = el("input", { type: "checkbox", checked: rule.enabled, id: "rule-enabled", onchange: (e) => { rule.enabled = e.target.checked; changed(); } });
@@ -408,6 +419,11 @@
   }
 
   async function validate() {
+    if (conditionOnly && !rule.when.rules.length) {
+      lastProblems = [];
+      showProblems(lastProblems);
+      return;
+    }
     try {
       const { body } = await post(root.dataset.validateUrl);
       lastProblems = body.problems || [];
@@ -427,13 +443,15 @@
       if (holder.classList.contains("qb-group")) holder.querySelector(".qb-rules").before(msg);
       else holder.append(msg);
     }
-    status.textContent = problems.length ? `${problems.length} ${problems.length === 1 ? "thing" : "things"} to fix before saving` : "✓ The rule is valid.";
+    status.textContent = problems.length ? `${problems.length} ${problems.length === 1 ? "thing" : "things"} to fix before saving`
+      : conditionOnly ? (rule.when.rules.length ? "✓ The condition is valid." : "No condition: every lead the trigger finds.") : "✓ The rule is valid.";
     status.classList.toggle("status-bad", problems.length > 0);
     status.classList.toggle("status-good", problems.length === 0);
   }
 
   const panel = document.getElementById("preview-panel");
-  document.getElementById("preview-btn").addEventListener("click", async () => {
+  const previewButton = document.getElementById("preview-btn");
+  if (previewButton) previewButton.addEventListener("click", async () => {
     panel.classList.remove("hidden");
     panel.replaceChildren(el("p", { class: "muted" }, "Scoring leads with this rule…"));
     try {
@@ -477,11 +495,17 @@
   }
 
   form.addEventListener("submit", () => {
-    document.getElementById("definition").value = JSON.stringify(rule);
+    if (conditionOnly) document.getElementById(root.dataset.target).value = rule.when.rules.length ? JSON.stringify(rule.when) : "";
+    else document.getElementById("definition").value = JSON.stringify(rule);
   });
 
   if (!rule.when) rule.when = { combinator: "and", rules: [] };
   render();
+  if (conditionOnly) {
+    if (rule.when.rules.length) validate();
+    else showProblems([]);
+    return;
+  }
   // A saved rule is checked at once; a new one starts neutral and is checked once touched.
   if (!lastProblems.length && /[?&]id=[1-9]/.test(root.dataset.previewUrl)) validate();
   else if (!lastProblems.length) status.textContent = "Describe when the rule applies and what it does; it is checked as you go.";
