@@ -95,6 +95,9 @@ func TestAlertsReachEmailSlackAndWebhooks(t *testing.T) {
 	waitFor(t, "the lead", func() bool {
 		return s.DB.QueryRow(`SELECT id FROM leads WHERE workspace_id = $1`, acme.ID).Scan(&leadID) == nil
 	})
+	// Its first open is scored before the alert exists (it would otherwise fire too).
+	waitFor(t, "the first open scored", func() bool { return countRows(t, s, `SELECT count(*) FROM score_ledger`) > 0 })
+	waitFor(t, "scoring", func() bool { return countRows(t, s, `SELECT count(*) FROM scoring_queue`) == 0 })
 	// The owner comes from Salesforce; it is Ada.
 	s.DB.Exec(`UPDATE leads SET owner_email = 'Ada@acme.example', first_name = 'Nora', last_name = 'Lindqvist' WHERE id = $1`, leadID)
 	// The rule: any email open, to the owner, Slack and the webhook.

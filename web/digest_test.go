@@ -44,6 +44,9 @@ func TestAlertChoicesDigestsAndUnsubscribing(t *testing.T) {
 	waitFor(t, "the lead", func() bool {
 		return s.DB.QueryRow(`SELECT id FROM leads WHERE workspace_id = $1`, acme.ID).Scan(&leadID) == nil
 	})
+	// Its first open is scored before the alert exists (it would otherwise fire too).
+	waitFor(t, "the first open scored", func() bool { return countRows(t, s, `SELECT count(*) FROM score_ledger`) > 0 })
+	waitFor(t, "scoring", func() bool { return countRows(t, s, `SELECT count(*) FROM scoring_queue`) == 0 })
 	s.DB.Exec(`UPDATE leads SET owner_email = 'ada@acme.example', first_name = 'Nora' WHERE id = $1`, leadID)
 	assertStatus(t, ada.post("/alerts", url.Values{"name": {"Opened"}, "trigger": {"activity"}, "act_field": {"event.type"}, "act_op": {"equals"},
 		"act_value": {"users.messages.email.Open"}, "owner": {"1"}, "throttle_hours": {"1"}, "enabled": {"1"}}), http.StatusSeeOther)
