@@ -180,6 +180,16 @@ func TestAlertsReachEmailSlackAndWebhooks(t *testing.T) {
 		t.Fatalf("the retry did not carry the same webhook-id: %s seen %d", id, hook.Seen(id))
 	}
 
+	// Slack calls a message malformed: it is set aside with its body, not retried.
+	slack.Answer(http.StatusBadRequest, "invalid_payload")
+	s.DB.Exec(`UPDATE leads SET email = 'nora.middle@fjordsoft.example.com' WHERE email = 'nora.lindqvist@fjordsoft.example.com'`)
+	postCurrents(t, s.URL, token, opens(t, 150, 1), nil)
+	waitFor(t, "the malformed message set aside", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM work_quarantine WHERE queue = 'deliveries' AND reason LIKE '%invalid_payload%' AND reason LIKE '%"blocks"%'`) == 1
+	})
+	if countRows(t, s, `SELECT count(*) FROM deliveries WHERE channel = 'slack' AND state = 'failed' AND error LIKE '%invalid_payload%'`) != 1 {
+		t.Fatal("the set-aside Slack delivery is not shown as failed")
+	}
 	// Slack removed the webhook; the endpoint is gone: both are disabled, shown red.
 	slack.Answer(http.StatusNotFound, "no_service")
 	hook.Answer(http.StatusGone)

@@ -46,6 +46,15 @@ type WaitError struct {
 
 func (e *WaitError) Error() string { return e.Reason }
 
+// setAsideError sets a delivery aside (work_quarantine) with the message it could not send:
+// the other side called it malformed, so sending it again as it is cannot help.
+type setAsideError struct {
+	reason string
+	body   []byte
+}
+
+func (e *setAsideError) Error() string { return e.reason }
+
 // retryAtError retries a counted attempt at a set time (the webhook schedule).
 type retryAtError struct {
 	at  time.Time
@@ -122,8 +131,9 @@ func (s *Service) sendSlack(ctx context.Context, tx *store.Tx, d model.Delivery,
 		}
 		return &PermanentError{errors.New(reason)}
 	case status == http.StatusBadRequest:
-		s.Log.Error("Slack refused a message as invalid", "workspace", d.WorkspaceID, "delivery", d.ID, "answer", answer, "body", string(body))
-		return &PermanentError{fmt.Errorf("Slack refused the message as invalid (%s): a fault of Peregrine, logged with the message", answer)}
+		s.Log.Error("Slack refused a message as invalid", "workspace", d.WorkspaceID, "delivery", d.ID, "answer", answer)
+		return &setAsideError{reason: fmt.Sprintf("Slack refused the message as invalid (%s): a fault of Peregrine; set aside with its body", answer),
+			body: body}
 	case status < 500:
 		return &PermanentError{fmt.Errorf("Slack answered %d %s", status, answer)}
 	}

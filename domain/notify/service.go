@@ -163,7 +163,16 @@ func (s *Service) deliver(ctx context.Context, tx *store.Tx, b *queue.Batch, d m
 	var permanent *PermanentError
 	var wait *WaitError
 	var retryAt *retryAtError
+	var aside *setAsideError
 	switch {
+	case errors.As(sendErr, &aside):
+		if err := tx.NoteDeliveryAttempt(ctx, d.WorkspaceID, d.ID, aside.reason, attempts); err != nil {
+			return err
+		}
+		if err := tx.MarkDeliveryFailed(ctx, d.WorkspaceID, d.ID); err != nil {
+			return err
+		}
+		return b.SetAside(ctx, tx, []int64{d.ID}, aside.reason+"\n"+string(aside.body))
 	case errors.As(sendErr, &wait):
 		return b.Later(ctx, tx, []int64{d.ID}, wait.Until, wait.Reason)
 	case errors.As(sendErr, &retryAt):

@@ -169,6 +169,13 @@ func (b *Batch) RetryAt(ctx context.Context, tx *store.Tx, ids []int64, at time.
 	return b.store.DeferWork(ctx, tx, b.queue.Table, b.Workspace, ids, b.token, at, cause.Error(), true)
 }
 
+// SetAside quarantines items at once inside tx, with the reason: the handler knows they cannot
+// succeed as they are (the other side called them malformed). Retry on the set-aside list
+// puts them back.
+func (b *Batch) SetAside(ctx context.Context, tx *store.Tx, ids []int64, reason string) error {
+	return tx.SetAsideWork(ctx, b.queue.Table, b.Workspace, ids, b.token, reason)
+}
+
 // Backoff is how long an item waits after its n-th failed attempt: 2 s, 4 s, 8 s … up to an
 // hour, with jitter (between half and all of it) so retries of many items spread out.
 func Backoff(attempts int) time.Duration {

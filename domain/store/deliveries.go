@@ -50,6 +50,16 @@ func (t *Tx) FinishDelivery(ctx context.Context, workspaceID, id int64, state, r
 	return nil
 }
 
+// MarkDeliveryFailed marks a delivery failed while its queue item is set aside (the item
+// stays for Retry on the set-aside list).
+func (t *Tx) MarkDeliveryFailed(ctx context.Context, workspaceID, id int64) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', finished_at = now() WHERE workspace_id = $1 AND id = $2`,
+		workspaceID, id); err != nil {
+		return fmt.Errorf("store: unable to record a delivery: %w", err)
+	}
+	return nil
+}
+
 // NoteDeliveryAttempt records a failed attempt that will be retried.
 func (t *Tx) NoteDeliveryAttempt(ctx context.Context, workspaceID, id int64, reason string, attempts int) error {
 	if _, err := t.tx.ExecContext(ctx, `UPDATE deliveries SET error = $3, attempts = $4 WHERE workspace_id = $1 AND id = $2`,

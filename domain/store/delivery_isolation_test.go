@@ -211,6 +211,10 @@ func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, aSeed, d deliv
 		"FinishDelivery": func(tx *store.Tx) error {
 			return tx.FinishDelivery(ctx, wsA, d.delivery, model.DeliverySent, "", 1)
 		},
+		"MarkDeliveryFailed": func(tx *store.Tx) error { return tx.MarkDeliveryFailed(ctx, wsA, d.delivery) },
+		"SetAsideWork": func(tx *store.Tx) error {
+			return tx.SetAsideWork(ctx, store.DeliveryWork, wsA, []int64{d.delivery}, 0, "x")
+		},
 		"NoteDeliveryAttempt": func(tx *store.Tx) error {
 			return tx.NoteDeliveryAttempt(ctx, wsA, d.delivery, "boom", 2)
 		},

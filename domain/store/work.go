@@ -154,7 +154,17 @@ func (s *Store) DeferWork(ctx context.Context, tx *Tx, t WorkTable, workspaceID 
 // QuarantineWork moves claimed items out of their queue into work_quarantine, row and all,
 // with the reason: the rest of the queue flows on, and Retry can put them back.
 func (s *Store) QuarantineWork(ctx context.Context, t WorkTable, workspaceID int64, ids []int64, token int64, reason string) error {
-	_, err := s.db.ExecContext(ctx, fmt.Sprintf(`WITH moved AS (
+	return quarantineWork(ctx, s.db, t, workspaceID, ids, token, reason)
+}
+
+// SetAsideWork quarantines claimed items inside the handler's transaction (which holds them):
+// for an item its handler knows cannot succeed as it is, with the reason.
+func (t *Tx) SetAsideWork(ctx context.Context, wt WorkTable, workspaceID int64, ids []int64, token int64, reason string) error {
+	return quarantineWork(ctx, t.tx, wt, workspaceID, ids, token, reason)
+}
+
+func quarantineWork(ctx context.Context, q sqlx.ExecerContext, t WorkTable, workspaceID int64, ids []int64, token int64, reason string) error {
+	_, err := q.ExecContext(ctx, fmt.Sprintf(`WITH moved AS (
 			DELETE FROM %[1]s WHERE workspace_id = $1 AND %[2]s = ANY($2) AND claim = $3 RETURNING *)
 		INSERT INTO work_quarantine (workspace_id, queue, item_id, item, attempts, reason)
 		SELECT workspace_id, $4, %[2]s, to_jsonb(moved), attempts, $5 FROM moved
