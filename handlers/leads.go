@@ -593,7 +593,7 @@ func timeline(acts []model.Activity, loc *time.Location) []views.TimelineDay {
 		}
 		item := views.TimelineItem{Time: at.Format("15:04 MST"), Name: a.Name, Type: a.EventType, Source: a.Source,
 			Tone: toneOf(a.EventType), LeadID: a.LeadID}
-		item.Category, item.Title = splitCategory(a.Name)
+		item.Category, item.Title = model.SplitActivityName(a.Name)
 		switch {
 		case a.CampaignName != "":
 			item.Context = "Campaign: " + a.CampaignName
@@ -606,16 +606,6 @@ func timeline(acts []model.Activity, loc *time.Location) []views.TimelineDay {
 		days[len(days)-1].Items = append(days[len(days)-1].Items, item)
 	}
 	return days
-}
-
-// splitCategory separates "[Category] rest" for display; names stay whole in the data.
-func splitCategory(name string) (string, string) {
-	if strings.HasPrefix(name, "[") {
-		if end := strings.Index(name, "] "); end > 0 {
-			return name[1:end], name[end+2:]
-		}
-	}
-	return "", name
 }
 
 func toneOf(eventType string) string {

@@ -1,5 +1,7 @@
 package views
 
+import "strconv"
+
 // AlertsView is the Alerts page: rules, channels and the latest alerts' deliveries.
 type AlertsView struct {
 	Rules      []AlertRuleRow
@@ -90,13 +92,7 @@ func alertAction(id int64) string {
 }
 
 func parseID(s string) int64 {
-	var n int64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + int64(c-'0')
-	}
+	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
 }
 

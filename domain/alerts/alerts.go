@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 )
 
@@ -310,10 +311,6 @@ func number(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 // ActivityName strips the bracketed source of an activity name: "[Website] Visited /pricing"
 // reads "Visited /pricing".
 func ActivityName(name string) string {
-	if strings.HasPrefix(name, "[") {
-		if i := strings.Index(name, "] "); i > 0 {
-			return name[i+2:]
-		}
-	}
-	return name
+	_, rest := model.SplitActivityName(name)
+	return rest
 }

@@ -163,12 +163,6 @@ type subject struct {
 	name, ownerEmail  string
 }
 
-// WantsAccounts reports whether the workspace has account alert rules: scoring then reads
-// its accounts before and after.
-func (s *Service) WantsAccounts(ctx context.Context, tx *store.Tx, workspaceID int64) (bool, error) {
-	return tx.HasAccountAlertRules(ctx, workspaceID)
-}
-
 // quietUntil is when a person's quiet hours end, if now is in them (nil otherwise).
 func quietUntil(u model.User, now time.Time) *time.Time {
 	if u.QuietFrom == nil || u.QuietTo == nil || *u.QuietFrom == *u.QuietTo {

@@ -2,6 +2,7 @@
 package model
 
 import (
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -275,4 +276,15 @@ type Alert struct {
 	Reason      string    `db:"reason"`
 	Folded      bool      `db:"folded"`
 	CreatedAt   time.Time `db:"created_at"`
+}
+
+// SplitActivityName separates an activity name's bracketed source, "[Website] Visited
+// /pricing" → "Website", "Visited /pricing"; a name without one has no category.
+func SplitActivityName(name string) (category, rest string) {
+	if strings.HasPrefix(name, "[") {
+		if end := strings.Index(name, "] "); end > 0 {
+			return name[1:end], name[end+2:]
+		}
+	}
+	return "", name
 }

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"hash/fnv"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -200,7 +201,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 			f.labels = append(f.labels, l.Name)
 		}
 	}
-	m.Held = sortedIDs(held)
+	m.Held = slices.Sorted(maps.Keys(held))
 	f.memory = m
 	return f
 }
@@ -268,8 +269,11 @@ func matchAny(c *rules.Compiled, events []rules.Event, profile rules.Profile, ac
 }
 
 // foldHeat adds an activity to a time-free heat: log2(2^h + 2^units(t)), computed without
-// overflow. Folding a lead's activities in time order gives its Heat, the same whether they
-// were folded in one pass or across scorings.
+// overflow. A lead's heat is log2 of Σ 2^units(t) over its activities, folded in time order
+// (the same whether in one pass or across scorings): its engagement (each activity counting
+// 1 today, ½ a half-life ago …) times 2^units(now). Every lead's heat decays at the same rate,
+// so this number orders leads the same way at every moment and never needs updating as time
+// passes; heat at now is 2^(heat − units(now)); 0 means no activity.
 func foldHeat(h float64, first bool, t time.Time) float64 {
 	u := units(t)
 	if first {
@@ -298,13 +302,4 @@ func engagement(m Memory, count int, now time.Time) rules.Engagement {
 		e.Heat = math.Exp2(m.Heat - units(now))
 	}
 	return e
-}
-
-func sortedIDs(set map[int64]bool) []int64 {
-	out := make([]int64, 0, len(set))
-	for id := range set {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
 }

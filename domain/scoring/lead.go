@@ -64,19 +64,6 @@ func units(t time.Time) float64 {
 	return t.Sub(heatEpoch).Hours() / 24 / rules.HeatHalfLifeDays
 }
 
-// Heat is log2 of Σ 2^units(t) over the lead's activities (folded in time order, see
-// foldHeat): the lead's engagement (each activity counting 1 today, ½ a half-life ago …)
-// times 2^units(now). Every lead's heat decays at the same rate, so this number orders leads
-// the same way at every moment and never needs updating as time passes; heat at now is
-// 2^(Heat − units(now)). 0 means no activity.
-func Heat(times []time.Time) float64 {
-	var h float64
-	for i, t := range times {
-		h = foldHeat(h, i == 0, t)
-	}
-	return h
-}
-
 // At converts time-free percentiles to heats at now, for rules.Temperature.
 func (h HeatScale) At(now time.Time) rules.Distribution {
 	at := func(p float64) float64 {

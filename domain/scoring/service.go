@@ -42,8 +42,6 @@ type Service struct {
 
 // AlertHook is what scoring tells alerts.
 type AlertHook interface {
-	// WantsAccounts: account alert rules exist, so scoring compares accounts before and after.
-	WantsAccounts(ctx context.Context, tx *store.Tx, workspaceID int64) (bool, error)
 	Detect(ctx context.Context, tx *store.Tx, workspaceID int64, scores map[string]int64, changes []alerts.Change, accounts []alerts.AccountChange) error
 }
 
@@ -208,10 +206,11 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err := tx.EnqueueBrazeWriteback(ctx, workspaceID, changed); err != nil {
 		return err
 	}
-	alerting := newOf != nil && s.Alerts != nil // only new activity alerts: a re-score after a rule edit tells nobody
+	// Only new activity alerts: a re-score after a rule edit tells nobody.
+	alerting := newOf != nil && s.Alerts != nil && settings.AlertRules
 	var before map[int64]store.AccountSnapshot
-	if alerting && rollup && len(accounts) > 0 {
-		if before, err = s.accountsForAlerts(ctx, tx, workspaceID, keys(accounts)); err != nil {
+	if alerting && settings.AccountAlertRules && rollup && len(accounts) > 0 {
+		if before, err = tx.AccountSnapshots(ctx, workspaceID, keys(accounts)); err != nil {
 			return err
 		}
 	}
@@ -237,16 +236,6 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 		sort.Slice(accountChanges, func(i, j int) bool { return accountChanges[i].AccountID < accountChanges[j].AccountID })
 	}
 	return s.Alerts.Detect(ctx, tx, workspaceID, rs.scoreIDs, alertChanges(states, outcomes, news), accountChanges)
-}
-
-// accountsForAlerts reads accounts before their roll-up, when account alert rules exist (nil
-// otherwise).
-func (s *Service) accountsForAlerts(ctx context.Context, tx *store.Tx, workspaceID int64, ids []int64) (map[int64]store.AccountSnapshot, error) {
-	wants, err := s.Alerts.WantsAccounts(ctx, tx, workspaceID)
-	if err != nil || !wants {
-		return nil, err
-	}
-	return tx.AccountSnapshots(ctx, workspaceID, ids)
 }
 
 // alertChanges are what alert rules see of a scoring: per lead, before and after, and the

@@ -468,15 +468,3 @@ func (t *Tx) AccountSnapshots(ctx context.Context, workspaceID int64, ids []int6
 	}
 	return out, nil
 }
-
-// HasAccountAlertRules reports whether the workspace has enabled alert rules about accounts
-// (scoring then compares its accounts before and after).
-func (t *Tx) HasAccountAlertRules(ctx context.Context, workspaceID int64) (bool, error) {
-	var has bool
-	err := t.tx.GetContext(ctx, &has, `SELECT EXISTS (SELECT 1 FROM alert_rules WHERE workspace_id = $1 AND enabled
-		AND definition->>'trigger' LIKE 'account\_%')`, workspaceID)
-	if err != nil {
-		return false, fmt.Errorf("store: unable to read alert rules: %w", err)
-	}
-	return has, nil
-}

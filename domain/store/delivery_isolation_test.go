@@ -275,13 +275,6 @@ func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, aSeed, d deliv
 			snaps, err := tx.AccountSnapshots(ctx, wsA, []int64{d.account})
 			return errors.Join(err, none("accounts", len(snaps)))
 		},
-		"HasAccountAlertRules": func(tx *store.Tx) error {
-			has, err := tx.HasAccountAlertRules(ctx, wsA)
-			if has {
-				return errors.New("saw B's account alert rule")
-			}
-			return err
-		},
 		"AccountAlertSentSince": func(tx *store.Tx) error {
 			sent, err := tx.AccountAlertSentSince(ctx, wsA, d.accountRule, d.account, time.Now().Add(-time.Hour))
 			if sent {

@@ -510,13 +510,16 @@ func (t *Tx) SetAccountLabels(ctx context.Context, workspaceID int64, labels map
 
 // ScoringSettings is what every scoring pass reads first, in one round trip: the
 // workspace's rules version (to check the cached rule set against), its heat scale
-// (HeatComputed nil: never placed), and the oldest rules version whose re-scoring has not
-// finished (queued, running or failed; 0: none).
+// (HeatComputed nil: never placed), the oldest rules version whose re-scoring has not
+// finished (queued, running or failed; 0: none), and whether alert rules exist.
 type ScoringSettings struct {
 	RulesVersion       int64
 	Hot, Warm, Neutral float64
 	HeatComputed       *time.Time
 	Unsettled          int64
+	// AlertRules, AccountAlertRules: enabled alert rules (about accounts) exist, so scoring
+	// tells alerts (and compares accounts before and after).
+	AlertRules, AccountAlertRules bool
 }
 
 // ScoringSettings reads the workspace's scoring settings.
@@ -524,9 +527,11 @@ func (t *Tx) ScoringSettings(ctx context.Context, workspaceID int64) (ScoringSet
 	var s ScoringSettings
 	var hot, warm, neutral sql.NullFloat64
 	err := t.tx.QueryRowxContext(ctx, `SELECT w.rules_version, h.hot_floor, h.warm_floor, h.neutral_floor, h.computed_at,
-			COALESCE((SELECT min(j.rules_version) FROM rescore_jobs j WHERE j.workspace_id = w.id AND j.state IN ('queued', 'running', 'failed')), 0)
+			COALESCE((SELECT min(j.rules_version) FROM rescore_jobs j WHERE j.workspace_id = w.id AND j.state IN ('queued', 'running', 'failed')), 0),
+			EXISTS (SELECT 1 FROM alert_rules a WHERE a.workspace_id = w.id AND a.enabled),
+			EXISTS (SELECT 1 FROM alert_rules a WHERE a.workspace_id = w.id AND a.enabled AND a.definition->>'trigger' LIKE 'account\_%')
 		FROM workspaces w LEFT JOIN heat_scales h ON h.workspace_id = w.id WHERE w.id = $1`, workspaceID).
-		Scan(&s.RulesVersion, &hot, &warm, &neutral, &s.HeatComputed, &s.Unsettled)
+		Scan(&s.RulesVersion, &hot, &warm, &neutral, &s.HeatComputed, &s.Unsettled, &s.AlertRules, &s.AccountAlertRules)
 	if err != nil {
 		return s, fmt.Errorf("store: unable to read scoring settings: %w", notFound(err))
 	}
