@@ -9,7 +9,9 @@ CREATE TABLE milestones (
     score_id      bigint,
     threshold     double precision,
     value         text NOT NULL DEFAULT '',
-    -- Back-fill of history: pending until the job has read the ledger.
+    -- Back-fill of history: the job reads the ledger lead by lead; backfill_lead is how far
+    -- it got, backfilled_at when it finished.
+    backfill_lead bigint NOT NULL DEFAULT 0,
     backfilled_at timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, id),
@@ -30,6 +32,9 @@ CREATE TABLE milestone_crossings (
     crossed_at    timestamptz NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, id),
+    -- History back-fill and live scoring find a crossing from the same ledger lines: the
+    -- second to record it changes nothing.
+    UNIQUE (workspace_id, milestone_id, lead_id, crossed_at),
     FOREIGN KEY (workspace_id, milestone_id) REFERENCES milestones (workspace_id, id) ON DELETE CASCADE,
     FOREIGN KEY (workspace_id, lead_id) REFERENCES leads (workspace_id, id) ON DELETE CASCADE
 );
@@ -67,3 +72,7 @@ CREATE INDEX attribution_credits_report_idx ON attribution_credits (workspace_id
 ALTER TABLE workspaces
     ADD COLUMN attribution_lookback_days integer NOT NULL DEFAULT 90 CHECK (attribution_lookback_days BETWEEN 1 AND 730),
     ADD COLUMN attribution_half_life_days double precision NOT NULL DEFAULT 7 CHECK (attribution_half_life_days > 0 AND attribution_half_life_days <= 365);
+
+-- When each lead last turned hot, for the dashboard's "new hot leads this week".
+ALTER TABLE leads ADD COLUMN hot_since timestamptz;
+CREATE INDEX leads_hot_since_idx ON leads (workspace_id, hot_since DESC) WHERE hot_since IS NOT NULL;

@@ -58,7 +58,8 @@ const (
 //	braze-writeback changed leads → Braze custom attributes (/users/track), 75 per call
 //	deliveries      emails, Slack messages and webhooks: alerts, invitations,
 //	                password-reset links, tests (one per claim)
-//	jobs            re-scoring after rule changes, refreshing aged scores, temperatures,
+//	jobs            re-scoring after rule changes, milestone back-fills and attribution
+//	                rebuilds, refreshing aged scores, temperatures,
 //	                Salesforce reconciliation and pulls, password-reset links, the sweeps
 //	                that queue them, and
 //	                the hourly removal of expired sessions and of anonymous website
@@ -91,6 +92,8 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	jobs.Register(scoring.JobRescore, p.Scoring.Rescore)
 	jobs.Register(scoring.JobRefresh, p.Scoring.Refresh)
 	jobs.Register(scoring.JobReheat, p.Scoring.Reheat)
+	jobs.Register(store.JobMilestoneBackfill, p.Milestones.Backfill)
+	jobs.Register(store.JobAttributionRebuild, p.Milestones.Rebuild)
 	jobs.Register(crmsync.JobReconcile, p.Salesforce.Reconcile)
 	jobs.Register(crmsync.JobPull, p.Salesforce.Pull)
 	jobs.Register(handlers.JobPasswordReset, mailPasswordResets(st, p))

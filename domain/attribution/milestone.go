@@ -127,7 +127,12 @@ func Crossings(milestones []Milestone, changes []Change) []Crossing {
 // value before and after, or a label gained (After 1) or lost (After 0), at the time of the
 // activities it covers (several, for a line covering several activities' points).
 type LedgerStep struct {
-	LeadID  int64
+	LeadID int64
+	// Pass tells the scoring passes apart: the lines of one pass over a lead share it (the
+	// store uses the transaction's time). A pass is judged as a whole, so a re-score that
+	// takes a rule's points back and gives new ones crosses only if the lead ends above a
+	// line it started below.
+	Pass    time.Time
 	ScoreID int64  // 0 for a label line
 	Label   string // for a label line
 	Before  float64
@@ -144,24 +149,59 @@ type CoveredPoints struct {
 	Points float64
 }
 
-// FromLedger finds a score or label milestone's crossings in a lead's ledger steps, read in
-// ledger order: a score line from below the threshold to at or above it, or a label gained.
-// (Grades are not in the ledger; see the store's grade back-fill.)
+// FromLedger finds a score or label milestone's crossings in ledger steps, read in ledger
+// order (lead by lead, pass by pass): a pass that takes the score from below the threshold
+// to at or above it, crossing at the activity whose points carried it over the last time in
+// the pass; or a pass that gives the label. Scoring records live crossings with the same
+// function over the lines it writes, so history and live crossings agree. (Grades are not
+// in the ledger; the store back-fills them from the leads.)
 func FromLedger(m Milestone, steps []LedgerStep) []Crossing {
 	var out []Crossing
-	for _, s := range steps {
-		switch {
-		case m.Kind == KindScore && s.ScoreID == m.ScoreID && s.Before < m.Threshold && s.After >= m.Threshold:
-			out = append(out, Crossing{MilestoneID: m.ID, LeadID: s.LeadID, At: crossingInLine(s, m.Threshold)})
-		case m.Kind == KindLabel && s.ScoreID == 0 && strings.EqualFold(s.Label, m.Value) && s.Before == 0 && s.After == 1:
-			out = append(out, Crossing{MilestoneID: m.ID, LeadID: s.LeadID, At: s.At})
+	for i := 0; i < len(steps); {
+		j := i + 1
+		for j < len(steps) && steps[j].LeadID == steps[i].LeadID && steps[j].Pass.Equal(steps[i].Pass) {
+			j++
 		}
+		if at, ok := crossedInPass(m, steps[i:j]); ok {
+			out = append(out, Crossing{MilestoneID: m.ID, LeadID: steps[i].LeadID, At: at})
+		}
+		i = j
 	}
 	return out
 }
 
+// crossedInPass judges one pass over a lead.
+func crossedInPass(m Milestone, pass []LedgerStep) (time.Time, bool) {
+	var at time.Time
+	var first, last *LedgerStep
+	for k := range pass {
+		s := &pass[k]
+		switch m.Kind {
+		case KindScore:
+			if s.ScoreID != m.ScoreID {
+				continue
+			}
+			if first == nil {
+				first = s
+			}
+			last = s
+			if s.Before < m.Threshold && s.After >= m.Threshold {
+				at = crossingInLine(*s, m.Threshold)
+			}
+		case KindLabel:
+			if s.ScoreID == 0 && strings.EqualFold(s.Label, m.Value) && s.Before == 0 && s.After == 1 {
+				return s.At, true
+			}
+		}
+	}
+	if first == nil || !(first.Before < m.Threshold && last.After >= m.Threshold) {
+		return time.Time{}, false
+	}
+	return at, true
+}
+
 // crossingInLine is the time of the covered activity whose points carry the score to the
-// threshold, or the line's time.
+// threshold, or the line's time. (Covered points are counted undecayed.)
 func crossingInLine(s LedgerStep, threshold float64) time.Time {
 	sum := s.Before
 	for _, c := range s.Covers {

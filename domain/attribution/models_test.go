@@ -220,18 +220,25 @@ func TestMilestoneCrossing(t *testing.T) {
 	}
 }
 
-// History back-fill finds the crossing inside a line covering several activities.
+// History back-fill finds the crossing inside a line covering several activities and judges
+// a pass as a whole.
 func TestFromLedger(t *testing.T) {
 	mql := Milestone{ID: 3, Kind: KindScore, ScoreID: 7, Threshold: 60}
 	steps := []LedgerStep{
-		{LeadID: 1, ScoreID: 7, Before: 0, After: 80, At: day(0), Covers: []CoveredPoints{{day(0), 30}, {day(1), 30}, {day(2), 20}}},
-		{LeadID: 1, ScoreID: 7, Before: 80, After: 40, At: day(10)},
-		{LeadID: 1, ScoreID: 8, Before: 0, After: 90, At: day(11)},
-		{LeadID: 1, ScoreID: 7, Before: 40, After: 65, At: day(12)},
-		{LeadID: 1, Label: "Hot", Before: 0, After: 1, At: day(13)},
+		{LeadID: 1, Pass: day(0), ScoreID: 7, Before: 0, After: 80, At: day(0), Covers: []CoveredPoints{{day(0), 30}, {day(1), 30}, {day(2), 20}}},
+		{LeadID: 1, Pass: day(10), ScoreID: 7, Before: 80, After: 40, At: day(10)},
+		{LeadID: 1, Pass: day(11), ScoreID: 8, Before: 0, After: 90, At: day(11)},
+		{LeadID: 1, Pass: day(12), ScoreID: 7, Before: 40, After: 65, At: day(12)},
+		// A re-score taking points back and giving new ones: above before, above after.
+		{LeadID: 1, Pass: day(20), ScoreID: 7, Before: 65, After: 0, At: day(3)},
+		{LeadID: 1, Pass: day(20), ScoreID: 7, Before: 0, After: 70, At: day(4)},
+		{LeadID: 1, Pass: day(21), Label: "Hot", Before: 0, After: 1, At: day(13)},
+		// Another lead, one pass below then above via a dip.
+		{LeadID: 2, Pass: day(30), ScoreID: 7, Before: 50, After: 10, At: day(5)},
+		{LeadID: 2, Pass: day(30), ScoreID: 7, Before: 10, After: 61, At: day(6)},
 	}
 	got := FromLedger(mql, steps)
-	if len(got) != 2 || !got[0].At.Equal(day(1)) || !got[1].At.Equal(day(12)) {
+	if len(got) != 3 || !got[0].At.Equal(day(1)) || !got[1].At.Equal(day(12)) || got[2].LeadID != 2 || !got[2].At.Equal(day(6)) {
 		t.Fatalf("crossings %+v", got)
 	}
 	if got := FromLedger(Milestone{Kind: KindLabel, Value: "hot"}, steps); len(got) != 1 || !got[0].At.Equal(day(13)) {

@@ -8,6 +8,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/alerts"
 	"github.com/peregrine-scoring/peregrine/domain/braze"
 	"github.com/peregrine-scoring/peregrine/domain/crmsync"
+	"github.com/peregrine-scoring/peregrine/domain/milestones"
 	"github.com/peregrine-scoring/peregrine/domain/notify"
 	"github.com/peregrine-scoring/peregrine/domain/outbound"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
@@ -44,6 +45,8 @@ type Pipeline struct {
 	Notify *notify.Service
 	// Alerts tells people about leads, from scoring.
 	Alerts *alerts.Service
+	// Milestones records milestone crossings and attribution credits, from scoring.
+	Milestones *milestones.Service
 	// Writeback writes scores back into Braze.
 	Writeback *Writeback
 	// NewBrazeClient makes a Braze client for an endpoint and key, calling out under the
@@ -74,6 +77,8 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 	p.Writeback = &Writeback{Store: st, Secrets: box, NewClient: p.NewBrazeClient, Log: log}
 	p.Alerts = &alerts.Service{Store: st, Notify: p.Notify, Log: log, Now: time.Now}
 	p.Scoring.Alerts = p.Alerts
+	p.Milestones = milestones.NewService(st, log)
+	p.Scoring.Milestones = p.Milestones
 	p.Acceptor = &Acceptor{Store: st, Stats: p.Stats, Stored: p.waker(store.InboundWork.Queue)}
 	p.Collector = NewCollector(st, p.Stats, p.waker(store.InboundWork.Queue))
 	sf := crmsync.NewService(st, box, opts.Outbound)

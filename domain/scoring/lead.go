@@ -216,10 +216,13 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	for _, l := range res.Labels {
 		has[l] = true
 	}
+	// A label line is dated by the lead's latest activity: the one that gave (or took) it
+	// when new activity is scored; milestones read the date as the label's crossing.
+	labelAt := latestActivity(st, now)
 	labelLine := func(name string, delta float64) {
 		lr := rs.labelStyles[name]
 		out.Ledger = append(out.Ledger, model.LedgerLine{LeadID: st.Lead.ID, Kind: "label", Label: name, RuleID: lr.ID,
-			RuleVersion: lr.Version, Delta: delta, Before: b2f(delta < 0), After: b2f(delta > 0)})
+			RuleVersion: lr.Version, Delta: delta, Before: b2f(delta < 0), After: b2f(delta > 0), EarnedAt: &labelAt})
 	}
 	for _, l := range slices.Sorted(maps.Keys(had)) {
 		if !has[l] {
@@ -602,4 +605,20 @@ func (rs *RuleSet) canonical(cs []rules.Contribution) []rules.Contribution {
 		return rs.ruleOrder[a.RuleID] < rs.ruleOrder[b.RuleID]
 	})
 	return cs
+}
+
+// latestActivity is the time of the lead's latest activity scoring sees, or now without any.
+func latestActivity(st LeadState, now time.Time) time.Time {
+	var latest time.Time
+	for _, list := range [][]rules.Stamped{st.Events, st.Added} {
+		for _, e := range list {
+			if e.Time.After(latest) {
+				latest = e.Time
+			}
+		}
+	}
+	if latest.IsZero() {
+		return now
+	}
+	return latest
 }

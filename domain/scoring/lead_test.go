@@ -268,13 +268,6 @@ func TestAppendingMatchesScratch(t *testing.T) {
 	}
 }
 
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
 // TestStateHoldsAfterAnEditThatSkippedTheLead: after an edit whose targeted re-score skipped a
 // lead (no activity of it can match the rule), the lead's state still holds for the new
 // rules once the re-scoring finished, unless the edited rule gave it points; appending then

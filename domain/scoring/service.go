@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/alerts"
+	"github.com/peregrine-scoring/peregrine/domain/milestones"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
@@ -33,6 +34,9 @@ type Service struct {
 	// Alerts, when set, hears what new activity changed (alerts.Service), inside the scoring
 	// transaction: an alert exists exactly when its scoring does.
 	Alerts AlertHook
+	// Milestones, when set, records milestone crossings and keeps attribution credits
+	// current (milestones.Service), inside the scoring transaction.
+	Milestones MilestoneHook
 
 	mu    sync.Mutex
 	cache map[int64]*RuleSet
@@ -43,6 +47,11 @@ type Service struct {
 // AlertHook is what scoring tells alerts.
 type AlertHook interface {
 	Detect(ctx context.Context, tx *store.Tx, workspaceID int64, scores map[string]int64, changes []alerts.Change, accounts []alerts.AccountChange) error
+}
+
+// MilestoneHook is what scoring tells milestones.
+type MilestoneHook interface {
+	Record(ctx context.Context, tx *store.Tx, workspaceID int64, passes []milestones.Pass) error
 }
 
 // ActivitiesRead is how many activities scoring has read so far: appending new activities
@@ -206,6 +215,11 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err := tx.EnqueueBrazeWriteback(ctx, workspaceID, changed); err != nil {
 		return err
 	}
+	if s.Milestones != nil && settings.Milestones {
+		if err := s.Milestones.Record(ctx, tx, workspaceID, milestonePasses(states, outcomes, news, newOf != nil, now)); err != nil {
+			return err
+		}
+	}
 	// Only new activity alerts: a re-score after a rule edit tells nobody.
 	alerting := newOf != nil && s.Alerts != nil && settings.AlertRules
 	var before map[int64]store.AccountSnapshot
@@ -236,6 +250,42 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 		sort.Slice(accountChanges, func(i, j int) bool { return accountChanges[i].AccountID < accountChanges[j].AccountID })
 	}
 	return s.Alerts.Detect(ctx, tx, workspaceID, rs.scoreIDs, alertChanges(states, outcomes, news), accountChanges)
+}
+
+// milestonePasses are what milestones see of a scoring: per lead, the ledger lines written,
+// the grade before and after, and the times of its new activities.
+func milestonePasses(states []LeadState, outcomes []Outcome, news [][]rules.Event, incremental bool, now time.Time) []milestones.Pass {
+	out := make([]milestones.Pass, 0, len(states))
+	for i, st := range states {
+		o := outcomes[i]
+		p := milestones.Pass{LeadID: st.Lead.ID, AccountID: st.Lead.AccountID, Ledger: o.Ledger,
+			GradeBefore: st.Lead.Grade, GradeAfter: o.Scoring.Grade, Latest: now}
+		if incremental && len(news[i]) > 0 {
+			oldest, latest := news[i][0].Time, news[i][0].Time
+			for _, e := range news[i][1:] {
+				oldest, latest = minTime(oldest, e.Time), maxTime(latest, e.Time)
+			}
+			p.NewSince, p.Latest = &oldest, latest
+		}
+		if len(p.Ledger) > 0 || p.GradeBefore != p.GradeAfter || p.NewSince != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // alertChanges are what alert rules see of a scoring: per lead, before and after, and the

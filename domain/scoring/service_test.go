@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peregrine-scoring/peregrine/domain/milestones"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
@@ -34,6 +35,7 @@ type env struct {
 	runner  *queue.Runner
 	scoring *queue.Queue
 	jobs    *queue.Queue
+	milestones *milestones.Service
 	// batches counts ingested batches; odd ones go through the scoring queue.
 	batches int
 }
@@ -65,6 +67,12 @@ func openEnv(tb testing.TB, seed ...model.WorkspaceSeed) *env {
 	jobs.Register(JobRescore, e.svc.Rescore)
 	jobs.Register(JobRefresh, e.svc.Refresh)
 	jobs.Register(JobReheat, e.svc.Reheat)
+	e.milestones = milestones.NewService(st, log)
+	e.milestones.Now = func() time.Time { return e.now }
+	e.milestones.BackfillLeads = 9 // several steps per back-fill
+	e.svc.Milestones = e.milestones
+	jobs.Register(store.JobMilestoneBackfill, e.milestones.Backfill)
+	jobs.Register(store.JobAttributionRebuild, e.milestones.Rebuild)
 	e.jobs = e.runner.Add(&queue.Queue{Table: store.JobWork, Handle: jobs.Handle, Timeout: 10 * time.Minute})
 	return e
 }

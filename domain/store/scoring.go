@@ -261,6 +261,7 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 		}
 		if _, err := t.tx.ExecContext(ctx, `UPDATE leads l SET main_score = u.main, fit_points = u.fit, grade = u.grade,
 				heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'), refresh_at = u.refresh,
+				hot_since = CASE WHEN u.temp = 'hot' AND l.temperature <> 'hot' THEN now() ELSE l.hot_since END,
 				fit_rules = string_to_array(u.fit_rules, ',')::bigint[]
 			FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
 				AS u(id, main, fit, grade, heat, rising, temp, labels, refresh, fit_rules)
@@ -520,6 +521,8 @@ type ScoringSettings struct {
 	// AlertRules, AccountAlertRules: enabled alert rules (about accounts) exist, so scoring
 	// tells alerts (and compares accounts before and after).
 	AlertRules, AccountAlertRules bool
+	// Milestones: the workspace has milestones, so scoring records crossings.
+	Milestones bool
 }
 
 // ScoringSettings reads the workspace's scoring settings.
@@ -529,9 +532,10 @@ func (t *Tx) ScoringSettings(ctx context.Context, workspaceID int64) (ScoringSet
 	err := t.tx.QueryRowxContext(ctx, `SELECT w.rules_version, h.hot_floor, h.warm_floor, h.neutral_floor, h.computed_at,
 			COALESCE((SELECT min(j.rules_version) FROM rescore_jobs j WHERE j.workspace_id = w.id AND j.state IN ('queued', 'running', 'failed')), 0),
 			EXISTS (SELECT 1 FROM alert_rules a WHERE a.workspace_id = w.id AND a.enabled),
-			EXISTS (SELECT 1 FROM alert_rules a WHERE a.workspace_id = w.id AND a.enabled AND a.definition->>'trigger' LIKE 'account\_%')
+			EXISTS (SELECT 1 FROM alert_rules a WHERE a.workspace_id = w.id AND a.enabled AND a.definition->>'trigger' LIKE 'account\_%'),
+			EXISTS (SELECT 1 FROM milestones m WHERE m.workspace_id = w.id)
 		FROM workspaces w LEFT JOIN heat_scales h ON h.workspace_id = w.id WHERE w.id = $1`, workspaceID).
-		Scan(&s.RulesVersion, &hot, &warm, &neutral, &s.HeatComputed, &s.Unsettled, &s.AlertRules, &s.AccountAlertRules)
+		Scan(&s.RulesVersion, &hot, &warm, &neutral, &s.HeatComputed, &s.Unsettled, &s.AlertRules, &s.AccountAlertRules, &s.Milestones)
 	if err != nil {
 		return s, fmt.Errorf("store: unable to read scoring settings: %w", notFound(err))
 	}
@@ -590,7 +594,8 @@ func (t *Tx) SetTemperatures(ctx context.Context, workspaceID int64, ids []int64
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := t.tx.ExecContext(ctx, `UPDATE leads l SET temperature = u.temp FROM unnest($2::bigint[], $3::text[]) AS u(id, temp)
+	_, err := t.tx.ExecContext(ctx, `UPDATE leads l SET temperature = u.temp,
+			hot_since = CASE WHEN u.temp = 'hot' AND l.temperature <> 'hot' THEN now() ELSE l.hot_since END FROM unnest($2::bigint[], $3::text[]) AS u(id, temp)
 		WHERE l.workspace_id = $1 AND l.id = u.id`, workspaceID, pq.Array(ids), pq.Array(temps))
 	if err != nil {
 		return fmt.Errorf("store: unable to set temperatures: %w", err)

@@ -1143,6 +1143,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 	for name, c := range webIsolationCases(t, st, db, wsA, b, bWeb) {
 		cases[name] = c
 	}
+	for name, c := range milestoneIsolationCases(st, wsA, seedMilestones(t, st, b)) {
+		cases[name] = c
+	}
 	for name, c := range deliveryIsolationCases(st, wsA, b, seedDeliveries(t, st, b, true)) {
 		cases[name] = c
 	}
@@ -1461,6 +1464,9 @@ func TestTxIsolation(t *testing.T) {
 		},
 	}
 	for name, c := range webTxCases(ctx, wsA, a, b, bWeb, ids.rescoreJob) {
+		cases[name] = c
+	}
+	for name, c := range milestoneTxCases(t, db, ctx, wsA, a, b, seedMilestones(t, st, b)) {
 		cases[name] = c
 	}
 	for name, c := range deliveryTxCases(ctx, wsA, a, b, seedDeliveries(t, st, a, false), seedDeliveries(t, st, b, true)) {

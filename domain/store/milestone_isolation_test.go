@@ -1,0 +1,149 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/peregrine-scoring/peregrine/domain/attribution"
+	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+)
+
+// milestoneSeed is what seedMilestones gives a tenant: a label milestone with one crossing of
+// the tenant's lead, credited to a campaign.
+type milestoneSeed struct {
+	milestone int64
+	crossing  store.CrossingRow
+}
+
+func seedMilestones(t *testing.T, st *store.Store, b tenant) milestoneSeed {
+	t.Helper()
+	ctx := context.Background()
+	id, err := st.CreateMilestone(ctx, b.ws.ID, attribution.Milestone{Name: "b-milestone", Kind: attribution.KindLabel, Value: "b-label"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := milestoneSeed{milestone: id}
+	at := time.Now().UTC().Truncate(time.Second)
+	err = st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertCrossings(ctx, b.ws.ID, []attribution.Crossing{{MilestoneID: id, LeadID: b.lead.ID, At: at}}); err != nil {
+			return err
+		}
+		rows, err := tx.CrossingsAfter(ctx, b.ws.ID, 0, 10)
+		if err != nil || len(rows) != 1 {
+			return fmt.Errorf("seeded crossing not read: %v %v", rows, err)
+		}
+		s.crossing = rows[0]
+		credit := attribution.Credit{Dimension: attribution.ByCampaign, Value: "b-campaign", Touches: 1, FirstAt: at}
+		for m := range credit.Models {
+			credit.Models[m] = 1
+		}
+		return tx.ReplaceCredits(ctx, b.ws.ID, []int64{s.crossing.ID}, []store.CreditRow{{Crossing: s.crossing, Credit: credit}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// milestoneIsolationCases are TestWorkspaceIsolation's cases for milestones and attribution.
+func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[string]func() error {
+	ctx := context.Background()
+	notFound := func(err error) error {
+		if !errors.Is(err, store.ErrNotFound) {
+			return errors.New("want ErrNotFound, got " + errString(err))
+		}
+		return nil
+	}
+	return map[string]func() error{
+		"Milestones": func() error {
+			ms, err := st.Milestones(ctx, wsA)
+			for _, m := range ms {
+				if m.ID == b.milestone || m.Crossings != 0 {
+					return errors.New("listed B's milestone or crossings")
+				}
+			}
+			return err
+		},
+		"MilestoneByID":   func() error { _, err := st.MilestoneByID(ctx, wsA, b.milestone); return notFound(err) },
+		"DeleteMilestone": func() error { return notFound(st.DeleteMilestone(ctx, wsA, b.milestone)) },
+		"CreateMilestone": func() error {
+			_, err := st.CreateMilestone(ctx, wsA, attribution.Milestone{Name: "b-milestone", Kind: attribution.KindLabel, Value: "x"})
+			return err // the same name is free in A
+		},
+		"AttributionSettings":    func() error { _, err := st.AttributionSettings(ctx, wsA); return err },
+		"SetAttributionSettings": func() error { return st.SetAttributionSettings(ctx, wsA, attribution.Settings{LookbackDays: 30, HalfLifeDays: 3}) },
+		"AttributionReport": func() error {
+			r, err := st.AttributionReport(ctx, store.ReportQuery{WorkspaceID: wsA, MilestoneID: b.milestone, Dimension: attribution.ByCampaign,
+				From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+			return errors.Join(err, none("credits", len(r.Rows)+r.Crossings))
+		},
+		"AttributionLeads": func() error {
+			ls, err := st.AttributionLeads(ctx, store.ReportQuery{WorkspaceID: wsA, MilestoneID: b.milestone, Dimension: attribution.ByCampaign,
+				From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)}, "b-campaign", attribution.Linear)
+			return errors.Join(err, none("credited leads", len(ls)))
+		},
+	}
+}
+
+// milestoneTxCases are TestTxIsolation's cases for milestones and attribution.
+func milestoneTxCases(t *testing.T, db *sql.DB, ctx context.Context, wsA int64, a, b tenant, d milestoneSeed) map[string]func(tx *store.Tx) error {
+	c := d.crossing
+	return map[string]func(tx *store.Tx) error{
+		"MilestoneDefs": func(tx *store.Tx) error {
+			ms, err := tx.MilestoneDefs(ctx, wsA)
+			return errors.Join(err, none("milestones", len(ms)))
+		},
+		"InsertCrossings": func(tx *store.Tx) error {
+			return tx.InsertCrossings(ctx, wsA, []attribution.Crossing{{MilestoneID: d.milestone, LeadID: b.lead.ID, At: time.Now()}})
+		},
+		"CrossingsSince": func(tx *store.Tx) error {
+			rows, err := tx.CrossingsSince(ctx, wsA, []int64{b.lead.ID}, []time.Time{c.CrossedAt.Add(-time.Hour)}, 48*time.Hour)
+			return errors.Join(err, none("crossings", len(rows)))
+		},
+		"CrossingsAfter": func(tx *store.Tx) error {
+			rows, err := tx.CrossingsAfter(ctx, wsA, 0, 100)
+			return errors.Join(err, none("crossings", len(rows)))
+		},
+		"CrossingsOfLeadRange": func(tx *store.Tx) error {
+			rows, err := tx.CrossingsOfLeadRange(ctx, wsA, d.milestone, 0, 1<<62)
+			return errors.Join(err, none("crossings", len(rows)))
+		},
+		"TouchFacts": func(tx *store.Tx) error {
+			fs, err := tx.TouchFacts(ctx, wsA, []int64{b.lead.ID}, time.Time{}, time.Now().Add(time.Hour))
+			return errors.Join(err, none("touches", len(fs)))
+		},
+		"ReplaceCredits": func(tx *store.Tx) error {
+			return tx.ReplaceCredits(ctx, wsA, []int64{c.ID}, []store.CreditRow{{Crossing: c, Credit: attribution.Credit{Dimension: attribution.ByPage, Value: "x"}}})
+		},
+		"LedgerSteps": func(tx *store.Tx) error {
+			ss, err := tx.LedgerSteps(ctx, wsA, attribution.Milestone{Kind: attribution.KindLabel, Value: "b-label"}, 0, 1<<62)
+			return errors.Join(err, none("ledger lines", len(ss)))
+		},
+		"GradeCrossingsFromLeads": func(tx *store.Tx) error {
+			// A's graded lead does not cross B's milestone.
+			pgtest.Exec(t, db, `UPDATE leads SET grade = 'A' WHERE workspace_id = $1 AND id = $2`, wsA, a.lead.ID)
+			return tx.GradeCrossingsFromLeads(ctx, wsA, attribution.Milestone{ID: d.milestone, Kind: attribution.KindGrade, Value: "F"}, 0, 1<<62)
+		},
+		"MaxLeadID": func(tx *store.Tx) error {
+			id, err := tx.MaxLeadID(ctx, wsA)
+			if id == b.lead.ID {
+				return errors.New("read B's lead id")
+			}
+			return err
+		},
+		"SetMilestoneBackfill": func(tx *store.Tx) error { return tx.SetMilestoneBackfill(ctx, wsA, d.milestone, 99, true) },
+		"MilestoneForBackfill": func(tx *store.Tx) error {
+			_, err := tx.MilestoneForBackfill(ctx, wsA, d.milestone)
+			if !errors.Is(err, store.ErrNotFound) {
+				return errors.New("want ErrNotFound, got " + errString(err))
+			}
+			return nil
+		},
+		"AttributionSettings": func(tx *store.Tx) error { _, err := tx.AttributionSettings(ctx, wsA); return err },
+	}
+}
