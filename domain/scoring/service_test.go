@@ -32,9 +32,9 @@ type env struct {
 	svc *Service
 	now time.Time
 	// The queues web/workers.go runs for scoring.
-	runner  *queue.Runner
-	scoring *queue.Queue
-	jobs    *queue.Queue
+	runner     *queue.Runner
+	scoring    *queue.Queue
+	jobs       *queue.Queue
 	milestones *milestones.Service
 	// batches counts ingested batches; odd ones go through the scoring queue.
 	batches int

@@ -75,8 +75,10 @@ func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[st
 			_, err := st.CreateMilestone(ctx, wsA, attribution.Milestone{Name: "b-milestone", Kind: attribution.KindLabel, Value: "x"})
 			return err // the same name is free in A
 		},
-		"AttributionSettings":    func() error { _, err := st.AttributionSettings(ctx, wsA); return err },
-		"SetAttributionSettings": func() error { return st.SetAttributionSettings(ctx, wsA, attribution.Settings{LookbackDays: 30, HalfLifeDays: 3}) },
+		"AttributionSettings": func() error { _, err := st.AttributionSettings(ctx, wsA); return err },
+		"SetAttributionSettings": func() error {
+			return st.SetAttributionSettings(ctx, wsA, attribution.Settings{LookbackDays: 30, HalfLifeDays: 3})
+		},
 		"AttributionReport": func() error {
 			r, err := st.AttributionReport(ctx, store.ReportQuery{WorkspaceID: wsA, MilestoneID: b.milestone, Dimension: attribution.ByCampaign,
 				From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
