@@ -9,7 +9,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 CHROMIUM    ?= /usr/bin/chromium
 DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
 
-.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring bench-tracker bench-alerts update-crawlers clean
+.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring bench-tracker bench-alerts update-crawlers update-vendor clean
 
 help:
 	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -130,6 +130,14 @@ update-crawlers: node
 	sed -i "s/crawler-user-agents [0-9.]* /crawler-user-agents $$(node -p "require('./package/package.json').version") /" "$(CURDIR)/domain/tracker/crawlers/README.md" && \
 	echo "crawler-user-agents $$(node -p "require('./package/package.json').version") copied; run go test ./domain/tracker" && \
 	rm -rf "$$tmp"
+
+# Refresh the browser libraries embedded under static/vendor to the versions package.json
+# pins (Chart.js: its browser build and licence; no build step). Review the diff and commit.
+update-vendor: node
+	@tmp=$$(mktemp -d) && want=$$(node -p "require('./package.json').dependencies['chart.js']") && cd "$$tmp" && \
+	npm pack --silent "chart.js@$$want" >/dev/null && tar -xzf chart.js-*.tgz && \
+	cp package/dist/chart.umd.min.js package/LICENSE.md "$(CURDIR)/static/vendor/chartjs/" && \
+	echo "chart.js $$want copied; run go test ./static" && rm -rf "$$tmp"
 
 clean:
 	rm -rf bin .cache

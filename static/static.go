@@ -3,7 +3,7 @@ package static
 
 import "embed"
 
-// FS holds css/, js/ and the favicon.
+// FS holds css/, js/, vendor/ (browser libraries pinned in package.json) and the favicon.
 //
-//go:embed css js favicon.svg
+//go:embed css js vendor favicon.svg
 var FS embed.FS
