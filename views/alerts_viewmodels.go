@@ -75,7 +75,10 @@ type AlertForm struct {
 }
 
 // Option is a choice of a select or a set of boxes.
-type Option struct{ Value, Label string }
+type Option struct {
+	Value, Label string
+	Selected     bool
+}
 
 func onOff(enabled bool) string {
 	if enabled {
