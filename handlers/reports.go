@@ -167,7 +167,7 @@ func reportView(q reportQuery, r, prev store.Report, settings attribution.Settin
 		From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly), Compare: q.Compare, Problems: q.Problems,
 		Totals: totals(r), Prev: totals(prev), Selected: int(q.Model), Lookback: settings.LookbackDays,
 		HalfLife: strconv.FormatFloat(settings.HalfLifeDays, 'f', -1, 64),
-		CSVURL: "/reports.csv?" + q.values().Encode(), ShareURL: "/reports?" + q.values().Encode()}
+		CSVURL:   "/reports.csv?" + q.values().Encode(), ShareURL: "/reports?" + q.values().Encode()}
 	for _, m := range q.Milestones {
 		v.Milestones = append(v.Milestones, views.Option{Value: strconv.FormatInt(m.ID, 10), Label: m.Name, Selected: m.ID == q.Milestone.ID})
 	}

@@ -89,7 +89,9 @@ func TestAttributionReport(t *testing.T) {
 	if loc := r.header.Get("Location"); loc != "/reports?milestone="+itoa(mql) {
 		t.Fatalf("redirect to %q", loc)
 	}
-	waitFor(t, "the back-fill", func() bool { return countRows(t, s, `SELECT count(*) FROM milestones WHERE backfilled_at IS NOT NULL`) == 1 })
+	waitFor(t, "the back-fill", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM milestones WHERE backfilled_at IS NOT NULL`) == 1
+	})
 	var crossed time.Time
 	if err := s.DB.QueryRow(`SELECT crossed_at FROM milestone_crossings WHERE milestone_id = $1`, mql).Scan(&crossed); err != nil {
 		t.Fatal("history has no crossing: ", err)
