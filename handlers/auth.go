@@ -12,10 +12,11 @@ import (
 	"github.com/peregrine-scoring/peregrine/views"
 )
 
-// ShowHome sends people where they belong: their leads, sign-in, or the first-run sign-up.
+// ShowHome is the dashboard for a signed-in person; others go to sign-in or the first-run
+// sign-up.
 func (h *Handlers) ShowHome(c echo.Context) error {
 	if IdentityOf(c) != nil {
-		return c.Redirect(http.StatusSeeOther, "/leads")
+		return h.ShowDashboard(c)
 	}
 	n, err := h.Store.CountWorkspaces(c.Request().Context())
 	if err != nil {

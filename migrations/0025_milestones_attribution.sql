@@ -76,3 +76,8 @@ ALTER TABLE workspaces
 -- When each lead last turned hot, for the dashboard's "new hot leads this week".
 ALTER TABLE leads ADD COLUMN hot_since timestamptz;
 CREATE INDEX leads_hot_since_idx ON leads (workspace_id, hot_since DESC) WHERE hot_since IS NOT NULL;
+
+-- The dashboard's biggest movers read the last week of the ledger: the ledger is written in
+-- time order, so a BRIN range on its creation time finds that week for a few pages of index
+-- (a btree would cost every scoring write another index entry).
+CREATE INDEX score_ledger_created_brin ON score_ledger USING brin (created_at);

@@ -2006,8 +2006,6 @@ func milestoneForm(c Chrome, v MilestonesView) templ.Component {
 	})
 }
 
-func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
-
 // change is now against before in percent, signed.
 func change(now, before int) string {
 	if before == 0 {

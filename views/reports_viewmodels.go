@@ -132,3 +132,58 @@ type MilestoneForm struct {
 	Name, Kind, Score, Threshold, Label, Grade string
 	Errors                                     FormErrors
 }
+
+// DashboardView is the home page.
+type DashboardView struct {
+	Scope        string // whose leads: "All leads", "Your leads"
+	ScopeNote    string
+	Leads        int
+	Temperatures []HBar
+	Grades       []HBar
+	Scores       []Column
+	ScoreTable   []Pair
+	NewHot       []DashLeadRow
+	NewHotCount  int
+	Movers       []DashLeadRow
+	Accounts     []DashAccountRow
+	ShowPipeline bool
+	Events       []Column
+	EventTable   []Pair
+	EventsTotal  string
+	Lag          string
+	LagBad       bool
+	Pending      int
+	Unscored     int
+	Integrations []IntegrationStatus
+	CanConnect   bool
+	HasReports   bool
+}
+
+// DashLeadRow is a lead named on the dashboard.
+type DashLeadRow struct {
+	ID          int64
+	Name        string
+	Company     string
+	Score       string
+	Grade       string
+	Temperature string
+	When        string
+	Change      string
+	Up          bool
+}
+
+// DashAccountRow is an account heating up.
+type DashAccountRow struct {
+	ID          int64
+	Name        string
+	Domain      string
+	Score       string
+	Temperature string
+	Active      int
+}
+
+// IntegrationStatus is one integration's light: ok (green), bad (red) or off (grey), with
+// why and where to act.
+type IntegrationStatus struct {
+	Name, State, Reason, URL string
+}

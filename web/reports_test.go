@@ -16,6 +16,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 )
 
 // personOpens builds a Currents batch of email opens of one campaign by one person, an hour
@@ -199,4 +200,54 @@ func TestAttributionReport(t *testing.T) {
 	if n := countRows(t, s, `SELECT count(*) FROM milestone_crossings WHERE workspace_id = $1`, acme.ID); n != 0 {
 		t.Fatalf("%d crossings left", n)
 	}
+}
+
+// TestDashboard: the home page after sign-in shows where leads stand, new hot leads, movers,
+// accounts heating up and, for admins, the pipeline's health; a sales user with leads of
+// their own sees only theirs, without the pipeline; reports are for marketing.
+func TestDashboard(t *testing.T) {
+	s, ada, acme, globex, _ := acmeAndGlobex(t)
+	ctx := context.Background()
+	home := ada.get("/")
+	assertStatus(t, home, http.StatusOK)
+	if !strings.Contains(home.body, "No leads yet") || !strings.Contains(home.body, "Connect Braze") || !strings.Contains(home.body, "Pipeline health") {
+		t.Fatalf("empty dashboard:\n%.3000s", home.body)
+	}
+	token, _, _ := ingest.CreateToken(ctx, s.Store, acme.ID, model.TokenKindCurrents, "Braze", nil)
+	now := time.Now().UTC().Truncate(time.Second)
+	postCurrents(t, s.URL, token, personOpens(t, "nora", "Spring", 0, 4, now.Add(-5*time.Hour)), nil)
+	postCurrents(t, s.URL, token, personOpens(t, "omar", "Spring", 10, 1, now.Add(-2*time.Hour)), nil)
+	waitFor(t, "scoring", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM activities`) == 5 && countRows(t, s, `SELECT count(*) FROM scoring_queue`) == 0
+	})
+	pgtest.Exec(t, s.DB, `UPDATE leads SET temperature = 'hot', hot_since = now(), owner_email = 'Sam@acme.example', first_name = 'Nora'
+		WHERE email LIKE 'nora@%'`)
+	pgtest.Exec(t, s.DB, `INSERT INTO leads (workspace_id, email, first_name, temperature, hot_since) VALUES ($1, 'secret@globex.example', 'Globex', 'hot', now())`, globex.ID)
+
+	waitFor(t, "the status counters", func() bool { return countRows(t, s, `SELECT count(*) FROM ingest_status WHERE last_batch_at IS NOT NULL`) == 1 })
+	home = ada.get("/")
+	for _, want := range []string{"All leads", "By temperature", "By fit grade", "Lead score distribution", "New hot leads this week",
+		"Biggest movers", "Accounts heating up", "fjordsoft.example.com", "Pipeline health", "Braze Currents", "The last batch arrived",
+		"Caught up", "light-ok", "light-off"} {
+		if !strings.Contains(home.body, want) {
+			t.Fatalf("dashboard lacks %q:\n%.6000s", want, home.body)
+		}
+	}
+	if strings.Contains(home.body, "secret@globex.example") || strings.Contains(home.body, ">Globex<") {
+		t.Fatal("another workspace's lead is on the dashboard")
+	}
+	if !strings.Contains(home.body, `aria-label="Leads by temperature: Hot 2, Warm 0,`) {
+		t.Fatal("the temperature chart has no text alternative")
+	}
+
+	link := invite(t, ada, "sam@acme.example", "sales")
+	sam := s.browser(t)
+	assertStatus(t, sam.post(link.Path, url.Values{"name": {"Sam Sales"}, "password": {password}}), http.StatusSeeOther)
+	mine := sam.get("/")
+	assertStatus(t, mine, http.StatusOK)
+	if !strings.Contains(mine.body, "Your leads") || !strings.Contains(mine.body, "Nora") || strings.Contains(mine.body, "omar@") ||
+		strings.Contains(mine.body, "Pipeline health") {
+		t.Fatalf("sales dashboard:\n%.5000s", mine.body)
+	}
+	assertStatus(t, sam.get("/reports"), http.StatusForbidden)
 }
