@@ -167,7 +167,7 @@ func (h *Handlers) pipelineHealth(c echo.Context, v *views.DashboardView, now ti
 		v.Events = views.Columns(labels, [][]int{braze, web}, []string{"braze", "web"}, 600, 140)
 		for i := range v.Events {
 			v.Events[i].Title = labels[i] + ": " + views.Count(braze[i]) + " from Braze, " + views.Count(web[i]) + " from the website"
-			v.EventTable = append(v.EventTable, views.Pair{Label: labels[i], Value: views.Count(braze[i]+web[i])})
+			v.EventTable = append(v.EventTable, views.Pair{Label: labels[i], Value: views.Count(braze[i] + web[i])})
 		}
 	}
 	v.EventsTotal = views.Count(int(total))

@@ -224,7 +224,9 @@ func TestDashboard(t *testing.T) {
 		WHERE email LIKE 'nora@%'`)
 	pgtest.Exec(t, s.DB, `INSERT INTO leads (workspace_id, email, first_name, temperature, hot_since) VALUES ($1, 'secret@globex.example', 'Globex', 'hot', now())`, globex.ID)
 
-	waitFor(t, "the status counters", func() bool { return countRows(t, s, `SELECT count(*) FROM ingest_status WHERE last_batch_at IS NOT NULL`) == 1 })
+	waitFor(t, "the status counters", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM ingest_status WHERE last_batch_at IS NOT NULL`) == 1
+	})
 	home = ada.get("/")
 	for _, want := range []string{"All leads", "By temperature", "By fit grade", "Lead score distribution", "New hot leads this week",
 		"Biggest movers", "Accounts heating up", "fjordsoft.example.com", "Pipeline health", "Braze Currents", "The last batch arrived",
