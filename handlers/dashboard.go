@@ -80,12 +80,12 @@ func dashboardFigures(v *views.DashboardView, d store.Dashboard, loc *time.Locat
 	labels, counts = nil, nil
 	for _, b := range d.Scores {
 		label := b.Key + "–" + bandEnd(b.Key)
-		labels, counts = append(labels, label), append(counts, b.Count)
+		labels, counts = append(labels, b.Key), append(counts, b.Count)
 		v.ScoreTable = append(v.ScoreTable, views.Pair{Label: label, Value: views.Count(b.Count)})
 	}
 	v.Scores = views.Columns(labels, [][]int{counts}, []string{"score"}, 600, 140)
 	for i := range v.Scores {
-		v.Scores[i].Title = labels[i] + ": " + views.Count(counts[i]) + " leads"
+		v.Scores[i].Title = v.ScoreTable[i].Label + ": " + views.Count(counts[i]) + " leads"
 	}
 	for _, l := range d.NewHot {
 		r := dashLead(l)

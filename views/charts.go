@@ -37,6 +37,7 @@ type Column struct {
 	Title string // the tooltip: the label and figures
 	X, W  float64
 	Parts []ColumnPart
+	Tick  bool // its label is written under it (every column when they fit, else every other)
 }
 
 // ColumnPart is a stacked piece of a column.
@@ -60,7 +61,7 @@ func Columns(labels []string, series [][]int, classes []string, width, height fl
 	gap := min(step*0.2, 6)
 	out := make([]Column, len(labels))
 	for i, l := range labels {
-		col := Column{Label: l, X: float64(i)*step + gap/2, W: step - gap, Title: l}
+		col := Column{Label: l, X: float64(i)*step + gap/2, W: step - gap, Title: l, Tick: len(labels) <= 12 || i%2 == 0}
 		base := height
 		for s := range series {
 			v := series[s][i]
