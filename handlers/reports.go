@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -64,16 +65,15 @@ func (q reportQuery) values(set ...string) url.Values {
 }
 
 // parseReportQuery reads the filters, defaulting what is missing (the first milestone, by
-// campaign, linear, the last 90 days); a bad value is named in Problems and replaced by its
-// default. ok is false when the workspace has no milestone.
-func (h *Handlers) parseReportQuery(c echo.Context) (reportQuery, bool, error) {
-	ctx := c.Request().Context()
-	ms, err := h.Store.Milestones(ctx, IdentityOf(c).Workspace.ID)
+// campaign, linear, the last 90 days in loc); a bad value is named in Problems and replaced by
+// its default. ok is false when the workspace has no milestone.
+func (h *Handlers) parseReportQuery(ctx context.Context, ws int64, in url.Values, loc *time.Location) (reportQuery, bool, error) {
+	ms, err := h.Store.Milestones(ctx, ws)
 	if err != nil || len(ms) == 0 {
 		return reportQuery{}, false, err
 	}
 	q := reportQuery{Milestones: ms, Milestone: ms[0], Dimension: attribution.ByCampaign, Model: attribution.Linear}
-	if raw := c.QueryParam("milestone"); raw != "" {
+	if raw := in.Get("milestone"); raw != "" {
 		id, _ := strconv.ParseInt(raw, 10, 64)
 		found := false
 		for _, m := range ms {
@@ -85,26 +85,25 @@ func (h *Handlers) parseReportQuery(c echo.Context) (reportQuery, bool, error) {
 			q.Problems = append(q.Problems, "That milestone does not exist (any more); showing “"+q.Milestone.Name+"”.")
 		}
 	}
-	if raw := c.QueryParam("by"); raw != "" {
+	if raw := in.Get("by"); raw != "" {
 		if d, ok := attribution.ParseDimension(raw); ok {
 			q.Dimension = d
 		} else {
 			q.Problems = append(q.Problems, "Touches can be grouped by campaign, channel, source or page; showing campaigns.")
 		}
 	}
-	if raw := c.QueryParam("model"); raw != "" {
+	if raw := in.Get("model"); raw != "" {
 		if m, ok := attribution.ModelByKey(raw); ok {
 			q.Model = m
 		} else {
 			q.Problems = append(q.Problems, "Unknown model “"+truncate(raw, 20)+"”; showing linear.")
 		}
 	}
-	loc := userLocation(c)
 	now := time.Now().In(loc)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	q.From, q.To = today.AddDate(0, 0, -89), today
-	from, fromErr := parseDay(c.QueryParam("from"), loc, q.From)
-	to, toErr := parseDay(c.QueryParam("to"), loc, q.To)
+	from, fromErr := parseDay(in.Get("from"), loc, q.From)
+	to, toErr := parseDay(in.Get("to"), loc, q.To)
 	switch {
 	case fromErr != nil || toErr != nil:
 		q.Problems = append(q.Problems, "Dates are written like 2026-03-31; showing the last 90 days.")
@@ -115,8 +114,13 @@ func (h *Handlers) parseReportQuery(c echo.Context) (reportQuery, bool, error) {
 	default:
 		q.From, q.To = from, to
 	}
-	q.Compare = c.QueryParam("compare") == "previous"
+	q.Compare = in.Get("compare") == "previous"
 	return q, true, nil
+}
+
+// reportQueryOf reads a report request's filters from its URL.
+func (h *Handlers) reportQueryOf(c echo.Context) (reportQuery, bool, error) {
+	return h.parseReportQuery(c.Request().Context(), IdentityOf(c).Workspace.ID, c.QueryParams(), userLocation(c))
 }
 
 // parseDay reads a yyyy-mm-dd day in loc; empty gives the default.
@@ -129,7 +133,7 @@ func parseDay(s string, loc *time.Location, def time.Time) (time.Time, error) {
 
 // ShowReportPage shows the attribution report.
 func (h *Handlers) ShowReportPage(c echo.Context) error {
-	q, ok, err := h.parseReportQuery(c)
+	q, ok, err := h.reportQueryOf(c)
 	if err != nil {
 		return err
 	}
@@ -315,7 +319,7 @@ func dayBars(days []store.DayCount, from, to time.Time) ([]views.DayBar, int) {
 // ExportReportCSV downloads the report as shown, every model's credit and, when compared,
 // the previous period's.
 func (h *Handlers) ExportReportCSV(c echo.Context) error {
-	q, ok, err := h.parseReportQuery(c)
+	q, ok, err := h.reportQueryOf(c)
 	if err != nil {
 		return err
 	}
@@ -381,7 +385,7 @@ func slugify(s string) string {
 
 // ShowCreditedLeads is the drill-down: the leads whose crossings one value was credited for.
 func (h *Handlers) ShowCreditedLeads(c echo.Context) error {
-	q, ok, err := h.parseReportQuery(c)
+	q, ok, err := h.reportQueryOf(c)
 	if err != nil {
 		return err
 	}
@@ -441,6 +445,21 @@ func (h *Handlers) renderMilestones(c echo.Context, status int, form views.Miles
 	}
 	for _, l := range rs.Labels {
 		v.Labels = append(v.Labels, l.Name)
+	}
+	subs, err := h.Store.ReportSubscriptions(ctx, ws, IdentityOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	loc := userLocation(c)
+	for _, sub := range subs {
+		r := views.ScheduledReport{ID: sub.ID, When: views.FormatTimeIn(&sub.NextAt, loc), Last: "not yet"}
+		dim, _ := attribution.ParseDimension(sub.Dimension)
+		model, _ := attribution.ModelByKey(sub.Model)
+		r.What = sub.Milestone + " by " + strings.ToLower(dim.Label()) + ", " + modelHead(model) + ", " + sub.Frequency
+		if sub.LastSentAt != nil {
+			r.Last = views.FormatTimeIn(sub.LastSentAt, loc)
+		}
+		v.Scheduled = append(v.Scheduled, r)
 	}
 	for _, m := range ms {
 		row := views.MilestoneRowView{ID: m.ID, Name: m.Name, Describe: m.Milestone().Describe(m.ScoreName.String), Crossings: m.Crossings,
@@ -549,4 +568,82 @@ func (h *Handlers) SaveAttributionSettings(c echo.Context) error {
 	h.Pipeline.JobQueued()
 	h.flash(c, "success", "Settings saved. Reports are recomputed with them in the background.")
 	return c.Redirect(http.StatusSeeOther, "/reports/milestones")
+}
+
+// SubscribeReport schedules the report as shown (its milestone, dimension and model) by email
+// to the signed-in person, weekly or monthly.
+func (h *Handlers) SubscribeReport(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read; reload the page and try again.")
+	}
+	q, ok, err := h.parseReportQuery(c.Request().Context(), IdentityOf(c).Workspace.ID, form, userLocation(c))
+	if err != nil {
+		return err
+	}
+	freq := c.FormValue("frequency")
+	if !ok || (freq != attribution.Weekly && freq != attribution.Monthly) {
+		return echo.NewHTTPError(http.StatusBadRequest, "Choose weekly or monthly for a report of one of your milestones.")
+	}
+	id := IdentityOf(c)
+	if err := h.Store.SubscribeReport(c.Request().Context(), store.ReportSubscription{WorkspaceID: id.Workspace.ID, UserID: id.User.ID,
+		MilestoneID: q.Milestone.ID, Dimension: string(q.Dimension), Model: q.Model.Key(), Frequency: freq,
+		NextAt: attribution.NextReport(freq, time.Now())}); err != nil {
+		return err
+	}
+	msg := "You will get this report by email every " + map[string]string{attribution.Weekly: "Monday", attribution.Monthly: "1st of the month"}[freq] + "."
+	if h.Notify == nil || !h.Notify.EmailEnabled() {
+		msg += " This server has no email server set yet (PEREGRINE_SMTP_URL): reports wait until it has."
+	}
+	h.flash(c, "success", msg)
+	return c.Redirect(http.StatusSeeOther, "/reports?"+q.values().Encode())
+}
+
+// UnsubscribeReport stops one of the signed-in person's scheduled reports.
+func (h *Handlers) UnsubscribeReport(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound, "There is no such scheduled report.")
+	}
+	who := IdentityOf(c)
+	if err := h.Store.Unsubscribe(c.Request().Context(), who.Workspace.ID, who.User.ID, id); errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "There is no such scheduled report (it may have been stopped already).")
+	} else if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Scheduled report stopped.")
+	return c.Redirect(http.StatusSeeOther, "/reports/milestones")
+}
+
+// ReportMailOf builds a scheduled report's email for the period that just ended, compared
+// with the period before. base is the workspace's address for links.
+func ReportMailOf(ctx context.Context, st *store.Store, sub store.ReportSubscription, person, workspace, base string, now time.Time) (views.ReportMail, error) {
+	m, err := st.MilestoneByID(ctx, sub.WorkspaceID, sub.MilestoneID)
+	if err != nil {
+		return views.ReportMail{}, err
+	}
+	dim, _ := attribution.ParseDimension(sub.Dimension)
+	model, _ := attribution.ModelByKey(sub.Model)
+	from, to := attribution.ReportPeriod(sub.Frequency, now)
+	q := reportQuery{Milestone: m, Dimension: dim, Model: model, From: from, To: to.AddDate(0, 0, -1), Compare: true}
+	r, err := st.AttributionReport(ctx, q.store(sub.WorkspaceID))
+	if err != nil {
+		return views.ReportMail{}, err
+	}
+	prev, err := st.AttributionReport(ctx, q.previous(sub.WorkspaceID))
+	if err != nil {
+		return views.ReportMail{}, err
+	}
+	rows, _ := reportRows(q, r, prev)
+	mail := views.ReportMail{Workspace: workspace, Person: person, Milestone: m.Name, Dimension: dim.Label(), Model: modelHead(model),
+		Period: "from " + from.Format(time.DateOnly) + " to " + q.To.Format(time.DateOnly), Crossings: r.Crossings, Leads: r.Leads,
+		Accounts: r.Accounts, PrevCrossings: prev.Crossings, Link: base + "/reports?" + q.values().Encode(), ManageLink: base + "/reports/milestones"}
+	for i, x := range rows {
+		if i == 10 {
+			mail.More = len(rows) - 10
+			break
+		}
+		mail.Rows = append(mail.Rows, views.ReportMailRow{Value: x.Value, Credit: x.Selected, Delta: x.Delta, Leads: x.Leads})
+	}
+	return mail, nil
 }

@@ -208,3 +208,44 @@ func (m DigestMail) Text() string {
 
 // Component is the digest's HTML part.
 func (m DigestMail) Component() templ.Component { return DigestEmail(m) }
+
+// ReportMail is a scheduled attribution report.
+type ReportMail struct {
+	Workspace, Person, Milestone, Dimension, Model, Period string
+	Crossings, Leads, Accounts                             int
+	PrevCrossings                                          int
+	Rows                                                   []ReportMailRow
+	More                                                   int // rows left out
+	Link, ManageLink                                       string
+}
+
+// ReportMailRow is a line of the report email: a value, its credit and the change.
+type ReportMailRow struct {
+	Value, Credit, Delta string
+	Leads                int
+}
+
+// Component is the report's HTML part.
+func (m ReportMail) Component() templ.Component { return ReportEmail(m) }
+
+// Subject of the report email.
+func (m ReportMail) Subject() string {
+	return m.Milestone + " attribution, " + m.Period + ": " + count(m.Crossings) + " crossings"
+}
+
+// Text is the report's plain-text part.
+func (m ReportMail) Text() string {
+	var b bytes.Buffer
+	b.WriteString("Hello " + m.Person + ", here is your " + m.Milestone + " report for " + m.Workspace + ", " + m.Period + ".\n\n")
+	b.WriteString(count(m.Crossings) + " crossings (" + count(m.PrevCrossings) + " the period before), " + count(m.Leads) + " leads, " +
+		count(m.Accounts) + " accounts influenced.\n\n")
+	b.WriteString(m.Dimension + ", credit by " + m.Model + ":\n")
+	for _, r := range m.Rows {
+		b.WriteString("  " + r.Value + ": " + r.Credit + " (" + r.Delta + ")\n")
+	}
+	if m.More > 0 {
+		b.WriteString("  … and " + count(m.More) + " more\n")
+	}
+	b.WriteString("\nThe full report: " + m.Link + "\nStop or change scheduled reports: " + m.ManageLink + "\n")
+	return b.String()
+}

@@ -35,6 +35,9 @@ type ReportView struct {
 	Lookback     int
 	HalfLife     string
 	TopNote      string // when rows were left out of the chart
+	MilestoneID  string
+	DimensionKey string
+	ModelKey     string
 }
 
 // ReportTotals are a period's crossings.
@@ -114,6 +117,13 @@ type MilestonesView struct {
 	Lookback   string
 	HalfLife   string
 	Errors     FormErrors
+	Scheduled  []ScheduledReport
+}
+
+// ScheduledReport is one of the person's report emails.
+type ScheduledReport struct {
+	ID               int64
+	What, When, Last string
 }
 
 // MilestoneRowView is one milestone of the list.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/peregrine-scoring/peregrine/domain/attribution"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -157,4 +158,72 @@ func gradeText(g string) string {
 		return ""
 	}
 	return " · grade " + g
+}
+
+// sweepReports queues a report-email job for every scheduled report whose time has come.
+func sweepReports(st *store.Store) func(ctx context.Context, job store.Job) (time.Time, error) {
+	return func(ctx context.Context, _ store.Job) (time.Time, error) {
+		due, err := st.ReportsDue(ctx, time.Now())
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, d := range due {
+			if err := st.EnqueueJob(ctx, nil, d.WorkspaceID, store.JobReportEmail, strconv.FormatInt(d.ID, 10), time.Now()); err != nil {
+				return time.Time{}, err
+			}
+		}
+		return time.Time{}, nil
+	}
+}
+
+// mailReport is the report-email job: the scheduled report for the period just ended, mailed
+// to its person and moved to its next time in one transaction (a run after a crash finds it
+// not due and sends nothing twice). A deactivated person's reports wait.
+func mailReport(st *store.Store, p *ingest.Pipeline) func(ctx context.Context, job store.Job) (time.Time, error) {
+	return func(ctx context.Context, job store.Job) (time.Time, error) {
+		id, err := strconv.ParseInt(job.Key, 10, 64)
+		if err != nil {
+			return time.Time{}, err
+		}
+		sub, err := st.ReportSubscriptionByID(ctx, job.WorkspaceID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return time.Time{}, nil
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		now := time.Now()
+		if sub.NextAt.After(now) {
+			return time.Time{}, nil
+		}
+		u, err := st.UserByID(ctx, job.WorkspaceID, sub.UserID)
+		if err != nil || !u.Active {
+			return time.Time{}, err
+		}
+		ws, err := st.WorkspaceByID(ctx, job.WorkspaceID)
+		if err != nil {
+			return time.Time{}, err
+		}
+		mail, err := handlers.ReportMailOf(ctx, st, sub, u.Name, ws.Name, p.Salesforce.BaseURL(ctx, ws.ID), now)
+		if err != nil {
+			return time.Time{}, err
+		}
+		sent := false
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			if sent, err = tx.ReportSent(ctx, ws.ID, sub.ID, now, attribution.NextReport(sub.Frequency, now)); err != nil || !sent {
+				return err
+			}
+			e, err := views.EmailOf(ctx, u.Email, ws.Name, mail)
+			if err != nil {
+				return err
+			}
+			_, err = p.Notify.QueueEmail(ctx, tx, ws.ID, model.DeliveryReport, nil, e)
+			return err
+		})
+		if err == nil && sent {
+			p.Notify.Queued()
+		}
+		return time.Time{}, err
+	}
 }

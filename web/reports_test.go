@@ -253,3 +253,66 @@ func TestDashboard(t *testing.T) {
 	}
 	assertStatus(t, sam.get("/reports"), http.StatusForbidden)
 }
+
+// TestScheduledReportEmail: a marketer schedules the report shown; when its Monday comes the
+// sweep mails it once, for the week just ended, and moves it to the next Monday; stopping it
+// removes it.
+func TestScheduledReportEmail(t *testing.T) {
+	s, smtp := mailServer(t)
+	ada := s.browser(t)
+	signUp(t, ada, "ada@acme.example")
+	ctx := context.Background()
+	acme, _ := s.Store.WorkspaceBySlug(ctx, "acme")
+	token, _, _ := ingest.CreateToken(ctx, s.Store, acme.ID, model.TokenKindCurrents, "Braze", nil)
+	postCurrents(t, s.URL, token, personOpens(t, "nora", "Spring", 0, 3, time.Now().Add(-50*time.Hour)), nil)
+	waitFor(t, "scoring", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM activities`) == 3 && countRows(t, s, `SELECT count(*) FROM scoring_queue`) == 0
+	})
+	var mainScore int64
+	s.DB.QueryRow(`SELECT id FROM score_names WHERE workspace_id = $1 AND is_main`, acme.ID).Scan(&mainScore)
+	assertStatus(t, ada.post("/reports/milestones", url.Values{"name": {"MQL"}, "kind": {"score"}, "score": {itoa(mainScore)}, "threshold": {"2.5"}}), http.StatusSeeOther)
+	waitFor(t, "the back-fill", func() bool { return countRows(t, s, `SELECT count(*) FROM milestone_crossings`) == 1 })
+	var mql int64
+	s.DB.QueryRow(`SELECT id FROM milestones`).Scan(&mql)
+
+	if page := ada.get("/reports?milestone=" + itoa(mql)); !strings.Contains(page.body, "Email me this report") {
+		t.Fatal("the report offers no schedule")
+	}
+	assertStatus(t, ada.post("/reports/subscriptions", url.Values{"milestone": {itoa(mql)}, "by": {"channel"}, "model": {"u"}, "frequency": {"daily"}}), http.StatusBadRequest)
+	r := ada.post("/reports/subscriptions", url.Values{"milestone": {itoa(mql)}, "by": {"channel"}, "model": {"u"}, "frequency": {"weekly"}})
+	assertStatus(t, r, http.StatusSeeOther)
+	ada.post("/reports/subscriptions", url.Values{"milestone": {itoa(mql)}, "by": {"channel"}, "model": {"u"}, "frequency": {"weekly"}})
+	if n := countRows(t, s, `SELECT count(*) FROM report_subscriptions WHERE extract(isodow FROM next_at) = 1`); n != 1 {
+		t.Fatalf("%d Monday subscriptions", n)
+	}
+	if page := ada.get("/reports/milestones"); !strings.Contains(page.body, "MQL by channel, U-shaped, weekly") {
+		t.Fatal("the schedule is not listed")
+	}
+
+	// Monday has come.
+	pgtest.Exec(t, s.DB, `UPDATE report_subscriptions SET next_at = now() - interval '1 minute'`)
+	pgtest.Exec(t, s.DB, `UPDATE jobs SET run_after = now() WHERE kind = 'sweep-reports'`)
+	s.Pipeline.JobQueued()
+	m := mailsTo(t, smtp, "ada@acme.example", 1)
+	mail := m[len(m)-1]
+	if !strings.Contains(mail.Text, "MQL report for Acme") || !strings.Contains(mail.Text, "Channel, credit by U-shaped") ||
+		!strings.Contains(mail.Text, "Email: 1.0") || !strings.Contains(mail.HTML, "/reports?") {
+		t.Fatalf("report email:\n%s", mail.Text)
+	}
+	waitFor(t, "the next Monday", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM report_subscriptions WHERE next_at > now() AND last_sent_at IS NOT NULL`) == 1
+	})
+	// A sweep run again sends nothing more.
+	pgtest.Exec(t, s.DB, `UPDATE jobs SET run_after = now() WHERE kind = 'sweep-reports'`)
+	s.Pipeline.JobQueued()
+	waitFor(t, "the sweep", func() bool { return countRows(t, s, `SELECT count(*) FROM jobs WHERE kind = 'sweep-reports' AND run_after > now()`) == 1 })
+	if n := countRows(t, s, `SELECT count(*) FROM deliveries WHERE kind = 'report'`); n != 1 {
+		t.Fatalf("%d report emails", n)
+	}
+	var id int64
+	s.DB.QueryRow(`SELECT id FROM report_subscriptions`).Scan(&id)
+	assertStatus(t, ada.post("/reports/subscriptions/"+itoa(id)+"/delete", nil), http.StatusSeeOther)
+	if n := countRows(t, s, `SELECT count(*) FROM report_subscriptions`); n != 0 {
+		t.Fatal("the schedule was not stopped")
+	}
+}

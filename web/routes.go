@@ -156,6 +156,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/reports/milestones", h.CreateMilestone, marketing...)
 	e.POST("/reports/milestones/:id/delete", h.DeleteMilestone, marketing...)
 	e.POST("/reports/settings", h.SaveAttributionSettings, marketing...)
+	e.POST("/reports/subscriptions", h.SubscribeReport, marketing...)
+	e.POST("/reports/subscriptions/:id/delete", h.UnsubscribeReport, marketing...)
 	e.GET("/settings/event-properties", h.ShowEventPropertiesPage, marketing...)
 	e.POST("/settings/event-properties", h.AddEventProperty, marketing...)
 	e.POST("/settings/event-properties/delete", h.DeleteEventProperty, marketing...)

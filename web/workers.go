@@ -44,6 +44,7 @@ const (
 	SweepSnapshots = "sweep-list-snapshots" // every 15 minutes, migration 0008
 	SweepVisitors  = "sweep-visitors"       // hourly, migration 0016
 	SweepDigests   = "sweep-digests"        // every 15 minutes, migration 0022
+	SweepReports   = "sweep-reports"        // every 15 minutes, migration 0026
 )
 
 // NewWorkers assembles everything Peregrine runs in the background — this function is the
@@ -59,7 +60,7 @@ const (
 //	deliveries      emails, Slack messages and webhooks: alerts, invitations,
 //	                password-reset links, tests (one per claim)
 //	jobs            re-scoring after rule changes, milestone back-fills and attribution
-//	                rebuilds, refreshing aged scores, temperatures,
+//	                rebuilds, scheduled report emails, refreshing aged scores, temperatures,
 //	                Salesforce reconciliation and pulls, password-reset links, the sweeps
 //	                that queue them, and
 //	                the hourly removal of expired sessions and of anonymous website
@@ -99,6 +100,8 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	jobs.Register(handlers.JobPasswordReset, mailPasswordResets(st, p))
 	jobs.Register(handlers.JobDigest, mailDigest(st, p))
 	jobs.Register(SweepDigests, sweepDigests(st))
+	jobs.Register(store.JobReportEmail, mailReport(st, p))
+	jobs.Register(SweepReports, sweepReports(st))
 	jobs.Register(SweepRefresh, p.Scoring.SweepRefresh)
 	jobs.Register(SweepReheat, p.Scoring.SweepReheat)
 	jobs.Register(SweepReconcile, p.Salesforce.SweepReconcile)

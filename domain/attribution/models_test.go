@@ -266,3 +266,28 @@ func TestMilestoneValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestReportSchedule(t *testing.T) {
+	wed := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) // a Wednesday
+	if got := NextReport(Weekly, wed); !got.Equal(time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)) {
+		t.Errorf("weekly after Wednesday: %v", got)
+	}
+	mon := time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
+	if got := NextReport(Weekly, mon); !got.Equal(mon.AddDate(0, 0, 7)) {
+		t.Errorf("weekly at its own time: %v", got)
+	}
+	if got := NextReport(Monthly, wed); !got.Equal(time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)) {
+		t.Errorf("monthly: %v", got)
+	}
+	if got := NextReport(Monthly, time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC)); !got.Equal(time.Date(2027, 1, 1, 7, 0, 0, 0, time.UTC)) {
+		t.Errorf("monthly over the year's end: %v", got)
+	}
+	from, to := ReportPeriod(Weekly, mon)
+	if !from.Equal(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)) || !to.Equal(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("weekly period %v – %v", from, to)
+	}
+	from, to = ReportPeriod(Monthly, time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC))
+	if !from.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || !to.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("monthly period %v – %v", from, to)
+	}
+}

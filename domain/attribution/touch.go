@@ -161,3 +161,40 @@ func Credits(touches []Touch, crossed, created time.Time, s Settings) []Credit {
 func trimFloat(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
+
+// Report email frequencies.
+const (
+	Weekly  = "weekly"
+	Monthly = "monthly"
+)
+
+// NextReport is when a scheduled report is next sent after now: Mondays (weekly) or the 1st
+// of the month (monthly), at 07:00 UTC.
+func NextReport(frequency string, now time.Time) time.Time {
+	now = now.UTC()
+	if frequency == Monthly {
+		next := time.Date(now.Year(), now.Month(), 1, 7, 0, 0, 0, time.UTC)
+		if !next.After(now) {
+			next = next.AddDate(0, 1, 0)
+		}
+		return next
+	}
+	days := (int(time.Monday) - int(now.Weekday()) + 7) % 7
+	next := time.Date(now.Year(), now.Month(), now.Day()+days, 7, 0, 0, 0, time.UTC)
+	if !next.After(now) {
+		next = next.AddDate(0, 0, 7)
+	}
+	return next
+}
+
+// ReportPeriod is the period a report sent at `at` covers: the 7 days before (weekly) or the
+// previous calendar month (monthly), as [from, to) in UTC days.
+func ReportPeriod(frequency string, at time.Time) (from, to time.Time) {
+	at = at.UTC()
+	day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+	if frequency == Monthly {
+		to = time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return to.AddDate(0, -1, 0), to
+	}
+	return day.AddDate(0, 0, -7), day
+}

@@ -188,6 +188,7 @@ const (
 	DeliveryPasswordReset = "password_reset"
 	DeliveryTest          = "test"
 	DeliveryDigest        = "digest"
+	DeliveryReport        = "report" // a scheduled attribution report
 )
 
 // Delivery states.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/attribution"
+	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
 )
@@ -16,18 +17,21 @@ import (
 // milestoneSeed is what seedMilestones gives a tenant: a label milestone with one crossing of
 // the tenant's lead, credited to a campaign.
 type milestoneSeed struct {
-	milestone int64
-	crossing  store.CrossingRow
+	milestone    int64
+	crossing     store.CrossingRow
+	subscription int64
+	admin        int64
+	lead         int64
 }
 
-func seedMilestones(t *testing.T, st *store.Store, b tenant) milestoneSeed {
+func seedMilestones(t *testing.T, st *store.Store, db *sql.DB, b tenant) milestoneSeed {
 	t.Helper()
 	ctx := context.Background()
 	id, err := st.CreateMilestone(ctx, b.ws.ID, attribution.Milestone{Name: "b-milestone", Kind: attribution.KindLabel, Value: "b-label"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := milestoneSeed{milestone: id}
+	s := milestoneSeed{milestone: id, admin: b.admin.ID, lead: b.lead.ID}
 	at := time.Now().UTC().Truncate(time.Second)
 	err = st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertCrossings(ctx, b.ws.ID, []attribution.Crossing{{MilestoneID: id, LeadID: b.lead.ID, At: at}}); err != nil {
@@ -47,6 +51,20 @@ func seedMilestones(t *testing.T, st *store.Store, b tenant) milestoneSeed {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := st.AddCounters(ctx, []model.Counter{{WorkspaceID: b.ws.ID, Hour: time.Now().Truncate(time.Hour), Metric: model.MetricReceived,
+		EventType: "web", Count: 777777}}); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, db, `UPDATE leads SET owner_email = 'b-owner@b.example' WHERE workspace_id = $1`, b.ws.ID)
+	if err := st.SubscribeReport(ctx, store.ReportSubscription{WorkspaceID: b.ws.ID, UserID: b.admin.ID, MilestoneID: id, Dimension: "campaign",
+		Model: "linear", Frequency: "weekly", NextAt: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	subs, err := st.ReportSubscriptions(ctx, b.ws.ID, b.admin.ID)
+	if err != nil || len(subs) != 1 {
+		t.Fatalf("seeded subscription not read: %v %v", subs, err)
+	}
+	s.subscription = subs[0].ID
 	return s
 }
 
@@ -83,6 +101,46 @@ func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[st
 			r, err := st.AttributionReport(ctx, store.ReportQuery{WorkspaceID: wsA, MilestoneID: b.milestone, Dimension: attribution.ByCampaign,
 				From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
 			return errors.Join(err, none("credits", len(r.Rows)+r.Crossings))
+		},
+		"SubscribeReport": func() error {
+			// A's admin asking for B's milestone gets nothing scheduled.
+			err := st.SubscribeReport(ctx, store.ReportSubscription{WorkspaceID: wsA, UserID: b.admin, MilestoneID: b.milestone, Dimension: "page",
+				Model: "first", Frequency: "monthly", NextAt: time.Now()})
+			if subs, _ := st.ReportSubscriptions(ctx, wsA, b.admin); len(subs) != 0 {
+				return errors.New("scheduled B's report in A")
+			}
+			return err
+		},
+		"ReportSubscriptions": func() error {
+			subs, err := st.ReportSubscriptions(ctx, wsA, b.admin)
+			return errors.Join(err, none("scheduled reports", len(subs)))
+		},
+		"ReportSubscriptionByID": func() error { _, err := st.ReportSubscriptionByID(ctx, wsA, b.subscription); return notFound(err) },
+		"Unsubscribe":            func() error { return notFound(st.Unsubscribe(ctx, wsA, b.admin, b.subscription)) },
+		"Dashboard": func() error {
+			d, err := st.Dashboard(ctx, store.DashboardScope{WorkspaceID: wsA}, 0, time.Now())
+			for _, l := range append(d.NewHot, d.Movers...) {
+				if l.ID == b.lead {
+					return errors.New("named B's lead")
+				}
+			}
+			return err
+		},
+		"OwnsLeads": func() error {
+			owns, err := st.OwnsLeads(ctx, wsA, "b-owner@b.example")
+			if owns {
+				return errors.New("found B's leads")
+			}
+			return err
+		},
+		"PipelineHealth": func() error {
+			p, err := st.PipelineHealth(ctx, wsA, time.Now().Add(-48*time.Hour))
+			for _, d := range p.Days {
+				if d.Count >= 777777 {
+					return errors.New("counted B's events")
+				}
+			}
+			return err
 		},
 		"AttributionLeads": func() error {
 			ls, err := st.AttributionLeads(ctx, store.ReportQuery{WorkspaceID: wsA, MilestoneID: b.milestone, Dimension: attribution.ByCampaign,
@@ -147,5 +205,12 @@ func milestoneTxCases(t *testing.T, db *sql.DB, ctx context.Context, wsA int64, 
 			return nil
 		},
 		"AttributionSettings": func(tx *store.Tx) error { _, err := tx.AttributionSettings(ctx, wsA); return err },
+		"ReportSent": func(tx *store.Tx) error {
+			sent, err := tx.ReportSent(ctx, wsA, d.subscription, time.Now(), time.Now().Add(time.Hour))
+			if sent {
+				return errors.New("moved B's scheduled report")
+			}
+			return err
+		},
 	}
 }

@@ -1143,7 +1143,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 	for name, c := range webIsolationCases(t, st, db, wsA, b, bWeb) {
 		cases[name] = c
 	}
-	for name, c := range milestoneIsolationCases(st, wsA, seedMilestones(t, st, b)) {
+	for name, c := range milestoneIsolationCases(st, wsA, seedMilestones(t, st, db, b)) {
 		cases[name] = c
 	}
 	for name, c := range deliveryIsolationCases(st, wsA, b, seedDeliveries(t, st, b, true)) {
@@ -1173,6 +1173,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"DeleteOldListSnapshots":   "server-wide sweep of list snapshots older than an hour (TestLeadPagingOverMovingScores)",
 		"DeleteExpiredVisitors":    "server-wide sweep of anonymous browsers past their site's retention (TestVisitorRetention)",
 		"UsersDueForDigest":        "server-wide sweep for digests due; returns workspace and user ids (TestDigests)",
+		"ReportsDue":               "server-wide sweep for scheduled reports due; returns workspace and subscription ids (TestScheduledReportEmail)",
 		"SetPoolSize":              "sizes the connection pool", "PoolSize": "",
 		"Fingerprint": "test-only digest of a workspace (export_test.go)",
 	}
@@ -1466,7 +1467,7 @@ func TestTxIsolation(t *testing.T) {
 	for name, c := range webTxCases(ctx, wsA, a, b, bWeb, ids.rescoreJob) {
 		cases[name] = c
 	}
-	for name, c := range milestoneTxCases(t, db, ctx, wsA, a, b, seedMilestones(t, st, b)) {
+	for name, c := range milestoneTxCases(t, db, ctx, wsA, a, b, seedMilestones(t, st, db, b)) {
 		cases[name] = c
 	}
 	for name, c := range deliveryTxCases(ctx, wsA, a, b, seedDeliveries(t, st, a, false), seedDeliveries(t, st, b, true)) {
