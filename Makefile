@@ -9,7 +9,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 CHROMIUM    ?= /usr/bin/chromium
 DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
 
-.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring bench-tracker bench-alerts update-crawlers update-vendor clean
+.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring bench-tracker bench-alerts bench-reports update-crawlers update-vendor clean
 
 help:
 	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -106,6 +106,7 @@ bench: postgres build
 	$(MAKE) bench-scoring
 	$(MAKE) bench-tracker
 	$(MAKE) bench-alerts
+	$(MAKE) bench-reports
 
 # The website tracker's collect endpoint: hits/s acknowledged while the default rules score in
 # the background, and the delay from a form submission to the lead's score.
@@ -115,6 +116,10 @@ bench-tracker: postgres
 # Alerts: delay from a qualifying event to its email and webhook at 100 events a second.
 bench-alerts: postgres
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkAlertDelay$$' -benchtime 1x -timeout 30m ./web/
+
+# Reports: crediting crossings, attribution reports and the dashboard on 100,000 leads.
+bench-reports: postgres
+	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkReports$$' -benchtime 1x -timeout 30m ./domain/milestones/
 
 bench-scoring: postgres
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkScoring$$' -benchtime 1x -timeout 60m ./domain/scoring/

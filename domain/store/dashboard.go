@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // DashboardScope is whose leads the dashboard counts: the workspace's, or one owner's.
@@ -64,9 +66,53 @@ func (sc DashboardScope) ownerFilter() string {
 
 // Dashboard reads the home page's figures: one pass over the leads for the distributions,
 // index ranges for new hot leads and active people, and the last week of the score ledger
-// (a BRIN range on its creation time) for the movers.
+// (a BRIN range on its creation time) for the movers. The four reads run at once, each on
+// its own connection.
 func (s *Store) Dashboard(ctx context.Context, sc DashboardScope, mainScoreID int64, now time.Time) (Dashboard, error) {
 	var d Dashboard
+	week := now.Add(-7 * 24 * time.Hour)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.distributions(ctx, sc, &d) })
+	g.Go(func() error { return s.newHot(ctx, sc, week, &d) })
+	g.Go(func() error { return s.movers(ctx, sc, mainScoreID, week, &d) })
+	g.Go(func() error {
+		if err := s.db.SelectContext(ctx, &d.Accounts, `WITH active AS (
+				SELECT l.account_id, count(*) AS active FROM leads l
+				WHERE l.workspace_id = $1 AND `+sc.ownerFilter()+` AND l.last_activity_at >= $3 AND l.account_id IS NOT NULL
+				GROUP BY l.account_id ORDER BY count(*) DESC, l.account_id LIMIT 6)
+			SELECT a.id, a.domain, a.name, a.main_score, a.temperature, x.active
+			FROM active x JOIN accounts a ON a.workspace_id = $1 AND a.id = x.account_id
+			ORDER BY x.active DESC, a.main_score DESC, a.id`, sc.WorkspaceID, sc.OwnerEmail, week); err != nil {
+			return fmt.Errorf("store: unable to read accounts heating up: %w", err)
+		}
+		return nil
+	})
+	return d, g.Wait()
+}
+
+// movers reads the leads whose main score moved most since a time (both ways), from the
+// ledger. Without an owner the 8 are chosen before reading any lead.
+func (s *Store) movers(ctx context.Context, sc DashboardScope, mainScoreID int64, since time.Time, d *Dashboard) error {
+	top := `ORDER BY abs(sum(g.after - g.before)) DESC, g.lead_id LIMIT 8`
+	if sc.OwnerEmail != "" {
+		top = ""
+	}
+	if err := s.db.SelectContext(ctx, &d.Movers, `WITH moved AS (
+			SELECT g.lead_id, sum(g.after - g.before) AS change FROM score_ledger g
+			WHERE g.workspace_id = $1 AND g.kind = 'score' AND g.score_id = $4 AND g.created_at >= $3
+			GROUP BY g.lead_id HAVING abs(sum(g.after - g.before)) >= 0.5 `+top+`)
+		SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.main_score, l.grade, l.temperature, NULL::timestamptz AS since,
+			round(m.change::numeric, 1)::float8 AS change
+		FROM moved m JOIN leads l ON l.workspace_id = $1 AND l.id = m.lead_id
+		WHERE `+sc.ownerFilter()+`
+		ORDER BY abs(m.change) DESC, l.id LIMIT 8`, sc.WorkspaceID, sc.OwnerEmail, since, mainScoreID); err != nil {
+		return fmt.Errorf("store: unable to read the biggest movers: %w", err)
+	}
+	return nil
+}
+
+// distributions counts the leads by temperature, grade and band of 10 points.
+func (s *Store) distributions(ctx context.Context, sc DashboardScope, d *Dashboard) error {
 	var rows []struct {
 		Temperature string `db:"temperature"`
 		Grade       string `db:"grade"`
@@ -76,7 +122,7 @@ func (s *Store) Dashboard(ctx context.Context, sc DashboardScope, mainScoreID in
 	if err := s.db.SelectContext(ctx, &rows, `SELECT l.temperature, l.grade, LEAST(GREATEST(floor(l.main_score / 10)::int, -1), 10) AS band,
 			count(*) AS count
 		FROM leads l WHERE l.workspace_id = $1 AND `+sc.ownerFilter()+` GROUP BY 1, 2, 3`, sc.WorkspaceID, sc.OwnerEmail); err != nil {
-		return d, fmt.Errorf("store: unable to count leads: %w", err)
+		return fmt.Errorf("store: unable to count leads: %w", err)
 	}
 	temps, grades, bands := map[string]int{}, map[string]int{}, map[int]int{}
 	for _, r := range rows {
@@ -98,38 +144,22 @@ func (s *Store) Dashboard(ctx context.Context, sc DashboardScope, mainScoreID in
 		}
 		d.Scores = append(d.Scores, Bucket{Key: key, Count: bands[b]})
 	}
-	week := now.Add(-7 * 24 * time.Hour)
+	return nil
+}
+
+// newHot reads the leads that turned hot in the last week, the latest first, and their count.
+func (s *Store) newHot(ctx context.Context, sc DashboardScope, week time.Time, d *Dashboard) error {
 	if err := s.db.GetContext(ctx, &d.NewHotCount, `SELECT count(*) FROM leads l
 		WHERE l.workspace_id = $1 AND `+sc.ownerFilter()+` AND l.hot_since >= $3 AND l.temperature = 'hot'`, sc.WorkspaceID, sc.OwnerEmail, week); err != nil {
-		return d, fmt.Errorf("store: unable to count new hot leads: %w", err)
+		return fmt.Errorf("store: unable to count new hot leads: %w", err)
 	}
 	if err := s.db.SelectContext(ctx, &d.NewHot, `SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.main_score, l.grade,
 			l.temperature, l.hot_since AS since, 0::float8 AS change
 		FROM leads l WHERE l.workspace_id = $1 AND `+sc.ownerFilter()+` AND l.hot_since >= $3 AND l.temperature = 'hot'
 		ORDER BY l.hot_since DESC, l.id DESC LIMIT 8`, sc.WorkspaceID, sc.OwnerEmail, week); err != nil {
-		return d, fmt.Errorf("store: unable to read new hot leads: %w", err)
+		return fmt.Errorf("store: unable to read new hot leads: %w", err)
 	}
-	if err := s.db.SelectContext(ctx, &d.Movers, `WITH moved AS (
-			SELECT g.lead_id, sum(g.after - g.before) AS change FROM score_ledger g
-			WHERE g.workspace_id = $1 AND g.kind = 'score' AND g.score_id = $4 AND g.created_at >= $3
-			GROUP BY g.lead_id)
-		SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.main_score, l.grade, l.temperature, NULL::timestamptz AS since,
-			round(m.change::numeric, 1)::float8 AS change
-		FROM moved m JOIN leads l ON l.workspace_id = $1 AND l.id = m.lead_id
-		WHERE `+sc.ownerFilter()+` AND abs(m.change) >= 0.5
-		ORDER BY abs(m.change) DESC, l.id LIMIT 8`, sc.WorkspaceID, sc.OwnerEmail, week, mainScoreID); err != nil {
-		return d, fmt.Errorf("store: unable to read the biggest movers: %w", err)
-	}
-	if err := s.db.SelectContext(ctx, &d.Accounts, `WITH active AS (
-			SELECT l.account_id, count(*) AS active FROM leads l
-			WHERE l.workspace_id = $1 AND `+sc.ownerFilter()+` AND l.last_activity_at >= $3 AND l.account_id IS NOT NULL
-			GROUP BY l.account_id ORDER BY count(*) DESC, l.account_id LIMIT 6)
-		SELECT a.id, a.domain, a.name, a.main_score, a.temperature, x.active
-		FROM active x JOIN accounts a ON a.workspace_id = $1 AND a.id = x.account_id
-		ORDER BY x.active DESC, a.main_score DESC, a.id`, sc.WorkspaceID, sc.OwnerEmail, week); err != nil {
-		return d, fmt.Errorf("store: unable to read accounts heating up: %w", err)
-	}
-	return d, nil
+	return nil
 }
 
 // OwnsLeads reports whether any lead of the workspace has the owner (by email).
