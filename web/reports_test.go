@@ -305,7 +305,9 @@ func TestScheduledReportEmail(t *testing.T) {
 	// A sweep run again sends nothing more.
 	pgtest.Exec(t, s.DB, `UPDATE jobs SET run_after = now() WHERE kind = 'sweep-reports'`)
 	s.Pipeline.JobQueued()
-	waitFor(t, "the sweep", func() bool { return countRows(t, s, `SELECT count(*) FROM jobs WHERE kind = 'sweep-reports' AND run_after > now()`) == 1 })
+	waitFor(t, "the sweep", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM jobs WHERE kind = 'sweep-reports' AND run_after > now()`) == 1
+	})
 	if n := countRows(t, s, `SELECT count(*) FROM deliveries WHERE kind = 'report'`); n != 1 {
 		t.Fatalf("%d report emails", n)
 	}

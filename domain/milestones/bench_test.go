@@ -71,7 +71,7 @@ func BenchmarkReports(b *testing.B) {
 		took.Round(time.Millisecond), float64(crossings)/took.Seconds())
 	exec(b, db, `ANALYZE`)
 
-	to := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1)
+	to := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
 	for _, d := range attribution.Dimensions {
 		q := store.ReportQuery{WorkspaceID: ws.ID, MilestoneID: mql, Dimension: d, From: to.AddDate(0, 0, -90), To: to}
 		var r store.Report
