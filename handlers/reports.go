@@ -446,6 +446,9 @@ func (h *Handlers) renderMilestones(c echo.Context, status int, form views.Miles
 	for _, l := range rs.Labels {
 		v.Labels = append(v.Labels, l.Name)
 	}
+	if v.Statuses, err = h.Store.LeadStatuses(ctx, ws); err != nil {
+		return err
+	}
 	subs, err := h.Store.ReportSubscriptions(ctx, ws, IdentityOf(c).User.ID)
 	if err != nil {
 		return err
@@ -478,6 +481,7 @@ func (h *Handlers) CreateMilestone(c echo.Context) error {
 	ws := IdentityOf(c).Workspace.ID
 	f := views.MilestoneForm{Name: strings.TrimSpace(c.FormValue("name")), Kind: c.FormValue("kind"), Score: c.FormValue("score"),
 		Threshold: strings.TrimSpace(c.FormValue("threshold")), Label: strings.TrimSpace(c.FormValue("label")), Grade: c.FormValue("grade"),
+		Status: strings.TrimSpace(c.FormValue("status")),
 		Errors: views.FormErrors{}}
 	rs, err := h.Pipeline.Scoring.RuleSet(ctx, ws)
 	if err != nil {
@@ -505,6 +509,8 @@ func (h *Handlers) CreateMilestone(c echo.Context) error {
 		m.Value, field = f.Label, "label"
 	case attribution.KindGrade:
 		m.Value, field = f.Grade, "grade"
+	case attribution.KindStatus:
+		m.Value, field = f.Status, "status"
 	}
 	if len(f.Errors) == 0 {
 		if err := m.Validate(scores); err != nil {

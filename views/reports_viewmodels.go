@@ -114,6 +114,7 @@ type MilestonesView struct {
 	Form       MilestoneForm
 	Scores     []Option
 	Labels     []string
+	Statuses   []string // Salesforce lead statuses seen
 	Lookback   string
 	HalfLife   string
 	Errors     FormErrors
@@ -139,8 +140,8 @@ type MilestoneRowView struct {
 
 // MilestoneForm is the new-milestone form.
 type MilestoneForm struct {
-	Name, Kind, Score, Threshold, Label, Grade string
-	Errors                                     FormErrors
+	Name, Kind, Score, Threshold, Label, Grade, Status string
+	Errors                                             FormErrors
 }
 
 // DashboardView is the home page.

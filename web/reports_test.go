@@ -79,6 +79,11 @@ func TestAttributionReport(t *testing.T) {
 	if !strings.Contains(r.body, "The threshold must be a number") || !strings.Contains(r.body, `value="MQL"`) {
 		t.Fatal("a bad threshold is not explained, or the form lost its input")
 	}
+	r = ada.post("/reports/milestones", url.Values{"name": {"SQL"}, "kind": {"status"}, "status": {" "}})
+	assertStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "Name the Salesforce lead status") {
+		t.Fatal("a missing status is not explained")
+	}
 	if n := countRows(t, s, `SELECT count(*) FROM milestones`); n != 0 {
 		t.Fatalf("%d milestones from bad forms", n)
 	}

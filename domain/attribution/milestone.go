@@ -12,7 +12,8 @@ import (
 const (
 	KindScore = "score" // a named score reaches a threshold (the MQL line)
 	KindLabel = "label" // a label is gained
-	KindGrade = "grade" // the fit grade reaches a letter or better
+	KindGrade  = "grade"  // the fit grade reaches a letter or better
+	KindStatus = "status" // the Salesforce lead status pulled back becomes a value
 )
 
 // Milestone is a line a lead crosses.
@@ -22,7 +23,7 @@ type Milestone struct {
 	Kind      string
 	ScoreID   int64
 	Threshold float64
-	Value     string // the label, or the grade letter
+	Value     string // the label, the grade letter or the status
 }
 
 // Validate names what is wrong with a milestone a person entered, or returns nil. scores
@@ -50,8 +51,12 @@ func (m Milestone) Validate(scores map[int64]bool) error {
 		if gradeRank(m.Value) < 0 || m.Value == "F" {
 			return fmt.Errorf("Choose a grade from A to E.")
 		}
+	case KindStatus:
+		if strings.TrimSpace(m.Value) == "" || len(m.Value) > 100 {
+			return fmt.Errorf("Name the Salesforce lead status, such as “Qualified” (at most 100 characters).")
+		}
 	default:
-		return fmt.Errorf("Choose what the lead must reach: a score, a label or a grade.")
+		return fmt.Errorf("Choose what the lead must reach: a score, a label, a grade or a Salesforce status.")
 	}
 	return nil
 }
@@ -68,7 +73,8 @@ type Change struct {
 }
 
 // Crossed reports whether the change carries the lead over the milestone's line (upward:
-// a lead falling back below crosses again when it climbs back).
+// a lead falling back below crosses again when it climbs back). Statuses cross on the pull
+// (StatusCrossed).
 func (m Milestone) Crossed(c Change) bool {
 	switch m.Kind {
 	case KindScore:
@@ -94,6 +100,8 @@ func (m Milestone) Describe(scoreName string) string {
 		return scoreName + " reaches " + trimFloat(m.Threshold)
 	case KindLabel:
 		return "gains the label “" + m.Value + "”"
+	case KindStatus:
+		return "gets the Salesforce lead status “" + m.Value + "”"
 	default:
 		if m.Value == "A" {
 			return "fit grade reaches A"
@@ -223,4 +231,10 @@ func gradeRank(g string) int {
 		return int(g[0] - 'A')
 	}
 	return -1
+}
+
+// StatusCrossed reports whether a status pulled from Salesforce reaches a status milestone:
+// the lead's status becomes its value (compared without case) from another one.
+func (m Milestone) StatusCrossed(before, after string) bool {
+	return m.Kind == KindStatus && strings.EqualFold(strings.TrimSpace(after), m.Value) && !strings.EqualFold(strings.TrimSpace(before), m.Value)
 }

@@ -220,6 +220,16 @@ func TestMilestoneCrossing(t *testing.T) {
 	}
 }
 
+func TestStatusCrossed(t *testing.T) {
+	q := Milestone{Kind: KindStatus, Value: "Qualified"}
+	if !q.StatusCrossed("Working", "qualified") || !q.StatusCrossed("", "Qualified") || q.StatusCrossed("Qualified", "QUALIFIED") || q.StatusCrossed("Qualified", "Converted") {
+		t.Fatal("status crossing")
+	}
+	if (Milestone{Kind: KindLabel, Value: "Qualified"}).StatusCrossed("", "Qualified") {
+		t.Fatal("a label milestone crossed by a status")
+	}
+}
+
 // History back-fill finds the crossing inside a line covering several activities and judges
 // a pass as a whole.
 func TestFromLedger(t *testing.T) {
@@ -259,7 +269,9 @@ func TestMilestoneValidate(t *testing.T) {
 		{Milestone{Name: "Hot", Kind: KindLabel, Value: " "}, false},
 		{Milestone{Name: "Fit", Kind: KindGrade, Value: "B"}, true},
 		{Milestone{Name: "Fit", Kind: KindGrade, Value: "F"}, false},
-		{Milestone{Name: "X", Kind: "status", Value: "Qualified"}, false},
+		{Milestone{Name: "SQL", Kind: KindStatus, Value: "Qualified"}, true},
+		{Milestone{Name: "SQL", Kind: KindStatus, Value: ""}, false},
+		{Milestone{Name: "X", Kind: "stage", Value: "Won"}, false},
 	} {
 		if err := c.m.Validate(scores); (err == nil) != c.ok {
 			t.Errorf("%+v: %v", c.m, err)

@@ -83,7 +83,11 @@ func (p *Pusher) pull(ctx context.Context, ws int64) (int, error) {
 		target, known := targets[person.Email]
 		people[i] = KeepOwnValues(person, target, known, maps, settings.Placeholder)
 	}
-	if _, _, err := p.Store.SavePulled(ctx, ws, settings.PullObject, people, leads.CompanyDomain, mark, sess.Calls(), ""); err != nil {
+	var statuses store.StatusHook
+	if p.Milestones != nil {
+		statuses = p.Milestones.RecordStatuses
+	}
+	if _, _, err := p.Store.SavePulled(ctx, ws, settings.PullObject, people, leads.CompanyDomain, mark, sess.Calls(), "", statuses); err != nil {
 		return 0, err
 	}
 	return len(rows), nil
@@ -95,7 +99,7 @@ func (p *Pusher) pull(ctx context.Context, ws int64) (int, error) {
 func pullQuery(settings model.SyncSettings, desc salesforce.Describe) (string, error) {
 	has := func(f string) bool { _, ok := desc.Field(f); return ok }
 	fields := []string{"Id", "Email", "FirstName", "LastName", "Title", "SystemModstamp"}
-	for _, f := range []string{"Company", "Industry", "NumberOfEmployees", "Country", "MailingCountry"} {
+	for _, f := range []string{"Company", "Industry", "NumberOfEmployees", "Country", "MailingCountry", "Status"} {
 		if has(f) {
 			fields = append(fields, f)
 		}
@@ -141,7 +145,7 @@ func pulledPeople(rows []map[string]any) ([]model.PulledPerson, *model.PullMark)
 		}
 		person := model.PulledPerson{SalesforceID: str(r["Id"]), Email: email, FirstName: str(r["FirstName"]), LastName: str(r["LastName"]),
 			Title: str(r["Title"]), Company: str(r["Company"]), Industry: str(r["Industry"]), Country: firstOf(str(r["Country"]), str(r["MailingCountry"])),
-			Modified: parseTime(r["SystemModstamp"])}
+			Status: str(r["Status"]), Modified: parseTime(r["SystemModstamp"])}
 		if emp, ok := r["NumberOfEmployees"].(float64); ok {
 			e := int(emp)
 			person.Employees = &e
@@ -221,7 +225,7 @@ func (p *Pusher) recordPullFailure(ctx context.Context, ws int64, st model.SyncS
 		}
 	}
 	_ = p.Record(ctx, ws, err)
-	_, _, serr := p.Store.SavePulled(ctx, ws, st.PullObject, nil, leads.CompanyDomain, nil, sess.Calls(), msg)
+	_, _, serr := p.Store.SavePulled(ctx, ws, st.PullObject, nil, leads.CompanyDomain, nil, sess.Calls(), msg, nil)
 	return serr
 }
 

@@ -29,6 +29,9 @@ type Pusher struct {
 	BaseURL func(ctx context.Context, workspaceID int64) string
 	// CallsMade, when set, is told how many API calls each push or pull made (metrics).
 	CallsMade func(n int)
+	// Milestones, when set, records status milestones crossed by pulled statuses, in the
+	// pull's transaction (milestones.Service).
+	Milestones StatusRecorder
 
 	mu        sync.Mutex
 	describes map[string]cachedDescribe
@@ -37,6 +40,11 @@ type Pusher struct {
 type cachedDescribe struct {
 	d  salesforce.Describe
 	at time.Time
+}
+
+// StatusRecorder is what the pull tells milestones.
+type StatusRecorder interface {
+	RecordStatuses(ctx context.Context, tx *store.Tx, workspaceID int64, changes []store.StatusChange) error
 }
 
 // transient errors are worth retrying as they are; the others wait for the data to change.

@@ -88,7 +88,7 @@ func New(st *store.Store, box *secrets.Box, log *slog.Logger, opts Options) *Pip
 			return w.PublicURL
 		}
 		return opts.PublicURL
-	}}
+	}, Milestones: p.Milestones}
 	return p
 }
 

@@ -86,6 +86,43 @@ func (s *Service) Record(ctx context.Context, tx *store.Tx, workspaceID int64, p
 	return Credit(ctx, tx, workspaceID, settings, rows)
 }
 
+// RecordStatuses is the Salesforce pull's hook, in the pull's transaction: a lead whose
+// pulled status becomes a status milestone's value crosses it at the record's modification
+// time, and is credited.
+func (s *Service) RecordStatuses(ctx context.Context, tx *store.Tx, workspaceID int64, changes []store.StatusChange) error {
+	ms, err := tx.MilestoneDefs(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	var crossings []attribution.Crossing
+	for _, m := range ms {
+		for _, c := range changes {
+			if m.StatusCrossed(c.Before, c.After) {
+				crossings = append(crossings, attribution.Crossing{MilestoneID: m.ID, LeadID: c.LeadID, At: c.At})
+			}
+		}
+	}
+	if len(crossings) == 0 {
+		return nil
+	}
+	if err := tx.InsertCrossings(ctx, workspaceID, crossings); err != nil {
+		return err
+	}
+	settings, err := tx.AttributionSettings(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	leads, times := make([]int64, len(crossings)), make([]time.Time, len(crossings))
+	for i, c := range crossings {
+		leads[i], times[i] = c.LeadID, c.At
+	}
+	rows, err := tx.CrossingsSince(ctx, workspaceID, leads, times, lookback(settings))
+	if err != nil {
+		return err
+	}
+	return Credit(ctx, tx, workspaceID, settings, rows)
+}
+
 // Crossings finds what the passes cross: score and label milestones from the ledger lines
 // the pass wrote (as history back-fill reads them), grades from before and after.
 func Crossings(ms []attribution.Milestone, passes []Pass) []attribution.Crossing {
@@ -93,6 +130,9 @@ func Crossings(ms []attribution.Milestone, passes []Pass) []attribution.Crossing
 	for _, m := range ms {
 		for _, p := range passes {
 			var found []attribution.Crossing
+			if m.Kind == attribution.KindStatus {
+				continue // crossed on the Salesforce pull
+			}
 			if m.Kind == attribution.KindGrade {
 				if m.Crossed(attribution.Change{GradeBefore: p.GradeBefore, GradeAfter: p.GradeAfter}) {
 					found = []attribution.Crossing{{MilestoneID: m.ID, LeadID: p.LeadID, At: p.Latest}}
@@ -215,11 +255,12 @@ func (s *Service) Backfill(ctx context.Context, job store.Job) (time.Time, error
 // backfillRange records and credits a milestone's crossings among the leads with ids in
 // (after, through].
 func (s *Service) backfillRange(ctx context.Context, tx *store.Tx, ws int64, m attribution.Milestone, after, through int64) error {
-	if m.Kind == attribution.KindGrade {
-		if err := tx.GradeCrossingsFromLeads(ctx, ws, m, after, through); err != nil {
+	switch m.Kind {
+	case attribution.KindGrade, attribution.KindStatus:
+		if err := tx.CrossingsFromLeads(ctx, ws, m, after, through); err != nil {
 			return err
 		}
-	} else {
+	default:
 		steps, err := tx.LedgerSteps(ctx, ws, m, after, through)
 		if err != nil {
 			return err

@@ -86,6 +86,7 @@ var DefaultSyncSettings = SyncSettings{Object: "Lead", MatchField: "Email", GetD
 // not written.
 type PulledPerson struct {
 	SalesforceID, Email, FirstName, LastName, Title, Company, Industry, Country, OwnerName, OwnerEmail string
+	Status                                                                                             string // Lead Status, when the object has one
 	Employees                                                                                          *int
 	Modified                                                                                           time.Time // SystemModstamp
 }

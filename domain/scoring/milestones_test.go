@@ -189,3 +189,36 @@ func TestAttributionKeptCurrentEqualsRecomputation(t *testing.T) {
 		t.Fatalf("%d crossing dimensions do not sum to 1", n)
 	}
 }
+
+// TestGradeAndStatusMilestonesBackfillFromLeads: grades and Salesforce statuses are not in the
+// ledger; a new milestone gives each lead already there a crossing (grade: when the lead was
+// created; status: when it last changed), once.
+func TestGradeAndStatusMilestonesBackfillFromLeads(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(20)
+	e.exec(`UPDATE leads SET grade = (ARRAY['A','B','C','D'])[1 + id % 4], status = CASE WHEN id % 5 = 0 THEN 'qualified' ELSE 'Working' END
+		WHERE workspace_id = $1`, e.ws)
+	want := map[string]int{"B": e.count(`SELECT count(*) FROM leads WHERE workspace_id = $1 AND grade IN ('A', 'B')`, e.ws),
+		"status": e.count(`SELECT count(*) FROM leads WHERE workspace_id = $1 AND status = 'qualified'`, e.ws)}
+	if want["B"] == 0 || want["status"] == 0 || want["status"] == len(ids) {
+		t.Fatalf("seed %v", want)
+	}
+	fit, err := e.st.CreateMilestone(e.ctx, e.ws, attribution.Milestone{Name: "Good fit", Kind: attribution.KindGrade, Value: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := e.st.CreateMilestone(e.ctx, e.ws, attribution.Milestone{Name: "SQL", Kind: attribution.KindStatus, Value: "Qualified"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rescoreAll()
+	e.rescoreAll()
+	for m, n := range map[int64]int{fit: want["B"], sql: want["status"]} {
+		if got := e.count(`SELECT count(*) FROM milestone_crossings WHERE workspace_id = $1 AND milestone_id = $2`, e.ws, m); got != n {
+			t.Fatalf("milestone %d: %d crossings, want %d", m, got, n)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM milestones WHERE workspace_id = $1 AND backfilled_at IS NULL`, e.ws); n != 0 {
+		t.Fatalf("%d back-fills unfinished", n)
+	}
+}

@@ -55,7 +55,7 @@ func seedMilestones(t *testing.T, st *store.Store, db *sql.DB, b tenant) milesto
 		EventType: "web", Count: 777777}}); err != nil {
 		t.Fatal(err)
 	}
-	pgtest.Exec(t, db, `UPDATE leads SET owner_email = 'b-owner@b.example' WHERE workspace_id = $1`, b.ws.ID)
+	pgtest.Exec(t, db, `UPDATE leads SET owner_email = 'b-owner@b.example', status = 'b-status' WHERE workspace_id = $1`, b.ws.ID)
 	if err := st.SubscribeReport(ctx, store.ReportSubscription{WorkspaceID: b.ws.ID, UserID: b.admin.ID, MilestoneID: id, Dimension: "campaign",
 		Model: "linear", Frequency: "weekly", NextAt: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
@@ -126,6 +126,15 @@ func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[st
 			}
 			return err
 		},
+		"LeadStatuses": func() error {
+			list, err := st.LeadStatuses(ctx, wsA)
+			for _, v := range list {
+				if v == "b-status" {
+					return errors.New("listed B's status")
+				}
+			}
+			return err
+		},
 		"OwnsLeads": func() error {
 			owns, err := st.OwnsLeads(ctx, wsA, "b-owner@b.example")
 			if owns {
@@ -184,10 +193,10 @@ func milestoneTxCases(t *testing.T, db *sql.DB, ctx context.Context, wsA int64, 
 			ss, err := tx.LedgerSteps(ctx, wsA, attribution.Milestone{Kind: attribution.KindLabel, Value: "b-label"}, 0, 1<<62)
 			return errors.Join(err, none("ledger lines", len(ss)))
 		},
-		"GradeCrossingsFromLeads": func(tx *store.Tx) error {
+		"CrossingsFromLeads": func(tx *store.Tx) error {
 			// A's graded lead does not cross B's milestone.
 			pgtest.Exec(t, db, `UPDATE leads SET grade = 'A' WHERE workspace_id = $1 AND id = $2`, wsA, a.lead.ID)
-			return tx.GradeCrossingsFromLeads(ctx, wsA, attribution.Milestone{ID: d.milestone, Kind: attribution.KindGrade, Value: "F"}, 0, 1<<62)
+			return tx.CrossingsFromLeads(ctx, wsA, attribution.Milestone{ID: d.milestone, Kind: attribution.KindGrade, Value: "F"}, 0, 1<<62)
 		},
 		"MaxLeadID": func(tx *store.Tx) error {
 			id, err := tx.MaxLeadID(ctx, wsA)

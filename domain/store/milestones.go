@@ -336,17 +336,22 @@ func (t *Tx) LedgerSteps(ctx context.Context, workspaceID int64, m attribution.M
 	return out, nil
 }
 
-// GradeCrossingsFromLeads back-fills a grade milestone from the leads of a range: a lead at
-// the grade or better has crossed when it was created (grades follow the profile, which the
-// ledger does not date), unless a crossing is recorded already.
-func (t *Tx) GradeCrossingsFromLeads(ctx context.Context, workspaceID int64, m attribution.Milestone, afterLead, throughLead int64) error {
+// CrossingsFromLeads back-fills a grade or status milestone from the leads of a range, which
+// the ledger does not date: a lead at the grade or better crossed when it was created (grades
+// follow the profile); a lead with the status crossed when it was last changed — unless a
+// crossing is recorded already.
+func (t *Tx) CrossingsFromLeads(ctx context.Context, workspaceID int64, m attribution.Milestone, afterLead, throughLead int64) error {
+	match, at := `l.grade <> '' AND l.grade <= $5`, `l.created_at`
+	if m.Kind == attribution.KindStatus {
+		match, at = `lower(l.status) = lower($5)`, `l.updated_at`
+	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO milestone_crossings (workspace_id, milestone_id, lead_id, account_id, crossed_at)
-		SELECT l.workspace_id, $2, l.id, l.account_id, l.created_at FROM leads l
-		WHERE l.workspace_id = $1 AND l.id > $3 AND l.id <= $4 AND l.grade <> '' AND l.grade <= $5
+		SELECT l.workspace_id, $2, l.id, l.account_id, `+at+` FROM leads l
+		WHERE l.workspace_id = $1 AND l.id > $3 AND l.id <= $4 AND `+match+`
 			AND EXISTS (SELECT 1 FROM milestones m WHERE m.workspace_id = $1 AND m.id = $2)
 			AND NOT EXISTS (SELECT 1 FROM milestone_crossings c WHERE c.workspace_id = $1 AND c.milestone_id = $2 AND c.lead_id = l.id)
 		ON CONFLICT DO NOTHING`, workspaceID, m.ID, afterLead, throughLead, m.Value); err != nil {
-		return fmt.Errorf("store: unable to back-fill grade crossings: %w", err)
+		return fmt.Errorf("store: unable to back-fill crossings from leads: %w", err)
 	}
 	return nil
 }
@@ -505,6 +510,17 @@ func (s *Store) AttributionLeads(ctx context.Context, q ReportQuery, value strin
 		ORDER BY credit DESC, a.crossed_at DESC, l.id LIMIT 500`,
 		q.WorkspaceID, q.MilestoneID, string(q.Dimension), q.From, q.To, value); err != nil {
 		return nil, fmt.Errorf("store: unable to read credited leads: %w", err)
+	}
+	return out, nil
+}
+
+// LeadStatuses lists the Salesforce lead statuses the workspace's leads have (at most 50, the
+// most common first), for the milestone form.
+func (s *Store) LeadStatuses(ctx context.Context, workspaceID int64) ([]string, error) {
+	var out []string
+	if err := s.db.SelectContext(ctx, &out, `SELECT status FROM leads WHERE workspace_id = $1 AND status <> ''
+		GROUP BY status ORDER BY count(*) DESC, status LIMIT 50`, workspaceID); err != nil {
+		return nil, fmt.Errorf("store: unable to list lead statuses: %w", err)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -401,7 +402,8 @@ func (s *Store) PullTargets(ctx context.Context, workspaceID int64, emails []str
 // emails, non-empty values written into profiles (scored again when something changed), the
 // record link, the watermark (when mark is set), and a sync log run.
 func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string, people []model.PulledPerson, accountOf func(email string) string,
-	mark *model.PullMark, apiCalls int, runErr string) (imported, enriched int, err error) {
+	mark *model.PullMark, apiCalls int, runErr string, statuses StatusHook) (imported, enriched int, err error) {
+	var changes []StatusChange
 	err = s.inTx(ctx, func(sx *sqlx.Tx) error {
 		tx := &Tx{tx: sx}
 		domains := map[string]bool{}
@@ -442,19 +444,33 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 		for _, p := range people {
 			id := ids[p.Email]
 			// Only a real change counts as one (it re-scores the lead and dates its profile).
-			if _, err := sx.ExecContext(ctx, `UPDATE leads SET
-					first_name = COALESCE(NULLIF($3, ''), first_name), last_name = COALESCE(NULLIF($4, ''), last_name),
-					title = COALESCE(NULLIF($5, ''), title), company = COALESCE(NULLIF($6, ''), company),
-					industry = COALESCE(NULLIF($7, ''), industry), country = COALESCE(NULLIF($8, ''), country),
-					owner_name = COALESCE(NULLIF($9, ''), owner_name), owner_email = COALESCE(NULLIF($10, ''), owner_email),
-					company_size = COALESCE($11, company_size), updated_at = now(), refresh_at = now()
-				WHERE workspace_id = $1 AND id = $2
-				AND (first_name, last_name, title, company, industry, country, owner_name, owner_email, company_size) IS DISTINCT FROM
-					(COALESCE(NULLIF($3, ''), first_name), COALESCE(NULLIF($4, ''), last_name), COALESCE(NULLIF($5, ''), title),
-					COALESCE(NULLIF($6, ''), company), COALESCE(NULLIF($7, ''), industry), COALESCE(NULLIF($8, ''), country),
-					COALESCE(NULLIF($9, ''), owner_name), COALESCE(NULLIF($10, ''), owner_email), COALESCE($11, company_size))`, workspaceID, id, p.FirstName, p.LastName, p.Title, p.Company, p.Industry, p.Country,
-				p.OwnerName, p.OwnerEmail, p.Employees); err != nil {
+			// The status before is read from the row as it was (FROM sees the old version).
+			var before, after string
+			err := sx.QueryRowxContext(ctx, `UPDATE leads l SET
+					first_name = COALESCE(NULLIF($3, ''), l.first_name), last_name = COALESCE(NULLIF($4, ''), l.last_name),
+					title = COALESCE(NULLIF($5, ''), l.title), company = COALESCE(NULLIF($6, ''), l.company),
+					industry = COALESCE(NULLIF($7, ''), l.industry), country = COALESCE(NULLIF($8, ''), l.country),
+					owner_name = COALESCE(NULLIF($9, ''), l.owner_name), owner_email = COALESCE(NULLIF($10, ''), l.owner_email),
+					company_size = COALESCE($11, l.company_size), status = COALESCE(NULLIF($12, ''), l.status), updated_at = now(), refresh_at = now()
+				FROM (SELECT status FROM leads WHERE workspace_id = $1 AND id = $2) o
+				WHERE l.workspace_id = $1 AND l.id = $2
+				AND (l.first_name, l.last_name, l.title, l.company, l.industry, l.country, l.owner_name, l.owner_email, l.company_size, l.status) IS DISTINCT FROM
+					(COALESCE(NULLIF($3, ''), l.first_name), COALESCE(NULLIF($4, ''), l.last_name), COALESCE(NULLIF($5, ''), l.title),
+					COALESCE(NULLIF($6, ''), l.company), COALESCE(NULLIF($7, ''), l.industry), COALESCE(NULLIF($8, ''), l.country),
+					COALESCE(NULLIF($9, ''), l.owner_name), COALESCE(NULLIF($10, ''), l.owner_email), COALESCE($11, l.company_size),
+					COALESCE(NULLIF($12, ''), l.status))
+				RETURNING o.status, l.status`, workspaceID, id, p.FirstName, p.LastName, p.Title, p.Company, p.Industry, p.Country,
+				p.OwnerName, p.OwnerEmail, p.Employees, p.Status).Scan(&before, &after)
+			switch {
+			case err == sql.ErrNoRows: // nothing changed
+			case err != nil:
 				return fmt.Errorf("store: unable to store a pulled profile: %w", err)
+			case before != after:
+				at := p.Modified
+				if at.IsZero() {
+					at = time.Now()
+				}
+				changes = append(changes, StatusChange{LeadID: id, Before: before, After: after, At: at})
 			}
 			if _, err := sx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (workspace_id, lead_id) DO UPDATE SET salesforce_id = CASE WHEN salesforce_records.object = $3 THEN $4 ELSE salesforce_records.salesforce_id END`,
@@ -477,6 +493,11 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 			workspaceID, runID, imported, enriched); err != nil {
 			return err
 		}
+		if statuses != nil && len(changes) > 0 {
+			if err := statuses(ctx, tx, workspaceID, changes); err != nil {
+				return err
+			}
+		}
 		var at *time.Time
 		var after string
 		if mark != nil {
@@ -489,6 +510,16 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 	})
 	return imported, enriched, err
 }
+
+// StatusChange is a lead's Salesforce status changed by a pull.
+type StatusChange struct {
+	LeadID        int64
+	Before, After string
+	At            time.Time // the record's SystemModstamp
+}
+
+// StatusHook hears, in the pull's transaction, the statuses a pull changed.
+type StatusHook func(ctx context.Context, tx *Tx, workspaceID int64, changes []StatusChange) error
 
 func emails(people []model.PulledPerson) []string {
 	out := make([]string, len(people))

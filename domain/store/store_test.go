@@ -592,7 +592,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		},
 		"SavePulled": func() error {
 			_, _, err := st.SavePulled(ctx, wsA, "Lead", []model.PulledPerson{{SalesforceID: "x", Email: b.lead.Email, Title: "Pulled"}},
-				func(string) string { return "" }, nil, 1, "")
+				func(string) string { return "" }, nil, 1, "", nil)
 			if l, _ := st.LeadByID(ctx, b.ws.ID, b.lead.ID); l.Title != "" {
 				return errors.New("changed B's lead")
 			}
