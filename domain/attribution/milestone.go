@@ -10,8 +10,8 @@ import (
 
 // Milestone kinds.
 const (
-	KindScore = "score" // a named score reaches a threshold (the MQL line)
-	KindLabel = "label" // a label is gained
+	KindScore  = "score"  // a named score reaches a threshold (the MQL line)
+	KindLabel  = "label"  // a label is gained
 	KindGrade  = "grade"  // the fit grade reaches a letter or better
 	KindStatus = "status" // the Salesforce lead status pulled back becomes a value
 )
