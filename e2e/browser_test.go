@@ -98,6 +98,9 @@ func button(page playwright.Page, name string) playwright.Locator {
 
 func urlEnds(path string) *regexp.Regexp { return regexp.MustCompile(regexp.QuoteMeta(path) + `$`) }
 
+// homeURL is the server's root: the dashboard after sign-in.
+var homeURL = regexp.MustCompile(`^https?://[^/]+/$`)
+
 // createWorkspace signs up in the browser as Ada, admin of Acme Robotics, and lands on Leads.
 func createWorkspace(t *testing.T, page playwright.Page) {
 	t.Helper()

@@ -486,7 +486,7 @@ func TestProbesAndErrorPages(t *testing.T) {
 	signUp(t, b, "ada@acme.com")
 	r = b.get("/no/such/page")
 	assertStatus(t, r, http.StatusNotFound)
-	if !strings.Contains(r.body, "Back to your leads") || !strings.Contains(r.body, `<nav class="nav" aria-label="Main">`) {
+	if !strings.Contains(r.body, "Back to Home") || !strings.Contains(r.body, `<nav class="nav" aria-label="Main">`) {
 		t.Fatal("signed-in 404 page does not lead back to the leads within the app's navigation")
 	}
 	if r = s.browser(t).get("/no/such/page"); strings.Contains(r.body, `aria-label="Main"`) {
