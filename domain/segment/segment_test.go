@@ -79,13 +79,13 @@ func TestDecodeExamples(t *testing.T) {
 
 func TestDecodeRefusesWithReasons(t *testing.T) {
 	for body, want := range map[string]string{
-		`{"type":"track","event":"x","userId":"u"}`:                       "no messageId",
-		`{"type":"track","event":"x","messageId":"m"}`:                    "neither userId nor anonymousId",
-		`{"type":"track","messageId":"m","userId":"u"}`:                   "needs its event name",
-		`{"type":"purchase","messageId":"m","userId":"u"}`:                "unknown message type",
-		`{"messageId":"m","userId":"u"}`:                                  "has no type",
-		`{"type":"group","messageId":"m","userId":"u"}`:                   "needs its groupId",
-		`{"type":"track","event":"x","messageId":"m","userId":{"a":1}}`:   "must be a string",
+		`{"type":"track","event":"x","userId":"u"}`:                                                "no messageId",
+		`{"type":"track","event":"x","messageId":"m"}`:                                             "neither userId nor anonymousId",
+		`{"type":"track","messageId":"m","userId":"u"}`:                                            "needs its event name",
+		`{"type":"purchase","messageId":"m","userId":"u"}`:                                         "unknown message type",
+		`{"messageId":"m","userId":"u"}`:                                                           "has no type",
+		`{"type":"group","messageId":"m","userId":"u"}`:                                            "needs its groupId",
+		`{"type":"track","event":"x","messageId":"m","userId":{"a":1}}`:                            "must be a string",
 		`{"type":"track","event":"x","messageId":"` + strings.Repeat("m", 201) + `","userId":"u"}`: "longer than 200",
 	} {
 		if _, err := Decode([]byte(body), now); err == nil || !strings.Contains(err.Error(), want) {
