@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/segment"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
 // CurrentsEndpoint receives Braze Currents batches (braze.md §1 and §7): the bearer token
@@ -57,21 +60,34 @@ func unavailable(c echo.Context, message string) error {
 
 // Receive handles POST /api/braze/currents/events.
 func (ce *CurrentsEndpoint) Receive(c echo.Context) error {
+	return ce.receive(c, model.TokenKindCurrents, "Braze", ce.storeCurrents)
+}
+
+// ReceiveSegment handles Segment's webhook destinations (POST, PUT or PATCH
+// /api/segment/events): one message or a batch, signed when the source has a shared secret.
+// It shares the Currents endpoint's request slots and memory budget.
+func (ce *CurrentsEndpoint) ReceiveSegment(c echo.Context) error {
+	return ce.receive(c, model.TokenKindSegment, "Segment", ce.storeSegment)
+}
+
+// receive authenticates a machine's bearer token of a kind, waits for a slot, reads the body
+// within the limits and hands it to store.
+func (ce *CurrentsEndpoint) receive(c echo.Context, kind, page string, store func(echo.Context, model.APIToken, []byte) error) error {
 	ctx := c.Request().Context()
 	bearer, ok := bearerToken(c.Request().Header.Get("Authorization"))
 	if !ok {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="peregrine"`)
-		return apiError(c, http.StatusUnauthorized, "Missing bearer token: set the token Peregrine generated in the Current's settings.")
+		return apiError(c, http.StatusUnauthorized, "Missing bearer token: set the token Peregrine generated under Integrations › "+page+".")
 	}
-	tok, err := ingest.Authenticate(ctx, ce.Handlers.Store, bearer, model.TokenKindCurrents)
+	tok, err := ingest.Authenticate(ctx, ce.Handlers.Store, bearer, kind)
 	var authErr *ingest.AuthError
 	switch {
 	case errors.As(err, &authErr):
 		ce.Pipeline.Stats.Add(authErr.WorkspaceID, model.MetricRejectedAuth, "", 1)
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="peregrine", error="invalid_token"`)
-		return apiError(c, http.StatusUnauthorized, "Unknown or revoked token: generate a new one in Peregrine under Integrations › Braze.")
+		return apiError(c, http.StatusUnauthorized, "Unknown or revoked token: generate a new one in Peregrine under Integrations › "+page+".")
 	case err != nil:
-		ce.Handlers.Log.Error("currents: token lookup failed", "err", err)
+		ce.Handlers.Log.Error("intake: token lookup failed", "kind", kind, "err", err)
 		return unavailable(c, "Peregrine cannot reach its database right now; retry later.")
 	}
 	if c.Request().ContentLength > ce.MaxBody {
@@ -104,21 +120,73 @@ func (ce *CurrentsEndpoint) Receive(c echo.Context) error {
 		}
 		return apiError(c, status, msg)
 	}
+	return store(c, tok, body)
+}
+
+// storeCurrents stores a Currents batch and answers Braze.
+func (ce *CurrentsEndpoint) storeCurrents(c echo.Context, tok model.APIToken, body []byte) error {
+	ctx := c.Request().Context()
 	res, err := ce.Pipeline.Acceptor.AcceptCurrents(ctx, tok.WorkspaceID, body)
-	switch {
-	case errors.Is(err, ingest.ErrMalformed):
-		return apiError(c, http.StatusBadRequest, strings.TrimPrefix(err.Error(), ingest.ErrMalformed.Error()+": "))
-	case err != nil && ctx.Err() != nil:
-		// The client gave up; the transaction rolled back, so nothing was acknowledged or kept.
-		ce.Handlers.Log.Info("currents: client went away before the batch was stored", "workspace", tok.WorkspaceID)
-		c.Response().Status = 499 // "client closed request": nobody is left to answer
-		return nil
-	case err != nil:
-		ce.Handlers.Log.Error("currents: storing batch failed", "workspace", tok.WorkspaceID, "err", err)
-		return unavailable(c, "Peregrine could not store the batch; nothing was kept, retry later.")
+	if err != nil {
+		return ce.storeFailed(c, tok, err)
 	}
 	ce.touch(tok)
 	return c.JSON(http.StatusOK, res)
+}
+
+// storeFailed answers a failed store: 400 for a malformed body, 503 (retry) otherwise.
+func (ce *CurrentsEndpoint) storeFailed(c echo.Context, tok model.APIToken, err error) error {
+	switch {
+	case errors.Is(err, ingest.ErrMalformed):
+		return apiError(c, http.StatusBadRequest, strings.TrimPrefix(err.Error(), ingest.ErrMalformed.Error()+": "))
+	case c.Request().Context().Err() != nil:
+		// The client gave up; the transaction rolled back, so nothing was acknowledged or kept.
+		ce.Handlers.Log.Info("intake: client went away before the batch was stored", "workspace", tok.WorkspaceID)
+		c.Response().Status = 499 // "client closed request": nobody is left to answer
+		return nil
+	}
+	ce.Handlers.Log.Error("intake: storing batch failed", "workspace", tok.WorkspaceID, "kind", tok.Kind, "err", err)
+	return unavailable(c, "Peregrine could not store the batch; nothing was kept, retry later.")
+}
+
+// storeSegment checks the signature when the source has a shared secret, stores the messages
+// and answers Segment: 200 once stored (with the messages refused, if any), 400 for a body
+// or single message that cannot be a Segment message, 401 for a missing or wrong signature.
+func (ce *CurrentsEndpoint) storeSegment(c echo.Context, tok model.APIToken, body []byte) error {
+	ctx := c.Request().Context()
+	src, err := ce.Handlers.Store.SegmentSource(ctx, tok.WorkspaceID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		ce.Handlers.Log.Error("segment: reading the source failed", "err", err)
+		return unavailable(c, "Peregrine cannot reach its database right now; retry later.")
+	case src.SecretEnc != nil:
+		secret, err := ce.Handlers.Secrets.Open(src.SecretEnc, SegmentSecretContext(tok.WorkspaceID))
+		if err != nil {
+			ce.Handlers.Log.Error("segment: the shared secret cannot be opened", "workspace", tok.WorkspaceID)
+			return unavailable(c, "Peregrine cannot check signatures right now; retry later.")
+		}
+		sig := c.Request().Header.Get("X-Signature")
+		if sig == "" || !segment.VerifySignature(secret, body, sig) {
+			ce.Pipeline.Stats.Add(tok.WorkspaceID, model.MetricRejectedAuth, "", 1)
+			msg := "The X-Signature header does not match the body: check the shared secret in Segment and in Peregrine (Integrations › Segment)."
+			if sig == "" {
+				msg = "Missing X-Signature: this source has a shared secret, so Segment must sign what it sends (set the same secret in the destination's settings)."
+			}
+			return apiError(c, http.StatusUnauthorized, msg)
+		}
+	}
+	res, err := ce.Pipeline.Acceptor.AcceptSegment(ctx, tok.WorkspaceID, body)
+	if err != nil {
+		return ce.storeFailed(c, tok, err)
+	}
+	ce.touch(tok)
+	return c.JSON(http.StatusOK, res)
+}
+
+// SegmentSecretContext binds a workspace's Segment shared secret when sealed.
+func SegmentSecretContext(workspaceID int64) string {
+	return "workspace:" + strconv.FormatInt(workspaceID, 10) + ":segment_secret"
 }
 
 const tooLarge = "The batch is larger than this server accepts; send smaller batches."

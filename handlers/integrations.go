@@ -56,16 +56,8 @@ func (h *Handlers) renderBraze(c echo.Context, status int, v views.BrazeView) er
 	for _, in := range braze.Instances {
 		v.Instances = append(v.Instances, views.InstanceOption{Name: in.Name, Endpoint: in.Endpoint})
 	}
-	tokens, err := h.Store.ListAPITokens(ctx, id.Workspace.ID, model.TokenKindCurrents)
-	if err != nil {
+	if v.Tokens, err = h.tokenRows(ctx, id.Workspace.ID, model.TokenKindCurrents); err != nil {
 		return err
-	}
-	for _, t := range tokens {
-		row := views.TokenRow{ID: t.ID, Label: t.Label, Hint: t.Hint, Created: ago(t.CreatedAt), LastUsed: "never", Revoked: t.RevokedAt != nil}
-		if t.LastUsedAt != nil {
-			row.LastUsed = ago(*t.LastUsedAt)
-		}
-		v.Tokens = append(v.Tokens, row)
 	}
 	v.EndpointURL = h.workspaceURL(id.Workspace) + "/api/braze/currents/events"
 	if v.SetAside, err = h.setAsideRows(ctx, id.Workspace.ID); err != nil {
@@ -437,4 +429,21 @@ func (h *Handlers) SaveWriteback(c echo.Context) error {
 	h.Pipeline.WritebackChanged()
 	h.flash(c, "success", map[bool]string{true: "Scores will be written back to Braze as they change.", false: "Write-back is off."}[enabled])
 	return redirect(c, "/integrations/braze#writeback")
+}
+
+// tokenRows lists the workspace's machine tokens of a kind for a page.
+func (h *Handlers) tokenRows(ctx context.Context, ws int64, kind string) ([]views.TokenRow, error) {
+	tokens, err := h.Store.ListAPITokens(ctx, ws, kind)
+	if err != nil {
+		return nil, err
+	}
+	var out []views.TokenRow
+	for _, t := range tokens {
+		row := views.TokenRow{ID: t.ID, Label: t.Label, Hint: t.Hint, Created: ago(t.CreatedAt), LastUsed: "never", Revoked: t.RevokedAt != nil}
+		if t.LastUsedAt != nil {
+			row.LastUsed = ago(*t.LastUsedAt)
+		}
+		out = append(out, row)
+	}
+	return out, nil
 }

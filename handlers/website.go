@@ -193,6 +193,7 @@ var reasonLabels = map[string]string{
 	model.LinkTrackedLink: "Opened a",
 	model.LinkAPI:         "Identified by your site's code:",
 	model.LinkCLI:         "Linked by an operator:",
+	model.LinkSegment:     "Identified through Segment:",
 }
 
 // webIdentity fills the lead page's "How we know this person" and tracked links.

@@ -68,3 +68,15 @@ type TrackedLinkRow struct {
 	Expires string
 	Expired bool
 }
+
+// SegmentView is Integrations › Segment.
+type SegmentView struct {
+	EndpointURL string
+	Tokens      []TokenRow
+	NewToken    string
+	TokenLabel  string
+	HasSecret   bool
+	SecretHint  string
+	Counts      []Pair // messages received in 24 hours, by type
+	Errors      FormErrors
+}

@@ -28,6 +28,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.StaticFS("/static", static.FS)
 	// Machine endpoints: bearer tokens, no session, no CSRF; they answer JSON.
 	e.POST("/api/braze/currents/events", currents.Receive, metrics.countCurrents)
+	// Segment's Webhooks (Classic) post; Webhooks (Actions) may be set to PUT or PATCH.
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch} {
+		e.Add(method, "/api/segment/events", currents.ReceiveSegment)
+	}
 	// The website tracker: its script and the endpoint its hits go to, called from customers'
 	// pages (the site key and allowed origins stand in for a token; no cookie is read).
 	e.GET("/t.js", tracker.Script)
@@ -112,6 +116,11 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/integrations/braze/set-aside/discard", h.DiscardSetAside, marketing...)
 
 	e.POST("/leads/:id/known-by/:link/undo", h.UndoIdentityLink, marketing...)
+	e.GET("/integrations/segment", h.ShowSegmentPage, marketing...)
+	e.POST("/integrations/segment/tokens", h.CreateSegmentToken, marketing...)
+	e.POST("/integrations/segment/tokens/:id/revoke", h.RevokeSegmentToken, marketing...)
+	e.POST("/integrations/segment/secret", h.SaveSegmentSecret, marketing...)
+	e.POST("/integrations/segment/secret/remove", h.RemoveSegmentSecret, marketing...)
 	e.GET("/integrations/website", h.ShowWebsitePage, marketing...)
 	e.POST("/integrations/website/sites", h.CreateSite, marketing...)
 	e.POST("/integrations/website/sites/:id", h.UpdateSite, marketing...)

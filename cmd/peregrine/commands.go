@@ -44,7 +44,7 @@ Usage:
   peregrine workspace create --name NAME --admin-email EMAIL [--admin-name NAME] [flags]
                                                  create a workspace and its admin; prints the slug
                                                  (password from PEREGRINE_ADMIN_PASSWORD or stdin)
-  peregrine token create --workspace SLUG --kind currents --label LABEL [flags]
+  peregrine token create --workspace SLUG --kind currents|segment --label LABEL [flags]
                                                  create an API token; prints it (shown only once)
   peregrine site create --workspace SLUG --name NAME --origin URL [--origin URL] [--require-consent]
                                                  add a tracked website; prints its key and the
@@ -342,7 +342,7 @@ func (e env) readPassword() (string, error) {
 func (e env) tokenCreate(args []string) int {
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	slug := fs.String("workspace", "", "workspace slug (required)")
-	kind := fs.String("kind", model.TokenKindCurrents, "token kind: currents")
+	kind := fs.String("kind", model.TokenKindCurrents, "token kind: currents (Braze) or segment")
 	label := fs.String("label", "", "label shown in the token list (required)")
 	cfg, log, status := e.setup(fs, args)
 	if status != nil {

@@ -81,6 +81,7 @@ type batchPlan struct {
 	activities []model.ActivityRow
 	attached   []model.ActivityRow // stored activities of browsers that now belong to a lead
 	waiting    []model.Waiting
+	traits     []traitUpdate              // Segment traits for known people
 	identities []model.Identity           // identities new in this transaction
 	lookups    map[string]map[string]bool // kind → identifiers to ask Braze about
 }
@@ -90,8 +91,10 @@ type batchPlan struct {
 // existing row is locked), then the leads in id order, the workspace's waiting lock last.
 func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (outcome, error) {
 	web, rows, brokenWeb := decodeWeb(rows)
+	seg, rows, brokenSeg := decodeSegment(rows)
+	web = append(web, seg...)
 	items, broken := decodeAll(rows)
-	if err := tx.MarkEventsIgnored(ctx, ws, append(broken, brokenWeb...), "stored payload could not be decoded"); err != nil {
+	if err := tx.MarkEventsIgnored(ctx, ws, slices.Concat(broken, brokenWeb, brokenSeg), "stored payload could not be decoded"); err != nil {
 		return outcome{}, err
 	}
 	byEmail, webAccounts, err := prepareWeb(ctx, tx, ws, web)
@@ -131,6 +134,7 @@ func (plan *batchPlan) addWeb(ctx context.Context, tx *store.Tx, ws int64, web [
 	}
 	plan.activities = append(plan.activities, wp.activities...)
 	plan.attached = append(plan.attached, wp.attached...)
+	plan.traits = append(plan.traits, wp.traits...)
 	plan.waiting = append(plan.waiting, wp.waiting...)
 	for kind, values := range wp.lookups {
 		for _, v := range values {
@@ -312,7 +316,24 @@ func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan, acco
 	if err := tx.EnqueueScoring(ctx, ws, leadActivities); err != nil {
 		return err
 	}
+	if len(plan.traits) > 0 {
+		// Traits change people with no activity in this batch too: take every lead the
+		// transaction changes, in id order, before changing any.
+		ids := make([]int64, 0, len(leadActivities)+len(plan.traits))
+		for _, a := range leadActivities {
+			ids = append(ids, a.LeadID)
+		}
+		for _, u := range plan.traits {
+			ids = append(ids, u.lead)
+		}
+		if err := tx.LockLeads(ctx, ws, ids); err != nil {
+			return err
+		}
+	}
 	if err := tx.AddLeadActivity(ctx, ws, leadActivities, accounts); err != nil {
+		return err
+	}
+	if err := applyTraits(ctx, tx, ws, plan.traits); err != nil {
 		return err
 	}
 	names := map[string]bool{}

@@ -30,14 +30,14 @@ type AuthError struct{ WorkspaceID int64 }
 func (e *AuthError) Error() string { return ErrUnauthorized.Error() }
 func (e *AuthError) Unwrap() error { return ErrUnauthorized }
 
-// CreateToken makes a Currents token for the workspace and returns it once; only its hash is kept.
+// CreateToken makes a Currents or Segment token for the workspace and returns it once; only its hash is kept.
 func CreateToken(ctx context.Context, st *store.Store, workspaceID int64, kind, label string, createdBy *int64) (string, model.APIToken, error) {
 	label = strings.TrimSpace(label)
 	if label == "" || utf8.RuneCountInString(label) > 100 {
 		return "", model.APIToken{}, errors.New("give the token a label of 1 to 100 characters, e.g. “Braze production”")
 	}
-	if kind != model.TokenKindCurrents {
-		return "", model.APIToken{}, errors.New("unknown token kind " + strconv.Quote(kind) + "; the only kind is currents")
+	if kind != model.TokenKindCurrents && kind != model.TokenKindSegment {
+		return "", model.APIToken{}, errors.New("unknown token kind " + strconv.Quote(kind) + "; the kinds are currents and segment")
 	}
 	random, _, err := auth.NewToken()
 	if err != nil {

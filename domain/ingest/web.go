@@ -7,6 +7,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/events"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/segment"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/tracker"
 )
@@ -21,12 +22,18 @@ type webHit struct {
 	visitor model.Visitor
 	email   string // an identifying email (form, identify call)
 	form    tracker.FormResult
+	// A Segment message (nil for the tracker's hits), and the visitor of its userId when it
+	// also carries an anonymousId (the anonymous visitor is then visitor).
+	seg        *segment.Message
+	partnerKey string
+	partner    model.Visitor
 }
 
 // webPlan is what a batch's website hits become.
 type webPlan struct {
 	activities []model.ActivityRow // new activities (a browser's, lead 0, when anonymous)
 	attached   []model.ActivityRow // stored activities that now belong to a lead
+	traits     []traitUpdate       // Segment traits for known people
 	waiting    []model.Waiting
 	lookups    map[string][]string // Braze lookups to ask for (kind → ids)
 	origins    []model.OriginSeen
@@ -59,11 +66,18 @@ func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (ma
 	seen := make([]model.VisitorSeen, 0, len(hits))
 	emails := map[string]bool{}
 	for _, h := range hits {
-		seen = append(seen, model.VisitorSeen{Key: h.hit.Visitor, SiteID: h.hit.SiteID, At: h.hit.OccurredAt()})
-		if h.hit.Type == tracker.TypeForm && h.hit.Form != nil {
-			h.form = tracker.AnalyzeForm(*h.hit.Form)
+		if h.seg != nil {
+			seen = append(seen, model.VisitorSeen{Key: h.hit.Visitor, At: h.seg.Time})
+			if h.partnerKey != "" {
+				seen = append(seen, model.VisitorSeen{Key: h.partnerKey, At: h.seg.Time})
+			}
+		} else {
+			seen = append(seen, model.VisitorSeen{Key: h.hit.Visitor, SiteID: h.hit.SiteID, At: h.hit.OccurredAt()})
+			if h.hit.Type == tracker.TypeForm && h.hit.Form != nil {
+				h.form = tracker.AnalyzeForm(*h.hit.Form)
+			}
+			h.email = identifyingEmail(h)
 		}
-		h.email = identifyingEmail(h)
 		if h.email != "" {
 			emails[h.email] = true
 		}
@@ -90,6 +104,9 @@ func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (ma
 	}
 	for _, h := range hits {
 		h.visitor = visitors[h.hit.Visitor]
+		if h.partnerKey != "" {
+			h.partner = visitors[h.partnerKey]
+		}
 	}
 	return leadsForEmails(ctx, tx, ws, emails)
 }
@@ -116,14 +133,15 @@ func planWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit, byEmai
 	plan := webPlan{lookups: map[string][]string{}}
 	current := map[int64]int64{} // browser → its person as the batch goes
 	for _, h := range hits {
-		if _, ok := current[h.visitor.ID]; !ok && h.visitor.LeadID != nil {
-			current[h.visitor.ID] = *h.visitor.LeadID
+		for _, v := range []model.Visitor{h.visitor, h.partner} {
+			if _, ok := current[v.ID]; !ok && v.LeadID != nil {
+				current[v.ID] = *v.LeadID
+			}
 		}
 	}
 	origins := map[[2]string]*model.OriginSeen{}
 	for _, h := range hits {
-		noteOrigin(origins, h)
-		lead, reason, wait, err := identifyHit(ctx, tx, ws, h, byEmail)
+		lead, reason, wait, err := whoIs(ctx, tx, ws, h, byEmail, current, origins)
 		if err != nil {
 			return plan, err
 		}
@@ -133,13 +151,13 @@ func planWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit, byEmai
 			continue
 		}
 		if lead != 0 && !h.visitor.Internal && current[h.visitor.ID] != lead {
-			if err := linkBrowser(ctx, tx, ws, h, lead, reason, current, &plan); err != nil {
+			if err := linkBrowser(ctx, tx, ws, h.visitor.ID, lead, reason, current, &plan); err != nil {
 				return plan, err
 			}
 		}
-		a, ok := tracker.Activity(h.hit.Hit)
-		if h.hit.Type == tracker.TypeIdentify && h.hit.Identify.Link != "" && lead != 0 {
-			a, ok = tracker.LinkClickActivity(h.hit.Hit), true
+		a, ok, err := hitActivity(ctx, tx, ws, h, lead, reason, current, &plan)
+		if err != nil {
+			return plan, err
 		}
 		if !ok {
 			continue
@@ -233,14 +251,49 @@ func identifyHit(ctx context.Context, tx *store.Tx, ws int64, h *webHit, byEmail
 	return 0, [2]string{}, &w, nil
 }
 
+// whoIs finds the person a hit or Segment message identifies (see identifyHit and
+// segmentIdentity).
+func whoIs(ctx context.Context, tx *store.Tx, ws int64, h *webHit, byEmail map[string]int64, current map[int64]int64,
+	origins map[[2]string]*model.OriginSeen) (int64, [2]string, *webWait, error) {
+	if h.seg != nil {
+		lead, reason := segmentIdentity(h, byEmail, current)
+		return lead, reason, nil, nil
+	}
+	noteOrigin(origins, h)
+	return identifyHit(ctx, tx, ws, h, byEmail)
+}
+
+// hitActivity is the activity a hit becomes, if any. A Segment identify also ties its
+// userId's visitor to the person, and its traits (or a group's) are noted for the person.
+func hitActivity(ctx context.Context, tx *store.Tx, ws int64, h *webHit, lead int64, reason [2]string, current map[int64]int64,
+	plan *webPlan) (model.ActivityRow, bool, error) {
+	if h.seg == nil {
+		a, ok := tracker.Activity(h.hit.Hit)
+		if h.hit.Type == tracker.TypeIdentify && h.hit.Identify.Link != "" && lead != 0 {
+			a, ok = tracker.LinkClickActivity(h.hit.Hit), true
+		}
+		return a, ok, nil
+	}
+	if h.email != "" && lead != 0 && h.partner.ID != 0 && !h.partner.Internal && current[h.partner.ID] != lead {
+		if err := linkBrowser(ctx, tx, ws, h.partner.ID, lead, reason, current, plan); err != nil {
+			return model.ActivityRow{}, false, err
+		}
+	}
+	if person := current[h.visitor.ID]; person != 0 && !h.visitor.Internal && (h.seg.Type == segment.Identify || h.seg.Type == segment.Group) {
+		plan.traits = append(plan.traits, traitUpdate{lead: person, msg: h.seg})
+	}
+	a, ok := segmentActivity(h)
+	return a, ok, nil
+}
+
 // linkBrowser ties a browser to a lead unless a person undid that link before.
-func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, h *webHit, lead int64, reason [2]string, current map[int64]int64, plan *webPlan) error {
-	blocked, err := tx.LinkBlocked(ctx, ws, h.visitor.ID, lead)
+func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, visitorID int64, lead int64, reason [2]string, current map[int64]int64, plan *webPlan) error {
+	blocked, err := tx.LinkBlocked(ctx, ws, visitorID, lead)
 	if err != nil || blocked {
 		return err
 	}
-	link := model.IdentityLink{VisitorID: h.visitor.ID, LeadID: lead, Reason: reason[0], Detail: reason[1]}
-	if prev := current[h.visitor.ID]; prev != 0 {
+	link := model.IdentityLink{VisitorID: visitorID, LeadID: lead, Reason: reason[0], Detail: reason[1]}
+	if prev := current[visitorID]; prev != 0 {
 		link.ReplacedLeadID = &prev
 	}
 	moved, err := tx.LinkVisitor(ctx, ws, link)
@@ -253,11 +306,11 @@ func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, h *webHit, lead in
 	if link.ReplacedLeadID == nil {
 		// This batch's earlier hits of the browser were anonymous: they are the lead's too.
 		for i := range plan.activities {
-			if plan.activities[i].VisitorID == h.visitor.ID && plan.activities[i].LeadID == 0 {
+			if plan.activities[i].VisitorID == visitorID && plan.activities[i].LeadID == 0 {
 				plan.activities[i].LeadID = lead
 			}
 		}
 	}
-	current[h.visitor.ID] = lead
+	current[visitorID] = lead
 	return nil
 }

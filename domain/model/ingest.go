@@ -22,6 +22,9 @@ type APIToken struct {
 // TokenKindCurrents authenticates Braze Currents batches.
 const TokenKindCurrents = "currents"
 
+// TokenKindSegment authenticates Segment webhook deliveries.
+const TokenKindSegment = "segment"
+
 // BrazeConnection is a workspace's Braze REST settings; the key stays encrypted.
 type BrazeConnection struct {
 	WorkspaceID        int64      `db:"workspace_id"`

@@ -54,6 +54,7 @@ const (
 	LinkTrackedLink = "tracked_link"
 	LinkAPI         = "api"
 	LinkCLI         = "cli"
+	LinkSegment     = "segment"
 )
 
 // IdentityLink ties a browser to a lead.

@@ -55,6 +55,9 @@ func seedMilestones(t *testing.T, st *store.Store, db *sql.DB, b tenant) milesto
 		EventType: "web", Count: 777777}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.SaveSegmentSource(ctx, b.ws.ID, []byte("b-sealed"), "bsec"); err != nil {
+		t.Fatal(err)
+	}
 	pgtest.Exec(t, db, `UPDATE leads SET owner_email = 'b-owner@b.example', status = 'b-status' WHERE workspace_id = $1`, b.ws.ID)
 	if err := st.SubscribeReport(ctx, store.ReportSubscription{WorkspaceID: b.ws.ID, UserID: b.admin.ID, MilestoneID: id, Dimension: "campaign",
 		Model: "linear", Frequency: "weekly", NextAt: time.Now().Add(-time.Minute)}); err != nil {
@@ -126,6 +129,17 @@ func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[st
 			}
 			return err
 		},
+		"SegmentSource": func() error {
+			src, err := st.SegmentSource(ctx, wsA)
+			if err == nil && src.SecretHint == "bsec" {
+				return errors.New("read B's Segment source")
+			}
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return err
+		},
+		"SaveSegmentSource": func() error { return st.SaveSegmentSource(ctx, wsA, []byte("a"), "asec") },
 		"LeadStatuses": func() error {
 			list, err := st.LeadStatuses(ctx, wsA)
 			for _, v := range list {
@@ -214,6 +228,9 @@ func milestoneTxCases(t *testing.T, db *sql.DB, ctx context.Context, wsA int64, 
 			return nil
 		},
 		"AttributionSettings": func(tx *store.Tx) error { _, err := tx.AttributionSettings(ctx, wsA); return err },
+		"ApplyAccountTraits": func(tx *store.Tx) error {
+			return tx.ApplyAccountTraits(ctx, wsA, b.lead.ID, "stolen", "stolen", nil) // B's lead from A: nothing to change
+		},
 		"ReportSent": func(tx *store.Tx) error {
 			sent, err := tx.ReportSent(ctx, wsA, d.subscription, time.Now(), time.Now().Add(time.Hour))
 			if sent {
