@@ -145,35 +145,48 @@ func (h *Handlers) pipelineHealth(c echo.Context, v *views.DashboardView, now ti
 	if err != nil {
 		return err
 	}
-	braze, web := make([]int, 14), make([]int, 14)
+	sources := []string{"Braze", "Website", "Segment"}
+	series := map[string][]int{"Braze": make([]int, 14), "Website": make([]int, 14), "Segment": make([]int, 14)}
 	var total int64
 	for _, d := range p.Days {
 		i := int(d.Day.Sub(from).Hours() / 24)
-		if i < 0 || i >= 14 {
+		if i < 0 || i >= 14 || series[d.Source] == nil {
 			continue
 		}
 		total += d.Count
-		if d.Source == "Website" {
-			web[i] += int(d.Count)
-		} else {
-			braze[i] += int(d.Count)
-		}
+		series[d.Source][i] += int(d.Count)
 	}
 	if total > 0 {
 		labels := make([]string, 14)
 		for i := range labels {
 			labels[i] = from.AddDate(0, 0, i).Format("Jan 2")
 		}
-		v.Events = views.Columns(labels, [][]int{braze, web}, []string{"braze", "web"}, 600, 140)
+		v.Events = views.Columns(labels, [][]int{series["Braze"], series["Website"], series["Segment"]}, []string{"braze", "web", "segment"}, 600, 140)
 		for i := range v.Events {
-			v.Events[i].Title = labels[i] + ": " + views.Count(braze[i]) + " from Braze, " + views.Count(web[i]) + " from the website"
-			v.EventTable = append(v.EventTable, views.Pair{Label: labels[i], Value: views.Count(braze[i] + web[i])})
+			var parts []string
+			sum := 0
+			for _, src := range sources {
+				if n := series[src][i]; n > 0 {
+					parts = append(parts, views.Count(n)+" from "+src)
+					sum += n
+				}
+			}
+			v.Events[i].Title = labels[i] + ": " + strings.Join(parts, ", ")
+			if len(parts) == 0 {
+				v.Events[i].Title = labels[i] + ": nothing"
+			}
+			v.EventTable = append(v.EventTable, views.Pair{Label: labels[i], Value: views.Count(sum)})
 		}
+	}
+	web := series["Website"]
+	segmentTotal := 0
+	for _, n := range series["Segment"] {
+		segmentTotal += n
 	}
 	v.EventsTotal = views.Count(int(total))
 	v.Pending, v.Unscored = p.Pending, p.Unscored
 	v.Lag, v.LagBad = lagText(p, now)
-	v.Integrations, err = h.integrationLights(c, web, now)
+	v.Integrations, err = h.integrationLights(c, web, segmentTotal, now)
 	return err
 }
 
@@ -192,7 +205,7 @@ func lagText(p store.PipelineHealth, now time.Time) (string, bool) {
 }
 
 // integrationLights gives each integration a green, red or grey light with its reason.
-func (h *Handlers) integrationLights(c echo.Context, web []int, now time.Time) ([]views.IntegrationStatus, error) {
+func (h *Handlers) integrationLights(c echo.Context, web []int, segmentEvents int, now time.Time) ([]views.IntegrationStatus, error) {
 	ctx := c.Request().Context()
 	ws := IdentityOf(c).Workspace.ID
 	var out []views.IntegrationStatus
@@ -235,6 +248,11 @@ func (h *Handlers) integrationLights(c echo.Context, web []int, now time.Time) (
 	default:
 		out = append(out, views.IntegrationStatus{Name: "Website tracker", State: "ok", Reason: views.Count(webTotal) + " hits in 14 days on " + views.Count(len(sites)) + " site(s).", URL: "/integrations/website"})
 	}
+	segTokens, err := h.Store.ListAPITokens(ctx, ws, model.TokenKindSegment)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, segmentLight(segTokens, segmentEvents))
 	sf, err := h.Store.SalesforceConnection(ctx, ws)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && !sf.Connected()):
@@ -272,6 +290,26 @@ func currentsLight(tokens []model.APIToken, last *time.Time, now time.Time) view
 		s.State, s.Reason = "bad", "The last batch arrived "+ago(*last)+": check the Currents connector in Braze."
 	default:
 		s.State, s.Reason = "ok", "The last batch arrived "+ago(*last)+"."
+	}
+	return s
+}
+
+// segmentLight: no token is grey; a token without messages in 14 days is red.
+func segmentLight(tokens []model.APIToken, received int) views.IntegrationStatus {
+	s := views.IntegrationStatus{Name: "Segment", URL: "/integrations/segment"}
+	active := 0
+	for _, t := range tokens {
+		if t.RevokedAt == nil {
+			active++
+		}
+	}
+	switch {
+	case active == 0:
+		s.State, s.Reason = "off", "Not connected: generate a token and add Peregrine as a webhook destination in Segment."
+	case received == 0:
+		s.State, s.Reason = "bad", "A token exists but no message arrived in 14 days: check the destination in Segment."
+	default:
+		s.State, s.Reason = "ok", views.Count(received)+" messages in 14 days."
 	}
 	return s
 }

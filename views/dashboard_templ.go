@@ -584,7 +584,7 @@ func pipelineHealth(v DashboardView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, " <p class=\"muted small legend\" id=\"events-caption\"><span class=\"key key-braze\"></span> Braze <span class=\"key key-web\"></span> Website</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, " <p class=\"muted small legend\" id=\"events-caption\"><span class=\"key key-braze\"></span> Braze <span class=\"key key-web\"></span> Website <span class=\"key key-segment\"></span> Segment</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

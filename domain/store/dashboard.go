@@ -192,7 +192,7 @@ type PipelineHealth struct {
 func (s *Store) PipelineHealth(ctx context.Context, workspaceID int64, since time.Time) (PipelineHealth, error) {
 	var p PipelineHealth
 	if err := s.db.SelectContext(ctx, &p.Days, `SELECT date_trunc('day', hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day,
-			CASE WHEN event_type = 'web' THEN 'Website' ELSE 'Braze' END AS source, sum(count)::bigint AS count
+			CASE WHEN event_type = 'web' THEN 'Website' WHEN event_type LIKE 'segment.%' THEN 'Segment' ELSE 'Braze' END AS source, sum(count)::bigint AS count
 		FROM ingest_counters WHERE workspace_id = $1 AND metric = 'received' AND hour >= $2 GROUP BY 1, 2 ORDER BY 1, 2`,
 		workspaceID, since); err != nil {
 		return p, fmt.Errorf("store: unable to read events per day: %w", err)
