@@ -39,6 +39,11 @@ func errorHandler(log *slog.Logger, loadIdentity echo.MiddlewareFunc) echo.HTTPE
 		if message == "" || strings.EqualFold(message, http.StatusText(status)) {
 			message = fallback
 		}
+		if strings.HasPrefix(c.Request().URL.Path, "/api/v1/") {
+			c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+			_ = c.JSON(status, handlers.ProblemDetails{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: message})
+			return
+		}
 		if wantsJSON(c) {
 			_ = c.JSON(status, map[string]string{"error": message})
 			return

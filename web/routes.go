@@ -14,8 +14,16 @@ import (
 	"github.com/peregrine-scoring/peregrine/static"
 )
 
+// endpoints are the machine-facing handlers.
+type endpoints struct {
+	currents *handlers.CurrentsEndpoint
+	tracker  *handlers.TrackerEndpoint
+	api      *handlers.API
+}
+
 // routes registers every route of Peregrine, grouped by the middleware they need.
-func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpoint, tracker *handlers.TrackerEndpoint, metrics *Metrics, cfg *config.Config, log *slog.Logger) {
+func routes(e *echo.Echo, h *handlers.Handlers, ep endpoints, metrics *Metrics, cfg *config.Config, log *slog.Logger) {
+	currents, tracker, api := ep.currents, ep.tracker, ep.api
 	// Beacons from visitors need no request id (they are not logged).
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Skipper: func(c echo.Context) bool { return c.Path() == "/t/collect" }}))
 	e.Use(requestLogger(log))
@@ -32,6 +40,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch} {
 		e.Add(method, "/api/segment/events", currents.ReceiveSegment)
 	}
+	// The open API: API tokens with scopes, no session, no CSRF; problem+json errors.
+	e.POST("/api/v1/events", api.PostEvents, api.Auth(model.ScopeEventsWrite))
+
 	// The website tracker: its script and the endpoint its hits go to, called from customers'
 	// pages (the site key and allowed origins stand in for a token; no cookie is read).
 	e.GET("/t.js", tracker.Script)
@@ -198,6 +209,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, currents *handlers.CurrentsEndpo
 	e.POST("/settings/users/:id/deactivate", h.DeactivateUser, admin...)
 	e.POST("/settings/users/:id/activate", h.ActivateUser, admin...)
 	e.POST("/settings/invitations/:id/revoke", h.RevokeInvitation, admin...)
+	e.GET("/settings/api-tokens", h.ShowAPITokensPage, admin...)
+	e.POST("/settings/api-tokens", h.CreateAPIToken, admin...)
+	e.POST("/settings/api-tokens/:id/revoke", h.RevokeAPIToken, admin...)
 	e.GET("/settings/email", h.ShowEmailSettingsPage, admin...)
 	e.POST("/settings/email/test", h.SendTestEmail, admin...)
 	e.POST("/settings/email/deliveries/:id/resend", h.ResendDelivery, admin...)

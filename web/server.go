@@ -61,7 +61,7 @@ func New(cfg *config.Config, p *platform.Platform, pipeline *ingest.Pipeline, me
 	tracker := handlers.NewTrackerEndpoint(h, pipeline.Collector, h.Website, cfg.CollectRate)
 	h.Tracker = tracker
 	e.HTTPErrorHandler = errorHandler(log, h.LoadIdentity)
-	routes(e, h, currents, tracker, metrics, cfg, log)
+	routes(e, h, endpoints{currents: currents, tracker: tracker, api: handlers.NewAPI(h, pipeline, cfg.APIRate)}, metrics, cfg, log)
 	return e
 }
 

@@ -44,7 +44,7 @@ Usage:
   peregrine workspace create --name NAME --admin-email EMAIL [--admin-name NAME] [flags]
                                                  create a workspace and its admin; prints the slug
                                                  (password from PEREGRINE_ADMIN_PASSWORD or stdin)
-  peregrine token create --workspace SLUG --kind currents|segment --label LABEL [flags]
+  peregrine token create --workspace SLUG --kind currents|segment|api --label LABEL [--scopes S,S] [--expires DAY]
                                                  create an API token; prints it (shown only once)
   peregrine site create --workspace SLUG --name NAME --origin URL [--origin URL] [--require-consent]
                                                  add a tracked website; prints its key and the
@@ -342,8 +342,10 @@ func (e env) readPassword() (string, error) {
 func (e env) tokenCreate(args []string) int {
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	slug := fs.String("workspace", "", "workspace slug (required)")
-	kind := fs.String("kind", model.TokenKindCurrents, "token kind: currents (Braze) or segment")
+	kind := fs.String("kind", model.TokenKindCurrents, "token kind: currents (Braze), segment or api (the open API)")
 	label := fs.String("label", "", "label shown in the token list (required)")
+	scopes := fs.String("scopes", "", "api tokens: comma-separated scopes ("+strings.Join(model.Scopes, ", ")+")")
+	expires := fs.String("expires", "", "api tokens: the last day it works, as 2027-03-31 (UTC; empty: no expiry)")
 	cfg, log, status := e.setup(fs, args)
 	if status != nil {
 		return *status
@@ -358,7 +360,29 @@ func (e env) tokenCreate(args []string) int {
 		return code
 	}
 	defer p.Close(ctx)
-	token, _, err := ingest.CreateToken(ctx, p.Store, ws.ID, *kind, *label, nil)
+	var token string
+	var err error
+	if *kind == model.TokenKindAPI {
+		var until *time.Time
+		if *expires != "" {
+			day, perr := time.Parse(time.DateOnly, *expires)
+			if perr != nil {
+				fmt.Fprintln(e.stderr, "peregrine token create: --expires must be a day like 2027-03-31")
+				return exitUsage
+			}
+			end := day.AddDate(0, 0, 1)
+			until = &end
+		}
+		var list []string
+		for _, sc := range strings.Split(*scopes, ",") {
+			if sc = strings.TrimSpace(sc); sc != "" {
+				list = append(list, sc)
+			}
+		}
+		token, _, err = ingest.CreateAPIToken(ctx, p.Store, ws.ID, *label, list, until, nil)
+	} else {
+		token, _, err = ingest.CreateToken(ctx, p.Store, ws.ID, *kind, *label, nil)
+	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "peregrine token create:", err)
 		return exitUsage

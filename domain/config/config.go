@@ -34,6 +34,7 @@ type Config struct {
 	CurrentsMaxBody   int64         // largest Currents request body, compressed or not; larger → 413
 	Workers           int           // goroutines turning stored events into activities (and as many scoring)
 	CollectRate       int           // website tracker hits per second per client address; more get 429
+	APIRate           int           // open-API requests per second per token, with bursts of twice that; more get 429
 	DBMaxConns        int           // database pool size; 0: a connection per worker plus those for requests
 	WorkTimeout       time.Duration // longest a batch of background work may run; claims are leased for 3× this
 	MetricsAddr       string        // separate listen address serving /metrics without a token; empty: none
@@ -115,7 +116,7 @@ func (c *Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://
 type raw struct {
 	addr, publicURL, databaseURL, dataDir, openSignup, trustedProxies, logLevel, logFormat, shutdown string
 	allowPrivateHosts                                                                                string
-	currentsMaxBody, workers, dbMaxConns, metricsAddr, workTimeout, collectRate                      string
+	currentsMaxBody, workers, dbMaxConns, metricsAddr, workTimeout, collectRate, apiRate             string
 }
 
 // Binder registers the configuration flags on a flag set and validates the result.
@@ -148,6 +149,7 @@ func Bind(fs *flag.FlagSet, getenv func(string) string) *Binder {
 	fs.StringVar(&b.r.logFormat, "log-format", env("PEREGRINE_LOG_FORMAT", "text"), "text or json (env PEREGRINE_LOG_FORMAT)")
 	fs.StringVar(&b.r.shutdown, "shutdown-timeout", env("PEREGRINE_SHUTDOWN_TIMEOUT", "20s"), "time given to in-flight requests on shutdown (env PEREGRINE_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&b.r.currentsMaxBody, "currents-max-body", env("PEREGRINE_CURRENTS_MAX_BODY", "32MiB"), "largest Braze Currents request body; larger ones get 413 so Braze splits the batch (env PEREGRINE_CURRENTS_MAX_BODY)")
+	fs.StringVar(&b.r.apiRate, "api-rate", env("PEREGRINE_API_RATE", "20"), "open-API requests per second one token may send, with bursts of twice that (env PEREGRINE_API_RATE)")
 	fs.StringVar(&b.r.collectRate, "collect-rate", env("PEREGRINE_COLLECT_RATE", "20"), "website tracker hits per second one client address may send, with bursts of five times that (env PEREGRINE_COLLECT_RATE)")
 	fs.StringVar(&b.r.workers, "workers", env("PEREGRINE_WORKERS", "2"), "goroutines processing stored events, and as many scoring (env PEREGRINE_WORKERS)")
 	fs.StringVar(&b.r.dbMaxConns, "db-max-conns", env("PEREGRINE_DB_MAX_CONNS", "0"), "database connections this process may open; 0: one per worker plus 24 for requests (env PEREGRINE_DB_MAX_CONNS)")
@@ -242,6 +244,9 @@ func (b *Binder) Config() (*Config, error) {
 	}
 	if c.CollectRate, err = strconv.Atoi(strings.TrimSpace(b.r.collectRate)); err != nil || c.CollectRate < 1 || c.CollectRate > 1_000_000 {
 		bad("PEREGRINE_COLLECT_RATE %q must be a number of hits per second from 1 to 1000000", b.r.collectRate)
+	}
+	if c.APIRate, err = strconv.Atoi(strings.TrimSpace(b.r.apiRate)); err != nil || c.APIRate < 1 || c.APIRate > 100_000 {
+		bad("PEREGRINE_API_RATE %q must be a number of requests per second from 1 to 100000", b.r.apiRate)
 	}
 	if c.DBMaxConns, err = strconv.Atoi(strings.TrimSpace(b.r.dbMaxConns)); err != nil || c.DBMaxConns < 0 || (c.DBMaxConns > 0 && c.DBMaxConns < 26) {
 		bad("PEREGRINE_DB_MAX_CONNS %q must be 0 (sized from the workers) or at least 26", b.r.dbMaxConns)

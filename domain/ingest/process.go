@@ -92,9 +92,10 @@ type batchPlan struct {
 func processWorkspace(ctx context.Context, tx *store.Tx, ws int64, rows []model.InboundEvent) (outcome, error) {
 	web, rows, brokenWeb := decodeWeb(rows)
 	seg, rows, brokenSeg := decodeSegment(rows)
-	web = append(web, seg...)
+	api, rows, brokenAPI := decodeAPI(rows)
+	web = slices.Concat(web, seg, api)
 	items, broken := decodeAll(rows)
-	if err := tx.MarkEventsIgnored(ctx, ws, slices.Concat(broken, brokenWeb, brokenSeg), "stored payload could not be decoded"); err != nil {
+	if err := tx.MarkEventsIgnored(ctx, ws, slices.Concat(broken, brokenWeb, brokenSeg, brokenAPI), "stored payload could not be decoded"); err != nil {
 		return outcome{}, err
 	}
 	byEmail, webAccounts, err := prepareWeb(ctx, tx, ws, web)

@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/peregrine-scoring/peregrine/domain/auth"
@@ -24,8 +26,12 @@ const tokenPrefix = "pgc_"
 // ErrUnauthorized means a missing, unknown or revoked token.
 var ErrUnauthorized = errors.New("missing, unknown or revoked API token")
 
-// AuthError carries the workspace a bad token named, when it named one, for the status panel.
-type AuthError struct{ WorkspaceID int64 }
+// AuthError carries the workspace a bad token named, when it named one, for the status panel;
+// Expired tells an expired token from an unknown or revoked one.
+type AuthError struct {
+	WorkspaceID int64
+	Expired     bool
+}
 
 func (e *AuthError) Error() string { return ErrUnauthorized.Error() }
 func (e *AuthError) Unwrap() error { return ErrUnauthorized }
@@ -39,11 +45,10 @@ func CreateToken(ctx context.Context, st *store.Store, workspaceID int64, kind, 
 	if kind != model.TokenKindCurrents && kind != model.TokenKindSegment {
 		return "", model.APIToken{}, errors.New("unknown token kind " + strconv.Quote(kind) + "; the kinds are currents and segment")
 	}
-	random, _, err := auth.NewToken()
+	token, err := newToken(workspaceID)
 	if err != nil {
 		return "", model.APIToken{}, err
 	}
-	token := tokenPrefix + strconv.FormatInt(workspaceID, 36) + "_" + random
 	t, err := st.CreateAPIToken(ctx, model.APIToken{WorkspaceID: workspaceID, Kind: kind, Label: label,
 		TokenHash: auth.HashToken(token), Hint: token[len(token)-4:], CreatedBy: createdBy})
 	return token, t, err
@@ -74,5 +79,50 @@ func Authenticate(ctx context.Context, st *store.Store, bearer, kind string) (mo
 	if subtle.ConstantTimeCompare(t.TokenHash, hash) != 1 || t.RevokedAt != nil || t.Kind != kind {
 		return t, &AuthError{WorkspaceID: workspaceID}
 	}
+	if t.ExpiresAt != nil && !time.Now().Before(*t.ExpiresAt) {
+		return t, &AuthError{WorkspaceID: workspaceID, Expired: true}
+	}
 	return t, nil
+}
+
+// CreateAPIToken makes an open-API token with scopes and an optional expiry, returned once.
+// The error says what to fix.
+func CreateAPIToken(ctx context.Context, st *store.Store, workspaceID int64, label string, scopes []string, expires *time.Time, createdBy *int64) (string, model.APIToken, error) {
+	label = strings.TrimSpace(label)
+	if label == "" || utf8.RuneCountInString(label) > 100 {
+		return "", model.APIToken{}, errors.New("give the token a label of 1 to 100 characters, e.g. “CRM sync”")
+	}
+	if len(scopes) == 0 {
+		return "", model.APIToken{}, errors.New("choose at least one scope")
+	}
+	seen := map[string]bool{}
+	var clean []string
+	for _, sc := range scopes {
+		if !slices.Contains(model.Scopes, sc) {
+			return "", model.APIToken{}, errors.New("unknown scope " + strconv.Quote(sc) + "; the scopes are " + strings.Join(model.Scopes, ", "))
+		}
+		if !seen[sc] {
+			seen[sc] = true
+			clean = append(clean, sc)
+		}
+	}
+	if expires != nil && !expires.After(time.Now()) {
+		return "", model.APIToken{}, errors.New("the expiry must be in the future")
+	}
+	token, err := newToken(workspaceID)
+	if err != nil {
+		return "", model.APIToken{}, err
+	}
+	t, err := st.CreateAPIToken(ctx, model.APIToken{WorkspaceID: workspaceID, Kind: model.TokenKindAPI, Label: label,
+		TokenHash: auth.HashToken(token), Hint: token[len(token)-4:], CreatedBy: createdBy, Scopes: clean, ExpiresAt: expires})
+	return token, t, err
+}
+
+// newToken makes a token naming its workspace.
+func newToken(workspaceID int64) (string, error) {
+	random, _, err := auth.NewToken()
+	if err != nil {
+		return "", err
+	}
+	return tokenPrefix + strconv.FormatInt(workspaceID, 36) + "_" + random, nil
 }

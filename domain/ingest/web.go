@@ -27,6 +27,7 @@ type webHit struct {
 	seg        *segment.Message
 	partnerKey string
 	partner    model.Visitor
+	api        *APIEvent // an open-API event (seg then holds it in the Spec's shape)
 }
 
 // webPlan is what a batch's website hits become.
@@ -255,6 +256,9 @@ func identifyHit(ctx context.Context, tx *store.Tx, ws int64, h *webHit, byEmail
 // segmentIdentity).
 func whoIs(ctx context.Context, tx *store.Tx, ws int64, h *webHit, byEmail map[string]int64, current map[int64]int64,
 	origins map[[2]string]*model.OriginSeen) (int64, [2]string, *webWait, error) {
+	if h.api != nil {
+		return apiIdentity(ctx, tx, ws, h, byEmail, current)
+	}
 	if h.seg != nil {
 		lead, reason := segmentIdentity(h, byEmail, current)
 		return lead, reason, nil, nil
@@ -281,6 +285,10 @@ func hitActivity(ctx context.Context, tx *store.Tx, ws int64, h *webHit, lead in
 	}
 	if person := current[h.visitor.ID]; person != 0 && !h.visitor.Internal && (h.seg.Type == segment.Identify || h.seg.Type == segment.Group) {
 		plan.traits = append(plan.traits, traitUpdate{lead: person, msg: h.seg})
+	}
+	if h.api != nil {
+		a, ok := segment.ActivityAs(*h.seg, SourceAPI, "API")
+		return a, ok, nil
 	}
 	a, ok := segmentActivity(h)
 	return a, ok, nil

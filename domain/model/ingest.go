@@ -1,22 +1,36 @@
 package model
 
 import (
+	"github.com/lib/pq"
+
 	"encoding/json"
 	"time"
 )
 
 // APIToken is a bearer token for a machine client such as Braze Currents.
 type APIToken struct {
-	WorkspaceID int64      `db:"workspace_id"`
-	ID          int64      `db:"id"`
-	Kind        string     `db:"kind"`
-	Label       string     `db:"label"`
-	TokenHash   []byte     `db:"token_hash"`
-	Hint        string     `db:"hint"`
-	CreatedBy   *int64     `db:"created_by"`
-	CreatedAt   time.Time  `db:"created_at"`
-	LastUsedAt  *time.Time `db:"last_used_at"`
-	RevokedAt   *time.Time `db:"revoked_at"`
+	WorkspaceID int64          `db:"workspace_id"`
+	ID          int64          `db:"id"`
+	Kind        string         `db:"kind"`
+	Label       string         `db:"label"`
+	TokenHash   []byte         `db:"token_hash"`
+	Hint        string         `db:"hint"`
+	CreatedBy   *int64         `db:"created_by"`
+	CreatedAt   time.Time      `db:"created_at"`
+	LastUsedAt  *time.Time     `db:"last_used_at"`
+	RevokedAt   *time.Time     `db:"revoked_at"`
+	Scopes      pq.StringArray `db:"scopes"`     // what an API token may do
+	ExpiresAt   *time.Time     `db:"expires_at"` // nil: never
+}
+
+// HasScope reports whether the token grants a scope.
+func (t APIToken) HasScope(scope string) bool {
+	for _, s := range t.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
 }
 
 // TokenKindCurrents authenticates Braze Currents batches.
@@ -24,6 +38,22 @@ const TokenKindCurrents = "currents"
 
 // TokenKindSegment authenticates Segment webhook deliveries.
 const TokenKindSegment = "segment"
+
+// TokenKindAPI authenticates the open API (/api/v1), within its scopes.
+const TokenKindAPI = "api"
+
+// Scopes of API tokens.
+const (
+	ScopeEventsWrite  = "events:write"
+	ScopeLeadsRead    = "leads:read"
+	ScopeLeadsWrite   = "leads:write"
+	ScopeAccountsRead = "accounts:read"
+	ScopeRulesRead    = "rules:read"
+	ScopeRulesWrite   = "rules:write"
+)
+
+// Scopes lists every scope, in the order forms show them.
+var Scopes = []string{ScopeEventsWrite, ScopeLeadsRead, ScopeLeadsWrite, ScopeAccountsRead, ScopeRulesRead, ScopeRulesWrite}
 
 // BrazeConnection is a workspace's Braze REST settings; the key stays encrypted.
 type BrazeConnection struct {

@@ -22,19 +22,26 @@ const (
 // message's properties, the page's path and URL, and its UTM campaign, for rules. Identify,
 // group and alias messages are not activities (ok false).
 func Activity(m Message) (model.ActivityRow, bool) {
+	return ActivityAs(m, Source, "Segment")
+}
+
+// ActivityAs is Activity for another source of Spec-shaped events (the open API's): names
+// start with "[<label>] ", event types with "<source>.".
+func ActivityAs(m Message, source, label string) (model.ActivityRow, bool) {
 	props := map[string]any{}
 	if len(m.Properties) > 0 {
 		_ = json.Unmarshal(m.Properties, &props)
 	}
-	a := model.ActivityRow{OccurredAt: m.Time, Source: Source}
+	a := model.ActivityRow{OccurredAt: m.Time, Source: source}
+	prefix := "[" + label + "] "
 	switch m.Type {
 	case Track:
-		a.EventType, a.Name = EventTrack, "[Segment] "+clip(strings.TrimSpace(m.Event), 200)
+		a.EventType, a.Name = source+".track", prefix+clip(strings.TrimSpace(m.Event), 200)
 		props["event"] = m.Event
 	case Page:
-		a.EventType, a.Name = EventPage, "[Segment] Viewed "+pageLabel(m, props)
+		a.EventType = source + ".page" // named below, once the URL's path is known
 	case Screen:
-		a.EventType, a.Name = EventScreen, "[Segment] Viewed screen "+first(strings.TrimSpace(m.Name), "(unnamed screen)")
+		a.EventType, a.Name = source+".screen", prefix+"Viewed screen "+first(strings.TrimSpace(m.Name), "(unnamed screen)")
 	default:
 		return a, false
 	}
@@ -70,6 +77,9 @@ func Activity(m Message) (model.ActivityRow, bool) {
 	}
 	if m.Category != "" {
 		props["category"] = m.Category
+	}
+	if m.Type == Page {
+		a.Name = prefix + "Viewed " + pageLabel(m, props)
 	}
 	a.Properties, _ = json.Marshal(props)
 	return a, true

@@ -4,17 +4,19 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/lib/pq"
+
 	"github.com/peregrine-scoring/peregrine/domain/model"
 )
 
-const tokenColumns = `workspace_id, id, kind, label, token_hash, hint, created_by, created_at, last_used_at, revoked_at`
+const tokenColumns = `workspace_id, id, kind, label, token_hash, hint, created_by, created_at, last_used_at, revoked_at, scopes, expires_at`
 
 // CreateAPIToken stores a token's hash.
 func (s *Store) CreateAPIToken(ctx context.Context, t model.APIToken) (model.APIToken, error) {
 	err := s.db.GetContext(ctx, &t, `
-		INSERT INTO api_tokens (workspace_id, kind, label, token_hash, hint, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+tokenColumns,
-		t.WorkspaceID, t.Kind, t.Label, t.TokenHash, t.Hint, t.CreatedBy)
+		INSERT INTO api_tokens (workspace_id, kind, label, token_hash, hint, created_by, scopes, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, '{}'::text[]), $8) RETURNING `+tokenColumns,
+		t.WorkspaceID, t.Kind, t.Label, t.TokenHash, t.Hint, t.CreatedBy, pq.Array([]string(t.Scopes)), t.ExpiresAt)
 	if err != nil {
 		return t, fmt.Errorf("store: unable to create token: %w", err)
 	}
