@@ -137,12 +137,15 @@ update-crawlers: node
 	rm -rf "$$tmp"
 
 # Refresh the browser libraries embedded under static/vendor to the versions package.json
-# pins (Chart.js: its browser build and licence; no build step). Review the diff and commit.
+# pins (Chart.js and Redoc: their browser builds and licences; no build step). Review the
+# diff and commit.
 update-vendor: node
 	@tmp=$$(mktemp -d) && want=$$(node -p "require('./package.json').dependencies['chart.js']") && cd "$$tmp" && \
 	npm pack --silent "chart.js@$$want" >/dev/null && tar -xzf chart.js-*.tgz && \
-	cp package/dist/chart.umd.min.js package/LICENSE.md "$(CURDIR)/static/vendor/chartjs/" && \
-	echo "chart.js $$want copied; run go test ./static" && rm -rf "$$tmp"
+	cp package/dist/chart.umd.min.js package/LICENSE.md "$(CURDIR)/static/vendor/chartjs/" && rm -rf package && \
+	want=$$(node -p "require('$(CURDIR)/package.json').dependencies['redoc']") && npm pack --silent "redoc@$$want" >/dev/null && \
+	tar -xzf redoc-*.tgz && cp package/bundles/redoc.standalone.js package/LICENSE "$(CURDIR)/static/vendor/redoc/" && \
+	echo "chart.js and redoc copied; run go test ./static" && rm -rf "$$tmp"
 
 clean:
 	rm -rf bin .cache

@@ -278,6 +278,11 @@ func readRule(c echo.Context) (rules.Rule, error) {
 	} else {
 		raw = []byte(c.FormValue("definition"))
 	}
+	return parseOneRule(raw)
+}
+
+// parseOneRule reads one rule as the export writes it, with the builder's paths and messages.
+func parseOneRule(raw []byte) (rules.Rule, error) {
 	if len(raw) > maxRuleJSON {
 		return rules.Rule{}, &rules.ValidationError{Problems: []rules.Problem{{Message: "This rule is too large (256 KB at most)."}}}
 	}

@@ -25,6 +25,13 @@ type apiReply struct {
 
 func callAPI(t *testing.T, base, method, path, token string, body any) apiReply {
 	t.Helper()
+	return callAPIWith(t, base, method, path, token, body, nil)
+}
+
+// callAPIWith calls the API with extra headers and checks the answer against the OpenAPI
+// document.
+func callAPIWith(t *testing.T, base, method, path, token string, body any, headers map[string]string) apiReply {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -41,6 +48,9 @@ func callAPI(t *testing.T, base, method, path, token string, body any) apiReply 
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +61,9 @@ func callAPI(t *testing.T, base, method, path, token string, body any) apiReply 
 	_ = json.Unmarshal(raw, &r.body)
 	if res.StatusCode >= 400 && !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
 		t.Fatalf("%s %s: %d answered %q, not a problem document: %s", method, path, res.StatusCode, res.Header.Get("Content-Type"), raw)
+	}
+	if res.StatusCode != http.StatusNotFound || !strings.Contains(path, "nothing-here") {
+		checkAgainstDocument(t, req, res, raw)
 	}
 	return r
 }

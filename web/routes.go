@@ -41,7 +41,22 @@ func routes(e *echo.Echo, h *handlers.Handlers, ep endpoints, metrics *Metrics, 
 		e.Add(method, "/api/segment/events", currents.ReceiveSegment)
 	}
 	// The open API: API tokens with scopes, no session, no CSRF; problem+json errors.
+	e.GET("/api/v1/openapi.json", handlers.ShowOpenAPI)
+	e.GET("/api/docs", handlers.ShowAPIDocs)
 	e.POST("/api/v1/events", api.PostEvents, api.Auth(model.ScopeEventsWrite))
+	e.GET("/api/v1/leads", api.ListLeads, api.Auth(model.ScopeLeadsRead))
+	e.GET("/api/v1/leads/by-email", api.GetLead, api.Auth(model.ScopeLeadsRead))
+	e.GET("/api/v1/leads/:id", api.GetLead, api.Auth(model.ScopeLeadsRead))
+	e.PATCH("/api/v1/leads/:id", api.PatchLead, api.Auth(model.ScopeLeadsWrite))
+	e.GET("/api/v1/activities", api.ListActivities, api.Auth(model.ScopeLeadsRead))
+	e.GET("/api/v1/accounts", api.ListAccounts, api.Auth(model.ScopeAccountsRead))
+	e.GET("/api/v1/accounts/:id", api.GetAccount, api.Auth(model.ScopeAccountsRead))
+	e.GET("/api/v1/rules", api.ListRules, api.Auth(model.ScopeRulesRead))
+	e.POST("/api/v1/rules", api.CreateRule, api.Auth(model.ScopeRulesWrite))
+	e.POST("/api/v1/rules/preview", api.PreviewRule, api.Auth(model.ScopeRulesRead))
+	e.GET("/api/v1/rules/:id", api.GetRule, api.Auth(model.ScopeRulesRead))
+	e.PUT("/api/v1/rules/:id", api.ReplaceRule, api.Auth(model.ScopeRulesWrite))
+	e.DELETE("/api/v1/rules/:id", api.DeleteRule, api.Auth(model.ScopeRulesWrite))
 
 	// The website tracker: its script and the endpoint its hits go to, called from customers'
 	// pages (the site key and allowed origins stand in for a token; no cookie is read).

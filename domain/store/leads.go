@@ -193,3 +193,39 @@ func (s *Store) LeadNames(ctx context.Context, workspaceID int64, ids []int64) (
 	}
 	return out, nil
 }
+
+// LeadByEmail loads the workspace's lead with an email (stored lower-case).
+func (s *Store) LeadByEmail(ctx context.Context, workspaceID int64, email string) (model.Lead, error) {
+	var l model.Lead
+	err := s.db.GetContext(ctx, &l, `SELECT `+leadColumns+leadFrom+`WHERE l.workspace_id = $1 AND l.email = $2`, workspaceID, email)
+	if err != nil {
+		return l, fmt.Errorf("store: unable to load lead: %w", notFound(err))
+	}
+	return l, nil
+}
+
+// LeadPatch is a change of a lead's profile, owner or status: nil fields stay as they are.
+type LeadPatch struct {
+	FirstName, LastName, Title, Company, Phone, Country *string
+	OwnerName, OwnerEmail, Status                       *string
+}
+
+// PatchLead changes a lead's fields; the lead is scored again (rules read its profile) and
+// queued for Salesforce. ErrNotFound when the workspace has no such lead.
+func (s *Store) PatchLead(ctx context.Context, workspaceID, leadID int64, p LeadPatch) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.tx.ExecContext(ctx, `UPDATE leads SET first_name = COALESCE($3, first_name), last_name = COALESCE($4, last_name),
+				title = COALESCE($5, title), company = COALESCE($6, company), phone = COALESCE($7, phone), country = COALESCE($8, country),
+				owner_name = COALESCE($9, owner_name), owner_email = COALESCE(lower($10), owner_email), status = COALESCE($11, status),
+				updated_at = now(), refresh_at = now()
+			WHERE workspace_id = $1 AND id = $2`, workspaceID, leadID, p.FirstName, p.LastName, p.Title, p.Company, p.Phone, p.Country,
+			p.OwnerName, p.OwnerEmail, p.Status)
+		if err != nil {
+			return fmt.Errorf("store: unable to change the lead: %w", err)
+		}
+		if err := expectOneRow(res); err != nil {
+			return err
+		}
+		return tx.EnqueueSalesforce(ctx, workspaceID, []int64{leadID})
+	})
+}

@@ -59,6 +59,7 @@ func seedMilestones(t *testing.T, st *store.Store, db *sql.DB, b tenant) milesto
 		t.Fatal(err)
 	}
 	pgtest.Exec(t, db, `UPDATE leads SET owner_email = 'b-owner@b.example', status = 'b-status' WHERE workspace_id = $1`, b.ws.ID)
+	pgtest.Exec(t, db, `INSERT INTO leads (workspace_id, email) VALUES ($1, 'b-only-lead@b.example')`, b.ws.ID)
 	if err := st.SubscribeReport(ctx, store.ReportSubscription{WorkspaceID: b.ws.ID, UserID: b.admin.ID, MilestoneID: id, Dimension: "campaign",
 		Model: "linear", Frequency: "weekly", NextAt: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
@@ -140,6 +141,14 @@ func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[st
 			return err
 		},
 		"SaveSegmentSource": func() error { return st.SaveSegmentSource(ctx, wsA, []byte("a"), "asec") },
+		"LeadByEmail": func() error {
+			_, err := st.LeadByEmail(ctx, wsA, "b-only-lead@b.example")
+			return notFound(err)
+		},
+		"PatchLead": func() error {
+			title := "stolen"
+			return notFound(st.PatchLead(ctx, wsA, b.lead, store.LeadPatch{Title: &title}))
+		},
 		"LeadStatuses": func() error {
 			list, err := st.LeadStatuses(ctx, wsA)
 			for _, v := range list {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"flag"
+	"github.com/labstack/echo/v4"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -33,6 +34,7 @@ type Server struct {
 	Workers  *queue.Runner
 	Metrics  *web.Metrics
 	Secrets  *secrets.Box
+	Echo     *echo.Echo // the routes, for tests that check them all
 }
 
 // Options adjust the server a test starts.
@@ -92,11 +94,12 @@ func StartWith(t testing.TB, opts Options) *Server {
 	metrics := web.NewMetrics(st, log)
 	workers := web.NewWorkers(st, pipeline, log, web.WorkerOptions{Workers: max(opts.Workers, 1), Metrics: metrics})
 	workers.Start(context.Background())
-	srv.Config.Handler = web.New(cfg, p, pipeline, metrics, log)
+	e := web.New(cfg, p, pipeline, metrics, log)
+	srv.Config.Handler = e
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		workers.Stop()
 	})
-	return &Server{Server: srv, Store: st, DB: db, Pipeline: pipeline, Workers: workers, Metrics: metrics, Secrets: box}
+	return &Server{Server: srv, Store: st, DB: db, Pipeline: pipeline, Workers: workers, Metrics: metrics, Secrets: box, Echo: e}
 }
