@@ -9,7 +9,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 CHROMIUM    ?= /usr/bin/chromium
 DRIVER_DIR  := $(CURDIR)/.cache/playwright-driver
 
-.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring bench-tracker bench-alerts bench-reports update-crawlers update-vendor clean
+.PHONY: help run build generate test test-deps go-deps postgres chromium cc node playwright-driver check fuzz bench bench-scoring bench-tracker bench-alerts bench-reports bench-api update-crawlers update-vendor clean
 
 help:
 	@echo "make run    build and start Peregrine on http://localhost:8080 (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -107,6 +107,7 @@ bench: postgres build
 	$(MAKE) bench-tracker
 	$(MAKE) bench-alerts
 	$(MAKE) bench-reports
+	$(MAKE) bench-api
 
 # The website tracker's collect endpoint: hits/s acknowledged while the default rules score in
 # the background, and the delay from a form submission to the lead's score.
@@ -116,6 +117,10 @@ bench-tracker: postgres
 # Alerts: delay from a qualifying event to its email and webhook at 100 events a second.
 bench-alerts: postgres
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkAlertDelay$$' -benchtime 1x -timeout 30m ./web/
+
+# The open API: events acknowledged per second, and the lead list on 1,000,000 leads.
+bench-api: postgres
+	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkAPI$$' -benchtime 1x -timeout 30m ./web/
 
 # Reports: crediting crossings, attribution reports and the dashboard on 100,000 leads.
 bench-reports: postgres

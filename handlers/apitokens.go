@@ -1,10 +1,7 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +9,6 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
-	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/views"
 )
 
@@ -110,24 +106,5 @@ func (h *Handlers) CreateAPIToken(c echo.Context) error {
 
 // RevokeAPIToken stops an open-API token at once.
 func (h *Handlers) RevokeAPIToken(c echo.Context) error {
-	tokenID, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return echo.ErrNotFound
-	}
-	ctx := c.Request().Context()
-	ws := IdentityOf(c).Workspace.ID
-	tokens, err := h.Store.ListAPITokens(ctx, ws, model.TokenKindAPI)
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(tokens, func(t model.APIToken) bool { return t.ID == tokenID }) {
-		return echo.NewHTTPError(http.StatusNotFound, "That API token does not exist.")
-	}
-	if err := h.Store.RevokeAPIToken(ctx, ws, tokenID); errors.Is(err, store.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "That API token is already revoked.")
-	} else if err != nil {
-		return err
-	}
-	h.flash(c, "success", "API token revoked: requests with it now get 401.")
-	return redirect(c, "/settings/api-tokens")
+	return h.revokeMachineToken(c, model.TokenKindAPI, "/settings/api-tokens", "API token revoked: requests with it now get 401.")
 }

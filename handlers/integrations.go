@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,19 +200,32 @@ func (h *Handlers) CreateCurrentsToken(c echo.Context) error {
 
 // RevokeCurrentsToken stops a token from working at once.
 func (h *Handlers) RevokeCurrentsToken(c echo.Context) error {
+	return h.revokeMachineToken(c, model.TokenKindCurrents, "/integrations/braze", "Token revoked: Braze requests with it now get 401.")
+}
+
+// revokeMachineToken revokes a token of a kind (another kind's id is not found), says so and
+// goes back to its page.
+func (h *Handlers) revokeMachineToken(c echo.Context, kind, back, done string) error {
 	tokenID, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return echo.ErrNotFound
 	}
-	err = h.Store.RevokeAPIToken(c.Request().Context(), IdentityOf(c).Workspace.ID, tokenID)
-	if errors.Is(err, store.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "That token does not exist or is already revoked.")
-	}
+	ctx := c.Request().Context()
+	ws := IdentityOf(c).Workspace.ID
+	tokens, err := h.Store.ListAPITokens(ctx, ws, kind)
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Token revoked: Braze requests with it now get 401.")
-	return redirect(c, "/integrations/braze")
+	if !slices.ContainsFunc(tokens, func(t model.APIToken) bool { return t.ID == tokenID }) {
+		return echo.NewHTTPError(http.StatusNotFound, "That token does not exist.")
+	}
+	if err := h.Store.RevokeAPIToken(ctx, ws, tokenID); errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "That token is already revoked.")
+	} else if err != nil {
+		return err
+	}
+	h.flash(c, "success", done)
+	return redirect(c, back)
 }
 
 // ShowBrazeStatus renders the status panel alone, for its periodic refresh.

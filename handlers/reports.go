@@ -123,6 +123,19 @@ func (h *Handlers) reportQueryOf(c echo.Context) (reportQuery, bool, error) {
 	return h.parseReportQuery(c.Request().Context(), IdentityOf(c).Workspace.ID, c.QueryParams(), userLocation(c))
 }
 
+// reportAndPrevious reads the report of the query's period and, when compared, of the one
+// before.
+func (h *Handlers) reportAndPrevious(c echo.Context, q reportQuery) (store.Report, store.Report, error) {
+	ctx := c.Request().Context()
+	ws := IdentityOf(c).Workspace.ID
+	var prev store.Report
+	r, err := h.Store.AttributionReport(ctx, q.store(ws))
+	if err == nil && q.Compare {
+		prev, err = h.Store.AttributionReport(ctx, q.previous(ws))
+	}
+	return r, prev, err
+}
+
 // parseDay reads a yyyy-mm-dd day in loc; empty gives the default.
 func parseDay(s string, loc *time.Location, def time.Time) (time.Time, error) {
 	if s = strings.TrimSpace(s); s == "" {
@@ -142,15 +155,9 @@ func (h *Handlers) ShowReportPage(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	ws := IdentityOf(c).Workspace.ID
-	report, err := h.Store.AttributionReport(ctx, q.store(ws))
+	report, prev, err := h.reportAndPrevious(c, q)
 	if err != nil {
 		return err
-	}
-	var prev store.Report
-	if q.Compare {
-		if prev, err = h.Store.AttributionReport(ctx, q.previous(ws)); err != nil {
-			return err
-		}
 	}
 	settings, err := h.Store.AttributionSettings(ctx, ws)
 	if err != nil {
@@ -329,17 +336,9 @@ func (h *Handlers) ExportReportCSV(c echo.Context) error {
 	if len(q.Problems) > 0 {
 		return echo.NewHTTPError(http.StatusBadRequest, strings.Join(q.Problems, " "))
 	}
-	ctx := c.Request().Context()
-	ws := IdentityOf(c).Workspace.ID
-	r, err := h.Store.AttributionReport(ctx, q.store(ws))
+	r, prev, err := h.reportAndPrevious(c, q)
 	if err != nil {
 		return err
-	}
-	var prev store.Report
-	if q.Compare {
-		if prev, err = h.Store.AttributionReport(ctx, q.previous(ws)); err != nil {
-			return err
-		}
 	}
 	header := []string{string(q.Dimension), "leads", "accounts", "crossings touched", "touches"}
 	for _, m := range attribution.Models {

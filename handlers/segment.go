@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -81,19 +80,7 @@ func (h *Handlers) ensureSegmentSource(ctx context.Context, ws int64) error {
 
 // RevokeSegmentToken stops a Segment token at once.
 func (h *Handlers) RevokeSegmentToken(c echo.Context) error {
-	tokenID, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return echo.ErrNotFound
-	}
-	err = h.Store.RevokeAPIToken(c.Request().Context(), IdentityOf(c).Workspace.ID, tokenID)
-	if errors.Is(err, store.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "That token does not exist or is already revoked.")
-	}
-	if err != nil {
-		return err
-	}
-	h.flash(c, "success", "Token revoked: Segment requests with it now get 401.")
-	return redirect(c, "/integrations/segment")
+	return h.revokeMachineToken(c, model.TokenKindSegment, "/integrations/segment", "Token revoked: Segment requests with it now get 401.")
 }
 
 // SaveSegmentSecret stores the shared secret, sealed; from then on unsigned or wrongly signed
