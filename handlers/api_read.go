@@ -207,34 +207,43 @@ func leadFilterOf(q url.Values) (store.LeadFilter, []ingest.Problem) {
 	return f, probs
 }
 
-// ListLeads is GET /api/v1/leads: the lead list's filters and sorts; pages hold each lead once
-// however scores move meanwhile (the order is fixed at the first page for an hour).
+// APILeadPage is a page of leads: the total is exact up to 2,000 (total_capped says more).
+type APILeadPage struct {
+	APIPage[APILead]
+	TotalCapped bool `json:"total_capped"`
+}
+
+// ListLeads is GET /api/v1/leads: the lead list's filters and sorts, paged by position (the
+// cursor names the last lead's place in the order), so every page reads one index range.
 func (a *API) ListLeads(c echo.Context) error {
 	q := c.QueryParams()
 	f, probs := leadFilterOf(q)
 	limit := apiLimit(q, &probs)
-	token, offset := "", 0
+	var after *store.LeadCursor
 	if raw := q.Get("cursor"); raw != "" {
-		var ok bool
-		if token, offset, ok = decodeCursor(raw); !ok {
+		var cur store.LeadCursor
+		b, err := base64.RawURLEncoding.DecodeString(raw)
+		if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID <= 0 {
 			probs = append(probs, ingest.Problem{Path: "/query/cursor", Message: "not a cursor this API gave"})
 		}
+		after = &cur
 	}
 	if len(probs) > 0 {
 		return problem(c, http.StatusBadRequest, "Some query parameters are not valid.", probs...)
 	}
-	tok := TokenOf(c)
-	// Snapshots belong to a reader: the API's are keyed by the token (negative ids, no user's).
-	page, err := a.Handlers.Store.LeadListPage(c.Request().Context(), tok.WorkspaceID, -tok.ID, f, token, offset, limit)
+	leads, cursors, total, capped, err := a.Handlers.Store.LeadsAfter(c.Request().Context(), TokenOf(c).WorkspaceID, f, after, limit+1)
 	if err != nil {
 		return err
 	}
-	out := APIPage[APILead]{Data: []APILead{}, Total: page.Total}
-	for _, l := range page.Leads {
+	out := APILeadPage{APIPage: APIPage[APILead]{Data: []APILead{}, Total: total}, TotalCapped: capped}
+	for i, l := range leads {
+		if i == limit {
+			b, _ := json.Marshal(cursors[limit-1])
+			next := base64.RawURLEncoding.EncodeToString(b)
+			out.NextCursor = &next
+			break
+		}
 		out.Data = append(out.Data, apiLead(l))
-	}
-	if offset+len(page.Leads) < page.Total {
-		out.NextCursor = encodeCursor(page.Token, offset+len(page.Leads))
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -141,6 +141,15 @@ func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[st
 			return err
 		},
 		"SaveSegmentSource": func() error { return st.SaveSegmentSource(ctx, wsA, []byte("a"), "asec") },
+		"LeadsAfter": func() error {
+			leads, _, _, _, err := st.LeadsAfter(ctx, wsA, store.LeadFilter{}, nil, 100)
+			for _, l := range leads {
+				if l.ID == b.lead {
+					return errors.New("listed B's lead")
+				}
+			}
+			return err
+		},
 		"LeadByEmail": func() error {
 			_, err := st.LeadByEmail(ctx, wsA, "b-only-lead@b.example")
 			return notFound(err)
