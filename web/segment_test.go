@@ -108,10 +108,14 @@ func TestSegmentIntake(t *testing.T) {
 	// A batch from another device: userId only, then a group call.
 	batch := `[{"type":"track","event":"Demo Requested","userId":"crm-000482","messageId":"m-4","timestamp":"2026-11-21T09:00:00Z"},
 		{"type":"screen","name":"Dashboard","userId":"crm-000482","messageId":"m-5","timestamp":"2026-11-21T09:01:00Z"},
-		{"type":"group","groupId":"acct-7781","userId":"crm-000482","messageId":"m-6","traits":{"name":"Fjord Logistics AG","industry":"Logistics","employees":"450"}}]`
+		{"type":"group","groupId":"acct-7781","userId":"crm-000482","messageId":"m-6","traits":{"name":"Fjord Logistics AG","industry":"Logistics","employees":"450"}},
+		{"type":"alias","previousId":"old-crm-17","userId":"crm-000482","messageId":"m-6b"}]`
 	r := postSegment(t, s.URL, http.MethodPost, token, []byte(batch), "")
-	if r.status != http.StatusOK || r.result.Received != 3 || r.result.Stored != 3 {
+	if r.status != http.StatusOK || r.result.Received != 4 || r.result.Stored != 4 {
 		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	if n := countRows(t, s, `SELECT count(*) FROM inbound_events WHERE event_type = 'segment.alias' AND state = 'ignored'`); n != 1 {
+		t.Fatal("the alias is not kept as stored-not-processed")
 	}
 	waitFor(t, "the userId's events on anna", func() bool {
 		return countRows(t, s, `SELECT count(*) FROM activities WHERE lead_id = $1`, lead) == 4 &&
@@ -132,7 +136,7 @@ func TestSegmentIntake(t *testing.T) {
 	}
 	// Retries are harmless.
 	r = postSegment(t, s.URL, http.MethodPost, token, []byte(batch), "")
-	if r.status != http.StatusOK || r.result.Stored != 0 || r.result.Duplicates != 3 {
+	if r.status != http.StatusOK || r.result.Stored != 0 || r.result.Duplicates != 4 {
 		t.Fatalf("retry: %s", r.body)
 	}
 	if page := ada.get("/leads/" + itoa(lead)); !strings.Contains(page.body, "Identified through Segment") {
