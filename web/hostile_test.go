@@ -223,7 +223,7 @@ func attr(n *html.Node, name string) string {
 // saysWhy: an answer carries a message for a person — an error page, an alert beside a
 // field or at the top, or a JSON error.
 func saysWhy(body string) bool {
-	for _, sign := range []string{`role="alert"`, "<h1", `"error"`, `"message"`} {
+	for _, sign := range []string{`role="alert"`, "<h1", `"error"`, `"message"`, `"detail"`} { // "detail": RFC 9457 problems
 		if strings.Contains(body, sign) {
 			return true
 		}

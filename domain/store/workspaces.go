@@ -45,6 +45,9 @@ func (s *Store) CreateWorkspaceWithAdmin(ctx context.Context, ws model.Workspace
 			return err
 		}
 		admin = created
+		if err := seedLeadSettings(ctx, tx, ws.ID); err != nil {
+			return err
+		}
 		for _, sd := range seed {
 			if err := seedScoring(ctx, tx, ws.ID, admin.ID, sd.Rules, sd.PropertyKeys); err != nil {
 				return err
