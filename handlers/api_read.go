@@ -19,6 +19,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
 	"github.com/peregrine-scoring/peregrine/domain/store"
+	"github.com/peregrine-scoring/peregrine/views"
 )
 
 // APILead is a lead as the API shows it; Scores and Why only on GET /api/v1/leads/{id}.
@@ -475,4 +476,90 @@ func (a *API) PatchLead(c echo.Context) error {
 		return err
 	}
 	return a.leadDetail(c, l)
+}
+
+// CreateLead is POST /api/v1/leads: a lead with status, source and owner as the API's entry
+// rule says (Settings › Leads); when the rule lets the creator choose, owner_email names the
+// owner (an active sales user or admin).
+func (a *API) CreateLead(c echo.Context) error {
+	body, ok, err := a.readBody(c)
+	if !ok {
+		return err
+	}
+	var in struct {
+		Email, FirstName, LastName, Title, Company, Phone, Status, Source, OwnerEmail string
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return problem(c, http.StatusBadRequest, "The body must be a JSON object describing the lead.")
+	}
+	var probs []ingest.Problem
+	fields := map[string]*string{"email": &in.Email, "first_name": &in.FirstName, "last_name": &in.LastName, "title": &in.Title,
+		"company": &in.Company, "phone": &in.Phone, "status": &in.Status, "source": &in.Source, "owner_email": &in.OwnerEmail}
+	for k, v := range raw {
+		dst, known := fields[k]
+		if !known {
+			probs = append(probs, ingest.Problem{Path: "/" + k, Message: "not a field of a new lead"})
+			continue
+		}
+		if json.Unmarshal(v, dst) != nil {
+			probs = append(probs, ingest.Problem{Path: "/" + k, Message: "must be a string"})
+		}
+		*dst = strings.TrimSpace(*dst)
+	}
+	ctx := c.Request().Context()
+	ws := TokenOf(c).WorkspaceID
+	ls, err := a.Handlers.Store.ReadLeadSettings(ctx, ws)
+	if err != nil {
+		return err
+	}
+	rule := ls.Rule(store.PathAPI)
+	if in.Status == "" {
+		in.Status = rule.Status
+	}
+	if in.Source == "" {
+		in.Source = rule.Source
+	}
+	form := views.NewLeadView{Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, Title: in.Title, Company: in.Company,
+		Phone: in.Phone, Status: in.Status, Source: in.Source}
+	if in.OwnerEmail != "" {
+		if rule.OwnerMode != store.OwnerChoice {
+			probs = append(probs, ingest.Problem{Path: "/owner_email", Message: "new leads from the API are owned as Settings › Leads says; the creator cannot choose"})
+		}
+		for _, u := range ls.Owners {
+			if strings.EqualFold(u.Email, in.OwnerEmail) {
+				form.Owner = strconv.FormatInt(u.ID, 10)
+			}
+		}
+		if form.Owner == "" {
+			probs = append(probs, ingest.Problem{Path: "/owner_email", Message: "not an active sales user or admin of this workspace"})
+		}
+	}
+	n, errs := newLeadOf(ls, rule, form)
+	for field, msg := range errs {
+		path := "/" + field
+		if field == "new_source" {
+			path = "/source"
+		}
+		probs = append(probs, ingest.Problem{Path: path, Message: msg})
+	}
+	if len(probs) > 0 {
+		return problem(c, http.StatusUnprocessableEntity, "The lead cannot be created that way; nothing was created.", probs...)
+	}
+	n.ByName, n.Path = "API token “"+TokenOf(c).Label+"”", store.PathAPI
+	id, _, err := a.Handlers.Store.AddLead(ctx, ws, n)
+	switch {
+	case errors.Is(err, store.ErrLeadExists):
+		return problem(c, http.StatusConflict, "A lead with this email exists already.")
+	case errors.Is(err, store.ErrPoolEmpty):
+		return problem(c, http.StatusUnprocessableEntity, "The pool new API leads go to has no active member (Settings › Leads).")
+	case err != nil:
+		return err
+	}
+	l, err := a.Handlers.Store.LeadByID(ctx, ws, id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/leads/"+strconv.FormatInt(id, 10))
+	return c.JSON(http.StatusCreated, apiLead(l))
 }

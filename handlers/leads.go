@@ -432,6 +432,9 @@ func (h *Handlers) showLead(c echo.Context, status int, adjust func(*views.LeadV
 	if err := h.webIdentity(c, leadID, &v); err != nil {
 		return err
 	}
+	if err := h.assignView(c, l, &v.Assign); err != nil {
+		return err
+	}
 	if token := c.QueryParam("link"); token != "" {
 		for _, l := range v.Links {
 			if strings.HasSuffix(l.URL, "/l/"+token) {

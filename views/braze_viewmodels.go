@@ -111,6 +111,7 @@ type LeadsSearch struct {
 
 // LeadView is a lead's page.
 type LeadView struct {
+	Assign     AssignView
 	Fit        FitView
 	ID         int64
 	Name       string
@@ -239,3 +240,14 @@ type FitRule struct {
 }
 
 func count64(n int64) string { return count(int(n)) }
+
+// AssignView is the lead page's status and owner form, with the changes logged.
+type AssignView struct {
+	Status   string
+	Source   string
+	OwnerID  string
+	Statuses []Option
+	Owners   []Option
+	Changes  []Pair // when and by whom: what changed
+	Error    string
+}

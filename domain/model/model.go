@@ -178,6 +178,9 @@ type Lead struct {
 	Labels      pq.StringArray `db:"labels"`
 	FitRules    pq.Int64Array  `db:"fit_rules"` // the grade rules that gave it fit points
 	Rising      bool           `db:"rising"`
+	Status      string         `db:"status"`        // its lead status (set in Peregrine or pulled from Salesforce)
+	Source      string         `db:"lead_source"`   // where it came from
+	OwnerUserID *int64         `db:"owner_user_id"` // the Peregrine user who owns it
 }
 
 // Delivery channels and kinds (deliveries.channel, deliveries.kind).

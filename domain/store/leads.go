@@ -13,7 +13,7 @@ import (
 const leadColumns = `l.workspace_id, l.id, l.email, l.first_name, l.last_name, l.company, l.created_at, l.last_activity_at,
 	l.phone, l.country, l.time_zone, l.custom_attributes, l.account_id, l.first_activity_at, l.activity_count, l.updated_at,
 	a.domain AS account_domain, l.title, l.owner_name, l.owner_email, l.main_score, l.fit_points, l.grade, l.temperature,
-	l.labels, l.rising, l.fit_rules`
+	l.labels, l.rising, l.fit_rules, l.status, l.lead_source, l.owner_user_id`
 
 const leadFrom = ` FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id `
 

@@ -17,6 +17,9 @@ import (
 // milestoneSeed is what seedMilestones gives a tenant: a label milestone with one crossing of
 // the tenant's lead, credited to a campaign.
 type milestoneSeed struct {
+	pool   int64
+	status int64
+	source int64
 	milestone    int64
 	crossing     store.CrossingRow
 	subscription int64
@@ -60,6 +63,11 @@ func seedMilestones(t *testing.T, st *store.Store, db *sql.DB, b tenant) milesto
 	}
 	pgtest.Exec(t, db, `UPDATE leads SET owner_email = 'b-owner@b.example', status = 'b-status' WHERE workspace_id = $1`, b.ws.ID)
 	pgtest.Exec(t, db, `INSERT INTO leads (workspace_id, email) VALUES ($1, 'b-only-lead@b.example')`, b.ws.ID)
+	if s.pool, err = st.SavePool(ctx, b.ws.ID, 0, "b-pool", []int64{b.admin.ID}); err != nil {
+		t.Fatal(err)
+	}
+	db.QueryRow(`SELECT id FROM lead_statuses WHERE workspace_id = $1 AND NOT is_default LIMIT 1`, b.ws.ID).Scan(&s.status)
+	db.QueryRow(`SELECT id FROM lead_sources WHERE workspace_id = $1 LIMIT 1`, b.ws.ID).Scan(&s.source)
 	if err := st.SubscribeReport(ctx, store.ReportSubscription{WorkspaceID: b.ws.ID, UserID: b.admin.ID, MilestoneID: id, Dimension: "campaign",
 		Model: "linear", Frequency: "weekly", NextAt: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
@@ -141,6 +149,61 @@ func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[st
 			return err
 		},
 		"SaveSegmentSource": func() error { return st.SaveSegmentSource(ctx, wsA, []byte("a"), "asec") },
+		"ReadLeadSettings": func() error {
+			ls, err := st.ReadLeadSettings(ctx, wsA)
+			for _, p := range ls.Pools {
+				if p.ID == b.pool {
+					return errors.New("listed B's pool")
+				}
+			}
+			for _, m := range ls.Members {
+				if m.UserID == b.admin {
+					return errors.New("listed B's pool member")
+				}
+			}
+			return err
+		},
+		"AddLeadStatus":      func() error { return st.AddLeadStatus(ctx, wsA, "b-status-name") },
+		"ChangeLeadStatus":   func() error { return notFound(st.ChangeLeadStatus(ctx, wsA, b.status, "delete")) },
+		"AddLeadSource":      func() error { return st.AddLeadSource(ctx, wsA, "b-source-name") },
+		"DeleteLeadSource":   func() error { return notFound(st.DeleteLeadSource(ctx, wsA, b.source)) },
+		"DeletePool":         func() error { return notFound(st.DeletePool(ctx, wsA, b.pool)) },
+		"SavePool": func() error {
+			if _, err := st.SavePool(ctx, wsA, b.pool, "stolen", nil); !errors.Is(err, store.ErrNotFound) {
+				return errors.New("renamed B's pool: " + errString(err))
+			}
+			id, err := st.SavePool(ctx, wsA, 0, "a-pool", []int64{b.admin}) // B's user is not A's: no member
+			if err != nil {
+				return err
+			}
+			ls, _ := st.ReadLeadSettings(ctx, wsA)
+			for _, m := range ls.Members {
+				if m.PoolID == id {
+					return errors.New("B's user joined A's pool")
+				}
+			}
+			return nil
+		},
+		"SaveEntryRule": func() error {
+			return st.SaveEntryRule(ctx, wsA, store.EntryRule{Path: store.PathManual, OwnerMode: store.OwnerChoice})
+		},
+		"AddLead": func() error {
+			if _, _, err := st.AddLead(ctx, wsA, store.NewLead{Email: "x@a-new.example", PoolID: b.pool, Path: store.PathManual}); !errors.Is(err, store.ErrPoolEmpty) {
+				return errors.New("B's pool gave A a lead's owner: " + errString(err))
+			}
+			if _, _, err := st.AddLead(ctx, wsA, store.NewLead{Email: "y@a-new.example", OwnerUserID: b.admin, Path: store.PathManual}); !errors.Is(err, store.ErrNotFound) {
+				return errors.New("B's user owns A's lead: " + errString(err))
+			}
+			return nil
+		},
+		"ChangeLeadOwnerStatus": func() error {
+			st1 := "stolen"
+			return notFound(st.ChangeLeadOwnerStatus(ctx, wsA, b.lead, &st1, nil, 0, "x"))
+		},
+		"LeadChanges": func() error {
+			ch, err := st.LeadChanges(ctx, wsA, b.lead)
+			return errors.Join(err, none("lead changes", len(ch)))
+		},
 		"LeadsAfter": func() error {
 			leads, _, _, _, err := st.LeadsAfter(ctx, wsA, store.LeadFilter{}, nil, 100)
 			for _, l := range leads {
