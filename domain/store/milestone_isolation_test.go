@@ -17,9 +17,9 @@ import (
 // milestoneSeed is what seedMilestones gives a tenant: a label milestone with one crossing of
 // the tenant's lead, credited to a campaign.
 type milestoneSeed struct {
-	pool   int64
-	status int64
-	source int64
+	pool         int64
+	status       int64
+	source       int64
 	milestone    int64
 	crossing     store.CrossingRow
 	subscription int64
@@ -163,11 +163,11 @@ func milestoneIsolationCases(st *store.Store, wsA int64, b milestoneSeed) map[st
 			}
 			return err
 		},
-		"AddLeadStatus":      func() error { return st.AddLeadStatus(ctx, wsA, "b-status-name") },
-		"ChangeLeadStatus":   func() error { return notFound(st.ChangeLeadStatus(ctx, wsA, b.status, "delete")) },
-		"AddLeadSource":      func() error { return st.AddLeadSource(ctx, wsA, "b-source-name") },
-		"DeleteLeadSource":   func() error { return notFound(st.DeleteLeadSource(ctx, wsA, b.source)) },
-		"DeletePool":         func() error { return notFound(st.DeletePool(ctx, wsA, b.pool)) },
+		"AddLeadStatus":    func() error { return st.AddLeadStatus(ctx, wsA, "b-status-name") },
+		"ChangeLeadStatus": func() error { return notFound(st.ChangeLeadStatus(ctx, wsA, b.status, "delete")) },
+		"AddLeadSource":    func() error { return st.AddLeadSource(ctx, wsA, "b-source-name") },
+		"DeleteLeadSource": func() error { return notFound(st.DeleteLeadSource(ctx, wsA, b.source)) },
+		"DeletePool":       func() error { return notFound(st.DeletePool(ctx, wsA, b.pool)) },
 		"SavePool": func() error {
 			if _, err := st.SavePool(ctx, wsA, b.pool, "stolen", nil); !errors.Is(err, store.ErrNotFound) {
 				return errors.New("renamed B's pool: " + errString(err))
