@@ -69,7 +69,7 @@ func (h *Handlers) renderLeadSettings(c echo.Context, status int, errs views.For
 		}
 		v.Rules = append(v.Rules, rv)
 	}
-	return Render(c, status, views.LeadSettingsPage(h.chrome(c, "Leads", "settings-leads"), v))
+	return Render(c, status, views.LeadSettingsPage(h.chrome(c, "Lead settings", "settings-leads"), v))
 }
 
 func idText(id *int64) string {

@@ -416,7 +416,7 @@ func AppLayout(c Chrome) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "\"><svg viewBox=\"0 0 20 20\" aria-hidden=\"true\"><path d=\"M7 8a3 3 0 1 0 0-6 3 3 0 0 0 0 6Zm-6 9a6 6 0 0 1 12 0H1Zm13-9h5v2h-5V8Zm0 4h5v2h-5v-2Z\"></path></svg> Leads</a> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "\"><svg viewBox=\"0 0 20 20\" aria-hidden=\"true\"><path d=\"M7 8a3 3 0 1 0 0-6 3 3 0 0 0 0 6Zm-6 9a6 6 0 0 1 12 0H1Zm13-9h5v2h-5V8Zm0 4h5v2h-5v-2Z\"></path></svg> Lead settings</a> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

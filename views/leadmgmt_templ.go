@@ -85,7 +85,7 @@ func LeadSettingsPage(c Chrome, v LeadSettingsView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<header class=\"page-head\"><div><h1>Leads</h1><p class=\"muted\">The statuses a lead moves through, where leads come from, and who gets new ones: one owner, a distribution pool taken in turn, or whoever creates the lead chooses.</p></div><a class=\"btn btn-primary\" href=\"/leads/new\">New lead</a></header><div class=\"two-col\"><section class=\"card table-card\" id=\"lead-statuses\"><h2 class=\"table-title\">Statuses</h2><table class=\"table compact\"><tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<header class=\"page-head\"><div><h1>Lead settings</h1><p class=\"muted\">The statuses a lead moves through, where leads come from, and who gets new ones: one owner, a distribution pool taken in turn, or whoever creates the lead chooses.</p></div><a class=\"btn btn-primary\" href=\"/leads/new\">New lead</a></header><div class=\"two-col\"><section class=\"card table-card\" id=\"lead-statuses\"><h2 class=\"table-title\">Statuses</h2><table class=\"table compact\"><tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
