@@ -16,7 +16,14 @@ import (
 	"github.com/peregrine-scoring/peregrine/views"
 )
 
-var pathLabels = map[string]string{store.PathManual: "Leads created by hand (Leads › New lead)", store.PathAPI: "Leads created through the API (POST /api/v1/leads)"}
+var pathLabels = map[string]string{store.PathManual: "Leads created by hand (Leads › New lead)",
+	store.PathAPI:         "Leads created through the API (POST /api/v1/leads and events)",
+	store.PathTrackerForm: "Leads from the website tracker's forms",
+	store.PathSegment:     "Leads from Segment's identify calls",
+	store.PathCurrents:    "New people in Braze Currents"}
+
+// entryPaths are the paths in the order the settings page shows them.
+var entryPaths = []string{store.PathManual, store.PathAPI, store.PathTrackerForm, store.PathSegment, store.PathCurrents}
 
 // ShowLeadSettings is Settings › Leads (admins).
 func (h *Handlers) ShowLeadSettings(c echo.Context) error {
@@ -58,7 +65,7 @@ func (h *Handlers) renderLeadSettings(c echo.Context, status int, errs views.For
 		}
 		v.Pools = append(v.Pools, pv)
 	}
-	for _, path := range []string{store.PathManual, store.PathAPI} {
+	for _, path := range entryPaths {
 		r := ls.Rule(path)
 		rv := views.EntryRuleView{Path: path, Label: pathLabels[path], Status: r.Status, Source: r.Source, Mode: r.OwnerMode,
 			Owner: idText(r.OwnerUserID), Pool: idText(r.PoolID)}
@@ -240,7 +247,7 @@ func (h *Handlers) DeletePool(c echo.Context) error {
 // SaveEntryRule stores how an entry path creates leads.
 func (h *Handlers) SaveEntryRule(c echo.Context) error {
 	path := c.Param("path")
-	if path != store.PathManual && path != store.PathAPI {
+	if !slices.Contains(entryPaths, path) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such entry path.")
 	}
 	ctx := c.Request().Context()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -140,6 +141,38 @@ func TestLeadManagement(t *testing.T) {
 	if n := countRows(t, s, `SELECT count(*) FROM leads WHERE id = $1 AND status = 'Qualified' AND owner_email = $2`, lead, nextName+"@acme.example"); n != 1 {
 		t.Fatal("the change was not stored")
 	}
+
+	// Leads that arrive by themselves follow their path's rule: Currents' new people go to
+	// Lou, Segment's to the pool; a person known before keeps what they have.
+	assertStatus(t, ada.post("/settings/leads/rules/currents", url.Values{"status": {"Working"}, "source": {"Braze"}, "mode": {"user"}, "owner": {members[2]}}), http.StatusSeeOther)
+	assertStatus(t, ada.post("/settings/leads/rules/segment", url.Values{"status": {"New"}, "source": {"Segment"}, "mode": {"pool"}, "pool": {pool}}), http.StatusSeeOther)
+	currents, _, _ := ingest.CreateToken(ctx, s.Store, acme.ID, model.TokenKindCurrents, "Braze", nil)
+	postCurrents(t, s.URL, currents, personOpens(t, "vera", "Spring", 0, 1, time.Now().Add(-time.Hour)), nil)
+	postCurrents(t, s.URL, currents, personOpens(t, "lead002", "Spring", 5, 1, time.Now().Add(-time.Hour)), nil) // not lead002@prospect: a new person too
+	waitFor(t, "vera's lead", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM leads WHERE email = 'vera@fjordsoft.example.com' AND status = 'Working' AND lead_source = 'Braze'
+			AND owner_user_id = $1`, members[2]) == 1
+	})
+	segToken, _, _ := ingest.CreateToken(ctx, s.Store, acme.ID, model.TokenKindSegment, "Segment", nil)
+	r = postSegmentReply(t, s.URL, segToken, `{"type":"identify","userId":"u-77","messageId":"seg-1","traits":{"email":"wen@prospect.example"}}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("segment: %d", r.status)
+	}
+	waitFor(t, "wen's lead", func() bool {
+		return countRows(t, s, `SELECT count(*) FROM leads WHERE email = 'wen@prospect.example' AND lead_source = 'Segment' AND owner_user_id IS NOT NULL`) == 1
+	})
+	if page := ada.get("/leads/" + itoa(int64(countRows(t, s, `SELECT id FROM leads WHERE email = 'vera@fjordsoft.example.com'`)))); !strings.Contains(page.body, "Created (currents)") {
+		t.Fatal("the lead's history does not say how Currents created it")
+	}
+	if n := countRows(t, s, `SELECT count(*) FROM leads WHERE email = 'lead000@prospect.example' AND status = 'Qualified'`); n != 1 {
+		t.Fatal("a known lead's status was reset")
+	}
+}
+
+func postSegmentReply(t *testing.T, base, token, body string) response {
+	t.Helper()
+	r := postSegment(t, base, http.MethodPost, token, []byte(body), "")
+	return response{status: r.status, body: r.body}
 }
 
 // indexOf is the position of the member whose user has the name.

@@ -171,12 +171,19 @@ func leadsByEmail(ctx context.Context, tx *store.Tx, ws int64, items []*decoded)
 		}
 	}
 	byEmail, leadAccounts, err := leadsForEmails(ctx, tx, ws, emails)
+	if err != nil {
+		return nil, err
+	}
 	for _, it := range items {
 		if it.email != "" {
 			it.lead = byEmail[it.email]
 		}
 	}
-	return leadAccounts, err
+	paths := make(map[string]string, len(emails))
+	for e := range emails {
+		paths[e] = store.PathCurrents
+	}
+	return leadAccounts, tx.ApplyEntryRules(ctx, ws, paths)
 }
 
 // leadsForEmails finds or creates the lead of each email, and the account of its company

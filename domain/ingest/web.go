@@ -103,13 +103,21 @@ func prepareWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (ma
 			visitors[h.hit.Visitor] = v
 		}
 	}
+	paths := map[string]string{}
 	for _, h := range hits {
 		h.visitor = visitors[h.hit.Visitor]
 		if h.partnerKey != "" {
 			h.partner = visitors[h.partnerKey]
 		}
+		if h.email != "" {
+			paths[h.email] = entryPath(h)
+		}
 	}
-	return leadsForEmails(ctx, tx, ws, emails)
+	byEmail, accounts, err := leadsForEmails(ctx, tx, ws, emails)
+	if err != nil {
+		return nil, nil, err
+	}
+	return byEmail, accounts, tx.ApplyEntryRules(ctx, ws, paths)
 }
 
 // identifyingEmail is the email a hit says the visitor is: a form that identifies, or an
@@ -321,4 +329,16 @@ func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, visitorID int64, l
 	}
 	current[visitorID] = lead
 	return nil
+}
+
+// entryPath is the entry path of a lead a hit creates (its status, source and owner follow
+// the path's rule, Settings › Lead settings).
+func entryPath(h *webHit) string {
+	switch {
+	case h.api != nil:
+		return store.PathAPI
+	case h.seg != nil:
+		return store.PathSegment
+	}
+	return store.PathTrackerForm
 }

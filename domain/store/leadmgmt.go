@@ -16,8 +16,11 @@ import (
 
 // Lead entry paths and owner modes (lead_entry_rules).
 const (
-	PathManual = "manual"
-	PathAPI    = "api"
+	PathManual      = "manual"
+	PathAPI         = "api"
+	PathTrackerForm = "tracker_form" // the website tracker's identifying forms
+	PathSegment     = "segment"      // Segment's identify calls
+	PathCurrents    = "currents"     // new people in Braze Currents
 
 	OwnerNone   = "none"   // nobody owns the new lead
 	OwnerUser   = "user"   // one user
@@ -374,8 +377,9 @@ func seedLeadSettings(ctx context.Context, tx *sqlx.Tx, workspaceID int64) error
 		`INSERT INTO lead_statuses (workspace_id, name, position, is_default) SELECT $1, s.name, s.position, s.position = 1
 			FROM (VALUES ('New', 1), ('Working', 2), ('Qualified', 3), ('Unqualified', 4), ('Converted', 5)) AS s(name, position)`,
 		`INSERT INTO lead_sources (workspace_id, name) SELECT $1, s.name FROM (VALUES ('Braze'), ('Website'), ('Segment'), ('API'), ('Manual'), ('Chat')) AS s(name)`,
-		`INSERT INTO lead_entry_rules (workspace_id, path, status, source, owner_mode) SELECT $1, p.path, 'New', p.source, 'choice'
-			FROM (VALUES ('manual', 'Manual'), ('api', 'API')) AS p(path, source)`,
+		`INSERT INTO lead_entry_rules (workspace_id, path, status, source, owner_mode) SELECT $1, p.path, 'New', p.source, p.mode
+			FROM (VALUES ('manual', 'Manual', 'choice'), ('api', 'API', 'choice'), ('tracker_form', 'Website', 'none'),
+				('segment', 'Segment', 'none'), ('currents', 'Braze', 'none')) AS p(path, source, mode)`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, workspaceID); err != nil {
 			return fmt.Errorf("store: unable to seed lead settings: %w", err)
@@ -412,3 +416,68 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// ApplyEntryRules gives the leads this transaction created — rows whose created_at is the
+// transaction's start — their entry path's status, source and owner (a pool's next member in
+// turn; "choice" means nobody here: no person is creating them). Leads that existed before
+// are left as they are. paths maps each new lead's email to its path.
+func (t *Tx) ApplyEntryRules(ctx context.Context, workspaceID int64, paths map[string]string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	emails := make([]string, 0, len(paths))
+	for e := range paths {
+		emails = append(emails, e)
+	}
+	var fresh []struct {
+		ID    int64  `db:"id"`
+		Email string `db:"email"`
+	}
+	if err := t.tx.SelectContext(ctx, &fresh, `SELECT id, email FROM leads WHERE workspace_id = $1 AND email = ANY($2) AND created_at = now()
+		AND status = '' AND lead_source = '' AND owner_user_id IS NULL ORDER BY id`, workspaceID, pq.Array(emails)); err != nil {
+		return fmt.Errorf("store: unable to find new leads: %w", err)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	var rules []EntryRule
+	if err := t.tx.SelectContext(ctx, &rules, `SELECT path, status, source, owner_mode, owner_user_id, pool_id FROM lead_entry_rules
+		WHERE workspace_id = $1`, workspaceID); err != nil {
+		return fmt.Errorf("store: unable to read entry rules: %w", err)
+	}
+	byPath := map[string]EntryRule{}
+	for _, r := range rules {
+		byPath[r.Path] = r
+	}
+	for _, l := range fresh {
+		r, ok := byPath[paths[l.Email]]
+		if !ok {
+			continue
+		}
+		var owner int64
+		switch {
+		case r.OwnerMode == OwnerUser && r.OwnerUserID != nil:
+			owner = *r.OwnerUserID
+		case r.OwnerMode == OwnerPool && r.PoolID != nil:
+			var err error
+			if owner, _, err = t.nextPoolMember(ctx, workspaceID, *r.PoolID); err != nil && !errors.Is(err, ErrPoolEmpty) {
+				return err
+			}
+		}
+		var ownerName string
+		if err := t.tx.GetContext(ctx, &ownerName, `UPDATE leads l SET status = $3, lead_source = $4, owner_user_id = u.id,
+				owner_name = COALESCE(u.name, ''), owner_email = COALESCE(u.email, '')
+			FROM (SELECT 1) one LEFT JOIN users u ON u.workspace_id = $1 AND u.id = $5 AND u.active
+			WHERE l.workspace_id = $1 AND l.id = $2 RETURNING l.owner_name`, workspaceID, l.ID, r.Status, r.Source, owner); err != nil {
+			return fmt.Errorf("store: unable to apply the entry rule: %w", err)
+		}
+		detail := "Created (" + r.Path + "): status " + orDash(r.Status) + ", source " + orDash(r.Source) + ", owner " + orDash(ownerName)
+		if err := t.logLeadChange(ctx, workspaceID, l.ID, "created", detail, 0, pathNames[r.Path]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pathNames name who created a lead on each automatic path, in its history.
+var pathNames = map[string]string{PathTrackerForm: "the website tracker", PathSegment: "Segment", PathCurrents: "Braze Currents", PathAPI: "the open API"}

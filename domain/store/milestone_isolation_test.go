@@ -309,6 +309,9 @@ func milestoneTxCases(t *testing.T, db *sql.DB, ctx context.Context, wsA int64, 
 			return nil
 		},
 		"AttributionSettings": func(tx *store.Tx) error { _, err := tx.AttributionSettings(ctx, wsA); return err },
+		"ApplyEntryRules": func(tx *store.Tx) error {
+			return tx.ApplyEntryRules(ctx, wsA, map[string]string{b.lead.Email: store.PathCurrents}) // B's lead: not A's to change
+		},
 		"ApplyAccountTraits": func(tx *store.Tx) error {
 			return tx.ApplyAccountTraits(ctx, wsA, b.lead.ID, "stolen", "stolen", nil) // B's lead from A: nothing to change
 		},
