@@ -21,6 +21,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/tidwall/gjson"
+	"golang.org/x/sync/errgroup"
 )
 
 // Service scores leads against their workspace's rules, in whichever worker needs it.
@@ -30,6 +31,9 @@ type Service struct {
 	Now   func() time.Time
 	// ChunkSize is how many leads one re-scoring or refresh transaction handles.
 	ChunkSize int
+	// RescoreParts is how many chunks a re-scoring run scores at once, each in its own
+	// transaction (2: one per core of this machine kind).
+	RescoreParts int
 
 	// Alerts, when set, hears what new activity changed (alerts.Service), inside the scoring
 	// transaction: an alert exists exactly when its scoring does.
@@ -60,7 +64,7 @@ func (s *Service) ActivitiesRead() int64 { return s.activitiesRead.Load() }
 
 // NewService returns a service with defaults.
 func NewService(st *store.Store, log *slog.Logger) *Service {
-	return &Service{Store: st, Log: log, Now: time.Now, ChunkSize: 500}
+	return &Service{Store: st, Log: log, Now: time.Now, ChunkSize: 500, RescoreParts: 2}
 }
 
 // RuleSet returns the workspace's compiled rules, cached until they change.
@@ -763,63 +767,75 @@ const (
 	JobReheat  = "reheat"
 )
 
-// Rescore is the re-scoring job: each run scores the next chunk of leads in id order in one
-// transaction that also records the progress, so a crash loses at most the chunk. After the
-// last chunk, account roll-ups and labels (which may change with the rules even where no
-// lead's score did) and temperatures are placed anew, each in its own transaction.
+// Rescore is the re-scoring job. Each run takes the next RescoreParts chunks of leads in id
+// order and scores them at once, each chunk in its own transaction (so both cores of the
+// database work), then records the progress. Re-scoring is idempotent — a lead scored again
+// with nothing new changes nothing — so a crash between the chunks and the progress only
+// scores them again. After the last chunk, account roll-ups and labels (which may change with
+// the rules even where no lead's score did) and temperatures are placed anew, each in its
+// own transaction.
 func (s *Service) Rescore(ctx context.Context, job store.Job) (time.Time, error) {
 	id, err := strconv.ParseInt(job.Key, 10, 64)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("re-scoring job key %q: %w", job.Key, err)
 	}
 	ws := job.WorkspaceID
-	var more, finishing bool
+	parts := max(s.RescoreParts, 1)
+	var ids []int64
+	live := false
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		rj, err := tx.LockRescoreJob(ctx, ws, id)
 		if err != nil || rj == nil || (rj.State != "queued" && rj.State != "running") {
 			return err // superseded or done: nothing left to do
 		}
-		ids, err := s.rescoreChunk(ctx, tx, rj)
-		if err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			finishing = true
-			return nil
-		}
-		if err := s.score(ctx, tx, ws, ids, nil, false); err != nil {
-			return err
-		}
-		more = true
-		return tx.AdvanceRescoreJob(ctx, ws, id, ids[len(ids)-1], len(ids), false)
+		live = true
+		ids, err = s.rescoreChunk(ctx, tx, rj, s.ChunkSize*parts)
+		return err
 	})
-	if err != nil || more {
-		return time.Now(), err
+	if err != nil || !live {
+		return time.Time{}, err
 	}
-	if finishing {
+	if len(ids) == 0 {
 		return time.Time{}, s.finishRescore(ctx, ws, id)
 	}
-	return time.Time{}, nil
+	g, gctx := errgroup.WithContext(ctx)
+	for start := 0; start < len(ids); start += s.ChunkSize {
+		chunk := ids[start:min(start+s.ChunkSize, len(ids))]
+		g.Go(func() error {
+			return s.Store.InTx(gctx, func(tx *store.Tx) error { return s.score(gctx, tx, ws, chunk, nil, false) })
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return time.Time{}, err
+	}
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		rj, err := tx.LockRescoreJob(ctx, ws, id)
+		if err != nil || rj == nil || (rj.State != "queued" && rj.State != "running") {
+			return err
+		}
+		return tx.AdvanceRescoreJob(ctx, ws, id, ids[len(ids)-1], len(ids), false)
+	})
+	return time.Now(), err
 }
 
 // rescoreChunk is the next leads of a re-scoring job: every lead in id order, or for an edit
 // of one score rule only those with an activity that its old or new version could match (the
 // others cannot change: they keep their state, and their stored rule version catches up the
 // next time they are scored).
-func (s *Service) rescoreChunk(ctx context.Context, tx *store.Tx, rj *model.RescoreJob) ([]int64, error) {
+func (s *Service) rescoreChunk(ctx context.Context, tx *store.Tx, rj *model.RescoreJob, size int) ([]int64, error) {
 	if rj.LeadFilter == nil {
-		return tx.LeadIDsAfter(ctx, rj.WorkspaceID, rj.AfterLeadID, s.ChunkSize)
+		return tx.LeadIDsAfter(ctx, rj.WorkspaceID, rj.AfterLeadID, size)
 	}
 	if rj.AfterLeadID == 0 && rj.Done == 0 {
 		targeted, err := tx.CountTargetedRescore(ctx, rj.WorkspaceID, rj.ID, rj.LeadFilter)
 		if err != nil || !targeted {
 			if err == nil {
-				return tx.LeadIDsAfter(ctx, rj.WorkspaceID, rj.AfterLeadID, s.ChunkSize)
+				return tx.LeadIDsAfter(ctx, rj.WorkspaceID, rj.AfterLeadID, size)
 			}
 			return nil, err
 		}
 	}
-	return tx.LeadIDsMatchingAfter(ctx, rj.WorkspaceID, rj.LeadFilter, rj.AfterLeadID, s.ChunkSize)
+	return tx.LeadIDsMatchingAfter(ctx, rj.WorkspaceID, rj.LeadFilter, rj.AfterLeadID, size)
 }
 
 // finishRescore rolls up every account, places temperatures anew and marks the job done.
