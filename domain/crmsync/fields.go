@@ -43,6 +43,7 @@ func Catalog(scores []model.ScoreName) []PeregrineField {
 	return append(out,
 		PeregrineField{Key: "grade", Label: "Fit grade", Kind: KindText, ToOnly: true, Suggest: "Peregrine_Grade__c (Text 1)"},
 		PeregrineField{Key: "temperature", Label: "Temperature", Kind: KindText, ToOnly: true, Suggest: "Peregrine_Temperature__c (Text 10)"},
+		PeregrineField{Key: "status", Label: "Lead status", Kind: KindText, ToOnly: true, Suggest: "Status (the Lead Status picklist)"},
 		PeregrineField{Key: "labels", Label: "Labels (as text)", Kind: KindText, ToOnly: true, Suggest: "Peregrine_Labels__c (Text 255)"},
 		PeregrineField{Key: "last_activity_at", Label: "Last activity time", Kind: KindDateTime, ToOnly: true, Suggest: "Peregrine_Last_Activity__c (Date/Time)"},
 		PeregrineField{Key: "reasons", Label: "Top reasons", Kind: KindText, ToOnly: true, Suggest: "Peregrine_Reasons__c (Text Area 255)"},
@@ -110,6 +111,8 @@ func Payload(l model.PushLead, maps []model.FieldMap, fields map[string]salesfor
 			v = l.Grade
 		case key == "temperature":
 			v = l.Temperature
+		case key == "status":
+			v = l.Status
 		case key == "labels":
 			v = strings.Join(l.Labels, "; ")
 		case key == "last_activity_at":

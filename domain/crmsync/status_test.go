@@ -62,3 +62,28 @@ func TestPulledStatusCrossesMilestone(t *testing.T) {
 		t.Fatalf("%d crossings after a pull that kept the status", n)
 	}
 }
+
+// TestPushSendsStatus: a lead's status set in Peregrine goes to the mapped Salesforce field,
+// and a change made on the lead page follows.
+func TestPushSendsStatus(t *testing.T) {
+	e := newEnv(t)
+	maps, _ := e.st.FieldMaps(e.ctx, e.ws)
+	maps = append(maps, model.FieldMap{PeregrineField: "status", SalesforceField: "Status", Direction: model.ToSalesforce})
+	if err := e.st.SaveSyncSettings(e.ctx, e.ws, model.DefaultSyncSettings, maps); err != nil {
+		t.Fatal(err)
+	}
+	lead := e.lead("uma@acme.example", "Uma", 12)
+	e.exec(`UPDATE leads SET status = 'Working' WHERE id = $1`, lead)
+	e.pushAll()
+	if got := e.salesforceLead("uma@acme.example").Fields["Status"]; got != "Working" {
+		t.Fatalf("Status in Salesforce: %v", got)
+	}
+	qualified := "Qualified"
+	if err := e.st.ChangeLeadOwnerStatus(e.ctx, e.ws, lead, &qualified, nil, 0, "test"); err != nil {
+		t.Fatal(err)
+	}
+	e.pushAll()
+	if got := e.salesforceLead("uma@acme.example").Fields["Status"]; got != "Qualified" {
+		t.Fatalf("Status after the change: %v", got)
+	}
+}

@@ -144,6 +144,7 @@ type PushLead struct {
 	Country        string     `db:"country"`
 	Grade          string     `db:"grade"`
 	Temperature    string     `db:"temperature"`
+	Status         string     `db:"status"` // the lead status set in Peregrine (Settings › Lead settings)
 	MainScore      float64    `db:"main_score"`
 	LastActivityAt *time.Time `db:"last_activity_at"`
 	AccountDomain  *string    `db:"account_domain"`
