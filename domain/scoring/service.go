@@ -771,7 +771,9 @@ const (
 // order and scores them at once, each chunk in its own transaction (so both cores of the
 // database work), then records the progress. Re-scoring is idempotent — a lead scored again
 // with nothing new changes nothing — so a crash between the chunks and the progress only
-// scores them again. After the last chunk, account roll-ups and labels (which may change with
+// scores them again; that is also why the chunks commit without waiting for their WAL to
+// reach the disk (the progress's ordinary commit flushes it, and a crash that lost a chunk
+// lost the progress after it). After the last chunk, account roll-ups and labels (which may change with
 // the rules even where no lead's score did) and temperatures are placed anew, each in its
 // own transaction.
 func (s *Service) Rescore(ctx context.Context, job store.Job) (time.Time, error) {
@@ -802,7 +804,12 @@ func (s *Service) Rescore(ctx context.Context, job store.Job) (time.Time, error)
 	for start := 0; start < len(ids); start += s.ChunkSize {
 		chunk := ids[start:min(start+s.ChunkSize, len(ids))]
 		g.Go(func() error {
-			return s.Store.InTx(gctx, func(tx *store.Tx) error { return s.score(gctx, tx, ws, chunk, nil, false) })
+			return s.Store.InTx(gctx, func(tx *store.Tx) error {
+				if err := tx.CommitWithoutWaiting(gctx); err != nil {
+					return err
+				}
+				return s.score(gctx, tx, ws, chunk, nil, false)
+			})
 		})
 	}
 	if err := g.Wait(); err != nil {

@@ -208,6 +208,18 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
+// CommitWithoutWaiting lets this transaction's commit return before its WAL reaches the disk
+// (synchronous_commit off, for this transaction only). Only for work that can be lost in a
+// crash and is then done again — re-scoring chunks, whose progress is recorded by a later,
+// ordinary commit: WAL is written in order, so a crash that loses a chunk loses the progress
+// after it too, and the chunk is scored again.
+func (t *Tx) CommitWithoutWaiting(ctx context.Context) error {
+	if _, err := t.tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return fmt.Errorf("store: unable to relax the commit: %w", err)
+	}
+	return nil
+}
+
 // InboundEvents reads stored events of a workspace by row id, in id order.
 func (t *Tx) InboundEvents(ctx context.Context, workspaceID int64, ids []int64) ([]model.InboundEvent, error) {
 	var evs []model.InboundEvent
