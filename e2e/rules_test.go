@@ -244,7 +244,7 @@ func TestRuleBuilderFlow(t *testing.T) {
 func waitScored(t *testing.T, srv *webtest.Server, workspaceID int64, leads int) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		_, total, err := srv.Store.ListLeads(context.Background(), workspaceID, store.LeadFilter{Limit: 1})
+		_, total, err := srv.Store.ListLeads(context.Background(), store.Everyone(workspaceID), store.LeadFilter{Limit: 1})
 		must(t, err)
 		waiting, err := srv.Store.ScoringBacklog(context.Background(), workspaceID)
 		must(t, err)

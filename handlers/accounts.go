@@ -24,7 +24,7 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 	page := pageParam(c)
 	f := accountListQuery(c)
 	f.Limit, f.Offset = accountsPerPage, (page-1)*accountsPerPage
-	rows, total, err := h.Store.ListAccounts(ctx, id.Workspace.ID, f)
+	rows, total, err := h.Store.ListAccounts(ctx, id.Viewer(), f)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (h *Handlers) ExportAccountsCSV(c echo.Context) error {
 	header := []string{"domain", "name", "industry", "employees", "main_score", "labels", "people", "engaged_30d", "last_active_at", "peregrine_url"}
 	return streamCSV(c, "accounts", header, func(offset, limit int) ([][]string, error) {
 		f.Offset, f.Limit = offset, limit
-		accounts, _, err := h.Store.ListAccounts(ctx, id.Workspace.ID, f)
+		accounts, _, err := h.Store.ListAccounts(ctx, id.Viewer(), f)
 		rows := make([][]string, 0, len(accounts))
 		for _, a := range accounts {
 			employees := ""
@@ -139,7 +139,7 @@ func (h *Handlers) ShowAccountPage(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such account in this workspace.")
 	}
-	a, err := h.Store.AccountByID(ctx, id.Workspace.ID, accountID)
+	a, err := h.Store.AccountByID(ctx, id.Viewer(), accountID)
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such account in this workspace.")
 	}
@@ -154,12 +154,12 @@ func (h *Handlers) ShowAccountPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	people, total, err := h.Store.ListLeads(ctx, id.Workspace.ID, store.LeadFilter{AccountID: accountID, Sort: store.SortScore, Limit: 25})
+	people, total, err := h.Store.ListLeads(ctx, id.Viewer(), store.LeadFilter{AccountID: accountID, Sort: store.SortScore, Limit: 25})
 	if err != nil {
 		return err
 	}
 	page := pageParam(c)
-	acts, err := h.Store.AccountActivities(ctx, id.Workspace.ID, accountID, activitiesPerPage+1, (page-1)*activitiesPerPage)
+	acts, err := h.Store.AccountActivities(ctx, id.Viewer(), accountID, activitiesPerPage+1, (page-1)*activitiesPerPage)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
 // API serves the open API (/api/v1): bearer tokens of kind api, scopes per route, a rate
@@ -56,7 +57,17 @@ func problem(c echo.Context, status int, detail string, errs ...ingest.Problem) 
 	return c.JSON(status, p)
 }
 
-const tokenKey = "api_token"
+const (
+	tokenKey  = "api_token"
+	viewerKey = "api_viewer"
+)
+
+// APIViewer is what the request's API token may read of the leads: everything, or what the
+// user it acts for may see.
+func APIViewer(c echo.Context) store.Viewer {
+	v, _ := c.Get(viewerKey).(store.Viewer)
+	return v
+}
 
 // TokenOf is the API token of a request the API middleware let through.
 func TokenOf(c echo.Context) model.APIToken {
@@ -92,7 +103,19 @@ func (a *API) Auth(scope string) echo.MiddlewareFunc {
 			if scope != "" && !tok.HasScope(scope) {
 				return problem(c, http.StatusForbidden, "This token lacks the "+scope+" scope; create one with it under Settings › API tokens.")
 			}
+			v := store.Everyone(tok.WorkspaceID)
+			if tok.ActsFor != nil {
+				v, err = a.Handlers.Store.UserViewer(c.Request().Context(), tok.WorkspaceID, *tok.ActsFor)
+				if errors.Is(err, store.ErrNotFound) {
+					c.Response().Header().Set("WWW-Authenticate", `Bearer realm="peregrine", error="invalid_token"`)
+					return problem(c, http.StatusUnauthorized, "The user this API token acts for is deactivated: create a new token under Settings › API tokens.")
+				}
+				if err != nil {
+					return err
+				}
+			}
 			c.Set(tokenKey, tok)
+			c.Set(viewerKey, v)
 			a.touch(c, tok)
 			return next(c)
 		}

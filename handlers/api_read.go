@@ -232,7 +232,7 @@ func (a *API) ListLeads(c echo.Context) error {
 	if len(probs) > 0 {
 		return problem(c, http.StatusBadRequest, "Some query parameters are not valid.", probs...)
 	}
-	leads, cursors, total, capped, err := a.Handlers.Store.LeadsAfter(c.Request().Context(), TokenOf(c).WorkspaceID, f, after, limit+1)
+	leads, cursors, total, capped, err := a.Handlers.Store.LeadsAfter(c.Request().Context(), APIViewer(c), f, after, limit+1)
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,6 @@ func (a *API) ListLeads(c echo.Context) error {
 // every named score and the contributions behind them.
 func (a *API) GetLead(c echo.Context) error {
 	ctx := c.Request().Context()
-	ws := TokenOf(c).WorkspaceID
 	var l model.Lead
 	var err error
 	if c.Path() == "/api/v1/leads/by-email" {
@@ -261,13 +260,13 @@ func (a *API) GetLead(c echo.Context) error {
 		if email == "" {
 			return problem(c, http.StatusBadRequest, "Give a valid email address.", ingest.Problem{Path: "/query/email", Message: "a valid email address"})
 		}
-		l, err = a.Handlers.Store.LeadByEmail(ctx, ws, email)
+		l, err = a.Handlers.Store.LeadByEmail(ctx, APIViewer(c), email)
 	} else {
 		id, perr := strconv.ParseInt(c.Param("id"), 10, 64)
 		if perr != nil {
 			return problem(c, http.StatusNotFound, "There is no such lead.")
 		}
-		l, err = a.Handlers.Store.LeadByID(ctx, ws, id)
+		l, err = a.Handlers.Store.LeadFor(ctx, APIViewer(c), id)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return problem(c, http.StatusNotFound, "There is no such lead.")
@@ -333,7 +332,7 @@ func (a *API) ListActivities(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	ws := TokenOf(c).WorkspaceID
-	if _, err := a.Handlers.Store.LeadByID(ctx, ws, lead); errors.Is(err, store.ErrNotFound) {
+	if ok, err := a.Handlers.Store.CanSeeLead(ctx, APIViewer(c), lead); err == nil && !ok {
 		return problem(c, http.StatusNotFound, "There is no such lead.")
 	} else if err != nil {
 		return err
@@ -390,7 +389,7 @@ func (a *API) ListAccounts(c echo.Context) error {
 	if len(probs) > 0 {
 		return problem(c, http.StatusBadRequest, "Some query parameters are not valid.", probs...)
 	}
-	rows, total, err := a.Handlers.Store.ListAccounts(c.Request().Context(), TokenOf(c).WorkspaceID, f)
+	rows, total, err := a.Handlers.Store.ListAccounts(c.Request().Context(), APIViewer(c), f)
 	if err != nil {
 		return err
 	}
@@ -410,7 +409,7 @@ func (a *API) GetAccount(c echo.Context) error {
 	if err != nil {
 		return problem(c, http.StatusNotFound, "There is no such account.")
 	}
-	row, err := a.Handlers.Store.AccountByID(c.Request().Context(), TokenOf(c).WorkspaceID, id)
+	row, err := a.Handlers.Store.AccountByID(c.Request().Context(), APIViewer(c), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem(c, http.StatusNotFound, "There is no such account.")
 	}
@@ -461,7 +460,7 @@ func (a *API) PatchLead(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	ws := TokenOf(c).WorkspaceID
-	if err := a.Handlers.Store.PatchLead(ctx, ws, id, p); errors.Is(err, store.ErrNotFound) {
+	if err := a.Handlers.Store.PatchLead(ctx, APIViewer(c), id, p); errors.Is(err, store.ErrNotFound) {
 		return problem(c, http.StatusNotFound, "There is no such lead.")
 	} else if err != nil {
 		return err

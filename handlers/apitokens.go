@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +62,22 @@ func (h *Handlers) renderAPITokens(c echo.Context, status int, v views.APITokens
 	if v.NewToken == "" {
 		v.NewToken = h.takeValue(c, keyNewToken)
 	}
+	users, err := h.Store.ListUsers(ctx, ws)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, u := range users {
+		names[u.ID] = u.Name
+		if u.Active {
+			v.Users = append(v.Users, views.Option{Value: strconv.FormatInt(u.ID, 10), Label: u.Name + " (" + u.Role.Label() + ")", Selected: v.ActsFor == strconv.FormatInt(u.ID, 10)})
+		}
+	}
+	for i, t := range tokens {
+		if t.ActsFor != nil {
+			v.Tokens[i].ActsFor = names[*t.ActsFor]
+		}
+	}
 	return Render(c, status, views.APITokensPage(h.chrome(c, "API tokens", "settings-api-tokens"), v))
 }
 
@@ -83,8 +100,16 @@ func (h *Handlers) CreateAPIToken(c echo.Context) error {
 			until = &end
 		}
 	}
+	spec := ingest.APITokenSpec{Label: label, Scopes: scopes, Expires: until, CreatedBy: &id.User.ID}
+	if v.ActsFor = form.Get("acts_for"); v.ActsFor != "" {
+		user, err := strconv.ParseInt(v.ActsFor, 10, 64)
+		if err != nil {
+			v.Errors["acts_for"] = "Choose a user from the list."
+		}
+		spec.ActsFor = &user
+	}
 	if len(v.Errors) == 0 {
-		token, _, err := ingest.CreateAPIToken(c.Request().Context(), h.Store, id.Workspace.ID, label, scopes, until, &id.User.ID)
+		token, _, err := ingest.CreateAPIToken(c.Request().Context(), h.Store, id.Workspace.ID, spec)
 		if err == nil {
 			h.putValue(c, keyNewToken, token)
 			h.flash(c, "success", "API token “"+label+"” created. Copy it now: it is shown only once.")
@@ -97,6 +122,8 @@ func (h *Handlers) CreateAPIToken(c echo.Context) error {
 			v.Errors["scopes"] = capitalize(msg) + "."
 		case strings.Contains(msg, "expiry"):
 			v.Errors["expires"] = capitalize(msg) + "."
+		case strings.Contains(msg, "acting for") || strings.Contains(msg, "acts for"):
+			v.Errors["acts_for"] = capitalize(msg) + "."
 		default:
 			return err
 		}

@@ -107,7 +107,7 @@ func (a *AlertComposer) facts(ctx context.Context, d model.Delivery, alertID int
 // accountFacts describes an account's alert: the company, its rolled-up score, fit, its people
 // and those active lately, and a link to the account page.
 func (a *AlertComposer) accountFacts(ctx context.Context, d model.Delivery, f alertFacts) (alertFacts, error) {
-	acc, err := a.Store.AccountByID(ctx, d.WorkspaceID, f.alert.AccountID)
+	acc, err := a.Store.AccountByID(ctx, store.Everyone(d.WorkspaceID), f.alert.AccountID)
 	if err != nil {
 		return f, &notify.PermanentError{Err: fmt.Errorf("the account is gone: %w", err)}
 	}

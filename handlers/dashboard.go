@@ -21,17 +21,20 @@ func (h *Handlers) ShowDashboard(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := IdentityOf(c)
 	scope := store.DashboardScope{WorkspaceID: id.Workspace.ID}
-	v := views.DashboardView{Scope: "All leads", CanConnect: id.User.Role.Can(model.PermManageMarketing)}
-	if id.User.Role == model.RoleSales {
+	dash := views.DashboardView{Scope: "All leads", CanConnect: id.User.Role.Can(model.PermManageMarketing)}
+	if v := id.Viewer(); v.OwnOnly {
+		scope.OwnerEmail, scope.PoolsOf = v.Email, v.UserID
+		dash.Scope, dash.ScopeNote = "Your leads", "Leads you own and your pools' unassigned leads: this workspace shows sales users only their own leads."
+	} else if id.User.Role == model.RoleSales {
 		owns, err := h.Store.OwnsLeads(ctx, id.Workspace.ID, id.User.Email)
 		if err != nil {
 			return err
 		}
 		if owns {
 			scope.OwnerEmail = strings.ToLower(id.User.Email)
-			v.Scope, v.ScopeNote = "Your leads", "Leads whose Salesforce owner is you."
+			dash.Scope, dash.ScopeNote = "Your leads", "Leads whose Salesforce owner is you."
 		} else {
-			v.ScopeNote = "No lead is assigned to you in Salesforce yet, so this is the whole workspace."
+			dash.ScopeNote = "No lead is assigned to you in Salesforce yet, so this is the whole workspace."
 		}
 	}
 	rs, err := h.Pipeline.Scoring.RuleSet(ctx, id.Workspace.ID)
@@ -43,14 +46,14 @@ func (h *Handlers) ShowDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	dashboardFigures(&v, d, userLocation(c))
-	if v.CanConnect {
-		v.ShowPipeline = true
-		if err := h.pipelineHealth(c, &v, now); err != nil {
+	dashboardFigures(&dash, d, userLocation(c))
+	if dash.CanConnect {
+		dash.ShowPipeline = true
+		if err := h.pipelineHealth(c, &dash, now); err != nil {
 			return err
 		}
 	}
-	return Render(c, http.StatusOK, views.DashboardPage(h.chrome(c, "Home", "home"), v))
+	return Render(c, http.StatusOK, views.DashboardPage(h.chrome(c, "Home", "home"), dash))
 }
 
 // temperatureClasses and gradeClasses colour the bars.

@@ -35,7 +35,7 @@ func (h *Handlers) renderLeadSettings(c echo.Context, status int, errs views.For
 	if err != nil {
 		return err
 	}
-	v := views.LeadSettingsView{Errors: errs}
+	v := views.LeadSettingsView{Errors: errs, SalesAccess: IdentityOf(c).Workspace.SalesAccess}
 	for i, st := range ls.Statuses {
 		v.Statuses = append(v.Statuses, views.LeadStatusRow{ID: st.ID, Name: st.Name, IsDefault: st.IsDefault, First: i == 0, Last: i == len(ls.Statuses)-1})
 	}
@@ -109,6 +109,23 @@ func settingName(c echo.Context) (string, string) {
 		return "", "Give it a name of 1 to 60 characters."
 	}
 	return name, ""
+}
+
+// SaveSalesAccess sets what the workspace's sales users see: all leads or only their own.
+func (h *Handlers) SaveSalesAccess(c echo.Context) error {
+	access := c.FormValue("sales_access")
+	if access != store.SalesSeeAll && access != store.SalesSeeOwn {
+		return h.renderLeadSettings(c, http.StatusUnprocessableEntity, views.FormErrors{"sales_access": "Choose what sales users see."})
+	}
+	if err := h.Store.SetSalesAccess(c.Request().Context(), IdentityOf(c).Workspace.ID, access); err != nil {
+		return err
+	}
+	msg := "Sales users now see every lead."
+	if access == store.SalesSeeOwn {
+		msg = "Sales users now see only their own leads and their pools' unassigned leads."
+	}
+	h.flash(c, "success", msg)
+	return redirect(c, "/settings/leads#data-access")
 }
 
 // AddLeadStatus adds a status at the end.
@@ -379,8 +396,7 @@ func (h *Handlers) CreateLeadFromForm(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	h.flash(c, "success", "Lead created.")
-	return redirect(c, "/leads/"+strconv.FormatInt(leadID, 10))
+	return h.afterLeadChange(c, leadID, "Lead created.", "")
 }
 
 // newLeadOf checks a new lead's fields against the settings and the entry rule; errors by
@@ -429,6 +445,21 @@ func newLeadOf(ls store.LeadSettings, r store.EntryRule, v views.NewLeadView) (s
 	return n, errs
 }
 
+// afterLeadChange goes to the lead's page — or, when the lead now belongs to someone else and
+// the workspace keeps sales users to their own leads, back to the list with a word on why.
+func (h *Handlers) afterLeadChange(c echo.Context, leadID int64, done, anchor string) error {
+	ok, err := h.Store.CanSeeLead(c.Request().Context(), IdentityOf(c).Viewer(), leadID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		h.flash(c, "success", done+" The lead belongs to someone else now, so it is not in your list (sales users see only their own leads here).")
+		return redirect(c, "/leads")
+	}
+	h.flash(c, "success", done)
+	return redirect(c, "/leads/"+strconv.FormatInt(leadID, 10)+anchor)
+}
+
 // assignView fills the lead page's status and owner form and the changes logged.
 func (h *Handlers) assignView(c echo.Context, l model.Lead, a *views.AssignView) error {
 	ctx := c.Request().Context()
@@ -472,7 +503,7 @@ func (h *Handlers) AssignLead(c echo.Context) error {
 	}
 	status := c.FormValue("status")
 	owner, ownerErr := strconv.ParseInt(c.FormValue("owner"), 10, 64)
-	l, err := h.Store.LeadByID(ctx, id.Workspace.ID, leadID)
+	l, err := h.Store.LeadFor(ctx, id.Viewer(), leadID)
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such lead in this workspace.")
 	} else if err != nil {
@@ -495,6 +526,5 @@ func (h *Handlers) AssignLead(c echo.Context) error {
 	if err := h.Store.ChangeLeadOwnerStatus(ctx, id.Workspace.ID, leadID, st, &owner, id.User.ID, id.User.Name); err != nil {
 		return err
 	}
-	h.flash(c, "success", "Saved.")
-	return redirect(c, "/leads/"+strconv.FormatInt(leadID, 10)+"#assign")
+	return h.afterLeadChange(c, leadID, "Saved.", "#assign")
 }

@@ -199,14 +199,14 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	page := pageParam(c)
 	f, keep := leadListQuery(c)
-	list, err := h.Store.LeadListPage(ctx, id.Workspace.ID, id.User.ID, f, c.QueryParam("snap"), (page-1)*leadsPerPage, leadsPerPage)
+	list, err := h.Store.LeadListPage(ctx, id.Viewer(), id.User.ID, f, c.QueryParam("snap"), (page-1)*leadsPerPage, leadsPerPage)
 	if err != nil {
 		return err
 	}
 	if last := max(1, (list.Total+leadsPerPage-1)/leadsPerPage); page > last {
 		// Past the end (an old link, a list that shrank): the last page, never an empty one.
 		page = last
-		if list, err = h.Store.LeadListPage(ctx, id.Workspace.ID, id.User.ID, f, list.Token, (page-1)*leadsPerPage, leadsPerPage); err != nil {
+		if list, err = h.Store.LeadListPage(ctx, id.Viewer(), id.User.ID, f, list.Token, (page-1)*leadsPerPage, leadsPerPage); err != nil {
 			return err
 		}
 	}
@@ -233,7 +233,7 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 		v.AllLabels = append(v.AllLabels, labelChip(rs, l.Name))
 	}
 	if f.AccountID != 0 {
-		if a, err := h.Store.AccountByID(ctx, id.Workspace.ID, f.AccountID); err == nil {
+		if a, err := h.Store.AccountByID(ctx, id.Viewer(), f.AccountID); err == nil {
 			v.Account, v.AccountID = a.Domain, a.ID
 		}
 	}
@@ -310,7 +310,7 @@ func (h *Handlers) ExportLeadsCSV(c echo.Context) error {
 		"activities", "last_activity_at", "owner", "peregrine_url"}
 	return streamCSV(c, "leads", header, func(offset, limit int) ([][]string, error) {
 		f.Offset, f.Limit = offset, limit
-		leads, _, err := h.Store.ListLeads(ctx, id.Workspace.ID, f)
+		leads, _, err := h.Store.ListLeads(ctx, id.Viewer(), f)
 		rows := make([][]string, 0, len(leads))
 		for _, l := range leads {
 			rows = append(rows, []string{l.Email, l.FirstName, l.LastName, l.Company, l.Title, deref(l.AccountDomain),
@@ -354,7 +354,7 @@ func (h *Handlers) showLead(c echo.Context, status int, adjust func(*views.LeadV
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such lead in this workspace.")
 	}
-	l, err := h.Store.LeadByID(ctx, id.Workspace.ID, leadID)
+	l, err := h.Store.LeadFor(ctx, id.Viewer(), leadID)
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such lead in this workspace.")
 	}

@@ -35,6 +35,10 @@ type Identity struct {
 	Workspace model.Workspace
 }
 
+// Viewer is what the signed-in user may read of the workspace's leads (every store read of
+// leads, accounts and activities for a page goes through it).
+func (id *Identity) Viewer() store.Viewer { return store.ViewerOf(id.User, id.Workspace.SalesAccess) }
+
 // IdentityOf returns the signed-in identity, or nil.
 func IdentityOf(c echo.Context) *Identity {
 	id, _ := c.Get(identityKey).(*Identity)

@@ -256,6 +256,11 @@ func (h *Handlers) CreateTrackedLink(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such lead in this workspace.")
 	}
 	id := IdentityOf(c)
+	if ok, err := h.Store.CanSeeLead(c.Request().Context(), id.Viewer(), leadID); err != nil {
+		return err
+	} else if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, "There is no such lead in this workspace.")
+	}
 	link, err := h.Website.CreateLink(c.Request().Context(), id.Workspace.ID, leadID, c.FormValue("target"), &id.User.ID)
 	var ie *website.InputError
 	switch {

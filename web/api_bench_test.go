@@ -36,7 +36,7 @@ func BenchmarkAPI(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := ingest.CreateAPIToken(ctx, s.Store, ws.ID, "bench", model.Scopes, nil, nil)
+	token, _, err := ingest.CreateAPIToken(ctx, s.Store, ws.ID, ingest.APITokenSpec{Label: "bench", Scopes: model.Scopes})
 	if err != nil {
 		b.Fatal(err)
 	}

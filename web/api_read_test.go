@@ -20,12 +20,12 @@ func TestAPILeadsAccountsAndRules(t *testing.T) {
 	s, ada, acme, globex, _ := acmeAndGlobex(t)
 	ctx := context.Background()
 	all := model.Scopes
-	token, _, err := ingest.CreateAPIToken(ctx, s.Store, acme.ID, "all", all, nil, nil)
+	token, _, err := ingest.CreateAPIToken(ctx, s.Store, acme.ID, ingest.APITokenSpec{Label: "all", Scopes: all})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reader, _, _ := ingest.CreateAPIToken(ctx, s.Store, acme.ID, "reader", []string{model.ScopeLeadsRead, model.ScopeRulesRead}, nil, nil)
-	other, _, _ := ingest.CreateAPIToken(ctx, s.Store, globex.ID, "globex", all, nil, nil)
+	reader, _, _ := ingest.CreateAPIToken(ctx, s.Store, acme.ID, ingest.APITokenSpec{Label: "reader", Scopes: []string{model.ScopeLeadsRead, model.ScopeRulesRead}})
+	other, _, _ := ingest.CreateAPIToken(ctx, s.Store, globex.ID, ingest.APITokenSpec{Label: "globex", Scopes: all})
 
 	r := callAPI(t, s.URL, http.MethodPost, "/api/v1/events", token, map[string]any{"events": []any{
 		map[string]any{"id": "a1", "type": "identify", "email": "ines@initech.example", "traits": map[string]any{"first_name": "Ines"}},

@@ -106,7 +106,7 @@ func TestAPIEventsAndTokens(t *testing.T) {
 		t.Fatalf("a Currents token on the API: %d", r.status)
 	}
 	past := time.Now().Add(-time.Hour)
-	expired, _, err := ingest.CreateAPIToken(ctx, s.Store, acme.ID, "old", []string{"events:write"}, nil, nil)
+	expired, _, err := ingest.CreateAPIToken(ctx, s.Store, acme.ID, ingest.APITokenSpec{Label: "old", Scopes: []string{"events:write"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestAPIEventsAndTokens(t *testing.T) {
 		!strings.Contains(fmt.Sprint(r.body["detail"]), "expired") {
 		t.Fatalf("expired token: %d %s", r.status, r.raw)
 	}
-	reader, _, _ := ingest.CreateAPIToken(ctx, s.Store, acme.ID, "reader", []string{"leads:read"}, nil, nil)
+	reader, _, _ := ingest.CreateAPIToken(ctx, s.Store, acme.ID, ingest.APITokenSpec{Label: "reader", Scopes: []string{"leads:read"}})
 	if r := callAPI(t, s.URL, http.MethodPost, "/api/v1/events", reader, map[string]any{"events": []any{}}); r.status != http.StatusForbidden ||
 		!strings.Contains(fmt.Sprint(r.body["detail"]), "events:write") {
 		t.Fatalf("missing scope: %d %s", r.status, r.raw)

@@ -14,6 +14,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/events/currentstest"
 	"github.com/peregrine-scoring/peregrine/domain/ingest"
 	"github.com/peregrine-scoring/peregrine/domain/model"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/web/webtest"
 )
 
@@ -177,7 +178,7 @@ func TestCurrentsBatches(t *testing.T) {
 	// The stored events become activities in the background.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		leads, total, err := s.Store.ListLeads(context.Background(), tokWS(t, s), storeFilter(""))
+		leads, total, err := s.Store.ListLeads(context.Background(), store.Everyone(tokWS(t, s)), storeFilter(""))
 		if err != nil {
 			t.Fatal(err)
 		}

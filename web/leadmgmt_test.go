@@ -60,7 +60,7 @@ func TestLeadManagement(t *testing.T) {
 		t.Fatalf("bad form not explained:\n%.3000s", r.body)
 	}
 
-	token, _, err := ingest.CreateAPIToken(ctx, s.Store, acme.ID, "CRM", []string{model.ScopeLeadsWrite}, nil, nil)
+	token, _, err := ingest.CreateAPIToken(ctx, s.Store, acme.ID, ingest.APITokenSpec{Label: "CRM", Scopes: []string{model.ScopeLeadsWrite}})
 	if err != nil {
 		t.Fatal(err)
 	}

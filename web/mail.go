@@ -133,7 +133,7 @@ func digestOf(ctx context.Context, st *store.Store, ws model.Workspace, u model.
 	for _, r := range rules {
 		m.HeldBack = append(m.HeldBack, views.DigestLine{Name: r, Detail: strconv.Itoa(held[r]) + " more matches"})
 	}
-	labels, movers, hot, accounts, err := st.DigestMoves(ctx, ws.ID, since)
+	labels, movers, hot, accounts, err := st.DigestMoves(ctx, store.ViewerOf(u, ws.SalesAccess), since)
 	if err != nil {
 		return m, err
 	}

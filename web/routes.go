@@ -238,6 +238,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, ep endpoints, metrics *Metrics, 
 	e.POST("/settings/leads/pools/:id/remove/:user", h.RemovePoolMember, admin...)
 	e.POST("/settings/leads/pools/:id/delete", h.DeletePool, admin...)
 	e.POST("/settings/leads/rules/:path", h.SaveEntryRule, admin...)
+	e.POST("/settings/leads/access", h.SaveSalesAccess, admin...)
 	e.GET("/settings/api-tokens", h.ShowAPITokensPage, admin...)
 	e.POST("/settings/api-tokens", h.CreateAPIToken, admin...)
 	e.POST("/settings/api-tokens/:id/revoke", h.RevokeAPIToken, admin...)

@@ -346,6 +346,7 @@ func (e env) tokenCreate(args []string) int {
 	label := fs.String("label", "", "label shown in the token list (required)")
 	scopes := fs.String("scopes", "", "api tokens: comma-separated scopes ("+strings.Join(model.Scopes, ", ")+")")
 	expires := fs.String("expires", "", "api tokens: the last day it works, as 2027-03-31 (UTC; empty: no expiry)")
+	actsFor := fs.String("acts-for", "", "api tokens: the email of a user whose data access the token has (empty: every lead)")
 	cfg, log, status := e.setup(fs, args)
 	if status != nil {
 		return *status
@@ -379,7 +380,16 @@ func (e env) tokenCreate(args []string) int {
 				list = append(list, sc)
 			}
 		}
-		token, _, err = ingest.CreateAPIToken(ctx, p.Store, ws.ID, *label, list, until, nil)
+		spec := ingest.APITokenSpec{Label: *label, Scopes: list, Expires: until}
+		if *actsFor != "" {
+			u, uerr := p.Store.UserByEmail(ctx, ws.ID, strings.ToLower(strings.TrimSpace(*actsFor)))
+			if uerr != nil {
+				fmt.Fprintln(e.stderr, "peregrine token create: --acts-for names no user of the workspace")
+				return exitUsage
+			}
+			spec.ActsFor = &u.ID
+		}
+		token, _, err = ingest.CreateAPIToken(ctx, p.Store, ws.ID, spec)
 	} else {
 		token, _, err = ingest.CreateToken(ctx, p.Store, ws.ID, *kind, *label, nil)
 	}

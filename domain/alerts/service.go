@@ -99,6 +99,10 @@ func (s *Service) fire(ctx context.Context, tx *store.Tx, ws int64, r *Rule, c s
 	if err != nil {
 		return false, err
 	}
+	// A sales user kept to their own leads is not told about another's lead.
+	if users, err = tx.MaySee(ctx, ws, users, c.leadID, c.accountID); err != nil {
+		return false, err
+	}
 	ids := make([]int64, len(users))
 	for i, u := range users {
 		ids[i] = u.ID

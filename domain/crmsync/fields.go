@@ -21,6 +21,8 @@ const (
 	KindText     = "text"
 	KindURL      = "url"
 	KindDateTime = "datetime"
+	// KindOwner is a user: written as the Salesforce user's id, found by the owner's email.
+	KindOwner = "owner"
 )
 
 // PeregrineField is a value Peregrine can write to (or read from) Salesforce.
@@ -44,6 +46,7 @@ func Catalog(scores []model.ScoreName) []PeregrineField {
 		PeregrineField{Key: "grade", Label: "Fit grade", Kind: KindText, ToOnly: true, Suggest: "Peregrine_Grade__c (Text 1)"},
 		PeregrineField{Key: "temperature", Label: "Temperature", Kind: KindText, ToOnly: true, Suggest: "Peregrine_Temperature__c (Text 10)"},
 		PeregrineField{Key: "status", Label: "Lead status", Kind: KindText, ToOnly: true, Suggest: "Status (the Lead Status picklist)"},
+		PeregrineField{Key: "owner", Label: "Owner (the Salesforce user with the owner's email)", Kind: KindOwner, ToOnly: true, Suggest: "OwnerId (Lead Owner)"},
 		PeregrineField{Key: "labels", Label: "Labels (as text)", Kind: KindText, ToOnly: true, Suggest: "Peregrine_Labels__c (Text 255)"},
 		PeregrineField{Key: "last_activity_at", Label: "Last activity time", Kind: KindDateTime, ToOnly: true, Suggest: "Peregrine_Last_Activity__c (Date/Time)"},
 		PeregrineField{Key: "reasons", Label: "Top reasons", Kind: KindText, ToOnly: true, Suggest: "Peregrine_Reasons__c (Text Area 255)"},
@@ -79,6 +82,8 @@ func Compatible(kind string, f salesforce.Field) bool {
 		return f.Type == "url" || f.Type == "string" || f.Type == "textarea"
 	case KindDateTime:
 		return f.Type == "datetime"
+	case KindOwner:
+		return f.Type == "reference" && strings.EqualFold(f.Name, "OwnerId")
 	}
 	return f.Type == "string" || f.Type == "textarea" || f.Type == "picklist"
 }
@@ -113,6 +118,8 @@ func Payload(l model.PushLead, maps []model.FieldMap, fields map[string]salesfor
 			v = l.Temperature
 		case key == "status":
 			v = l.Status
+		case key == "owner":
+			v = l.OwnerSalesforceID // "" (left out) when the owner has no Salesforce user
 		case key == "labels":
 			v = strings.Join(l.Labels, "; ")
 		case key == "last_activity_at":

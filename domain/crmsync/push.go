@@ -21,6 +21,10 @@ import (
 // Salesforce accepts: a whole batch of 200 usual emails fits in one query.
 const lookupBudget = 9000
 
+// ownersPerQuery bounds the owner emails looked up per query (100 addresses stay well under
+// the URL limit).
+const ownersPerQuery = 100
+
 // Pusher sends changed leads to Salesforce in batches of up to 200.
 type Pusher struct {
 	*Service

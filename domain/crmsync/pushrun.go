@@ -3,6 +3,7 @@ package crmsync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -123,8 +124,53 @@ func (p *Pusher) startPush(ctx context.Context, ws int64, sess *salesforce.Sessi
 	if err := p.addReasons(ctx, ws, leads); err != nil {
 		return nil, nil, err
 	}
+	if err := r.matchOwners(leads); err != nil {
+		return nil, nil, err
+	}
 	r.base = strings.TrimRight(p.BaseURL(ctx, ws), "/")
 	return r, leads, nil
+}
+
+// matchOwners, when the owner is mapped, finds each owner's active Salesforce user by email.
+// An owner with none — or with several, which would be a guess — is reported on the lead and
+// left as it is in Salesforce.
+func (r *pushRun) matchOwners(leads []model.PushLead) error {
+	if !slices.ContainsFunc(r.maps, func(m model.FieldMap) bool { return m.PeregrineField == "owner" && m.Direction != model.FromSalesforce }) {
+		return nil
+	}
+	var quoted []string
+	seen := map[string]bool{}
+	for _, l := range leads {
+		if l.OwnerEmail != "" && !seen[l.OwnerEmail] {
+			seen[l.OwnerEmail] = true
+			quoted = append(quoted, salesforce.Quote(l.OwnerEmail))
+		}
+	}
+	users := map[string][]string{}
+	for start := 0; start < len(quoted); start += ownersPerQuery {
+		rows, err := r.sess.QueryAll(r.ctx, "SELECT Id, Email FROM User WHERE IsActive = true AND Email IN ("+
+			strings.Join(quoted[start:min(start+ownersPerQuery, len(quoted))], ", ")+")")
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			e := strings.ToLower(str(row["Email"]))
+			users[e] = append(users[e], str(row["Id"]))
+		}
+	}
+	for i := range leads {
+		l := &leads[i]
+		switch ids := users[l.OwnerEmail]; {
+		case l.OwnerEmail == "":
+		case len(ids) == 1:
+			l.OwnerSalesforceID = ids[0]
+		case len(ids) == 0:
+			r.notes[l.ID] = append(r.notes[l.ID], "The owner "+l.OwnerEmail+" has no active Salesforce user with that email: the owner was not sent.")
+		default:
+			r.notes[l.ID] = append(r.notes[l.ID], fmt.Sprintf("%d active Salesforce users have the owner's email %s: the owner was not sent.", len(ids), l.OwnerEmail))
+		}
+	}
+	return nil
 }
 
 func (r *pushRun) fieldsOf(object string) (map[string]salesforce.Field, error) {

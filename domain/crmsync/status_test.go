@@ -3,6 +3,7 @@ package crmsync_test
 import (
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +86,83 @@ func TestPushSendsStatus(t *testing.T) {
 	e.pushAll()
 	if got := e.salesforceLead("uma@acme.example").Fields["Status"]; got != "Qualified" {
 		t.Fatalf("Status after the change: %v", got)
+	}
+}
+
+// TestPushSendsOwner: with the owner mapped to OwnerId, a lead given to a Peregrine user is
+// given in Salesforce to the active Salesforce user with that email (and Owner.Email reads
+// back as that user's); an owner with no Salesforce user, an inactive one or two users with
+// the address is reported on the lead's push and the owner is not sent — never guessed.
+func TestPushSendsOwner(t *testing.T) {
+	e := newEnv(t)
+	maps, _ := e.st.FieldMaps(e.ctx, e.ws)
+	maps = append(maps, model.FieldMap{PeregrineField: "owner", SalesforceField: "OwnerId", Direction: model.ToSalesforce})
+	if err := e.st.SaveSyncSettings(e.ctx, e.ws, model.DefaultSyncSettings, maps); err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]int64{}
+	for _, name := range []string{"sam", "kim", "lou", "dee"} {
+		var id int64
+		if err := e.db.QueryRow(`INSERT INTO users (workspace_id, email, name, role, password_hash) VALUES ($1, $2, $3, 'sales', 'x') RETURNING id`,
+			e.ws, name+"@acme.example", name).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		users[name] = id
+	}
+	samSF := e.fake.AddUser("Sam@Acme.example", "Sam Seller", true)
+	e.fake.AddUser("lou@acme.example", "Lou Left", false) // inactive
+	e.fake.AddUser("dee@acme.example", "Dee One", true)
+	e.fake.AddUser("dee@acme.example", "Dee Two", true)
+	leads := map[string]int64{}
+	for _, name := range []string{"sam", "kim", "lou", "dee"} {
+		email := "lead-of-" + name + "@prospect.example"
+		leads[name] = e.lead(email, "Pat", 10)
+		owner := users[name]
+		if err := e.st.ChangeLeadOwnerStatus(e.ctx, e.ws, leads[name], nil, &owner, 0, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.pushAll()
+	rec := e.salesforceLead("lead-of-sam@prospect.example")
+	if rec.Fields["OwnerId"] != samSF {
+		t.Fatalf("Sam's lead is owned by %v in Salesforce, want %s", rec.Fields["OwnerId"], samSF)
+	}
+	if o, _ := rec.Fields["Owner"].(map[string]any); o["Name"] != "Sam Seller" {
+		t.Fatalf("Owner relationship: %v", rec.Fields["Owner"])
+	}
+	outs, _ := e.st.SyncRunRecords(e.ctx, e.ws, e.lastRun().ID, false)
+	msgs := map[int64]string{}
+	for _, o := range outs {
+		msgs[o.LeadID] = o.Message
+	}
+	for name, want := range map[string]string{"kim": "The owner kim@acme.example has no active Salesforce user", "lou": "The owner lou@acme.example has no active Salesforce user",
+		"dee": "2 active Salesforce users have the owner's email dee@acme.example"} {
+		if !strings.Contains(msgs[leads[name]], want) {
+			t.Errorf("%s's lead: %q, want %q", name, msgs[leads[name]], want)
+		}
+		if got := e.salesforceLead("lead-of-" + name + "@prospect.example").Fields["OwnerId"]; got != nil {
+			t.Errorf("%s's lead got an owner in Salesforce: %v", name, got)
+		}
+	}
+	if strings.Contains(msgs[leads["sam"]], "owner") {
+		t.Errorf("Sam's lead reported: %q", msgs[leads["sam"]])
+	}
+	// A new owner follows; taking the owner away sends nothing (Salesforce keeps its owner).
+	kimSF := e.fake.AddUser("kim@acme.example", "Kim Closer", true)
+	kim := users["kim"]
+	if err := e.st.ChangeLeadOwnerStatus(e.ctx, e.ws, leads["sam"], nil, &kim, 0, "test"); err != nil {
+		t.Fatal(err)
+	}
+	e.pushAll()
+	if got := e.salesforceLead("lead-of-sam@prospect.example").Fields["OwnerId"]; got != kimSF {
+		t.Fatalf("after the change the owner is %v, want %s", got, kimSF)
+	}
+	nobody := int64(0)
+	if err := e.st.ChangeLeadOwnerStatus(e.ctx, e.ws, leads["sam"], nil, &nobody, 0, "test"); err != nil {
+		t.Fatal(err)
+	}
+	e.pushAll()
+	if got := e.salesforceLead("lead-of-sam@prospect.example").Fields["OwnerId"]; got != kimSF {
+		t.Fatalf("without an owner in Peregrine, Salesforce's owner became %v", got)
 	}
 }

@@ -85,10 +85,20 @@ func Authenticate(ctx context.Context, st *store.Store, bearer, kind string) (mo
 	return t, nil
 }
 
-// CreateAPIToken makes an open-API token with scopes and an optional expiry, returned once.
-// The error says what to fix.
-func CreateAPIToken(ctx context.Context, st *store.Store, workspaceID int64, label string, scopes []string, expires *time.Time, createdBy *int64) (string, model.APIToken, error) {
-	label = strings.TrimSpace(label)
+// APITokenSpec is what an open-API token is made with.
+type APITokenSpec struct {
+	Label     string
+	Scopes    []string
+	Expires   *time.Time // nil: never
+	CreatedBy *int64
+	// ActsFor limits the token to what that user may see (nil: every lead).
+	ActsFor *int64
+}
+
+// CreateAPIToken makes an open-API token with scopes, an optional expiry and an optional user
+// it acts for, returned once. The error says what to fix.
+func CreateAPIToken(ctx context.Context, st *store.Store, workspaceID int64, spec APITokenSpec) (string, model.APIToken, error) {
+	label, scopes, expires := strings.TrimSpace(spec.Label), spec.Scopes, spec.Expires
 	if label == "" || utf8.RuneCountInString(label) > 100 {
 		return "", model.APIToken{}, errors.New("give the token a label of 1 to 100 characters, e.g. “CRM sync”")
 	}
@@ -109,12 +119,21 @@ func CreateAPIToken(ctx context.Context, st *store.Store, workspaceID int64, lab
 	if expires != nil && !expires.After(time.Now()) {
 		return "", model.APIToken{}, errors.New("the expiry must be in the future")
 	}
+	if spec.ActsFor != nil {
+		u, err := st.UserByID(ctx, workspaceID, *spec.ActsFor)
+		if err != nil || !u.Active {
+			return "", model.APIToken{}, errors.New("the user a token acts for must be an active user of the workspace")
+		}
+		if !u.Role.Can(model.PermManageMarketing) && (slices.Contains(clean, model.ScopeRulesRead) || slices.Contains(clean, model.ScopeRulesWrite)) {
+			return "", model.APIToken{}, errors.New("a token acting for a sales user cannot have the rules scopes (sales users do not manage rules)")
+		}
+	}
 	token, err := newToken(workspaceID)
 	if err != nil {
 		return "", model.APIToken{}, err
 	}
 	t, err := st.CreateAPIToken(ctx, model.APIToken{WorkspaceID: workspaceID, Kind: model.TokenKindAPI, Label: label,
-		TokenHash: auth.HashToken(token), Hint: token[len(token)-4:], CreatedBy: createdBy, Scopes: clean, ExpiresAt: expires})
+		TokenHash: auth.HashToken(token), Hint: token[len(token)-4:], CreatedBy: spec.CreatedBy, Scopes: clean, ExpiresAt: expires, ActsFor: spec.ActsFor})
 	return token, t, err
 }
 

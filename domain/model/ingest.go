@@ -21,6 +21,8 @@ type APIToken struct {
 	RevokedAt   *time.Time     `db:"revoked_at"`
 	Scopes      pq.StringArray `db:"scopes"`     // what an API token may do
 	ExpiresAt   *time.Time     `db:"expires_at"` // nil: never
+	// ActsFor is the user whose data access the token has (nil: every lead).
+	ActsFor *int64 `db:"acts_for_user_id"`
 }
 
 // HasScope reports whether the token grants a scope.

@@ -83,6 +83,8 @@ type Workspace struct {
 	PublicURL string    `db:"public_url"`
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
+	// SalesAccess is what its sales users see: "all" leads or only their "own".
+	SalesAccess string `db:"sales_access"`
 }
 
 // User is a person who signs in to a workspace.

@@ -145,6 +145,10 @@ type PushLead struct {
 	Grade          string     `db:"grade"`
 	Temperature    string     `db:"temperature"`
 	Status         string     `db:"status"` // the lead status set in Peregrine (Settings › Lead settings)
+	// OwnerEmail is the email of the owner given in Peregrine ("" when none was, or the owner
+	// came from Salesforce); OwnerSalesforceID the active Salesforce user found with it.
+	OwnerEmail        string `db:"owner_email"`
+	OwnerSalesforceID string `db:"-"`
 	MainScore      float64    `db:"main_score"`
 	LastActivityAt *time.Time `db:"last_activity_at"`
 	AccountDomain  *string    `db:"account_domain"`

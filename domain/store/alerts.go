@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lib/pq"
@@ -138,6 +139,34 @@ func (t *Tx) ActiveUsers(ctx context.Context, workspaceID int64, ids []int64, em
 		AND (id = ANY($2) OR email = ANY($3)) ORDER BY id`, workspaceID, pq.Array(ids), pq.Array(emails))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read alert recipients: %w", err)
+	}
+	return out, nil
+}
+
+// MaySee keeps, of the users, those who may see the lead (or, for an account, one of its
+// people): everyone but sales users of a workspace that keeps them to their own leads, who
+// must own the lead or share its pool while it is unassigned.
+func (t *Tx) MaySee(ctx context.Context, workspaceID int64, users []model.User, leadID, accountID int64) ([]model.User, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	var ok []int64
+	err := t.tx.SelectContext(ctx, &ok, `SELECT u.id FROM users u JOIN workspaces w ON w.id = u.workspace_id
+		WHERE u.workspace_id = $1 AND u.id = ANY($2) AND (u.role <> 'sales' OR w.sales_access = '`+SalesSeeAll+`' OR EXISTS (
+			SELECT 1 FROM leads l WHERE l.workspace_id = $1 AND (l.id = $3 OR l.account_id = $4) AND `+ownLeads("lower(u.email)", "u.id")+`))`,
+		workspaceID, pq.Array(ids), leadID, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to check who may see the alert: %w", err)
+	}
+	var out []model.User
+	for _, u := range users {
+		if slices.Contains(ok, u.ID) {
+			out = append(out, u)
+		}
 	}
 	return out, nil
 }
@@ -382,35 +411,44 @@ type DigestLead struct {
 	Value  float64 `db:"value"`
 }
 
-// DigestMoves reads what changed in the workspace since a time, for a digest: leads that
-// gained labels, the five biggest main-score movers, the hottest leads active since, and the
-// three accounts whose people's scores rose most.
-func (s *Store) DigestMoves(ctx context.Context, workspaceID int64, since time.Time) (labels, movers, hot, accounts []DigestLead, err error) {
+// DigestMoves reads what changed among the leads the viewer may see since a time, for a
+// digest: leads that gained labels, the five biggest main-score movers, the hottest leads
+// active since, and the three accounts whose (visible) people's scores rose most.
+func (s *Store) DigestMoves(ctx context.Context, v Viewer, since time.Time) (labels, movers, hot, accounts []DigestLead, err error) {
 	name := `COALESCE(NULLIF(trim(l.first_name || ' ' || l.last_name), ''), l.email)`
+	// Each query binds the workspace and the time, then the viewer's values.
+	args := func() ([]any, string) {
+		a := []any{v.WorkspaceID, since}
+		return a, v.and(binder(&a))
+	}
+	a, cond := args()
 	if err = s.db.SelectContext(ctx, &labels, `SELECT l.id AS lead_id, `+name+` AS name, g.label AS what, 0::float8 AS value
 		FROM (SELECT DISTINCT ON (lead_id, label) lead_id, label, id FROM score_ledger
 			WHERE workspace_id = $1 AND kind = 'label' AND delta > 0 AND created_at >= $2 ORDER BY lead_id, label, id) g
-		JOIN leads l ON l.workspace_id = $1 AND l.id = g.lead_id AND g.label = ANY(l.labels)
-		ORDER BY g.id DESC LIMIT 10`, workspaceID, since); err != nil {
+		JOIN leads l ON l.workspace_id = $1 AND l.id = g.lead_id AND g.label = ANY(l.labels)`+cond+`
+		ORDER BY g.id DESC LIMIT 10`, a...); err != nil {
 		return
 	}
+	a, cond = args()
 	if err = s.db.SelectContext(ctx, &movers, `SELECT l.id AS lead_id, `+name+` AS name, '' AS what, m.moved AS value
 		FROM (SELECT s.lead_id, sum(s.delta) AS moved FROM score_ledger s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
 			WHERE s.workspace_id = $1 AND s.kind = 'score' AND s.created_at >= $2 GROUP BY s.lead_id HAVING sum(s.delta) >= 1) m
-		JOIN leads l ON l.workspace_id = $1 AND l.id = m.lead_id ORDER BY m.moved DESC, l.id LIMIT 5`, workspaceID, since); err != nil {
+		JOIN leads l ON l.workspace_id = $1 AND l.id = m.lead_id`+cond+` ORDER BY m.moved DESC, l.id LIMIT 5`, a...); err != nil {
 		return
 	}
+	a, cond = args()
 	if err = s.db.SelectContext(ctx, &hot, `SELECT l.id AS lead_id, `+name+` AS name, l.grade AS what, l.main_score AS value FROM leads l
-		WHERE l.workspace_id = $1 AND l.temperature = 'hot' AND l.last_activity_at >= $2 ORDER BY l.heat DESC, l.id LIMIT 5`, workspaceID, since); err != nil {
+		WHERE l.workspace_id = $1 AND l.temperature = 'hot' AND l.last_activity_at >= $2`+cond+` ORDER BY l.heat DESC, l.id LIMIT 5`, a...); err != nil {
 		return
 	}
+	a, cond = args()
 	err = s.db.SelectContext(ctx, &accounts, `SELECT a.id AS lead_id, COALESCE(NULLIF(a.name, ''), a.domain) AS name, '' AS what, m.moved AS value
 		FROM (SELECT l.account_id, sum(s.delta) AS moved FROM score_ledger s
 			JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
 			JOIN leads l ON l.workspace_id = s.workspace_id AND l.id = s.lead_id
-			WHERE s.workspace_id = $1 AND s.kind = 'score' AND s.created_at >= $2 AND l.account_id IS NOT NULL
+			WHERE s.workspace_id = $1 AND s.kind = 'score' AND s.created_at >= $2 AND l.account_id IS NOT NULL`+cond+`
 			GROUP BY l.account_id HAVING sum(s.delta) >= 1) m
-		JOIN accounts a ON a.workspace_id = $1 AND a.id = m.account_id ORDER BY m.moved DESC, a.id LIMIT 3`, workspaceID, since)
+		JOIN accounts a ON a.workspace_id = $1 AND a.id = m.account_id ORDER BY m.moved DESC, a.id LIMIT 3`, a...)
 	if err != nil {
 		err = fmt.Errorf("store: unable to read the digest's moves: %w", err)
 	}

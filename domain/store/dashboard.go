@@ -3,15 +3,18 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 )
 
-// DashboardScope is whose leads the dashboard counts: the workspace's, or one owner's.
+// DashboardScope is whose leads the dashboard counts: the workspace's, or one owner's (with
+// PoolsOf, also the unassigned leads of that user's pools, as a restricted viewer sees).
 type DashboardScope struct {
 	WorkspaceID int64
 	OwnerEmail  string // lower-case; "" for every lead
+	PoolsOf     int64
 }
 
 // Bucket is a count under a key (a temperature, a grade, a score band).
@@ -58,8 +61,11 @@ type Dashboard struct {
 
 // ownerFilter is the scope's condition on leads aliased l, with its argument at $2.
 func (sc DashboardScope) ownerFilter() string {
-	if sc.OwnerEmail == "" {
+	switch {
+	case sc.OwnerEmail == "":
 		return `($2 = '')`
+	case sc.PoolsOf != 0:
+		return ownLeads("$2", strconv.FormatInt(sc.PoolsOf, 10))
 	}
 	return `(lower(l.owner_email) = $2)`
 }

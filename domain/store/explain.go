@@ -84,12 +84,25 @@ type AccountRow struct {
 	Temperature string         `db:"temperature"` // its hottest person's
 }
 
-const accountSelect = `SELECT a.workspace_id, a.id, a.domain, a.name, a.industry, a.employees, a.main_score, a.labels, a.grade, a.temperature,
-		(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id) AS people,
+// accountSelect selects accounts aliased a with their counts of people, counting only the
+// people that meet cond (the viewer's condition on leads aliased l, with its AND, or "").
+func accountSelect(cond string) string {
+	return `SELECT a.workspace_id, a.id, a.domain, a.name, a.industry, a.employees, a.main_score, a.labels, a.grade, a.temperature,
+		(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id` + cond + `) AS people,
 		(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id
-			AND l.last_activity_at >= now() - interval '30 days') AS engaged_30d,
-		(SELECT max(l.last_activity_at) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id) AS last_active
+			AND l.last_activity_at >= now() - interval '30 days'` + cond + `) AS engaged_30d,
+		(SELECT max(l.last_activity_at) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id` + cond + `) AS last_active
 	FROM accounts a `
+}
+
+// visibleAccount is the condition, for a restricted viewer, that one of the account's people
+// is theirs to see, or "" (with cond as from Viewer.and).
+func visibleAccount(cond string) string {
+	if cond == "" {
+		return ""
+	}
+	return ` AND EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id` + cond + `)`
+}
 
 // AccountFilter narrows the accounts list.
 type AccountFilter struct {
@@ -111,21 +124,23 @@ const (
 	AccountSortActivity = "activity"
 )
 
-// ListAccounts pages through accounts, highest main score first.
-func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFilter) ([]AccountRow, int, error) {
-	where := `WHERE a.workspace_id = $1 AND ($2 = '' OR a.domain LIKE $2 OR lower(a.name) LIKE $2) AND ($3 = '' OR a.labels @> ARRAY[$3])
-		AND (cardinality($4::text[]) = 0 OR a.grade = ANY($4)) AND (cardinality($5::text[]) = 0 OR a.temperature = ANY($5))
-		AND ($6::float8 IS NULL OR a.main_score >= $6)
-		AND ($7::int = 0 OR (SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id
-			AND l.last_activity_at >= now() - interval '30 days') >= $7)`
+// ListAccounts pages through the accounts the viewer may see, highest main score first; a
+// restricted viewer sees the accounts of their people, counted by their people only.
+func (s *Store) ListAccounts(ctx context.Context, v Viewer, f AccountFilter) ([]AccountRow, int, error) {
 	search := ""
 	if f.Search != "" {
 		search = "%" + escapeLike(f.Search) + "%"
 	}
-	var total int
 	grades, temps := pq.Array(append([]string{}, f.Grades...)), pq.Array(append([]string{}, f.Temps...)) // never NULL
-	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM accounts a `+where, workspaceID, search, f.Label, grades, temps,
-		f.MinScore, f.MinEngaged); err != nil {
+	args := []any{v.WorkspaceID, search, f.Label, grades, temps, f.MinScore, f.MinEngaged}
+	cond := v.and(binder(&args))
+	where := `WHERE a.workspace_id = $1 AND ($2 = '' OR a.domain LIKE $2 OR lower(a.name) LIKE $2) AND ($3 = '' OR a.labels @> ARRAY[$3])
+		AND (cardinality($4::text[]) = 0 OR a.grade = ANY($4)) AND (cardinality($5::text[]) = 0 OR a.temperature = ANY($5))
+		AND ($6::float8 IS NULL OR a.main_score >= $6)
+		AND ($7::int = 0 OR (SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id
+			AND l.last_activity_at >= now() - interval '30 days'` + cond + `) >= $7)` + visibleAccount(cond)
+	var total int
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM accounts a `+where, args...); err != nil {
 		return nil, 0, fmt.Errorf("store: unable to count accounts: %w", err)
 	}
 	var out []AccountRow
@@ -134,18 +149,20 @@ func (s *Store) ListAccounts(ctx context.Context, workspaceID int64, f AccountFi
 	if order == "" {
 		order = "a.main_score DESC"
 	}
-	err := s.db.SelectContext(ctx, &out, accountSelect+where+` ORDER BY `+order+`, a.id DESC LIMIT $8 OFFSET $9`,
-		workspaceID, search, f.Label, grades, temps, f.MinScore, f.MinEngaged, f.Limit, f.Offset)
+	arg := binder(&args)
+	err := s.db.SelectContext(ctx, &out, accountSelect(cond)+where+` ORDER BY `+order+`, a.id DESC LIMIT `+arg(f.Limit)+` OFFSET `+arg(f.Offset), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: unable to list accounts: %w", err)
 	}
 	return out, total, nil
 }
 
-// AccountByID loads one account with its counts.
-func (s *Store) AccountByID(ctx context.Context, workspaceID, id int64) (AccountRow, error) {
+// AccountByID loads one account the viewer may see, with the counts of their people.
+func (s *Store) AccountByID(ctx context.Context, v Viewer, id int64) (AccountRow, error) {
 	var a AccountRow
-	err := s.db.GetContext(ctx, &a, accountSelect+`WHERE a.workspace_id = $1 AND a.id = $2`, workspaceID, id)
+	args := []any{v.WorkspaceID, id}
+	cond := v.and(binder(&args))
+	err := s.db.GetContext(ctx, &a, accountSelect(cond)+`WHERE a.workspace_id = $1 AND a.id = $2`+visibleAccount(cond), args...)
 	if err != nil {
 		return a, fmt.Errorf("store: unable to load account: %w", notFound(err))
 	}
@@ -164,12 +181,14 @@ func (s *Store) AccountScoreValues(ctx context.Context, workspaceID, accountID i
 	return out, nil
 }
 
-// AccountActivities pages through the activities of an account's people, newest first.
-func (s *Store) AccountActivities(ctx context.Context, workspaceID, accountID int64, limit, offset int) ([]model.Activity, error) {
+// AccountActivities pages through the activities of an account's people the viewer may see,
+// newest first.
+func (s *Store) AccountActivities(ctx context.Context, v Viewer, accountID int64, limit, offset int) ([]model.Activity, error) {
 	var out []model.Activity
+	args := []any{v.WorkspaceID, accountID, limit, offset}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+activityColumns+` FROM activities
-		WHERE workspace_id = $1 AND lead_id IN (SELECT id FROM leads WHERE workspace_id = $1 AND account_id = $2)
-		ORDER BY occurred_at DESC, id DESC LIMIT $3 OFFSET $4`, workspaceID, accountID, limit, offset)
+		WHERE workspace_id = $1 AND lead_id IN (SELECT l.id FROM leads l WHERE l.workspace_id = $1 AND l.account_id = $2`+v.and(binder(&args))+`)
+		ORDER BY occurred_at DESC, id DESC LIMIT $3 OFFSET $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list account activities: %w", err)
 	}

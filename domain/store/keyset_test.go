@@ -31,14 +31,14 @@ func TestLeadsAfterWalksTheListInOrder(t *testing.T) {
 	for _, f := range []store.LeadFilter{{Sort: store.SortScore}, {Sort: store.SortGrade}, {Sort: store.SortTemperature},
 		{Sort: store.SortActivity}, {ScoreID: score}, {Sort: store.SortScore, Temperatures: []string{"hot"}}} {
 		f.Limit = 1000
-		full, total, err := st.ListLeads(ctx, ws.ID, f)
+		full, total, err := st.ListLeads(ctx, store.Everyone(ws.ID), f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var walked []int64
 		var after *store.LeadCursor
 		for pages := 0; ; pages++ {
-			leads, cursors, n, _, err := st.LeadsAfter(ctx, ws.ID, f, after, 7)
+			leads, cursors, n, _, err := st.LeadsAfter(ctx, store.Everyone(ws.ID), f, after, 7)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -261,10 +261,10 @@ func (s *Store) AddLead(ctx context.Context, workspaceID int64, n NewLead) (int6
 			}
 		}
 		err = tx.tx.GetContext(ctx, &leadID, `INSERT INTO leads (workspace_id, email, first_name, last_name, title, company, phone, status,
-				lead_source, owner_user_id, owner_name, owner_email, account_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, 0), $11, $12, $13)
+				lead_source, owner_user_id, owner_name, owner_email, account_id, pool_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, 0), $11, lower($12), $13, NULLIF($14, 0))
 			ON CONFLICT (workspace_id, email) DO NOTHING RETURNING id`,
-			workspaceID, n.Email, n.FirstName, n.LastName, n.Title, n.Company, n.Phone, n.Status, n.Source, owner, ownerName, ownerEmail, account)
+			workspaceID, n.Email, n.FirstName, n.LastName, n.Title, n.Company, n.Phone, n.Status, n.Source, owner, ownerName, ownerEmail, account, n.PoolID)
 		if notFound(err) == ErrNotFound {
 			return ErrLeadExists
 		}
@@ -465,10 +465,14 @@ func (t *Tx) ApplyEntryRules(ctx context.Context, workspaceID int64, paths map[s
 			}
 		}
 		var ownerName string
+		var pool *int64
+		if r.OwnerMode == OwnerPool {
+			pool = r.PoolID
+		}
 		if err := t.tx.GetContext(ctx, &ownerName, `UPDATE leads l SET status = $3, lead_source = $4, owner_user_id = u.id,
-				owner_name = COALESCE(u.name, ''), owner_email = COALESCE(u.email, '')
+				owner_name = COALESCE(u.name, ''), owner_email = COALESCE(lower(u.email), ''), pool_id = $6
 			FROM (SELECT 1) one LEFT JOIN users u ON u.workspace_id = $1 AND u.id = $5 AND u.active
-			WHERE l.workspace_id = $1 AND l.id = $2 RETURNING l.owner_name`, workspaceID, l.ID, r.Status, r.Source, owner); err != nil {
+			WHERE l.workspace_id = $1 AND l.id = $2 RETURNING l.owner_name`, workspaceID, l.ID, r.Status, r.Source, owner, pool); err != nil {
 			return fmt.Errorf("store: unable to apply the entry rule: %w", err)
 		}
 		detail := "Created (" + r.Path + "): status " + orDash(r.Status) + ", source " + orDash(r.Source) + ", owner " + orDash(ownerName)

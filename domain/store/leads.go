@@ -77,14 +77,14 @@ type LeadFilter struct {
 
 // ListLeads pages through the workspace's leads. Ties break on id so pages never skip or
 // repeat a lead. The total is exact up to CountCap; capped reports that it is a lower bound.
-func (s *Store) ListLeads(ctx context.Context, workspaceID int64, f LeadFilter) ([]model.Lead, int, error) {
-	leads, total, _, err := s.ListLeadsCapped(ctx, workspaceID, f)
+func (s *Store) ListLeads(ctx context.Context, v Viewer, f LeadFilter) ([]model.Lead, int, error) {
+	leads, total, _, err := s.ListLeadsCapped(ctx, v, f)
 	return leads, total, err
 }
 
 // ListLeadsCapped is ListLeads that also says whether the total hit CountCap.
-func (s *Store) ListLeadsCapped(ctx context.Context, workspaceID int64, f LeadFilter) ([]model.Lead, int, bool, error) {
-	where, args := leadWhere(workspaceID, f)
+func (s *Store) ListLeadsCapped(ctx context.Context, v Viewer, f LeadFilter) ([]model.Lead, int, bool, error) {
+	where, args := leadWhere(v, f)
 	var total int
 	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM leads l `+where+
 		fmt.Sprintf(` LIMIT %d) capped`, CountCap+1), args...); err != nil {
@@ -123,9 +123,10 @@ func leadOrder(f LeadFilter, args []any) (from, order string, _ []any) {
 	return from, order, args
 }
 
-func leadWhere(workspaceID int64, f LeadFilter) (string, []any) {
-	where := `WHERE l.workspace_id = $1`
-	args := []any{workspaceID}
+// leadWhere is the WHERE clause of the filter for the viewer, with its arguments.
+func leadWhere(v Viewer, f LeadFilter) (string, []any) {
+	args := []any{v.WorkspaceID}
+	where := `WHERE l.workspace_id = $1` + v.and(binder(&args))
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where += " AND " + strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(args)))
@@ -194,10 +195,11 @@ func (s *Store) LeadNames(ctx context.Context, workspaceID int64, ids []int64) (
 	return out, nil
 }
 
-// LeadByEmail loads the workspace's lead with an email (stored lower-case).
-func (s *Store) LeadByEmail(ctx context.Context, workspaceID int64, email string) (model.Lead, error) {
+// LeadByEmail loads the lead with an email (stored lower-case) that the viewer may read.
+func (s *Store) LeadByEmail(ctx context.Context, v Viewer, email string) (model.Lead, error) {
 	var l model.Lead
-	err := s.db.GetContext(ctx, &l, `SELECT `+leadColumns+leadFrom+`WHERE l.workspace_id = $1 AND l.email = $2`, workspaceID, email)
+	args := []any{v.WorkspaceID, email}
+	err := s.db.GetContext(ctx, &l, `SELECT `+leadColumns+leadFrom+`WHERE l.workspace_id = $1 AND l.email = $2`+v.and(binder(&args)), args...)
 	if err != nil {
 		return l, fmt.Errorf("store: unable to load lead: %w", notFound(err))
 	}
@@ -211,15 +213,16 @@ type LeadPatch struct {
 }
 
 // PatchLead changes a lead's fields; the lead is scored again (rules read its profile) and
-// queued for Salesforce. ErrNotFound when the workspace has no such lead.
-func (s *Store) PatchLead(ctx context.Context, workspaceID, leadID int64, p LeadPatch) error {
+// queued for Salesforce. ErrNotFound when the viewer has no such lead.
+func (s *Store) PatchLead(ctx context.Context, v Viewer, leadID int64, p LeadPatch) error {
+	workspaceID := v.WorkspaceID
 	return s.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.tx.ExecContext(ctx, `UPDATE leads SET first_name = COALESCE($3, first_name), last_name = COALESCE($4, last_name),
+		args := []any{workspaceID, leadID, p.FirstName, p.LastName, p.Title, p.Company, p.Phone, p.Country, p.OwnerName, p.OwnerEmail, p.Status}
+		res, err := tx.tx.ExecContext(ctx, `UPDATE leads l SET first_name = COALESCE($3, first_name), last_name = COALESCE($4, last_name),
 				title = COALESCE($5, title), company = COALESCE($6, company), phone = COALESCE($7, phone), country = COALESCE($8, country),
 				owner_name = COALESCE($9, owner_name), owner_email = COALESCE(lower($10), owner_email), status = COALESCE($11, status),
 				updated_at = now(), refresh_at = now()
-			WHERE workspace_id = $1 AND id = $2`, workspaceID, leadID, p.FirstName, p.LastName, p.Title, p.Company, p.Phone, p.Country,
-			p.OwnerName, p.OwnerEmail, p.Status)
+			WHERE l.workspace_id = $1 AND l.id = $2`+v.and(binder(&args)), args...)
 		if err != nil {
 			return fmt.Errorf("store: unable to change the lead: %w", err)
 		}
@@ -275,8 +278,8 @@ func keyset(f LeadFilter, c *LeadCursor, arg func(any) string) (a, b, after stri
 // (nil: from the start), at most limit, each with the cursor that follows it, and the total
 // (exact up to CountCap). A page reads an index range, however deep it is; a lead whose sort
 // value moves between two reads may be seen twice or not at all.
-func (s *Store) LeadsAfter(ctx context.Context, workspaceID int64, f LeadFilter, after *LeadCursor, limit int) ([]model.Lead, []LeadCursor, int, bool, error) {
-	where, args := leadWhere(workspaceID, f)
+func (s *Store) LeadsAfter(ctx context.Context, v Viewer, f LeadFilter, after *LeadCursor, limit int) ([]model.Lead, []LeadCursor, int, bool, error) {
+	where, args := leadWhere(v, f)
 	var total int
 	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM (SELECT 1 FROM leads l `+where+
 		fmt.Sprintf(` LIMIT %d) capped`, CountCap+1), args...); err != nil {
@@ -285,7 +288,7 @@ func (s *Store) LeadsAfter(ctx context.Context, workspaceID int64, f LeadFilter,
 	capped := total > CountCap
 	total = min(total, CountCap)
 	from, order, args := leadOrder(f, args)
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	arg := binder(&args)
 	a, b, cond := keyset(f, after, arg)
 	if cond != "" {
 		where += " AND " + cond

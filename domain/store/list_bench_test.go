@@ -86,7 +86,7 @@ func BenchmarkLeadList(b *testing.B) {
 			f := c.f
 			f.Limit = 50
 			t0 := time.Now()
-			rows, _, _, err := st.ListLeadsCapped(ctx, ws.ID, f)
+			rows, _, _, err := st.ListLeadsCapped(ctx, store.Everyone(ws.ID), f)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -158,6 +158,7 @@ func (s *Store) PushData(ctx context.Context, workspaceID int64, object string, 
 	}
 	err := s.db.SelectContext(ctx, &rows, `SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.title, l.country, l.grade,
 			l.temperature, l.status, l.main_score, l.last_activity_at, l.labels, a.domain AS account_domain, l.updated_at,
+			CASE WHEN l.owner_user_id IS NOT NULL THEN lower(l.owner_email) ELSE '' END AS owner_email,
 			COALESCE(r.salesforce_id, '') AS salesforce_id, COALESCE(r.contact_id, '') AS contact_id, COALESCE(r.pushed_hash, '') AS pushed_hash, COALESCE(r.failed_hash, '') AS failed_hash
 		FROM leads l
 		LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id

@@ -29,14 +29,16 @@ type LeadPage struct {
 // token — or with one that is unknown, expired or another user's — the order of the whole
 // list is fixed first in a snapshot (when it needs more than one page), so paging on with the
 // returned token shows each lead exactly once, with current values, however scores move.
-func (s *Store) LeadListPage(ctx context.Context, workspaceID, userID int64, f LeadFilter, token string, offset, limit int) (LeadPage, error) {
+// A lead the viewer may no longer see is left out of later pages.
+func (s *Store) LeadListPage(ctx context.Context, v Viewer, userID int64, f LeadFilter, token string, offset, limit int) (LeadPage, error) {
+	workspaceID := v.WorkspaceID
 	if token != "" {
-		page, err := s.snapshotPage(ctx, workspaceID, userID, token, offset, limit)
+		page, err := s.snapshotPage(ctx, v, userID, token, offset, limit)
 		if !errors.Is(err, ErrNotFound) {
 			return page, err
 		}
 	}
-	where, args := leadWhere(workspaceID, f)
+	where, args := leadWhere(v, f)
 	from, order, args := leadOrder(f, args)
 	var ids []int64
 	if err := s.db.SelectContext(ctx, &ids, `SELECT l.id`+from+where+fmt.Sprintf(` ORDER BY %s LIMIT %d`, order, SnapshotCap+1), args...); err != nil {
@@ -52,12 +54,12 @@ func (s *Store) LeadListPage(ctx context.Context, workspaceID, userID int64, f L
 		}
 	}
 	var err error
-	page.Leads, err = s.leadsInOrder(ctx, workspaceID, ids[min(offset, len(ids)):min(offset+limit, len(ids))])
+	page.Leads, err = s.leadsInOrder(ctx, v, ids[min(offset, len(ids)):min(offset+limit, len(ids))])
 	return page, err
 }
 
 // snapshotPage reads a page of a stored snapshot.
-func (s *Store) snapshotPage(ctx context.Context, workspaceID, userID int64, token string, offset, limit int) (LeadPage, error) {
+func (s *Store) snapshotPage(ctx context.Context, v Viewer, userID int64, token string, offset, limit int) (LeadPage, error) {
 	var row struct {
 		IDs    pq.Int64Array `db:"ids"`
 		Total  int           `db:"total"`
@@ -65,26 +67,28 @@ func (s *Store) snapshotPage(ctx context.Context, workspaceID, userID int64, tok
 	}
 	err := s.db.GetContext(ctx, &row, `SELECT lead_ids[$3 + 1 : $3 + $4] AS ids, cardinality(lead_ids) AS total, capped
 		FROM list_snapshots WHERE workspace_id = $1 AND token = $2 AND user_id = $5 AND created_at > now() - interval '1 hour'`,
-		workspaceID, token, offset, limit, userID)
+		v.WorkspaceID, token, offset, limit, userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return LeadPage{}, ErrNotFound
 	}
 	if err != nil {
 		return LeadPage{}, fmt.Errorf("store: unable to read the list: %w", err)
 	}
-	leads, err := s.leadsInOrder(ctx, workspaceID, row.IDs)
+	leads, err := s.leadsInOrder(ctx, v, row.IDs)
 	return LeadPage{Leads: leads, Token: token, Total: row.Total, Capped: row.Capped}, err
 }
 
-// leadsInOrder loads leads in the order of ids; a lead deleted since is left out.
-func (s *Store) leadsInOrder(ctx context.Context, workspaceID int64, ids []int64) ([]model.Lead, error) {
+// leadsInOrder loads leads in the order of ids; a lead deleted since, or that the viewer may
+// no longer see, is left out.
+func (s *Store) leadsInOrder(ctx context.Context, v Viewer, ids []int64) ([]model.Lead, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	var leads []model.Lead
+	args := []any{v.WorkspaceID, pq.Array(ids)}
 	if err := s.db.SelectContext(ctx, &leads, `SELECT `+leadColumns+leadFrom+`
 		JOIN unnest($2::bigint[]) WITH ORDINALITY AS o(id, n) ON o.id = l.id
-		WHERE l.workspace_id = $1 ORDER BY o.n`, workspaceID, pq.Array(ids)); err != nil {
+		WHERE l.workspace_id = $1`+v.and(binder(&args))+` ORDER BY o.n`, args...); err != nil {
 		return nil, fmt.Errorf("store: unable to load leads: %w", err)
 	}
 	return leads, nil

@@ -19,6 +19,14 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// notFound is nil when err is ErrNotFound, else says what came instead.
+func notFound(err error) error {
+	if !errors.Is(err, store.ErrNotFound) {
+		return errors.New("want ErrNotFound, got " + errString(err))
+	}
+	return nil
+}
+
 type tenant struct {
 	ws     model.Workspace
 	admin  model.User
@@ -264,7 +272,7 @@ func TestListLeadsPagesStably(t *testing.T) {
 	}
 	seen := map[int64]bool{}
 	for off := 0; off < 6; off += 2 {
-		page, total, err := st.ListLeads(ctx, a.ws.ID, store.LeadFilter{Limit: 2, Offset: off})
+		page, total, err := st.ListLeads(ctx, store.Everyone(a.ws.ID), store.LeadFilter{Limit: 2, Offset: off})
 		if err != nil || total != 6 {
 			t.Fatalf("total=%d err=%v", total, err)
 		}
@@ -344,12 +352,6 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 
 	bWeb := seedWeb(t, st, b)
-	notFound := func(err error) error {
-		if !errors.Is(err, store.ErrNotFound) {
-			return errors.New("want ErrNotFound, got " + errString(err))
-		}
-		return nil
-	}
 	var bAccount int64
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
 		ids, err := tx.UpsertAccounts(ctx, b.ws.ID, []string{"b-corp.example"})
@@ -408,7 +410,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return errors.Join(err, unchangedB("ClearSalesforceProblem"))
 		},
 		"LeadListPage": func() error {
-			page, err := st.LeadListPage(ctx, wsA, 1, store.LeadFilter{Search: b.lead.Email}, "", 0, 50)
+			page, err := st.LeadListPage(ctx, store.Everyone(wsA), 1, store.LeadFilter{Search: b.lead.Email}, "", 0, 50)
 			for _, l := range page.Leads {
 				if l.WorkspaceID != wsA {
 					return errors.New("listed B's lead")
@@ -606,7 +608,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return err
 		},
 		"ListLeadsCapped": func() error {
-			leads, _, _, err := st.ListLeadsCapped(ctx, wsA, store.LeadFilter{Limit: 100, Search: "b-lead"})
+			leads, _, _, err := st.ListLeadsCapped(ctx, store.Everyone(wsA), store.LeadFilter{Limit: 100, Search: "b-lead"})
 			for _, l := range leads {
 				if l.WorkspaceID != wsA {
 					return errors.New("listed B's lead")
@@ -638,7 +640,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return err
 		},
 		"ListAccounts": func() error {
-			as, _, err := st.ListAccounts(ctx, wsA, store.AccountFilter{Limit: 50})
+			as, _, err := st.ListAccounts(ctx, store.Everyone(wsA), store.AccountFilter{Limit: 50})
 			for _, a := range as {
 				if a.ID == bAccount {
 					return errors.New("listed B's account")
@@ -646,13 +648,13 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			return err
 		},
-		"AccountByID": func() error { _, err := st.AccountByID(ctx, wsA, bAccount); return notFound(err) },
+		"AccountByID": func() error { _, err := st.AccountByID(ctx, store.Everyone(wsA), bAccount); return notFound(err) },
 		"AccountScoreValues": func() error {
 			_, err := st.AccountScoreValues(ctx, wsA, bAccount)
 			return err
 		},
 		"AccountActivities": func() error {
-			acts, err := st.AccountActivities(ctx, wsA, bAccount, 10, 0)
+			acts, err := st.AccountActivities(ctx, store.Everyone(wsA), bAccount, 10, 0)
 			if len(acts) != 0 {
 				return errors.New("listed B's account activities")
 			}
@@ -745,7 +747,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			return nil
 		},
 		"ListLeads": func() error {
-			leads, total, err := st.ListLeads(ctx, wsA, store.LeadFilter{Limit: 100})
+			leads, total, err := st.ListLeads(ctx, store.Everyone(wsA), store.LeadFilter{Limit: 100})
 			for _, l := range leads {
 				if l.WorkspaceID != wsA {
 					return errors.New("listed a lead of B")
@@ -1146,6 +1148,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 	for name, c := range milestoneIsolationCases(st, wsA, seedMilestones(t, st, db, b)) {
 		cases[name] = c
 	}
+	for name, c := range accessIsolationCases(t, st, db, wsA, b) {
+		cases[name] = c
+	}
 	for name, c := range deliveryIsolationCases(st, wsA, b, seedDeliveries(t, st, b, true)) {
 		cases[name] = c
 	}
@@ -1468,6 +1473,9 @@ func TestTxIsolation(t *testing.T) {
 		cases[name] = c
 	}
 	for name, c := range milestoneTxCases(t, db, ctx, wsA, a, b, seedMilestones(t, st, db, b)) {
+		cases[name] = c
+	}
+	for name, c := range accessTxCases(ctx, wsA, b) {
 		cases[name] = c
 	}
 	for name, c := range deliveryTxCases(ctx, wsA, a, b, seedDeliveries(t, st, a, false), seedDeliveries(t, st, b, true)) {

@@ -9,14 +9,14 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 )
 
-const tokenColumns = `workspace_id, id, kind, label, token_hash, hint, created_by, created_at, last_used_at, revoked_at, scopes, expires_at`
+const tokenColumns = `workspace_id, id, kind, label, token_hash, hint, created_by, created_at, last_used_at, revoked_at, scopes, expires_at, acts_for_user_id`
 
 // CreateAPIToken stores a token's hash.
 func (s *Store) CreateAPIToken(ctx context.Context, t model.APIToken) (model.APIToken, error) {
 	err := s.db.GetContext(ctx, &t, `
-		INSERT INTO api_tokens (workspace_id, kind, label, token_hash, hint, created_by, scopes, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, '{}'::text[]), $8) RETURNING `+tokenColumns,
-		t.WorkspaceID, t.Kind, t.Label, t.TokenHash, t.Hint, t.CreatedBy, pq.Array([]string(t.Scopes)), t.ExpiresAt)
+		INSERT INTO api_tokens (workspace_id, kind, label, token_hash, hint, created_by, scopes, expires_at, acts_for_user_id)
+		VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, '{}'::text[]), $8, $9) RETURNING `+tokenColumns,
+		t.WorkspaceID, t.Kind, t.Label, t.TokenHash, t.Hint, t.CreatedBy, pq.Array([]string(t.Scopes)), t.ExpiresAt, t.ActsFor)
 	if err != nil {
 		return t, fmt.Errorf("store: unable to create token: %w", err)
 	}

@@ -70,12 +70,6 @@ func seedWeb(t *testing.T, st *store.Store, b tenant) webSeed {
 func webIsolationCases(t *testing.T, st *store.Store, db *sql.DB, wsA int64, b tenant, w webSeed) map[string]func() error {
 	ctx := context.Background()
 	count := func(q string, args ...any) int { return pgtest.Count(t, db, q, args...) }
-	notFound := func(err error) error {
-		if !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("want ErrNotFound, got %v", err)
-		}
-		return nil
-	}
 	return map[string]func() error{
 		"CreateSite": func() error {
 			s, err := st.CreateSite(ctx, model.Site{WorkspaceID: wsA, Key: w.site.Key, Name: "A's", Origins: []string{"https://a.example"},

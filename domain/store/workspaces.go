@@ -9,7 +9,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/model"
 )
 
-const workspaceColumns = `id, slug, name, public_url, created_at, updated_at`
+const workspaceColumns = `id, slug, name, public_url, created_at, updated_at, sales_access`
 
 // CountWorkspaces tells whether the server has tenants yet (open sign-up depends on it).
 func (s *Store) CountWorkspaces(ctx context.Context) (int, error) {

@@ -93,13 +93,35 @@ func New(t testing.TB) *Server {
 			"Lead":    standardLead(),
 			"Contact": standardContact(),
 			"Account": {{Name: "Id", Type: "id", Length: 18}, {Name: "Name", Type: "string", Length: 255, Required: true}, {Name: "Website", Type: "url", Length: 255}},
+			"User":    standardUser(),
 		},
 		records: map[string]*Record{}, cursors: map[string][]map[string]any{}, now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
 		codes: map[string]*authCode{}, access: map[string]string{}, issuedBy: map[string]string{}, refresh: map[string]string{}, approved: map[string][]string{}, TokenCalls: map[string]int{},
 	}
+	for _, u := range s.Users {
+		s.records[u.ID] = &Record{ID: u.ID, Object: "User", Modified: s.now,
+			Fields: map[string]any{"Email": u.Email, "Name": u.DisplayName, "Username": u.Username, "IsActive": true}}
+	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// standardUser is the User object as an integration user reads it (it cannot write users).
+func standardUser() []FieldSpec {
+	return []FieldSpec{
+		{Name: "Id", Type: "id", Length: 18},
+		{Name: "Email", Type: "email", Length: 128, ReadOnly: true},
+		{Name: "Name", Type: "string", Length: 121, ReadOnly: true},
+		{Name: "Username", Type: "string", Length: 80, ReadOnly: true},
+		{Name: "IsActive", Type: "boolean", ReadOnly: true},
+	}
+}
+
+// AddUser adds a Salesforce user (one who owns records, not one who signs in here) and returns
+// its id.
+func (s *Server) AddUser(email, name string, active bool) string {
+	return s.AddRecord("User", map[string]any{"Email": email, "Name": name, "Username": email, "IsActive": active})
 }
 
 func standardLead() []FieldSpec {

@@ -41,7 +41,7 @@ type recordSwitches struct {
 }
 
 func (s *Server) newID(object string) string {
-	prefix := map[string]string{"Lead": "00Q", "Contact": "003", "Account": "001"}[object]
+	prefix := map[string]string{"Lead": "00Q", "Contact": "003", "Account": "001", "User": "005"}[object]
 	if prefix == "" {
 		prefix = "a00"
 	}
@@ -376,6 +376,10 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) {
 		for k, v := range wr.fields {
 			wr.rec.Fields[canonical(s, wr.rec.Object, k)] = v
 		}
+		if owner := s.records[fmt.Sprint(wr.fields["OwnerId"])]; owner != nil && owner.Object == "User" {
+			// Owner.Name and Owner.Email follow the owner, as the relationship does.
+			wr.rec.Fields["Owner"] = map[string]any{"Name": owner.Fields["Name"], "Email": owner.Fields["Email"]}
+		}
 		wr.rec.Modified = s.clock()
 		results[i].ID = wr.rec.ID
 		s.Writes++
@@ -428,6 +432,15 @@ func (s *Server) validate(object string, fields map[string]any, create bool, exi
 						return fmt.Sprintf("%s: value not of required type: %v", spec.Name, v), "INVALID_TYPE_ON_FIELD_IN_RECORD", []string{spec.Name}
 					}
 				}
+			}
+		}
+		if spec.Name == "OwnerId" && v != nil {
+			owner := s.records[str]
+			if owner == nil || owner.Object != "User" || owner.Deleted {
+				return "invalid cross reference id", "INVALID_CROSS_REFERENCE_KEY", []string{spec.Name}
+			}
+			if active, _ := owner.Fields["IsActive"].(bool); !active {
+				return "operation performed with inactive user [" + str + "] as owner of " + strings.ToLower(object), "INACTIVE_OWNER_OR_USER", []string{spec.Name}
 			}
 		}
 		if want, ok := s.Validation[spec.Name]; ok && str == want {
