@@ -135,27 +135,27 @@ type OutboxItem struct {
 
 // PushLead is what a push reads of a lead.
 type PushLead struct {
-	ID             int64      `db:"id"`
-	Email          string     `db:"email"`
-	FirstName      string     `db:"first_name"`
-	LastName       string     `db:"last_name"`
-	Company        string     `db:"company"`
-	Title          string     `db:"title"`
-	Country        string     `db:"country"`
-	Grade          string     `db:"grade"`
-	Temperature    string     `db:"temperature"`
-	Status         string     `db:"status"` // the lead status set in Peregrine (Settings › Lead settings)
+	ID          int64  `db:"id"`
+	Email       string `db:"email"`
+	FirstName   string `db:"first_name"`
+	LastName    string `db:"last_name"`
+	Company     string `db:"company"`
+	Title       string `db:"title"`
+	Country     string `db:"country"`
+	Grade       string `db:"grade"`
+	Temperature string `db:"temperature"`
+	Status      string `db:"status"` // the lead status set in Peregrine (Settings › Lead settings)
 	// OwnerEmail is the email of the owner given in Peregrine ("" when none was, or the owner
 	// came from Salesforce); OwnerSalesforceID the active Salesforce user found with it.
-	OwnerEmail        string `db:"owner_email"`
-	OwnerSalesforceID string `db:"-"`
-	MainScore      float64    `db:"main_score"`
-	LastActivityAt *time.Time `db:"last_activity_at"`
-	AccountDomain  *string    `db:"account_domain"`
-	UpdatedAt      time.Time  `db:"updated_at"`
-	Labels         []string   `db:"-"`
-	Scores         map[string]float64
-	Reasons        string
+	OwnerEmail        string     `db:"owner_email"`
+	OwnerSalesforceID string     `db:"-"`
+	MainScore         float64    `db:"main_score"`
+	LastActivityAt    *time.Time `db:"last_activity_at"`
+	AccountDomain     *string    `db:"account_domain"`
+	UpdatedAt         time.Time  `db:"updated_at"`
+	Labels            []string   `db:"-"`
+	Scores            map[string]float64
+	Reasons           string
 	// What is known of its Salesforce record.
 	SalesforceID string `db:"salesforce_id"`
 	ContactID    string `db:"contact_id"` // set once the Lead was converted
