@@ -112,6 +112,9 @@ func (t *TrackerEndpoint) Collect(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", "30")
 		return collectError(c, http.StatusServiceUnavailable, "Peregrine cannot reach its database right now; retry later.")
 	}
+	if site.Paused {
+		return collectError(c, http.StatusForbidden, "Website tracking is switched off for this workspace (Integrations › Overview): hits are not stored.")
+	}
 	origin := req.Header.Get("Origin")
 	if !site.AllowsOrigin(origin) {
 		return collectError(c, http.StatusForbidden, "This page's origin is not one of the site's allowed origins; add it under Integrations › Website.")

@@ -72,7 +72,7 @@ func (ce *CurrentsEndpoint) ReceiveSegment(c echo.Context) error {
 
 // receive authenticates a machine's bearer token of a kind, waits for a slot, reads the body
 // within the limits and hands it to store.
-func (ce *CurrentsEndpoint) receive(c echo.Context, kind, page string, store func(echo.Context, model.APIToken, []byte) error) error {
+func (ce *CurrentsEndpoint) receive(c echo.Context, kind, page string, save func(echo.Context, model.APIToken, []byte) error) error {
 	ctx := c.Request().Context()
 	bearer, ok := bearerToken(c.Request().Header.Get("Authorization"))
 	if !ok {
@@ -89,6 +89,14 @@ func (ce *CurrentsEndpoint) receive(c echo.Context, kind, page string, store fun
 	case err != nil:
 		ce.Handlers.Log.Error("intake: token lookup failed", "kind", kind, "err", err)
 		return unavailable(c, "Peregrine cannot reach its database right now; retry later.")
+	}
+	part := map[string]string{model.TokenKindCurrents: store.PartCurrents, model.TokenKindSegment: store.PartSegment}[kind]
+	if off, err := ce.Handlers.Store.PartOff(ctx, tok.WorkspaceID, part); err != nil {
+		return unavailable(c, "Peregrine cannot reach its database right now; retry later.")
+	} else if off != "" {
+		ce.Pipeline.Stats.Add(tok.WorkspaceID, model.MetricRejectedAuth, "", 1)
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="peregrine", error="invalid_token"`)
+		return apiError(c, http.StatusUnauthorized, page+" intake is switched off for this workspace in Peregrine (Integrations › Overview): nothing is stored until it is switched on again.")
 	}
 	if c.Request().ContentLength > ce.MaxBody {
 		ce.Pipeline.Stats.Add(tok.WorkspaceID, model.MetricRejectedRequest, "", 1)
@@ -120,7 +128,7 @@ func (ce *CurrentsEndpoint) receive(c echo.Context, kind, page string, store fun
 		}
 		return apiError(c, status, msg)
 	}
-	return store(c, tok, body)
+	return save(c, tok, body)
 }
 
 // storeCurrents stores a Currents batch and answers Braze.

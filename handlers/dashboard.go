@@ -181,11 +181,7 @@ func (h *Handlers) pipelineHealth(c echo.Context, v *views.DashboardView, now ti
 			v.EventTable = append(v.EventTable, views.Pair{Label: labels[i], Value: views.Count(sum)})
 		}
 	}
-	web := series["Website"]
-	segmentTotal := 0
-	for _, n := range series["Segment"] {
-		segmentTotal += n
-	}
+	web, segmentTotal := sourceTotals(p)
 	v.EventsTotal = views.Count(int(total))
 	v.Pending, v.Unscored = p.Pending, p.Unscored
 	v.Lag, v.LagBad = lagText(p, now)
@@ -208,14 +204,14 @@ func lagText(p store.PipelineHealth, now time.Time) (string, bool) {
 }
 
 // integrationLights gives each integration a green, red or grey light with its reason.
-func (h *Handlers) integrationLights(c echo.Context, web []int, segmentEvents int, now time.Time) ([]views.IntegrationStatus, error) {
+func (h *Handlers) integrationLights(c echo.Context, webTotal, segmentEvents int, now time.Time) ([]views.IntegrationStatus, error) {
 	ctx := c.Request().Context()
 	ws := IdentityOf(c).Workspace.ID
 	var out []views.IntegrationStatus
 	conn, err := h.Store.BrazeConnection(ctx, ws)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		out = append(out, views.IntegrationStatus{Name: "Braze REST API", State: "off", Reason: "Not connected: add the REST API key to look people up.", URL: "/integrations/braze"})
+		out = append(out, views.IntegrationStatus{Part: store.PartBrazeREST, Name: "Braze REST API", State: "off", Reason: "Not connected: add the REST API key to look people up.", URL: "/integrations/braze"})
 	case err != nil:
 		return nil, err
 	default:
@@ -224,7 +220,7 @@ func (h *Handlers) integrationLights(c echo.Context, web []int, segmentEvents in
 		if health.State == "failing" || health.State == "paused" {
 			state = "bad"
 		}
-		out = append(out, views.IntegrationStatus{Name: "Braze REST API", State: state, Reason: strings.TrimSpace(health.Label + " " + health.When + " " + health.Problem), URL: "/integrations/braze"})
+		out = append(out, views.IntegrationStatus{Part: store.PartBrazeREST, Name: "Braze REST API", State: state, Reason: strings.TrimSpace(health.Label + " " + health.When + " " + health.Problem), URL: "/integrations/braze"})
 	}
 	tokens, err := h.Store.ListAPITokens(ctx, ws, model.TokenKindCurrents)
 	if err != nil {
@@ -235,21 +231,17 @@ func (h *Handlers) integrationLights(c echo.Context, web []int, segmentEvents in
 		return nil, err
 	}
 	out = append(out, currentsLight(tokens, status.LastBatchAt, now))
-	webTotal := 0
-	for _, n := range web {
-		webTotal += n
-	}
 	sites, err := h.Store.ListSites(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case len(sites) == 0:
-		out = append(out, views.IntegrationStatus{Name: "Website tracker", State: "off", Reason: "No site yet: add your site and paste the snippet.", URL: "/integrations/website"})
+		out = append(out, views.IntegrationStatus{Part: store.PartWebsite, Name: "Website tracker", State: "off", Reason: "No site yet: add your site and paste the snippet.", URL: "/integrations/website"})
 	case webTotal == 0:
-		out = append(out, views.IntegrationStatus{Name: "Website tracker", State: "bad", Reason: "No visit received in 14 days: check the snippet is on your pages.", URL: "/integrations/website"})
+		out = append(out, views.IntegrationStatus{Part: store.PartWebsite, Name: "Website tracker", State: "bad", Reason: "No visit received in 14 days: check the snippet is on your pages.", URL: "/integrations/website"})
 	default:
-		out = append(out, views.IntegrationStatus{Name: "Website tracker", State: "ok", Reason: views.Count(webTotal) + " hits in 14 days on " + views.Count(len(sites)) + " site(s).", URL: "/integrations/website"})
+		out = append(out, views.IntegrationStatus{Part: store.PartWebsite, Name: "Website tracker", State: "ok", Reason: views.Count(webTotal) + " hits in 14 days on " + views.Count(len(sites)) + " site(s).", URL: "/integrations/website"})
 	}
 	segTokens, err := h.Store.ListAPITokens(ctx, ws, model.TokenKindSegment)
 	if err != nil {
@@ -259,18 +251,18 @@ func (h *Handlers) integrationLights(c echo.Context, web []int, segmentEvents in
 	sf, err := h.Store.SalesforceConnection(ctx, ws)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && !sf.Connected()):
-		out = append(out, views.IntegrationStatus{Name: "Salesforce", State: "off", Reason: "Not connected.", URL: "/integrations/salesforce"})
+		out = append(out, views.IntegrationStatus{Part: store.PartSalesforce, Name: "Salesforce", State: "off", Reason: "Not connected.", URL: "/integrations/salesforce"})
 	case err != nil:
 		return nil, err
 	case sf.ProblemCode != "":
-		out = append(out, views.IntegrationStatus{Name: "Salesforce", State: "bad", Reason: strings.TrimSpace(sf.ProblemCause + " " + sf.ProblemFix), URL: "/integrations/salesforce"})
+		out = append(out, views.IntegrationStatus{Part: store.PartSalesforce, Name: "Salesforce", State: "bad", Reason: strings.TrimSpace(sf.ProblemCause + " " + sf.ProblemFix), URL: "/integrations/salesforce"})
 	default:
-		out = append(out, views.IntegrationStatus{Name: "Salesforce", State: "ok", Reason: "Connected as " + sf.Username + ".", URL: "/integrations/salesforce"})
+		out = append(out, views.IntegrationStatus{Part: store.PartSalesforce, Name: "Salesforce", State: "ok", Reason: "Connected as " + sf.Username + ".", URL: "/integrations/salesforce"})
 	}
 	if h.Notify != nil && h.Notify.EmailEnabled() {
-		out = append(out, views.IntegrationStatus{Name: "Email", State: "ok", Reason: "An SMTP server is set: alerts, digests and invitations are mailed.", URL: "/settings/email"})
+		out = append(out, views.IntegrationStatus{Part: store.PartEmail, Name: "Email", State: "ok", Reason: "An SMTP server is set: alerts, digests and invitations are mailed.", URL: "/settings/email"})
 	} else {
-		out = append(out, views.IntegrationStatus{Name: "Email", State: "off", Reason: "No SMTP server (PEREGRINE_SMTP_URL): nothing is mailed.", URL: "/settings/email"})
+		out = append(out, views.IntegrationStatus{Part: store.PartEmail, Name: "Email", State: "off", Reason: "No SMTP server (PEREGRINE_SMTP_URL): nothing is mailed.", URL: "/settings/email"})
 	}
 	return out, nil
 }
@@ -283,7 +275,7 @@ func currentsLight(tokens []model.APIToken, last *time.Time, now time.Time) view
 			active++
 		}
 	}
-	s := views.IntegrationStatus{Name: "Braze Currents", URL: "/integrations/braze"}
+	s := views.IntegrationStatus{Part: store.PartCurrents, Name: "Braze Currents", URL: "/integrations/braze"}
 	switch {
 	case active == 0:
 		s.State, s.Reason = "off", "No Currents token: create one and add Peregrine as a Currents connector in Braze."
@@ -299,7 +291,7 @@ func currentsLight(tokens []model.APIToken, last *time.Time, now time.Time) view
 
 // segmentLight: no token is grey; a token without messages in 14 days is red.
 func segmentLight(tokens []model.APIToken, received int) views.IntegrationStatus {
-	s := views.IntegrationStatus{Name: "Segment", URL: "/integrations/segment"}
+	s := views.IntegrationStatus{Part: store.PartSegment, Name: "Segment", URL: "/integrations/segment"}
 	active := 0
 	for _, t := range tokens {
 		if t.RevokedAt == nil {

@@ -197,4 +197,9 @@ type DashAccountRow struct {
 // why and where to act.
 type IntegrationStatus struct {
 	Name, State, Reason, URL string
+	// The overview's: the part's key, what switching it off does, whether this user may, whether
+	// it is off, and the work waiting for it.
+	Part, Effect   string
+	CanSwitch, Off bool
+	Waiting        int
 }

@@ -134,7 +134,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, ep endpoints, metrics *Metrics, 
 	e.GET("/accounts/:id", h.ShowAccountPage, viewer...)
 
 	marketing := slices.Concat(signedIn, []echo.MiddlewareFunc{handlers.Require(model.PermManageMarketing)})
-	e.GET("/integrations", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/integrations/braze") }, marketing...)
+	e.GET("/integrations", h.ShowIntegrationsOverview, marketing...)
+	e.POST("/integrations/switch/:part", h.SwitchIntegration, marketing...)
 	e.GET("/integrations/braze", h.ShowBrazePage, marketing...)
 	e.POST("/integrations/braze", h.SaveBraze, marketing...)
 	e.POST("/integrations/braze/test", h.TestBraze, marketing...)

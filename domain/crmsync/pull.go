@@ -48,6 +48,9 @@ func (p *Pusher) pull(ctx context.Context, ws int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if part, err := p.Store.PartOff(ctx, ws, store.PartSalesforce, store.PartSalesforcePull); err != nil || part != "" {
+		return 0, err // switched off since the sweep queued it
+	}
 	sess, _, err := p.Session(ctx, ws)
 	if err != nil {
 		return 0, nil // not connected any more: nothing to do

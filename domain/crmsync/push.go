@@ -65,6 +65,12 @@ func (p *Pusher) Push(ctx context.Context, b *queue.Batch) error {
 		return err
 	}
 	now := p.Now()
+	if part, err := p.Store.PartOff(ctx, ws, store.PartSalesforce, store.PartSalesforcePush); err != nil || part != "" {
+		if err != nil {
+			return err
+		}
+		return b.Later(ctx, nil, ids, now.Add(24*time.Hour), store.SwitchedOffWhy(part)) // the outbox keeps every change
+	}
 	sess, conn, err := p.Session(ctx, ws)
 	switch {
 	case errors.Is(err, ErrNotConnected):

@@ -166,3 +166,32 @@ func TestPushSendsOwner(t *testing.T) {
 		t.Fatalf("without an owner in Peregrine, Salesforce's owner became %v", got)
 	}
 }
+
+// TestSwitchedOffPushKeepsItsOutbox: with the Salesforce push switched off, changed leads
+// wait in the outbox (nothing reaches Salesforce, no attempt counted); switching it on pushes
+// them at once.
+func TestSwitchedOffPushKeepsItsOutbox(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.SwitchPart(e.ctx, e.ws, store.PartSalesforcePush, false, "Ada"); err != nil {
+		t.Fatal(err)
+	}
+	e.lead("uma@acme.example", "Uma", 12)
+	e.lead("vic@acme.example", "Vic", 20)
+	e.pushAll()
+	if n := len(e.fake.Records("Lead")); n != 0 {
+		t.Fatalf("%d Leads written while the push is off", n)
+	}
+	if n, err := e.st.WaitingFor(e.ctx, e.ws, store.PartSalesforcePush); err != nil || n != 2 {
+		t.Fatalf("waiting: %d %v", n, err)
+	}
+	if n := e.count(`SELECT count(*) FROM salesforce_outbox WHERE workspace_id = $1 AND attempts = 0`, e.ws); n != 2 {
+		t.Fatalf("%d outbox items without a counted attempt", n)
+	}
+	if err := e.st.SwitchPart(e.ctx, e.ws, store.PartSalesforcePush, true, "Ada"); err != nil {
+		t.Fatal(err)
+	}
+	e.pushAll()
+	if n := len(e.fake.Records("Lead")); n != 2 {
+		t.Fatalf("%d Leads after switching the push on", n)
+	}
+}

@@ -107,7 +107,7 @@ func (c *Collector) Forget(key string) {
 func TrackerSite(s model.Site) (tracker.Site, error) {
 	ips, err := tracker.ParseExcludedIPs(s.ExcludedIPs)
 	return tracker.Site{WorkspaceID: s.WorkspaceID, ID: s.ID, Key: s.Key, Origins: s.Origins,
-		RequireConsent: s.RequireConsent, HonourDNT: s.HonourDNT, ExcludedIPs: ips}, err
+		RequireConsent: s.RequireConsent, HonourDNT: s.HonourDNT, ExcludedIPs: ips, Paused: s.Paused}, err
 }
 
 // storedHit is the stored form of a hit: the hit and the site it was checked against.

@@ -106,6 +106,9 @@ func (p *Pipeline) RulesChanged() { p.JobQueued() }
 // WritebackChanged wakes the Braze write-back (it was switched on: every lead is queued).
 func (p *Pipeline) WritebackChanged() { p.waker(store.WritebackWork.Queue)() }
 
+// WakeQueue wakes a queue's idle workers (work in it was made due).
+func (p *Pipeline) WakeQueue(queue string) { p.waker(queue)() }
+
 // JobQueued wakes the jobs queue.
 func (p *Pipeline) JobQueued() { p.waker(store.JobWork.Queue)() }
 

@@ -54,6 +54,12 @@ func (r *Resolver) Resolve(ctx context.Context, b *queue.Batch) error {
 	if err != nil || len(lookups) == 0 {
 		return err
 	}
+	if part, err := r.Store.PartOff(ctx, ws, store.PartBrazeREST); err != nil || part != "" {
+		if err != nil {
+			return err
+		}
+		return b.Later(ctx, nil, b.IDs(), r.Now().Add(24*time.Hour), store.SwitchedOffWhy(part))
+	}
 	conn, err := r.Store.BrazeConnection(ctx, ws)
 	if errors.Is(err, store.ErrNotFound) {
 		return b.Later(ctx, nil, b.IDs(), r.Now().Add(time.Hour), "no Braze API key yet")

@@ -50,6 +50,12 @@ func (w *Writeback) Push(ctx context.Context, b *queue.Batch) error {
 	if !settings.Enabled || len(attrs) == 0 {
 		return w.Store.InTx(ctx, func(tx *store.Tx) error { return tx.DoneWriteback(ctx, ws, ids) }) // turned off meanwhile
 	}
+	if part, err := w.Store.PartOff(ctx, ws, store.PartBrazeWriteback); err != nil || part != "" {
+		if err != nil {
+			return err
+		}
+		return b.Later(ctx, nil, ids, time.Now().Add(24*time.Hour), store.SwitchedOffWhy(part)) // the outbox keeps every change
+	}
 	conn, err := w.Store.BrazeConnection(ctx, ws)
 	if errors.Is(err, store.ErrNotFound) {
 		return b.Later(ctx, nil, ids, time.Now().Add(30*time.Minute), "no Braze API key")

@@ -22,6 +22,8 @@ type Site struct {
 	RetentionDays  int            `db:"retention_days"`
 	LinkDays       int            `db:"link_days"`
 	CreatedAt      time.Time      `db:"created_at"`
+	// Paused: the workspace switched website tracking off (read by SiteByKey only).
+	Paused bool `db:"paused"`
 }
 
 // OriginSeen is the last hit from one origin of a site ("check installation").

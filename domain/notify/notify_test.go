@@ -242,3 +242,44 @@ func TestCrashAfterSendingResendsTheSameMessage(t *testing.T) {
 		t.Fatal("the delivery is not recorded as sent after the retry")
 	}
 }
+
+// TestEmailSwitchedOffWaits: with email switched off in Integrations, a digest waits in the
+// delivery queue (not failed, no attempt counted) while a test email — like invitations and
+// password resets — still goes; switching email on sends the digest at once.
+func TestEmailSwitchedOffWaits(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.SwitchPart(e.ctx, e.ws, store.PartEmail, false, "Ada"); err != nil {
+		t.Fatal(err)
+	}
+	var digest int64
+	err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		var err error
+		digest, err = e.svc.QueueEmail(e.ctx, tx, e.ws, model.DeliveryDigest, nil, notify.Email{To: "sam@acme.example", FromName: "Acme Corp",
+			Subject: "Your digest", Text: "Digest", HTML: "<p>Digest</p>"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := e.queue("bob@example.com")
+	e.drain()
+	if d := e.delivery(test); d.State != model.DeliverySent {
+		t.Fatalf("the test email waited: %+v", d)
+	}
+	if d := e.delivery(digest); d.State != model.DeliveryQueued || d.Attempts != 0 {
+		t.Fatalf("the digest while email is off: %+v", d)
+	}
+	if n, err := e.st.WaitingFor(e.ctx, e.ws, store.PartEmail); err != nil || n != 1 {
+		t.Fatalf("waiting for email: %d %v", n, err)
+	}
+	if len(e.smtp.Messages()) != 1 {
+		t.Fatalf("%d messages sent", len(e.smtp.Messages()))
+	}
+	if err := e.st.SwitchPart(e.ctx, e.ws, store.PartEmail, true, "Ada"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	if d := e.delivery(digest); d.State != model.DeliverySent || len(e.smtp.Messages()) != 2 {
+		t.Fatalf("after switching email on: %+v, %d messages", d, len(e.smtp.Messages()))
+	}
+}

@@ -198,6 +198,15 @@ func (s *Service) deliver(ctx context.Context, tx *store.Tx, b *queue.Batch, d m
 
 // send sends one delivery over its channel.
 func (s *Service) send(ctx context.Context, tx *store.Tx, d model.Delivery, attempts int) error {
+	if part := switchPart(d); part != "" {
+		off, err := s.Store.PartOff(ctx, d.WorkspaceID, part)
+		if err != nil {
+			return err
+		}
+		if off != "" {
+			return &WaitError{Until: time.Now().Add(24 * time.Hour), Reason: store.SwitchedOffWhy(off)}
+		}
+	}
 	plain, err := s.Box.Open(d.Message, sealContext(d.WorkspaceID))
 	if err != nil {
 		return &PermanentError{fmt.Errorf("the message cannot be read (was the secret key changed?): %w", err)}
@@ -229,6 +238,21 @@ func (s *Service) send(ctx context.Context, tx *store.Tx, d model.Delivery, atte
 		return s.sendWebhook(ctx, tx, d, p, attempts)
 	}
 	return &PermanentError{fmt.Errorf("unknown channel %q", d.Channel)}
+}
+
+// switchPart is the integration part whose switch holds a delivery: Slack, webhooks, or email
+// for alerts, digests and reports ("" for account emails — invitations, password resets and
+// tests always go).
+func switchPart(d model.Delivery) string {
+	switch {
+	case d.Channel == model.ChannelSlack:
+		return store.PartSlack
+	case d.Channel == model.ChannelWebhook:
+		return store.PartWebhooks
+	case d.Kind == model.DeliveryAlert || d.Kind == model.DeliveryDigest || d.Kind == model.DeliveryReport:
+		return store.PartEmail
+	}
+	return ""
 }
 
 func sealContext(workspaceID int64) string {

@@ -367,7 +367,9 @@ func (s *Store) WorkspacesToPull(ctx context.Context) ([]int64, error) {
 	err := s.db.SelectContext(ctx, &out, `SELECT st.workspace_id FROM salesforce_sync_settings st
 		JOIN salesforce_connections c ON c.workspace_id = st.workspace_id AND c.auth_method IS NOT NULL
 		WHERE st.pull_enabled AND (st.last_pull_at IS NULL OR st.last_pull_at < now() - make_interval(mins => st.pull_every_minutes))
-		AND (c.paused_until IS NULL OR c.paused_until < now())`)
+		AND (c.paused_until IS NULL OR c.paused_until < now())
+		AND NOT EXISTS (SELECT 1 FROM integration_switches sw WHERE sw.workspace_id = st.workspace_id
+			AND sw.part IN ('`+PartSalesforce+`', '`+PartSalesforcePull+`'))`)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list workspaces to pull: %w", err)
 	}

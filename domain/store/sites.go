@@ -70,7 +70,9 @@ func (s *Store) SiteByID(ctx context.Context, workspaceID, siteID int64) (model.
 // SiteByKey loads the site behind a public key (the key names its workspace).
 func (s *Store) SiteByKey(ctx context.Context, workspaceID int64, key string) (model.Site, error) {
 	var site model.Site
-	err := s.db.GetContext(ctx, &site, `SELECT `+siteColumns+` FROM sites WHERE workspace_id = $1 AND key = $2`, workspaceID, key)
+	err := s.db.GetContext(ctx, &site, `SELECT `+siteColumns+`, EXISTS (SELECT 1 FROM integration_switches sw
+			WHERE sw.workspace_id = sites.workspace_id AND sw.part = '`+PartWebsite+`') AS paused
+		FROM sites WHERE workspace_id = $1 AND key = $2`, workspaceID, key)
 	if err != nil {
 		return site, fmt.Errorf("store: unable to load site: %w", notFound(err))
 	}

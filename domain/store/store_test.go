@@ -1151,6 +1151,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 	for name, c := range accessIsolationCases(t, st, db, wsA, b) {
 		cases[name] = c
 	}
+	for name, c := range switchIsolationCases(t, st, db, wsA, b) {
+		cases[name] = c
+	}
 	for name, c := range deliveryIsolationCases(st, wsA, b, seedDeliveries(t, st, b, true)) {
 		cases[name] = c
 	}

@@ -17,6 +17,7 @@ type Site struct {
 	RequireConsent bool
 	HonourDNT      bool
 	ExcludedIPs    []netip.Prefix
+	Paused         bool // tracking is switched off: hits are refused
 }
 
 // NormalizeOrigin checks an allowed origin typed by a person ("https://www.acme.com") and
