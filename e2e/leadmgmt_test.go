@@ -67,12 +67,67 @@ func TestLeadManagementPages(t *testing.T) {
 	must(t, expect.Locator(page.Locator("#lead-changes")).ToContainText("Owner: Kim Closer → Sam Seller"))
 	lead := page.URL()
 
+	// Two more leads by hand go to the pool's members in turn.
+	for _, l := range []struct{ email, name, owner string }{{"omar@fjordsoft.example", "Omar", "Sam Seller"}, {"pia@fjordsoft.example", "Pia", "Kim Closer"}} {
+		_, err = page.Goto("/leads/new")
+		must(t, err)
+		must(t, page.Locator("#f-email").Fill(l.email))
+		must(t, page.Locator("#f-first_name").Fill(l.name))
+		must(t, button(page, "Create lead").Click())
+		must(t, expect.Locator(page.Locator("#lead-changes")).ToContainText("owner "+l.owner+" (round robin of Inbound)"))
+	}
+
+	// The lead card: add the owner, drag it first, move it one down with the keyboard,
+	// preview, publish; the list shows it.
+	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Card layout"}).Click())
+	leads := page.Locator("#card-leads")
+	_, err = leads.Locator("select[name=add]").SelectOption(playwright.SelectOptionValues{Labels: &[]string{"Owner"}})
+	must(t, err)
+	must(t, leads.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Add field"}).Click())
+	must(t, expect.Locator(leads.Locator("li[data-key=owner]")).ToBeVisible())
+	must(t, leads.Locator("li[data-key=owner] .drag-handle").DragTo(leads.Locator("li[data-key=score]")))
+	must(t, expect.Locator(leads.Locator(".card-fields li").First()).ToHaveAttribute("data-key", "owner"))
+	must(t, leads.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Move Owner down"}).Focus())
+	must(t, page.Keyboard().Press("Enter"))
+	must(t, expect.Locator(leads.Locator(".card-fields li").Nth(1)).ToHaveAttribute("data-key", "owner"))
+	must(t, expect.Locator(page.Locator("#card-leads button[aria-label='Move Owner down']")).ToBeFocused())
+	must(t, expect.Locator(page.Locator("#preview-leads")).ToContainText("Owner"))
+	must(t, expect.Locator(page.Locator("#card-leads")).ToContainText("Draft not published"))
+	screenshot(t, page, "card-layout.png")
+	_, err = page.Goto("/leads")
+	must(t, err)
+	if n, _ := page.Locator("#leads th", playwright.PageLocatorOptions{HasText: "Owner"}).Count(); n != 0 {
+		t.Fatal("the draft changed the list before publishing")
+	}
+	_, err = page.Goto("/settings/cards")
+	must(t, err)
+	must(t, page.Locator("#publish-leads").Click())
+	must(t, expect.Locator(page.Locator("#card-leads")).ToContainText("Published"))
+	_, err = page.Goto("/leads")
+	must(t, err)
+	must(t, expect.Locator(page.Locator("#leads thead th").Nth(2)).ToHaveText("Owner"))
+	must(t, expect.Locator(page.Locator("#leads tbody")).ToContainText("Kim Closer"))
+	must(t, expect.Locator(page.Locator("#leads tbody")).ToContainText("Sam Seller"))
+	screenshot(t, page, "leads-with-card.png")
+
+	// Currents off and on again from the overview.
+	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Integrations"}).Click())
+	currents := page.Locator("#part-currents")
+	must(t, currents.GetByRole("switch").Click())
+	must(t, expect.Locator(page.Locator("#part-currents").GetByRole("switch")).ToHaveAttribute("aria-checked", "false"))
+	must(t, expect.Locator(page.Locator("#part-currents")).ToContainText("Switched off"))
+	screenshot(t, page, "integrations-overview.png")
+	must(t, page.Locator("#part-currents").GetByRole("switch").Click())
+	must(t, expect.Locator(page.Locator("#part-currents").GetByRole("switch")).ToHaveAttribute("aria-checked", "true"))
+	must(t, expect.Locator(page.Locator(".flash-success")).ToContainText("Braze Currents is on again"))
+
 	for _, size := range []struct {
 		name string
 		w, h int
 	}{{"desktop", 1440, 900}, {"phone", 390, 844}} {
 		must(t, page.SetViewportSize(size.w, size.h))
-		for name, path := range map[string]string{"lead-settings": "/settings/leads", "new-lead": "/leads/new", "lead": lead} {
+		for name, path := range map[string]string{"lead-settings": "/settings/leads", "new-lead": "/leads/new", "lead": lead,
+			"card-layout": "/settings/cards", "integrations": "/integrations", "leads": "/leads"} {
 			_, err := page.Goto(path)
 			must(t, err)
 			screenshot(t, page, fmt.Sprintf("%s-%s.png", name, size.name))

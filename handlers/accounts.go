@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/peregrine-scoring/peregrine/domain/cards"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/views"
 )
@@ -41,8 +42,13 @@ func (h *Handlers) ShowAccountsPage(c echo.Context) error {
 	for _, l := range rs.AccountLabels {
 		v.AllLabels = append(v.AllLabels, labelChip(rs, l.Name))
 	}
+	card, err := publishedCard(ctx, h.Store, id.Workspace.ID, cards.Companies)
+	if err != nil {
+		return err
+	}
+	v.Columns = cardColumns(cards.Companies, card)
 	for _, a := range rows {
-		row := views.AccountRow{ID: a.ID, Domain: a.Domain, Name: a.Name, Score: formatScore(a.MainScore), People: a.People,
+		row := views.AccountRow{Cells: companyCells(rs, card, a), ID: a.ID, Domain: a.Domain, Name: a.Name, Score: formatScore(a.MainScore), People: a.People,
 			Engaged: a.Engaged30, LastActive: "—", Grade: a.Grade, Temperature: a.Temperature}
 		if a.LastActive != nil {
 			row.LastActive = ago(*a.LastActive)
@@ -163,7 +169,11 @@ func (h *Handlers) ShowAccountPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.AccountView{ID: a.ID, Domain: a.Domain, Name: a.Name, Industry: a.Industry, People: a.People, Engaged: a.Engaged30,
+	card, err := publishedCard(ctx, h.Store, id.Workspace.ID, cards.Companies)
+	if err != nil {
+		return err
+	}
+	v := views.AccountView{Card: companyCells(rs, card, a), ID: a.ID, Domain: a.Domain, Name: a.Name, Industry: a.Industry, People: a.People, Engaged: a.Engaged30,
 		Grade: a.Grade, Temperature: a.Temperature,
 		MorePeople: total > len(people), PeopleURL: fmt.Sprintf("/leads?account=%d", a.ID)}
 	if a.Employees != nil {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/peregrine-scoring/peregrine/domain/alerts"
+	"github.com/peregrine-scoring/peregrine/domain/cards"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/notify"
 	"github.com/peregrine-scoring/peregrine/domain/scoring"
@@ -42,6 +43,7 @@ type alertFacts struct {
 	reasons    []views.Reason
 	activities []views.Pair
 	account    *store.AccountRow // for an account's alert
+	card       []views.Pair      // the published card's fields
 }
 
 func (a *AlertComposer) facts(ctx context.Context, d model.Delivery, alertID int64) (alertFacts, error) {
@@ -74,6 +76,11 @@ func (a *AlertComposer) facts(ctx context.Context, d model.Delivery, alertID int
 	if err != nil {
 		return f, err
 	}
+	cells, err := personCard(ctx, a.Store, d.WorkspaceID, rs, f.lead)
+	if err != nil {
+		return f, err
+	}
+	f.card = cardFacts(cells)
 	contribs, err := a.Store.LeadContributions(ctx, d.WorkspaceID, f.lead.ID)
 	if err != nil {
 		return f, err
@@ -120,13 +127,22 @@ func (a *AlertComposer) accountFacts(ctx context.Context, d model.Delivery, f al
 	f.lead = model.Lead{Company: acc.Domain, MainScore: acc.MainScore}
 	f.lead.Grade, f.lead.Temperature = acc.Grade, acc.Temperature
 	f.activities = []views.Pair{{Label: "people", Value: strconv.Itoa(acc.People) + " in Peregrine, " + strconv.Itoa(acc.Engaged30) + " active in 30 days"}}
+	rs, err := a.Scoring.RuleSet(ctx, d.WorkspaceID)
+	if err != nil {
+		return f, err
+	}
+	card, err := publishedCard(ctx, a.Store, d.WorkspaceID, cards.Companies)
+	if err != nil {
+		return f, err
+	}
+	f.card = cardFacts(companyCells(rs, card, acc))
 	return f, nil
 }
 
 func (f alertFacts) mail() views.AlertMail {
 	return views.AlertMail{Workspace: f.ws.Name, Rule: f.alert.RuleName, Reason: f.alert.Reason, Name: f.name, Email: f.lead.Email,
 		Company: f.company(), Score: formatScore(f.lead.MainScore), Grade: f.lead.Grade, Temperature: f.lead.Temperature,
-		Reasons: f.reasons, Activities: f.activities, LeadURL: f.leadURL, SalesforceURL: f.sfURL, Account: f.account != nil}
+		Reasons: f.reasons, Activities: f.activities, LeadURL: f.leadURL, SalesforceURL: f.sfURL, Account: f.account != nil, Facts: f.card}
 }
 
 func (f alertFacts) company() string {
@@ -210,8 +226,14 @@ func (a *AlertComposer) AlertSlack(ctx context.Context, d model.Delivery, alertI
 	text := func(s string) map[string]any {
 		return map[string]any{"type": "mrkdwn", "text": clipRunes(s, slackFieldMax)}
 	}
-	fields := []map[string]any{text("*Company*\n" + slackEscape(views.OrDash(m.Company))), text("*Score*\n" + m.Score),
-		text("*Grade*\n" + views.OrDash(m.Grade)), text("*Temperature*\n" + views.OrDash(m.Temperature))}
+	// Slack shows at most 10 fields in a section: the card's first seven and the score's three.
+	var fields []map[string]any
+	for i, p := range m.CardFacts() {
+		if i < 7 {
+			fields = append(fields, text("*"+slackEscape(p.Label)+"*\n"+slackEscape(p.Value)))
+		}
+	}
+	fields = append(fields, text("*Score*\n"+m.Score), text("*Grade*\n"+views.OrDash(m.Grade)), text("*Temperature*\n"+views.OrDash(m.Temperature)))
 	blocks := []map[string]any{
 		{"type": "header", "text": map[string]any{"type": "plain_text", "text": clipRunes(m.Headline(), slackHeaderMax)}},
 		{"type": "section", "text": text(slackEscape(m.Rule) + " · " + slackEscape(m.Email)), "fields": fields},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/peregrine-scoring/peregrine/domain/cards"
 	"github.com/peregrine-scoring/peregrine/domain/events"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
@@ -240,8 +241,19 @@ func (h *Handlers) ShowLeadsPage(c echo.Context) error {
 	v.SortLinks = sortLinks("/leads", keep, store.SortScore, store.SortGrade, store.SortTemperature, store.SortActivity)
 	v.Problems, v.FilterSummary = scoreProblems(c, f), filterSummary(f, v.Account)
 	v.WorkspaceSlug = id.Workspace.Slug
+	card, err := publishedCard(ctx, h.Store, id.Workspace.ID, cards.Leads)
+	if err != nil {
+		return err
+	}
+	named, err := namedScoresFor(ctx, h.Store, id.Workspace.ID, card, leads)
+	if err != nil {
+		return err
+	}
+	v.Columns = cardColumns(cards.Leads, card)
 	for _, l := range leads {
-		v.Rows = append(v.Rows, leadRow(rs, l))
+		row := leadRow(rs, l)
+		row.Cells = personCells(rs, card, l, named[l.ID])
+		v.Rows = append(v.Rows, row)
 	}
 	v.Paging = paging(page, total, leadsPerPage, func(p int) string {
 		q := cloneValues(keep)
@@ -386,6 +398,9 @@ func (h *Handlers) showLead(c echo.Context, status int, adjust func(*views.LeadV
 		Activities: l.ActivityCount, Filter: filter, Source: source, Total: total, Title: l.Title, Owner: l.OwnerName,
 		Grade: l.Grade, FitPoints: formatScore(l.FitPoints), FitRuleIDs: l.FitRules, Temperature: l.Temperature, Rising: l.Rising,
 		TemperatureHelp: TemperatureHelp}
+	if v.Card, err = personCard(ctx, h.Store, id.Workspace.ID, rs, l); err != nil {
+		return err
+	}
 	if l.AccountDomain != nil {
 		v.Account = *l.AccountDomain
 	}

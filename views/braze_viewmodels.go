@@ -111,6 +111,7 @@ type LeadsSearch struct {
 
 // LeadView is a lead's page.
 type LeadView struct {
+	Card       []CardValue // the published person card, in the header
 	Assign     AssignView
 	Fit        FitView
 	ID         int64

@@ -87,6 +87,17 @@ type AlertMail struct {
 	LeadURL, SalesforceURL    string
 	UnsubscribeURL            string
 	Account                   bool // about an account: LeadURL is the account's page
+	// Facts are the published card's fields (the person card, or the companies card for an
+	// account): shown instead of the company line when set.
+	Facts []Pair
+}
+
+// CardFacts are the lines that describe the subject: the card's fields, or its company.
+func (m AlertMail) CardFacts() []Pair {
+	if len(m.Facts) > 0 {
+		return m.Facts
+	}
+	return []Pair{{Label: "Company", Value: OrDash(m.Company)}}
 }
 
 // OpenLabel is the button to the lead's or account's page.
@@ -107,8 +118,10 @@ func (m AlertMail) Subject() string { return m.Headline() + " · " + m.Rule }
 func (m AlertMail) Text() string {
 	var b bytes.Buffer
 	b.WriteString(m.Rule + "\n\n" + m.Headline() + "\n\n")
-	b.WriteString("Company: " + OrDash(m.Company) + "\nEmail: " + m.Email + "\nScore " + m.Score + " · grade " + OrDash(m.Grade) +
-		" · " + OrDash(m.Temperature) + "\n")
+	for _, f := range m.CardFacts() {
+		b.WriteString(f.Label + ": " + f.Value + "\n")
+	}
+	b.WriteString("Email: " + m.Email + "\nScore " + m.Score + " · grade " + OrDash(m.Grade) + " · " + OrDash(m.Temperature) + "\n")
 	if len(m.Reasons) > 0 {
 		b.WriteString("\nWhy this score:\n")
 		for _, r := range m.Reasons {

@@ -93,6 +93,7 @@ type PropertyRow struct {
 
 // AccountsView is the accounts list.
 type AccountsView struct {
+	Columns   []CardColumn // the published companies card's fields
 	Rows      []AccountRow
 	Total     int
 	Query     string
@@ -119,12 +120,14 @@ type AccountRow struct {
 	Engaged     int
 	LastActive  string
 	Labels      []LabelChip
-	Grade       string // the company's own fit
-	Temperature string // its hottest person's
+	Grade       string      // the company's own fit
+	Temperature string      // its hottest person's
+	Cells       []CardValue // the published companies card's fields
 }
 
 // AccountView is an account's page.
 type AccountView struct {
+	Card        []CardValue // the published companies card
 	Grade       string
 	Temperature string
 	ID          int64

@@ -114,7 +114,8 @@ type LeadRow struct {
 	Temperature  string
 	Labels       []LabelChip
 	Owner        string
-	Rising       bool // more activity this week than the weeks before: an arrow, not a band
+	Rising       bool        // more activity this week than the weeks before: an arrow, not a band
+	Cells        []CardValue // the published lead card's fields, for the list
 }
 
 // Paging places a page within a list and links to its neighbours.
@@ -125,6 +126,7 @@ type Paging struct {
 
 // LeadsView is the lead list page.
 type LeadsView struct {
+	Columns    []CardColumn // the published lead card's fields
 	Rows       []LeadRow
 	Total      int
 	Capped     bool // Total is a lower bound

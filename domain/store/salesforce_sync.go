@@ -167,26 +167,18 @@ func (s *Store) PushData(ctx context.Context, workspaceID int64, object string, 
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read leads to push: %w", err)
 	}
-	var scores []struct {
-		LeadID int64   `db:"lead_id"`
-		Name   string  `db:"name"`
-		Value  float64 `db:"value"`
-	}
-	if err := s.db.SelectContext(ctx, &scores, `SELECT s.lead_id, n.name, s.value FROM lead_scores s
-		JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
-		WHERE s.workspace_id = $1 AND s.lead_id = ANY($2)`, workspaceID, pq.Array(leadIDs)); err != nil {
-		return nil, fmt.Errorf("store: unable to read scores to push: %w", err)
+	scores, err := s.ScoresOfLeads(ctx, workspaceID, leadIDs)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]model.PushLead, len(rows))
-	at := map[int64]int{}
 	for i, r := range rows {
 		out[i] = r.PushLead
 		out[i].Labels = r.LabelArr
-		out[i].Scores = map[string]float64{}
-		at[r.ID] = i
-	}
-	for _, sc := range scores {
-		out[at[sc.LeadID]].Scores[sc.Name] = sc.Value
+		out[i].Scores = scores[r.ID]
+		if out[i].Scores == nil {
+			out[i].Scores = map[string]float64{}
+		}
 	}
 	return out, nil
 }

@@ -1154,6 +1154,15 @@ func TestWorkspaceIsolation(t *testing.T) {
 	for name, c := range switchIsolationCases(t, st, db, wsA, b) {
 		cases[name] = c
 	}
+	pgtest.Exec(t, db, `UPDATE leads SET custom_attributes = '{"b_only_attribute": 1}' WHERE workspace_id = $1`, b.ws.ID)
+	pgtest.Exec(t, db, `INSERT INTO lead_scores (workspace_id, lead_id, score_id, value) SELECT $1, $2, id, 5 FROM score_names WHERE workspace_id = $1
+		ON CONFLICT DO NOTHING`, b.ws.ID, b.lead.ID)
+	if pgtest.Count(t, db, `SELECT count(*) FROM lead_scores WHERE workspace_id = $1 AND lead_id = $2`, b.ws.ID, b.lead.ID) == 0 {
+		t.Fatal("B's lead has no score to isolate")
+	}
+	for name, c := range cardIsolationCases(t, st, wsA, b) {
+		cases[name] = c
+	}
 	for name, c := range deliveryIsolationCases(st, wsA, b, seedDeliveries(t, st, b, true)) {
 		cases[name] = c
 	}

@@ -143,3 +143,45 @@ document.querySelectorAll("input[name=trigger]").forEach((radio) => {
   radio.addEventListener("change", show);
   show();
 });
+
+// Card layout: drag a field to reorder it; the new order is saved as the draft at once. The
+// up and down buttons do the same from the keyboard (and without script).
+document.querySelectorAll("ol[data-sortable]").forEach((list) => {
+  let dragged = null;
+  list.addEventListener("dragstart", (event) => {
+    dragged = event.target.closest("li");
+    if (!dragged) return;
+    dragged.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.dataset.key || "");
+  });
+  list.addEventListener("dragover", (event) => {
+    if (!dragged) return;
+    event.preventDefault();
+    const over = event.target.closest("li");
+    list.querySelectorAll(".drop-before").forEach((li) => li.classList.remove("drop-before"));
+    if (over && over !== dragged) over.classList.add("drop-before");
+  });
+  list.addEventListener("drop", (event) => {
+    if (!dragged) return;
+    event.preventDefault();
+    const over = event.target.closest("li");
+    if (over && over !== dragged) {
+      const rect = over.getBoundingClientRect();
+      const after = event.clientY > rect.top + rect.height / 2;
+      list.insertBefore(dragged, after ? over.nextSibling : over);
+    } else if (!over) {
+      list.appendChild(dragged);
+    }
+    finish();
+    const form = list.closest("form");
+    const save = form && form.querySelector("[data-save-order]");
+    if (save) form.requestSubmit(save);
+  });
+  list.addEventListener("dragend", finish);
+  function finish() {
+    list.querySelectorAll(".drop-before").forEach((li) => li.classList.remove("drop-before"));
+    if (dragged) dragged.classList.remove("dragging");
+    dragged = null;
+  }
+});
