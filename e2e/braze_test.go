@@ -26,6 +26,8 @@ func TestBrazeCurrentsFlow(t *testing.T) {
 
 	// Connect the REST API (the fake listens on loopback, so plain http is allowed).
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Integrations"}).Click())
+	must(t, expect.Page(page).ToHaveURL(urlEnds("/integrations")))
+	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Braze", Exact: playwright.Bool(true)}).Click())
 	must(t, expect.Page(page).ToHaveURL(urlEnds("/integrations/braze")))
 	must(t, expect.Locator(page.Locator("#status-panel")).ToContainText("No batch received yet"))
 	must(t, page.Locator("#f-api_key").Fill("braze-rest-key-0001"))

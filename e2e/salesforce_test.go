@@ -21,7 +21,7 @@ func TestSalesforceConnect(t *testing.T) {
 	createWorkspace(t, page)
 
 	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Integrations"}).Click())
-	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Salesforce"}).Click())
+	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Salesforce", Exact: playwright.Bool(true)}).Click())
 	must(t, expect.Locator(page.Locator("#sf-status")).ToHaveText("Not connected"))
 	must(t, expect.Locator(page.Locator("#sf-callback")).ToHaveValue(srv.URL+"/salesforce/oauth2/callback"))
 
