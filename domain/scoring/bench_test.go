@@ -141,6 +141,9 @@ func rescoreToEnd(b *testing.B, e *env) time.Duration {
 func BenchmarkScoring(b *testing.B) {
 	leads := envInt("PEREGRINE_BENCH_LEADS", 100_000)
 	e := newBenchEnv(b)
+	// PEREGRINE_BENCH_PARTS tries another number of chunks a re-scoring run scores at once.
+	e.svc.RescoreParts = envInt("PEREGRINE_BENCH_PARTS", e.svc.RescoreParts)
+	fmt.Printf("re-scoring %d chunks of %d leads at once\n", e.svc.RescoreParts, e.svc.ChunkSize)
 	seedStart := time.Now()
 	seedActivity(b, e, leads, 20)
 	fmt.Printf("seeded %d leads, %d activities in %s\n", leads, leads*20, time.Since(seedStart).Round(time.Millisecond))

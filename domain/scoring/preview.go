@@ -16,12 +16,13 @@ import (
 )
 
 // PreviewSample bounds how many leads a preview scores: the most recently active ones; and
-// previewBudget how long it scores them — it stops after the chunk that passes it, so the
-// builder answers within about a second on any workspace. The result says when it is a
-// sample, and of how many.
+// previewBudget how long a preview may take from its start — it scores another chunk only
+// while the time spent plus one chunk as slow as the slowest so far stays within it (the
+// first chunk always), so the builder answers within a second on any workspace. The result
+// says when it is a sample, and of how many.
 const PreviewSample = 5000
 
-var previewBudget = 800 * time.Millisecond
+var previewBudget = 900 * time.Millisecond
 
 // previewRuleID stands for a rule not saved yet.
 const previewRuleID = -1
@@ -53,6 +54,7 @@ type PreviewExample struct {
 // Preview scores a sample of leads with the rule added (ruleID 0) or replacing rule ruleID,
 // and compares with what is stored.
 func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule rules.Rule) (Preview, error) {
+	began := time.Now()
 	out := Preview{Kind: rule.Kind}
 	if _, err := rule.Check(); err != nil {
 		return out, err
@@ -122,8 +124,9 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 			return err
 		}
 		hot, warm, neutral := settings.Hot, settings.Warm, settings.Neutral
-		deadline := time.Now().Add(previewBudget)
-		for start := 0; start < len(ids) && (start == 0 || time.Now().Before(deadline)); start += 500 {
+		var slowest time.Duration
+		for start := 0; start < len(ids) && (start == 0 || time.Since(began)+slowest <= previewBudget); start += 500 {
+			chunkBegan := time.Now()
 			chunk := ids[start:min(start+500, len(ids))]
 			out.Examined += len(chunk)
 			leads, err := tx.ScoringLeads(ctx, workspaceID, chunk)
@@ -174,6 +177,7 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 					changes = append(changes, change{ex, size})
 				}
 			}
+			slowest = max(slowest, time.Since(chunkBegan))
 		}
 		return nil
 	})
