@@ -88,14 +88,15 @@ func (l *LeadScorer) Add(e Stamped) []Contribution {
 	l.contributions = append(l.contributions, nil)
 	copy(l.contributions[pos+1:], l.contributions[pos:])
 	l.contributions[pos] = nil
-	return l.recompute(pos)
+	return l.recompute(pos, true)
 }
 
 // Rescore recomputes every contribution from the first event, as after a rule change.
-func (l *LeadScorer) Rescore() []Contribution { return l.recompute(0) }
+// Callers read the result with Contributions, so the changes are not listed.
+func (l *LeadScorer) Rescore() { l.recompute(0, false) }
 
-// recompute re-evaluates events from position pos on and returns the changes.
-func (l *LeadScorer) recompute(pos int) []Contribution {
+// recompute re-evaluates events from position pos on and, with collect, returns the changes.
+func (l *LeadScorer) recompute(pos int, collect bool) []Contribution {
 	// Running state up to pos: per rule, points given so far and whether "once" has fired.
 	if l.index == nil {
 		l.index = make(map[int64]int, len(l.Rules))
@@ -119,21 +120,31 @@ func (l *LeadScorer) recompute(pos int) []Contribution {
 		history = append(history, l.events[i].Event)
 	}
 	subject := &Subject{Profile: l.Profile, Account: l.Account}
+	// Every event's contributions share one backing array (each capped to its own part), so
+	// a lead costs a few allocations rather than one or more per event.
+	buf := make([]Contribution, 0, len(l.events)-pos)
 	for i := pos; i < len(l.events); i++ {
 		e := l.events[i]
 		history = append(history, e.Event)
 		subject.Now, subject.Event, subject.Events = e.Time, &l.events[i].Event, history
-		next := scoreEvent(l.Rules, subject, e, given, fired)
-		changes = append(changes, diff(l.contributions[i], next)...)
+		start := len(buf)
+		buf = scoreEvent(buf, l.Rules, subject, e, given, fired)
+		var next []Contribution
+		if len(buf) > start {
+			next = buf[start:len(buf):len(buf)]
+		}
+		if collect {
+			changes = append(changes, diff(l.contributions[i], next)...)
+		}
 		l.contributions[i] = next
 	}
 	return changes
 }
 
-// scoreEvent gives one event (the subject's, with the history up to it) its contributions,
-// given what each rule has given so far (for caps) and whether it fired (for once per lead).
-func scoreEvent(rules []ScoringRule, subject *Subject, e Stamped, given []float64, fired []bool) []Contribution {
-	var next []Contribution
+// scoreEvent appends one event's contributions (the subject's event, with the history up to
+// it) to next, given what each rule has given so far (for caps) and whether it fired (for
+// once per lead).
+func scoreEvent(next []Contribution, rules []ScoringRule, subject *Subject, e Stamped, given []float64, fired []bool) []Contribution {
 	for k, r := range rules {
 		if r.Effect.Per == PerLead && fired[k] {
 			continue
@@ -186,33 +197,41 @@ func Extend(rules []ScoringRule, profile Profile, account *Account, prior []Cont
 		}
 		events = append(events, added[i].Event)
 		subject.Now, subject.Event, subject.Events = added[i].Time, &events[len(events)-1], events
-		out = append(out, scoreEvent(rules, subject, added[i], given, fired)...)
+		out = scoreEvent(out, rules, subject, added[i], given, fired)
 	}
 	return out
 }
 
-// diff lists what changed between two contribution sets of one event.
+// diff lists what changed between two contribution sets of one event. An event earns from a
+// few rules at most, so scanning the other set beats building maps (this runs once per event
+// of every lead a re-score touches).
 func diff(old, next []Contribution) []Contribution {
-	var out []Contribution
-	key := func(c Contribution) [2]int64 { return [2]int64{c.RuleID, int64(c.RuleVersion)} }
-	nextBy := map[[2]int64]Contribution{}
-	for _, c := range next {
-		nextBy[key(c)] = c
+	if len(old) == 0 {
+		return next
 	}
-	oldBy := map[[2]int64]Contribution{}
+	var out []Contribution
 	for _, c := range old {
-		oldBy[key(c)] = c
-		if n, ok := nextBy[key(c)]; !ok || n.Points != c.Points {
+		if n, ok := sameRule(next, c); !ok || n.Points != c.Points {
 			c.Points = -c.Points
 			out = append(out, c)
 		}
 	}
 	for _, c := range next {
-		if o, ok := oldBy[key(c)]; !ok || o.Points != c.Points {
+		if o, ok := sameRule(old, c); !ok || o.Points != c.Points {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// sameRule finds the contribution of c's rule version in cs.
+func sameRule(cs []Contribution, c Contribution) (Contribution, bool) {
+	for _, o := range cs {
+		if o.RuleID == c.RuleID && o.RuleVersion == c.RuleVersion {
+			return o, true
+		}
+	}
+	return Contribution{}, false
 }
 
 // Contributions returns the current ledger, in event time order.

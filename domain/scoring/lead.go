@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"cmp"
 	"encoding/json"
 	"maps"
 	"math"
@@ -163,6 +164,13 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 			change(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
 			fired[c.RuleID] = true
 		}
+	} else if len(st.Current) == 0 {
+		// A first scoring: everything is new.
+		changes = make([]scoreChange, 0, len(next))
+		for _, c := range next {
+			change(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
+			fired[c.RuleID] = true
+		}
 	} else {
 		old := make(map[contribKey]model.Contribution, len(st.Current))
 		for _, c := range st.Current {
@@ -172,7 +180,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		for _, c := range next {
 			nextBy[contribKey{c.RuleID, c.RuleVersion, c.EventKey}] = c
 		}
-		removed := make([]model.Contribution, 0)
+		var removed []model.Contribution
 		for k, c := range old {
 			if n, ok := nextBy[k]; !ok || n.Points != c.Points {
 				removed = append(removed, c)
@@ -342,7 +350,11 @@ func (rs *RuleSet) rescoreFacts(st LeadState, profile rules.Profile, account *ru
 		scorer = rules.NewLeadScorer(rs.Scoring, profile, account, st.Events)
 		scorer.Rescore()
 	}
-	out.next = rs.canonical(append(kept, scorer.Contributions()...))
+	if len(kept) == 0 {
+		out.next = rs.canonical(scorer.Contributions())
+	} else {
+		out.next = rs.canonical(append(kept, scorer.Contributions()...))
+	}
 	return rs.scratchFacts(out, scorer.Events(), scorer.Keys(), profile, account, now)
 }
 
@@ -366,20 +378,41 @@ func ledgerLines(leadID int64, changes []scoreChange, values map[int64]float64) 
 		version int
 		given   bool
 	}
-	groups := map[key][]scoreChange{}
-	var order []key
-	for _, c := range changes {
+	// Group the changes by line, keeping each line's changes in their order (a counting sort),
+	// and give the lines' pointer fields one backing array each: a first scoring makes dozens
+	// of lines per lead, and this runs for every lead.
+	lineOf := make(map[key]int)
+	at := make([]int, len(changes))
+	var sizes []int
+	var keys []key
+	for i, c := range changes {
 		k := key{c.rule, c.version, c.delta > 0}
-		if groups[k] == nil {
-			order = append(order, k)
+		n, ok := lineOf[k]
+		if !ok {
+			n = len(keys)
+			lineOf[k] = n
+			keys, sizes = append(keys, k), append(sizes, 0)
 		}
-		groups[k] = append(groups[k], c)
+		at[i] = n
+		sizes[n]++
 	}
-	out := make([]model.LedgerLine, 0, len(order))
-	for _, k := range order {
-		g := groups[k]
-		sid, first := g[0].scoreID, g[0].at
-		l := model.LedgerLine{LeadID: leadID, Kind: "score", ScoreID: &sid, RuleID: k.rule, RuleVersion: k.version, EarnedAt: &first,
+	starts := make([]int, len(keys)+1)
+	for n, size := range sizes {
+		starts[n+1] = starts[n] + size
+	}
+	grouped := make([]scoreChange, len(changes))
+	fill := slices.Clone(starts[:len(keys)])
+	for i, c := range changes {
+		grouped[fill[at[i]]] = c
+		fill[at[i]]++
+	}
+	out := make([]model.LedgerLine, len(keys))
+	scoreIDs, times, activities := make([]int64, len(keys)), make([]time.Time, len(keys)), make([]int64, len(keys))
+	for n, k := range keys {
+		g := grouped[starts[n]:starts[n+1]]
+		scoreIDs[n], times[n] = g[0].scoreID, g[0].at
+		sid := scoreIDs[n]
+		l := model.LedgerLine{LeadID: leadID, Kind: "score", ScoreID: &scoreIDs[n], RuleID: k.rule, RuleVersion: k.version, EarnedAt: &times[n],
 			Before: round(values[sid])}
 		for _, c := range g {
 			values[sid] += c.value
@@ -387,14 +420,15 @@ func ledgerLines(leadID int64, changes []scoreChange, values map[int64]float64) 
 		}
 		l.After = round(values[sid])
 		if len(g) == 1 {
-			act := g[0].activity
-			l.ActivityID = &act
+			activities[n] = g[0].activity
+			l.ActivityID = &activities[n]
 		} else {
-			for _, c := range g {
-				l.Covers = append(l.Covers, model.Covered{ActivityID: c.activity, EarnedAt: c.at, Delta: c.delta})
+			l.Covers = make([]model.Covered, len(g))
+			for i, c := range g {
+				l.Covers[i] = model.Covered{ActivityID: c.activity, EarnedAt: c.at, Delta: c.delta}
 			}
 		}
-		out = append(out, l)
+		out[n] = l
 	}
 	return out
 }
@@ -561,8 +595,8 @@ func splitNew(events []rules.Stamped, fresh map[int64]bool) (known, added []rule
 // unchangedContributions are the stored contributions of rules still at the version the lead
 // was scored with.
 func (rs *RuleSet) unchangedContributions(st LeadState) []rules.Contribution {
-	var out []rules.Contribution
-	for _, c := range engineContributions(st.Current) {
+	out := engineContributions(st.Current)[:0]
+	for _, c := range out[:len(st.Current)] {
 		if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
 			out = append(out, c)
 		}
@@ -594,15 +628,14 @@ func (rs *RuleSet) changedRules(stored map[int64]int) []rules.ScoringRule {
 // canonical orders contributions by event time, event and rule order, whichever way they
 // were computed, so equal outcomes encode to equal states.
 func (rs *RuleSet) canonical(cs []rules.Contribution) []rules.Contribution {
-	sort.Slice(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		if !a.At.Equal(b.At) {
-			return a.At.Before(b.At)
+	slices.SortFunc(cs, func(a, b rules.Contribution) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
 		}
-		if a.EventKey != b.EventKey {
-			return a.EventKey < b.EventKey
+		if c := cmp.Compare(a.EventKey, b.EventKey); c != 0 {
+			return c
 		}
-		return rs.ruleOrder[a.RuleID] < rs.ruleOrder[b.RuleID]
+		return cmp.Compare(rs.ruleOrder[a.RuleID], rs.ruleOrder[b.RuleID])
 	})
 	return cs
 }

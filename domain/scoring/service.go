@@ -695,6 +695,11 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		}
 	}
 	if len(full) > 0 {
+		for i := range states {
+			if st := &states[i]; !st.Append && st.Events == nil {
+				st.Events = make([]rules.Stamped, 0, st.Lead.ActivityCount) // read at once, not grown
+			}
+		}
 		slices.Sort(full)
 		err := tx.EachActivityForScoring(ctx, workspaceID, full, withProps,
 			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events }))

@@ -106,6 +106,10 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 		st.Memory = r.memory()
 	}
 	var out []model.Contribution
+	if len(r.b) > 0 {
+		// A contribution takes at least six bytes: room for all of them at once.
+		out = make([]model.Contribution, 0, len(r.b)/6)
+	}
 	var act, at int64
 	for len(r.b) > 0 && !r.bad {
 		c := model.Contribution{LeadID: leadID}
