@@ -161,7 +161,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 	}
 	current := engineContributions(st.Current)
 	added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added)
-	f := facts{next: rs.canonical(append(slices.Clone(current), added...)), added: added, count: st.Counted + len(st.Added), incremental: true}
+	f := facts{next: rs.canonical(append(current, added...)), added: added, count: st.Counted + len(st.Added), incremental: true}
 	if f.added == nil {
 		f.added = []rules.Contribution{}
 	}

@@ -50,7 +50,7 @@ type Outcome struct {
 	// that gave new points or labels now (their "last matched" moves); Matched every score and
 	// label rule the lead matches.
 	Gained, Lost, Fired []int64
-	Matched             map[int64]bool
+	Matched             []int64 // sorted
 }
 
 // HeatScale holds the floors of the workspace's hot, warm and neutral bands in time-free units
@@ -172,32 +172,12 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 			fired[c.RuleID] = true
 		}
 	} else {
-		old := make(map[contribKey]model.Contribution, len(st.Current))
-		for _, c := range st.Current {
-			old[contribKey{c.RuleID, c.RuleVersion, c.ActivityID}] = c
-		}
-		nextBy := make(map[contribKey]rules.Contribution, len(next))
-		for _, c := range next {
-			nextBy[contribKey{c.RuleID, c.RuleVersion, c.EventKey}] = c
-		}
-		var removed []model.Contribution
-		for k, c := range old {
-			if n, ok := nextBy[k]; !ok || n.Points != c.Points {
-				removed = append(removed, c)
-			}
-		}
-		sort.Slice(removed, func(i, j int) bool {
-			if !removed[i].EarnedAt.Equal(removed[j].EarnedAt) {
-				return removed[i].EarnedAt.Before(removed[j].EarnedAt)
-			}
-			return removed[i].RuleID < removed[j].RuleID
-		})
+		removed, given := contributionChanges(st.Current, next)
 		for _, c := range removed {
 			change(c.ScoreID, c.RuleID, c.RuleVersion, c.ActivityID, c.EarnedAt, -c.Points)
 		}
-		for _, c := range next {
-			k := contribKey{c.RuleID, c.RuleVersion, c.EventKey}
-			if o, ok := old[k]; !ok || o.Points != c.Points {
+		for i, c := range next {
+			if given[i] {
 				change(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
 				fired[c.RuleID] = true
 			}
@@ -263,49 +243,124 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		l.Heat != res.Heat || l.Rising != res.Rising || l.Temperature != res.Temperature ||
 		!sameStrings(l.Labels, res.Labels) || !sameTime(l.RefreshAt, res.RefreshAt)
 	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
-	nextModel := rs.modelContributions(st.Lead.ID, next)
-	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: EncodeState(rs.Scoring, f.count, nextModel, f.memory)}
+	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: rs.encodeState(f.count, next, f.memory)}
 	out.ProfileChanged = l.StateHash == nil || *l.StateHash != hash
 	out.StateChanged = l.StateVersion == nil || *l.StateVersion != rs.Version || l.StateHash == nil || *l.StateHash != hash ||
 		string(l.State) != string(out.State.State)
 
 	// Which rules the lead matches, before and after: for the rules list's counts.
-	before, after := map[int64]bool{}, map[int64]bool{}
+	before := make([]int64, 0, len(st.Current)+len(had)+len(st.Lead.FitRules))
 	for _, c := range st.Current {
-		before[c.RuleID] = true
-	}
-	for _, c := range next {
-		after[c.RuleID] = true
+		before = append(before, c.RuleID)
 	}
 	for l := range had {
 		if lr, ok := rs.labelStyles[l]; ok {
-			before[lr.ID] = true
+			before = append(before, lr.ID)
 		}
+	}
+	before = append(before, st.Lead.FitRules...)
+	after := make([]int64, 0, len(next)+len(has)+len(res.FitRules))
+	for _, c := range next {
+		after = append(after, c.RuleID)
 	}
 	for l := range has {
-		after[rs.labelStyles[l].ID] = true
+		after = append(after, rs.labelStyles[l].ID)
 	}
-	for _, id := range st.Lead.FitRules {
-		before[id] = true
-	}
-	for _, id := range res.FitRules {
-		after[id] = true
-	}
-	for id := range after {
-		if !before[id] {
-			out.Gained = append(out.Gained, id)
-		}
-	}
-	for id := range before {
-		if !after[id] {
-			out.Lost = append(out.Lost, id)
-		}
-	}
+	after = append(after, res.FitRules...)
+	before, after = sortedSet(before), sortedSet(after)
+	out.Gained, out.Lost = setDifference(after, before), setDifference(before, after)
 	for id := range fired {
 		out.Fired = append(out.Fired, id)
 	}
 	out.Matched = after
 	return out
+}
+
+// sortedSet sorts ids and drops repeats.
+func sortedSet(ids []int64) []int64 {
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// setDifference lists the ids of sorted set a that sorted set b lacks.
+func setDifference(a, b []int64) []int64 {
+	var out []int64
+	j := 0
+	for _, id := range a {
+		for j < len(b) && b[j] < id {
+			j++
+		}
+		if j == len(b) || b[j] != id {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// contributionChanges compares a lead's stored contributions with its new ones, keyed by
+// rule version and activity: removed are the stored ones that are gone or changed points,
+// in time order (then rule); given[i] says next[i] is new or changed. Both sides are sorted
+// by key and walked once — no maps, which cost more than scoring on the re-score path.
+func contributionChanges(current []model.Contribution, next []rules.Contribution) (removed []model.Contribution, given []bool) {
+	type keyed struct {
+		key    contribKey
+		points float64
+		at     int
+	}
+	byKey := func(a, b keyed) int {
+		if c := cmp.Compare(a.key.rule, b.key.rule); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.key.version, b.key.version); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.key.activity, b.key.activity)
+	}
+	olds := make([]keyed, len(current))
+	for i, c := range current {
+		olds[i] = keyed{contribKey{c.RuleID, c.RuleVersion, c.ActivityID}, c.Points, i}
+	}
+	news := make([]keyed, len(next))
+	for i, c := range next {
+		news[i] = keyed{contribKey{c.RuleID, c.RuleVersion, c.EventKey}, c.Points, i}
+	}
+	slices.SortFunc(olds, byKey)
+	slices.SortFunc(news, byKey)
+	given = make([]bool, len(next))
+	i, j := 0, 0
+	for i < len(olds) || j < len(news) {
+		var c int
+		switch {
+		case i == len(olds):
+			c = 1
+		case j == len(news):
+			c = -1
+		default:
+			c = byKey(olds[i], news[j])
+		}
+		switch {
+		case c < 0:
+			removed = append(removed, current[olds[i].at])
+			i++
+		case c > 0:
+			given[news[j].at] = true
+			j++
+		default:
+			if olds[i].points != news[j].points {
+				removed = append(removed, current[olds[i].at])
+				given[news[j].at] = true
+			}
+			i++
+			j++
+		}
+	}
+	slices.SortFunc(removed, func(a, b model.Contribution) int {
+		if c := a.EarnedAt.Compare(b.EarnedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.RuleID, b.RuleID)
+	})
+	return removed, given
 }
 
 // rescoreFacts scores a lead whose every activity is in st.Events: from scratch, or, with a
@@ -536,14 +591,6 @@ func engineContributions(cs []model.Contribution) []rules.Contribution {
 	return out
 }
 
-func (rs *RuleSet) modelContributions(leadID int64, cs []rules.Contribution) []model.Contribution {
-	out := make([]model.Contribution, len(cs))
-	for i, c := range cs {
-		out[i] = model.Contribution{LeadID: leadID, RuleID: c.RuleID, RuleVersion: c.RuleVersion, ActivityID: c.EventKey,
-			ScoreID: rs.scoreOfRule[c.RuleID], EarnedAt: c.At.UTC().Truncate(time.Microsecond), Points: c.Points}
-	}
-	return out
-}
 
 func sameStrings(a, b []string) bool {
 	if len(a) != len(b) {

@@ -336,3 +336,34 @@ func TestStateHoldsAfterAnEditThatSkippedTheLead(t *testing.T) {
 		t.Fatalf("the edited rule did not score the new registration: %+v fired %v", inc.Scoring, inc.Fired)
 	}
 }
+
+func TestContributionChanges(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	stored := []model.Contribution{
+		{RuleID: 1, RuleVersion: 1, ActivityID: 10, EarnedAt: t0, Points: 5},
+		{RuleID: 2, RuleVersion: 1, ActivityID: 10, EarnedAt: t0, Points: 3},
+		{RuleID: 1, RuleVersion: 1, ActivityID: 11, EarnedAt: t0.Add(-time.Hour), Points: 5},
+		{RuleID: 4, RuleVersion: 1, ActivityID: 12, EarnedAt: t0.Add(time.Hour), Points: 2}, // its rule was edited
+	}
+	next := []rules.Contribution{
+		{RuleID: 4, RuleVersion: 2, EventKey: 12, At: t0.Add(time.Hour), Points: 2},
+		{RuleID: 1, RuleVersion: 1, EventKey: 10, At: t0, Points: 5}, // unchanged
+		{RuleID: 2, RuleVersion: 1, EventKey: 10, At: t0, Points: 4}, // points changed
+		{RuleID: 3, RuleVersion: 1, EventKey: 11, At: t0.Add(-time.Hour), Points: 1},
+	}
+	removed, given := contributionChanges(stored, next)
+	var got []int64
+	for _, c := range removed {
+		got = append(got, c.RuleID*100+c.ActivityID)
+	}
+	// In time order: activity 11 (an hour earlier), then 10, then 12.
+	if want := []int64{111, 210, 412}; !slices.Equal(got, want) {
+		t.Errorf("removed %v, want %v", got, want)
+	}
+	if want := []bool{true, false, true, true}; !slices.Equal(given, want) {
+		t.Errorf("given %v, want %v", given, want)
+	}
+	if d := setDifference([]int64{1, 3, 5, 7}, []int64{3, 4, 7}); !slices.Equal(d, []int64{1, 5}) {
+		t.Errorf("difference %v", d)
+	}
+}

@@ -147,7 +147,7 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 				var size float64
 				switch rule.Kind {
 				case rules.KindScore:
-					ex.Matches = o.Matched[id]
+					_, ex.Matches = slices.BinarySearch(o.Matched, id)
 					before, after := math.Round(o0.Scoring.Scores[scoreID]), math.Round(o.Scoring.Scores[scoreID])
 					ex.Before, ex.After = formatPoints(before), formatPoints(after)
 					size = after - before // whole points, as people read them

@@ -39,7 +39,28 @@ type State struct {
 // contributions. The count lets a scorer check that the state covers exactly the activities
 // it sees, and score from scratch when it does not.
 func EncodeState(scoring []rules.ScoringRule, events int, cs []model.Contribution, m Memory) []byte {
-	out := make([]byte, 0, 32+len(scoring)*4+len(cs)*12+len(m.Recent)*4)
+	out := encodeHeader(scoring, events, len(cs), m)
+	var enc contributionEncoder
+	for _, c := range cs {
+		out = enc.append(out, c)
+	}
+	return out
+}
+
+// encodeState is EncodeState for the engine's contributions, converted one at a time.
+func (rs *RuleSet) encodeState(events int, cs []rules.Contribution, m Memory) []byte {
+	out := encodeHeader(rs.Scoring, events, len(cs), m)
+	var enc contributionEncoder
+	for _, c := range cs {
+		out = enc.append(out, model.Contribution{RuleID: c.RuleID, RuleVersion: c.RuleVersion, ActivityID: c.EventKey,
+			ScoreID: rs.scoreOfRule[c.RuleID], EarnedAt: c.At, Points: c.Points})
+	}
+	return out
+}
+
+// encodeHeader starts a state: its format, event count, rules and memory.
+func encodeHeader(scoring []rules.ScoringRule, events, contributions int, m Memory) []byte {
+	out := make([]byte, 0, 32+len(scoring)*4+contributions*12+len(m.Recent)*4)
 	out = append(out, stateFormat)
 	out = binary.AppendUvarint(out, uint64(events))
 	out = binary.AppendUvarint(out, uint64(len(scoring)))
@@ -60,23 +81,25 @@ func EncodeState(scoring []rules.ScoringRule, events int, cs []model.Contributio
 	for _, id := range m.Held {
 		out = binary.AppendUvarint(out, uint64(id))
 	}
-	out = binary.LittleEndian.AppendUint64(out, m.Labels)
-	var act, at int64
-	for _, c := range cs {
-		out = binary.AppendUvarint(out, uint64(c.RuleID))
-		out = binary.AppendUvarint(out, uint64(c.RuleVersion))
-		out = binary.AppendUvarint(out, uint64(c.ScoreID))
-		out = binary.AppendVarint(out, c.ActivityID-act)
-		out = binary.AppendVarint(out, c.EarnedAt.UnixMicro()-at)
-		act, at = c.ActivityID, c.EarnedAt.UnixMicro()
-		if milli := c.Points * 1000; milli == math.Trunc(milli) && math.Abs(milli) < 1<<52 {
-			out = binary.AppendVarint(out, int64(milli)*2) // even: thousandths
-		} else {
-			out = binary.AppendVarint(out, 1) // odd: the float follows
-			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(c.Points))
-		}
+	return binary.LittleEndian.AppendUint64(out, m.Labels)
+}
+
+// contributionEncoder appends contributions, each activity id and time as a delta from the
+// previous one's.
+type contributionEncoder struct{ act, at int64 }
+
+func (e *contributionEncoder) append(out []byte, c model.Contribution) []byte {
+	out = binary.AppendUvarint(out, uint64(c.RuleID))
+	out = binary.AppendUvarint(out, uint64(c.RuleVersion))
+	out = binary.AppendUvarint(out, uint64(c.ScoreID))
+	out = binary.AppendVarint(out, c.ActivityID-e.act)
+	out = binary.AppendVarint(out, c.EarnedAt.UnixMicro()-e.at)
+	e.act, e.at = c.ActivityID, c.EarnedAt.UnixMicro()
+	if milli := c.Points * 1000; milli == math.Trunc(milli) && math.Abs(milli) < 1<<52 {
+		return binary.AppendVarint(out, int64(milli)*2) // even: thousandths
 	}
-	return out
+	out = binary.AppendVarint(out, 1) // odd: the float follows
+	return binary.LittleEndian.AppendUint64(out, math.Float64bits(c.Points))
 }
 
 var errState = errors.New("scoring: unreadable lead state")
