@@ -591,7 +591,6 @@ func engineContributions(cs []model.Contribution) []rules.Contribution {
 	return out
 }
 
-
 func sameStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
