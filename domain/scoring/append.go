@@ -89,6 +89,38 @@ func (rs *RuleSet) canAppend(l model.ScoringLead, stored State, added int, unset
 	return l.StateHash != nil && *l.StateHash == profileHash(p, a)
 }
 
+// canRevise reports whether a lead without new activities can be re-scored after a rule
+// change from its stored state and the activities the changed rules can match, without its
+// history: its state has a memory from the current label rules and profile and covers every
+// activity of the lead, and every score rule that differs from the state's looks at one
+// activity at a time (no counts) with a filter saying which activities it can match. The
+// unchanged rules' contributions stand, the changed ones are evaluated over the matching
+// activities (caps and "once per lead" depend only on the rule's own matches), and labels,
+// heat and temperature follow from the memory as when appending.
+func (rs *RuleSet) canRevise(l model.ScoringLead, stored State) bool {
+	m := stored.Memory
+	if !m.Valid || m.Labels != rs.history.labels || rs.history.anyEvent || stored.Events != l.ActivityCount {
+		return false
+	}
+	for _, r := range rs.changedRules(stored.Rules) {
+		if _, ok := rs.eventLocal[r.ID]; !ok {
+			return false
+		}
+	}
+	p, a := Profile(l)
+	return l.StateHash != nil && *l.StateHash == profileHash(p, a)
+}
+
+// revisedFilter is what an activity must look like for one of the rules changed since the
+// state to match it (nil: no rule changed).
+func (rs *RuleSet) revisedFilter(stored map[int64]int) rules.ActivityFilter {
+	var f rules.ActivityFilter
+	for _, r := range rs.changedRules(stored) {
+		f = append(f, rs.eventLocal[r.ID]...)
+	}
+	return f
+}
+
 // rulesStillHold: the state was computed with the current score rules, or the rules that
 // differ (edited, added, removed since) gave the lead nothing and every re-scoring since the
 // state's rules version finished. A targeted re-scoring after an edit skips the leads none of
@@ -159,11 +191,21 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 	for i, e := range st.Events {
 		history[i] = e.Event
 	}
-	current := engineContributions(st.Current)
-	added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added)
-	f := facts{next: rs.canonical(append(current, added...)), added: added, count: st.Counted + len(st.Added), incremental: true}
-	if f.added == nil {
-		f.added = []rules.Contribution{}
+	var f facts
+	if st.Revise {
+		// Rules changed: the unchanged ones keep what they gave, the changed ones score the
+		// activities they can match; the comparison with the stored contributions makes the
+		// ledger.
+		scorer := rules.NewLeadScorer(rs.changedRules(st.Rules), profile, account, st.Matching)
+		scorer.Rescore()
+		f = facts{next: rs.canonical(append(rs.unchangedContributions(st), scorer.Contributions()...)), count: st.Counted, incremental: true}
+	} else {
+		current := engineContributions(st.Current)
+		added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added)
+		f = facts{next: rs.canonical(append(current, added...)), added: added, count: st.Counted + len(st.Added), incremental: true}
+		if f.added == nil {
+			f.added = []rules.Contribution{}
+		}
 	}
 	old := st.Memory
 	m := Memory{Valid: true, LastAt: old.LastAt, LastKey: old.LastKey, Heat: old.Heat, Labels: rs.history.labels}

@@ -32,6 +32,11 @@ type LeadState struct {
 	Append bool
 	Added  []rules.Stamped
 	Memory Memory
+	// Revise (with Append, nothing added): the score rules changed since the state are all
+	// evaluated one activity at a time (see canRevise); Matching are the activities they can
+	// match, in time order.
+	Revise   bool
+	Matching []rules.Stamped
 }
 
 // Outcome is what scoring a lead changes.
@@ -689,6 +694,9 @@ func (rs *RuleSet) canonical(cs []rules.Contribution) []rules.Contribution {
 // latestActivity is the time of the lead's latest activity scoring sees, or now without any.
 func latestActivity(st LeadState, now time.Time) time.Time {
 	var latest time.Time
+	if st.Append && st.Memory.Valid && st.Counted > 0 {
+		latest = st.Memory.LastAt // appending reads only recent history: the memory knows the last
+	}
 	for _, list := range [][]rules.Stamped{st.Events, st.Added} {
 		for _, e := range list {
 			if e.Time.After(latest) {

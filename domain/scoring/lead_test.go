@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -16,12 +17,20 @@ import (
 // defaultRuleSet compiles the default rules as a workspace would store them.
 func defaultRuleSet(t *testing.T) *RuleSet {
 	t.Helper()
-	defs := NewWorkspaceSeed().Rules
+	return buildRuleSet(t, 7, defaultStoredRules())
+}
+
+func defaultStoredRules() []model.StoredRule {
 	var stored []model.StoredRule
-	for i, d := range defs {
+	for i, d := range NewWorkspaceSeed().Rules {
 		stored = append(stored, model.StoredRule{ID: int64(i + 1), Version: 1, Enabled: true, Definition: d.Definition})
 	}
-	rs, problems := Build(7, stored, []model.ScoreName{{ID: 1, Name: "Lead score", IsMain: true}}, nil)
+	return stored
+}
+
+func buildRuleSet(t *testing.T, version int64, stored []model.StoredRule) *RuleSet {
+	t.Helper()
+	rs, problems := Build(version, stored, []model.ScoreName{{ID: 1, Name: "Lead score", IsMain: true}}, nil)
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
@@ -366,4 +375,138 @@ func TestContributionChanges(t *testing.T) {
 	if d := setDifference([]int64{1, 3, 5, 7}, []int64{3, 4, 7}); !slices.Equal(d, []int64{1, 5}) {
 		t.Errorf("difference %v", d)
 	}
+}
+
+// TestRevisingMatchesScratch: after random edits of rules that look at one activity at a
+// time (points, once per lead or per activity, caps, expiry, decay; a rule switched off), a
+// lead re-scored from its state, the activities the changed rules can match and its recent
+// activities gets what scoring every activity from scratch gives, later in time too.
+func TestRevisingMatchesScratch(t *testing.T) {
+	rs := defaultRuleSet(t)
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewSource(5))
+	kinds := []struct{ typ, name string }{
+		{"users.messages.email.Open", "[Email campaign engagement] Opened email A"},
+		{"users.messages.email.Click", "[Email campaign engagement] Clicked in email A on https://x"},
+		{"users.behaviors.CustomEvent", "[Custom Event tracked] pricing_page_viewed"},
+		{"users.behaviors.CustomEvent", "[Custom Event tracked] demo_requested"},
+		{"users.behaviors.CustomEvent", "[Custom Event tracked] webinar_registered"},
+	}
+	var local []int // positions of the rules a revision can take
+	for i, r := range rs.Scoring {
+		if _, ok := rs.eventLocal[r.ID]; ok {
+			local = append(local, i)
+		}
+	}
+	if len(local) < 3 {
+		t.Fatalf("only %d event-local rules among the defaults", len(local))
+	}
+	revised, narrower := 0, 0
+	for trial := 0; trial < 300; trial++ {
+		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", Title: []string{"VP Sales", "Intern", ""}[rng.Intn(3)]}
+		var all []rules.Stamped
+		at := now.Add(-time.Duration(rng.Intn(120*24)) * time.Hour)
+		for k := 0; k < 1+rng.Intn(40); k++ {
+			kd := kinds[rng.Intn(len(kinds))]
+			at = at.Add(time.Duration(rng.Intn(3*24*60)) * time.Minute)
+			all = append(all, rules.Stamped{Key: int64(k + 1), Event: rules.Event{Name: kd.name, Type: kd.typ, Time: at}})
+		}
+		then := all[len(all)-1].Time.Add(time.Duration(rng.Intn(48*60)) * time.Minute)
+		later := then.Add(time.Duration(rng.Intn(20*24*60)) * time.Minute)
+		first := rs.Score(LeadState{Lead: lead, Events: slices.Clone(all)}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, then)
+		stored := lead
+		stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
+		stored.RefreshAt, stored.Labels, stored.Heat = first.Scoring.RefreshAt, first.Scoring.Labels, first.Scoring.Heat
+		stored.ActivityCount = len(all)
+		state, err := DecodeState(1, first.State.State)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := buildRuleSet(t, 8, reviseRandomly(t, rs, local, rng))
+		if !edited.canRevise(stored, state) {
+			t.Fatalf("trial %d: a lead whose edited rules look at one activity at a time cannot be revised", trial)
+		}
+		filter := edited.revisedFilter(state.Rules)
+		var matching, window []rules.Stamped
+		for _, e := range all {
+			if passes(filter, e.Event) {
+				matching = append(matching, e)
+			}
+		}
+		if since := edited.historySince(time.Time{}, later); !since.IsZero() {
+			for _, e := range all {
+				if !e.Time.Before(since) {
+					window = append(window, e)
+				}
+			}
+		}
+		if len(matching) < len(all) {
+			narrower++
+		}
+		inc := edited.Score(LeadState{Lead: stored, Events: window, Matching: matching, Append: true, Revise: true,
+			Current: state.Contributions, Rules: state.Rules, Counted: state.Events, Memory: state.Memory}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, later)
+		scratchLead := stored
+		scratchLead.StateHash = nil
+		full := edited.Score(LeadState{Lead: scratchLead, Events: slices.Clone(all), Current: state.Contributions}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, later)
+		revised++
+		if fmt.Sprint(inc.Scoring) != fmt.Sprint(full.Scoring) || string(inc.State.State) != string(full.State.State) ||
+			!reflect.DeepEqual(inc.Ledger, full.Ledger) || !inc.Incremental || !slices.Equal(inc.Gained, full.Gained) || !slices.Equal(inc.Lost, full.Lost) {
+			t.Fatalf("trial %d (%d activities, %d matching, %d recent): revised %+v\nscratch %+v\nledger %v\nvs     %v", trial, len(all), len(matching), len(window),
+				inc.Scoring, full.Scoring, inc.Ledger, full.Ledger)
+		}
+	}
+	if narrower < revised/2 {
+		t.Fatalf("only %d of %d revisions read fewer activities than the history", narrower, revised)
+	}
+}
+
+// reviseRandomly edits one to three of the event-local rules (at positions local of rs's
+// score rules) of the default rules: points, per, cap, expiry, half-life, or switched off.
+func reviseRandomly(t *testing.T, rs *RuleSet, local []int, rng *rand.Rand) []model.StoredRule {
+	t.Helper()
+	stored := defaultStoredRules()
+	for n := 1 + rng.Intn(3); n > 0; n-- {
+		id := rs.Scoring[local[rng.Intn(len(local))]].ID
+		s := &stored[id-1]
+		if rng.Intn(6) == 0 {
+			s.Enabled = false
+			continue
+		}
+		var r rules.Rule
+		if err := json.Unmarshal(s.Definition, &r); err != nil {
+			t.Fatal(err)
+		}
+		switch rng.Intn(5) {
+		case 0:
+			r.Score.Points += float64(1 + rng.Intn(5))
+		case 1:
+			r.Score.Per, r.Score.Cap = rules.PerEvent, float64(rng.Intn(3)*10)
+		case 2:
+			r.Score.Per, r.Score.Cap = rules.PerLead, 0
+		case 3:
+			r.Score.ExpireDays = 1 + rng.Intn(30)
+		default:
+			r.Score.HalfLifeDays = float64(1 + rng.Intn(20))
+		}
+		def, err := Def(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Definition = def.Definition
+		s.Version++
+	}
+	return stored
+}
+
+// passes is the database's test of an activity filter (activityTestsSQL), in Go.
+func passes(f rules.ActivityFilter, e rules.Event) bool {
+	for _, test := range f {
+		value := strings.ToLower(map[string]string{"event_type": e.Type, "name": e.Name, "source": e.Source}[test.Column])
+		for _, v := range test.Values {
+			if test.Op == "equals" && value == v || test.Op == "contains" && strings.Contains(value, v) || test.Op == "begins_with" && strings.HasPrefix(value, v) {
+				return true
+			}
+		}
+	}
+	return false
 }

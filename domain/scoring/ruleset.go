@@ -43,6 +43,10 @@ type RuleSet struct {
 	propKeys     map[string]bool
 	labelStyles  map[string]LabelRule
 	history      historyNeeds
+	// eventLocal holds, per score rule that looks at one activity at a time (no counts), what
+	// an activity must look like to match it: after an edit of such rules only those
+	// activities are read (see canRevise).
+	eventLocal map[int64]rules.ActivityFilter
 }
 
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
@@ -50,7 +54,7 @@ type RuleSet struct {
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
 	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreOfRule: map[int64]int64{},
 		ruleVersions: map[int64]int{}, ruleOrder: map[int64]int{}, effects: map[int64]rules.ScoreEffect{},
-		labelStyles: map[string]LabelRule{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}}
+		labelStyles: map[string]LabelRule{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}, eventLocal: map[int64]rules.ActivityFilter{}}
 	for _, s := range scores {
 		rs.scoreIDs[s.Name] = s.ID
 		if s.IsMain {
@@ -93,6 +97,9 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			rs.scoreOfRule[st.ID] = id
 			rs.ruleVersions[st.ID] = st.Version
 			rs.ruleOrder[st.ID] = len(rs.Scoring) - 1
+			if f, ok := c.NecessaryActivities(); ok && c.CountWindow() == 0 {
+				rs.eventLocal[st.ID] = f
+			}
 		case rules.KindLabel:
 			lr := LabelRule{LabelRule: rules.LabelRule{ID: st.ID, Name: r.Label.Name, When: c}, Version: st.Version, Color: r.Label.Color, Emoji: r.Label.Emoji}
 			if r.Label.On == rules.OnAccount {

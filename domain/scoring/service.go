@@ -385,7 +385,7 @@ func scoreInGroups(ctx context.Context, tx *store.Tx, workspaceID int64, rs *Rul
 		outcomes = append(outcomes, scoreAll(rs, loaded, heat, now)...)
 		for i := range loaded {
 			news = append(news, newEvents(loaded[i]))
-			loaded[i].Events, loaded[i].Added = nil, nil
+			loaded[i].Events, loaded[i].Added, loaded[i].Matching = nil, nil, nil
 		}
 		states = append(states, loaded...)
 	}
@@ -642,10 +642,15 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			stored = State{} // unreadable: score from scratch
 		}
 		states[i].Current, states[i].Rules, states[i].Counted, states[i].Memory = stored.Contributions, stored.Rules, stored.Events, stored.Memory
-		if unsettled != noAppending && rs.canAppend(l, stored, len(newOf[l.ID]), unsettled) {
+		switch {
+		case unsettled == noAppending:
+			full = append(full, l.ID)
+		case rs.canAppend(l, stored, len(newOf[l.ID]), unsettled):
 			states[i].Append = true
 			added = append(added, newOf[l.ID]...)
-		} else {
+		case len(newOf[l.ID]) == 0 && rs.canRevise(l, stored):
+			states[i].Append, states[i].Revise = true, true
+		default:
 			full = append(full, l.ID)
 		}
 	}
@@ -660,6 +665,9 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			}
 			return nil
 		}
+	}
+	if err := readMatching(ctx, tx, workspaceID, rs, states, withProps, collect(func(st *LeadState) *[]rules.Stamped { return &st.Matching })); err != nil {
+		return nil, read, err
 	}
 	if len(added) > 0 {
 		if err := tx.EachActivityForScoringByID(ctx, workspaceID, added, withProps,
@@ -706,6 +714,40 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		return states, read, err
 	}
 	return states, read, nil
+}
+
+// readMatching reads, for the leads being revised, the activities the rules changed since
+// their states can match: one query per set of changed rules (usually one for the batch).
+func readMatching(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, states []LeadState, withProps bool, collect func(*store.ScoringActivity) error) error {
+	type group struct {
+		filter rules.ActivityFilter
+		leads  []int64
+	}
+	groups := map[string]*group{}
+	var order []string
+	for i := range states {
+		st := &states[i]
+		if !st.Revise {
+			continue
+		}
+		filter := rs.revisedFilter(st.Rules)
+		if len(filter) == 0 {
+			continue // no rule changed (one was removed, or time passed): nothing to read
+		}
+		key := fmt.Sprint(filter)
+		if groups[key] == nil {
+			groups[key] = &group{filter: filter}
+			order = append(order, key)
+		}
+		groups[key].leads = append(groups[key].leads, st.Lead.ID)
+	}
+	for _, key := range order {
+		g := groups[key]
+		if err := tx.EachMatchingActivityForScoring(ctx, workspaceID, g.leads, g.filter, withProps, collect); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EventOf turns a stored activity into the engine's event, with the property keys the rules

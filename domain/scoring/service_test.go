@@ -179,6 +179,20 @@ func (e *env) snapshot() snapshot {
 	return s
 }
 
+// states lists every lead's stored scoring state.
+func (e *env) states() string {
+	var s []string
+	rows, _ := e.db.Query(`SELECT lead_id, encode(contributions, 'hex') FROM lead_scoring_state WHERE workspace_id = $1 ORDER BY lead_id`, e.ws)
+	for rows.Next() {
+		var id int64
+		var c string
+		rows.Scan(&id, &c)
+		s = append(s, fmt.Sprint(id, ":", c))
+	}
+	rows.Close()
+	return strings.Join(s, " ")
+}
+
 func (e *env) count(q string, args ...any) int {
 	e.t.Helper()
 	return pgtest.Count(e.t, e.db, q, args...)
@@ -808,18 +822,7 @@ func TestAppendingReadsOnlyWhatRulesNeed(t *testing.T) {
 	if n := e.svc.ActivitiesRead() - read; n != 2*int64(len(ids)) {
 		t.Fatalf("read %d activities, want the %d new ones and the %d of the last 7 days", n, len(ids), len(ids))
 	}
-	states := func() string {
-		var s []string
-		rows, _ := e.db.Query(`SELECT lead_id, encode(contributions, 'hex') FROM lead_scoring_state WHERE workspace_id = $1 ORDER BY lead_id`, e.ws)
-		for rows.Next() {
-			var id int64
-			var c string
-			rows.Scan(&id, &c)
-			s = append(s, fmt.Sprint(id, ":", c))
-		}
-		rows.Close()
-		return strings.Join(s, " ")
-	}
+	states := e.states
 	scratch := func() {
 		e.exec(`UPDATE lead_scoring_state SET profile_hash = profile_hash + 1 WHERE workspace_id = $1`, e.ws)
 		if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) }); err != nil {
@@ -912,5 +915,74 @@ func TestFirstScoringWritesALinePerRule(t *testing.T) {
 	slices.Sort(got)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("why this score lists\n%v\nthe state holds\n%v", got, want)
+	}
+}
+
+// TestEditReadsOnlyWhatTheRuleCanMatch: after an edit of a rule that looks at one activity
+// at a time (the email-open rule), re-scoring reads each lead's activities that rule can
+// match and the recent ones labels look at — not the history — and gives what scoring every
+// activity from scratch gives.
+func TestEditReadsOnlyWhatTheRuleCanMatch(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(30)
+	next := int64(1)
+	for day := 200; day > 100; day -= 5 { // 20 old activities per lead, every kind but bounces in turn
+		var acts []model.ActivityRow
+		for i, id := range ids {
+			k := eventKinds[(i+day/5)%5]
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: next, Source: "braze", EventType: k.typ, Name: k.name,
+				OccurredAt: e.now.Add(-time.Duration(day*24)*time.Hour + time.Duration(i)*time.Minute)})
+			next++
+		}
+		e.ingest(acts)
+	}
+	var recent []model.ActivityRow
+	for i, id := range ids { // and one this week
+		k := eventKinds[i%5]
+		recent = append(recent, model.ActivityRow{LeadID: id, InboundEventID: next, Source: "braze", EventType: k.typ, Name: k.name, OccurredAt: e.now.Add(-2 * time.Hour)})
+		next++
+	}
+	e.ingest(recent)
+	e.rescoreAll()
+
+	stored, _ := e.st.ListRules(e.ctx, e.ws)
+	var open model.StoredRule
+	for _, r := range stored {
+		if strings.Contains(string(r.Definition), "users.messages.email.Open") && !strings.Contains(string(r.Definition), "event.count") {
+			open = r
+		}
+	}
+	var r rules.Rule
+	if err := json.Unmarshal(open.Definition, &r); err != nil || r.Score == nil {
+		t.Fatalf("no email-open score rule: %v", err)
+	}
+	r.Score.Points += 3
+	def, _ := Def(r)
+	if _, err := e.st.SaveRule(e.ctx, e.ws, 0, open.ID, def); err != nil {
+		t.Fatal(err)
+	}
+	read := e.svc.ActivitiesRead()
+	e.rescoreAll()
+	opens := e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1 AND event_type = 'users.messages.email.Open'`, e.ws)
+	lastMonth := e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1 AND occurred_at > now() - interval '30 days'`, e.ws)
+	all := e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1`, e.ws)
+	if n := e.svc.ActivitiesRead() - read; n != int64(opens+lastMonth) {
+		t.Fatalf("the re-score read %d activities, want the %d opens and the %d of the labels' 30 days (of %d)", n, opens, lastMonth, all)
+	}
+	job, _ := e.st.LatestRescoreJob(e.ctx, e.ws)
+	if job.State != "done" || job.Done != len(ids) {
+		t.Fatalf("the re-scoring job: %+v", job)
+	}
+	edited, editedStates := e.snapshot(), e.states()
+	e.exec(`UPDATE lead_scoring_state SET profile_hash = profile_hash + 1 WHERE workspace_id = $1`, e.ws)
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) }); err != nil {
+		t.Fatal(err)
+	}
+	if full := e.snapshot(); fmt.Sprint(full.Scores, full.Rules, full.Leads) != fmt.Sprint(edited.Scores, edited.Rules, edited.Leads) || e.states() != editedStates {
+		t.Fatalf("the edit's re-score differs from scoring from scratch\nedited  %v\nscratch %v", edited, full)
+	}
+	if n := e.count(`SELECT count(*) FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 AND rule_id = $3 AND rule_version = $4`,
+		e.ws, ids[0], open.ID, open.Version+1); n == 0 {
+		t.Fatal("no ledger line of the edited rule for the lead who opens emails")
 	}
 }

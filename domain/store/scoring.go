@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -103,6 +104,18 @@ func (t *Tx) EachActivityForScoring(ctx context.Context, workspaceID int64, lead
 func (t *Tx) EachActivityForScoringByID(ctx context.Context, workspaceID int64, ids []int64, withProperties bool, fn func(*ScoringActivity) error) error {
 	return t.eachScoringActivity(ctx, withProperties, fn, `FROM activities WHERE workspace_id = $1 AND id = ANY($2)`,
 		workspaceID, pq.Array(ids))
+}
+
+// EachMatchingActivityForScoring hands fn the leads' activities that pass filter, per lead
+// in time order: after an edit of rules that look at one activity at a time, those are all
+// they can match, and the rest of each lead's history is not read.
+func (t *Tx) EachMatchingActivityForScoring(ctx context.Context, workspaceID int64, leadIDs []int64, filter rules.ActivityFilter, withProperties bool, fn func(*ScoringActivity) error) error {
+	cond, args, err := activityTestsSQL(filter, 3)
+	if err != nil {
+		return err
+	}
+	return t.eachScoringActivity(ctx, withProperties, fn, `FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2) AND `+cond,
+		append([]any{workspaceID, pq.Array(leadIDs)}, args...)...)
 }
 
 // RecentScoringActivities says, per lead, since when its activities are read, and which
@@ -650,6 +663,14 @@ func activityFilterSQL(filter []byte, next int) (string, []any, error) {
 	var f rules.ActivityFilter
 	if err := json.Unmarshal(filter, &f); err != nil || len(f) == 0 {
 		return "", nil, fmt.Errorf("store: unreadable activity filter %q", filter)
+	}
+	return activityTestsSQL(f, next)
+}
+
+// activityTestsSQL is activityFilterSQL for a filter at hand.
+func activityTestsSQL(f rules.ActivityFilter, next int) (string, []any, error) {
+	if len(f) == 0 {
+		return "", nil, errors.New("store: empty activity filter")
 	}
 	columns := map[string]bool{"event_type": true, "name": true, "source": true}
 	var terms []string

@@ -1374,6 +1374,12 @@ func TestTxIsolation(t *testing.T) {
 			err := tx.EachActivityForScoringByID(ctx, wsA, []int64{ids.event}, true, func(*store.ScoringActivity) error { n++; return nil })
 			return errors.Join(err, none("activities", n))
 		},
+		"EachMatchingActivityForScoring": func(tx *store.Tx) error {
+			n := 0
+			every := rules.ActivityFilter{{Column: "source", Op: "begins_with", Values: []string{""}}}
+			err := tx.EachMatchingActivityForScoring(ctx, wsA, []int64{b.lead.ID}, every, true, func(*store.ScoringActivity) error { n++; return nil })
+			return errors.Join(err, none("activities", n))
+		},
 		"EachRecentActivityForScoring": func(tx *store.Tx) error {
 			n := 0
 			err := tx.EachRecentActivityForScoring(ctx, wsA, store.RecentScoringActivities{LeadIDs: []int64{b.lead.ID}, Since: []time.Time{time.Unix(0, 0)}},
