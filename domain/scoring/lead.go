@@ -177,7 +177,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 			fired[c.RuleID] = true
 		}
 	} else {
-		removed, given := contributionChanges(st.Current, next)
+		removed, given := rs.contributionChanges(st.Current, next)
 		for _, c := range removed {
 			change(c.ScoreID, c.RuleID, c.RuleVersion, c.ActivityID, c.EarnedAt, -c.Points)
 		}
@@ -304,9 +304,100 @@ func setDifference(a, b []int64) []int64 {
 
 // contributionChanges compares a lead's stored contributions with its new ones, keyed by
 // rule version and activity: removed are the stored ones that are gone or changed points,
-// in time order (then rule); given[i] says next[i] is new or changed. Both sides are sorted
-// by key and walked once — no maps, which cost more than scoring on the re-score path.
-func contributionChanges(current []model.Contribution, next []rules.Contribution) (removed []model.Contribution, given []bool) {
+// in time order (then rule); given[i] says next[i] is new or changed. Both sides are walked
+// once in canonical order — no maps, which cost more than scoring on the re-score path. They
+// are in that order already unless rules were reordered or removed since the state was
+// written; then they are sorted by key first.
+func (rs *RuleSet) contributionChanges(current []model.Contribution, next []rules.Contribution) (removed []model.Contribution, given []bool) {
+	if rs.inCanonicalOrder(current, next) {
+		given = make([]bool, len(next))
+		i, j := 0, 0
+		for i < len(current) || j < len(next) {
+			c := 1
+			switch {
+			case i == len(current):
+			case j == len(next):
+				c = -1
+			default:
+				c = rs.compareCanonical(current[i].EarnedAt, current[i].ActivityID, current[i].RuleID, current[i].RuleVersion,
+					next[j].At, next[j].EventKey, next[j].RuleID, next[j].RuleVersion)
+			}
+			switch {
+			case c < 0:
+				removed = append(removed, current[i])
+				i++
+			case c > 0:
+				given[j] = true
+				j++
+			default:
+				if current[i].Points != next[j].Points {
+					removed = append(removed, current[i])
+					given[j] = true
+				}
+				i++
+				j++
+			}
+		}
+		sortRemoved(removed)
+		return removed, given
+	}
+	return contributionChangesByKey(current, next)
+}
+
+// compareCanonical orders contributions as canonical does, then by rule id and version, so
+// that equal keys compare equal.
+func (rs *RuleSet) compareCanonical(at1 time.Time, act1, rule1 int64, v1 int, at2 time.Time, act2, rule2 int64, v2 int) int {
+	// To the microsecond, as states keep times.
+	if c := cmp.Compare(at1.UnixMicro(), at2.UnixMicro()); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(act1, act2); c != 0 {
+		return c
+	}
+	o1, ok1 := rs.ruleOrder[rule1]
+	o2, ok2 := rs.ruleOrder[rule2]
+	if !ok1 || !ok2 {
+		return 2 // a rule no longer in the set: no order (see inCanonicalOrder)
+	}
+	if c := cmp.Compare(o1, o2); c != 0 {
+		return c
+	}
+	return cmp.Compare(v1, v2)
+}
+
+// inCanonicalOrder reports whether both lists are strictly in canonical order with every rule
+// still in the set.
+func (rs *RuleSet) inCanonicalOrder(current []model.Contribution, next []rules.Contribution) bool {
+	for k := range current {
+		if _, ok := rs.ruleOrder[current[k].RuleID]; !ok {
+			return false
+		}
+		if k > 0 && rs.compareCanonical(current[k-1].EarnedAt, current[k-1].ActivityID, current[k-1].RuleID, current[k-1].RuleVersion,
+			current[k].EarnedAt, current[k].ActivityID, current[k].RuleID, current[k].RuleVersion) >= 0 {
+			return false
+		}
+	}
+	for k := 1; k < len(next); k++ {
+		if rs.compareCanonical(next[k-1].At, next[k-1].EventKey, next[k-1].RuleID, next[k-1].RuleVersion,
+			next[k].At, next[k].EventKey, next[k].RuleID, next[k].RuleVersion) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func sortRemoved(removed []model.Contribution) {
+	slices.SortFunc(removed, func(a, b model.Contribution) int {
+		if c := a.EarnedAt.Compare(b.EarnedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.RuleID, b.RuleID)
+	})
+}
+
+// contributionChangesByKey is contributionChanges for lists in no known order: both are
+// sorted by key first.
+func contributionChangesByKey(current []model.Contribution, next []rules.Contribution) (removed []model.Contribution, given []bool) {
 	type keyed struct {
 		key    contribKey
 		points float64
@@ -359,12 +450,7 @@ func contributionChanges(current []model.Contribution, next []rules.Contribution
 			j++
 		}
 	}
-	slices.SortFunc(removed, func(a, b model.Contribution) int {
-		if c := a.EarnedAt.Compare(b.EarnedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.RuleID, b.RuleID)
-	})
+	sortRemoved(removed)
 	return removed, given
 }
 

@@ -360,7 +360,7 @@ func TestContributionChanges(t *testing.T) {
 		{RuleID: 2, RuleVersion: 1, EventKey: 10, At: t0, Points: 4}, // points changed
 		{RuleID: 3, RuleVersion: 1, EventKey: 11, At: t0.Add(-time.Hour), Points: 1},
 	}
-	removed, given := contributionChanges(stored, next)
+	removed, given := defaultRuleSet(t).contributionChanges(stored, next)
 	var got []int64
 	for _, c := range removed {
 		got = append(got, c.RuleID*100+c.ActivityID)
@@ -509,4 +509,48 @@ func passes(f rules.ActivityFilter, e rules.Event) bool {
 		}
 	}
 	return false
+}
+
+// TestContributionChangesInOrder: the walk over lists already in canonical order finds what
+// sorting both by key finds.
+func TestContributionChangesInOrder(t *testing.T) {
+	rs := defaultRuleSet(t)
+	rng := rand.New(rand.NewSource(3))
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	random := func() []rules.Contribution {
+		var out []rules.Contribution
+		seen := map[[2]int64]bool{}
+		for n := rng.Intn(30); n > 0; n-- {
+			r := rs.Scoring[rng.Intn(len(rs.Scoring))]
+			act := int64(1 + rng.Intn(10))
+			if seen[[2]int64{r.ID, act}] {
+				continue
+			}
+			seen[[2]int64{r.ID, act}] = true
+			out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, EventKey: act, At: t0.Add(time.Duration(act) * time.Hour),
+				Points: float64(1 + rng.Intn(2))})
+		}
+		return rs.canonical(out)
+	}
+	for trial := 0; trial < 500; trial++ {
+		current := rs.encodeAndDecode(t, random())
+		next := random()
+		if !rs.inCanonicalOrder(current, next) {
+			t.Fatalf("trial %d: canonical lists not seen as such", trial)
+		}
+		r1, g1 := rs.contributionChanges(current, next)
+		r2, g2 := contributionChangesByKey(current, next)
+		if !reflect.DeepEqual(r1, r2) || !slices.Equal(g1, g2) {
+			t.Fatalf("trial %d: walked %v %v, by key %v %v", trial, r1, g1, r2, g2)
+		}
+	}
+}
+
+// encodeAndDecode is what a state keeps of contributions.
+func (rs *RuleSet) encodeAndDecode(t *testing.T, cs []rules.Contribution) []model.Contribution {
+	st, err := DecodeState(1, rs.encodeState(len(cs), cs, Memory{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Contributions
 }
