@@ -143,6 +143,8 @@ func BenchmarkScoring(b *testing.B) {
 	e := newBenchEnv(b)
 	// PEREGRINE_BENCH_PARTS tries another number of chunks a re-scoring run scores at once.
 	e.svc.RescoreParts = envInt("PEREGRINE_BENCH_PARTS", e.svc.RescoreParts)
+	// PEREGRINE_BENCH_CHUNK tries another number of leads per re-scoring chunk.
+	e.svc.ChunkSize = envInt("PEREGRINE_BENCH_CHUNK", e.svc.ChunkSize)
 	fmt.Printf("re-scoring %d chunks of %d leads at once\n", e.svc.RescoreParts, e.svc.ChunkSize)
 	seedStart := time.Now()
 	seedActivity(b, e, leads, 20)
