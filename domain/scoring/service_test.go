@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/peregrine-scoring/peregrine/domain/milestones"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/queue"
@@ -618,6 +620,48 @@ func TestAccountsGetFitAndTemperature(t *testing.T) {
 
 // TestTopThreeRollup: an account's "top 3" score is the sum of its three highest people, so
 // a crowd of barely engaged people does not outrank a few keen ones.
+// TestDecayedSumRollup: a "decayed sum" counts each person's score halved every 30 days since
+// their last activity.
+func TestDecayedSumRollup(t *testing.T) {
+	e := newEnv(t)
+	e.exec(`UPDATE score_names SET rollup = 'decayed_sum' WHERE workspace_id = $1`, e.ws)
+	ids := e.leads(12) // four people at each of three companies
+	e.ingest(e.staircase(ids, 2))
+	// Two people of the first company were active just now, two 30 and 60 days ago.
+	e.exec(`UPDATE leads SET last_activity_at = now() WHERE workspace_id = $1 AND id = ANY($2)`, e.ws, pq.Array([]int64{ids[6], ids[9]}))
+	e.exec(`UPDATE leads SET last_activity_at = now() - interval '30 days' WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0])
+	e.exec(`UPDATE leads SET last_activity_at = now() - interval '60 days' WHERE workspace_id = $1 AND id = $2`, e.ws, ids[3])
+	var account int64
+	var scores []float64
+	e.db.QueryRow(`SELECT account_id FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0]).Scan(&account)
+	rows, _ := e.db.Query(`SELECT main_score FROM leads WHERE workspace_id = $1 AND account_id = $2 AND id <> ALL($3) ORDER BY id`,
+		e.ws, account, pq.Array([]int64{ids[0], ids[3]}))
+	for rows.Next() {
+		var v float64
+		rows.Scan(&v)
+		scores = append(scores, v)
+	}
+	rows.Close()
+	var first, fourth float64
+	e.db.QueryRow(`SELECT main_score FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0]).Scan(&first)
+	e.db.QueryRow(`SELECT main_score FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, ids[3]).Scan(&fourth)
+	if len(scores) != 2 || first == 0 {
+		t.Fatalf("the company's people: %v and %v", scores, first)
+	}
+	var main int64
+	e.db.QueryRow(`SELECT id FROM score_names WHERE workspace_id = $1 AND is_main`, e.ws).Scan(&main)
+	err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return tx.RollupAccounts(e.ctx, e.ws, []int64{account}, main) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := math.Round((scores[0]+scores[1]+first/2+fourth/4)*100) / 100
+	var got float64
+	e.db.QueryRow(`SELECT main_score FROM accounts WHERE workspace_id = $1 AND id = $2`, e.ws, account).Scan(&got)
+	if math.Abs(got-want) > 0.011 {
+		t.Fatalf("decayed sum %v, want %v (%v, %v, %v halved, %v quartered)", got, want, scores[0], scores[1], first, fourth)
+	}
+}
+
 func TestTopThreeRollup(t *testing.T) {
 	e := newEnv(t)
 	e.exec(`UPDATE score_names SET rollup = 'top3' WHERE workspace_id = $1`, e.ws)

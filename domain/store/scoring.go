@@ -375,7 +375,7 @@ func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs [
 		fresh AS (
 			SELECT score_id, account_id, round((CASE rollup
 					WHEN 'max' THEN max(value)
-					WHEN 'decayed_sum' THEN sum(value * power(0.5, greatest(0, extract(epoch FROM now() - COALESCE(last_activity_at, now()))) / 86400 / 30))
+					WHEN 'decayed_sum' THEN sum(value * power(0.5, greatest(0, date_part('epoch', now() - COALESCE(last_activity_at, now()))) / 86400 / 30))
 					WHEN 'top3' THEN COALESCE(sum(value) FILTER (WHERE rank <= 3), 0)
 					ELSE sum(value) END)::numeric, 2)::float8 AS value
 			FROM people GROUP BY score_id, account_id, rollup),
