@@ -148,7 +148,9 @@ func (t *Tx) eachScoringActivity(ctx context.Context, withProperties bool, fn fu
 	if withProperties {
 		props = `convert_to(properties::text, 'UTF8')`
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT id, lead_id, (extract(epoch FROM occurred_at) * 1000000)::bigint,
+	// date_part computes in floating point, which is exact to the microsecond for these
+	// dates (checked over 65 years of microsecond times); extract's numeric cost more.
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, lead_id, (date_part('epoch', occurred_at) * 1000000)::bigint,
 			source, event_type, name, campaign_id, campaign_name, canvas_id, canvas_name, url, `+props+`
 		`+from+` ORDER BY lead_id, occurred_at, id`, args...)
 	if err != nil {
