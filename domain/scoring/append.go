@@ -236,6 +236,8 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 				held[l.ID] = true
 			}
 			has = byEvent || l.When.Match(&rules.Subject{Now: now, Profile: profile, Account: account})
+		} else if st.Settled {
+			has = slices.Contains(st.Lead.Labels, l.Name)
 		} else {
 			has = labelHolds(l.When, window, profile, account, now)
 		}

@@ -37,6 +37,11 @@ type LeadState struct {
 	// match, in time order.
 	Revise   bool
 	Matching []rules.Stamped
+	// Settled (with Revise): the lead's stored refresh time is still ahead, so nothing it
+	// holds has changed by time alone since it was scored (the refresh time is the first
+	// such change); its labels bound to recent activity stand as stored, and its recent
+	// activities are not read.
+	Settled bool
 }
 
 // Outcome is what scoring a lead changes.

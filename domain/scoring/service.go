@@ -650,6 +650,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			added = append(added, newOf[l.ID]...)
 		case len(newOf[l.ID]) == 0 && rs.canRevise(l, stored):
 			states[i].Append, states[i].Revise = true, true
+			states[i].Settled = l.RefreshAt == nil || l.RefreshAt.After(now)
 		default:
 			full = append(full, l.ID)
 		}
@@ -685,6 +686,9 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			// An activity arrived late (or moved): score the lead over its whole history.
 			st.Append, st.Added = false, nil
 			full = append(full, st.Lead.ID)
+			continue
+		}
+		if st.Settled {
 			continue
 		}
 		var oldest time.Time

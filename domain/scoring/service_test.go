@@ -964,8 +964,8 @@ func TestFirstScoringWritesALinePerRule(t *testing.T) {
 
 // TestEditReadsOnlyWhatTheRuleCanMatch: after an edit of a rule that looks at one activity
 // at a time (the email-open rule), re-scoring reads each lead's activities that rule can
-// match and the recent ones labels look at — not the history — and gives what scoring every
-// activity from scratch gives.
+// match — and the recent ones labels look at once time has changed something — not the
+// history, and gives what scoring every activity from scratch gives.
 func TestEditReadsOnlyWhatTheRuleCanMatch(t *testing.T) {
 	e := newEnv(t)
 	ids := e.leads(30)
@@ -1000,30 +1000,39 @@ func TestEditReadsOnlyWhatTheRuleCanMatch(t *testing.T) {
 	if err := json.Unmarshal(open.Definition, &r); err != nil || r.Score == nil {
 		t.Fatalf("no email-open score rule: %v", err)
 	}
-	r.Score.Points += 3
-	def, _ := Def(r)
-	if _, err := e.st.SaveRule(e.ctx, e.ws, 0, open.ID, def); err != nil {
-		t.Fatal(err)
-	}
-	read := e.svc.ActivitiesRead()
-	e.rescoreAll()
 	opens := e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1 AND event_type = 'users.messages.email.Open'`, e.ws)
-	lastMonth := e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1 AND occurred_at > now() - interval '30 days'`, e.ws)
 	all := e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1`, e.ws)
-	if n := e.svc.ActivitiesRead() - read; n != int64(opens+lastMonth) {
-		t.Fatalf("the re-score read %d activities, want the %d opens and the %d of the labels' 30 days (of %d)", n, opens, lastMonth, all)
-	}
-	job, _ := e.st.LatestRescoreJob(e.ctx, e.ws)
-	if job.State != "done" || job.Done != len(ids) {
-		t.Fatalf("the re-scoring job: %+v", job)
-	}
-	edited, editedStates := e.snapshot(), e.states()
-	e.exec(`UPDATE lead_scoring_state SET profile_hash = profile_hash + 1 WHERE workspace_id = $1`, e.ws)
-	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) }); err != nil {
-		t.Fatal(err)
-	}
-	if full := e.snapshot(); fmt.Sprint(full.Scores, full.Rules, full.Leads) != fmt.Sprint(edited.Scores, edited.Rules, edited.Leads) || e.states() != editedStates {
-		t.Fatalf("the edit's re-score differs from scoring from scratch\nedited  %v\nscratch %v", edited, full)
+	// Right after scoring, nothing has changed by time alone (the leads' refresh times are
+	// ahead): only the opens are read. Eight days on, the week of the recent activity has
+	// passed: the labels' 30 days are read too.
+	for phase, days := range []int{0, 8} {
+		e.now = e.now.Add(time.Duration(days) * 24 * time.Hour)
+		r.Score.Points += 3
+		def, _ := Def(r)
+		if _, err := e.st.SaveRule(e.ctx, e.ws, 0, open.ID, def); err != nil {
+			t.Fatal(err)
+		}
+		read := e.svc.ActivitiesRead()
+		e.rescoreAll()
+		want := opens
+		if phase == 1 {
+			want += e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1 AND occurred_at >= $2`, e.ws, e.now.Add(-30*24*time.Hour))
+		}
+		if n := e.svc.ActivitiesRead() - read; n != int64(want) {
+			t.Fatalf("%d days on, the re-score read %d activities, want %d (%d opens, %d activities in all)", days, n, want, opens, all)
+		}
+		job, _ := e.st.LatestRescoreJob(e.ctx, e.ws)
+		if job.State != "done" || job.Done != len(ids) {
+			t.Fatalf("the re-scoring job: %+v", job)
+		}
+		edited, editedStates := e.snapshot(), e.states()
+		e.exec(`UPDATE lead_scoring_state SET profile_hash = profile_hash + 1 WHERE workspace_id = $1`, e.ws)
+		if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) }); err != nil {
+			t.Fatal(err)
+		}
+		if full := e.snapshot(); fmt.Sprint(full.Scores, full.Rules, full.Leads) != fmt.Sprint(edited.Scores, edited.Rules, edited.Leads) || e.states() != editedStates {
+			t.Fatalf("%d days on, the edit's re-score differs from scoring from scratch\nedited  %v\nscratch %v", days, edited, full)
+		}
 	}
 	if n := e.count(`SELECT count(*) FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 AND rule_id = $3 AND rule_version = $4`,
 		e.ws, ids[0], open.ID, open.Version+1); n == 0 {
