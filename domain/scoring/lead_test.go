@@ -198,6 +198,30 @@ func TestHistoryGroups(t *testing.T) {
 	}
 }
 
+// streamKinds are the activities of the random streams, a bounce last.
+var streamKinds = []struct{ typ, name string }{
+	{"users.messages.email.Open", "[Email campaign engagement] Opened email A"},
+	{"users.messages.email.Click", "[Email campaign engagement] Clicked in email A on https://x"},
+	{"users.behaviors.CustomEvent", "[Custom Event tracked] pricing_page_viewed"},
+	{"users.behaviors.CustomEvent", "[Custom Event tracked] demo_requested"},
+	{"users.messages.email.Bounce", "[Email campaign engagement] Email bounced"},
+}
+
+// storedAfter is the lead as its first scoring leaves it (with activities in all), and its
+// decoded state.
+func storedAfter(t *testing.T, lead model.ScoringLead, first Outcome, activities int) (model.ScoringLead, State) {
+	t.Helper()
+	stored := lead
+	stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
+	stored.RefreshAt, stored.Labels, stored.Heat = first.Scoring.RefreshAt, first.Scoring.Labels, first.Scoring.Heat
+	stored.ActivityCount = activities
+	state, err := DecodeState(1, first.State.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stored, state
+}
+
 // TestAppendingMatchesScratch: activities newer than a lead's state, scored on top of it with
 // only the history the rules can reach (a count's window, a recent label's horizon) and
 // later than the state was computed, give exactly what scoring every activity from scratch
@@ -206,13 +230,7 @@ func TestAppendingMatchesScratch(t *testing.T) {
 	rs := defaultRuleSet(t)
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewSource(11))
-	kinds := []struct{ typ, name string }{
-		{"users.messages.email.Open", "[Email campaign engagement] Opened email A"},
-		{"users.messages.email.Click", "[Email campaign engagement] Clicked in email A on https://x"},
-		{"users.behaviors.CustomEvent", "[Custom Event tracked] pricing_page_viewed"},
-		{"users.behaviors.CustomEvent", "[Custom Event tracked] demo_requested"},
-		{"users.messages.email.Bounce", "[Email campaign engagement] Email bounced"},
-	}
+	kinds := streamKinds
 	titles := []string{"VP Sales", "Intern", "Head of Marketing", ""}
 	appended, refreshDue := 0, 0
 	for trial := 0; trial < 400; trial++ {
@@ -239,14 +257,7 @@ func TestAppendingMatchesScratch(t *testing.T) {
 		// Scoring the new ones, later (the clock moves forward).
 		at2 := maxTime(then, all[len(all)-1].Time).Add(time.Duration(rng.Intn(48*60)) * time.Minute)
 		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all[:split]...)}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, then)
-		stored := lead
-		stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
-		stored.RefreshAt, stored.Labels, stored.Heat = first.Scoring.RefreshAt, first.Scoring.Labels, first.Scoring.Heat
-		stored.ActivityCount = len(all)
-		state, err := DecodeState(1, first.State.State)
-		if err != nil {
-			t.Fatal(err)
-		}
+		stored, state := storedAfter(t, lead, first, len(all))
 		if !rs.canAppend(stored, state, len(all)-split, 0) {
 			t.Fatalf("trial %d: a lead with new activities after its state cannot append", trial)
 		}
@@ -385,13 +396,8 @@ func TestRevisingMatchesScratch(t *testing.T) {
 	rs := defaultRuleSet(t)
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewSource(5))
-	kinds := []struct{ typ, name string }{
-		{"users.messages.email.Open", "[Email campaign engagement] Opened email A"},
-		{"users.messages.email.Click", "[Email campaign engagement] Clicked in email A on https://x"},
-		{"users.behaviors.CustomEvent", "[Custom Event tracked] pricing_page_viewed"},
-		{"users.behaviors.CustomEvent", "[Custom Event tracked] demo_requested"},
-		{"users.behaviors.CustomEvent", "[Custom Event tracked] webinar_registered"},
-	}
+	// The stream kinds but bounces, and webinar registrations.
+	kinds := append(slices.Clone(streamKinds[:len(streamKinds)-1]), struct{ typ, name string }{"users.behaviors.CustomEvent", "[Custom Event tracked] webinar_registered"})
 	var local []int // positions of the rules a revision can take
 	for i, r := range rs.Scoring {
 		if _, ok := rs.eventLocal[r.ID]; ok {
@@ -417,14 +423,7 @@ func TestRevisingMatchesScratch(t *testing.T) {
 			later = then.Add(time.Duration(rng.Intn(60)) * time.Minute)
 		}
 		first := rs.Score(LeadState{Lead: lead, Events: slices.Clone(all)}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, then)
-		stored := lead
-		stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
-		stored.RefreshAt, stored.Labels, stored.Heat = first.Scoring.RefreshAt, first.Scoring.Labels, first.Scoring.Heat
-		stored.ActivityCount = len(all)
-		state, err := DecodeState(1, first.State.State)
-		if err != nil {
-			t.Fatal(err)
-		}
+		stored, state := storedAfter(t, lead, first, len(all))
 		edited := buildRuleSet(t, 8, reviseRandomly(t, rs, local, rng))
 		if !edited.canRevise(stored, state) {
 			t.Fatalf("trial %d: a lead whose edited rules look at one activity at a time cannot be revised", trial)
