@@ -172,7 +172,7 @@ type LeadScoring struct {
 // ScoringWrite is what one scoring pass stores: only what changed.
 type ScoringWrite struct {
 	Leads  []LeadScoring // leads whose sort columns changed
-	Scores []LeadScoring // leads whose named scores changed (Scores is the full new set)
+	Scores []LeadScoring // leads' named scores that changed: the new value, 0 where the lead no longer has it
 	States []LeadState   // leads whose contributions, rules version or profile changed
 	Ledger []LedgerLine
 }

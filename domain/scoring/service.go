@@ -179,7 +179,7 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 			w.Leads = append(w.Leads, o.Scoring)
 		}
 		if o.ScoresChanged {
-			w.Scores = append(w.Scores, o.Scoring)
+			w.Scores = append(w.Scores, model.LeadScoring{LeadID: o.Scoring.LeadID, Scores: changedScores(states[i].Lead.Scores, o.Scoring.Scores)})
 		}
 		if o.StateChanged {
 			w.States = append(w.States, o.State)
@@ -254,6 +254,23 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 		sort.Slice(accountChanges, func(i, j int) bool { return accountChanges[i].AccountID < accountChanges[j].AccountID })
 	}
 	return s.Alerts.Detect(ctx, tx, workspaceID, rs.scoreIDs, alertChanges(states, outcomes, news), accountChanges)
+}
+
+// changedScores are the named scores that differ between stored and next: the new value, or
+// 0 for a score the lead no longer has. Only those rows are written.
+func changedScores(stored, next map[int64]float64) map[int64]float64 {
+	out := map[int64]float64{}
+	for id, v := range next {
+		if v != 0 && stored[id] != v {
+			out[id] = v
+		}
+	}
+	for id := range stored {
+		if next[id] == 0 {
+			out[id] = 0
+		}
+	}
+	return out
 }
 
 // milestonePasses are what milestones see of a scoring: per lead, the ledger lines written,

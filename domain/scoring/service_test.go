@@ -1039,3 +1039,53 @@ func TestEditReadsOnlyWhatTheRuleCanMatch(t *testing.T) {
 		t.Fatal("no ledger line of the edited rule for the lead who opens emails")
 	}
 }
+
+// TestOnlyChangedScoresAreWritten: scoring writes the named scores that changed — a new value,
+// or 0 to remove one — and leaves the others' rows alone.
+func TestOnlyChangedScoresAreWritten(t *testing.T) {
+	if got := changedScores(map[int64]float64{1: 5, 2: 3, 3: 1}, map[int64]float64{1: 5, 2: 4, 4: 2, 5: 0}); fmt.Sprint(got) != "map[2:4 3:0 4:2]" {
+		t.Fatalf("changed scores %v", got)
+	}
+	e := newEnv(t)
+	ids := e.leads(1)
+	var scoreIDs []int64
+	rows, _ := e.db.Query(`SELECT id FROM score_names WHERE workspace_id = $1 ORDER BY id`, e.ws)
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		scoreIDs = append(scoreIDs, id)
+	}
+	rows.Close()
+	if len(scoreIDs) == 0 {
+		t.Fatal("no named scores")
+	}
+	save := func(scores map[int64]float64) string {
+		err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+			return tx.SaveScoring(e.ctx, e.ws, model.ScoringWrite{Scores: []model.LeadScoring{{LeadID: ids[0], Scores: scores}}}, nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		rows, _ := e.db.Query(`SELECT score_id, value, xmin::text FROM lead_scores WHERE workspace_id = $1 AND lead_id = $2 ORDER BY score_id`, e.ws, ids[0])
+		for rows.Next() {
+			var id int64
+			var v float64
+			var x string
+			rows.Scan(&id, &v, &x)
+			out = append(out, fmt.Sprintf("%d=%v@%s", id, v, x))
+		}
+		rows.Close()
+		return strings.Join(out, " ")
+	}
+	main := scoreIDs[0]
+	other := main + 1000 // any id: lead_scores has no foreign key to the names
+	first := save(map[int64]float64{main: 5, other: 3})
+	second := save(map[int64]float64{other: 0})
+	if !strings.HasPrefix(first, fmt.Sprintf("%d=5@", main)) || !strings.Contains(first, fmt.Sprintf("%d=3@", other)) {
+		t.Fatalf("first write: %s", first)
+	}
+	if second != strings.Fields(first)[0] {
+		t.Fatalf("removing one score: %s (was %s): the other row must stay as it was", second, first)
+	}
+}
