@@ -198,11 +198,11 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		// ledger.
 		scorer := rules.NewLeadScorer(rs.changedRules(st.Rules), profile, account, st.Matching)
 		scorer.Rescore()
-		f = facts{next: rs.canonical(append(rs.unchangedContributions(st), scorer.Contributions()...)), count: st.Counted, incremental: true}
+		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), scorer.Contributions()), count: st.Counted, incremental: true}
 	} else {
 		current := engineContributions(st.Current)
 		added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added)
-		f = facts{next: rs.canonical(append(current, added...)), added: added, count: st.Counted + len(st.Added), incremental: true}
+		f = facts{next: rs.mergeCanonical(current, added), added: added, count: st.Counted + len(st.Added), incremental: true}
 		if f.added == nil {
 			f.added = []rules.Contribution{}
 		}

@@ -770,16 +770,39 @@ func (rs *RuleSet) changedRules(stored map[int64]int) []rules.ScoringRule {
 // canonical orders contributions by event time, event and rule order, whichever way they
 // were computed, so equal outcomes encode to equal states.
 func (rs *RuleSet) canonical(cs []rules.Contribution) []rules.Contribution {
-	slices.SortFunc(cs, func(a, b rules.Contribution) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.EventKey, b.EventKey); c != 0 {
-			return c
-		}
-		return cmp.Compare(rs.ruleOrder[a.RuleID], rs.ruleOrder[b.RuleID])
-	})
+	slices.SortFunc(cs, rs.canonicalOrder)
 	return cs
+}
+
+func (rs *RuleSet) canonicalOrder(a, b rules.Contribution) int {
+	if c := a.At.Compare(b.At); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.EventKey, b.EventKey); c != 0 {
+		return c
+	}
+	return cmp.Compare(rs.ruleOrder[a.RuleID], rs.ruleOrder[b.RuleID])
+}
+
+// mergeCanonical is canonical(append(a, b...)) for two lists usually in canonical order
+// already (a state's kept contributions and a scorer's): merged in one pass, sorted otherwise.
+func (rs *RuleSet) mergeCanonical(a, b []rules.Contribution) []rules.Contribution {
+	if !slices.IsSortedFunc(a, rs.canonicalOrder) || !slices.IsSortedFunc(b, rs.canonicalOrder) {
+		return rs.canonical(append(a, b...))
+	}
+	out := make([]rules.Contribution, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if rs.canonicalOrder(b[j], a[i]) < 0 {
+			out = append(out, b[j])
+			j++
+		} else {
+			out = append(out, a[i])
+			i++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 // latestActivity is the time of the lead's latest activity scoring sees, or now without any.

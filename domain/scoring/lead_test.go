@@ -561,3 +561,34 @@ func (rs *RuleSet) encodeAndDecode(t *testing.T, cs []rules.Contribution) []mode
 	}
 	return st.Contributions
 }
+
+// TestMergeCanonical: merging two lists gives what sorting them together gives, whether or
+// not they come in canonical order.
+func TestMergeCanonical(t *testing.T) {
+	rs := defaultRuleSet(t)
+	rng := rand.New(rand.NewSource(9))
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	list := func(set []rules.ScoringRule) []rules.Contribution {
+		var out []rules.Contribution
+		for act := int64(1); act <= 12; act++ {
+			for _, r := range set {
+				if rng.Intn(3) == 0 {
+					out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, EventKey: act,
+						At: t0.Add(time.Duration(rng.Intn(4)) * time.Hour), Points: 1})
+				}
+			}
+		}
+		return out
+	}
+	half := len(rs.Scoring) / 2
+	for trial := 0; trial < 300; trial++ {
+		a, b := list(rs.Scoring[:half]), list(rs.Scoring[half:])
+		if trial%2 == 0 { // most often both come sorted
+			a, b = rs.canonical(a), rs.canonical(b)
+		}
+		want := rs.canonical(append(slices.Clone(a), b...))
+		if got := rs.mergeCanonical(slices.Clone(a), slices.Clone(b)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("trial %d: merged %v\nsorted %v", trial, got, want)
+		}
+	}
+}
