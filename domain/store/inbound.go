@@ -390,29 +390,40 @@ func (t *Tx) InsertActivities(ctx context.Context, workspaceID int64, rows []mod
 // InsertActivityRows stores activities without touching their leads (new rows only: no lock
 // on an existing row). An event that already has its activity is skipped.
 func (t *Tx) InsertActivityRows(ctx context.Context, workspaceID int64, rows []model.ActivityRow) error {
-	for start := 0; start < len(rows); start += insertChunk {
-		chunk := rows[start:min(start+insertChunk, len(rows))]
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO activities (workspace_id, lead_id, id, occurred_at, source, event_type, name,
-			campaign_id, campaign_name, canvas_id, canvas_name, url, properties, visitor_id) VALUES `)
-		args := []any{workspaceID}
-		for i, r := range chunk {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			n := len(args)
-			fmt.Fprintf(&sb, "($1,NULLIF($%d::bigint,0),$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,NULLIF($%d::bigint,0))", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13)
-			props := string(r.Properties)
-			if props == "" {
-				props = "{}"
-			}
-			args = append(args, r.LeadID, r.InboundEventID, r.OccurredAt, r.Source, r.EventType, r.Name,
-				r.CampaignID, r.CampaignName, r.CanvasID, r.CanvasName, r.URL, props, r.VisitorID)
+	if len(rows) == 0 {
+		return nil
+	}
+	// Column arrays rather than a multi-row VALUES: a statement of 13 parameters is parsed and
+	// planned in no time, one of 13,000 took longer than inserting its rows.
+	n := len(rows)
+	leads, ids, visitors := make([]int64, n), make([]int64, n), make([]int64, n)
+	at := make([]string, n)
+	texts := make([][]string, 8) // source, event type, name, campaign id and name, canvas id and name, url
+	for k := range texts {
+		texts[k] = make([]string, n)
+	}
+	props := make([]string, n)
+	for i, r := range rows {
+		leads[i], ids[i], visitors[i] = r.LeadID, r.InboundEventID, r.VisitorID
+		at[i] = r.OccurredAt.UTC().Format(time.RFC3339Nano)
+		for k, v := range []string{r.Source, r.EventType, r.Name, r.CampaignID, r.CampaignName, r.CanvasID, r.CanvasName, r.URL} {
+			texts[k][i] = v
 		}
-		sb.WriteString(` ON CONFLICT (workspace_id, id) DO NOTHING`)
-		if _, err := t.tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return fmt.Errorf("store: unable to store activities: %w", err)
+		props[i] = string(r.Properties)
+		if props[i] == "" {
+			props[i] = "{}"
 		}
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO activities (workspace_id, lead_id, id, occurred_at, source, event_type, name,
+			campaign_id, campaign_name, canvas_id, canvas_name, url, properties, visitor_id)
+		SELECT $1, NULLIF(l, 0), id, at, src, typ, nm, cid, cn, vid, vn, u, p::jsonb, NULLIF(v, 0)
+		FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+			$10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[]) AS x(l, id, at, src, typ, nm, cid, cn, vid, vn, u, p, v)
+		ON CONFLICT (workspace_id, id) DO NOTHING`,
+		workspaceID, pq.Array(leads), pq.Array(ids), pq.Array(at), pq.Array(texts[0]), pq.Array(texts[1]), pq.Array(texts[2]),
+		pq.Array(texts[3]), pq.Array(texts[4]), pq.Array(texts[5]), pq.Array(texts[6]), pq.Array(texts[7]), pq.Array(props),
+		pq.Array(visitors)); err != nil {
+		return fmt.Errorf("store: unable to store activities: %w", err)
 	}
 	return nil
 }
