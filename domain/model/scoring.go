@@ -171,9 +171,9 @@ type LeadScoring struct {
 
 // ScoringWrite is what one scoring pass stores: only what changed.
 type ScoringWrite struct {
-	Leads  []LeadScoring // leads whose sort columns changed
+	Leads  []LeadScoring // leads whose sort columns changed (their RefreshAt is not written: see States)
 	Scores []LeadScoring // leads' named scores that changed: the new value, 0 where the lead no longer has it
-	States []LeadState   // leads whose contributions, rules version or profile changed
+	States []LeadState   // leads whose contributions, rules version, profile or refresh time changed
 	Ledger []LedgerLine
 }
 
@@ -183,6 +183,7 @@ type LeadState struct {
 	RulesVersion int64
 	ProfileHash  int64
 	State        []byte
+	RefreshAt    *time.Time // the next time the lead's scoring changes by itself; nil: never
 }
 
 // WorkspaceSeed is what a new workspace starts with.

@@ -251,12 +251,14 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	l := st.Lead
 	out.LeadChanged = l.MainScore != res.MainScore || l.FitPoints != res.FitPoints || l.Grade != res.Grade || !slices.Equal(l.FitRules, res.FitRules) ||
 		l.Heat != res.Heat || l.Rising != res.Rising || l.Temperature != res.Temperature ||
-		!sameStrings(l.Labels, res.Labels) || !sameTime(l.RefreshAt, res.RefreshAt)
+		!sameStrings(l.Labels, res.Labels)
 	out.ScoresChanged = !sameScores(l.Scores, res.Scores)
-	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: rs.encodeState(f.count, next, f.memory)}
+	out.State = model.LeadState{LeadID: l.ID, RulesVersion: rs.Version, ProfileHash: hash, State: rs.encodeState(f.count, next, f.memory),
+		RefreshAt: res.RefreshAt}
 	out.ProfileChanged = l.StateHash == nil || *l.StateHash != hash
+	// The refresh time is kept with the state, not on the lead's row (migration 0036).
 	out.StateChanged = l.StateVersion == nil || *l.StateVersion != rs.Version || l.StateHash == nil || *l.StateHash != hash ||
-		string(l.State) != string(out.State.State)
+		string(l.State) != string(out.State.State) || !sameTime(l.RefreshAt, res.RefreshAt)
 
 	// Which rules the lead matches, before and after: for the rules list's counts.
 	before := make([]int64, 0, len(st.Current)+len(had)+len(st.Lead.FitRules))

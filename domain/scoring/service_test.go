@@ -568,7 +568,8 @@ func TestGradeRulesCountTheirLeads(t *testing.T) {
 		t.Fatalf("%d leads remember two grade rules, want 3", n)
 	}
 	// A title change takes the point away, and the count follows.
-	e.exec(`UPDATE leads SET title = 'Intern', refresh_at = $3 WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0], e.now.Add(-time.Minute))
+	e.exec(`UPDATE leads SET title = 'Intern' WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0])
+	e.exec(`UPDATE lead_scoring_state SET refresh_at = $3 WHERE workspace_id = $1 AND lead_id = $2`, e.ws, ids[0], e.now.Add(-time.Minute))
 	if _, err := e.svc.refresh(e.ctx, e.ws); err != nil {
 		t.Fatal(err)
 	}
@@ -609,7 +610,7 @@ func TestAccountsGetFitAndTemperature(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.exec(`UPDATE leads SET refresh_at = $2 WHERE workspace_id = $1 AND refresh_at > $2`, e.ws, e.now.Add(-time.Minute))
+	e.exec(`UPDATE lead_scoring_state SET refresh_at = $2 WHERE workspace_id = $1 AND refresh_at > $2`, e.ws, e.now.Add(-time.Minute))
 	if _, err := e.svc.refresh(e.ctx, e.ws); err != nil {
 		t.Fatal(err)
 	}
@@ -1087,5 +1088,113 @@ func TestOnlyChangedScoresAreWritten(t *testing.T) {
 	}
 	if second != strings.Fields(first)[0] {
 		t.Fatalf("removing one score: %s (was %s): the other row must stay as it was", second, first)
+	}
+}
+
+// TestRescoreLeavesUnmovedLeadRowsAlone: an edit that changes a second named score (not the
+// one lists sort by) and brings the leads' refresh times forward writes their scores and
+// states, not their lead rows (the refresh time lives with the state: migration 0036).
+func TestRescoreLeavesUnmovedLeadRowsAlone(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(12)
+	var acts []model.ActivityRow
+	for i, id := range ids {
+		for k := 0; k < 3; k++ {
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(10*i + k + 1), Source: "braze", EventType: eventKinds[0].typ,
+				Name: eventKinds[0].name, OccurredAt: e.now.Add(-time.Duration(2+10*k+i) * 24 * time.Hour)})
+		}
+	}
+	e.ingest(acts)
+	opens := rules.Rule{Name: "Email engagement", Kind: rules.KindScore, Enabled: true,
+		When:  rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: "event.type", Operator: "equals", Value: eventKinds[0].typ}}}},
+		Score: &rules.ScoreEffect{Score: "Engagement", Points: 2, Per: rules.PerEvent, HalfLifeDays: 30}}
+	def, _ := Def(opens)
+	saved, err := e.st.SaveRule(e.ctx, e.ws, 0, 0, def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rescoreAll()
+	rows := func(q string) map[int64]string {
+		out := map[int64]string{}
+		r, err := e.db.Query(q, e.ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for r.Next() {
+			var id int64
+			var v string
+			r.Scan(&id, &v)
+			out[id] = v
+		}
+		return out
+	}
+	leadRows := `SELECT id, xmin::text FROM leads WHERE workspace_id = $1`
+	refreshes := `SELECT lead_id, COALESCE(refresh_at::text, '') FROM lead_scoring_state WHERE workspace_id = $1`
+	engagement := `SELECT s.lead_id, s.value::text FROM lead_scores s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
+		WHERE s.workspace_id = $1 AND n.name = 'Engagement'`
+	beforeRows, beforeRefresh, beforeScores := rows(leadRows), rows(refreshes), rows(engagement)
+	if len(beforeScores) != len(ids) {
+		t.Fatalf("%d leads have the Engagement score, want %d", len(beforeScores), len(ids))
+	}
+
+	opens.Score.Points = 8 // four times the points: decay moves a score by half a point sooner
+	def, _ = Def(opens)
+	if _, err := e.st.SaveRule(e.ctx, e.ws, 0, saved.ID, def); err != nil {
+		t.Fatal(err)
+	}
+	e.rescoreAll()
+	afterRows, afterRefresh, afterScores := rows(leadRows), rows(refreshes), rows(engagement)
+	moved := 0
+	for _, id := range ids {
+		if afterScores[id] == beforeScores[id] {
+			t.Fatalf("lead %d: Engagement stayed %s", id, afterScores[id])
+		}
+		if afterRefresh[id] != beforeRefresh[id] {
+			moved++
+		}
+		if afterRows[id] != beforeRows[id] {
+			t.Fatalf("lead %d: its row was rewritten (xmin %s → %s) though nothing on it changed", id, beforeRows[id], afterRows[id])
+		}
+	}
+	if moved == 0 {
+		t.Fatalf("no refresh time moved: %v → %v", beforeRefresh, afterRefresh)
+	}
+}
+
+// TestProfileChangeScoresANeverScoredLead: a lead without activity (never scored, no state)
+// whose profile changes is scored again by the refresh worker: it gets a placeholder state due
+// now, and scoring it gives its grade from the new title.
+func TestProfileChangeScoresANeverScoredLead(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(2)
+	if n := e.count(`SELECT count(*) FROM lead_scoring_state WHERE workspace_id = $1`, e.ws); n != 0 {
+		t.Fatalf("%d states before any scoring", n)
+	}
+	grade := func() (g string) {
+		e.db.QueryRow(`SELECT grade FROM leads WHERE workspace_id = $1 AND id = $2`, e.ws, ids[0]).Scan(&g)
+		return
+	}
+	before := grade()
+	size := 5000
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		return tx.UpdateLeadProfile(e.ctx, e.ws, ids[0], model.LeadProfile{Title: "VP Marketing", CompanySize: &size})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM lead_scoring_state WHERE workspace_id = $1 AND lead_id = $2 AND rules_version = -1
+		AND refresh_at IS NOT NULL`, e.ws, ids[0]); n != 1 {
+		t.Fatalf("the changed lead has %d placeholder states due, want 1", n)
+	}
+	e.exec(`UPDATE lead_scoring_state SET refresh_at = $2 WHERE workspace_id = $1`, e.ws, e.now.Add(-time.Minute)) // due by the test's clock
+	n, err := e.svc.refresh(e.ctx, e.ws)
+	if err != nil || n != 1 {
+		t.Fatalf("refresh scored %d leads (%v), want 1", n, err)
+	}
+	if after := grade(); after == before {
+		t.Fatalf("the grade stayed %s after the title changed to VP", after)
+	}
+	if n := e.count(`SELECT count(*) FROM lead_scoring_state WHERE workspace_id = $1 AND rules_version = -1`, e.ws); n != 0 {
+		t.Fatal("the placeholder state was not replaced by the scoring")
 	}
 }

@@ -19,8 +19,5 @@ func (t *Tx) SetAccountProfile(ctx context.Context, workspaceID int64, domain, n
 	if err != nil {
 		return fmt.Errorf("store: unable to update account profile: %w", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE leads SET refresh_at = now() WHERE workspace_id = $1 AND account_id = $2`, workspaceID, id); err != nil {
-		return fmt.Errorf("store: unable to queue the account's people for scoring: %w", err)
-	}
-	return nil
+	return scoreAgain(ctx, t.tx, `l.workspace_id = $1 AND l.account_id = $2`, workspaceID, id)
 }

@@ -313,9 +313,12 @@ func (s *Store) ChangeLeadOwnerStatus(ctx context.Context, workspaceID, leadID i
 			return fmt.Errorf("store: unable to change the lead: %w", notFound(err))
 		}
 		if status != nil && *status != cur.Status {
-			if _, err := tx.tx.ExecContext(ctx, `UPDATE leads SET status = $3, updated_at = now(), refresh_at = now() WHERE workspace_id = $1 AND id = $2`,
+			if _, err := tx.tx.ExecContext(ctx, `UPDATE leads SET status = $3, updated_at = now() WHERE workspace_id = $1 AND id = $2`,
 				workspaceID, leadID, *status); err != nil {
 				return fmt.Errorf("store: unable to change the status: %w", err)
+			}
+			if err := scoreAgain(ctx, tx.tx, `l.workspace_id = $1 AND l.id = $2`, workspaceID, leadID); err != nil {
+				return err
 			}
 			if err := tx.logLeadChange(ctx, workspaceID, leadID, "status", "Status: "+orDash(cur.Status)+" → "+*status, byUserID, byName); err != nil {
 				return err

@@ -221,12 +221,15 @@ func (s *Store) PatchLead(ctx context.Context, v Viewer, leadID int64, p LeadPat
 		res, err := tx.tx.ExecContext(ctx, `UPDATE leads l SET first_name = COALESCE($3, first_name), last_name = COALESCE($4, last_name),
 				title = COALESCE($5, title), company = COALESCE($6, company), phone = COALESCE($7, phone), country = COALESCE($8, country),
 				owner_name = COALESCE($9, owner_name), owner_email = COALESCE(lower($10), owner_email), status = COALESCE($11, status),
-				updated_at = now(), refresh_at = now()
+				updated_at = now()
 			WHERE l.workspace_id = $1 AND l.id = $2`+v.and(binder(&args)), args...)
 		if err != nil {
 			return fmt.Errorf("store: unable to change the lead: %w", err)
 		}
 		if err := expectOneRow(res); err != nil {
+			return err
+		}
+		if err := scoreAgain(ctx, tx.tx, `l.workspace_id = $1 AND l.id = $2`, workspaceID, leadID); err != nil {
 			return err
 		}
 		return tx.EnqueueSalesforce(ctx, workspaceID, []int64{leadID})

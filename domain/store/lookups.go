@@ -80,12 +80,15 @@ func (t *Tx) UpdateLeadProfile(ctx context.Context, workspaceID, leadID int64, p
 			industry   = COALESCE(NULLIF($11, ''), industry),
 			company_size = COALESCE($12, company_size),
 			custom_attributes = custom_attributes || $9::jsonb,
-			updated_at = now(),
-			refresh_at = now() -- the profile feeds fit grades and rules: score again
+			updated_at = now()
 		WHERE workspace_id = $1 AND id = $2`,
 		workspaceID, leadID, p.FirstName, p.LastName, p.Phone, p.Country, p.TimeZone, p.Company, attrs, p.Title, p.Industry, p.CompanySize)
 	if err != nil {
 		return fmt.Errorf("store: unable to update lead profile: %w", err)
+	}
+	// The profile feeds fit grades and rules: score again.
+	if err := scoreAgain(ctx, t.tx, `l.workspace_id = $1 AND l.id = $2`, workspaceID, leadID); err != nil {
+		return err
 	}
 	// Names and country may be mapped to Salesforce.
 	return t.EnqueueSalesforce(ctx, workspaceID, []int64{leadID})

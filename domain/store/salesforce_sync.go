@@ -345,10 +345,13 @@ func (s *Store) ApplySalesforceProfile(ctx context.Context, workspaceID, leadID 
 		if !ok {
 			return fmt.Errorf("store: %q is not a profile field", key)
 		}
-		if _, err := s.db.ExecContext(ctx, `UPDATE leads SET `+col+` = $3, updated_at = now(), refresh_at = now()
+		if _, err := s.db.ExecContext(ctx, `UPDATE leads SET `+col+` = $3, updated_at = now()
 			WHERE workspace_id = $1 AND id = $2`, workspaceID, leadID, v); err != nil {
 			return fmt.Errorf("store: unable to apply Salesforce values: %w", err)
 		}
+	}
+	if len(values) > 0 {
+		return scoreAgain(ctx, s.db, `l.workspace_id = $1 AND l.id = $2`, workspaceID, leadID)
 	}
 	return nil
 }
@@ -436,6 +439,7 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 			VALUES ($1, 'pull', now(), $2, $3, $4) RETURNING id`, workspaceID, len(people), apiCalls, runErr); err != nil {
 			return err
 		}
+		var changed []int64 // leads whose profile moved: scored again
 		for _, p := range people {
 			id := ids[p.Email]
 			// Only a real change counts as one (it re-scores the lead and dates its profile).
@@ -446,7 +450,7 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 					title = COALESCE(NULLIF($5, ''), l.title), company = COALESCE(NULLIF($6, ''), l.company),
 					industry = COALESCE(NULLIF($7, ''), l.industry), country = COALESCE(NULLIF($8, ''), l.country),
 					owner_name = COALESCE(NULLIF($9, ''), l.owner_name), owner_email = COALESCE(NULLIF($10, ''), l.owner_email),
-					company_size = COALESCE($11, l.company_size), status = COALESCE(NULLIF($12, ''), l.status), updated_at = now(), refresh_at = now()
+					company_size = COALESCE($11, l.company_size), status = COALESCE(NULLIF($12, ''), l.status), updated_at = now()
 				FROM (SELECT status FROM leads WHERE workspace_id = $1 AND id = $2) o
 				WHERE l.workspace_id = $1 AND l.id = $2
 				AND (l.first_name, l.last_name, l.title, l.company, l.industry, l.country, l.owner_name, l.owner_email, l.company_size, l.status) IS DISTINCT FROM
@@ -460,7 +464,10 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 			case err == sql.ErrNoRows: // nothing changed
 			case err != nil:
 				return fmt.Errorf("store: unable to store a pulled profile: %w", err)
-			case before != after:
+			default:
+				changed = append(changed, id)
+			}
+			if err == nil && before != after {
 				at := p.Modified
 				if at.IsZero() {
 					at = time.Now()
@@ -481,6 +488,11 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 			}
 			if _, err := sx.ExecContext(ctx, `INSERT INTO salesforce_sync_records (workspace_id, run_id, lead_id, outcome, salesforce_id)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, workspaceID, runID, id, outcome, p.SalesforceID); err != nil {
+				return err
+			}
+		}
+		if len(changed) > 0 {
+			if err := scoreAgain(ctx, sx, `l.workspace_id = $1 AND l.id = ANY($2)`, workspaceID, pq.Array(changed)); err != nil {
 				return err
 			}
 		}

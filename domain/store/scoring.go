@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -43,7 +44,7 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 	rows, err := t.tx.QueryContext(ctx, `
 		SELECT l.fit_rules, l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
 			l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels, l.last_activity_at, l.activity_count, l.grade, l.main_score,
-			l.fit_points, l.heat, l.rising, l.temperature, l.refresh_at,
+			l.fit_points, l.heat, l.rising, l.temperature, s.refresh_at,
 			a.domain, a.name, a.industry, a.employees,
 			s.rules_version, s.profile_hash, s.contributions
 		FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
@@ -280,7 +281,6 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 		var mains, fits, heats []float64
 		var grades, temps, labels, fitRules []string
 		var rising []bool
-		var refresh []*time.Time
 		for _, r := range w.Leads {
 			ids = append(ids, r.LeadID)
 			mains, fits, heats = append(mains, r.MainScore), append(fits, r.FitPoints), append(heats, r.Heat)
@@ -288,31 +288,32 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 			labels = append(labels, strings.Join(r.Labels, "\x1f"))
 			fitRules = append(fitRules, joinIDs(r.FitRules))
 			rising = append(rising, r.Rising)
-			refresh = append(refresh, r.RefreshAt)
 		}
 		if _, err := t.tx.ExecContext(ctx, `UPDATE leads l SET main_score = u.main, fit_points = u.fit, grade = u.grade,
-				heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'), refresh_at = u.refresh,
+				heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'),
 				hot_since = CASE WHEN u.temp = 'hot' AND l.temperature <> 'hot' THEN now() ELSE l.hot_since END,
 				fit_rules = string_to_array(u.fit_rules, ',')::bigint[]
-			FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
-				AS u(id, main, fit, grade, heat, rising, temp, labels, refresh, fit_rules)
+			FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::text[])
+				AS u(id, main, fit, grade, heat, rising, temp, labels, fit_rules)
 			WHERE l.workspace_id = $1 AND l.id = u.id`,
 			workspaceID, pq.Array(ids), pq.Array(mains), pq.Array(fits), pq.Array(grades), pq.Array(heats), pq.Array(rising),
-			pq.Array(temps), pq.Array(labels), pq.Array(timeArray(refresh)), pq.Array(fitRules)); err != nil {
+			pq.Array(temps), pq.Array(labels), pq.Array(fitRules)); err != nil {
 			return fmt.Errorf("store: unable to write lead scoring: %w", err)
 		}
 	}
 	if len(w.States) > 0 {
 		var ids, versions, hashes []int64
 		var blobs [][]byte
+		var refresh []*time.Time
 		for _, st := range w.States {
 			ids, versions, hashes, blobs = append(ids, st.LeadID), append(versions, st.RulesVersion), append(hashes, st.ProfileHash), append(blobs, st.State)
+			refresh = append(refresh, st.RefreshAt)
 		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO lead_scoring_state (workspace_id, lead_id, rules_version, profile_hash, contributions)
-			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[])
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO lead_scoring_state (workspace_id, lead_id, rules_version, profile_hash, contributions, refresh_at)
+			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::timestamptz[])
 			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET rules_version = excluded.rules_version,
-				profile_hash = excluded.profile_hash, contributions = excluded.contributions`,
-			workspaceID, pq.Array(ids), pq.Array(versions), pq.Array(hashes), pq.ByteaArray(blobs)); err != nil {
+				profile_hash = excluded.profile_hash, contributions = excluded.contributions, refresh_at = excluded.refresh_at`,
+			workspaceID, pq.Array(ids), pq.Array(versions), pq.Array(hashes), pq.ByteaArray(blobs), pq.Array(timeArray(refresh))); err != nil {
 			return fmt.Errorf("store: unable to write scoring state: %w", err)
 		}
 	}
@@ -770,12 +771,28 @@ func (t *Tx) AdvanceRescoreJob(ctx context.Context, workspaceID, id, afterLeadID
 	return nil
 }
 
+// scoreAgain asks for the leads a condition on leads l picks to be scored again now (their
+// profile, status or company changed): their state's refresh time becomes now, and a lead
+// never scored gets a placeholder state no rules version matches (rules_version -1). Rows are
+// taken in id order, the order scoring writes states in (docs/work.md), so the two cannot
+// deadlock.
+func scoreAgain(ctx context.Context, ex sqlx.ExecerContext, where string, args ...any) error {
+	if _, err := ex.ExecContext(ctx, `INSERT INTO lead_scoring_state (workspace_id, lead_id, rules_version, profile_hash, contributions, refresh_at)
+		SELECT l.workspace_id, l.id, -1, 0, '', now() FROM leads l WHERE `+where+` ORDER BY l.id
+		ON CONFLICT (workspace_id, lead_id) DO UPDATE SET refresh_at = now()`, args...); err != nil {
+		return fmt.Errorf("store: unable to queue leads for scoring: %w", err)
+	}
+	return nil
+}
+
 // ClaimDueLeads locks up to limit leads of a workspace whose stored scoring has aged
 // (refresh_at passed), skipping those another transaction holds.
 func (t *Tx) ClaimDueLeads(ctx context.Context, workspaceID int64, now time.Time, limit int) ([]int64, error) {
 	var ids []int64
-	if err := t.tx.SelectContext(ctx, &ids, `SELECT id FROM leads WHERE workspace_id = $1 AND refresh_at <= $2
-		ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`, workspaceID, now, limit); err != nil {
+	if err := t.tx.SelectContext(ctx, &ids, `SELECT l.id FROM lead_scoring_state s
+		JOIN leads l ON l.workspace_id = s.workspace_id AND l.id = s.lead_id
+		WHERE s.workspace_id = $1 AND s.refresh_at <= $2
+		ORDER BY s.lead_id LIMIT $3 FOR UPDATE OF l SKIP LOCKED`, workspaceID, now, limit); err != nil {
 		return nil, fmt.Errorf("store: unable to claim due leads: %w", err)
 	}
 	return ids, nil
@@ -784,7 +801,7 @@ func (t *Tx) ClaimDueLeads(ctx context.Context, workspaceID int64, now time.Time
 // WorkspacesToRefresh lists workspaces with leads whose stored scoring has aged.
 func (s *Store) WorkspacesToRefresh(ctx context.Context, now time.Time) ([]int64, error) {
 	var out []int64
-	if err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT workspace_id FROM leads WHERE refresh_at <= $1`, now); err != nil {
+	if err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT workspace_id FROM lead_scoring_state WHERE refresh_at <= $1`, now); err != nil {
 		return nil, fmt.Errorf("store: unable to list workspaces to refresh: %w", err)
 	}
 	return out, nil

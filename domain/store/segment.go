@@ -51,8 +51,5 @@ func (t *Tx) ApplyAccountTraits(ctx context.Context, workspaceID, leadID int64, 
 	if err != nil {
 		return fmt.Errorf("store: unable to apply group traits: %w", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE leads SET refresh_at = now() WHERE workspace_id = $1 AND account_id = $2`, workspaceID, id); err != nil {
-		return fmt.Errorf("store: unable to queue the account's people for scoring: %w", err)
-	}
-	return nil
+	return scoreAgain(ctx, t.tx, `l.workspace_id = $1 AND l.account_id = $2`, workspaceID, id)
 }

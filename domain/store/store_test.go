@@ -1582,7 +1582,10 @@ func seedTxTenant(t *testing.T, st *store.Store, db *sql.DB, b tenant) txTenant 
 	row(`INSERT INTO work_quarantine (workspace_id, queue, item_id, item, attempts, reason) VALUES ($1, 'salesforce-push', 777, '{}', 5, 'b')
 		RETURNING item_id`, &x.quarantined, ws)
 	for _, q := range []string{
-		`UPDATE leads SET account_id = NULL, refresh_at = now() - interval '1 hour', temperature = 'cold' WHERE workspace_id = $1`,
+		`UPDATE leads SET account_id = NULL, temperature = 'cold' WHERE workspace_id = $1`,
+		`INSERT INTO lead_scoring_state (workspace_id, lead_id, rules_version, profile_hash, contributions, refresh_at)
+			SELECT workspace_id, id, -1, 0, '', now() - interval '1 hour' FROM leads WHERE workspace_id = $1
+			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET refresh_at = excluded.refresh_at`,
 		`INSERT INTO heat_scales (workspace_id, neutral_floor, warm_floor, hot_floor, population, computed_at) VALUES ($1, 123, 124, 125, 1, now())`,
 		`INSERT INTO event_names (workspace_id, name) VALUES ($1, 'b-only event')`,
 		`UPDATE workspaces SET rules_version = rules_version + 100 WHERE id = $1`,
