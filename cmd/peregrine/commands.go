@@ -505,10 +505,12 @@ func (e env) demo(args []string) int {
 		return exitFailure
 	}
 	fmt.Fprintf(e.stderr, "Sent %d events for %d people in %d batches; waiting for the server to process them …\n", res.Events, res.People, res.Batches)
+	sent := time.Now()
 	if err := demo.Settle(ctx, p.Store, ws.ID, 5*time.Minute); err != nil {
 		fmt.Fprintln(e.stderr, "peregrine demo:", err)
 		return exitFailure
 	}
+	fmt.Fprintf(e.stderr, "Every event processed and scored %.1f s after the last was sent.\n", time.Since(sent).Seconds())
 	filled, err := demo.ApplyProfiles(ctx, p.Store, ws.ID, res.Profiles)
 	if err == nil {
 		// Score the filled profiles (fit grades) and place the temperatures now, not in a minute.

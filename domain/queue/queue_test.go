@@ -283,3 +283,52 @@ func TestStopGivesWorkBack(t *testing.T) {
 		t.Fatalf("%d jobs done, want each of the 80 once", len(e.done))
 	}
 }
+
+// TestGroupedClaimTakesAPersonsQueueTogether: the scoring queue is claimed oldest first, and
+// with its first items come the other due items of the same leads (never another
+// workspace's, never ones not due or held by another claim), at most ten times the batch.
+func TestGroupedClaimTakesAPersonsQueueTogether(t *testing.T) {
+	e := newEnv(t)
+	queue := func(ws, lead int64, ids ...int64) {
+		for _, id := range ids {
+			pgtest.Exec(t, e.db, `INSERT INTO scoring_queue (workspace_id, activity_id, lead_id) VALUES ($1, $2, $3)`, ws, id, lead)
+		}
+	}
+	queue(1, 1, 1, 5, 9)
+	queue(1, 2, 2, 6)
+	queue(1, 3, 3, 7)
+	queue(1, 4, 4, 8)
+	queue(2, 1, 10, 11) // the same lead id in another workspace
+	pgtest.Exec(t, e.db, `UPDATE scoring_queue SET run_after = now() + interval '1 hour' WHERE workspace_id = 1 AND activity_id = 8`)
+	claim := func(limit int, token int64) string {
+		items, err := e.st.ClaimWork(e.ctx, store.ScoringWork, 1, limit, time.Minute, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, it := range items {
+			ids = append(ids, fmt.Sprint(it.ID))
+		}
+		return strings.Join(ids, " ")
+	}
+	if got := claim(2, 1); got != "1 2 5 6 9" {
+		t.Fatalf("first claim of 2: %s, want the two oldest and the rest of their leads' (1 2 5 6 9)", got)
+	}
+	if got := claim(1, 2); got != "3 7" {
+		t.Fatalf("second claim of 1: %s, want 3 7", got)
+	}
+	if got := claim(5, 3); got != "4" {
+		t.Fatalf("third claim: %s, want 4 alone (8 is not due)", got)
+	}
+	var many []int64
+	for id := int64(100); id < 130; id++ {
+		many = append(many, id)
+	}
+	queue(1, 5, many...)
+	if got := claim(1, 4); len(strings.Fields(got)) != 10 || !strings.HasPrefix(got, "100 ") {
+		t.Fatalf("a claim of 1 from a lead with 30 queued took %q, want the oldest and 9 more", got)
+	}
+	if n := pgtest.Count(t, e.db, `SELECT count(*) FROM scoring_queue WHERE workspace_id = 2 AND claim IS NOT NULL`); n != 0 {
+		t.Fatalf("%d items of workspace 2 were claimed", n)
+	}
+}

@@ -24,12 +24,22 @@ type WorkTable struct {
 	Key   string // the item's bigint key within its workspace
 	Order string // the order items are claimed in
 	Since string // when an item was queued, for the age of the oldest
+	// Group, when set, is a column whose items are best handled together: a claim takes the
+	// first items in order and, with them, other due items of the same groups (up to
+	// groupClaimFactor times as many again), so that one pass handles each group once.
+	Group string
 }
+
+// groupClaimFactor bounds a grouped claim: the batch's first items, then at most this many
+// times as many again from their groups.
+const groupClaimFactor = 9
 
 // The queue tables.
 var (
 	InboundWork = WorkTable{Queue: "inbound", Table: "inbound_queue", Key: "event_row_id", Order: "event_row_id", Since: "received_at"}
-	ScoringWork = WorkTable{Queue: "scoring", Table: "scoring_queue", Key: "activity_id", Order: "activity_id", Since: "queued_at"}
+	// ScoringWork is grouped by lead: a lead's activities queued together are scored in one
+	// pass, which costs about what one activity costs (migration 0037).
+	ScoringWork = WorkTable{Queue: "scoring", Table: "scoring_queue", Key: "activity_id", Order: "activity_id", Since: "queued_at", Group: "lead_id"}
 	LookupWork  = WorkTable{Queue: "braze-lookup", Table: "braze_lookups", Key: "id", Order: "run_after", Since: "run_after"}
 	OutboxWork  = WorkTable{Queue: "salesforce-push", Table: "salesforce_outbox", Key: "lead_id", Order: "run_after", Since: "changed_at"}
 	JobWork     = WorkTable{Queue: "jobs", Table: "jobs", Key: "id", Order: "run_after", Since: "run_after"}
@@ -89,6 +99,9 @@ func (s *Store) ClaimWork(ctx context.Context, t WorkTable, workspaceID int64, l
 		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off`); err != nil {
 			return err
 		}
+		if t.Group != "" {
+			return tx.SelectContext(ctx, &items, claimGroupedSQL(t), workspaceID, limit, lease.Milliseconds(), token, groupClaimFactor*limit)
+		}
 		return tx.SelectContext(ctx, &items, fmt.Sprintf(`UPDATE %[1]s q SET claim = $4, attempts = q.attempts + 1,
 				run_after = now() + $3 * interval '1 millisecond'
 			FROM (SELECT %[2]s FROM %[1]s WHERE workspace_id = $1 AND run_after <= now()
@@ -101,6 +114,23 @@ func (s *Store) ClaimWork(ctx context.Context, t WorkTable, workspaceID int64, l
 	}
 	slices.SortFunc(items, func(a, b WorkItem) int { return cmp.Compare(a.ID, b.ID) })
 	return items, nil
+}
+
+// claimGroupedSQL claims the first due items in order — the oldest first, as for any queue —
+// and then other due items of their groups, unordered (their group index finds them; no walk
+// of the backlog), skipping what other claims hold. Parameters as ClaimWork's, and $5 the
+// most items to add from the groups.
+func claimGroupedSQL(t WorkTable) string {
+	return fmt.Sprintf(`WITH firsts AS (
+			SELECT %[2]s, %[4]s FROM %[1]s WHERE workspace_id = $1 AND run_after <= now()
+			ORDER BY %[3]s LIMIT $2 FOR UPDATE SKIP LOCKED),
+		more AS (
+			SELECT g.%[2]s FROM %[1]s g WHERE g.workspace_id = $1 AND g.run_after <= now()
+				AND g.%[4]s IN (SELECT %[4]s FROM firsts) AND g.%[2]s NOT IN (SELECT %[2]s FROM firsts)
+			LIMIT $5 FOR UPDATE SKIP LOCKED)
+		UPDATE %[1]s q SET claim = $4, attempts = q.attempts + 1, run_after = now() + $3 * interval '1 millisecond'
+		WHERE q.workspace_id = $1 AND q.%[2]s IN (SELECT %[2]s FROM firsts UNION ALL SELECT %[2]s FROM more)
+		RETURNING q.%[2]s AS id, q.attempts`, t.Table, t.Key, t.Order, t.Group)
 }
 
 // OwnWork locks, in key order, the items of ids that the claim token still holds, and returns
