@@ -25,14 +25,16 @@ type WorkTable struct {
 	Order string // the order items are claimed in
 	Since string // when an item was queued, for the age of the oldest
 	// Group, when set, is a column whose items are best handled together: a claim takes the
-	// first items in order and, with them, other due items of the same groups (up to
-	// groupClaimFactor times as many again), so that one pass handles each group once.
+	// first items in order and, with them, the next due items of the same groups (up to
+	// groupClaimFactor times as many again), so that one pass handles each group once. The
+	// Key must grow in the Order (the table's index on (workspace_id, Group, Key) walks a
+	// group in it).
 	Group string
 }
 
 // groupClaimFactor bounds a grouped claim: the batch's first items, then at most this many
 // times as many again from their groups.
-const groupClaimFactor = 9
+const groupClaimFactor = 19
 
 // The queue tables.
 var (
@@ -117,17 +119,20 @@ func (s *Store) ClaimWork(ctx context.Context, t WorkTable, workspaceID int64, l
 }
 
 // claimGroupedSQL claims the first due items in order — the oldest first, as for any queue —
-// and then other due items of their groups, unordered (their group index finds them; no walk
-// of the backlog), skipping what other claims hold. Parameters as ClaimWork's, and $5 the
-// most items to add from the groups.
+// and then the next due items of their groups, each group's in order (its index walks them:
+// no scan of the backlog), skipping what other claims hold. A group's items taken are
+// always its oldest due ones, so none is left behind for later that is older than one taken.
+// Parameters as ClaimWork's, and $5 the most items to add from the groups.
 func claimGroupedSQL(t WorkTable) string {
 	return fmt.Sprintf(`WITH firsts AS (
 			SELECT %[2]s, %[4]s FROM %[1]s WHERE workspace_id = $1 AND run_after <= now()
 			ORDER BY %[3]s LIMIT $2 FOR UPDATE SKIP LOCKED),
+		groups AS (SELECT %[4]s, max(%[2]s) AS last FROM firsts GROUP BY %[4]s),
 		more AS (
-			SELECT g.%[2]s FROM %[1]s g WHERE g.workspace_id = $1 AND g.run_after <= now()
-				AND g.%[4]s IN (SELECT %[4]s FROM firsts) AND g.%[2]s NOT IN (SELECT %[2]s FROM firsts)
-			LIMIT $5 FOR UPDATE SKIP LOCKED)
+			SELECT m.%[2]s FROM groups f, LATERAL (
+				SELECT g.%[2]s FROM %[1]s g WHERE g.workspace_id = $1 AND g.%[4]s = f.%[4]s AND g.%[2]s > f.last AND g.run_after <= now()
+				ORDER BY g.%[2]s LIMIT $5 FOR UPDATE SKIP LOCKED) m
+			LIMIT $5)
 		UPDATE %[1]s q SET claim = $4, attempts = q.attempts + 1, run_after = now() + $3 * interval '1 millisecond'
 		WHERE q.workspace_id = $1 AND q.%[2]s IN (SELECT %[2]s FROM firsts UNION ALL SELECT %[2]s FROM more)
 		RETURNING q.%[2]s AS id, q.attempts`, t.Table, t.Key, t.Order, t.Group)
