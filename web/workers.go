@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,8 @@ type WorkerOptions struct {
 	// other's connections.
 	PoolSize int
 	Metrics  *Metrics // nil: counted, not exported
+	// ComputeBatches bounds the processing and scoring batches run at once (0: one per core).
+	ComputeBatches int
 }
 
 // RequestConns is the share of the database pool kept for HTTP requests.
@@ -80,9 +83,9 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	}
 	p.Notify.Composer = &handlers.AlertComposer{Store: st, Scoring: p.Scoring, Secrets: p.Notify.Box, BaseURL: p.Salesforce.BaseURL}
 	r := queue.NewRunner(st, log, queue.NewMetrics(reg))
-	r.Add(&queue.Queue{Table: store.InboundWork, Handle: p.Processor.Process, Workers: workers, Batch: 1000, Timeout: timeout})
+	r.Add(&queue.Queue{Table: store.InboundWork, Handle: p.Processor.Process, Workers: workers, Batch: 1000, Timeout: timeout, Compute: true})
 	r.Add(&queue.Queue{Table: store.ScoringWork, Handle: p.Scoring.ScoreQueued, Workers: workers, Batch: 300, Timeout: timeout,
-		Ready: p.Scoring.IngestCaughtUp})
+		Ready: p.Scoring.IngestCaughtUp, Compute: true})
 	r.Add(&queue.Queue{Table: store.LookupWork, Handle: p.Resolver.Resolve, Workers: 1, Batch: 200, Timeout: 2 * timeout, Idle: 5 * time.Second})
 	r.Add(&queue.Queue{Table: store.OutboxWork, Handle: p.Salesforce.Push, Workers: 1, Batch: 200, Timeout: 2 * timeout})
 	r.Add(&queue.Queue{Table: store.WritebackWork, Handle: p.Writeback.Push, Workers: 1, Batch: braze.MaxTrackAttributes, Timeout: 2 * timeout})
@@ -131,5 +134,12 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	}
 	st.SetPoolSize(pool)
 	r.Slots = max(1, min(r.Workers(), pool-RequestConns))
+	// While events arrive, processing and scoring take turns on the cores rather than crowd
+	// out the requests waiting for their acknowledgement.
+	r.ComputeSlots = opts.ComputeBatches
+	if r.ComputeSlots <= 0 {
+		r.ComputeSlots = runtime.NumCPU()
+	}
+	r.Crowded = p.Stats.ReceivingNow
 	return r
 }

@@ -187,7 +187,8 @@ func (e env) serve(args []string) int {
 
 	pipeline := ingest.New(p.Store, p.Secrets, log, pipelineOptions(cfg))
 	metrics := web.NewMetrics(p.Store, log)
-	workers := web.NewWorkers(p.Store, pipeline, log, web.WorkerOptions{Workers: cfg.Workers, PoolSize: cfg.DBMaxConns, Timeout: cfg.WorkTimeout, Metrics: metrics})
+	workers := web.NewWorkers(p.Store, pipeline, log, web.WorkerOptions{Workers: cfg.Workers, PoolSize: cfg.DBMaxConns, Timeout: cfg.WorkTimeout, Metrics: metrics,
+		ComputeBatches: cfg.ComputeBatches})
 	workers.Start(context.Background())
 	defer workers.Stop()
 	server := web.New(cfg, p, pipeline, metrics, log)

@@ -63,14 +63,14 @@ func TestTrustedProxies(t *testing.T) {
 
 func TestSizesAndWorkers(t *testing.T) {
 	c, err := load(t, nil)
-	if err != nil || c.CurrentsMaxBody != 32<<20 || c.Workers != 2 {
+	if err != nil || c.CurrentsMaxBody != 32<<20 || c.Workers != 2 || c.ComputeBatches != 0 {
 		t.Fatalf("%+v %v", c, err)
 	}
-	c, err = load(t, map[string]string{"PEREGRINE_CURRENTS_MAX_BODY": "512KiB", "PEREGRINE_WORKERS": "4"})
-	if err != nil || c.CurrentsMaxBody != 512<<10 || c.Workers != 4 {
+	c, err = load(t, map[string]string{"PEREGRINE_CURRENTS_MAX_BODY": "512KiB", "PEREGRINE_WORKERS": "4", "PEREGRINE_COMPUTE_BATCHES": "6"})
+	if err != nil || c.CurrentsMaxBody != 512<<10 || c.Workers != 4 || c.ComputeBatches != 6 {
 		t.Fatalf("%+v %v", c, err)
 	}
-	for _, bad := range []map[string]string{{"PEREGRINE_CURRENTS_MAX_BODY": "lots"}, {"PEREGRINE_CURRENTS_MAX_BODY": "10"}, {"PEREGRINE_WORKERS": "0"}} {
+	for _, bad := range []map[string]string{{"PEREGRINE_CURRENTS_MAX_BODY": "lots"}, {"PEREGRINE_CURRENTS_MAX_BODY": "10"}, {"PEREGRINE_WORKERS": "0"}, {"PEREGRINE_COMPUTE_BATCHES": "-1"}, {"PEREGRINE_COMPUTE_BATCHES": "many"}} {
 		if _, err := load(t, bad); !IsConfigError(err) {
 			t.Errorf("%v accepted", bad)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -21,6 +22,8 @@ type Stats struct {
 	mu      sync.Mutex
 	counts  map[counterKey]int64
 	batches map[int64]batchMark
+	// received is when events were last received (unix nanoseconds), for ReceivingNow.
+	received atomic.Int64
 }
 
 type counterKey struct {
@@ -45,10 +48,20 @@ func (s *Stats) Add(workspaceID int64, metric, eventType string, n int64) {
 	if n == 0 || workspaceID == 0 {
 		return
 	}
-	k := counterKey{workspaceID, s.Now().UTC().Truncate(time.Hour), metric, eventType}
+	now := s.Now()
+	if metric == model.MetricReceived {
+		s.received.Store(now.UnixNano())
+	}
+	k := counterKey{workspaceID, now.UTC().Truncate(time.Hour), metric, eventType}
 	s.mu.Lock()
 	s.counts[k] += n
 	s.mu.Unlock()
+}
+
+// ReceivingNow tells whether events arrived in the last second: senders are waiting on this
+// process's answers (the workers then leave them a core: queue.Runner.Crowded).
+func (s *Stats) ReceivingNow() bool {
+	return s.Now().UnixNano()-s.received.Load() < int64(time.Second)
 }
 
 // Batch notes that a workspace received a batch now.

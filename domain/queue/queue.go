@@ -43,6 +43,9 @@ type Queue struct {
 	// Ready, when set, is asked before each claim; false makes the worker wait (scoring yields
 	// while ingest is far behind).
 	Ready func(ctx context.Context) (bool, error)
+	// Compute marks a queue whose batches keep a core busy (here and in the database) rather
+	// than wait on a peer: at most Runner.ComputeSlots such batches run at once.
+	Compute bool
 
 	wake   chan struct{}
 	setup  sync.Once // defaults, applied once: workers read the fields concurrently

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -333,4 +334,59 @@ func TestGroupedClaimTakesAPersonsQueueTogether(t *testing.T) {
 	if n := pgtest.Count(t, e.db, `SELECT count(*) FROM scoring_queue WHERE workspace_id = 2 AND claim IS NOT NULL`); n != 0 {
 		t.Fatalf("%d items of workspace 2 were claimed", n)
 	}
+}
+
+// TestComputeSlotsBoundBusyBatches: however many workers compute queues have, no more of
+// their batches run at once than the runner's compute slots while it is crowded; the work
+// all gets done. Uncrowded, they all run.
+func TestComputeSlotsBoundBusyBatches(t *testing.T) {
+	if most := runComputeQueues(t, true); most > 2 {
+		t.Fatalf("%d compute batches ran at once with 2 compute slots", most)
+	}
+	if most := runComputeQueues(t, false); most <= 2 {
+		t.Fatalf("uncrowded, at most %d compute batches ran at once, want more than the 2 slots", most)
+	}
+}
+
+// runComputeQueues runs two compute queues of three workers each, two compute slots, until
+// their 24 jobs are done, and returns how many batches ran at once at most.
+func runComputeQueues(t *testing.T, crowded bool) int32 {
+	e := newEnv(t)
+	var active, most atomic.Int32
+	busy := func(ctx context.Context, b *queue.Batch) error {
+		n := active.Add(1)
+		defer active.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if crowded {
+			time.Sleep(20 * time.Millisecond) // long enough for the other workers to claim meanwhile
+		} else {
+			// Uncrowded, wait for a third batch to run alongside (in vain if bounded).
+			for deadline := time.Now().Add(10 * time.Second); active.Load() < 3 && most.Load() < 3 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		return e.handler(ctx, b)
+	}
+	var keys []string
+	for i := 0; i < 6; i++ {
+		keys = append(keys, fmt.Sprintf("k%d", i))
+	}
+	for ws := int64(1); ws <= 4; ws++ {
+		e.add(ws, keys...)
+	}
+	r := queue.NewRunner(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	r.ComputeSlots = 2
+	r.Crowded = func() bool { return crowded }
+	r.Add(&queue.Queue{Table: store.JobWork, Handle: busy, Workers: 3, Batch: 1, Idle: 5 * time.Millisecond, Compute: true})
+	r.Add(&queue.Queue{Table: store.JobWork, Handle: busy, Workers: 3, Batch: 1, Idle: 5 * time.Millisecond, Compute: true})
+	r.Start(e.ctx)
+	for deadline := time.Now().Add(60 * time.Second); e.count(`SELECT count(*) FROM jobs`) > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.Stop()
+	if n := e.count(`SELECT count(*) FROM jobs`); n != 0 {
+		t.Fatalf("%d jobs left", n)
+	}
+	return most.Load()
 }

@@ -16,11 +16,20 @@ import (
 type Runner struct {
 	// Slots bounds the batches running at once (0: one per worker).
 	Slots int
+	// ComputeSlots bounds the batches of Compute queues running at once while Crowded says
+	// so (0: no bound beyond Slots). Requests wait behind every busy batch: with four at once
+	// on two cores, the acknowledgement p99 at a paced 5,000 events/s was 145 ms, with two
+	// 84–97 ms. With nobody waiting, more batches than cores get more done (each also waits
+	// on its commits and round trips): a backlog drained 14 % faster with four (measured).
+	ComputeSlots int
+	// Crowded, when set, tells whether requests are being answered now; nil: always bound.
+	Crowded func() bool
 
 	store   *store.Store
 	log     *slog.Logger
 	metrics *Metrics
 	slots   chan struct{}
+	compute chan struct{} // nil: no bound
 
 	queues     []*Queue
 	loops      []func(context.Context) // other background loops (the stats flusher)
@@ -65,6 +74,9 @@ func (r *Runner) Start(ctx context.Context) {
 		slots = r.Workers()
 	}
 	r.slots = make(chan struct{}, max(slots, 1))
+	if r.ComputeSlots > 0 {
+		r.compute = make(chan struct{}, r.ComputeSlots)
+	}
 	var loopCtx, queueCtx context.Context
 	loopCtx, r.stopLoops = context.WithCancel(ctx)
 	queueCtx, r.stopQueues = context.WithCancel(ctx)
@@ -119,13 +131,12 @@ func (r *Runner) work(ctx context.Context, q *Queue) {
 	defer r.queueGroup.Done()
 	failures := 0
 	for ctx.Err() == nil {
-		select {
-		case r.slots <- struct{}{}:
-		case <-ctx.Done():
+		release, ok := r.acquire(ctx, q)
+		if !ok {
 			return
 		}
 		n, err := r.Once(ctx, q)
-		<-r.slots
+		release()
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -145,6 +156,37 @@ func (r *Runner) work(ctx context.Context, q *Queue) {
 			failures = 0
 		}
 	}
+}
+
+// acquire waits for what a batch of q needs: a compute slot (a compute queue, while Crowded),
+// then a batch slot — always in this order, so a worker waiting for a core holds no
+// connection's slot meanwhile. It returns their release, or false when ctx ended.
+func (r *Runner) acquire(ctx context.Context, q *Queue) (func(), bool) {
+	compute := r.compute
+	if !q.Compute || (r.Crowded != nil && !r.Crowded()) {
+		compute = nil
+	}
+	if compute != nil {
+		select {
+		case compute <- struct{}{}:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		if compute != nil {
+			<-compute
+		}
+		return nil, false
+	}
+	return func() {
+		<-r.slots
+		if compute != nil {
+			<-compute
+		}
+	}, true
 }
 
 func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
