@@ -29,7 +29,8 @@ type WorkerOptions struct {
 	// other's connections.
 	PoolSize int
 	Metrics  *Metrics // nil: counted, not exported
-	// ComputeBatches bounds the processing and scoring batches run at once (0: one per core).
+	// ComputeBatches bounds the processing and scoring batches run at once while events arrive
+	// (0: one fewer than the cores, at least one).
 	ComputeBatches int
 }
 
@@ -134,11 +135,11 @@ func NewWorkers(st *store.Store, p *ingest.Pipeline, log *slog.Logger, opts Work
 	}
 	st.SetPoolSize(pool)
 	r.Slots = max(1, min(r.Workers(), pool-RequestConns))
-	// While events arrive, processing and scoring take turns on the cores rather than crowd
-	// out the requests waiting for their acknowledgement.
+	// While events arrive, processing and scoring leave a core to the requests waiting for
+	// their acknowledgement.
 	r.ComputeSlots = opts.ComputeBatches
 	if r.ComputeSlots <= 0 {
-		r.ComputeSlots = runtime.NumCPU()
+		r.ComputeSlots = max(1, runtime.NumCPU()-1)
 	}
 	r.Crowded = p.Stats.ReceivingNow
 	return r

@@ -17,10 +17,11 @@ type Runner struct {
 	// Slots bounds the batches running at once (0: one per worker).
 	Slots int
 	// ComputeSlots bounds the batches of Compute queues running at once while Crowded says
-	// so (0: no bound beyond Slots). Requests wait behind every busy batch: with four at once
-	// on two cores, the acknowledgement p99 at a paced 5,000 events/s was 145 ms, with two
-	// 84–97 ms. With nobody waiting, more batches than cores get more done (each also waits
-	// on its commits and round trips): a backlog drained 14 % faster with four (measured).
+	// so (0: no bound beyond Slots). Requests wait behind every busy batch: on two cores, the
+	// acknowledgement p99 at a paced 5,000 events/s was 172–187 ms with four at once, 232 ms
+	// with two, 86 ms with one (measured). With nobody waiting, more batches than cores get
+	// more done (each also waits on its commits and round trips): a backlog drained ~14 %
+	// faster with four than with two.
 	ComputeSlots int
 	// Crowded, when set, tells whether requests are being answered now; nil: always bound.
 	Crowded func() bool
