@@ -23,7 +23,8 @@ type Runner struct {
 	// more done (each also waits on its commits and round trips): a backlog drained ~14 %
 	// faster with four than with two.
 	ComputeSlots int
-	// Crowded, when set, tells whether requests are being answered now; nil: always bound.
+	// Crowded, when set, tells whether senders are waiting on acknowledgements now (events are
+	// arriving); nil: always bound.
 	Crowded func() bool
 
 	store   *store.Store

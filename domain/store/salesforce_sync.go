@@ -466,13 +466,13 @@ func (s *Store) SavePulled(ctx context.Context, workspaceID int64, object string
 				return fmt.Errorf("store: unable to store a pulled profile: %w", err)
 			default:
 				changed = append(changed, id)
-			}
-			if err == nil && before != after {
-				at := p.Modified
-				if at.IsZero() {
-					at = time.Now()
+				if before != after {
+					at := p.Modified
+					if at.IsZero() {
+						at = time.Now()
+					}
+					changes = append(changes, StatusChange{LeadID: id, Before: before, After: after, At: at})
 				}
-				changes = append(changes, StatusChange{LeadID: id, Before: before, After: after, At: at})
 			}
 			if _, err := sx.ExecContext(ctx, `INSERT INTO salesforce_records (workspace_id, lead_id, object, salesforce_id) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (workspace_id, lead_id) DO UPDATE SET salesforce_id = CASE WHEN salesforce_records.object = $3 THEN $4 ELSE salesforce_records.salesforce_id END`,
