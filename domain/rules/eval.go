@@ -14,6 +14,9 @@ type Event struct {
 	Source     string
 	Time       time.Time
 	Properties map[string]any // decoded JSON, custom/purchase properties included
+	// TimeOnly marks an older event of which scoring kept only the time (see
+	// CountedActivities): it counts in counts without a "where" and passes no "where".
+	TimeOnly bool
 
 	// lower holds name, type and source lower-cased once, since string operators compare
 	// case-insensitively and a rule set tests them many times per event.
@@ -105,6 +108,9 @@ func (c *ccond) count(s *Subject) bool {
 			break
 		}
 		if c.where != nil {
+			if e.TimeOnly {
+				continue
+			}
 			s.Event = e
 			ok := c.where.eval(s)
 			s.Event = current

@@ -1,6 +1,9 @@
 package rules
 
-import "unicode/utf8"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // ActivityTest is one test on an activity's stored columns: the column, compared
 // case-insensitively, equals, contains or begins with one of the values (lower-cased, ASCII).
@@ -63,6 +66,9 @@ func (c *ccond) necessary() (ActivityFilter, bool) {
 		}
 		return nil, false
 	}
+	if c.field.Property != "" {
+		return c.websiteNecessary()
+	}
 	column, ok := activityColumns[c.field.Name]
 	if !ok {
 		return nil, false
@@ -83,6 +89,73 @@ func (c *ccond) necessary() (ActivityFilter, bool) {
 		}
 	}
 	return ActivityFilter{{Column: column, Op: op, Values: values}}, true
+}
+
+// websiteNecessary: a website field has a value only on website and sales email activities,
+// so a test that a missing value fails needs one of those.
+func (c *ccond) websiteNecessary() (ActivityFilter, bool) {
+	if c.compare(nil, false, time.Time{}) {
+		return nil, false // "is empty", "does not contain" …: any activity can pass
+	}
+	return ActivityFilter{{Column: "source", Op: "equals", Values: []string{webSource, salesEmailSource}}}, true
+}
+
+// CountedActivities derives what an older activity must look like for the condition's event
+// counts to use more of it than its time: a count's "where" must be able to pass it (counts
+// without one need only times). ok false: any activity may matter; an empty filter with ok:
+// times are enough.
+func (c *Compiled) CountedActivities() (ActivityFilter, bool) {
+	var out ActivityFilter
+	ok := true
+	c.root.walk(func(x *ccond) {
+		if x.field.Type != Count || x.where == nil {
+			return
+		}
+		f, fine := x.where.eventNecessary()
+		out, ok = append(out, f...), ok && fine
+	})
+	return out, ok
+}
+
+// HistoryActivities is CountedActivities for a rule evaluated with each of a lead's events in
+// turn (a label): the activities with which the condition can hold count too.
+func (c *Compiled) HistoryActivities() (ActivityFilter, bool) {
+	out, ok := c.CountedActivities()
+	if c.root.eventLevel() {
+		f, fine := c.root.eventNecessary()
+		out, ok = append(out, f...), ok && fine
+	}
+	return out, ok
+}
+
+// eventNecessary is necessary for the event tested rather than for any event of the lead:
+// a count says nothing about the event tested.
+func (g *cgroup) eventNecessary() (ActivityFilter, bool) {
+	if g.not || len(g.nodes) == 0 {
+		return nil, false
+	}
+	var union ActivityFilter
+	for _, n := range g.nodes {
+		var f ActivityFilter
+		var ok bool
+		switch x := n.(type) {
+		case *cgroup:
+			f, ok = x.eventNecessary()
+		case *ccond:
+			if x.field.Type != Count {
+				f, ok = x.necessary()
+			}
+		}
+		switch {
+		case g.and && ok:
+			return f, true
+		case !g.and && !ok:
+			return nil, false
+		case !g.and:
+			union = append(union, f...)
+		}
+	}
+	return union, !g.and
 }
 
 func ascii(s string) bool {

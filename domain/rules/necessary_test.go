@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,8 @@ func TestNecessaryActivitiesShapes(t *testing.T) {
 		`{"combinator": "or", "rules": [{"field": "event.name", "operator": "contains", "value": "x"}, {"field": "profile.title", "operator": "contains", "value": "vp"}]}`:        `none`,
 		`{"combinator": "and", "not": true, "rules": [{"field": "event.name", "operator": "contains", "value": "x"}]}`:                                                             `none`,
 		`{"combinator": "and", "rules": [{"field": "event.name", "operator": "contains", "value": "café"}]}`:                                                                       `none`,
+		`{"combinator": "and", "rules": [{"field": "web.path", "operator": "contains", "value": "pricing"}]}`:                                                                      `[{"column":"source","op":"equals","values":["web","sales_email"]}]`,
+		`{"combinator": "and", "rules": [{"field": "web.form_type", "operator": "is_empty"}]}`:                                                                                     `none`,
 	} {
 		var g Group
 		json.Unmarshal([]byte(src), &g)
@@ -123,4 +126,112 @@ func TestNecessaryActivitiesShapes(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Keeping only the times of the older events HistoryActivities' filter does not pass changes
+// no outcome: a label (held with no event or with one of the events) and a score rule (held
+// with a new event, counting over the older ones) decide the same — checked over random rules
+// and histories. Fails when a count's "where" or the event tested can pass an event the filter
+// leaves out, or when a time-only event passes a "where".
+func TestTimesSufficeOutsideHistoryActivities(t *testing.T) {
+	conds := []string{
+		`{"field": "event.type", "operator": "equals", "value": "users.messages.email.Click"}`,
+		`{"field": "event.name", "operator": "contains", "value": "Pricing"}`,
+		`{"field": "event.name", "operator": "not_contains", "value": "demo"}`,
+		`{"field": "web.path", "operator": "contains", "value": "pricing"}`,
+		`{"field": "web.form_type", "operator": "is_empty"}`,
+		`{"field": "event.time", "operator": "within_last_days", "value": 7}`,
+		`{"field": "profile.title", "operator": "contains", "value": "vp"}`,
+		`{"field": "event.count", "operator": ">=", "value": 3, "window_days": 10}`,
+		`{"field": "event.count", "operator": ">=", "value": 2, "window_days": 30, "where": {"combinator": "and", "rules": [{"field": "event.name", "operator": "contains", "value": "demo"}]}}`,
+		`{"field": "event.count", "operator": "<=", "value": 1, "window_days": 14, "where": {"combinator": "or", "rules": [{"field": "web.path", "operator": "contains", "value": "pricing"}, {"field": "event.type", "operator": "equals", "value": "users.messages.email.Click"}]}}`,
+	}
+	names := []string{"[Website] Visited Pricing (/pricing)", "Demo day", "[Custom Event tracked] pricing_page_viewed", "Opened", ""}
+	types := []string{"users.messages.email.Click", "users.messages.email.Open", "web.page_view", "users.behaviors.CustomEvent"}
+	sources := []string{"braze", "web", "sales_email"}
+	paths := []string{"/pricing", "/blog", ""}
+	rng := rand.New(rand.NewSource(11))
+	now := time.Now()
+	derived, timeOnly := 0, 0
+	for round := 0; round < 600; round++ {
+		n := 1 + rng.Intn(3)
+		var parts []string
+		for i := 0; i < n; i++ {
+			parts = append(parts, conds[rng.Intn(len(conds))])
+		}
+		src := `{"combinator": "` + []string{"and", "or"}[rng.Intn(2)] + `", "rules": [` + strings.Join(parts, ",") + `]}`
+		var g Group
+		if err := json.Unmarshal([]byte(src), &g); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Compile(&g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		label, labelOK := c.HistoryActivities()
+		counted, countedOK := c.CountedActivities()
+		if !labelOK && !countedOK {
+			continue
+		}
+		derived++
+		var full, kept []Event
+		for i := 0; i < 15; i++ {
+			e := Event{Name: names[rng.Intn(len(names))], Type: types[rng.Intn(len(types))], Source: sources[rng.Intn(len(sources))],
+				Time: now.Add(-time.Duration(rng.Intn(40*24)) * time.Hour), Properties: map[string]any{"path": paths[rng.Intn(len(paths))]}}
+			e.Prepare()
+			full = append(full, e)
+		}
+		slices.SortFunc(full, func(a, b Event) int { return a.Time.Compare(b.Time) })
+		timesOnly := func(f ActivityFilter) []Event {
+			out := slices.Clone(full)
+			for i := range out {
+				if !f.passes(out[i]) {
+					out[i] = Event{Time: out[i].Time, TimeOnly: true}
+					timeOnly++
+				}
+			}
+			return out
+		}
+		if labelOK {
+			kept = timesOnly(label)
+			holds := func(events []Event) bool {
+				s := &Subject{Now: now, Events: events, Profile: Profile{Title: "VP Sales"}}
+				if c.Match(s) {
+					return true
+				}
+				for i := range events {
+					if events[i].TimeOnly {
+						continue
+					}
+					s.Event = &events[i]
+					if c.Match(s) {
+						return true
+					}
+				}
+				return false
+			}
+			without := c.Match(&Subject{Now: now, Events: full, Profile: Profile{Title: "VP Sales"}})
+			for i := range full {
+				if s := (&Subject{Now: now, Event: &full[i], Events: full, Profile: Profile{Title: "VP Sales"}}); !without && !label.passes(full[i]) && c.Match(s) {
+					t.Fatalf("label %s holds with an event outside %s: %+v", src, mustJSON(label), full[i])
+				}
+			}
+			if holds(full) != holds(kept) {
+				t.Fatalf("label %s: %v with every event, %v with times outside %s", src, holds(full), holds(kept), mustJSON(label))
+			}
+		}
+		if countedOK {
+			kept = timesOnly(counted)
+			added := full[len(full)-1]
+			s := &Subject{Now: added.Time, Event: &added, Events: full, Profile: Profile{Title: "VP Sales"}}
+			want := c.Match(s)
+			s.Events = append(kept[:len(kept)-1:len(kept)-1], added)
+			if got := c.Match(s); got != want {
+				t.Fatalf("score rule %s: %v with every event, %v with times outside %s", src, want, got, mustJSON(counted))
+			}
+		}
+	}
+	if derived < 200 || timeOnly < 1000 {
+		t.Fatalf("a filter was derived for %d of 600 rules, %d events kept as times: the test exercises too little", derived, timeOnly)
+	}
 }

@@ -45,15 +45,24 @@ type historyNeeds struct {
 	// longest window of temperature and labels): a memory keeps the times of that span, all
 	// the refresh time needs.
 	span time.Duration
+	// Of the older activities appending reads, the rules need more than the time only of
+	// those passing timesFilter (see rules.CountedActivities) when timesOK; the memory has
+	// the times of the others. An empty filter: times alone suffice.
+	timesFilter rules.ActivityFilter
+	timesOK     bool
 }
 
 func (rs *RuleSet) historyNeeds() historyNeeds {
-	h := historyNeeds{span: minRecentSpan}
+	h := historyNeeds{span: minRecentSpan, timesOK: true}
 	for _, w := range rs.labelWindows {
 		h.span = max(h.span, w)
 	}
+	needs := func(f rules.ActivityFilter, ok bool) {
+		h.timesFilter, h.timesOK = append(h.timesFilter, f...), h.timesOK && ok
+	}
 	for _, r := range rs.Scoring {
 		h.countWindow = max(h.countWindow, r.When.CountWindow())
+		needs(r.When.CountedActivities())
 	}
 	f := fnv.New64a()
 	for _, l := range rs.Labels {
@@ -62,6 +71,7 @@ func (rs *RuleSet) historyNeeds() historyNeeds {
 		h.anyEvent = h.anyEvent || class == rules.LabelAnyEvent
 		if class == rules.LabelRecent {
 			h.labelHorizon = max(h.labelHorizon, horizon)
+			needs(l.When.HistoryActivities())
 		}
 		f.Write(strconv.AppendInt(strconv.AppendInt(nil, l.ID, 10), int64(l.Version), 36))
 		f.Write([]byte{0})
@@ -167,6 +177,37 @@ func (rs *RuleSet) historySince(oldest, now time.Time) time.Time {
 		}
 	}
 	return since
+}
+
+// timesSuffice reports whether a lead's older activities since since can be read through the
+// history filter, the memory giving the times of the others: the rules allow it, and the
+// memory, which keeps every activity time of its span before the scoring that stored it,
+// reaches back that far (an hour's margin for scorers' clocks).
+func (rs *RuleSet) timesSuffice(since, now time.Time) bool {
+	return rs.history.timesOK && !since.Before(now.Add(-rs.history.span+time.Hour))
+}
+
+// withTimes completes the older activities read through the history filter (in time order)
+// with the times of the others since since, from the memory's recent times: counts see every
+// activity, the rules' other tests only those that can pass them. ok is false when the read
+// and the memory disagree (an activity the memory lacks): the lead is then scored from scratch.
+func withTimes(read []rules.Stamped, recent []time.Time, since time.Time) ([]rules.Stamped, bool) {
+	out := make([]rules.Stamped, 0, len(recent))
+	j := 0
+	for _, t := range recent {
+		switch {
+		case t.Before(since):
+			continue
+		case j < len(read) && read[j].Time.Equal(t):
+			out = append(out, read[j])
+			j++
+		case j < len(read) && read[j].Time.Before(t):
+			return nil, false
+		default:
+			out = append(out, rules.Stamped{Event: rules.Event{Time: t, TimeOnly: true}})
+		}
+	}
+	return out, j == len(read)
 }
 
 // AfterLast reports whether an activity comes after every one the memory covers.
@@ -292,6 +333,9 @@ func labelHolds(c *rules.Compiled, events []rules.Event, profile rules.Profile, 
 		return true
 	}
 	for i := range events {
+		if events[i].TimeOnly {
+			continue // it passes no test the rule's event must pass (rules.HistoryActivities)
+		}
 		s.Event = &events[i]
 		if c.Match(s) {
 			return true

@@ -232,7 +232,7 @@ func TestAppendingMatchesScratch(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
 	kinds := streamKinds
 	titles := []string{"VP Sales", "Intern", "Head of Marketing", ""}
-	appended, refreshDue := 0, 0
+	appended, refreshDue, withTimesOnly := 0, 0, 0
 	for trial := 0; trial < 400; trial++ {
 		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", Title: titles[rng.Intn(len(titles))]}
 		var all []rules.Stamped
@@ -264,12 +264,9 @@ func TestAppendingMatchesScratch(t *testing.T) {
 		if stored.RefreshAt != nil && !stored.RefreshAt.After(at2) {
 			refreshDue++ // time changed things too (expiry, decay, windows): appending handles it
 		}
-		since := rs.historySince(all[split].Time, at2)
-		var window []rules.Stamped
-		for _, e := range all[:split] {
-			if !since.IsZero() && !e.Time.Before(since) {
-				window = append(window, e)
-			}
+		window, timesOnly := olderAsRead(t, rs, all[:split], state.Memory, rs.historySince(all[split].Time, at2), at2)
+		if timesOnly {
+			withTimesOnly++
 		}
 		inc := rs.Score(LeadState{Lead: stored, Events: window, Added: append([]rules.Stamped(nil), all[split:]...), Append: true,
 			Current: state.Contributions, Rules: state.Rules, Counted: state.Events, Memory: state.Memory}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, at2)
@@ -283,9 +280,36 @@ func TestAppendingMatchesScratch(t *testing.T) {
 				inc.Scoring, full.Scoring, inc.Ledger, full.Ledger)
 		}
 	}
-	if appended < 350 || refreshDue < 100 {
-		t.Fatalf("only %d trials appended, %d with a refresh due", appended, refreshDue)
+	if appended < 350 || refreshDue < 100 || withTimesOnly < 100 {
+		t.Fatalf("only %d trials appended, %d with a refresh due, %d with older activities kept as times", appended, refreshDue, withTimesOnly)
 	}
+}
+
+// olderAsRead is the history loadStates gives appending: the older events since since (none
+// when zero), or, when the memory's times suffice, those passing the rules' history filter
+// completed with the times of the others (timesOnly: some were kept as times only).
+func olderAsRead(t *testing.T, rs *RuleSet, older []rules.Stamped, m Memory, since, now time.Time) (window []rules.Stamped, timesOnly bool) {
+	t.Helper()
+	if since.IsZero() {
+		return nil, false
+	}
+	filtered := rs.timesSuffice(since, now)
+	for _, e := range older {
+		if !e.Time.Before(since) && (!filtered || passes(rs.history.timesFilter, e.Event)) {
+			window = append(window, e)
+		}
+	}
+	if !filtered {
+		return window, false
+	}
+	out, ok := withTimes(window, m.Recent, since)
+	if !ok {
+		t.Fatalf("the memory's times %v lack events read since %v: %v", m.Recent, since, window)
+	}
+	for _, e := range out {
+		timesOnly = timesOnly || e.TimeOnly
+	}
+	return out, timesOnly
 }
 
 // TestStateHoldsAfterAnEditThatSkippedTheLead: after an edit whose targeted re-score skipped a
@@ -407,7 +431,7 @@ func TestRevisingMatchesScratch(t *testing.T) {
 	if len(local) < 3 {
 		t.Fatalf("only %d event-local rules among the defaults", len(local))
 	}
-	revised, narrower, settledTrials := 0, 0, 0
+	revised, narrower, settledTrials, withTimesOnly := 0, 0, 0, 0
 	for trial := 0; trial < 300; trial++ {
 		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", Title: []string{"VP Sales", "Intern", ""}[rng.Intn(3)]}
 		var all []rules.Stamped
@@ -437,11 +461,10 @@ func TestRevisingMatchesScratch(t *testing.T) {
 		}
 		// As loadStates does: a lead whose refresh time is still ahead reads no recent history.
 		settled := stored.RefreshAt == nil || stored.RefreshAt.After(later)
-		if since := edited.historySince(time.Time{}, later); !since.IsZero() && !settled {
-			for _, e := range all {
-				if !e.Time.Before(since) {
-					window = append(window, e)
-				}
+		if !settled {
+			var timesOnly bool
+			if window, timesOnly = olderAsRead(t, edited, all, state.Memory, edited.historySince(time.Time{}, later), later); timesOnly {
+				withTimesOnly++
 			}
 		}
 		if len(matching) < len(all) {
@@ -462,8 +485,9 @@ func TestRevisingMatchesScratch(t *testing.T) {
 				inc.Scoring, full.Scoring, inc.Ledger, full.Ledger)
 		}
 	}
-	if narrower < revised/2 || settledTrials < revised/5 || revised-settledTrials < revised/5 {
-		t.Fatalf("of %d revisions, %d read fewer activities than the history, %d had their refresh time ahead", revised, narrower, settledTrials)
+	if narrower < revised/2 || settledTrials < revised/5 || revised-settledTrials < revised/5 || withTimesOnly < revised/10 {
+		t.Fatalf("of %d revisions, %d read fewer activities than the history, %d had their refresh time ahead, %d kept older activities as times",
+			revised, narrower, settledTrials, withTimesOnly)
 	}
 }
 

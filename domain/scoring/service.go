@@ -693,7 +693,9 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			return nil, read, err
 		}
 	}
-	var window store.RecentScoringActivities
+	var window, filtered store.RecentScoringActivities
+	filtered.Filter = rs.history.timesFilter
+	timesSince := map[int64]time.Time{}
 	for i := range states {
 		st := &states[i]
 		if !st.Append {
@@ -712,16 +714,37 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		if len(st.Added) > 0 {
 			oldest = st.Added[0].Time
 		}
-		if since := rs.historySince(oldest, now); !since.IsZero() {
+		since := rs.historySince(oldest, now)
+		switch {
+		case since.IsZero():
+		case rs.timesSuffice(since, now):
+			timesSince[st.Lead.ID] = since
+			if len(filtered.Filter) > 0 {
+				filtered.LeadIDs, filtered.Since = append(filtered.LeadIDs, st.Lead.ID), append(filtered.Since, since)
+			}
+		default:
 			window.LeadIDs, window.Since = append(window.LeadIDs, st.Lead.ID), append(window.Since, since)
 		}
 	}
-	if len(window.LeadIDs) > 0 {
-		window.Except = added
-		if err := tx.EachRecentActivityForScoring(ctx, workspaceID, window, withProps,
+	for _, w := range []store.RecentScoringActivities{window, filtered} {
+		if len(w.LeadIDs) == 0 {
+			continue
+		}
+		w.Except = added
+		if err := tx.EachRecentActivityForScoring(ctx, workspaceID, w, withProps,
 			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events })); err != nil {
 			return nil, read, err
 		}
+	}
+	for id, since := range timesSince {
+		st := &states[at[id]]
+		events, ok := withTimes(st.Events, st.Memory.Recent, since)
+		if !ok {
+			st.Append, st.Added, st.Events = false, nil, nil
+			full = append(full, id)
+			continue
+		}
+		st.Events = events
 	}
 	if len(full) > 0 {
 		for i := range states {

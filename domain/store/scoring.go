@@ -138,6 +138,7 @@ type RecentScoringActivities struct {
 	LeadIDs []int64
 	Since   []time.Time
 	Except  []int64
+	Filter  rules.ActivityFilter // when set, only the activities passing it
 }
 
 // EachRecentActivityForScoring hands fn each lead's activities since its time (the history a
@@ -151,9 +152,18 @@ func (t *Tx) EachRecentActivityForScoring(ctx context.Context, workspaceID int64
 	for i, s := range r.Since {
 		since[i] = s.UTC().Format(time.RFC3339Nano)
 	}
+	args := []any{workspaceID, pq.Array(r.LeadIDs), pq.Array(since), pq.Array(r.Except)}
+	passing := ""
+	if len(r.Filter) > 0 {
+		cond, more, err := activityTestsSQL(r.Filter, 5)
+		if err != nil {
+			return err
+		}
+		passing, args = " AND "+cond, append(args, more...)
+	}
 	return t.eachScoringActivity(ctx, withProperties, fn, `FROM unnest($2::bigint[], $3::timestamptz[]) AS u(lead, since)
 		CROSS JOIN LATERAL (SELECT * FROM activities a WHERE a.workspace_id = $1 AND a.lead_id = u.lead AND a.occurred_at >= u.since
-			AND a.id <> ALL($4)) AS a`, workspaceID, pq.Array(r.LeadIDs), pq.Array(since), pq.Array(r.Except))
+			AND a.id <> ALL($4)`+passing+`) AS a`, args...)
 }
 
 // eachScoringActivity runs the scoring read over the rows the from clause gives.
