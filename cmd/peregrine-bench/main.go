@@ -128,13 +128,15 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	full := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: duration, Batch: 100})
 	loadEnd := time.Now()
 	doneAtLoadEnd := count(`SELECT count(*) FROM activities`)
-	for count(`SELECT count(*) FROM inbound_queue`) > 0 && time.Since(loadEnd) < 5*time.Minute {
+	// Waiting asks whether a queue still holds a row, not how many: counting a queue of
+	// 750,000 rows five times a second took a third of a core from the server measured.
+	for count(`SELECT count(*) FROM (SELECT 1 FROM inbound_queue LIMIT 1) x`) > 0 && time.Since(loadEnd) < 5*time.Minute {
 		time.Sleep(200 * time.Millisecond)
 	}
 	drained := time.Now()
 	processed := count(`SELECT count(*) FROM activities`)
 	stored := count(`SELECT count(*) FROM inbound_events`)
-	for count(`SELECT count(*) FROM scoring_queue`) > 0 && time.Since(loadEnd) < 10*time.Minute {
+	for count(`SELECT count(*) FROM (SELECT 1 FROM scoring_queue LIMIT 1) x`) > 0 && time.Since(loadEnd) < 10*time.Minute {
 		time.Sleep(200 * time.Millisecond)
 	}
 	scoredAt := time.Now()
@@ -262,8 +264,8 @@ func twoProcesses(bin string, env []string, first, token string, db *sql.DB, d t
 	}
 	wg.Wait()
 	end := time.Now()
-	for (count(`SELECT count(*) FROM inbound_queue WHERE workspace_id = $1`) > 0 ||
-		count(`SELECT count(*) FROM scoring_queue WHERE workspace_id = $1`) > 0) && time.Since(end) < 10*time.Minute {
+	for (count(`SELECT count(*) FROM (SELECT 1 FROM inbound_queue WHERE workspace_id = $1 LIMIT 1) x`) > 0 ||
+		count(`SELECT count(*) FROM (SELECT 1 FROM scoring_queue WHERE workspace_id = $1 LIMIT 1) x`) > 0) && time.Since(end) < 10*time.Minute {
 		time.Sleep(200 * time.Millisecond)
 	}
 	stored, acts := count(`SELECT count(*) FROM inbound_events WHERE workspace_id = $1`), count(`SELECT count(*) FROM activities WHERE workspace_id = $1`)
