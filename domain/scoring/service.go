@@ -642,35 +642,62 @@ func AccountFit(rs *RuleSet, a store.ScoringAccount, now time.Time) (float64, st
 	return points, grade
 }
 
+// classify decides how each lead is scored (see LeadState): by appending its new activities
+// to its state, by revising the state after a rule change, or from scratch (full). A lead's
+// activities still in the scoring queue that this pass did not take (pending: a later pass
+// appends them) do not keep it from appending; every read leaves them out, so the state
+// covers what it says it covers.
+func classify(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, unsettled int64, newOf map[int64][]int64, now time.Time) (states []LeadState, full, added, pending []int64, err error) {
+	states = make([]LeadState, len(leads))
+	stored := make([]State, len(leads))
+	var short []int64
+	for i, l := range leads {
+		states[i].Lead = l
+		if stored[i], err = DecodeState(l.ID, l.State); err != nil {
+			stored[i] = State{} // unreadable: score from scratch
+		}
+		states[i].Current, states[i].Rules, states[i].Counted, states[i].Memory = stored[i].Contributions, stored[i].Rules, stored[i].Events, stored[i].Memory
+		if unsettled != noAppending && stored[i].Events+len(newOf[l.ID]) < l.ActivityCount {
+			short = append(short, l.ID)
+		}
+	}
+	queued := map[int64][]int64{}
+	if len(short) > 0 {
+		if queued, err = tx.QueuedForScoring(ctx, workspaceID, short); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	for i, l := range leads {
+		pending = append(pending, queued[l.ID]...)
+		switch {
+		case unsettled == noAppending:
+			full = append(full, l.ID)
+		case rs.canAppend(l, stored[i], len(newOf[l.ID])+len(queued[l.ID]), unsettled):
+			states[i].Append = true
+			added = append(added, newOf[l.ID]...)
+		case len(newOf[l.ID])+len(queued[l.ID]) == 0 && rs.canRevise(l, stored[i]):
+			states[i].Append, states[i].Revise = true, true
+			states[i].Settled = l.RefreshAt == nil || l.RefreshAt.After(now)
+		default:
+			full = append(full, l.ID)
+		}
+	}
+	return states, full, added, pending, nil
+}
+
 // loadStates reads what scoring needs of the leads: their states, and their activities —
 // every one, or, unless unsettled is noAppending (else: the oldest rules version whose
 // re-scoring has not finished, 0 for none), for a lead whose new activities (newOf: lead →
 // activity ids; none when only time passed) can be appended to its state, only those and
 // the older ones its rules can still look at. It returns the number of activities read.
 func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, unsettled int64, newOf map[int64][]int64, now time.Time) ([]LeadState, int, error) {
+	states, full, added, pending, err := classify(ctx, tx, workspaceID, rs, leads, unsettled, newOf, now)
+	if err != nil {
+		return nil, 0, err
+	}
 	at := make(map[int64]int, len(leads))
-	states := make([]LeadState, len(leads))
-	var full, added []int64
 	for i, l := range leads {
 		at[l.ID] = i
-		states[i].Lead = l
-		stored, err := DecodeState(l.ID, l.State)
-		if err != nil {
-			stored = State{} // unreadable: score from scratch
-		}
-		states[i].Current, states[i].Rules, states[i].Counted, states[i].Memory = stored.Contributions, stored.Rules, stored.Events, stored.Memory
-		switch {
-		case unsettled == noAppending:
-			full = append(full, l.ID)
-		case rs.canAppend(l, stored, len(newOf[l.ID]), unsettled):
-			states[i].Append = true
-			added = append(added, newOf[l.ID]...)
-		case len(newOf[l.ID]) == 0 && rs.canRevise(l, stored):
-			states[i].Append, states[i].Revise = true, true
-			states[i].Settled = l.RefreshAt == nil || l.RefreshAt.After(now)
-		default:
-			full = append(full, l.ID)
-		}
 	}
 	keys, withProps := rs.PropertyKeys(), rs.NeedsProperties()
 	read := 0
@@ -730,7 +757,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		if len(w.LeadIDs) == 0 {
 			continue
 		}
-		w.Except = added
+		w.Except = slices.Concat(added, pending)
 		if err := tx.EachRecentActivityForScoring(ctx, workspaceID, w, withProps,
 			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events })); err != nil {
 			return nil, read, err
@@ -753,7 +780,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			}
 		}
 		slices.Sort(full)
-		err := tx.EachActivityForScoring(ctx, workspaceID, full, withProps,
+		err := tx.EachActivityForScoring(ctx, workspaceID, full, pending, withProps,
 			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events }))
 		return states, read, err
 	}

@@ -832,6 +832,78 @@ func TestEditRescoresOnlyLeadsTheRuleCanMatch(t *testing.T) {
 	t.Fatal("no email-open rule")
 }
 
+// TestAPassOverPartOfAQueueAppends: when processing runs ahead of scoring, a pass takes only
+// some of a lead's queued activities; it still appends them to the lead's state (reading
+// only them: email opens, which no rule tests beyond their time), leaves the rest for later
+// passes, and once those ran the result is what scoring every activity from scratch gives.
+// Fails when a lead with activities still queued is scored from its whole history.
+func TestAPassOverPartOfAQueueAppends(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(10)
+	next := int64(1)
+	batch := func(at time.Time, kind int) []model.ActivityRow {
+		var acts []model.ActivityRow
+		for i, id := range ids {
+			k := eventKinds[kind]
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: next, OccurredAt: at.Add(time.Duration(i) * time.Second), Source: "braze", EventType: k.typ, Name: k.name})
+			next++
+		}
+		return acts
+	}
+	for day := 20; day > 0; day -= 4 { // opens and clicks: only their times matter to the rules' counts
+		e.ingest(batch(e.now.Add(-time.Duration(day*24)*time.Hour), day%2))
+	}
+	var queued [][]model.ActivityRow
+	err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		for h := 3; h > 0; h-- {
+			acts := batch(e.now.Add(-time.Duration(h)*time.Hour), 0) // email opens
+			queued = append(queued, acts)
+			if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
+				return err
+			}
+			if err := tx.EnqueueScoring(e.ctx, e.ws, acts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := e.svc.ActivitiesRead()
+	err = e.st.InTx(e.ctx, func(tx *store.Tx) error { // a pass that took the oldest third, as a claim does
+		var taken []int64
+		for _, a := range queued[0] {
+			taken = append(taken, a.InboundEventID)
+		}
+		e.exec(`UPDATE scoring_queue SET claim = 77 WHERE workspace_id = $1 AND activity_id = ANY($2)`, e.ws, pq.Array(taken))
+		if got, err := tx.TakeWork(e.ctx, store.ScoringWork, e.ws, taken, 77); err != nil || len(got) != len(taken) {
+			return fmt.Errorf("took %d of %d: %v", len(got), len(taken), err)
+		}
+		return e.svc.ScoreNew(e.ctx, tx, e.ws, queued[0])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.svc.ActivitiesRead() - read; n != int64(len(ids)) {
+		t.Fatalf("a pass over one of three queued activities per lead read %d activities, want only its %d", n, len(ids))
+	}
+	if n, _ := e.st.ScoringBacklog(e.ctx, e.ws); n != 2*len(ids) {
+		t.Fatalf("%d activities left queued, want %d", n, 2*len(ids))
+	}
+	if _, err := e.runner.Drain(e.ctx, e.scoring); err != nil {
+		t.Fatal(err)
+	}
+	appended, appendedStates := e.snapshot(), e.states()
+	e.exec(`UPDATE lead_scoring_state SET profile_hash = profile_hash + 1 WHERE workspace_id = $1`, e.ws)
+	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.ScoreLeads(e.ctx, tx, e.ws, ids) }); err != nil {
+		t.Fatal(err)
+	}
+	if full := e.snapshot(); fmt.Sprint(full) != fmt.Sprint(appended) || e.states() != appendedStates {
+		t.Fatalf("passes over parts of the queue differ from scoring from scratch\nappended %v\nscratch  %v", appended, full)
+	}
+}
+
 // TestAppendingReadsOnlyWhatRulesNeed: new activities newer than a lead's state are scored
 // reading only them and the older activities a rule can still look at (the default rules
 // count visits over 7 days and hold labels for 7 and 30 days), also when only time passes;

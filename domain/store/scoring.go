@@ -103,14 +103,18 @@ type ScoringActivity struct {
 	Properties   []byte `db:"properties"`
 }
 
-// EachActivityForScoring hands every activity of the leads to fn, per lead in time order.
+// EachActivityForScoring hands every activity of the leads but those in except (still queued
+// for a later pass) to fn, per lead in time order.
 // Properties are read only when a rule needs them, and are valid only during the call: the
 // caller keeps what it needs (a handful of keys), never every activity's whole document.
 // Rows are scanned by hand: this read is the bulk of a re-score, and reflection doubled its
 // cost.
-func (t *Tx) EachActivityForScoring(ctx context.Context, workspaceID int64, leadIDs []int64, withProperties bool, fn func(*ScoringActivity) error) error {
-	return t.eachScoringActivity(ctx, withProperties, fn, `FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2)`,
-		workspaceID, pq.Array(leadIDs))
+func (t *Tx) EachActivityForScoring(ctx context.Context, workspaceID int64, leadIDs, except []int64, withProperties bool, fn func(*ScoringActivity) error) error {
+	if except == nil {
+		except = []int64{} // <> ALL(NULL) would match nothing
+	}
+	return t.eachScoringActivity(ctx, withProperties, fn, `FROM activities WHERE workspace_id = $1 AND lead_id = ANY($2) AND id <> ALL($3)`,
+		workspaceID, pq.Array(leadIDs), pq.Array(except))
 }
 
 // EachActivityForScoringByID hands the activities with the given ids to fn, per lead in time
@@ -934,6 +938,29 @@ type QueuedActivity struct {
 	WorkspaceID int64 `db:"workspace_id"`
 	ActivityID  int64 `db:"activity_id"`
 	LeadID      int64 `db:"lead_id"`
+}
+
+// QueuedForScoring lists, per lead, the activities still in the scoring queue (those this
+// transaction took are gone from it): processed, but not yet seen by a scoring pass.
+func (t *Tx) QueuedForScoring(ctx context.Context, workspaceID int64, leadIDs []int64) (map[int64][]int64, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT lead_id, activity_id FROM scoring_queue WHERE workspace_id = $1 AND lead_id = ANY($2)
+		ORDER BY lead_id, activity_id`, workspaceID, pq.Array(leadIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the scoring queue: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]int64{}
+	for rows.Next() {
+		var lead, activity int64
+		if err := rows.Scan(&lead, &activity); err != nil {
+			return nil, fmt.Errorf("store: unable to read the scoring queue: %w", err)
+		}
+		out[lead] = append(out[lead], activity)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read the scoring queue: %w", err)
+	}
+	return out, nil
 }
 
 // QueuedActivities reads the activities a scorer took off the queue, with their leads.

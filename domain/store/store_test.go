@@ -1366,7 +1366,7 @@ func TestTxIsolation(t *testing.T) {
 		},
 		"EachActivityForScoring": func(tx *store.Tx) error {
 			n := 0
-			err := tx.EachActivityForScoring(ctx, wsA, []int64{b.lead.ID}, true, func(*store.ScoringActivity) error { n++; return nil })
+			err := tx.EachActivityForScoring(ctx, wsA, []int64{b.lead.ID}, nil, true, func(*store.ScoringActivity) error { n++; return nil })
 			return errors.Join(err, none("activities", n))
 		},
 		"EachActivityForScoringByID": func(tx *store.Tx) error {
@@ -1467,6 +1467,10 @@ func TestTxIsolation(t *testing.T) {
 		},
 		"EnqueueScoring": func(tx *store.Tx) error {
 			return tx.EnqueueScoring(ctx, wsA, []model.ActivityRow{{LeadID: b.lead.ID, InboundEventID: ids.event}})
+		},
+		"QueuedForScoring": func(tx *store.Tx) error {
+			q, err := tx.QueuedForScoring(ctx, wsA, []int64{b.lead.ID})
+			return errors.Join(err, none("queued activities", len(q)))
 		},
 		"QueuedActivities": func(tx *store.Tx) error {
 			q, err := tx.QueuedActivities(ctx, wsA, []int64{ids.event})
