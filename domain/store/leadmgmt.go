@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -452,6 +453,9 @@ func (t *Tx) ApplyEntryRules(ctx context.Context, workspaceID int64, paths map[s
 	for _, r := range rules {
 		byPath[r.Path] = r
 	}
+	var ids, owners []int64
+	var statuses, sources, used []string
+	var pools []sql.NullInt64
 	for _, l := range fresh {
 		r, ok := byPath[paths[l.Email]]
 		if !ok {
@@ -467,21 +471,48 @@ func (t *Tx) ApplyEntryRules(ctx context.Context, workspaceID int64, paths map[s
 				return err
 			}
 		}
-		var ownerName string
-		var pool *int64
-		if r.OwnerMode == OwnerPool {
-			pool = r.PoolID
+		var pool sql.NullInt64
+		if r.OwnerMode == OwnerPool && r.PoolID != nil {
+			pool = sql.NullInt64{Int64: *r.PoolID, Valid: true}
 		}
-		if err := t.tx.GetContext(ctx, &ownerName, `UPDATE leads l SET status = $3, lead_source = $4, owner_user_id = u.id,
-				owner_name = COALESCE(u.name, ''), owner_email = COALESCE(lower(u.email), ''), pool_id = $6
-			FROM (SELECT 1) one LEFT JOIN users u ON u.workspace_id = $1 AND u.id = $5 AND u.active
-			WHERE l.workspace_id = $1 AND l.id = $2 RETURNING l.owner_name`, workspaceID, l.ID, r.Status, r.Source, owner, pool); err != nil {
-			return fmt.Errorf("store: unable to apply the entry rule: %w", err)
-		}
-		detail := "Created (" + r.Path + "): status " + orDash(r.Status) + ", source " + orDash(r.Source) + ", owner " + orDash(ownerName)
-		if err := t.logLeadChange(ctx, workspaceID, l.ID, "created", detail, 0, pathNames[r.Path]); err != nil {
-			return err
-		}
+		ids, owners, pools = append(ids, l.ID), append(owners, owner), append(pools, pool)
+		statuses, sources, used = append(statuses, r.Status), append(sources, r.Source), append(used, r.Path)
+	}
+	return t.enterLeads(ctx, workspaceID, ids, statuses, sources, owners, pools, used)
+}
+
+// enterLeads writes the entry rules' outcome for new leads (one row each, in id order) and
+// logs their creation: two statements for the whole batch, since a batch of first-time
+// contacts (a new Braze workspace's first events) brings a thousand at once.
+func (t *Tx) enterLeads(ctx context.Context, workspaceID int64, ids []int64, statuses, sources []string, owners []int64, pools []sql.NullInt64, paths []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var owned []struct {
+		ID    int64  `db:"id"`
+		Owner string `db:"owner_name"`
+	}
+	if err := t.tx.SelectContext(ctx, &owned, `UPDATE leads l SET status = x.status, lead_source = x.source, owner_user_id = u.id,
+			owner_name = COALESCE(u.name, ''), owner_email = COALESCE(lower(u.email), ''), pool_id = x.pool
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS x(id, status, source, owner, pool)
+			LEFT JOIN users u ON u.workspace_id = $1 AND u.id = x.owner AND u.active
+		WHERE l.workspace_id = $1 AND l.id = x.id RETURNING l.id, l.owner_name`,
+		workspaceID, pq.Array(ids), pq.Array(statuses), pq.Array(sources), pq.Array(owners), pq.Array(pools)); err != nil {
+		return fmt.Errorf("store: unable to apply the entry rules: %w", err)
+	}
+	ownerOf := make(map[int64]string, len(owned))
+	for _, o := range owned {
+		ownerOf[o.ID] = o.Owner
+	}
+	details, by := make([]string, len(ids)), make([]string, len(ids))
+	for i, id := range ids {
+		details[i] = "Created (" + paths[i] + "): status " + orDash(statuses[i]) + ", source " + orDash(sources[i]) + ", owner " + orDash(ownerOf[id])
+		by[i] = pathNames[paths[i]]
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO lead_changes (workspace_id, lead_id, kind, detail, by_name)
+		SELECT $1, x.id, 'created', x.detail, x.by FROM unnest($2::bigint[], $3::text[], $4::text[]) AS x(id, detail, by)`,
+		workspaceID, pq.Array(ids), pq.Array(details), pq.Array(by)); err != nil {
+		return fmt.Errorf("store: unable to log the new leads: %w", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -105,5 +106,79 @@ func TestRoundRobinUnderConcurrency(t *testing.T) {
 	empty, _ := st.SavePool(ctx, ws.ID, 0, "Empty", nil)
 	if _, _, err := st.AddLead(ctx, ws.ID, store.NewLead{Email: "nobody@acme.example", PoolID: empty, Path: store.PathManual}); err != store.ErrPoolEmpty {
 		t.Fatalf("an empty pool: %v", err)
+	}
+}
+
+// TestEntryRulesForABatchOfNewPeople: six people new in one batch of Braze events, with the
+// Currents path's rule giving them to a pool, get the rule's status and source and the pool's
+// members in turn, and each creation is logged with its owner; a lead that existed before the
+// batch keeps its values, and a second batch continues the turn.
+func TestEntryRulesForABatchOfNewPeople(t *testing.T) {
+	st, db := pgtest.NewStoreAndDB(t)
+	ctx := context.Background()
+	ws, _, err := st.CreateWorkspaceWithAdmin(ctx, model.Workspace{Slug: "er", Name: "ER"}, model.User{Email: "ada@er.example", Name: "Ada", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []int64
+	for _, name := range []string{"sam", "kim"} {
+		var id int64
+		if err := db.QueryRow(`INSERT INTO users (workspace_id, email, name, role, password_hash) VALUES ($1, $2, $3, 'sales', 'x') RETURNING id`,
+			ws.ID, name+"@er.example", name).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, id)
+	}
+	pool, err := st.SavePool(ctx, ws.ID, 0, "Inbound", members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveEntryRule(ctx, ws.ID, store.EntryRule{Path: store.PathCurrents, Status: "Working", Source: "Braze", OwnerMode: store.OwnerPool, PoolID: &pool}); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, db, `INSERT INTO leads (workspace_id, email, status, lead_source) VALUES ($1, 'old@er.example', 'Qualified', 'Manual')`, ws.ID)
+	enter := func(emails ...string) {
+		t.Helper()
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			var seeds []store.LeadSeed
+			paths := map[string]string{}
+			for _, e := range emails {
+				seeds, paths[e] = append(seeds, store.LeadSeed{Email: e}), store.PathCurrents
+			}
+			if _, err := tx.UpsertLeadsByEmail(ctx, ws.ID, seeds); err != nil {
+				return err
+			}
+			return tx.ApplyEntryRules(ctx, ws.ID, paths)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	enter("p1@er.example", "p2@er.example", "p3@er.example", "old@er.example", "p4@er.example", "p5@er.example", "p6@er.example")
+	enter("p7@er.example")
+	rows, err := db.Query(`SELECT l.email, l.status, l.lead_source, l.owner_name, l.pool_id IS NOT DISTINCT FROM $2, coalesce(c.detail, '')
+		FROM leads l LEFT JOIN lead_changes c ON c.workspace_id = l.workspace_id AND c.lead_id = l.id AND c.kind = 'created'
+		WHERE l.workspace_id = $1 ORDER BY l.id`, ws.ID, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var email, status, source, owner, detail string
+		var inPool bool
+		rows.Scan(&email, &status, &source, &owner, &inPool, &detail)
+		got = append(got, fmt.Sprintf("%s %s %s %s %v %q", email, status, source, owner, inPool, detail))
+	}
+	rows.Close()
+	want := []string{`old@er.example Qualified Manual  false ""`}
+	for i := 1; i <= 7; i++ {
+		owner := []string{"sam", "kim"}[(i-1)%2]
+		want = append(want, fmt.Sprintf("p%d@er.example Working Braze %s true %q", i, owner, "Created (currents): status Working, source Braze, owner "+owner))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("leads after two batches:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM lead_changes WHERE workspace_id = $1 AND by_name = 'Braze Currents' AND by_user_id IS NULL`, ws.ID); n != 7 {
+		t.Fatalf("%d creations logged as by Braze Currents, want 7", n)
 	}
 }
