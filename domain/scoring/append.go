@@ -27,11 +27,12 @@ const minRecentSpan = 90 * 24 * time.Hour
 type Memory struct {
 	Valid   bool // false for a state written before memories existed
 	LastAt  time.Time
-	LastKey int64       // the last activity in time order (then id): appending needs newer ones
-	Heat    float64     // time-free heat of every activity (see Heat)
-	Recent  []time.Time // activity times of the rule set's recent span before the scoring on, in order
-	Held    []int64     // timeless label rules an activity made hold, ascending
-	Labels  uint64      // fingerprint of the lead label rules the memory was computed with
+	LastKey int64         // the last activity in time order (then id): appending needs newer ones
+	Heat    float64       // time-free heat of every activity (see Heat)
+	Recent  []time.Time   // activity times since the earlier of span before the scoring and Window before LastAt, in order
+	Window  time.Duration // how far before LastAt Recent reaches: the score rules' longest count window
+	Held    []int64       // timeless label rules an activity made hold, ascending
+	Labels  uint64        // fingerprint of the lead label rules the memory was computed with
 }
 
 // historyNeeds is how much history a rule set's rules read.
@@ -45,11 +46,12 @@ type historyNeeds struct {
 	// longest window of temperature and labels): a memory keeps the times of that span, all
 	// the refresh time needs.
 	span time.Duration
-	// Of the older activities appending reads, the rules need more than the time only of
-	// those passing timesFilter (see rules.CountedActivities) when timesOK; the memory has
+	// Of the older activities appending reads, the score rules' counts need more than the
+	// time only of those passing countsFilter (rules.CountedActivities), and the recent labels
+	// of those passing labelsFilter (rules.HistoryActivities), when timesOK; the memory has
 	// the times of the others. An empty filter: times alone suffice.
-	timesFilter rules.ActivityFilter
-	timesOK     bool
+	countsFilter, labelsFilter rules.ActivityFilter
+	timesOK                    bool
 }
 
 func (rs *RuleSet) historyNeeds() historyNeeds {
@@ -57,12 +59,13 @@ func (rs *RuleSet) historyNeeds() historyNeeds {
 	for _, w := range rs.labelWindows {
 		h.span = max(h.span, w)
 	}
-	needs := func(f rules.ActivityFilter, ok bool) {
-		h.timesFilter, h.timesOK = append(h.timesFilter, f...), h.timesOK && ok
+	needs := func(into *rules.ActivityFilter, f rules.ActivityFilter, ok bool) {
+		*into, h.timesOK = append(*into, f...), h.timesOK && ok
 	}
 	for _, r := range rs.Scoring {
 		h.countWindow = max(h.countWindow, r.When.CountWindow())
-		needs(r.When.CountedActivities())
+		f, ok := r.When.CountedActivities()
+		needs(&h.countsFilter, f, ok)
 	}
 	f := fnv.New64a()
 	for _, l := range rs.Labels {
@@ -71,7 +74,8 @@ func (rs *RuleSet) historyNeeds() historyNeeds {
 		h.anyEvent = h.anyEvent || class == rules.LabelAnyEvent
 		if class == rules.LabelRecent {
 			h.labelHorizon = max(h.labelHorizon, horizon)
-			needs(l.When.HistoryActivities())
+			f, ok := l.When.HistoryActivities()
+			needs(&h.labelsFilter, f, ok)
 		}
 		f.Write(strconv.AppendInt(strconv.AppendInt(nil, l.ID, 10), int64(l.Version), 36))
 		f.Write([]byte{0})
@@ -163,28 +167,44 @@ func (rs *RuleSet) rulesStillHold(stored State, stateVersion *int64, unsettled i
 	return true
 }
 
-// historySince is since when a lead's older activities must be read to append activities
-// from oldest on (zero oldest: none added): what the score rules' counts and the recent
-// labels can look at. Zero: none.
-func (rs *RuleSet) historySince(oldest, now time.Time) time.Time {
-	var since time.Time
-	if rs.history.countWindow > 0 && !oldest.IsZero() {
-		since = oldest.Add(-rs.history.countWindow)
-	}
-	if rs.history.labelHorizon > 0 {
-		if s := now.Add(-rs.history.labelHorizon); since.IsZero() || s.Before(since) {
-			since = s
-		}
-	}
-	return since
+// olderRead is which of a lead's older activities appending reads (see historyRead).
+type olderRead struct {
+	since time.Time // none older; zero: none at all
+	// timesOnly: of those, only the ones a part takes — passing its filter and no older than
+	// its time (zero: the part takes none) — the memory giving the others' times.
+	timesOnly              bool
+	countSince, labelSince time.Time
 }
 
-// timesSuffice reports whether a lead's older activities since since can be read through the
-// history filter, the memory giving the times of the others: the rules allow it, and the
-// memory, which keeps every activity time of its span before the scoring that stored it,
-// reaches back that far (an hour's margin for scorers' clocks).
-func (rs *RuleSet) timesSuffice(since, now time.Time) bool {
-	return rs.history.timesOK && !since.Before(now.Add(-rs.history.span+time.Hour))
+// historyRead is how much of a lead's older activities appending activities from oldest on
+// (zero oldest: none added) reads: what the score rules' counts can look at (their window
+// before the oldest new activity) and what the recent labels can (their horizon before now).
+// When the rules allow it and the memory's times reach back that far, only the activities the
+// rules test beyond their time are read (an hour's margin for scorers' clocks).
+func (rs *RuleSet) historyRead(oldest, now time.Time, m Memory) olderRead {
+	var r olderRead
+	if rs.history.countWindow > 0 && !oldest.IsZero() {
+		r.countSince = oldest.Add(-rs.history.countWindow)
+		r.since = r.countSince
+	}
+	if rs.history.labelHorizon > 0 {
+		r.labelSince = now.Add(-rs.history.labelHorizon)
+		if r.since.IsZero() || r.labelSince.Before(r.since) {
+			r.since = r.labelSince
+		}
+	}
+	reach := now.Add(-rs.history.span + time.Hour)
+	if back := m.LastAt.Add(-m.Window); m.Valid && back.Before(reach) {
+		reach = back
+	}
+	r.timesOnly = !r.since.IsZero() && rs.history.timesOK && !r.since.Before(reach)
+	return r
+}
+
+// historySince is since when a lead's older activities must be read to append activities
+// from oldest on when every one of them is read (see historyRead). Zero: none.
+func (rs *RuleSet) historySince(oldest, now time.Time) time.Time {
+	return rs.historyRead(oldest, now, Memory{}).since
 }
 
 // withTimes completes the older activities read through the history filter (in time order)
@@ -258,7 +278,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		m.LastAt, m.LastKey = e.Time, e.Key
 		recent = append(recent, e.Time)
 	}
-	m.Recent = recentTimes(recent, now, rs.history.span)
+	m.Recent, m.Window = rs.keptTimes(recent, m.LastAt, now), rs.history.countWindow
 	window := append(history, make([]rules.Event, 0, len(st.Added))...)
 	fresh := make([]rules.Event, len(st.Added))
 	for i, e := range st.Added {
@@ -302,7 +322,7 @@ func (rs *RuleSet) scratchFacts(f facts, events []rules.Event, keys []int64, pro
 	if len(events) > 0 {
 		m.LastAt, m.LastKey = events[len(events)-1].Time, keys[len(keys)-1]
 	}
-	m.Recent = recentTimes(times, now, rs.history.span)
+	m.Recent, m.Window = rs.keptTimes(times, m.LastAt, now), rs.history.countWindow
 	f.count = len(events)
 	for i, l := range rs.Labels {
 		var has bool
@@ -371,9 +391,14 @@ func foldHeat(h float64, first bool, t time.Time) float64 {
 	return top + math.Log2(1+math.Exp2(low-top))
 }
 
-// recentTimes keeps the times (in order) of span before now and later.
-func recentTimes(times []time.Time, now time.Time, span time.Duration) []time.Time {
-	from := now.Add(-span)
+// keptTimes keeps the times (in order) a memory needs: those of the span before now (labels,
+// temperature, refresh times) and of the longest count window before the last activity, since
+// the next activities come after it (backfilled activities can be older than the span).
+func (rs *RuleSet) keptTimes(times []time.Time, lastAt, now time.Time) []time.Time {
+	from := now.Add(-rs.history.span)
+	if back := lastAt.Add(-rs.history.countWindow); back.Before(from) {
+		from = back
+	}
 	i := 0
 	for i < len(times) && times[i].Before(from) {
 		i++

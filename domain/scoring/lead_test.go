@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -152,7 +153,7 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	scoring := []rules.ScoringRule{{ID: 3, Version: 2}, {ID: 4, Version: 1}}
 	mem := Memory{Valid: true, LastAt: time.UnixMicro(1773223651123456).UTC(), LastKey: 1 << 40, Heat: 123.456789,
-		Recent: []time.Time{time.UnixMicro(1773000000000001).UTC(), time.UnixMicro(1773223651123456).UTC()}, Held: []int64{4, 9000}, Labels: 1<<63 + 5}
+		Recent: []time.Time{time.UnixMicro(1773000000000001).UTC(), time.UnixMicro(1773223651123456).UTC()}, Held: []int64{4, 9000}, Labels: 1<<63 + 5, Window: 7 * 24 * time.Hour}
 	out, err := DecodeState(9, EncodeState(scoring, 17, in, mem))
 	if err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Rules[3] != 2 || out.Rules[4] != 1 || len(out.Rules) != 2 || out.Events != 17 ||
 		fmt.Sprint(out.Memory) != fmt.Sprint(mem) {
@@ -171,6 +172,14 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	if _, err := DecodeState(9, []byte{1, 200}); err == nil {
 		t.Fatal("accepted a truncated state")
+	}
+	// A format 5 state (before windows) reads with a window of 0.
+	five := EncodeState(scoring, 17, in, mem)
+	end := len(encodeHeader(scoring, 17, len(in), mem))
+	window := len(binary.AppendUvarint(nil, uint64(mem.Window/time.Second)))
+	five = slices.Concat([]byte{stateFormatWithoutWindow}, five[1:end-window], five[end:]) // the window left out
+	if out, err := DecodeState(9, five); err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Memory.Window != 0 || out.Memory.Heat != mem.Heat {
+		t.Fatalf("format 5: %v %v", out, err)
 	}
 }
 
@@ -232,7 +241,7 @@ func TestAppendingMatchesScratch(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
 	kinds := streamKinds
 	titles := []string{"VP Sales", "Intern", "Head of Marketing", ""}
-	appended, refreshDue, withTimesOnly := 0, 0, 0
+	appended, refreshDue, withTimesOnly, backfilled := 0, 0, 0, 0
 	for trial := 0; trial < 400; trial++ {
 		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", Title: titles[rng.Intn(len(titles))]}
 		var all []rules.Stamped
@@ -256,6 +265,9 @@ func TestAppendingMatchesScratch(t *testing.T) {
 		then := all[split-1].Time.Add(time.Duration(rng.Intn(48*60)) * time.Minute)
 		// Scoring the new ones, later (the clock moves forward).
 		at2 := maxTime(then, all[len(all)-1].Time).Add(time.Duration(rng.Intn(48*60)) * time.Minute)
+		if trial%4 == 0 { // a backfill: every activity months older than the scorings
+			then, at2 = then.Add(150*24*time.Hour), at2.Add(150*24*time.Hour)
+		}
 		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all[:split]...)}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, then)
 		stored, state := storedAfter(t, lead, first, len(all))
 		if !rs.canAppend(stored, state, len(all)-split, 0) {
@@ -264,9 +276,12 @@ func TestAppendingMatchesScratch(t *testing.T) {
 		if stored.RefreshAt != nil && !stored.RefreshAt.After(at2) {
 			refreshDue++ // time changed things too (expiry, decay, windows): appending handles it
 		}
-		window, timesOnly := olderAsRead(t, rs, all[:split], state.Memory, rs.historySince(all[split].Time, at2), at2)
+		window, timesOnly := olderAsRead(t, rs, all[:split], state.Memory, all[split].Time, at2)
 		if timesOnly {
 			withTimesOnly++
+			if rs.historyRead(all[split].Time, at2, state.Memory).since.Before(at2.Add(-rs.history.span + time.Hour)) {
+				backfilled++ // older than the memory's span: its count window reaches them
+			}
 		}
 		inc := rs.Score(LeadState{Lead: stored, Events: window, Added: append([]rules.Stamped(nil), all[split:]...), Append: true,
 			Current: state.Contributions, Rules: state.Rules, Counted: state.Events, Memory: state.Memory}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, at2)
@@ -280,31 +295,40 @@ func TestAppendingMatchesScratch(t *testing.T) {
 				inc.Scoring, full.Scoring, inc.Ledger, full.Ledger)
 		}
 	}
-	if appended < 350 || refreshDue < 100 || withTimesOnly < 100 {
-		t.Fatalf("only %d trials appended, %d with a refresh due, %d with older activities kept as times", appended, refreshDue, withTimesOnly)
+	if appended < 350 || refreshDue < 100 || withTimesOnly < 100 || backfilled < 10 {
+		t.Fatalf("only %d trials appended, %d with a refresh due, %d with older activities kept as times (%d of them beyond the memory's span)",
+			appended, refreshDue, withTimesOnly, backfilled)
 	}
 }
 
-// olderAsRead is the history loadStates gives appending: the older events since since (none
-// when zero), or, when the memory's times suffice, those passing the rules' history filter
+// olderAsRead is the history loadStates gives appending activities from oldest on (zero: none
+// added): the older events its rules can look at, or, when the memory's times suffice, those
+// a part of the read takes (passing the counts' or the labels' filter, within their reach)
 // completed with the times of the others (timesOnly: some were kept as times only).
-func olderAsRead(t *testing.T, rs *RuleSet, older []rules.Stamped, m Memory, since, now time.Time) (window []rules.Stamped, timesOnly bool) {
+func olderAsRead(t *testing.T, rs *RuleSet, older []rules.Stamped, m Memory, oldest, now time.Time) (window []rules.Stamped, timesOnly bool) {
 	t.Helper()
-	if since.IsZero() {
+	r := rs.historyRead(oldest, now, m)
+	if r.since.IsZero() {
 		return nil, false
 	}
-	filtered := rs.timesSuffice(since, now)
+	takes := func(e rules.Stamped) bool {
+		if !r.timesOnly {
+			return true
+		}
+		return !r.countSince.IsZero() && !e.Time.Before(r.countSince) && passes(rs.history.countsFilter, e.Event) ||
+			!r.labelSince.IsZero() && !e.Time.Before(r.labelSince) && passes(rs.history.labelsFilter, e.Event)
+	}
 	for _, e := range older {
-		if !e.Time.Before(since) && (!filtered || passes(rs.history.timesFilter, e.Event)) {
+		if !e.Time.Before(r.since) && takes(e) {
 			window = append(window, e)
 		}
 	}
-	if !filtered {
+	if !r.timesOnly {
 		return window, false
 	}
-	out, ok := withTimes(window, m.Recent, since)
+	out, ok := withTimes(window, m.Recent, r.since)
 	if !ok {
-		t.Fatalf("the memory's times %v lack events read since %v: %v", m.Recent, since, window)
+		t.Fatalf("the memory's times %v lack events read since %v: %v", m.Recent, r.since, window)
 	}
 	for _, e := range out {
 		timesOnly = timesOnly || e.TimeOnly
@@ -463,7 +487,7 @@ func TestRevisingMatchesScratch(t *testing.T) {
 		settled := stored.RefreshAt == nil || stored.RefreshAt.After(later)
 		if !settled {
 			var timesOnly bool
-			if window, timesOnly = olderAsRead(t, edited, all, state.Memory, edited.historySince(time.Time{}, later), later); timesOnly {
+			if window, timesOnly = olderAsRead(t, edited, all, state.Memory, time.Time{}, later); timesOnly {
 				withTimesOnly++
 			}
 		}

@@ -720,8 +720,36 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			return nil, read, err
 		}
 	}
-	var window, filtered store.RecentScoringActivities
-	filtered.Filter = rs.history.timesFilter
+	late, err := readOlder(ctx, tx, workspaceID, rs, states, newOf, slices.Concat(added, pending), withProps, collect, now)
+	if err != nil {
+		return nil, read, err
+	}
+	full = append(full, late...)
+	if len(full) > 0 {
+		for i := range states {
+			if st := &states[i]; !st.Append && st.Events == nil {
+				st.Events = make([]rules.Stamped, 0, st.Lead.ActivityCount) // read at once, not grown
+			}
+		}
+		slices.Sort(full)
+		err := tx.EachActivityForScoring(ctx, workspaceID, full, pending, withProps,
+			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events }))
+		return states, read, err
+	}
+	return states, read, nil
+}
+
+// readOlder reads, for the leads scored by appending, the older activities their rules can
+// still look at (see RuleSet.historyRead), leaving out those in except (new, or still
+// queued). It returns the leads that cannot append after all (an activity arrived late, or
+// the read and the memory disagree): they are scored over their whole history.
+func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, states []LeadState, newOf map[int64][]int64, except []int64,
+	withProps bool, collect func(func(*LeadState) *[]rules.Stamped) func(*store.ScoringActivity) error, now time.Time) ([]int64, error) {
+	var full []int64
+	every := store.RecentScoringActivities{Except: except}
+	some := store.RecentScoringActivities{Except: except}
+	counts := store.RecentPart{Filter: rs.history.countsFilter}
+	labels := store.RecentPart{Filter: rs.history.labelsFilter}
 	timesSince := map[int64]time.Time{}
 	for i := range states {
 		st := &states[i]
@@ -741,27 +769,37 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		if len(st.Added) > 0 {
 			oldest = st.Added[0].Time
 		}
-		since := rs.historySince(oldest, now)
+		r := rs.historyRead(oldest, now, st.Memory)
 		switch {
-		case since.IsZero():
-		case rs.timesSuffice(since, now):
-			timesSince[st.Lead.ID] = since
-			if len(filtered.Filter) > 0 {
-				filtered.LeadIDs, filtered.Since = append(filtered.LeadIDs, st.Lead.ID), append(filtered.Since, since)
-			}
+		case r.since.IsZero():
+		case r.timesOnly:
+			timesSince[st.Lead.ID] = r.since
+			some.LeadIDs, some.Since = append(some.LeadIDs, st.Lead.ID), append(some.Since, r.since)
+			counts.Since, labels.Since = append(counts.Since, r.countSince), append(labels.Since, r.labelSince)
 		default:
-			window.LeadIDs, window.Since = append(window.LeadIDs, st.Lead.ID), append(window.Since, since)
+			every.LeadIDs, every.Since = append(every.LeadIDs, st.Lead.ID), append(every.Since, r.since)
 		}
 	}
-	for _, w := range []store.RecentScoringActivities{window, filtered} {
+	for _, part := range []store.RecentPart{counts, labels} {
+		if len(part.Filter) > 0 { // an empty filter: that part needs times only
+			some.Parts = append(some.Parts, part)
+		}
+	}
+	if len(some.Parts) == 0 {
+		some.LeadIDs = nil
+	}
+	for _, w := range []store.RecentScoringActivities{every, some} {
 		if len(w.LeadIDs) == 0 {
 			continue
 		}
-		w.Except = slices.Concat(added, pending)
 		if err := tx.EachRecentActivityForScoring(ctx, workspaceID, w, withProps,
 			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events })); err != nil {
-			return nil, read, err
+			return nil, err
 		}
+	}
+	at := make(map[int64]int, len(timesSince))
+	for i := range states {
+		at[states[i].Lead.ID] = i
 	}
 	for id, since := range timesSince {
 		st := &states[at[id]]
@@ -773,18 +811,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		}
 		st.Events = events
 	}
-	if len(full) > 0 {
-		for i := range states {
-			if st := &states[i]; !st.Append && st.Events == nil {
-				st.Events = make([]rules.Stamped, 0, st.Lead.ActivityCount) // read at once, not grown
-			}
-		}
-		slices.Sort(full)
-		err := tx.EachActivityForScoring(ctx, workspaceID, full, pending, withProps,
-			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events }))
-		return states, read, err
-	}
-	return states, read, nil
+	return full, nil
 }
 
 // readMatching reads, for the leads being revised, the activities the rules changed since

@@ -21,11 +21,16 @@ import (
 // rule change only the changed rules need evaluating; the rule list says which those are.
 // Format 5 adds the memory between the rules and the contributions: the last activity's time
 // and id, the time-free heat (8 bytes), the recent activity times as deltas, the held
-// timeless labels' rule ids and the label rules' fingerprint (8 bytes). Format 4 states are
-// read without a memory.
-const stateFormat = 5
+// timeless labels' rule ids and the label rules' fingerprint (8 bytes). Format 6 adds, after
+// the fingerprint, how far before the last activity the recent times reach at least (seconds,
+// a varint: the longest event count window of the score rules). Format 5 states are read with
+// a window of 0, format 4 states without a memory.
+const stateFormat = 6
 
-const stateFormatWithoutMemory = 4
+const (
+	stateFormatWithoutWindow = 5
+	stateFormatWithoutMemory = 4
+)
 
 // State is a lead's decoded state.
 type State struct {
@@ -81,7 +86,8 @@ func encodeHeader(scoring []rules.ScoringRule, events, contributions int, m Memo
 	for _, id := range m.Held {
 		out = binary.AppendUvarint(out, uint64(id))
 	}
-	return binary.LittleEndian.AppendUint64(out, m.Labels)
+	out = binary.LittleEndian.AppendUint64(out, m.Labels)
+	return binary.AppendUvarint(out, uint64(m.Window/time.Second))
 }
 
 // contributionEncoder appends contributions, each activity id and time as a delta from the
@@ -111,7 +117,7 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 		return st, nil
 	}
 	format := b[0]
-	if format != stateFormat && format != stateFormatWithoutMemory {
+	if format != stateFormat && format != stateFormatWithoutWindow && format != stateFormatWithoutMemory {
 		return st, errState
 	}
 	r := &reader{b: b[1:]}
@@ -125,8 +131,11 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 		id := int64(r.uvarint())
 		st.Rules[id] = int(r.uvarint())
 	}
-	if format == stateFormat {
+	if format != stateFormatWithoutMemory {
 		st.Memory = r.memory()
+	}
+	if format == stateFormat {
+		st.Memory.Window = time.Duration(r.uvarint()) * time.Second
 	}
 	var out []model.Contribution
 	if len(r.b) > 0 {
@@ -192,7 +201,7 @@ func (r *reader) fixed64() uint64 {
 	return v
 }
 
-// memory reads a memory (format 5).
+// memory reads a memory (formats 5 and 6; format 6's window follows it).
 func (r *reader) memory() Memory {
 	m := Memory{Valid: true}
 	last := r.varint()

@@ -142,7 +142,15 @@ type RecentScoringActivities struct {
 	LeadIDs []int64
 	Since   []time.Time
 	Except  []int64
-	Filter  rules.ActivityFilter // when set, only the activities passing it
+	// Parts, when set, narrow the read to the activities one of them takes: passing its
+	// filter, and no older than its time for the lead (a zero time takes none of the lead's).
+	Parts []RecentPart
+}
+
+// RecentPart is one reason to read a lead's recent activities (see RecentScoringActivities).
+type RecentPart struct {
+	Since  []time.Time // per lead, as LeadIDs
+	Filter rules.ActivityFilter
 }
 
 // EachRecentActivityForScoring hands fn each lead's activities since its time (the history a
@@ -157,15 +165,27 @@ func (t *Tx) EachRecentActivityForScoring(ctx context.Context, workspaceID int64
 		since[i] = s.UTC().Format(time.RFC3339Nano)
 	}
 	args := []any{workspaceID, pq.Array(r.LeadIDs), pq.Array(since), pq.Array(r.Except)}
-	passing := ""
-	if len(r.Filter) > 0 {
-		cond, more, err := activityTestsSQL(r.Filter, 5)
+	columns, arrays, passing := "", "", ""
+	var taken []string
+	for i, p := range r.Parts {
+		times := make([]sql.NullString, len(p.Since))
+		for j, s := range p.Since {
+			times[j] = sql.NullString{String: s.UTC().Format(time.RFC3339Nano), Valid: !s.IsZero()}
+		}
+		args = append(args, pq.Array(times))
+		arrays += fmt.Sprintf(", $%d::timestamptz[]", len(args))
+		columns += fmt.Sprintf(", s%d", i)
+		cond, more, err := activityTestsSQL(p.Filter, len(args)+1)
 		if err != nil {
 			return err
 		}
-		passing, args = " AND "+cond, append(args, more...)
+		args = append(args, more...)
+		taken = append(taken, fmt.Sprintf("a.occurred_at >= u.s%d AND %s", i, cond))
 	}
-	return t.eachScoringActivity(ctx, withProperties, fn, `FROM unnest($2::bigint[], $3::timestamptz[]) AS u(lead, since)
+	if len(taken) > 0 {
+		passing = " AND (" + strings.Join(taken, " OR ") + ")"
+	}
+	return t.eachScoringActivity(ctx, withProperties, fn, `FROM unnest($2::bigint[], $3::timestamptz[]`+arrays+`) AS u(lead, since`+columns+`)
 		CROSS JOIN LATERAL (SELECT * FROM activities a WHERE a.workspace_id = $1 AND a.lead_id = u.lead AND a.occurred_at >= u.since
 			AND a.id <> ALL($4)`+passing+`) AS a`, args...)
 }
