@@ -366,9 +366,11 @@ func TestWebIdentityGraph(t *testing.T) {
 	for _, id := range []int64{carol, dan, erin} {
 		var counted int
 		var first, last *time.Time
-		s.DB.QueryRow(`SELECT activity_count, first_activity_at, last_activity_at FROM leads WHERE workspace_id = $1 AND id = $2`, ws, id).Scan(&counted, &first, &last)
-		if want := leadActivities(t, s, ws, id); counted != want || (want == 0) != (first == nil) || (want == 0) != (last == nil) {
-			t.Fatalf("lead %d: activity_count %d (first %v, last %v), has %d activities", id, counted, first, last, want)
+		for _, table := range []string{"leads l WHERE l.workspace_id = $1 AND l.id = $2", "lead_activity l WHERE l.workspace_id = $1 AND l.lead_id = $2"} {
+			s.DB.QueryRow(`SELECT activity_count, first_activity_at, last_activity_at FROM `+table, ws, id).Scan(&counted, &first, &last)
+			if want := leadActivities(t, s, ws, id); counted != want || (want == 0) != (first == nil) || (want == 0) != (last == nil) {
+				t.Fatalf("lead %d (%s): activity_count %d (first %v, last %v), has %d activities", id, table, counted, first, last, want)
+			}
 		}
 	}
 

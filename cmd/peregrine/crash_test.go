@@ -123,7 +123,7 @@ func TestKillDuringLoad(t *testing.T) {
 		(SELECT count(*) FROM inbound_waiting w WHERE w.workspace_id = e.workspace_id AND w.event_row_id = e.id) <> 1`); n != 0 {
 		t.Fatalf("%d stored events are not exactly one activity or one waiting event", n)
 	}
-	if acts, sum := count(`SELECT count(*) FROM activities`), count(`SELECT COALESCE(sum(activity_count), 0) FROM leads`); acts != sum {
+	if acts, sum := count(`SELECT count(*) FROM activities`), count(`SELECT COALESCE(sum(activity_count), 0) FROM lead_activity`); acts != sum {
 		t.Fatalf("leads count %d activities, there are %d: some were counted twice", sum, acts)
 	}
 	if n := count(`SELECT count(*) FROM work_quarantine`); n != 0 {

@@ -146,7 +146,7 @@ func (e *env) assertExactlyOnce() {
 		OR EXISTS (SELECT 1 FROM inbound_waiting w WHERE w.event_row_id = a.id)`); n != 0 {
 		e.t.Fatalf("%d events both have an activity and are queued or waiting", n)
 	}
-	if n := e.count(`SELECT coalesce(sum(activity_count), 0) FROM leads`); n != acts {
+	if n := e.count(`SELECT coalesce(sum(activity_count), 0) FROM lead_activity`); n != acts {
 		e.t.Fatalf("lead activity counts sum to %d, activities %d", n, acts)
 	}
 }
@@ -192,7 +192,8 @@ func TestMixedBatchBecomesLeadsAndActivities(t *testing.T) {
 		first, last time.Time
 		count       int
 	}
-	e.db.QueryRow(`SELECT first_activity_at, last_activity_at, activity_count FROM leads WHERE email = $1`, currentstest.Nora.Email).Scan(&anna.first, &anna.last, &anna.count)
+	e.db.QueryRow(`SELECT x.first_activity_at, x.last_activity_at, x.activity_count FROM leads l
+		JOIN lead_activity x ON x.workspace_id = l.workspace_id AND x.lead_id = l.id WHERE l.email = $1`, currentstest.Nora.Email).Scan(&anna.first, &anna.last, &anna.count)
 	if !anna.first.Before(anna.last) || anna.count < 5 {
 		t.Fatalf("anna %+v", anna)
 	}

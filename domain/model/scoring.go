@@ -77,35 +77,39 @@ type RescoreJob struct {
 
 // ScoringLead is what scoring reads of a lead: its profile, account and stored results.
 type ScoringLead struct {
-	ID               int64      `db:"id"`
-	Email            string     `db:"email"`
-	FirstName        string     `db:"first_name"`
-	LastName         string     `db:"last_name"`
-	Title            string     `db:"title"`
-	Country          string     `db:"country"`
-	Industry         string     `db:"industry"`
-	CompanySize      *int       `db:"company_size"`
-	LeadSource       string     `db:"lead_source"`
-	Status           string     `db:"status"`
-	OwnerName        string     `db:"owner_name"`
-	OwnerEmail       string     `db:"owner_email"`
-	CustomAttributes []byte     `db:"custom_attributes"`
-	AccountID        *int64     `db:"account_id"`
-	AccountDomain    *string    `db:"account_domain"`
-	AccountName      *string    `db:"account_name"`
-	AccountIndustry  *string    `db:"account_industry"`
-	AccountEmployees *int       `db:"account_employees"`
-	Labels           []string   `db:"-"`
-	LastActivityAt   *time.Time `db:"last_activity_at"`
-	ActivityCount    int        `db:"activity_count"` // how much history scoring reads
-	Grade            string     `db:"grade"`
-	MainScore        float64    `db:"main_score"`
-	FitPoints        float64    `db:"fit_points"`
-	FitRules         []int64    `db:"-"` // the grade rules it matched when last scored
-	Heat             float64    `db:"heat"`
-	Rising           bool       `db:"rising"`
-	Temperature      string     `db:"temperature"`
-	RefreshAt        *time.Time `db:"refresh_at"`
+	ID               int64    `db:"id"`
+	Email            string   `db:"email"`
+	FirstName        string   `db:"first_name"`
+	LastName         string   `db:"last_name"`
+	Title            string   `db:"title"`
+	Country          string   `db:"country"`
+	Industry         string   `db:"industry"`
+	CompanySize      *int     `db:"company_size"`
+	LeadSource       string   `db:"lead_source"`
+	Status           string   `db:"status"`
+	OwnerName        string   `db:"owner_name"`
+	OwnerEmail       string   `db:"owner_email"`
+	CustomAttributes []byte   `db:"custom_attributes"`
+	AccountID        *int64   `db:"account_id"`
+	AccountDomain    *string  `db:"account_domain"`
+	AccountName      *string  `db:"account_name"`
+	AccountIndustry  *string  `db:"account_industry"`
+	AccountEmployees *int     `db:"account_employees"`
+	Labels           []string `db:"-"`
+	// The exact activity summary (lead_activity), as the activities are stored; Shown is the
+	// copy on the lead's row, which scoring brings up to date.
+	LastActivityAt  *time.Time `db:"last_activity_at"`
+	FirstActivityAt *time.Time `db:"first_activity_at"`
+	ActivityCount   int        `db:"activity_count"` // how much history scoring reads
+	Shown           ActivitySummary
+	Grade           string     `db:"grade"`
+	MainScore       float64    `db:"main_score"`
+	FitPoints       float64    `db:"fit_points"`
+	FitRules        []int64    `db:"-"` // the grade rules it matched when last scored
+	Heat            float64    `db:"heat"`
+	Rising          bool       `db:"rising"`
+	Temperature     string     `db:"temperature"`
+	RefreshAt       *time.Time `db:"refresh_at"`
 	// The stored scoring state (lead_scoring_state), empty when the lead was never scored.
 	StateVersion *int64 `db:"state_version"`
 	StateHash    *int64 `db:"state_hash"`
@@ -167,11 +171,19 @@ type LeadScoring struct {
 	Temperature string
 	Labels      []string
 	RefreshAt   *time.Time
+	Activity    ActivitySummary // copied onto the lead's row with the rest
+}
+
+// ActivitySummary is how many activities a lead has, and when its first and last were.
+type ActivitySummary struct {
+	ActivityCount   int
+	FirstActivityAt *time.Time
+	LastActivityAt  *time.Time
 }
 
 // ScoringWrite is what one scoring pass stores: only what changed.
 type ScoringWrite struct {
-	Leads  []LeadScoring // leads whose sort columns changed (their RefreshAt is not written: see States)
+	Leads  []LeadScoring // leads whose sort columns or activity summary changed (their RefreshAt is not written: see States)
 	Scores []LeadScoring // leads' named scores that changed: the new value, 0 where the lead no longer has it
 	States []LeadState   // leads whose contributions, rules version, profile or refresh time changed
 	Ledger []LedgerLine

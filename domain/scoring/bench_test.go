@@ -109,6 +109,8 @@ func seedActivity(b *testing.B, e *env, leads, perLead int) {
 		`UPDATE leads l SET activity_count = s.n, first_activity_at = s.first, last_activity_at = s.last
 		 FROM (SELECT lead_id, count(*) AS n, min(occurred_at) AS first, max(occurred_at) AS last FROM activities WHERE workspace_id = $1 GROUP BY lead_id) s
 		 WHERE l.workspace_id = $1 AND l.id = s.lead_id`,
+		`INSERT INTO lead_activity (workspace_id, lead_id, activity_count, first_activity_at, last_activity_at)
+		 SELECT $1, id, activity_count, first_activity_at, last_activity_at FROM leads WHERE workspace_id = $1 AND activity_count > 0`,
 	}
 	for _, q := range steps {
 		if _, err := db.Exec(q, e.ws); err != nil {

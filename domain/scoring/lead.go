@@ -50,6 +50,9 @@ type Outcome struct {
 	// LeadChanged, ScoresChanged and StateChanged tell what must be written; State is the
 	// lead's new state.
 	LeadChanged, ScoresChanged, StateChanged bool
+	// SummaryChanged: the lead's row shows an older activity summary than the exact one (new
+	// activities were stored since): the row is written for it too.
+	SummaryChanged bool
 	// ProfileChanged: the person's or their company's profile differs from the last scoring
 	// (the account's fit may have moved with it).
 	ProfileChanged bool
@@ -247,8 +250,11 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	if old := st.Lead.RefreshAt; old != nil && old.After(now) && (res.RefreshAt == nil || !old.After(*res.RefreshAt)) {
 		res.RefreshAt = old
 	}
-	out.Scoring = res
 	l := st.Lead
+	res.Activity = model.ActivitySummary{ActivityCount: l.ActivityCount, FirstActivityAt: l.FirstActivityAt, LastActivityAt: l.LastActivityAt}
+	out.Scoring = res
+	out.SummaryChanged = l.Shown.ActivityCount != l.ActivityCount || !sameTime(l.Shown.FirstActivityAt, l.FirstActivityAt) ||
+		!sameTime(l.Shown.LastActivityAt, l.LastActivityAt)
 	out.LeadChanged = l.MainScore != res.MainScore || l.FitPoints != res.FitPoints || l.Grade != res.Grade || !slices.Equal(l.FitRules, res.FitRules) ||
 		l.Heat != res.Heat || l.Rising != res.Rising || l.Temperature != res.Temperature ||
 		!sameStrings(l.Labels, res.Labels)

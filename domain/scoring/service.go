@@ -175,7 +175,7 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	accounts := map[int64]bool{}
 	for i, o := range outcomes {
 		w.Ledger = append(w.Ledger, o.Ledger...)
-		if o.LeadChanged {
+		if o.LeadChanged || o.SummaryChanged {
 			w.Leads = append(w.Leads, o.Scoring)
 		}
 		if o.ScoresChanged {

@@ -266,8 +266,7 @@ func TestIncrementalScoringEqualsRescore(t *testing.T) {
 	// A change that does not touch rule outcomes (a roll-up) queues a full re-score; it loads
 	// the leads' histories a couple of leads at a time (about 10 activities each), and must
 	// set right every lead's score (spoiled here, as if an old version had written them).
-	pgtest.Exec(t, e.db, `UPDATE leads l SET main_score = main_score + 1000, activity_count = (SELECT count(*) FROM activities a
-		WHERE a.workspace_id = l.workspace_id AND a.lead_id = l.id) WHERE workspace_id = $1`, e.ws)
+	pgtest.Exec(t, e.db, `UPDATE leads l SET main_score = main_score + 1000 WHERE workspace_id = $1`, e.ws)
 	defer func(b int) { historyBudget = b }(historyBudget)
 	historyBudget = 25
 	names, _ := e.st.ListScoreNames(e.ctx, e.ws)
@@ -830,6 +829,53 @@ func TestEditRescoresOnlyLeadsTheRuleCanMatch(t *testing.T) {
 		return
 	}
 	t.Fatal("no email-open rule")
+}
+
+// TestActivitySummaryReachesTheRowWithScoring: storing activities moves the lead's exact
+// activity summary (lead_activity) and leaves the lead's row — wide, with every index of the
+// lead list — alone; the scoring of those activities copies the summary onto the row. Fails
+// when processing rewrites the row again, or when scoring forgets the copy.
+func TestActivitySummaryReachesTheRowWithScoring(t *testing.T) {
+	e := newEnv(t)
+	ids := e.leads(3)
+	var acts []model.ActivityRow
+	for i, id := range ids {
+		for k := 0; k <= i; k++ {
+			acts = append(acts, model.ActivityRow{LeadID: id, InboundEventID: int64(10*i + k + 1), OccurredAt: e.now.Add(-time.Duration(k+1) * time.Hour),
+				Source: "braze", EventType: eventKinds[0].typ, Name: eventKinds[0].name})
+		}
+	}
+	rowVersions := func() string {
+		var v string
+		e.db.QueryRow(`SELECT string_agg(xmin::text, ',' ORDER BY id) FROM leads WHERE workspace_id = $1`, e.ws).Scan(&v)
+		return v
+	}
+	before := rowVersions()
+	err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+		if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
+			return err
+		}
+		return tx.EnqueueScoring(e.ctx, e.ws, acts)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	summaries := func(table, key string) string {
+		var v string
+		e.db.QueryRow(`SELECT string_agg(format('%s %s %s', activity_count, first_activity_at, last_activity_at), '; ' ORDER BY `+key+`)
+			FROM `+table+` WHERE workspace_id = $1`, e.ws).Scan(&v)
+		return v
+	}
+	exact := summaries("lead_activity", "lead_id")
+	if rowVersions() != before || summaries("leads", "id") == exact || !strings.HasPrefix(exact, "1 ") {
+		t.Fatalf("storing activities rewrote lead rows (%v) or left no exact summary: rows show %s, exact %s", rowVersions() != before, summaries("leads", "id"), exact)
+	}
+	if _, err := e.runner.Drain(e.ctx, e.scoring); err != nil {
+		t.Fatal(err)
+	}
+	if shown := summaries("leads", "id"); shown != exact {
+		t.Fatalf("after scoring the rows show %s, the exact summaries are %s", shown, exact)
+	}
 }
 
 // TestAPassOverPartOfAQueueAppends: when processing runs ahead of scoring, a pass takes only

@@ -30,6 +30,12 @@ func (t *Tx) LockScoringLeads(ctx context.Context, workspaceID int64, ids []int6
 		workspaceID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
 	}
+	// Their activity summaries too: a transaction that stores activities for them waits, so
+	// what this one reads of their activities and of the queue stays as it was read.
+	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM lead_activity WHERE workspace_id = $1 AND lead_id = ANY($2) ORDER BY lead_id FOR UPDATE`,
+		workspaceID, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
+	}
 	return t.scoringLeads(ctx, workspaceID, ids)
 }
 
@@ -43,12 +49,14 @@ func (t *Tx) ScoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) ([]model.ScoringLead, error) {
 	rows, err := t.tx.QueryContext(ctx, `
 		SELECT l.fit_rules, l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
-			l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels, l.last_activity_at, l.activity_count, l.grade, l.main_score,
-			l.fit_points, l.heat, l.rising, l.temperature, s.refresh_at,
+			l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels,
+			x.last_activity_at, x.first_activity_at, COALESCE(x.activity_count, 0), l.last_activity_at, l.first_activity_at, l.activity_count,
+			l.grade, l.main_score, l.fit_points, l.heat, l.rising, l.temperature, s.refresh_at,
 			a.domain, a.name, a.industry, a.employees,
 			s.rules_version, s.profile_hash, s.contributions
 		FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
 		LEFT JOIN lead_scoring_state s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
+		LEFT JOIN lead_activity x ON x.workspace_id = l.workspace_id AND x.lead_id = l.id
 		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id`, workspaceID, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read leads for scoring: %w", err)
@@ -60,8 +68,9 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 		var labels pq.StringArray
 		var fitRules pq.Int64Array
 		if err := rows.Scan(&fitRules, &l.ID, &l.Email, &l.FirstName, &l.LastName, &l.Title, &l.Country, &l.Industry, &l.CompanySize, &l.LeadSource,
-			&l.Status, &l.OwnerName, &l.OwnerEmail, &l.CustomAttributes, &l.AccountID, &labels, &l.LastActivityAt, &l.ActivityCount, &l.Grade, &l.MainScore,
-			&l.FitPoints, &l.Heat, &l.Rising, &l.Temperature, &l.RefreshAt,
+			&l.Status, &l.OwnerName, &l.OwnerEmail, &l.CustomAttributes, &l.AccountID, &labels,
+			&l.LastActivityAt, &l.FirstActivityAt, &l.ActivityCount, &l.Shown.LastActivityAt, &l.Shown.FirstActivityAt, &l.Shown.ActivityCount,
+			&l.Grade, &l.MainScore, &l.FitPoints, &l.Heat, &l.Rising, &l.Temperature, &l.RefreshAt,
 			&l.AccountDomain, &l.AccountName, &l.AccountIndustry, &l.AccountEmployees,
 			&l.StateVersion, &l.StateHash, &l.State); err != nil {
 			return nil, fmt.Errorf("store: unable to read leads for scoring: %w", err)
@@ -315,6 +324,8 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 		var mains, fits, heats []float64
 		var grades, temps, labels, fitRules []string
 		var rising []bool
+		var counts []int64
+		var firsts, lasts []*time.Time
 		for _, r := range w.Leads {
 			ids = append(ids, r.LeadID)
 			mains, fits, heats = append(mains, r.MainScore), append(fits, r.FitPoints), append(heats, r.Heat)
@@ -322,16 +333,20 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 			labels = append(labels, strings.Join(r.Labels, "\x1f"))
 			fitRules = append(fitRules, joinIDs(r.FitRules))
 			rising = append(rising, r.Rising)
+			counts = append(counts, int64(r.Activity.ActivityCount))
+			firsts, lasts = append(firsts, r.Activity.FirstActivityAt), append(lasts, r.Activity.LastActivityAt)
 		}
 		if _, err := t.tx.ExecContext(ctx, `UPDATE leads l SET main_score = u.main, fit_points = u.fit, grade = u.grade,
 				heat = u.heat, rising = u.rising, temperature = u.temp, labels = string_to_array(u.labels, E'\x1f'),
 				hot_since = CASE WHEN u.temp = 'hot' AND l.temperature <> 'hot' THEN now() ELSE l.hot_since END,
-				fit_rules = string_to_array(u.fit_rules, ',')::bigint[]
-			FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::text[])
-				AS u(id, main, fit, grade, heat, rising, temp, labels, fit_rules)
+				fit_rules = string_to_array(u.fit_rules, ',')::bigint[],
+				activity_count = u.n, first_activity_at = u.first, last_activity_at = u.last
+			FROM unnest($2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::bool[], $8::text[], $9::text[], $10::text[],
+					$11::int[], $12::timestamptz[], $13::timestamptz[])
+				AS u(id, main, fit, grade, heat, rising, temp, labels, fit_rules, n, first, last)
 			WHERE l.workspace_id = $1 AND l.id = u.id`,
 			workspaceID, pq.Array(ids), pq.Array(mains), pq.Array(fits), pq.Array(grades), pq.Array(heats), pq.Array(rising),
-			pq.Array(temps), pq.Array(labels), pq.Array(fitRules)); err != nil {
+			pq.Array(temps), pq.Array(labels), pq.Array(fitRules), pq.Array(counts), pq.Array(timeArray(firsts)), pq.Array(timeArray(lasts))); err != nil {
 			return fmt.Errorf("store: unable to write lead scoring: %w", err)
 		}
 	}

@@ -157,15 +157,22 @@ func (t *Tx) UndoIdentityLink(ctx context.Context, workspaceID, linkID int64, us
 	return l, back, t.RecountLeadActivity(ctx, workspaceID, sortedNonZero(l.LeadID, back))
 }
 
-// RecountLeadActivity sets the leads' activity summary from their activities (after some
-// moved away).
+// RecountLeadActivity sets the leads' activity summary — the exact one and the row's copy —
+// from their activities (after some moved away). Leads first, then their summaries.
 func (t *Tx) RecountLeadActivity(ctx context.Context, workspaceID int64, leadIDs []int64) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE leads l SET activity_count = x.n, first_activity_at = x.first, last_activity_at = x.last, updated_at = now()
-		FROM (SELECT u.lead, count(a.id) AS n, min(a.occurred_at) AS first, max(a.occurred_at) AS last
+	_, err := t.tx.ExecContext(ctx, `WITH x AS (
+			SELECT u.lead, count(a.id)::int AS n, min(a.occurred_at) AS first, max(a.occurred_at) AS last
 			FROM unnest($2::bigint[]) AS u(lead)
 			LEFT JOIN activities a ON a.workspace_id = $1 AND a.lead_id = u.lead
-			GROUP BY u.lead) AS x
-		WHERE l.workspace_id = $1 AND l.id = x.lead`, workspaceID, pq.Array(leadIDs))
+			GROUP BY u.lead),
+		shown AS (
+			UPDATE leads l SET activity_count = x.n, first_activity_at = x.first, last_activity_at = x.last, updated_at = now()
+			FROM x WHERE l.workspace_id = $1 AND l.id = x.lead RETURNING l.id)
+		INSERT INTO lead_activity (workspace_id, lead_id, activity_count, first_activity_at, last_activity_at)
+		SELECT $1, x.lead, x.n, x.first, x.last FROM x JOIN shown ON shown.id = x.lead ORDER BY x.lead
+		ON CONFLICT (workspace_id, lead_id) DO UPDATE SET activity_count = excluded.activity_count,
+			first_activity_at = excluded.first_activity_at, last_activity_at = excluded.last_activity_at`,
+		workspaceID, pq.Array(leadIDs))
 	if err != nil {
 		return fmt.Errorf("store: unable to recount lead activity: %w", err)
 	}
