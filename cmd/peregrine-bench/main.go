@@ -333,10 +333,12 @@ func oldestUnscored(db *sql.DB, stop <-chan struct{}) []float64 {
 		case <-tick.C:
 		}
 		var age float64
-		// By key, from the queues (small while scoring keeps up): this runs during the load.
-		if err := db.QueryRow(`SELECT COALESCE(extract(epoch FROM now() - min(e.received_at)), 0)
-			FROM (SELECT workspace_id, event_row_id AS id FROM inbound_queue UNION ALL SELECT workspace_id, activity_id FROM scoring_queue) q
-			JOIN inbound_events e ON e.workspace_id = q.workspace_id AND e.id = q.id`).Scan(&age); err == nil {
+		// The first row of each queue in key order (ids follow arrival): two index probes, since
+		// this runs during the load it measures (joining whole queues took a tenth of a core).
+		if err := db.QueryRow(`SELECT COALESCE(extract(epoch FROM now() - least(
+				(SELECT received_at FROM inbound_queue ORDER BY event_row_id LIMIT 1),
+				(SELECT e.received_at FROM (SELECT workspace_id, activity_id FROM scoring_queue ORDER BY workspace_id, activity_id LIMIT 1) q
+					JOIN inbound_events e ON e.workspace_id = q.workspace_id AND e.id = q.activity_id))), 0)`).Scan(&age); err == nil {
 			ages = append(ages, age)
 		}
 	}
