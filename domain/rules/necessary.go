@@ -30,13 +30,17 @@ func (c *Compiled) NecessaryActivities() (ActivityFilter, bool) {
 	return c.root.necessary()
 }
 
-func (g *cgroup) necessary() (ActivityFilter, bool) {
+func (g *cgroup) necessary() (ActivityFilter, bool) { return g.combine(necessaryOf) }
+
+// combine derives a group's filter from its members' (of): in an AND group one member's
+// suffices, an OR group needs every member's; a negation gives none.
+func (g *cgroup) combine(of func(evaluator) (ActivityFilter, bool)) (ActivityFilter, bool) {
 	if g.not || len(g.nodes) == 0 {
 		return nil, false
 	}
 	var union ActivityFilter
 	for _, n := range g.nodes {
-		f, ok := necessaryOf(n)
+		f, ok := of(n)
 		switch {
 		case g.and && ok:
 			return f, true
@@ -131,31 +135,17 @@ func (c *Compiled) HistoryActivities() (ActivityFilter, bool) {
 // eventNecessary is necessary for the event tested rather than for any event of the lead:
 // a count says nothing about the event tested.
 func (g *cgroup) eventNecessary() (ActivityFilter, bool) {
-	if g.not || len(g.nodes) == 0 {
-		return nil, false
-	}
-	var union ActivityFilter
-	for _, n := range g.nodes {
-		var f ActivityFilter
-		var ok bool
+	return g.combine(func(n evaluator) (ActivityFilter, bool) {
 		switch x := n.(type) {
 		case *cgroup:
-			f, ok = x.eventNecessary()
+			return x.eventNecessary()
 		case *ccond:
 			if x.field.Type != Count {
-				f, ok = x.necessary()
+				return x.necessary()
 			}
 		}
-		switch {
-		case g.and && ok:
-			return f, true
-		case !g.and && !ok:
-			return nil, false
-		case !g.and:
-			union = append(union, f...)
-		}
-	}
-	return union, !g.and
+		return nil, false
+	})
 }
 
 func ascii(s string) bool {
