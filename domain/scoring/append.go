@@ -201,12 +201,6 @@ func (rs *RuleSet) historyRead(oldest, now time.Time, m Memory) olderRead {
 	return r
 }
 
-// historySince is since when a lead's older activities must be read to append activities
-// from oldest on when every one of them is read (see historyRead). Zero: none.
-func (rs *RuleSet) historySince(oldest, now time.Time) time.Time {
-	return rs.historyRead(oldest, now, Memory{}).since
-}
-
 // withTimes completes the older activities read through the history filter (in time order)
 // with the times of the others since since, from the memory's recent times: counts see every
 // activity, the rules' other tests only those that can pass them. ok is false when the read

@@ -720,7 +720,7 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 			return nil, read, err
 		}
 	}
-	late, err := readOlder(ctx, tx, workspaceID, rs, states, newOf, slices.Concat(added, pending), withProps, collect, now)
+	late, err := readOlder(ctx, tx, workspaceID, rs, states, at, newOf, slices.Concat(added, pending), withProps, collect, now)
 	if err != nil {
 		return nil, read, err
 	}
@@ -741,9 +741,10 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 
 // readOlder reads, for the leads scored by appending, the older activities their rules can
 // still look at (see RuleSet.historyRead), leaving out those in except (new, or still
-// queued). It returns the leads that cannot append after all (an activity arrived late, or
-// the read and the memory disagree): they are scored over their whole history.
-func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, states []LeadState, newOf map[int64][]int64, except []int64,
+// queued); at finds a lead's state by its id. It returns the leads that cannot append after
+// all (an activity arrived late, or the read and the memory disagree): they are scored over
+// their whole history.
+func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, states []LeadState, at map[int64]int, newOf map[int64][]int64, except []int64,
 	withProps bool, collect func(func(*LeadState) *[]rules.Stamped) func(*store.ScoringActivity) error, now time.Time) ([]int64, error) {
 	var full []int64
 	every := store.RecentScoringActivities{Except: except}
@@ -796,10 +797,6 @@ func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet
 			collect(func(st *LeadState) *[]rules.Stamped { return &st.Events })); err != nil {
 			return nil, err
 		}
-	}
-	at := make(map[int64]int, len(timesSince))
-	for i := range states {
-		at[states[i].Lead.ID] = i
 	}
 	for id, since := range timesSince {
 		st := &states[at[id]]
