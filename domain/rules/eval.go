@@ -15,8 +15,10 @@ type Event struct {
 	Time       time.Time
 	Properties map[string]any // decoded JSON, custom/purchase properties included
 	// TimeOnly marks an older event of which scoring kept only the time (see
-	// CountedActivities): it counts in counts without a "where" and passes no "where".
+	// CountedActivities) and the marks it passed: it counts in counts without a "where",
+	// passes a "where" when Marks has its bit in the subject's MarkSet, and no other test.
 	TimeOnly bool
+	Marks    uint64
 
 	// lower holds name, type and source lower-cased once, since string operators compare
 	// case-insensitively and a rule set tests them many times per event.
@@ -59,6 +61,8 @@ type Subject struct {
 	Events  []Event
 	Profile Profile
 	Account *Account
+	// Marks numbers the marks of time-only events (nil: they pass no "where").
+	Marks *MarkSet
 }
 
 // Match reports whether the subject satisfies the rule's conditions.
@@ -109,6 +113,9 @@ func (c *ccond) count(s *Subject) bool {
 		}
 		if c.where != nil {
 			if e.TimeOnly {
+				if s.Marks.passes(c.where, e) {
+					n++
+				}
 				continue
 			}
 			s.Event = e

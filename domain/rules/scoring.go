@@ -172,9 +172,10 @@ func scoreEvent(next []Contribution, rules []ScoringRule, subject *Subject, e St
 // Extend scores events that come after every event the prior contributions were earned
 // for: per rule, the points given so far and whether it fired follow from those
 // contributions, so only the new events are evaluated. History holds the earlier events
-// the rules' counts can reach (see CountWindow), in time order; older ones are not needed.
-// The result equals scoring every event from scratch. Added must be in time order.
-func Extend(rules []ScoringRule, profile Profile, account *Account, prior []Contribution, history []Event, added []Stamped) []Contribution {
+// the rules' counts can reach (see CountWindow), in time order; older ones are not needed,
+// and time-only ones count by their marks (numbered by marks). The result equals scoring
+// every event from scratch. Added must be in time order.
+func Extend(rules []ScoringRule, profile Profile, account *Account, prior []Contribution, history []Event, added []Stamped, marks *MarkSet) []Contribution {
 	index := make(map[int64]int, len(rules))
 	for i, r := range rules {
 		index[r.ID] = i
@@ -189,7 +190,7 @@ func Extend(rules []ScoringRule, profile Profile, account *Account, prior []Cont
 	}
 	events := make([]Event, 0, len(history)+len(added))
 	events = append(events, history...)
-	subject := &Subject{Profile: profile, Account: account}
+	subject := &Subject{Profile: profile, Account: account, Marks: marks}
 	var out []Contribution
 	for i := range added {
 		if added[i].lower == nil {

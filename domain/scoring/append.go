@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/binary"
 	"hash/fnv"
 	"maps"
 	"math"
@@ -33,6 +34,12 @@ type Memory struct {
 	Window  time.Duration // how far before LastAt Recent reaches: the score rules' longest count window
 	Held    []int64       // timeless label rules an activity made hold, ascending
 	Labels  uint64        // fingerprint of the lead label rules the memory was computed with
+	// Marks holds, per recent time, the marks its activity passed (rules.MarkSet), as numbered
+	// by the mark set MarkSet fingerprints (0: no marks kept), for the times from MarkedFrom on
+	// (zero: all of them; those before are 0).
+	Marks      []uint64
+	MarkSet    uint64
+	MarkedFrom time.Time
 }
 
 // historyNeeds is how much history a rule set's rules read.
@@ -47,40 +54,77 @@ type historyNeeds struct {
 	// the refresh time needs.
 	span time.Duration
 	// Of the older activities appending reads, the score rules' counts need more than the
-	// time only of those passing countsFilter (rules.CountedActivities), and the recent labels
-	// of those passing labelsFilter (rules.HistoryActivities), when timesOK; the memory has
+	// time only of those passing all.counts (rules.CountedActivities), and the recent labels
+	// of those passing all.labels (rules.HistoryActivities), when all.timesOK; the memory has
 	// the times of the others. An empty filter: times alone suffice.
-	countsFilter, labelsFilter rules.ActivityFilter
-	timesOK                    bool
+	all readFilters
+	// marks are the tests whose answers a memory keeps per recent activity (see rules.Mark),
+	// markSet their fingerprint (0: none). With a memory's marks, only the rules the marks do
+	// not cover read older activities: marked holds the filters for those alone.
+	marks      *rules.MarkSet
+	markSet    uint64
+	marked     readFilters
+	labelMarks []*rules.Mark // per lead label rule, its label mark (nil: none)
 }
 
-func (rs *RuleSet) historyNeeds() historyNeeds {
-	h := historyNeeds{span: minRecentSpan, timesOK: true}
+// readFilters are the filters of appending's reads of older activities (see historyNeeds).
+type readFilters struct {
+	counts, labels rules.ActivityFilter
+	timesOK        bool
+}
+
+func (f *readFilters) need(into *rules.ActivityFilter, filter rules.ActivityFilter, ok bool) {
+	*into, f.timesOK = append(*into, filter...), f.timesOK && ok
+}
+
+// historyNeeds derives what the rule set's rules read of a lead's older activities. whens
+// fingerprints each rule's conditions (by rule id): marks depend on those alone, so editing a
+// rule's points keeps the memories' marks.
+func (rs *RuleSet) historyNeeds(whens map[int64]uint64) historyNeeds {
+	h := historyNeeds{span: minRecentSpan, all: readFilters{timesOK: true}, marked: readFilters{timesOK: true}, marks: &rules.MarkSet{}}
 	for _, w := range rs.labelWindows {
 		h.span = max(h.span, w)
 	}
-	needs := func(into *rules.ActivityFilter, f rules.ActivityFilter, ok bool) {
-		*into, h.timesOK = append(*into, f...), h.timesOK && ok
+	set := fnv.New64a()
+	// mark numbers the rule's marks; false when they do not fit (the rule then reads).
+	mark := func(id int64, kind byte, marks ...rules.Mark) bool {
+		if len(marks) == 0 || !h.marks.Add(marks...) {
+			return len(marks) == 0
+		}
+		set.Write(binary.LittleEndian.AppendUint64([]byte{kind, byte(len(marks))}, whens[id]))
+		return true
 	}
 	for _, r := range rs.Scoring {
 		h.countWindow = max(h.countWindow, r.When.CountWindow())
 		f, ok := r.When.CountedActivities()
-		needs(&h.countsFilter, f, ok)
+		h.all.need(&h.all.counts, f, ok)
+		if marks, ok := r.When.CountMarks(); !ok || !mark(r.ID, 'c', marks...) {
+			h.marked.need(&h.marked.counts, f, ok)
+		}
 	}
 	f := fnv.New64a()
 	for _, l := range rs.Labels {
 		class, horizon := l.When.LabelHistory()
 		h.labelClass = append(h.labelClass, class)
+		h.labelMarks = append(h.labelMarks, nil)
 		h.anyEvent = h.anyEvent || class == rules.LabelAnyEvent
 		if class == rules.LabelRecent {
 			h.labelHorizon = max(h.labelHorizon, horizon)
-			f, ok := l.When.HistoryActivities()
-			needs(&h.labelsFilter, f, ok)
+			filter, ok := l.When.HistoryActivities()
+			h.all.need(&h.all.labels, filter, ok)
+			if m, ok := l.When.LabelMark(); ok && mark(l.ID, 'l', m) {
+				h.labelMarks[len(h.labelMarks)-1] = &m
+			} else if marks, ok := l.When.CountMarks(); !ok || l.When.EventLevel() || !mark(l.ID, 'n', marks...) {
+				h.marked.need(&h.marked.labels, filter, ok)
+			}
 		}
 		f.Write(strconv.AppendInt(strconv.AppendInt(nil, l.ID, 10), int64(l.Version), 36))
 		f.Write([]byte{0})
 	}
 	h.labels = f.Sum64()
+	if h.marks.Len() > 0 {
+		h.markSet = max(set.Sum64(), 1) // 0 says "no marks"
+	}
 	return h
 }
 
@@ -170,45 +214,59 @@ func (rs *RuleSet) rulesStillHold(stored State, stateVersion *int64, unsettled i
 // olderRead is which of a lead's older activities appending reads (see historyRead).
 type olderRead struct {
 	since time.Time // none older; zero: none at all
-	// timesOnly: of those, only the ones a part takes — passing its filter and no older than
-	// its time (zero: the part takes none) — the memory giving the others' times.
+	// timesOnly: of those, only the ones a part takes — passing its filter (filters) and no
+	// older than its time (zero: the part takes none) — the memory giving the others' times.
 	timesOnly              bool
 	countSince, labelSince time.Time
+	filters                readFilters
+	// marked: the memory's marks stand in for the activities they cover, and filters are
+	// those of the rules they do not. Otherwise, with marks in the rule set, both parts read
+	// from since, so that the marks are known from there on after this scoring.
+	marked bool
 }
 
 // historyRead is how much of a lead's older activities appending activities from oldest on
 // (zero oldest: none added) reads: what the score rules' counts can look at (their window
 // before the oldest new activity) and what the recent labels can (their horizon before now).
 // When the rules allow it and the memory's times reach back that far, only the activities the
-// rules test beyond their time are read (an hour's margin for scorers' clocks).
+// rules test beyond their time (and their marks) are read (an hour's margin for scorers' clocks).
 func (rs *RuleSet) historyRead(oldest, now time.Time, m Memory) olderRead {
-	var r olderRead
-	if rs.history.countWindow > 0 && !oldest.IsZero() {
-		r.countSince = oldest.Add(-rs.history.countWindow)
+	h := &rs.history
+	r := olderRead{filters: h.all}
+	if h.countWindow > 0 && !oldest.IsZero() {
+		r.countSince = oldest.Add(-h.countWindow)
 		r.since = r.countSince
 	}
-	if rs.history.labelHorizon > 0 {
-		r.labelSince = now.Add(-rs.history.labelHorizon)
+	if h.labelHorizon > 0 {
+		r.labelSince = now.Add(-h.labelHorizon)
 		if r.since.IsZero() || r.labelSince.Before(r.since) {
 			r.since = r.labelSince
 		}
 	}
-	reach := now.Add(-rs.history.span + time.Hour)
+	if h.markSet != 0 && !r.since.IsZero() {
+		if m.MarkSet == h.markSet && len(m.Marks) == len(m.Recent) && !m.MarkedFrom.After(r.since) {
+			r.marked, r.filters = true, h.marked
+		} else {
+			r.countSince, r.labelSince = r.since, r.since
+		}
+	}
+	reach := now.Add(-h.span + time.Hour)
 	if back := m.LastAt.Add(-m.Window); m.Valid && back.Before(reach) {
 		reach = back
 	}
-	r.timesOnly = !r.since.IsZero() && rs.history.timesOK && !r.since.Before(reach)
+	r.timesOnly = !r.since.IsZero() && r.filters.timesOK && !r.since.Before(reach)
 	return r
 }
 
 // withTimes completes the older activities read through the history filter (in time order)
-// with the times of the others since since, from the memory's recent times: counts see every
-// activity, the rules' other tests only those that can pass them. ok is false when the read
-// and the memory disagree (an activity the memory lacks): the lead is then scored from scratch.
-func withTimes(read []rules.Stamped, recent []time.Time, since time.Time) ([]rules.Stamped, bool) {
+// with the times of the others since since, from the memory's recent times and their marks
+// (nil: none): counts see every activity, the rules' other tests only those that can pass
+// them. ok is false when the read and the memory disagree (an activity the memory lacks): the
+// lead is then scored from scratch.
+func withTimes(read []rules.Stamped, recent []time.Time, marks []uint64, since time.Time) ([]rules.Stamped, bool) {
 	out := make([]rules.Stamped, 0, len(recent))
 	j := 0
-	for _, t := range recent {
+	for i, t := range recent {
 		switch {
 		case t.Before(since):
 			continue
@@ -218,7 +276,11 @@ func withTimes(read []rules.Stamped, recent []time.Time, since time.Time) ([]rul
 		case j < len(read) && read[j].Time.Before(t):
 			return nil, false
 		default:
-			out = append(out, rules.Stamped{Event: rules.Event{Time: t, TimeOnly: true}})
+			e := rules.Stamped{Event: rules.Event{Time: t, TimeOnly: true}}
+			if marks != nil {
+				e.Marks = marks[i]
+			}
+			out = append(out, e)
 		}
 	}
 	return out, j == len(read)
@@ -247,6 +309,10 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		history[i] = e.Event
 	}
 	var f facts
+	var marks *rules.MarkSet // time-only events pass counts' "where" by their marks
+	if st.Read.marked {
+		marks = rs.history.marks
+	}
 	if st.Revise {
 		// Rules changed: the unchanged ones keep what they gave, the changed ones score the
 		// activities they can match; the comparison with the stored contributions makes the
@@ -256,7 +322,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), scorer.Contributions()), count: st.Counted, incremental: true}
 	} else {
 		current := engineContributions(st.Current)
-		added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added)
+		added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added, marks)
 		f = facts{next: rs.mergeCanonical(current, added), added: added, count: st.Counted + len(st.Added), incremental: true}
 		if f.added == nil {
 			f.added = []rules.Contribution{}
@@ -266,13 +332,22 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 	m := Memory{Valid: true, LastAt: old.LastAt, LastKey: old.LastKey, Heat: old.Heat, Labels: rs.history.labels}
 	n := st.Counted
 	recent := slices.Clone(old.Recent)
+	subject := &rules.Subject{Now: now, Profile: profile, Account: account}
+	bits, markedFrom, known := rs.recentMarks(st, subject)
 	for _, e := range st.Added {
 		m.Heat = foldHeat(m.Heat, n == 0, e.Time)
 		n++
 		m.LastAt, m.LastKey = e.Time, e.Key
 		recent = append(recent, e.Time)
+		if known {
+			bits = append(bits, rs.history.marks.Of(subject, &e.Event))
+		}
 	}
-	m.Recent, m.Window = rs.keptTimes(recent, m.LastAt, now), rs.history.countWindow
+	from := rs.keptFrom(recent, m.LastAt, now)
+	m.Recent, m.Window = recent[from:], rs.history.countWindow
+	if known {
+		m.Marks, m.MarkSet, m.MarkedFrom = bits[from:], rs.history.markSet, markedFrom
+	}
 	window := append(history, make([]rules.Event, 0, len(st.Added))...)
 	fresh := make([]rules.Event, len(st.Added))
 	for i, e := range st.Added {
@@ -294,7 +369,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		} else if st.Settled {
 			has = slices.Contains(st.Lead.Labels, l.Name)
 		} else {
-			has = labelHolds(l.When, window, profile, account, now)
+			has = labelHolds(l.When, rs.history.labelMarks[i], marks, window, profile, account, now)
 		}
 		if has {
 			f.labels = append(f.labels, l.Name)
@@ -303,6 +378,45 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 	m.Held = slices.Sorted(maps.Keys(held))
 	f.memory = m
 	return f
+}
+
+// recentMarks are the marks of the memory's recent times after appending, before the added
+// activities': the old memory's where they stay known, those of the older activities read
+// (Events, from Read.since on) otherwise, known from the time from on (zero: all). known is
+// false when they are not known.
+func (rs *RuleSet) recentMarks(st LeadState, s *rules.Subject) (bits []uint64, from time.Time, known bool) {
+	old, h := st.Memory, &rs.history
+	if h.markSet == 0 {
+		return nil, time.Time{}, false
+	}
+	kept := old.MarkSet == h.markSet && len(old.Marks) == len(old.Recent)
+	since := st.Read.since
+	if since.IsZero() || st.Settled {
+		return slices.Clone(old.Marks), old.MarkedFrom, kept
+	}
+	from = since
+	if kept && old.MarkedFrom.Before(since) {
+		from = old.MarkedFrom
+	}
+	bits = make([]uint64, len(old.Recent))
+	j := 0
+	for i, t := range old.Recent {
+		switch {
+		case t.Before(since):
+			if kept {
+				bits[i] = old.Marks[i]
+			}
+		case j < len(st.Events) && st.Events[j].Time.Equal(t):
+			e := &st.Events[j].Event
+			if bits[i] = e.Marks; !e.TimeOnly {
+				bits[i] = h.marks.Of(s, e)
+			}
+			j++
+		default:
+			return nil, time.Time{}, false // the read and the memory disagree: forget the marks
+		}
+	}
+	return bits, from, j == len(st.Events)
 }
 
 // scratchFacts completes facts computed over a lead's every activity (events, in time order).
@@ -316,7 +430,15 @@ func (rs *RuleSet) scratchFacts(f facts, events []rules.Event, keys []int64, pro
 	if len(events) > 0 {
 		m.LastAt, m.LastKey = events[len(events)-1].Time, keys[len(keys)-1]
 	}
-	m.Recent, m.Window = rs.keptTimes(times, m.LastAt, now), rs.history.countWindow
+	from := rs.keptFrom(times, m.LastAt, now)
+	m.Recent, m.Window = times[from:], rs.history.countWindow
+	if rs.history.markSet != 0 {
+		s := &rules.Subject{Now: now, Profile: profile, Account: account}
+		m.Marks, m.MarkSet = make([]uint64, len(m.Recent)), rs.history.markSet
+		for i := range m.Marks {
+			m.Marks[i] = rs.history.marks.Of(s, &events[from+i])
+		}
+	}
 	f.count = len(events)
 	for i, l := range rs.Labels {
 		var has bool
@@ -327,7 +449,7 @@ func (rs *RuleSet) scratchFacts(f facts, events []rules.Event, keys []int64, pro
 			}
 			has = byEvent || l.When.Match(&rules.Subject{Now: now, Profile: profile, Account: account})
 		} else {
-			has = labelHolds(l.When, events, profile, account, now)
+			has = labelHolds(l.When, nil, nil, events, profile, account, now)
 		}
 		if has {
 			f.labels = append(f.labels, l.Name)
@@ -340,15 +462,25 @@ func (rs *RuleSet) scratchFacts(f facts, events []rules.Event, keys []int64, pro
 }
 
 // labelHolds: the rule holds at now without an event or with one of the events (which its
-// counts see too), as rules.Labels decides.
-func labelHolds(c *rules.Compiled, events []rules.Event, profile rules.Profile, account *rules.Account, now time.Time) bool {
-	s := &rules.Subject{Now: now, Events: events, Profile: profile, Account: account}
+// counts see too), as rules.Labels decides. A time-only event passes the counts' "where" by
+// its marks (numbered by marks; nil: none), and holds the label when it passed the label's
+// mark (nil: none) and its time is recent enough.
+func labelHolds(c *rules.Compiled, mark *rules.Mark, marks *rules.MarkSet, events []rules.Event, profile rules.Profile, account *rules.Account, now time.Time) bool {
+	s := &rules.Subject{Now: now, Events: events, Profile: profile, Account: account, Marks: marks}
 	if c.Match(s) {
 		return true
 	}
+	var bit uint64
+	if mark != nil && marks != nil {
+		bit = marks.Bit(*mark)
+	}
 	for i := range events {
 		if events[i].TimeOnly {
-			continue // it passes no test the rule's event must pass (rules.HistoryActivities)
+			// Without the mark it passes no test the rule's event must pass (rules.HistoryActivities).
+			if events[i].Marks&bit != 0 && mark.HeldAt(events[i].Time, now) {
+				return true
+			}
+			continue
 		}
 		s.Event = &events[i]
 		if c.Match(s) {
@@ -385,10 +517,11 @@ func foldHeat(h float64, first bool, t time.Time) float64 {
 	return top + math.Log2(1+math.Exp2(low-top))
 }
 
-// keptTimes keeps the times (in order) a memory needs: those of the span before now (labels,
-// temperature, refresh times) and of the longest count window before the last activity, since
-// the next activities come after it (backfilled activities can be older than the span).
-func (rs *RuleSet) keptTimes(times []time.Time, lastAt, now time.Time) []time.Time {
+// keptFrom is where the times (in order) a memory keeps start: it needs those of the span
+// before now (labels, temperature, refresh times) and of the longest count window before the
+// last activity, since the next activities come after it (backfilled activities can be older
+// than the span).
+func (rs *RuleSet) keptFrom(times []time.Time, lastAt, now time.Time) int {
 	from := now.Add(-rs.history.span)
 	if back := lastAt.Add(-rs.history.countWindow); back.Before(from) {
 		from = back
@@ -397,7 +530,7 @@ func (rs *RuleSet) keptTimes(times []time.Time, lastAt, now time.Time) []time.Ti
 	for i < len(times) && times[i].Before(from) {
 		i++
 	}
-	return times[i:]
+	return i
 }
 
 // engagement is what temperature and "rising" read, from a lead's memory: the weekly counts

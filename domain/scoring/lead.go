@@ -42,6 +42,10 @@ type LeadState struct {
 	// such change); its labels bound to recent activity stand as stored, and its recent
 	// activities are not read.
 	Settled bool
+	// Read (with Append, unless Settled) is what was read of the older activities: Events
+	// are all of those since Read.since, time-only ones included, carrying the memory's marks
+	// when Read.marked.
+	Read olderRead
 }
 
 // Outcome is what scoring a lead changes.

@@ -153,7 +153,8 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	scoring := []rules.ScoringRule{{ID: 3, Version: 2}, {ID: 4, Version: 1}}
 	mem := Memory{Valid: true, LastAt: time.UnixMicro(1773223651123456).UTC(), LastKey: 1 << 40, Heat: 123.456789,
-		Recent: []time.Time{time.UnixMicro(1773000000000001).UTC(), time.UnixMicro(1773223651123456).UTC()}, Held: []int64{4, 9000}, Labels: 1<<63 + 5, Window: 7 * 24 * time.Hour}
+		Recent: []time.Time{time.UnixMicro(1773000000000001).UTC(), time.UnixMicro(1773223651123456).UTC()}, Held: []int64{4, 9000}, Labels: 1<<63 + 5, Window: 7 * 24 * time.Hour,
+		Marks: []uint64{0, 1<<63 | 5}, MarkSet: 77, MarkedFrom: time.UnixMicro(1772000000000000).UTC()}
 	out, err := DecodeState(9, EncodeState(scoring, 17, in, mem))
 	if err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Rules[3] != 2 || out.Rules[4] != 1 || len(out.Rules) != 2 || out.Events != 17 ||
 		fmt.Sprint(out.Memory) != fmt.Sprint(mem) {
@@ -173,12 +174,20 @@ func TestStateRoundTrip(t *testing.T) {
 	if _, err := DecodeState(9, []byte{1, 200}); err == nil {
 		t.Fatal("accepted a truncated state")
 	}
-	// A format 5 state (before windows) reads with a window of 0.
-	five := EncodeState(scoring, 17, in, mem)
+	// A format 6 state (before marks) reads without marks, a format 5 state (before windows)
+	// with a window of 0 too.
+	unmarked := mem
+	unmarked.Marks, unmarked.MarkSet, unmarked.MarkedFrom = nil, 0, time.Time{}
 	end := len(encodeHeader(scoring, 17, len(in), mem))
+	marks := len(encodeHeader(scoring, 17, len(in), mem)) - len(encodeHeader(scoring, 17, len(in), unmarked)) + 8
+	six := slices.Concat([]byte{stateFormatWithoutMarks}, whole[1:end-marks], whole[end:])
+	if out, err := DecodeState(9, six); err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || fmt.Sprint(out.Memory) != fmt.Sprint(unmarked) {
+		t.Fatalf("format 6: %v %v", out, err)
+	}
 	window := len(binary.AppendUvarint(nil, uint64(mem.Window/time.Second)))
-	five = slices.Concat([]byte{stateFormatWithoutWindow}, five[1:end-window], five[end:]) // the window left out
-	if out, err := DecodeState(9, five); err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Memory.Window != 0 || out.Memory.Heat != mem.Heat {
+	five := slices.Concat([]byte{stateFormatWithoutWindow}, whole[1:end-marks-window], whole[end:]) // the window left out
+	if out, err := DecodeState(9, five); err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Memory.Window != 0 || out.Memory.Heat != mem.Heat ||
+		out.Memory.MarkSet != 0 {
 		t.Fatalf("format 5: %v %v", out, err)
 	}
 }
@@ -241,7 +250,7 @@ func TestAppendingMatchesScratch(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
 	kinds := streamKinds
 	titles := []string{"VP Sales", "Intern", "Head of Marketing", ""}
-	appended, refreshDue, withTimesOnly, backfilled := 0, 0, 0, 0
+	appended, refreshDue, withTimesOnly, backfilled, marked := 0, 0, 0, 0, 0
 	for trial := 0; trial < 400; trial++ {
 		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", Title: titles[rng.Intn(len(titles))]}
 		var all []rules.Stamped
@@ -276,7 +285,13 @@ func TestAppendingMatchesScratch(t *testing.T) {
 		if stored.RefreshAt != nil && !stored.RefreshAt.After(at2) {
 			refreshDue++ // time changed things too (expiry, decay, windows): appending handles it
 		}
-		window, timesOnly := olderAsRead(t, rs, all[:split], state.Memory, all[split].Time, at2)
+		if trial%3 == 1 { // a state stored before marks: appending reads and learns them
+			state.Memory.Marks, state.Memory.MarkSet = nil, 0
+		}
+		window, timesOnly, read := olderAsRead(t, rs, all[:split], state.Memory, all[split].Time, at2)
+		if read.marked {
+			marked++
+		}
 		if timesOnly {
 			withTimesOnly++
 			if rs.historyRead(all[split].Time, at2, state.Memory).since.Before(at2.Add(-rs.history.span + time.Hour)) {
@@ -284,39 +299,39 @@ func TestAppendingMatchesScratch(t *testing.T) {
 			}
 		}
 		inc := rs.Score(LeadState{Lead: stored, Events: window, Added: append([]rules.Stamped(nil), all[split:]...), Append: true,
-			Current: state.Contributions, Rules: state.Rules, Counted: state.Events, Memory: state.Memory}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, at2)
+			Current: state.Contributions, Rules: state.Rules, Counted: state.Events, Memory: state.Memory, Read: read}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, at2)
 		scratchLead := stored
 		scratchLead.StateHash = nil // ignore the state: every activity from scratch
 		full := rs.Score(LeadState{Lead: scratchLead, Events: append([]rules.Stamped(nil), all...), Current: state.Contributions}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, at2)
 		appended++
-		if fmt.Sprint(inc.Scoring) != fmt.Sprint(full.Scoring) || string(inc.State.State) != string(full.State.State) ||
+		if fmt.Sprint(inc.Scoring) != fmt.Sprint(full.Scoring) || !sameState(inc.State.State, full.State.State) ||
 			!reflect.DeepEqual(inc.Ledger, full.Ledger) || !inc.Incremental {
 			t.Fatalf("trial %d (split %d of %d, window %d, then %v, at %v, stored refresh %v): appended %+v\nscratch %+v\nledger %v\nvs     %v", trial, split, len(all), len(window), then, at2, stored.RefreshAt,
 				inc.Scoring, full.Scoring, inc.Ledger, full.Ledger)
 		}
 	}
-	if appended < 350 || refreshDue < 100 || withTimesOnly < 100 || backfilled < 10 {
-		t.Fatalf("only %d trials appended, %d with a refresh due, %d with older activities kept as times (%d of them beyond the memory's span)",
-			appended, refreshDue, withTimesOnly, backfilled)
+	if appended < 350 || refreshDue < 100 || withTimesOnly < 100 || backfilled < 10 || marked < 150 {
+		t.Fatalf("only %d trials appended, %d with a refresh due, %d with older activities kept as times (%d of them beyond the memory's span), %d by their marks",
+			appended, refreshDue, withTimesOnly, backfilled, marked)
 	}
 }
 
 // olderAsRead is the history loadStates gives appending activities from oldest on (zero: none
 // added): the older events its rules can look at, or, when the memory's times suffice, those
 // a part of the read takes (passing the counts' or the labels' filter, within their reach)
-// completed with the times of the others (timesOnly: some were kept as times only).
-func olderAsRead(t *testing.T, rs *RuleSet, older []rules.Stamped, m Memory, oldest, now time.Time) (window []rules.Stamped, timesOnly bool) {
+// completed with the times and marks of the others (timesOnly: some were kept as times only).
+func olderAsRead(t *testing.T, rs *RuleSet, older []rules.Stamped, m Memory, oldest, now time.Time) (window []rules.Stamped, timesOnly bool, r olderRead) {
 	t.Helper()
-	r := rs.historyRead(oldest, now, m)
+	r = rs.historyRead(oldest, now, m)
 	if r.since.IsZero() {
-		return nil, false
+		return nil, false, r
 	}
 	takes := func(e rules.Stamped) bool {
 		if !r.timesOnly {
 			return true
 		}
-		return !r.countSince.IsZero() && !e.Time.Before(r.countSince) && passes(rs.history.countsFilter, e.Event) ||
-			!r.labelSince.IsZero() && !e.Time.Before(r.labelSince) && passes(rs.history.labelsFilter, e.Event)
+		return !r.countSince.IsZero() && !e.Time.Before(r.countSince) && passes(r.filters.counts, e.Event) ||
+			!r.labelSince.IsZero() && !e.Time.Before(r.labelSince) && passes(r.filters.labels, e.Event)
 	}
 	for _, e := range older {
 		if !e.Time.Before(r.since) && takes(e) {
@@ -324,16 +339,42 @@ func olderAsRead(t *testing.T, rs *RuleSet, older []rules.Stamped, m Memory, old
 		}
 	}
 	if !r.timesOnly {
-		return window, false
+		return window, false, r
 	}
-	out, ok := withTimes(window, m.Recent, r.since)
+	var marks []uint64
+	if r.marked {
+		marks = m.Marks
+	}
+	out, ok := withTimes(window, m.Recent, marks, r.since)
 	if !ok {
 		t.Fatalf("the memory's times %v lack events read since %v: %v", m.Recent, r.since, window)
 	}
 	for _, e := range out {
 		timesOnly = timesOnly || e.TimeOnly
 	}
-	return out, timesOnly
+	return out, timesOnly, r
+}
+
+// sameState reports whether two encoded states agree, their marks compared where both know
+// them (a state that learnt its marks while appending knows them from the read on).
+func sameState(a, b []byte) bool {
+	if string(a) == string(b) {
+		return true
+	}
+	sa, errA := DecodeState(1, a)
+	sb, errB := DecodeState(1, b)
+	ma, mb := &sa.Memory, &sb.Memory
+	if errA != nil || errB != nil || ma.MarkSet != mb.MarkSet || len(ma.Marks) != len(mb.Marks) {
+		return false
+	}
+	from := maxTime(ma.MarkedFrom, mb.MarkedFrom)
+	for i, t := range ma.Recent {
+		if !t.Before(from) && ma.Marks[i] != mb.Marks[i] {
+			return false
+		}
+	}
+	ma.Marks, mb.Marks, ma.MarkedFrom, mb.MarkedFrom = nil, nil, time.Time{}, time.Time{}
+	return fmt.Sprint(sa) == fmt.Sprint(sb)
 }
 
 // TestStateHoldsAfterAnEditThatSkippedTheLead: after an edit whose targeted re-score skipped a
@@ -485,9 +526,10 @@ func TestRevisingMatchesScratch(t *testing.T) {
 		}
 		// As loadStates does: a lead whose refresh time is still ahead reads no recent history.
 		settled := stored.RefreshAt == nil || stored.RefreshAt.After(later)
+		var read olderRead
 		if !settled {
 			var timesOnly bool
-			if window, timesOnly = olderAsRead(t, edited, all, state.Memory, time.Time{}, later); timesOnly {
+			if window, timesOnly, read = olderAsRead(t, edited, all, state.Memory, time.Time{}, later); timesOnly {
 				withTimesOnly++
 			}
 		}
@@ -498,12 +540,12 @@ func TestRevisingMatchesScratch(t *testing.T) {
 			settledTrials++
 		}
 		inc := edited.Score(LeadState{Lead: stored, Events: window, Matching: matching, Append: true, Revise: true, Settled: settled,
-			Current: state.Contributions, Rules: state.Rules, Counted: state.Events, Memory: state.Memory}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, later)
+			Current: state.Contributions, Rules: state.Rules, Counted: state.Events, Memory: state.Memory, Read: read}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, later)
 		scratchLead := stored
 		scratchLead.StateHash = nil
 		full := edited.Score(LeadState{Lead: scratchLead, Events: slices.Clone(all), Current: state.Contributions}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, later)
 		revised++
-		if fmt.Sprint(inc.Scoring) != fmt.Sprint(full.Scoring) || string(inc.State.State) != string(full.State.State) ||
+		if fmt.Sprint(inc.Scoring) != fmt.Sprint(full.Scoring) || !sameState(inc.State.State, full.State.State) ||
 			!reflect.DeepEqual(inc.Ledger, full.Ledger) || !inc.Incremental || !slices.Equal(inc.Gained, full.Gained) || !slices.Equal(inc.Lost, full.Lost) {
 			t.Fatalf("trial %d (%d activities, %d matching, %d recent): revised %+v\nscratch %+v\nledger %v\nvs     %v", trial, len(all), len(matching), len(window),
 				inc.Scoring, full.Scoring, inc.Ledger, full.Ledger)

@@ -6,6 +6,7 @@ package scoring
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -68,6 +69,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 		}
 	}
 	var problems []error
+	whens := map[int64]uint64{}
 	for _, st := range stored {
 		if !st.Enabled {
 			continue
@@ -83,6 +85,11 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			continue
 		}
 		propertyKeys(&r.When, rs.propKeys)
+		if b, err := json.Marshal(r.When); err == nil {
+			h := fnv.New64a()
+			h.Write(b)
+			whens[st.ID] = h.Sum64()
+		}
 		switch r.Kind {
 		case rules.KindScore:
 			id, ok := rs.scoreIDs[r.Score.Score]
@@ -113,7 +120,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			rs.Grades = append(rs.Grades, rules.GradeRule{ID: st.ID, Points: r.Grade.Points, When: c})
 		}
 	}
-	rs.history = rs.historyNeeds()
+	rs.history = rs.historyNeeds(whens)
 	return rs, problems
 }
 

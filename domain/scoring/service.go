@@ -748,9 +748,14 @@ func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet
 	withProps bool, collect func(func(*LeadState) *[]rules.Stamped) func(*store.ScoringActivity) error, now time.Time) ([]int64, error) {
 	var full []int64
 	every := store.RecentScoringActivities{Except: except}
-	some := store.RecentScoringActivities{Except: except}
-	counts := store.RecentPart{Filter: rs.history.countsFilter}
-	labels := store.RecentPart{Filter: rs.history.labelsFilter}
+	// Leads whose memory has its marks read through the filters of the rules the marks do not
+	// cover, the others through every rule's.
+	var some [2]store.RecentScoringActivities
+	var parts [2][2]store.RecentPart
+	for k, f := range []readFilters{rs.history.all, rs.history.marked} {
+		some[k].Except = except
+		parts[k] = [2]store.RecentPart{{Filter: f.counts}, {Filter: f.labels}}
+	}
 	timesSince := map[int64]time.Time{}
 	for i := range states {
 		st := &states[i]
@@ -771,25 +776,30 @@ func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet
 			oldest = st.Added[0].Time
 		}
 		r := rs.historyRead(oldest, now, st.Memory)
+		st.Read = r
 		switch {
 		case r.since.IsZero():
 		case r.timesOnly:
+			k := b2i(r.marked)
 			timesSince[st.Lead.ID] = r.since
-			some.LeadIDs, some.Since = append(some.LeadIDs, st.Lead.ID), append(some.Since, r.since)
-			counts.Since, labels.Since = append(counts.Since, r.countSince), append(labels.Since, r.labelSince)
+			some[k].LeadIDs, some[k].Since = append(some[k].LeadIDs, st.Lead.ID), append(some[k].Since, r.since)
+			parts[k][0].Since, parts[k][1].Since = append(parts[k][0].Since, r.countSince), append(parts[k][1].Since, r.labelSince)
 		default:
 			every.LeadIDs, every.Since = append(every.LeadIDs, st.Lead.ID), append(every.Since, r.since)
 		}
 	}
-	for _, part := range []store.RecentPart{counts, labels} {
-		if len(part.Filter) > 0 { // an empty filter: that part needs times only
-			some.Parts = append(some.Parts, part)
+	reads := []store.RecentScoringActivities{every}
+	for k := range some {
+		for _, part := range parts[k] {
+			if len(part.Filter) > 0 { // an empty filter: that part needs times only
+				some[k].Parts = append(some[k].Parts, part)
+			}
+		}
+		if len(some[k].Parts) > 0 {
+			reads = append(reads, some[k])
 		}
 	}
-	if len(some.Parts) == 0 {
-		some.LeadIDs = nil
-	}
-	for _, w := range []store.RecentScoringActivities{every, some} {
+	for _, w := range reads {
 		if len(w.LeadIDs) == 0 {
 			continue
 		}
@@ -800,7 +810,11 @@ func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet
 	}
 	for id, since := range timesSince {
 		st := &states[at[id]]
-		events, ok := withTimes(st.Events, st.Memory.Recent, since)
+		var marks []uint64
+		if st.Read.marked {
+			marks = st.Memory.Marks
+		}
+		events, ok := withTimes(st.Events, st.Memory.Recent, marks, since)
 		if !ok {
 			st.Append, st.Added, st.Events = false, nil, nil
 			full = append(full, id)
@@ -809,6 +823,14 @@ func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet
 		st.Events = events
 	}
 	return full, nil
+}
+
+// b2i is 1 for true.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // readMatching reads, for the leads being revised, the activities the rules changed since

@@ -23,11 +23,15 @@ import (
 // and id, the time-free heat (8 bytes), the recent activity times as deltas, the held
 // timeless labels' rule ids and the label rules' fingerprint (8 bytes). Format 6 adds, after
 // the fingerprint, how far before the last activity the recent times reach at least (seconds,
-// a varint: the longest event count window of the score rules). Format 5 states are read with
-// a window of 0, format 4 states without a memory.
-const stateFormat = 6
+// a varint: the longest event count window of the score rules). Format 7 adds, after the
+// window, the marks: the mark set's fingerprint (8 bytes; 0: no marks follow), then the time
+// from which they are known (Unix microseconds, 0: all) and each recent time's marks, as
+// varints. Format 6 states are read without marks, format 5 states with a window of 0 too,
+// format 4 states without a memory.
+const stateFormat = 7
 
 const (
+	stateFormatWithoutMarks  = 6
 	stateFormatWithoutWindow = 5
 	stateFormatWithoutMemory = 4
 )
@@ -65,7 +69,7 @@ func (rs *RuleSet) encodeState(events int, cs []rules.Contribution, m Memory) []
 
 // encodeHeader starts a state: its format, event count, rules and memory.
 func encodeHeader(scoring []rules.ScoringRule, events, contributions int, m Memory) []byte {
-	out := make([]byte, 0, 32+len(scoring)*4+contributions*12+len(m.Recent)*4)
+	out := make([]byte, 0, 32+len(scoring)*4+contributions*12+len(m.Recent)*6)
 	out = append(out, stateFormat)
 	out = binary.AppendUvarint(out, uint64(events))
 	out = binary.AppendUvarint(out, uint64(len(scoring)))
@@ -87,7 +91,20 @@ func encodeHeader(scoring []rules.ScoringRule, events, contributions int, m Memo
 		out = binary.AppendUvarint(out, uint64(id))
 	}
 	out = binary.LittleEndian.AppendUint64(out, m.Labels)
-	return binary.AppendUvarint(out, uint64(m.Window/time.Second))
+	out = binary.AppendUvarint(out, uint64(m.Window/time.Second))
+	if m.MarkSet == 0 || len(m.Marks) != len(m.Recent) {
+		return binary.LittleEndian.AppendUint64(out, 0)
+	}
+	out = binary.LittleEndian.AppendUint64(out, m.MarkSet)
+	var from int64
+	if !m.MarkedFrom.IsZero() {
+		from = m.MarkedFrom.UnixMicro()
+	}
+	out = binary.AppendVarint(out, from)
+	for _, bits := range m.Marks {
+		out = binary.AppendUvarint(out, bits)
+	}
+	return out
 }
 
 // contributionEncoder appends contributions, each activity id and time as a delta from the
@@ -117,7 +134,7 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 		return st, nil
 	}
 	format := b[0]
-	if format != stateFormat && format != stateFormatWithoutWindow && format != stateFormatWithoutMemory {
+	if format < stateFormatWithoutMemory || format > stateFormat {
 		return st, errState
 	}
 	r := &reader{b: b[1:]}
@@ -134,8 +151,11 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 	if format != stateFormatWithoutMemory {
 		st.Memory = r.memory()
 	}
-	if format == stateFormat {
+	if format >= stateFormatWithoutMarks {
 		st.Memory.Window = time.Duration(r.uvarint()) * time.Second
+	}
+	if format >= stateFormat {
+		r.marks(&st.Memory)
 	}
 	var out []model.Contribution
 	if len(r.b) > 0 {
@@ -227,6 +247,20 @@ func (r *reader) memory() Memory {
 	}
 	m.Labels = r.fixed64()
 	return m
+}
+
+// marks reads a memory's marks (format 7).
+func (r *reader) marks(m *Memory) {
+	if m.MarkSet = r.fixed64(); m.MarkSet == 0 {
+		return
+	}
+	if from := r.varint(); from != 0 {
+		m.MarkedFrom = time.UnixMicro(from).UTC()
+	}
+	m.Marks = make([]uint64, len(m.Recent))
+	for i := range m.Marks {
+		m.Marks[i] = r.uvarint()
+	}
 }
 
 // profileHash fingerprints what rules read of a lead besides its events: a lead whose

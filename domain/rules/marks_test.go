@@ -1,0 +1,115 @@
+package rules
+
+import (
+	"encoding/json"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMarksStandInForEvents: for random rules and histories, counts and recent labels decide
+// the same over events kept as times and marks as over the events themselves, and a rule
+// whose tests depend on the moment gets no marks.
+func TestMarksStandInForEvents(t *testing.T) {
+	conds := []string{
+		`{"field": "event.type", "operator": "equals", "value": "users.messages.email.Click"}`,
+		`{"field": "event.name", "operator": "contains", "value": "Pricing"}`,
+		`{"field": "event.name", "operator": "not_contains", "value": "demo"}`,
+		`{"field": "web.path", "operator": "contains", "value": "pricing"}`,
+		`{"field": "profile.title", "operator": "contains", "value": "vp"}`,
+		`{"field": "event.time", "operator": "after", "value": "2020-01-01"}`,
+		`{"field": "event.count", "operator": ">=", "value": 2, "window_days": 30, "where": {"combinator": "and", "rules": [{"field": "event.name", "operator": "contains", "value": "demo"}]}}`,
+		`{"field": "event.count", "operator": "<=", "value": 1, "window_days": 14, "where": {"combinator": "or", "not": true, "rules": [{"field": "web.path", "operator": "contains", "value": "pricing"}, {"field": "event.type", "operator": "equals", "value": "users.messages.email.Click"}]}}`,
+		`{"field": "event.count", "operator": ">=", "value": 1, "window_days": 20, "where": {"combinator": "and", "rules": [{"field": "event.time", "operator": "within_last_days", "value": 3}]}}`,
+	}
+	recent := []string{
+		`{"field": "event.time", "operator": "within_last_days", "value": 7}`,
+		`{"field": "event.time", "operator": "within_last_days", "value": 21}`,
+	}
+	names := []string{"[Website] Visited Pricing (/pricing)", "Demo day", "[Custom Event tracked] pricing_page_viewed", "Opened", ""}
+	types := []string{"users.messages.email.Click", "users.messages.email.Open", "web.page_view"}
+	sources := []string{"braze", "web"}
+	paths := []string{"/pricing", "/blog", ""}
+	rng := rand.New(rand.NewSource(5))
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	profile := Profile{Title: "VP Sales"}
+	counted, labelled, refused := 0, 0, 0
+	for round := 0; round < 1500; round++ {
+		var parts []string
+		for i := 0; i < 1+rng.Intn(3); i++ {
+			parts = append(parts, conds[rng.Intn(len(conds))])
+		}
+		comb := []string{"and", "or"}[rng.Intn(2)]
+		if rng.Intn(2) == 0 {
+			comb, parts = "and", append(parts, recent[rng.Intn(len(recent))])
+			rng.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })
+		}
+		src := `{"combinator": "` + comb + `", "rules": [` + strings.Join(parts, ",") + `]}`
+		var g Group
+		if err := json.Unmarshal([]byte(src), &g); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Compile(&g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms MarkSet
+		countMarks, countOK := c.CountMarks()
+		labelMark, labelOK := c.LabelMark()
+		if countOK {
+			ms.Add(countMarks...)
+		}
+		if labelOK {
+			ms.Add(labelMark)
+		}
+		if strings.Contains(src, `"value": 3}`) && countOK || !countOK && !strings.Contains(src, `"value": 3}`) {
+			t.Fatalf("%s: count marks ok %v", src, countOK)
+		}
+		if !countOK {
+			refused++
+		}
+		var full []Event
+		for i := 0; i < 1+rng.Intn(15); i++ {
+			e := Event{Name: names[rng.Intn(len(names))], Type: types[rng.Intn(len(types))], Source: sources[rng.Intn(len(sources))],
+				Time: now.Add(-time.Duration(rng.Intn(40*24)) * time.Hour), Properties: map[string]any{"path": paths[rng.Intn(len(paths))]}}
+			e.Prepare()
+			full = append(full, e)
+		}
+		slices.SortFunc(full, func(a, b Event) int { return a.Time.Compare(b.Time) })
+		marked := make([]Event, len(full))
+		s := &Subject{Now: now, Profile: profile}
+		for i := range full {
+			marked[i] = Event{Time: full[i].Time, TimeOnly: true, Marks: ms.Of(s, &full[i])}
+		}
+		if countOK && len(countMarks) > 0 {
+			counted++
+			// Scoring a new event: the older ones as marks, the new one itself.
+			last := len(full) - 1
+			withMarks := append(slices.Clone(marked[:last]), full[last])
+			want := c.Match(&Subject{Now: full[last].Time, Event: &full[last], Events: full, Profile: profile})
+			got := c.Match(&Subject{Now: full[last].Time, Event: &withMarks[last], Events: withMarks, Profile: profile, Marks: &ms})
+			if want != got {
+				t.Fatalf("%s over %v: %v with the events, %v with their marks", src, full, want, got)
+			}
+		}
+		if labelOK {
+			labelled++
+			want := c.Match(&Subject{Now: now, Events: full, Profile: profile})
+			for i := range full {
+				want = want || c.Match(&Subject{Now: now, Event: &full[i], Events: full, Profile: profile})
+			}
+			got := false
+			for _, e := range marked {
+				got = got || e.Marks&ms.Bit(labelMark) != 0 && labelMark.HeldAt(e.Time, now)
+			}
+			if want != got {
+				t.Fatalf("label %s over %v: %v with the events, %v with their marks", src, full, want, got)
+			}
+		}
+	}
+	if counted < 200 || labelled < 100 || refused < 100 {
+		t.Fatalf("%d rules with count marks, %d with a label mark, %d refused", counted, labelled, refused)
+	}
+}
