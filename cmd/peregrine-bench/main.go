@@ -124,9 +124,11 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	fmt.Printf("Peregrine ingest benchmark — %s, %d cores, PostgreSQL with fsync on (embedded), %s\n\n", runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
 	endpoint := base + "/api/braze/currents/events"
 
-	// 1. Full speed: 8 clients, 100-event batches.
+	// 1. Full speed: 8 clients, 100-event batches. Every run below continues its events'
+	// timeline: each person's events arrive in time order, as Braze sends them.
+	var seq atomic.Int64
 	start := time.Now()
-	full := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: duration, Batch: 100})
+	full := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: duration, Batch: 100, Seq: &seq})
 	loadEnd := time.Now()
 	doneAtLoadEnd := count(`SELECT count(*) FROM activities`)
 	// Waiting asks whether a queue still holds a row, not how many: counting a queue of
@@ -153,7 +155,7 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	stopSampling := make(chan struct{})
 	sampled := make(chan []float64)
 	go func() { sampled <- oldestUnscored(db, stopSampling) }()
-	pacedRep := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: paced, Batch: 100, Rate: 5000})
+	pacedRep := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: paced, Batch: 100, Rate: 5000, Seq: &seq})
 	close(stopSampling)
 	behind := <-sampled
 
@@ -161,7 +163,7 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 
 	// 4. Eight clients at once, each with a batch of 32 MiB (the largest accepted): bodies wait
 	// for memory rather than all being read at once. The peak is measured over this phase.
-	big, err := bigBodies(endpoint, token, server.Process.Pid, 8, 32<<20)
+	big, err := bigBodies(endpoint, token, server.Process.Pid, 8, 32<<20, &seq)
 	if err != nil {
 		return err
 	}
@@ -264,12 +266,13 @@ func twoProcesses(bin string, env []string, first, token string, db *sql.DB, d t
 		return n
 	}
 	var wg sync.WaitGroup
+	var seq atomic.Int64 // one timeline for both processes' clients
 	reports := make([]loadgen.Report, 2)
 	for i, base := range servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reports[i] = loadgen.Run(context.Background(), loadgen.Options{URL: base + "/api/braze/currents/events", Token: token, Clients: 4, Duration: d, Batch: 100})
+			reports[i] = loadgen.Run(context.Background(), loadgen.Options{URL: base + "/api/braze/currents/events", Token: token, Clients: 4, Duration: d, Batch: 100, Seq: &seq})
 		}()
 	}
 	wg.Wait()
@@ -375,13 +378,12 @@ type bigReport struct {
 // bigBodies posts one body of about size bytes from each of n clients at once, retrying 503
 // answers after a second, and returns the server's peak memory over that time (its VmHWM,
 // reset before).
-func bigBodies(endpoint, token string, pid, n int, size int) (bigReport, error) {
-	var seq atomic.Int64
-	perEvent := len(loadgen.Batch(300, 5000, &seq)) / 300
+func bigBodies(endpoint, token string, pid, n int, size int, seq *atomic.Int64) (bigReport, error) {
+	perEvent := len(loadgen.Batch(300, 5000, new(atomic.Int64))) / 300 // a sample, for the size only
 	events := (size - 1024) / perEvent * 95 / 100
 	bodies := make([][]byte, n)
 	for i := range bodies {
-		bodies[i] = loadgen.Batch(events, 5000, &seq)
+		bodies[i] = loadgen.Batch(events, 5000, seq)
 	}
 	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
 		return bigReport{}, fmt.Errorf("resetting the server's peak memory: %w", err)

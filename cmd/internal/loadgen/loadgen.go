@@ -25,6 +25,10 @@ type Options struct {
 	Batch    int
 	Rate     int // events per second across all clients; 0 = as fast as acknowledged
 	People   int // distinct people the events belong to
+	// Seq numbers the events (their ids and times) across runs: a run continues the timeline
+	// of the runs before it, as a live stream does, instead of sending every person's events
+	// again from the start (older than those already stored: late arrivals). Nil: from 0.
+	Seq *atomic.Int64
 }
 
 // Report is what a run measured.
@@ -55,7 +59,7 @@ func Batch(n, people int, seq *atomic.Int64) []byte {
 		rand.Read(raw)
 		id := hex.EncodeToString(raw)
 		person := k % int64(people)
-		t := 1773000000 + k%600000
+		t := 1773000000 + k // a second apart: each person's events arrive in time order
 		switch k % 3 {
 		case 0:
 			fmt.Fprintf(&b, `{"event_type":"users.messages.email.Open","id":"%s-%d","time":%d,"user":{"user_id":"u%08d","external_user_id":"crm-%d","timezone":"Europe/Zurich"},"properties":{"app_group_id":"7c2e9a41-5b3d-4f8e-a1c6-0d9e8f7a6b5c","campaign_id":"0d6b8f3a-2c41-4e9b-b7a2-91e3f4c5d6e7","campaign_name":"Q1 2026 Product Webinar Invite","dispatch_id":"65f1c2ab9e8d7c0012a3ffee","email_address":"person%d@company%d.example.com","esp":"SendGrid","from_domain":"mail.example.com","ip_pool":"marketing","is_amp":false,"machine_open":null,"mailbox_provider":"Google","message_variation_id":"7e2a9c4b-1f3d-4b6a-9c8e-2d1f0a3b4c5d","message_variation_name":"Variant A","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15"}}`,
@@ -83,7 +87,10 @@ func Run(ctx context.Context, o Options) Report {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Clients * 2}}
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
-	var seq atomic.Int64
+	seq := o.Seq
+	if seq == nil {
+		seq = new(atomic.Int64)
+	}
 	var events, requests, errs atomic.Int64
 	var mu sync.Mutex
 	var latencies []time.Duration
@@ -110,7 +117,7 @@ func Run(ctx context.Context, o Options) Report {
 						return
 					}
 				}
-				body := Batch(o.Batch, o.People, &seq)
+				body := Batch(o.Batch, o.People, seq)
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+o.Token)
 				req.Header.Set("Content-Type", "application/json")
