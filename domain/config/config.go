@@ -34,7 +34,7 @@ type Config struct {
 	CurrentsMaxBody   int64         // largest Currents request body, compressed or not; larger → 413
 	Workers           int           // goroutines turning stored events into activities (and as many scoring)
 	// ComputeBatches bounds the processing and scoring batches run at once while events arrive
-	// (0: one fewer than the cores, at least one; raise it when PostgreSQL runs on another
+	// (0: one fewer than the cores, at least one, and two on two cores; raise it when PostgreSQL runs on another
 	// machine, so its cores are not counted here).
 	ComputeBatches int
 	CollectRate    int           // website tracker hits per second per client address; more get 429
@@ -156,7 +156,7 @@ func Bind(fs *flag.FlagSet, getenv func(string) string) *Binder {
 	fs.StringVar(&b.r.apiRate, "api-rate", env("PEREGRINE_API_RATE", "20"), "open-API requests per second one token may send, with bursts of twice that (env PEREGRINE_API_RATE)")
 	fs.StringVar(&b.r.collectRate, "collect-rate", env("PEREGRINE_COLLECT_RATE", "20"), "website tracker hits per second one client address may send, with bursts of five times that (env PEREGRINE_COLLECT_RATE)")
 	fs.StringVar(&b.r.workers, "workers", env("PEREGRINE_WORKERS", "2"), "goroutines processing stored events, and as many scoring (env PEREGRINE_WORKERS)")
-	fs.StringVar(&b.r.computeBatches, "compute-batches", env("PEREGRINE_COMPUTE_BATCHES", "0"), "processing and scoring batches run at once while events arrive; 0: one fewer than the cores (env PEREGRINE_COMPUTE_BATCHES)")
+	fs.StringVar(&b.r.computeBatches, "compute-batches", env("PEREGRINE_COMPUTE_BATCHES", "0"), "processing and scoring batches run at once while events arrive; 0: one fewer than the cores, two on two cores (env PEREGRINE_COMPUTE_BATCHES)")
 	fs.StringVar(&b.r.dbMaxConns, "db-max-conns", env("PEREGRINE_DB_MAX_CONNS", "0"), "database connections this process may open; 0: one per worker plus 24 for requests (env PEREGRINE_DB_MAX_CONNS)")
 	fs.StringVar(&b.r.workTimeout, "work-timeout", env("PEREGRINE_WORK_TIMEOUT", "1m"), "longest a batch of background work may run before it is retried; after a crash, claimed work comes back after 3× this (env PEREGRINE_WORK_TIMEOUT)")
 	fs.StringVar(&b.r.metricsAddr, "metrics-addr", getenv("PEREGRINE_METRICS_ADDR"), "separate listen address for Prometheus /metrics, e.g. 127.0.0.1:9090 (env PEREGRINE_METRICS_ADDR)")

@@ -337,34 +337,40 @@ func TestGroupedClaimTakesAPersonsQueueTogether(t *testing.T) {
 }
 
 // TestComputeSlotsBoundBusyBatches: however many workers compute queues have, no more of
-// their batches run at once than the runner's compute slots while it is crowded; the work
-// all gets done. Uncrowded, they all run.
+// their batches run at once than the runner's compute slots while it is crowded, and one
+// while it is also overloaded; the work all gets done. Uncrowded, they all run.
 func TestComputeSlotsBoundBusyBatches(t *testing.T) {
-	if most := runComputeQueues(t, true); most > 2 {
-		t.Fatalf("%d compute batches ran at once with 2 compute slots", most)
+	if most := runComputeQueues(t, true, true); most != 1 {
+		t.Fatalf("overloaded, %d compute batches ran at once, want 1", most)
 	}
-	if most := runComputeQueues(t, false); most <= 2 {
+	if most := runComputeQueues(t, true, false); most != 2 {
+		t.Fatalf("%d compute batches ran at once with 2 compute slots, want 2", most)
+	}
+	if most := runComputeQueues(t, false, true); most <= 2 {
 		t.Fatalf("uncrowded, at most %d compute batches ran at once, want more than the 2 slots", most)
 	}
 }
 
 // runComputeQueues runs two compute queues of three workers each, two compute slots, until
-// their 24 jobs are done, and returns how many batches ran at once at most.
-func runComputeQueues(t *testing.T, crowded bool) int32 {
+// their 24 jobs are done, and returns how many batches ran at once at most. Each batch waits
+// (in vain if bounded) for one more than the bound to run alongside it.
+func runComputeQueues(t *testing.T, crowded, overloaded bool) int32 {
 	e := newEnv(t)
 	var active, most atomic.Int32
+	alongside, wait := int32(3), 10*time.Second // uncrowded: more than the 2 slots
+	switch {
+	case crowded && overloaded:
+		alongside, wait = 2, 100*time.Millisecond
+	case crowded:
+		alongside, wait = 2, 10*time.Second
+	}
 	busy := func(ctx context.Context, b *queue.Batch) error {
 		n := active.Add(1)
 		defer active.Add(-1)
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
-		if crowded {
-			time.Sleep(20 * time.Millisecond) // long enough for the other workers to claim meanwhile
-		} else {
-			// Uncrowded, wait for a third batch to run alongside (in vain if bounded).
-			for deadline := time.Now().Add(10 * time.Second); active.Load() < 3 && most.Load() < 3 && time.Now().Before(deadline); {
-				time.Sleep(time.Millisecond)
-			}
+		for deadline := time.Now().Add(wait); active.Load() < alongside && most.Load() < alongside && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
 		}
 		return e.handler(ctx, b)
 	}
@@ -378,6 +384,7 @@ func runComputeQueues(t *testing.T, crowded bool) int32 {
 	r := queue.NewRunner(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	r.ComputeSlots = 2
 	r.Crowded = func() bool { return crowded }
+	r.Overloaded = func() bool { return overloaded }
 	r.Add(&queue.Queue{Table: store.JobWork, Handle: busy, Workers: 3, Batch: 1, Idle: 5 * time.Millisecond, Compute: true})
 	r.Add(&queue.Queue{Table: store.JobWork, Handle: busy, Workers: 3, Batch: 1, Idle: 5 * time.Millisecond, Compute: true})
 	r.Start(e.ctx)

@@ -46,6 +46,7 @@ type Service struct {
 	cache map[int64]*RuleSet
 	// activitiesRead counts the activities scoring read, new ones included.
 	activitiesRead atomic.Int64
+	ingestBehind   atomic.Bool // the last IngestCaughtUp found a processing backlog
 }
 
 // AlertHook is what scoring tells alerts.
@@ -364,8 +365,16 @@ func (s *Service) ScoreQueued(ctx context.Context, b *queue.Batch) error {
 // people and storing activities come first, scores follow as soon as the backlog is down.
 func (s *Service) IngestCaughtUp(ctx context.Context) (bool, error) {
 	behind, err := s.Store.IngestBehind(ctx, ingestBacklogLimit)
+	if err == nil {
+		s.ingestBehind.Store(behind)
+	}
 	return !behind, err
 }
+
+// IngestOverloaded tells whether, when scoring last asked (before each claim, or each second
+// while it yields), events waited for processing in large numbers: the work runner then runs
+// processing and scoring one batch at a time while events arrive.
+func (s *Service) IngestOverloaded() bool { return s.ingestBehind.Load() }
 
 // ingestBacklogLimit is the number of events waiting for processing above which scoring
 // waits: about two seconds of processing on a small machine.

@@ -1378,3 +1378,24 @@ func TestProfileChangeScoresANeverScoredLead(t *testing.T) {
 		t.Fatal("the placeholder state was not replaced by the scoring")
 	}
 }
+
+// TestScoringYieldsToAProcessingBacklog: scoring waits while more than ingestBacklogLimit
+// events wait for processing, and tells the work runner so (IngestOverloaded), until the
+// backlog is down.
+func TestScoringYieldsToAProcessingBacklog(t *testing.T) {
+	e := newEnv(t)
+	check := func(caughtUp bool) {
+		t.Helper()
+		ok, err := e.svc.IngestCaughtUp(e.ctx)
+		if err != nil || ok != caughtUp || e.svc.IngestOverloaded() == caughtUp {
+			t.Fatalf("caught up %v, overloaded %v (%v), want caught up %v", ok, e.svc.IngestOverloaded(), err, caughtUp)
+		}
+	}
+	check(true)
+	e.exec(`INSERT INTO inbound_queue (workspace_id, event_row_id) SELECT $1, g FROM generate_series(1, $2) g`, e.ws, ingestBacklogLimit)
+	check(true)
+	e.exec(`INSERT INTO inbound_queue (workspace_id, event_row_id) VALUES ($1, $2)`, e.ws, ingestBacklogLimit+1)
+	check(false)
+	e.exec(`DELETE FROM inbound_queue WHERE workspace_id = $1 AND event_row_id <= 5000`, e.ws)
+	check(true)
+}
