@@ -11,9 +11,11 @@ import "time"
 // A Mark is one such test.
 type Mark struct {
 	test *cgroup
-	// times are a label mark's "event.time within the last N days" conditions, tested at the
-	// moment of evaluation; a count's mark has none.
+	// A label's mark has times, its "event.time within the last N days" conditions, and rest,
+	// its conditions that do not test the event (profile, account, counts): both are tested at
+	// the moment of evaluation. A count's mark has neither.
 	times []*ccond
+	rest  *cgroup
 }
 
 // Holds reports whether the event passes the mark (the event's time aside, for a label's);
@@ -26,14 +28,15 @@ func (m Mark) Holds(s *Subject, e *Event) bool {
 	return ok
 }
 
-// HeldAt reports whether an event at t that passed the label mark makes the label hold at now.
-func (m Mark) HeldAt(t, now time.Time) bool {
+// HeldAt reports whether an event at t that passed the label mark makes the label hold for
+// the subject (at s.Now, with its profile, account and events).
+func (m Mark) HeldAt(s *Subject, t time.Time) bool {
 	for _, c := range m.times {
-		if !c.compare(t, true, now) {
+		if !c.compare(t, true, s.Now) {
 			return false
 		}
 	}
-	return true
+	return m.rest == nil || m.rest.eval(s)
 }
 
 // MarkSet numbers a rule set's marks: bit i of an event's Marks says it passed mark i.
@@ -103,24 +106,43 @@ func (c *Compiled) CountMarks() (marks []Mark, ok bool) {
 }
 
 // LabelMark is, for a label that holds with an event of the last N days (LabelRecent with a
-// condition on the event), what the event must pass besides its time: the other conditions
-// of the top AND group. ok is false when those depend on the moment (counts, relative dates).
+// condition on the event), what the event must pass besides its time: the conditions of the
+// top AND group that test only the event. Its other conditions (profile, account, counts)
+// are tested when the label is. ok is false when a condition mixes the event with anything
+// else, or its answer for an event depends on the moment (a relative date inside a group).
 func (c *Compiled) LabelMark() (Mark, bool) {
 	if !c.root.eventLevel() || c.root.not || !c.root.and {
 		return Mark{}, false
 	}
-	m := Mark{test: &cgroup{and: true}}
+	m := Mark{test: &cgroup{and: true}, rest: &cgroup{and: true}}
 	for _, n := range c.root.nodes {
-		if x, ok := n.(*ccond); ok && x.field.Name == "event.time" && x.op.Name == "within_last_days" {
+		x, cond := n.(*ccond)
+		switch {
+		case cond && x.field.Name == "event.time" && x.op.Name == "within_last_days":
 			m.times = append(m.times, x)
-			continue
+		case onlyEvent(n):
+			m.test.nodes = append(m.test.nodes, n)
+		case cond && !x.eventLvl || !cond && !n.(*cgroup).eventLevel():
+			m.rest.nodes = append(m.rest.nodes, n)
+		default:
+			return Mark{}, false
 		}
-		m.test.nodes = append(m.test.nodes, n)
 	}
-	if len(m.times) == 0 || !m.test.timeless() {
+	if len(m.times) == 0 {
 		return Mark{}, false
 	}
 	return m, true
+}
+
+// onlyEvent reports whether a node tests the event alone, the same way at every moment.
+func onlyEvent(n evaluator) bool {
+	g, ok := n.(*cgroup)
+	if !ok {
+		g = &cgroup{nodes: []evaluator{n}}
+	}
+	only := g.timeless()
+	g.walk(func(x *ccond) { only = only && x.eventLvl })
+	return only
 }
 
 // EventLevel reports whether a condition outside counts tests the event evaluated.

@@ -20,6 +20,8 @@ func TestMarksStandInForEvents(t *testing.T) {
 		`{"field": "web.path", "operator": "contains", "value": "pricing"}`,
 		`{"field": "profile.title", "operator": "contains", "value": "vp"}`,
 		`{"field": "event.time", "operator": "after", "value": "2020-01-01"}`,
+		`{"field": "account.score", "score": "Lead score", "operator": ">=", "value": 50}`,
+		`{"combinator": "or", "rules": [{"field": "profile.country", "operator": "equals", "value": "CH"}, {"field": "event.name", "operator": "contains", "value": "demo"}]}`,
 		`{"field": "event.count", "operator": ">=", "value": 2, "window_days": 30, "where": {"combinator": "and", "rules": [{"field": "event.name", "operator": "contains", "value": "demo"}]}}`,
 		`{"field": "event.count", "operator": "<=", "value": 1, "window_days": 14, "where": {"combinator": "or", "not": true, "rules": [{"field": "web.path", "operator": "contains", "value": "pricing"}, {"field": "event.type", "operator": "equals", "value": "users.messages.email.Click"}]}}`,
 		`{"field": "event.count", "operator": ">=", "value": 1, "window_days": 20, "where": {"combinator": "and", "rules": [{"field": "event.time", "operator": "within_last_days", "value": 3}]}}`,
@@ -35,6 +37,9 @@ func TestMarksStandInForEvents(t *testing.T) {
 	rng := rand.New(rand.NewSource(5))
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	profile := Profile{Title: "VP Sales"}
+	// The account's rolled-up score moves between the scorings (not part of the profile's
+	// fingerprint): a label mark must not keep an answer that depends on it.
+	then, later := &Account{Scores: map[string]float64{"Lead score": 70}}, &Account{Scores: map[string]float64{"Lead score": 20}}
 	counted, labelled, refused := 0, 0, 0
 	for round := 0; round < 1500; round++ {
 		var parts []string
@@ -47,6 +52,7 @@ func TestMarksStandInForEvents(t *testing.T) {
 			rng.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })
 		}
 		src := `{"combinator": "` + comb + `", "rules": [` + strings.Join(parts, ",") + `]}`
+		src = strings.ReplaceAll(src, `{"combinator": "or", "rules": [{"field": "profile`, `{"rules": [{"field": "profile`) // Group nodes
 		var g Group
 		if err := json.Unmarshal([]byte(src), &g); err != nil {
 			t.Fatal(err)
@@ -79,7 +85,7 @@ func TestMarksStandInForEvents(t *testing.T) {
 		}
 		slices.SortFunc(full, func(a, b Event) int { return a.Time.Compare(b.Time) })
 		marked := make([]Event, len(full))
-		s := &Subject{Now: now, Profile: profile}
+		s := &Subject{Now: now, Profile: profile, Account: then}
 		for i := range full {
 			marked[i] = Event{Time: full[i].Time, TimeOnly: true, Marks: ms.Of(s, &full[i])}
 		}
@@ -88,21 +94,22 @@ func TestMarksStandInForEvents(t *testing.T) {
 			// Scoring a new event: the older ones as marks, the new one itself.
 			last := len(full) - 1
 			withMarks := append(slices.Clone(marked[:last]), full[last])
-			want := c.Match(&Subject{Now: full[last].Time, Event: &full[last], Events: full, Profile: profile})
-			got := c.Match(&Subject{Now: full[last].Time, Event: &withMarks[last], Events: withMarks, Profile: profile, Marks: &ms})
+			want := c.Match(&Subject{Now: full[last].Time, Event: &full[last], Events: full, Profile: profile, Account: later})
+			got := c.Match(&Subject{Now: full[last].Time, Event: &withMarks[last], Events: withMarks, Profile: profile, Account: later, Marks: &ms})
 			if want != got {
 				t.Fatalf("%s over %v: %v with the events, %v with their marks", src, full, want, got)
 			}
 		}
-		if labelOK {
+		if labelOK && countOK { // a label's counts need their marks too
 			labelled++
-			want := c.Match(&Subject{Now: now, Events: full, Profile: profile})
+			want := c.Match(&Subject{Now: now, Events: full, Profile: profile, Account: later})
 			for i := range full {
-				want = want || c.Match(&Subject{Now: now, Event: &full[i], Events: full, Profile: profile})
+				want = want || c.Match(&Subject{Now: now, Event: &full[i], Events: full, Profile: profile, Account: later})
 			}
 			got := false
 			for _, e := range marked {
-				got = got || e.Marks&ms.Bit(labelMark) != 0 && labelMark.HeldAt(e.Time, now)
+				s := &Subject{Now: now, Events: marked, Profile: profile, Account: later, Marks: &ms}
+				got = got || e.Marks&ms.Bit(labelMark) != 0 && labelMark.HeldAt(s, e.Time)
 			}
 			if want != got {
 				t.Fatalf("label %s over %v: %v with the events, %v with their marks", src, full, want, got)

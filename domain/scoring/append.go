@@ -112,9 +112,21 @@ func (rs *RuleSet) historyNeeds(whens map[int64]uint64) historyNeeds {
 			h.labelHorizon = max(h.labelHorizon, horizon)
 			filter, ok := l.When.HistoryActivities()
 			h.all.need(&h.all.labels, filter, ok)
-			if m, ok := l.When.LabelMark(); ok && mark(l.ID, 'l', m) {
-				h.labelMarks[len(h.labelMarks)-1] = &m
-			} else if marks, ok := l.When.CountMarks(); !ok || l.When.EventLevel() || !mark(l.ID, 'n', marks...) {
+			// Covered by marks: the counts' "where", and for a label held by an event, what it
+			// asks of the event.
+			marks, covered := l.When.CountMarks()
+			lm, byEvent := l.When.LabelMark()
+			switch {
+			case covered && byEvent:
+				if covered = mark(l.ID, 'l', append(marks, lm)...); covered {
+					h.labelMarks[len(h.labelMarks)-1] = &lm
+				}
+			case covered && !l.When.EventLevel():
+				covered = mark(l.ID, 'n', marks...)
+			default:
+				covered = false
+			}
+			if !covered {
 				h.marked.need(&h.marked.labels, filter, ok)
 			}
 		}
@@ -477,7 +489,7 @@ func labelHolds(c *rules.Compiled, mark *rules.Mark, marks *rules.MarkSet, event
 	for i := range events {
 		if events[i].TimeOnly {
 			// Without the mark it passes no test the rule's event must pass (rules.HistoryActivities).
-			if events[i].Marks&bit != 0 && mark.HeldAt(events[i].Time, now) {
+			if events[i].Marks&bit != 0 && mark.HeldAt(s, events[i].Time) {
 				return true
 			}
 			continue

@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,36 +251,59 @@ func BenchmarkScoring(b *testing.B) {
 	rows.Close()
 	// Two shapes of traffic: every activity of a batch on a different lead (the worst case),
 	// and bursts of 10 activities per lead (an email sent, opened, clicked, a visit…).
-	next := int64(1 << 40)
+	var next atomic.Int64
+	next.Store(1 << 40)
+	// batch stores and scores perBatch new activities, perLead each, of leads drawn from pool.
+	batch := func(rng *rand.Rand, pool []int64, perBatch, perLead int) {
+		var acts []model.ActivityRow
+		for j := 0; j < perBatch/perLead; j++ {
+			lead := pool[rng.Intn(len(pool))]
+			for r := 0; r < perLead; r++ {
+				// Events arrive in time order, as Braze sends them.
+				acts = append(acts, model.ActivityRow{LeadID: lead, InboundEventID: next.Add(1), OccurredAt: time.Now(),
+					Source: "braze", EventType: "users.messages.email.Click", Name: "[Email campaign engagement] Clicked in email Q2 webinar on https://x", CampaignName: "Q2 webinar"})
+			}
+		}
+		err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+			if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
+				return err
+			}
+			return e.svc.ScoreNew(e.ctx, tx, e.ws, acts)
+		})
+		if err != nil {
+			b.Error(err)
+		}
+	}
+	const batches, perBatch = 20, 1000
 	for _, perLead := range []int{1, 10} {
-		const batches, perBatch = 20, 1000
 		start := time.Now()
 		for k := 0; k < batches; k++ {
-			var acts []model.ActivityRow
-			for j := 0; j < perBatch/perLead; j++ {
-				lead := ids[rng.Intn(len(ids))]
-				for r := 0; r < perLead; r++ {
-					next++
-					// Events arrive in time order, as Braze sends them.
-					acts = append(acts, model.ActivityRow{LeadID: lead, InboundEventID: next, OccurredAt: time.Now(),
-						Source: "braze", EventType: "users.messages.email.Click", Name: "[Email campaign engagement] Clicked in email Q2 webinar on https://x", CampaignName: "Q2 webinar"})
-				}
-			}
-			err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
-				if err := tx.InsertActivities(e.ctx, e.ws, acts); err != nil {
-					return err
-				}
-				return e.svc.ScoreNew(e.ctx, tx, e.ws, acts)
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			batch(rng, ids, perBatch, perLead)
 		}
 		inc := time.Since(start)
 		fmt.Printf("incremental scoring, %d activities in batches of %d, %d per lead (leads have ~20 activities): %s = %.0f activities/s\n",
 			batches*perBatch, perBatch, perLead, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds())
 		b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), fmt.Sprintf("incremental-activities/s-%d-per-lead", perLead))
 	}
+	// The scoring queue runs two workers, whose claims never share a lead: two streams of
+	// batches over halves of the leads, at once.
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng, half := rand.New(rand.NewSource(int64(2+w))), ids[w*len(ids)/2:(w+1)*len(ids)/2]
+			for k := 0; k < batches/2; k++ {
+				batch(rng, half, perBatch, 1)
+			}
+		}()
+	}
+	wg.Wait()
+	inc := time.Since(start)
+	fmt.Printf("incremental scoring, 1 per lead, two workers at once (as the scoring queue runs): %d activities in %s = %.0f activities/s\n",
+		batches*perBatch, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds())
+	b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), "incremental-activities/s-1-per-lead-2-workers")
 }
 
 func (e *env) countB(b *testing.B, q string) int {
