@@ -53,14 +53,7 @@ func TestMarksStandInForEvents(t *testing.T) {
 		}
 		src := `{"combinator": "` + comb + `", "rules": [` + strings.Join(parts, ",") + `]}`
 		src = strings.ReplaceAll(src, `{"combinator": "or", "rules": [{"field": "profile`, `{"rules": [{"field": "profile`) // Group nodes
-		var g Group
-		if err := json.Unmarshal([]byte(src), &g); err != nil {
-			t.Fatal(err)
-		}
-		c, err := Compile(&g)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := compileJSON(t, src)
 		var ms MarkSet
 		countMarks, countOK := c.CountMarks()
 		labelMark, labelOK := c.LabelMark()
@@ -76,14 +69,7 @@ func TestMarksStandInForEvents(t *testing.T) {
 		if !countOK {
 			refused++
 		}
-		var full []Event
-		for i := 0; i < 1+rng.Intn(15); i++ {
-			e := Event{Name: names[rng.Intn(len(names))], Type: types[rng.Intn(len(types))], Source: sources[rng.Intn(len(sources))],
-				Time: now.Add(-time.Duration(rng.Intn(40*24)) * time.Hour), Properties: map[string]any{"path": paths[rng.Intn(len(paths))]}}
-			e.Prepare()
-			full = append(full, e)
-		}
-		slices.SortFunc(full, func(a, b Event) int { return a.Time.Compare(b.Time) })
+		full := randomEvents(rng, 1+rng.Intn(15), now, names, types, sources, paths)
 		marked := make([]Event, len(full))
 		s := &Subject{Now: now, Profile: profile, Account: then}
 		for i := range full {
@@ -119,4 +105,32 @@ func TestMarksStandInForEvents(t *testing.T) {
 	if counted < 200 || labelled < 100 || refused < 100 {
 		t.Fatalf("%d rules with count marks, %d with a label mark, %d refused", counted, labelled, refused)
 	}
+}
+
+// compileJSON compiles a group written in JSON.
+func compileJSON(t *testing.T, src string) *Compiled {
+	t.Helper()
+	var g Group
+	if err := json.Unmarshal([]byte(src), &g); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile(&g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// randomEvents makes n prepared events of the last 40 days, in time order, from the values
+// given (each event has a website path property).
+func randomEvents(rng *rand.Rand, n int, now time.Time, names, types, sources, paths []string) []Event {
+	var out []Event
+	for i := 0; i < n; i++ {
+		e := Event{Name: names[rng.Intn(len(names))], Type: types[rng.Intn(len(types))], Source: sources[rng.Intn(len(sources))],
+			Time: now.Add(-time.Duration(rng.Intn(40*24)) * time.Hour), Properties: map[string]any{"path": paths[rng.Intn(len(paths))]}}
+		e.Prepare()
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Event) int { return a.Time.Compare(b.Time) })
+	return out
 }

@@ -160,28 +160,15 @@ func TestTimesSufficeOutsideHistoryActivities(t *testing.T) {
 			parts = append(parts, conds[rng.Intn(len(conds))])
 		}
 		src := `{"combinator": "` + []string{"and", "or"}[rng.Intn(2)] + `", "rules": [` + strings.Join(parts, ",") + `]}`
-		var g Group
-		if err := json.Unmarshal([]byte(src), &g); err != nil {
-			t.Fatal(err)
-		}
-		c, err := Compile(&g)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := compileJSON(t, src)
 		label, labelOK := c.HistoryActivities()
 		counted, countedOK := c.CountedActivities()
 		if !labelOK && !countedOK {
 			continue
 		}
 		derived++
-		var full, kept []Event
-		for i := 0; i < 15; i++ {
-			e := Event{Name: names[rng.Intn(len(names))], Type: types[rng.Intn(len(types))], Source: sources[rng.Intn(len(sources))],
-				Time: now.Add(-time.Duration(rng.Intn(40*24)) * time.Hour), Properties: map[string]any{"path": paths[rng.Intn(len(paths))]}}
-			e.Prepare()
-			full = append(full, e)
-		}
-		slices.SortFunc(full, func(a, b Event) int { return a.Time.Compare(b.Time) })
+		var kept []Event
+		full := randomEvents(rng, 15, now, names, types, sources, paths)
 		timesOnly := func(f ActivityFilter) []Event {
 			out := slices.Clone(full)
 			for i := range out {
