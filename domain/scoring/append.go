@@ -358,7 +358,12 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 	from := rs.keptFrom(recent, m.LastAt, now)
 	m.Recent, m.Window = recent[from:], rs.history.countWindow
 	if known {
-		m.Marks, m.MarkSet, m.MarkedFrom = bits[from:], rs.history.markSet, markedFrom
+		m.Marks, m.MarkSet, m.MarkedFrom = bits[from:], rs.history.markSet, maxTime(markedFrom, rs.marksFrom(m.LastAt, now))
+		for i, t := range m.Recent {
+			if t.Before(m.MarkedFrom) {
+				m.Marks[i] = 0 // no longer needed (see marksFrom): as scoring from scratch keeps them
+			}
+		}
 	}
 	window := append(history, make([]rules.Event, 0, len(st.Added))...)
 	fresh := make([]rules.Event, len(st.Added))
@@ -390,6 +395,22 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 	m.Held = slices.Sorted(maps.Keys(held))
 	f.memory = m
 	return f
+}
+
+// marksFrom is the oldest time whose marks a memory still needs: the next activities come
+// after lastAt, so the counts look back at most their window before it, and the recent labels
+// their horizon before now or later (historyRead reads from no earlier).
+func (rs *RuleSet) marksFrom(lastAt, now time.Time) time.Time {
+	var from time.Time
+	if h := &rs.history; h.countWindow > 0 {
+		from = lastAt.Add(-h.countWindow)
+	}
+	if h := &rs.history; h.labelHorizon > 0 {
+		if l := now.Add(-h.labelHorizon); from.IsZero() || l.Before(from) {
+			from = l
+		}
+	}
+	return from
 }
 
 // recentMarks are the marks of the memory's recent times after appending, before the added
@@ -446,9 +467,11 @@ func (rs *RuleSet) scratchFacts(f facts, events []rules.Event, keys []int64, pro
 	m.Recent, m.Window = times[from:], rs.history.countWindow
 	if rs.history.markSet != 0 {
 		s := &rules.Subject{Now: now, Profile: profile, Account: account}
-		m.Marks, m.MarkSet = make([]uint64, len(m.Recent)), rs.history.markSet
-		for i := range m.Marks {
-			m.Marks[i] = rs.history.marks.Of(s, &events[from+i])
+		m.Marks, m.MarkSet, m.MarkedFrom = make([]uint64, len(m.Recent)), rs.history.markSet, rs.marksFrom(m.LastAt, now)
+		for i, t := range m.Recent {
+			if !t.Before(m.MarkedFrom) {
+				m.Marks[i] = rs.history.marks.Of(s, &events[from+i])
+			}
 		}
 	}
 	f.count = len(events)

@@ -25,8 +25,8 @@ import (
 // the fingerprint, how far before the last activity the recent times reach at least (seconds,
 // a varint: the longest event count window of the score rules). Format 7 adds, after the
 // window, the marks: the mark set's fingerprint (8 bytes; 0: no marks follow), then the time
-// from which they are known (Unix microseconds, 0: all) and each recent time's marks, as
-// varints. Format 6 states are read without marks, format 5 states with a window of 0 too,
+// from which they are known (Unix microseconds, 0: all) and the marks of each recent time
+// from then on, as varints. Format 6 states are read without marks, format 5 states with a window of 0 too,
 // format 4 states without a memory.
 const stateFormat = 7
 
@@ -101,8 +101,10 @@ func encodeHeader(scoring []rules.ScoringRule, events, contributions int, m Memo
 		from = m.MarkedFrom.UnixMicro()
 	}
 	out = binary.AppendVarint(out, from)
-	for _, bits := range m.Marks {
-		out = binary.AppendUvarint(out, bits)
+	for i, bits := range m.Marks {
+		if !m.Recent[i].Before(m.MarkedFrom) { // those before are not known (0)
+			out = binary.AppendUvarint(out, bits)
+		}
 	}
 	return out
 }
@@ -259,7 +261,9 @@ func (r *reader) marks(m *Memory) {
 	}
 	m.Marks = make([]uint64, len(m.Recent))
 	for i := range m.Marks {
-		m.Marks[i] = r.uvarint()
+		if !m.Recent[i].Before(m.MarkedFrom) {
+			m.Marks[i] = r.uvarint()
+		}
 	}
 }
 
