@@ -250,7 +250,9 @@ func (rs *RuleSet) historyRead(oldest, now time.Time, m Memory) olderRead {
 		r.since = r.countSince
 	}
 	if h.labelHorizon > 0 {
-		r.labelSince = now.Add(-h.labelHorizon)
+		// In microseconds, as activity times are: the marks learnt from a read are known from
+		// exactly where it started.
+		r.labelSince = now.Add(-h.labelHorizon).Truncate(time.Microsecond)
 		if r.since.IsZero() || r.labelSince.Before(r.since) {
 			r.since = r.labelSince
 		}
@@ -410,7 +412,7 @@ func (rs *RuleSet) marksFrom(lastAt, now time.Time) time.Time {
 			from = l
 		}
 	}
-	return from
+	return from.Truncate(time.Microsecond) // as stored: activity times and states keep microseconds
 }
 
 // recentMarks are the marks of the memory's recent times after appending, before the added

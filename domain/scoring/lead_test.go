@@ -174,6 +174,13 @@ func TestStateRoundTrip(t *testing.T) {
 	if _, err := DecodeState(9, []byte{1, 200}); err == nil {
 		t.Fatal("accepted a truncated state")
 	}
+	// Marks known from within a recent time's microsecond read back in step.
+	fine := mem
+	fine.MarkedFrom, fine.Marks = mem.Recent[0].Add(500*time.Nanosecond), []uint64{3, 5}
+	if out, err := DecodeState(9, EncodeState(scoring, 17, in, fine)); err != nil || !slices.Equal(out.Memory.Marks, []uint64{3, 5}) ||
+		fmt.Sprint(out.Contributions) != fmt.Sprint(in) {
+		t.Fatalf("marks from within a microsecond: %v %v", out.Memory.Marks, err)
+	}
 	// A format 6 state (before marks) reads without marks, a format 5 state (before windows)
 	// with a window of 0 too.
 	unmarked := mem

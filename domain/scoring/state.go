@@ -97,12 +97,14 @@ func encodeHeader(scoring []rules.ScoringRule, events, contributions int, m Memo
 	}
 	out = binary.LittleEndian.AppendUint64(out, m.MarkSet)
 	var from int64
-	if !m.MarkedFrom.IsZero() {
-		from = m.MarkedFrom.UnixMicro()
+	cut := m.MarkedFrom
+	if !cut.IsZero() {
+		from = cut.UnixMicro()
+		cut = time.UnixMicro(from) // what the reader compares with
 	}
 	out = binary.AppendVarint(out, from)
 	for i, bits := range m.Marks {
-		if !m.Recent[i].Before(m.MarkedFrom) { // those before are not known (0)
+		if !m.Recent[i].Before(cut) { // those before are not known (0)
 			out = binary.AppendUvarint(out, bits)
 		}
 	}
