@@ -171,20 +171,23 @@ func (r *Runner) work(ctx context.Context, q *Queue) {
 // — always in this order, so a worker waiting for a core holds no connection's slot
 // meanwhile. It returns their release, or false when ctx ended.
 func (r *Runner) acquire(ctx context.Context, q *Queue) (func(), bool) {
+	var need []chan struct{}
+	if q.Compute && (r.Crowded == nil || r.Crowded()) {
+		if r.single != nil && r.Overloaded != nil && r.Overloaded() {
+			need = append(need, r.single)
+		}
+		if r.compute != nil {
+			need = append(need, r.compute)
+		}
+	}
+	need = append(need, r.slots)
 	var held []chan struct{}
 	release := func() {
 		for i := len(held) - 1; i >= 0; i-- {
 			<-held[i]
 		}
 	}
-	bounded := q.Compute && (r.Crowded == nil || r.Crowded())
-	for _, c := range []chan struct{}{r.single, r.compute, r.slots} {
-		switch {
-		case c == nil || !bounded && c != r.slots:
-			continue
-		case c == r.single && (r.Overloaded == nil || !r.Overloaded()):
-			continue
-		}
+	for _, c := range need {
 		select {
 		case c <- struct{}{}:
 			held = append(held, c)

@@ -758,12 +758,15 @@ func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet
 	var full []int64
 	every := store.RecentScoringActivities{Except: except}
 	// Leads whose memory has its marks read through the filters of the rules the marks do not
-	// cover, the others through every rule's.
-	var some [2]store.RecentScoringActivities
-	var parts [2][2]store.RecentPart
-	for k, f := range []readFilters{rs.history.all, rs.history.marked} {
-		some[k].Except = except
-		parts[k] = [2]store.RecentPart{{Filter: f.counts}, {Filter: f.labels}}
+	// cover (byMarks[true]), the others through every rule's.
+	type filteredRead struct {
+		leads          store.RecentScoringActivities
+		counts, labels store.RecentPart
+	}
+	byMarks := map[bool]*filteredRead{}
+	for marked, f := range map[bool]readFilters{false: rs.history.all, true: rs.history.marked} {
+		byMarks[marked] = &filteredRead{leads: store.RecentScoringActivities{Except: except},
+			counts: store.RecentPart{Filter: f.counts}, labels: store.RecentPart{Filter: f.labels}}
 	}
 	timesSince := map[int64]time.Time{}
 	for i := range states {
@@ -789,23 +792,24 @@ func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet
 		switch {
 		case r.since.IsZero():
 		case r.timesOnly:
-			k := b2i(r.marked)
+			fr := byMarks[r.marked]
 			timesSince[st.Lead.ID] = r.since
-			some[k].LeadIDs, some[k].Since = append(some[k].LeadIDs, st.Lead.ID), append(some[k].Since, r.since)
-			parts[k][0].Since, parts[k][1].Since = append(parts[k][0].Since, r.countSince), append(parts[k][1].Since, r.labelSince)
+			fr.leads.LeadIDs, fr.leads.Since = append(fr.leads.LeadIDs, st.Lead.ID), append(fr.leads.Since, r.since)
+			fr.counts.Since, fr.labels.Since = append(fr.counts.Since, r.countSince), append(fr.labels.Since, r.labelSince)
 		default:
 			every.LeadIDs, every.Since = append(every.LeadIDs, st.Lead.ID), append(every.Since, r.since)
 		}
 	}
 	reads := []store.RecentScoringActivities{every}
-	for k := range some {
-		for _, part := range parts[k] {
+	for _, marked := range []bool{false, true} {
+		fr := byMarks[marked]
+		for _, part := range []store.RecentPart{fr.counts, fr.labels} {
 			if len(part.Filter) > 0 { // an empty filter: that part needs times only
-				some[k].Parts = append(some[k].Parts, part)
+				fr.leads.Parts = append(fr.leads.Parts, part)
 			}
 		}
-		if len(some[k].Parts) > 0 {
-			reads = append(reads, some[k])
+		if len(fr.leads.Parts) > 0 {
+			reads = append(reads, fr.leads)
 		}
 	}
 	for _, w := range reads {
@@ -832,14 +836,6 @@ func readOlder(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet
 		st.Events = events
 	}
 	return full, nil
-}
-
-// b2i is 1 for true.
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // readMatching reads, for the leads being revised, the activities the rules changed since

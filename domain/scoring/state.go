@@ -26,8 +26,8 @@ import (
 // a varint: the longest event count window of the score rules). Format 7 adds, after the
 // window, the marks: the mark set's fingerprint (8 bytes; 0: no marks follow), then the time
 // from which they are known (Unix microseconds, 0: all) and the marks of each recent time
-// from then on, as varints. Format 6 states are read without marks, format 5 states with a window of 0 too,
-// format 4 states without a memory.
+// from then on, as varints. Format 6 states are read without marks, format 5 states with a
+// window of 0 too, format 4 states without a memory.
 const stateFormat = 7
 
 const (
