@@ -335,7 +335,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		scorer.Rescore()
 		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), scorer.Contributions()), count: st.Counted, incremental: true}
 	} else {
-		current := engineContributions(st.Current)
+		current := rs.engineContributions(st.Current)
 		added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added, marks)
 		f = facts{next: rs.mergeCanonical(current, added), added: added, count: st.Counted + len(st.Added), incremental: true}
 		if f.added == nil {

@@ -204,8 +204,10 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 
 	// What the lead has now.
 	res := model.LeadScoring{LeadID: st.Lead.ID, Scores: map[int64]float64{}}
-	for _, c := range next {
-		res.Scores[rs.scoreOfRule[c.RuleID]] += rules.Decayed(c, rs.effects[c.RuleID], now)
+	worth := make([]float64, len(next)) // each contribution's value now: the sums and refreshAt read it
+	for i, c := range next {
+		worth[i] = rules.Decayed(c, rs.effects[c.RuleID], now)
+		res.Scores[rs.scoreOfRule[c.RuleID]] += worth[i]
 	}
 	for id, v := range res.Scores {
 		res.Scores[id] = round(v)
@@ -249,7 +251,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	eng := engagement(f.memory, f.count, now)
 	res.Rising = eng.LastWeek >= 3 && eng.LastWeek >= 2*eng.PriorWeekly
 	res.Temperature = rules.Temperature(eng, heat.At(now), now)
-	res.RefreshAt = rs.refreshAt(next, f.memory.Recent, now)
+	res.RefreshAt = rs.refreshAt(next, worth, f.memory.Recent, now)
 	// An earlier look that is still ahead is harmless: keep it rather than rewrite the row.
 	if old := st.Lead.RefreshAt; old != nil && old.After(now) && (res.RefreshAt == nil || !old.After(*res.RefreshAt)) {
 		res.RefreshAt = old
@@ -485,7 +487,7 @@ func (rs *RuleSet) rescoreFacts(st LeadState, profile rules.Profile, account *ru
 		// targeted re-score skipped the lead) score its whole history. Rules are independent,
 		// so together this equals scoring from scratch.
 		known, added := splitNew(st.Events, st.New)
-		current, seed := rs.Scoring, engineContributions(st.Current)
+		current, seed := rs.Scoring, rs.engineContributions(st.Current)
 		if len(changed) > 0 || len(st.Rules) != len(rs.Scoring) {
 			current, seed = rs.unchangedRules(st.Rules), rs.unchangedContributions(st)
 		}
@@ -598,8 +600,9 @@ func ledgerLines(leadID int64, changes []scoreChange, values map[int64]float64) 
 
 // refreshAt is the next moment something stored for the lead changes by itself: a
 // contribution expires, decay moves a score by half a point, an event crosses a label's
-// window, or the temperature's weekly and 90-day boundaries pass.
-func (rs *RuleSet) refreshAt(contribs []rules.Contribution, times []time.Time, now time.Time) *time.Time {
+// window, or the temperature's weekly and 90-day boundaries pass. worth holds each
+// contribution's value now.
+func (rs *RuleSet) refreshAt(contribs []rules.Contribution, worth []float64, times []time.Time, now time.Time) *time.Time {
 	var next time.Time
 	consider := func(t time.Time) {
 		if t.After(now) && (next.IsZero() || t.Before(next)) {
@@ -607,23 +610,36 @@ func (rs *RuleSet) refreshAt(contribs []rules.Contribution, times []time.Time, n
 		}
 	}
 	var slope float64 // points lost per hour by decay, now
-	for _, c := range contribs {
+	for i, c := range contribs {
 		e := rs.effects[c.RuleID]
 		if e.ExpireDays > 0 {
 			consider(c.At.Add(time.Duration(e.ExpireDays) * 24 * time.Hour))
 		}
 		if e.HalfLifeDays > 0 {
-			slope += math.Abs(rules.Decayed(c, e, now)) * math.Ln2 / (e.HalfLifeDays * 24)
+			slope += math.Abs(worth[i]) * math.Ln2 / (e.HalfLifeDays * 24)
 		}
 	}
 	if slope > 1e-6 {
 		wait := time.Duration(0.5 / slope * float64(time.Hour))
 		consider(now.Add(max(wait, 10*time.Minute)))
 	}
-	windows := append([]time.Duration{7 * 24 * time.Hour, 35 * 24 * time.Hour, 90 * 24 * time.Hour}, rs.labelWindows...)
-	for _, t := range times {
-		for _, w := range windows {
-			consider(t.Add(w))
+	// Per window, the first time it carries past now: the earliest one after now - w when
+	// the times are in order (they are, but for a hand-made state), else every one.
+	ordered := slices.IsSortedFunc(times, time.Time.Compare)
+	for _, w := range rs.refreshWindows {
+		if !ordered {
+			for _, t := range times {
+				consider(t.Add(w))
+			}
+			continue
+		}
+		if k, _ := slices.BinarySearchFunc(times, now.Add(-w), time.Time.Compare); k < len(times) {
+			for ; k < len(times); k++ {
+				if t := times[k].Add(w); t.After(now) {
+					consider(t)
+					break
+				}
+			}
 		}
 	}
 	if next.IsZero() {
@@ -690,10 +706,16 @@ func fmtAny(v map[string]any) string {
 	return string(b)
 }
 
-func engineContributions(cs []model.Contribution) []rules.Contribution {
+// engineContributions turns stored contributions into the engine's. The score key strings
+// come from the rule set: formatting one per contribution was a third of this step's cost.
+func (rs *RuleSet) engineContributions(cs []model.Contribution) []rules.Contribution {
 	out := make([]rules.Contribution, len(cs))
 	for i, c := range cs {
-		out[i] = rules.Contribution{RuleID: c.RuleID, RuleVersion: c.RuleVersion, Score: strconv.FormatInt(c.ScoreID, 10),
+		key, ok := rs.scoreKeys[c.ScoreID]
+		if !ok {
+			key = strconv.FormatInt(c.ScoreID, 10)
+		}
+		out[i] = rules.Contribution{RuleID: c.RuleID, RuleVersion: c.RuleVersion, Score: key,
 			EventKey: c.ActivityID, At: c.EarnedAt, Points: c.Points}
 	}
 	return out
@@ -749,7 +771,7 @@ func splitNew(events []rules.Stamped, fresh map[int64]bool) (known, added []rule
 // unchangedContributions are the stored contributions of rules still at the version the lead
 // was scored with.
 func (rs *RuleSet) unchangedContributions(st LeadState) []rules.Contribution {
-	out := engineContributions(st.Current)[:0]
+	out := rs.engineContributions(st.Current)[:0]
 	for _, c := range out[:len(st.Current)] {
 		if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
 			out = append(out, c)

@@ -689,3 +689,47 @@ func TestMergeCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshAtTakesEachWindowsFirstCrossing: the next look found by searching each window's
+// first crossing is the one found by trying every activity against every window.
+func TestRefreshAtTakesEachWindowsFirstCrossing(t *testing.T) {
+	rs := defaultRuleSet(t)
+	if len(rs.refreshWindows) < 4 {
+		t.Fatalf("expected the label windows besides the temperature's, got %v", rs.refreshWindows)
+	}
+	rng := rand.New(rand.NewSource(3))
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	found := 0
+	for trial := 0; trial < 2000; trial++ {
+		var times []time.Time
+		for k := 0; k < rng.Intn(30); k++ {
+			// Some exactly a window before now: a crossing at now is no crossing.
+			at := now.Add(-time.Duration(rng.Intn(100*24*60)) * time.Minute)
+			if rng.Intn(10) == 0 {
+				at = now.Add(-rs.refreshWindows[rng.Intn(len(rs.refreshWindows))])
+			}
+			times = append(times, at)
+		}
+		if rng.Intn(4) > 0 {
+			slices.SortFunc(times, time.Time.Compare)
+		}
+		var want time.Time
+		for _, at := range times {
+			for _, w := range rs.refreshWindows {
+				if c := at.Add(w); c.After(now) && (want.IsZero() || c.Before(want)) {
+					want = c
+				}
+			}
+		}
+		got := rs.refreshAt(nil, nil, times, now)
+		if want.IsZero() != (got == nil) || (got != nil && !got.Equal(want)) {
+			t.Fatalf("trial %d: refreshAt = %v, want %v (times %v)", trial, got, want, times)
+		}
+		if got != nil {
+			found++
+		}
+	}
+	if found < 1000 {
+		t.Fatalf("only %d trials had a crossing ahead", found)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,14 +37,18 @@ type RuleSet struct {
 	Scale         rules.GradeScale
 
 	scoreIDs     map[string]int64
-	scoreOfRule  map[int64]int64 // score rule id → score id
-	ruleVersions map[int64]int   // score rule id → version
-	ruleOrder    map[int64]int   // score rule id → position in Scoring
+	scoreKeys    map[int64]string // score id → the key contributions carry (its decimal form)
+	scoreOfRule  map[int64]int64  // score rule id → score id
+	ruleVersions map[int64]int    // score rule id → version
+	ruleOrder    map[int64]int    // score rule id → position in Scoring
 	effects      map[int64]rules.ScoreEffect
 	labelWindows []time.Duration
-	propKeys     map[string]bool
-	labelStyles  map[string]LabelRule
-	history      historyNeeds
+	// refreshWindows are the spans after an activity at whose end something stored changes:
+	// the temperature's week, five weeks and 90 days, and the labels' windows.
+	refreshWindows []time.Duration
+	propKeys       map[string]bool
+	labelStyles    map[string]LabelRule
+	history        historyNeeds
 	// eventLocal holds, per score rule that looks at one activity at a time (no counts), what
 	// an activity must look like to match it: after an edit of such rules only those
 	// activities are read (see canRevise).
@@ -53,11 +58,12 @@ type RuleSet struct {
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
 // when saved, so only a code change can cause this) is skipped and reported.
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
-	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreOfRule: map[int64]int64{},
+	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreKeys: map[int64]string{}, scoreOfRule: map[int64]int64{},
 		ruleVersions: map[int64]int{}, ruleOrder: map[int64]int{}, effects: map[int64]rules.ScoreEffect{},
 		labelStyles: map[string]LabelRule{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}, eventLocal: map[int64]rules.ActivityFilter{}}
 	for _, s := range scores {
 		rs.scoreIDs[s.Name] = s.ID
+		rs.scoreKeys[s.ID] = strconv.FormatInt(s.ID, 10)
 		if s.IsMain {
 			rs.MainScoreID = s.ID
 		}
@@ -98,7 +104,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 				continue
 			}
 			eff := *r.Score
-			eff.Score = fmt.Sprint(id) // contributions carry the score id from here on
+			eff.Score = rs.scoreKeys[id] // contributions carry the score id from here on
 			rs.Scoring = append(rs.Scoring, rules.ScoringRule{ID: st.ID, Version: st.Version, When: c, Effect: eff})
 			rs.effects[st.ID] = eff
 			rs.scoreOfRule[st.ID] = id
@@ -121,6 +127,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 		}
 	}
 	rs.history = rs.historyNeeds(whens)
+	rs.refreshWindows = append([]time.Duration{7 * 24 * time.Hour, 35 * 24 * time.Hour, 90 * 24 * time.Hour}, rs.labelWindows...)
 	return rs, problems
 }
 
