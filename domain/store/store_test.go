@@ -1458,10 +1458,6 @@ func TestTxIsolation(t *testing.T) {
 			}
 			return err
 		},
-		"StoredLeadScores": func(tx *store.Tx) error {
-			m, err := tx.StoredLeadScores(ctx, wsA, []int64{b.lead.ID})
-			return errors.Join(err, none("scores", len(m)))
-		},
 		"AddAccountScores": func(tx *store.Tx) error {
 			return tx.AddAccountScores(ctx, wsA, []store.AccountDelta{{AccountID: ids.account, ScoreID: ids.score, Delta: 5}}, ids.score)
 		},
