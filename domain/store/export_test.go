@@ -42,3 +42,8 @@ func fingerprint(ctx context.Context, q sqlx.QueryerContext, workspaceID int64) 
 	}
 	return strings.Join(parts, " "), nil
 }
+
+// MostLeadsPass exposes the sample a targeted re-scoring starts with.
+func (t *Tx) MostLeadsPass(ctx context.Context, workspaceID int64, filter []byte) (bool, error) {
+	return t.mostLeadsPass(ctx, workspaceID, filter)
+}

@@ -786,7 +786,25 @@ func (t *Tx) LeadIDsMatchingAfter(ctx context.Context, workspaceID int64, filter
 // CountTargetedRescore sets a targeted re-scoring job's total, counted once when it starts,
 // and reports whether it stays targeted: when more than half the leads pass its filter,
 // paging through every lead costs less than finding them, so the filter is dropped.
+//
+// Most edits are of rules most leads can match (an email open, a page visit): a sample of
+// leads says so at once, where counting them reads every matching activity (1.1 s at
+// 100,000 leads). A wrong guess costs only time: either way every lead that can match is
+// scored.
 func (t *Tx) CountTargetedRescore(ctx context.Context, workspaceID, id int64, filter []byte) (bool, error) {
+	most, err := t.mostLeadsPass(ctx, workspaceID, filter)
+	if err != nil {
+		return false, err
+	}
+	if most {
+		_, err := t.tx.ExecContext(ctx, `UPDATE rescore_jobs SET lead_filter = NULL,
+				total = (SELECT count(*) FROM leads WHERE workspace_id = $1)
+			WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		if err != nil {
+			return false, fmt.Errorf("store: unable to count the re-scoring's leads: %w", err)
+		}
+		return false, nil
+	}
 	cond, args, err := activityFilterSQL(filter, 3)
 	if err != nil {
 		return false, err
@@ -802,6 +820,28 @@ func (t *Tx) CountTargetedRescore(ctx context.Context, workspaceID, id int64, fi
 		return false, fmt.Errorf("store: unable to count the re-scoring's leads: %w", err)
 	}
 	return targeted, nil
+}
+
+// leadSample is how many leads mostLeadsPass looks at: with 400, a filter that half the leads
+// pass shows 60 % in about one sample in 30,000.
+const leadSample = 400
+
+// mostLeadsPass tells whether clearly most of a workspace's leads (60 % of a random sample of
+// leadSample) have an activity passing filter. A workspace with fewer leads than the sample
+// answers no: counting them exactly costs little.
+func (t *Tx) mostLeadsPass(ctx context.Context, workspaceID int64, filter []byte) (bool, error) {
+	cond, args, err := activityFilterSQL(filter, 3)
+	if err != nil {
+		return false, err
+	}
+	var most bool
+	if err := t.tx.GetContext(ctx, &most, `SELECT count(*) = $2 AND
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM activities WHERE workspace_id = $1 AND lead_id = l.id AND `+cond+`)) * 10 > count(*) * 6
+		FROM (SELECT id FROM leads WHERE workspace_id = $1 ORDER BY random() LIMIT $2) l`,
+		append([]any{workspaceID, leadSample}, args...)...); err != nil {
+		return false, fmt.Errorf("store: unable to sample the re-scoring's leads: %w", err)
+	}
+	return most, nil
 }
 
 // AdvanceRescoreJob records progress; finished marks the job done.
