@@ -1284,6 +1284,13 @@ func TestTxIsolation(t *testing.T) {
 			}
 			return err
 		},
+		"MostLeadsPass": func(tx *store.Tx) error {
+			most, err := tx.MostLeadsPass(ctx, wsA, []byte(`[{"column":"source","op":"equals","values":["braze"]}]`))
+			if most {
+				return errors.New("A's sample saw B's leads")
+			}
+			return err
+		},
 		"LockLeads":   func(tx *store.Tx) error { return tx.LockLeads(ctx, wsA, []int64{b.lead.ID}) },
 		"LockWaiting": func(tx *store.Tx) error { return tx.LockWaiting(ctx, wsA) },
 		"ReleaseKnownWaiting": func(tx *store.Tx) error {
