@@ -19,9 +19,12 @@ type RuleDef struct {
 
 // StoredRule is a rule of a workspace.
 type StoredRule struct {
-	WorkspaceID   int64           `db:"workspace_id"`
-	ID            int64           `db:"id"`
-	Version       int             `db:"version"`
+	WorkspaceID int64 `db:"workspace_id"`
+	ID          int64 `db:"id"`
+	Version     int   `db:"version"`
+	// MatchVersion is the version since which the rule matches the same activities and
+	// shares its points out the same way (only points, expiry or half-life changed since).
+	MatchVersion  int             `db:"match_version"`
 	Position      int             `db:"position"`
 	Name          string          `db:"name"`
 	Kind          string          `db:"kind"`

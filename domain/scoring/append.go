@@ -182,13 +182,53 @@ func (rs *RuleSet) canRevise(l model.ScoringLead, stored State) bool {
 }
 
 // revisedFilter is what an activity must look like for one of the rules changed since the
-// state to match it (nil: no rule changed).
-func (rs *RuleSet) revisedFilter(stored map[int64]int) rules.ActivityFilter {
+// state (stored rule versions, current contributions) to match it, leaving out the rules
+// whose contributions are re-priced (nil: no activity to read).
+func (rs *RuleSet) revisedFilter(stored map[int64]int, current []model.Contribution) rules.ActivityFilter {
 	var f rules.ActivityFilter
 	for _, r := range rs.changedRules(stored) {
-		f = append(f, rs.eventLocal[r.ID]...)
+		if _, ok := rs.repriced(r, stored, current); !ok {
+			f = append(f, rs.eventLocal[r.ID]...)
+		}
 	}
 	return f
+}
+
+// repriced gives a changed score rule's contributions at its current points, taken from the
+// state's, when those stand for exactly what scoring the activities again would give (ok):
+// the state was scored with the rule at or after its match version (same conditions, score,
+// "per" and cap), and no cap cut a contribution before or would now. Otherwise the rule's
+// matching activities must be read.
+func (rs *RuleSet) repriced(r rules.ScoringRule, stored map[int64]int, current []model.Contribution) ([]rules.Contribution, bool) {
+	from, ok := rs.repriceFrom[r.ID]
+	if v, had := stored[r.ID]; !ok || !had || v < from {
+		return nil, false
+	}
+	var out []rules.Contribution
+	for _, c := range current {
+		if c.RuleID == r.ID {
+			out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Score,
+				EventKey: c.ActivityID, At: c.EarnedAt, Points: r.Effect.Points})
+		}
+	}
+	if e := r.Effect; e.Per == rules.PerEvent && e.Cap > 0 && len(out) > 0 {
+		// Every stored contribution whole and together under the cap: none was cut or
+		// refused. The new points must fit whole too.
+		n, old := float64(len(out)), 0.0
+		for _, c := range current {
+			if c.RuleID == r.ID {
+				if old == 0 {
+					old = math.Abs(c.Points)
+				} else if math.Abs(c.Points) != old {
+					return nil, false
+				}
+			}
+		}
+		if n*old >= e.Cap || n*math.Abs(e.Points) > e.Cap {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 // rulesStillHold: the state was computed with the current score rules, or the rules that
@@ -331,9 +371,22 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		// Rules changed: the unchanged ones keep what they gave, the changed ones score the
 		// activities they can match; the comparison with the stored contributions makes the
 		// ledger.
-		scorer := rules.NewLeadScorer(rs.changedRules(st.Rules), profile, account, st.Matching)
+		var read []rules.ScoringRule
+		var repriced []rules.Contribution
+		for _, r := range rs.changedRules(st.Rules) {
+			if cs, ok := rs.repriced(r, st.Rules, st.Current); ok {
+				repriced = append(repriced, cs...)
+			} else {
+				read = append(read, r)
+			}
+		}
+		scorer := rules.NewLeadScorer(read, profile, account, st.Matching)
 		scorer.Rescore()
-		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), scorer.Contributions()), count: st.Counted, incremental: true}
+		changed := scorer.Contributions()
+		if len(repriced) > 0 {
+			changed = rs.canonical(append(repriced, changed...))
+		}
+		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), changed), count: st.Counted, incremental: true}
 	} else {
 		current := rs.engineContributions(st.Current)
 		added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added, marks)

@@ -24,7 +24,7 @@ func defaultRuleSet(t *testing.T) *RuleSet {
 func defaultStoredRules() []model.StoredRule {
 	var stored []model.StoredRule
 	for i, d := range NewWorkspaceSeed().Rules {
-		stored = append(stored, model.StoredRule{ID: int64(i + 1), Version: 1, Enabled: true, Definition: d.Definition})
+		stored = append(stored, model.StoredRule{ID: int64(i + 1), Version: 1, MatchVersion: 1, Enabled: true, Definition: d.Definition})
 	}
 	return stored
 }
@@ -503,7 +503,7 @@ func TestRevisingMatchesScratch(t *testing.T) {
 	if len(local) < 3 {
 		t.Fatalf("only %d event-local rules among the defaults", len(local))
 	}
-	revised, narrower, settledTrials, withTimesOnly := 0, 0, 0, 0
+	revised, narrower, settledTrials, withTimesOnly, repriced := 0, 0, 0, 0, 0
 	for trial := 0; trial < 300; trial++ {
 		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", Title: []string{"VP Sales", "Intern", ""}[rng.Intn(3)]}
 		var all []rules.Stamped
@@ -524,7 +524,13 @@ func TestRevisingMatchesScratch(t *testing.T) {
 		if !edited.canRevise(stored, state) {
 			t.Fatalf("trial %d: a lead whose edited rules look at one activity at a time cannot be revised", trial)
 		}
-		filter := edited.revisedFilter(state.Rules)
+		filter := edited.revisedFilter(state.Rules, state.Contributions)
+		for _, r := range edited.changedRules(state.Rules) {
+			if _, ok := edited.repriced(r, state.Rules, state.Contributions); ok {
+				repriced++
+				break
+			}
+		}
 		var matching, window []rules.Stamped
 		for _, e := range all {
 			if passes(filter, e.Event) {
@@ -558,14 +564,15 @@ func TestRevisingMatchesScratch(t *testing.T) {
 				inc.Scoring, full.Scoring, inc.Ledger, full.Ledger)
 		}
 	}
-	if narrower < revised/2 || settledTrials < revised/5 || revised-settledTrials < revised/5 || withTimesOnly < revised/10 {
-		t.Fatalf("of %d revisions, %d read fewer activities than the history, %d had their refresh time ahead, %d kept older activities as times",
-			revised, narrower, settledTrials, withTimesOnly)
+	if narrower < revised/2 || settledTrials < revised/5 || revised-settledTrials < revised/5 || withTimesOnly < revised/10 || repriced < revised/5 {
+		t.Fatalf("of %d revisions, %d read fewer activities than the history, %d had their refresh time ahead, %d kept older activities as times, %d re-priced a rule",
+			revised, narrower, settledTrials, withTimesOnly, repriced)
 	}
 }
 
 // reviseRandomly edits one to three of the event-local rules (at positions local of rs's
-// score rules) of the default rules: points, per, cap, expiry, half-life, or switched off.
+// score rules) of the default rules: points (up or down), per, cap, expiry, half-life, or
+// switched off. The match version moves as the store moves it.
 func reviseRandomly(t *testing.T, rs *RuleSet, local []int, rng *rand.Rand) []model.StoredRule {
 	t.Helper()
 	stored := defaultStoredRules()
@@ -580,13 +587,20 @@ func reviseRandomly(t *testing.T, rs *RuleSet, local []int, rng *rand.Rand) []mo
 		if err := json.Unmarshal(s.Definition, &r); err != nil {
 			t.Fatal(err)
 		}
+		s.Version++
 		switch rng.Intn(5) {
 		case 0:
-			r.Score.Points += float64(1 + rng.Intn(5))
+			step := float64(1 + rng.Intn(5))
+			if rng.Intn(2) == 0 && r.Score.Points != step {
+				step = -step // down (never to zero, which the rules refuse)
+			}
+			r.Score.Points += step
 		case 1:
 			r.Score.Per, r.Score.Cap = rules.PerEvent, float64(rng.Intn(3)*10)
+			s.MatchVersion = s.Version // what the store records when "per" or the cap change
 		case 2:
 			r.Score.Per, r.Score.Cap = rules.PerLead, 0
+			s.MatchVersion = s.Version
 		case 3:
 			r.Score.ExpireDays = 1 + rng.Intn(30)
 		default:
@@ -597,7 +611,6 @@ func reviseRandomly(t *testing.T, rs *RuleSet, local []int, rng *rand.Rand) []mo
 			t.Fatal(err)
 		}
 		s.Definition = def.Definition
-		s.Version++
 	}
 	return stored
 }

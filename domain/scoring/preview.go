@@ -84,6 +84,7 @@ func (s *Service) Preview(ctx context.Context, workspaceID, ruleID int64, rule r
 	for _, r := range stored {
 		if r.ID == ruleID {
 			r.Definition, r.Enabled, r.Version = def, true, r.Version+1
+			r.MatchVersion = r.Version // the preview does not know what changed: nothing is re-priced
 			replaced = true
 		}
 		set = append(set, r)

@@ -53,6 +53,12 @@ type RuleSet struct {
 	// an activity must look like to match it: after an edit of such rules only those
 	// activities are read (see canRevise).
 	eventLocal map[int64]rules.ActivityFilter
+	// repriceFrom holds, per event-local score rule whose conditions never depend on the
+	// moment of scoring, the version since which it matches the same activities and shares
+	// its points out the same way: a state scored at that version or later holds exactly the
+	// activities the rule matches, and after an edit of points, expiry or half-life its
+	// contributions are re-priced, not scored again from the activities (see repriced).
+	repriceFrom map[int64]int
 }
 
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
@@ -60,7 +66,8 @@ type RuleSet struct {
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
 	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreKeys: map[int64]string{}, scoreOfRule: map[int64]int64{},
 		ruleVersions: map[int64]int{}, ruleOrder: map[int64]int{}, effects: map[int64]rules.ScoreEffect{},
-		labelStyles: map[string]LabelRule{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}, eventLocal: map[int64]rules.ActivityFilter{}}
+		labelStyles: map[string]LabelRule{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}, eventLocal: map[int64]rules.ActivityFilter{},
+		repriceFrom: map[int64]int{}}
 	for _, s := range scores {
 		rs.scoreIDs[s.Name] = s.ID
 		rs.scoreKeys[s.ID] = strconv.FormatInt(s.ID, 10)
@@ -112,6 +119,9 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			rs.ruleOrder[st.ID] = len(rs.Scoring) - 1
 			if f, ok := c.NecessaryActivities(); ok && c.CountWindow() == 0 {
 				rs.eventLocal[st.ID] = f
+				if st.MatchVersion > 0 && len(c.Windows()) == 0 {
+					rs.repriceFrom[st.ID] = st.MatchVersion
+				}
 			}
 		case rules.KindLabel:
 			lr := LabelRule{LabelRule: rules.LabelRule{ID: st.ID, Name: r.Label.Name, When: c}, Version: st.Version, Color: r.Label.Color, Emoji: r.Label.Emoji}

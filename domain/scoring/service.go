@@ -852,7 +852,7 @@ func readMatching(ctx context.Context, tx *store.Tx, workspaceID int64, rs *Rule
 		if !st.Revise {
 			continue
 		}
-		filter := rs.revisedFilter(st.Rules)
+		filter := rs.revisedFilter(st.Rules, st.Current)
 		if len(filter) == 0 {
 			continue // no rule changed (one was removed, or time passed): nothing to read
 		}

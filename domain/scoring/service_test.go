@@ -1147,8 +1147,8 @@ func TestFirstScoringWritesALinePerRule(t *testing.T) {
 
 // TestEditReadsOnlyWhatTheRuleCanMatch: after an edit of a rule that looks at one activity
 // at a time (the email-open rule), re-scoring reads each lead's activities that rule can
-// match — and the recent ones labels look at once time has changed something — not the
-// history, and gives what scoring every activity from scratch gives.
+// match — not the history — or none when only the price of what it matched changed (points
+// within its cap, half-life), and gives what scoring every activity from scratch gives.
 func TestEditReadsOnlyWhatTheRuleCanMatch(t *testing.T) {
 	e := newEnv(t)
 	ids := e.leads(30)
@@ -1185,26 +1185,44 @@ func TestEditReadsOnlyWhatTheRuleCanMatch(t *testing.T) {
 	}
 	opens := e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1 AND event_type = 'users.messages.email.Open'`, e.ws)
 	all := e.count(`SELECT count(*) FROM activities WHERE workspace_id = $1`, e.ws)
-	// Right after scoring, nothing has changed by time alone (the leads' refresh times are
-	// ahead): only the opens are read. Eight days on, the week of the recent activity has
-	// passed: the labels decide over their 30 days from the memory's times and marks, so
-	// still only the opens are read.
-	for _, days := range []int{0, 8} {
-		e.now = e.now.Add(time.Duration(days) * 24 * time.Hour)
-		r.Score.Points += 3
+	if r.Score.Per != rules.PerEvent || r.Score.Cap != 10 || r.Score.Points != 1 {
+		t.Fatalf("the email-open rule changed: %+v", r.Score)
+	}
+	// Each lead has four or five opens (1 point each, capped at 10).
+	steps := []struct {
+		days   int
+		change func(*rules.ScoreEffect)
+		read   int
+		why    string
+	}{
+		// Right after scoring: the leads' refresh times are ahead. Two points an open still fit
+		// under the cap: the stored contributions are re-priced, no activity is read.
+		{0, func(s *rules.ScoreEffect) { s.Points = 2 }, 0, "points within the cap"},
+		// Eight days on, the week of the recent activity has passed: the labels decide over
+		// their 30 days from the memory's times and marks. Five points an open would pass the
+		// cap: only the opens are read.
+		{8, func(s *rules.ScoreEffect) { s.Points = 5 }, opens, "points past the cap"},
+		// Once per lead instead of per open: which opens give points changes, they are read.
+		{0, func(s *rules.ScoreEffect) { s.Per, s.Cap = rules.PerLead, 0 }, opens, "per lead"},
+		// Back to per open, then only the half-life: re-priced again.
+		{0, func(s *rules.ScoreEffect) { s.Per = rules.PerEvent }, opens, "per event"},
+		{0, func(s *rules.ScoreEffect) { s.HalfLifeDays = 10 }, 0, "half-life"},
+	}
+	for _, step := range steps {
+		e.now = e.now.Add(time.Duration(step.days) * 24 * time.Hour)
+		step.change(r.Score)
 		def, _ := Def(r)
 		if _, err := e.st.SaveRule(e.ctx, e.ws, 0, open.ID, def); err != nil {
 			t.Fatal(err)
 		}
 		read := e.svc.ActivitiesRead()
 		e.rescoreAll()
-		want := opens
-		if n := e.svc.ActivitiesRead() - read; n != int64(want) {
-			t.Fatalf("%d days on, the re-score read %d activities, want %d (%d opens, %d activities in all)", days, n, want, opens, all)
+		if n := e.svc.ActivitiesRead() - read; n != int64(step.read) {
+			t.Fatalf("%s: the re-score read %d activities, want %d (%d opens, %d activities in all)", step.why, n, step.read, opens, all)
 		}
 		job, _ := e.st.LatestRescoreJob(e.ctx, e.ws)
 		if job.State != "done" || job.Done != len(ids) {
-			t.Fatalf("the re-scoring job: %+v", job)
+			t.Fatalf("%s: the re-scoring job: %+v", step.why, job)
 		}
 		edited, editedStates := e.snapshot(), e.states()
 		e.exec(`UPDATE lead_scoring_state SET profile_hash = profile_hash + 1 WHERE workspace_id = $1`, e.ws)
@@ -1212,7 +1230,7 @@ func TestEditReadsOnlyWhatTheRuleCanMatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		if full := e.snapshot(); fmt.Sprint(full.Scores, full.Rules, full.Leads) != fmt.Sprint(edited.Scores, edited.Rules, edited.Leads) || e.states() != editedStates {
-			t.Fatalf("%d days on, the edit's re-score differs from scoring from scratch\nedited  %v\nscratch %v", days, edited, full)
+			t.Fatalf("%s: the edit's re-score differs from scoring from scratch\nedited  %v\nscratch %v", step.why, edited, full)
 		}
 	}
 	if n := e.count(`SELECT count(*) FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 AND rule_id = $3 AND rule_version = $4`,

@@ -12,7 +12,7 @@ import (
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 )
 
-const ruleColumns = `workspace_id, id, version, position, name, kind, enabled, definition, created_at, updated_at,
+const ruleColumns = `workspace_id, id, version, match_version, position, name, kind, enabled, definition, created_at, updated_at,
 	last_matched_at, leads_matched`
 
 // ListRules lists the workspace's rules in their order.
@@ -127,7 +127,13 @@ func saveRule(ctx context.Context, tx *sqlx.Tx, workspaceID, userID, id int64, d
 			VALUES ($1, (SELECT COALESCE(max(position), 0) + 1 FROM rules WHERE workspace_id = $1), $2, $3, $4, $5, $6, $7)
 			RETURNING `+ruleColumns, workspaceID, def.Name, def.Kind, def.Enabled, string(def.Definition), userID, nullJSON(def.ActivityFilter))
 	} else {
+		// The match version moves with anything that changes which activities the rule matches
+		// or how it shares points out; points, expiry and half-life only re-price (see
+		// migration 0040). In SET, the row's columns are the old values.
 		err = tx.GetContext(ctx, &r, `UPDATE rules SET version = version + 1, name = $3, kind = $4, enabled = $5,
+			match_version = CASE WHEN kind = $4 AND definition->'when' = $6::jsonb->'when'
+					AND (definition->'score') - 'points' - 'expire_days' - 'half_life_days' = ($6::jsonb->'score') - 'points' - 'expire_days' - 'half_life_days'
+				THEN match_version ELSE version + 1 END,
 			definition = $6, updated_by = $7, updated_at = now(), activity_filter = $8
 			WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING `+ruleColumns,
 			workspaceID, id, def.Name, def.Kind, def.Enabled, string(def.Definition), userID, nullJSON(def.ActivityFilter))
