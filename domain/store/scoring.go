@@ -284,9 +284,9 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 			FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::bigint[],
 				$9::timestamptz[], $10::float8[], $11::float8[], $12::float8[], $13::int[], $14::int[])
 				AS x(l, k, s, lb, r, v, a, e, d, b, af, f, t)`,
-			workspaceID, pq.Array(leadIDs), pq.Array(kinds), pq.Array(scoreIDs), pq.Array(labels), pq.Array(ruleIDs),
-			pq.Array(versions), pq.Array(activityIDs), pq.Array(timeArray(earned)), pq.Array(deltas), pq.Array(befores), pq.Array(afters),
-			pq.Array(from), pq.Array(to), pq.Array(coverIDs), pq.Array(coverTimes), pq.Array(coverDeltas)); err != nil {
+			workspaceID, pq.Array(leadIDs), pq.Array(kinds), nullInt64s(scoreIDs), pq.Array(labels), pq.Array(ruleIDs),
+			pq.Array(versions), nullInt64s(activityIDs), nullTimes(earned), pq.Array(deltas), pq.Array(befores), pq.Array(afters),
+			nullInt64s(from), nullInt64s(to), pq.Array(coverIDs), pq.Array(coverTimes), pq.Array(coverDeltas)); err != nil {
 			return fmt.Errorf("store: unable to write score ledger: %w", err)
 		}
 	}
@@ -346,7 +346,7 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 				AS u(id, main, fit, grade, heat, rising, temp, labels, fit_rules, n, first, last)
 			WHERE l.workspace_id = $1 AND l.id = u.id`,
 			workspaceID, pq.Array(ids), pq.Array(mains), pq.Array(fits), pq.Array(grades), pq.Array(heats), pq.Array(rising),
-			pq.Array(temps), pq.Array(labels), pq.Array(fitRules), pq.Array(counts), pq.Array(timeArray(firsts)), pq.Array(timeArray(lasts))); err != nil {
+			pq.Array(temps), pq.Array(labels), pq.Array(fitRules), pq.Array(counts), nullTimes(firsts), nullTimes(lasts)); err != nil {
 			return fmt.Errorf("store: unable to write lead scoring: %w", err)
 		}
 	}
@@ -362,7 +362,7 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::timestamptz[])
 			ON CONFLICT (workspace_id, lead_id) DO UPDATE SET rules_version = excluded.rules_version,
 				profile_hash = excluded.profile_hash, contributions = excluded.contributions, refresh_at = excluded.refresh_at`,
-			workspaceID, pq.Array(ids), pq.Array(versions), pq.Array(hashes), pq.ByteaArray(blobs), pq.Array(timeArray(refresh))); err != nil {
+			workspaceID, pq.Array(ids), pq.Array(versions), pq.Array(hashes), pq.ByteaArray(blobs), nullTimes(refresh)); err != nil {
 			return fmt.Errorf("store: unable to write scoring state: %w", err)
 		}
 	}
@@ -390,17 +390,6 @@ func nullInt(p *int64) sqlNullInt {
 		return sql.NullInt64{}
 	}
 	return sql.NullInt64{Int64: *p, Valid: true}
-}
-
-// timeArray renders nullable times for a timestamptz[] parameter.
-func timeArray(ts []*time.Time) []sql.NullString {
-	out := make([]sql.NullString, len(ts))
-	for i, t := range ts {
-		if t != nil {
-			out[i] = sql.NullString{String: t.UTC().Format(time.RFC3339Nano), Valid: true}
-		}
-	}
-	return out
 }
 
 // lockAccounts takes accounts in id order, before any of their scores or labels are written
