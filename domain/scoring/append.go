@@ -245,7 +245,7 @@ func (rs *RuleSet) rulesStillHold(stored State, stateVersion *int64, unsettled i
 		}
 	}
 	for id := range stored.Rules {
-		if _, ok := rs.ruleVersions[id]; !ok {
+		if _, ok := rs.ruleVersion(id); !ok {
 			differ[id] = true
 		}
 	}

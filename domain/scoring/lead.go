@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -167,25 +168,25 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	// Score changes: removed contributions first, then new ones, each in event time order.
 	values := map[int64]float64{}
 	for _, c := range st.Current {
-		values[c.ScoreID] += rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.effects[c.RuleID], now)
+		values[c.ScoreID] += rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.Effect(c.RuleID), now)
 	}
 	var changes []scoreChange
 	change := func(scoreID, rule int64, version int, activity int64, at time.Time, delta float64) {
 		changes = append(changes, scoreChange{scoreID: scoreID, rule: rule, version: version, activity: activity, at: at, delta: delta,
-			value: rules.Decayed(rules.Contribution{At: at, Points: delta}, rs.effects[rule], now)})
+			value: rules.Decayed(rules.Contribution{At: at, Points: delta}, rs.Effect(rule), now)})
 	}
 	fired := map[int64]bool{}
 	if f.added != nil {
 		// Appended: what the lead held stays, the new contributions add to it.
 		for _, c := range f.added {
-			change(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
+			change(rs.scoreOfRule(c.RuleID), c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
 			fired[c.RuleID] = true
 		}
 	} else if len(st.Current) == 0 {
 		// A first scoring: everything is new.
 		changes = make([]scoreChange, 0, len(next))
 		for _, c := range next {
-			change(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
+			change(rs.scoreOfRule(c.RuleID), c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
 			fired[c.RuleID] = true
 		}
 	} else {
@@ -195,7 +196,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		}
 		for i, c := range next {
 			if given[i] {
-				change(rs.scoreOfRule[c.RuleID], c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
+				change(rs.scoreOfRule(c.RuleID), c.RuleID, c.RuleVersion, c.EventKey, c.At, c.Points)
 				fired[c.RuleID] = true
 			}
 		}
@@ -206,8 +207,8 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	res := model.LeadScoring{LeadID: st.Lead.ID, Scores: map[int64]float64{}}
 	worth := make([]float64, len(next)) // each contribution's value now: the sums and refreshAt read it
 	for i, c := range next {
-		worth[i] = rules.Decayed(c, rs.effects[c.RuleID], now)
-		res.Scores[rs.scoreOfRule[c.RuleID]] += worth[i]
+		worth[i] = rules.Decayed(c, rs.Effect(c.RuleID), now)
+		res.Scores[rs.scoreOfRule(c.RuleID)] += worth[i]
 	}
 	for id, v := range res.Scores {
 		res.Scores[id] = round(v)
@@ -273,25 +274,24 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		string(l.State) != string(out.State.State) || !sameTime(l.RefreshAt, res.RefreshAt)
 
 	// Which rules the lead matches, before and after: for the rules list's counts.
-	before := make([]int64, 0, len(st.Current)+len(had)+len(st.Lead.FitRules))
+	bs, as := rs.newIDSet(), rs.newIDSet()
 	for _, c := range st.Current {
-		before = append(before, c.RuleID)
+		rs.addID(&bs, c.RuleID)
 	}
 	for l := range had {
 		if lr, ok := rs.labelStyles[l]; ok {
-			before = append(before, lr.ID)
+			bs.other = append(bs.other, lr.ID)
 		}
 	}
-	before = append(before, st.Lead.FitRules...)
-	after := make([]int64, 0, len(next)+len(has)+len(res.FitRules))
+	bs.other = append(bs.other, st.Lead.FitRules...)
 	for _, c := range next {
-		after = append(after, c.RuleID)
+		rs.addID(&as, c.RuleID)
 	}
 	for l := range has {
-		after = append(after, rs.labelStyles[l].ID)
+		as.other = append(as.other, rs.labelStyles[l].ID)
 	}
-	after = append(after, res.FitRules...)
-	before, after = sortedSet(before), sortedSet(after)
+	as.other = append(as.other, res.FitRules...)
+	before, after := rs.sortedIDs(bs), rs.sortedIDs(as)
 	out.Gained, out.Lost = setDifference(after, before), setDifference(before, after)
 	for id := range fired {
 		out.Fired = append(out.Fired, id)
@@ -301,6 +301,36 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 }
 
 // sortedSet sorts ids and drops repeats.
+// idSet gathers rule ids, many of them repeated (a lead's contributions): score rules of
+// the rule set as a bit per position, any other id (labels, grades, rules no longer in the
+// set) in a short list. Sorting every contribution's rule id cost more than the rest of
+// the comparison.
+type idSet struct {
+	bits  []uint64
+	other []int64
+}
+
+func (rs *RuleSet) newIDSet() idSet { return idSet{bits: make([]uint64, (len(rs.Scoring)+63)/64)} }
+
+func (rs *RuleSet) addID(s *idSet, id int64) {
+	if p, ok := rs.rulePos(id); ok {
+		s.bits[p/64] |= 1 << (p % 64)
+	} else {
+		s.other = append(s.other, id)
+	}
+}
+
+// sortedIDs lists a set's ids in order, once each.
+func (rs *RuleSet) sortedIDs(s idSet) []int64 {
+	out := s.other
+	for w, word := range s.bits {
+		for ; word != 0; word &= word - 1 {
+			out = append(out, rs.Scoring[w*64+bits.TrailingZeros64(word)].ID)
+		}
+	}
+	return sortedSet(out)
+}
+
 func sortedSet(ids []int64) []int64 {
 	slices.Sort(ids)
 	return slices.Compact(ids)
@@ -373,8 +403,8 @@ func (rs *RuleSet) compareCanonical(at1 time.Time, act1, rule1 int64, v1 int, at
 	if c := cmp.Compare(act1, act2); c != 0 {
 		return c
 	}
-	o1, ok1 := rs.ruleOrder[rule1]
-	o2, ok2 := rs.ruleOrder[rule2]
+	o1, ok1 := rs.rulePos(rule1)
+	o2, ok2 := rs.rulePos(rule2)
 	if !ok1 || !ok2 {
 		return 2 // a rule no longer in the set: no order (see inCanonicalOrder)
 	}
@@ -388,7 +418,7 @@ func (rs *RuleSet) compareCanonical(at1 time.Time, act1, rule1 int64, v1 int, at
 // still in the set.
 func (rs *RuleSet) inCanonicalOrder(current []model.Contribution, next []rules.Contribution) bool {
 	for k := range current {
-		if _, ok := rs.ruleOrder[current[k].RuleID]; !ok {
+		if _, ok := rs.rulePos(current[k].RuleID); !ok {
 			return false
 		}
 		if k > 0 && rs.compareCanonical(current[k-1].EarnedAt, current[k-1].ActivityID, current[k-1].RuleID, current[k-1].RuleVersion,
@@ -611,7 +641,7 @@ func (rs *RuleSet) refreshAt(contribs []rules.Contribution, worth []float64, tim
 	}
 	var slope float64 // points lost per hour by decay, now
 	for i, c := range contribs {
-		e := rs.effects[c.RuleID]
+		e := rs.Effect(c.RuleID)
 		if e.ExpireDays > 0 {
 			consider(c.At.Add(time.Duration(e.ExpireDays) * 24 * time.Hour))
 		}
@@ -675,7 +705,7 @@ func strconvFormat(v float64) string { return strconv.FormatFloat(math.Round(v*1
 
 // ValueNow is a stored contribution's value at now, after expiry and decay.
 func ValueNow(c model.Contribution, rs *RuleSet, now time.Time) float64 {
-	return rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.effects[c.RuleID], now)
+	return rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.Effect(c.RuleID), now)
 }
 
 // Trend is a score's value at the end of each of the last days, oldest first, computed from
@@ -773,7 +803,7 @@ func splitNew(events []rules.Stamped, fresh map[int64]bool) (known, added []rule
 func (rs *RuleSet) unchangedContributions(st LeadState) []rules.Contribution {
 	out := rs.engineContributions(st.Current)[:0]
 	for _, c := range out[:len(st.Current)] {
-		if v, ok := rs.ruleVersions[c.RuleID]; ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
+		if v, ok := rs.ruleVersion(c.RuleID); ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
 			out = append(out, c)
 		}
 	}
@@ -815,7 +845,12 @@ func (rs *RuleSet) canonicalOrder(a, b rules.Contribution) int {
 	if c := cmp.Compare(a.EventKey, b.EventKey); c != 0 {
 		return c
 	}
-	return cmp.Compare(rs.ruleOrder[a.RuleID], rs.ruleOrder[b.RuleID])
+	if a.RuleID == b.RuleID {
+		return 0
+	}
+	oa, _ := rs.rulePos(a.RuleID)
+	ob, _ := rs.rulePos(b.RuleID)
+	return cmp.Compare(oa, ob)
 }
 
 // mergeCanonical is canonical(append(a, b...)) for two lists usually in canonical order

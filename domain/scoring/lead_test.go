@@ -92,8 +92,6 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 		if i%3 == 0 {
 			edited.Scoring[i].Version++
 			edited.Scoring[i].Effect.Points += 3
-			edited.effects[edited.Scoring[i].ID] = edited.Scoring[i].Effect
-			edited.ruleVersions[edited.Scoring[i].ID]++
 		}
 	}
 	edited.Scoring = edited.Scoring[:len(edited.Scoring)-1] // and one rule deleted
@@ -406,8 +404,6 @@ func TestStateHoldsAfterAnEditThatSkippedTheLead(t *testing.T) {
 		if edited.Scoring[i].ID == int64(webinar) {
 			edited.Scoring[i].Version++
 			edited.Scoring[i].Effect.Points += 4
-			edited.effects[int64(webinar)] = edited.Scoring[i].Effect
-			edited.ruleVersions[int64(webinar)]++
 		}
 	}
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)

@@ -38,10 +38,8 @@ type RuleSet struct {
 
 	scoreIDs     map[string]int64
 	scoreKeys    map[int64]string // score id → the key contributions carry (its decimal form)
-	scoreOfRule  map[int64]int64  // score rule id → score id
-	ruleVersions map[int64]int    // score rule id → version
-	ruleOrder    map[int64]int    // score rule id → position in Scoring
-	effects      map[int64]rules.ScoreEffect
+	rules        ruleIndex        // score rule id → position in Scoring
+	scoreOf      []int64          // per position in Scoring, the score id
 	labelWindows []time.Duration
 	// refreshWindows are the spans after an activity at whose end something stored changes:
 	// the temperature's week, five weeks and 90 days, and the labels' windows.
@@ -64,8 +62,7 @@ type RuleSet struct {
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
 // when saved, so only a code change can cause this) is skipped and reported.
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
-	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreKeys: map[int64]string{}, scoreOfRule: map[int64]int64{},
-		ruleVersions: map[int64]int{}, ruleOrder: map[int64]int{}, effects: map[int64]rules.ScoreEffect{},
+	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreKeys: map[int64]string{},
 		labelStyles: map[string]LabelRule{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}, eventLocal: map[int64]rules.ActivityFilter{},
 		repriceFrom: map[int64]int{}}
 	for _, s := range scores {
@@ -113,10 +110,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			eff := *r.Score
 			eff.Score = rs.scoreKeys[id] // contributions carry the score id from here on
 			rs.Scoring = append(rs.Scoring, rules.ScoringRule{ID: st.ID, Version: st.Version, When: c, Effect: eff})
-			rs.effects[st.ID] = eff
-			rs.scoreOfRule[st.ID] = id
-			rs.ruleVersions[st.ID] = st.Version
-			rs.ruleOrder[st.ID] = len(rs.Scoring) - 1
+			rs.scoreOf = append(rs.scoreOf, id)
 			if f, ok := c.NecessaryActivities(); ok && c.CountWindow() == 0 {
 				rs.eventLocal[st.ID] = f
 				if st.MatchVersion > 0 && len(c.Windows()) == 0 {
@@ -136,6 +130,11 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 			rs.Grades = append(rs.Grades, rules.GradeRule{ID: st.ID, Points: r.Grade.Points, When: c})
 		}
 	}
+	ids := make([]int64, len(rs.Scoring))
+	for i, r := range rs.Scoring {
+		ids[i] = r.ID
+	}
+	rs.rules = newRuleIndex(ids)
 	rs.history = rs.historyNeeds(whens)
 	rs.refreshWindows = append([]time.Duration{7 * 24 * time.Hour, 35 * 24 * time.Hour, 90 * 24 * time.Hour}, rs.labelWindows...)
 	return rs, problems
@@ -170,7 +169,38 @@ func (rs *RuleSet) PropertyKeys() []string {
 }
 
 // Effect returns the score effect of a rule, for decay at read time.
-func (rs *RuleSet) Effect(ruleID int64) rules.ScoreEffect { return rs.effects[ruleID] }
+func (rs *RuleSet) Effect(ruleID int64) rules.ScoreEffect {
+	if p, ok := rs.rulePos(ruleID); ok {
+		return rs.Scoring[p].Effect
+	}
+	return rules.ScoreEffect{} // a rule no longer in the set: its points stand as given
+}
+
+// rulePos is a score rule's position in Scoring.
+func (rs *RuleSet) rulePos(id int64) (int, bool) {
+	p, ok := rs.rules.find(id)
+	if !ok || p >= len(rs.Scoring) || rs.Scoring[p].ID != id {
+		return 0, false // (tests shorten Scoring to drop a rule)
+	}
+	return p, true
+}
+
+// ruleVersion is a score rule's current version.
+func (rs *RuleSet) ruleVersion(id int64) (int, bool) {
+	p, ok := rs.rulePos(id)
+	if !ok {
+		return 0, false
+	}
+	return rs.Scoring[p].Version, true
+}
+
+// scoreOfRule is the score a score rule adds to (0 for a rule no longer in the set).
+func (rs *RuleSet) scoreOfRule(id int64) int64 {
+	if p, ok := rs.rulePos(id); ok {
+		return rs.scoreOf[p]
+	}
+	return 0
+}
 
 // LabelStyle returns the colour and emoji of a label by name.
 func (rs *RuleSet) LabelStyle(name string) (LabelRule, bool) {

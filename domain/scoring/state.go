@@ -62,7 +62,7 @@ func (rs *RuleSet) encodeState(events int, cs []rules.Contribution, m Memory) []
 	var enc contributionEncoder
 	for _, c := range cs {
 		out = enc.append(out, model.Contribution{RuleID: c.RuleID, RuleVersion: c.RuleVersion, ActivityID: c.EventKey,
-			ScoreID: rs.scoreOfRule[c.RuleID], EarnedAt: c.At, Points: c.Points})
+			ScoreID: rs.scoreOfRule(c.RuleID), EarnedAt: c.At, Points: c.Points})
 	}
 	return out
 }
