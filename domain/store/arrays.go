@@ -16,19 +16,9 @@ type nullInt64s []sql.NullInt64
 
 // Value renders the array literal.
 func (a nullInt64s) Value() (driver.Value, error) {
-	b := make([]byte, 0, 2+len(a)*8)
-	b = append(b, '{')
-	for i, v := range a {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if v.Valid {
-			b = strconv.AppendInt(b, v.Int64, 10)
-		} else {
-			b = append(b, "NULL"...)
-		}
-	}
-	return string(append(b, '}')), nil
+	return arrayLiteral(len(a), 8, func(b []byte, i int) ([]byte, bool) {
+		return strconv.AppendInt(b, a[i].Int64, 10), a[i].Valid
+	}), nil
 }
 
 // nullTimes is a timestamptz[] parameter whose nil elements are NULL. An RFC 3339 time holds
@@ -37,17 +27,28 @@ type nullTimes []*time.Time
 
 // Value renders the array literal.
 func (a nullTimes) Value() (driver.Value, error) {
-	b := make([]byte, 0, 2+len(a)*28)
+	return arrayLiteral(len(a), 28, func(b []byte, i int) ([]byte, bool) {
+		if a[i] == nil {
+			return b, false
+		}
+		return a[i].UTC().AppendFormat(b, time.RFC3339Nano), true
+	}), nil
+}
+
+// arrayLiteral renders n elements of about width bytes; elem appends element i and reports
+// whether it has a value (else what it appended is dropped for NULL).
+func arrayLiteral(n, width int, elem func(b []byte, i int) ([]byte, bool)) string {
+	b := make([]byte, 0, 2+n*(width+1))
 	b = append(b, '{')
-	for i, t := range a {
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if t != nil {
-			b = t.UTC().AppendFormat(b, time.RFC3339Nano)
-		} else {
-			b = append(b, "NULL"...)
+		mark := len(b)
+		var ok bool
+		if b, ok = elem(b, i); !ok {
+			b = append(b[:mark], "NULL"...)
 		}
 	}
-	return string(append(b, '}')), nil
+	return string(append(b, '}'))
 }
