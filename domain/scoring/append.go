@@ -187,23 +187,44 @@ func (rs *RuleSet) canRevise(l model.ScoringLead, stored State) bool {
 func (rs *RuleSet) revisedFilter(stored map[int64]int, current []model.Contribution) rules.ActivityFilter {
 	var f rules.ActivityFilter
 	for _, r := range rs.changedRules(stored) {
-		if _, ok := rs.repriced(r, stored, current); !ok {
+		if !rs.canReprice(r, stored, current) {
 			f = append(f, rs.eventLocal[r.ID]...)
 		}
 	}
 	return f
 }
 
-// repriced gives a changed score rule's contributions at its current points, taken from the
-// state's, when those stand for exactly what scoring the activities again would give (ok):
-// the state was scored with the rule at or after its match version (same conditions, score,
-// "per" and cap), and no cap cut a contribution before or would now. Otherwise the rule's
-// matching activities must be read.
-func (rs *RuleSet) repriced(r rules.ScoringRule, stored map[int64]int, current []model.Contribution) ([]rules.Contribution, bool) {
+// canReprice tells whether a changed score rule's stored contributions stand for exactly
+// what scoring the activities again would give: the state was scored with the rule at or
+// after its match version (same conditions, score, "per" and cap), and no cap cut a
+// contribution before or would now. Otherwise the rule's matching activities must be read.
+func (rs *RuleSet) canReprice(r rules.ScoringRule, stored map[int64]int, current []model.Contribution) bool {
 	from, ok := rs.repriceFrom[r.ID]
 	if v, had := stored[r.ID]; !ok || !had || v < from {
-		return nil, false
+		return false
 	}
+	e := r.Effect
+	if e.Per != rules.PerEvent || e.Cap == 0 {
+		return true
+	}
+	// Every stored contribution whole and together under the cap: none was cut or refused.
+	// The new points must fit whole too.
+	n, old := 0.0, 0.0
+	for _, c := range current {
+		if c.RuleID != r.ID {
+			continue
+		}
+		if n > 0 && math.Abs(c.Points) != old {
+			return false
+		}
+		n, old = n+1, math.Abs(c.Points)
+	}
+	return n*old < e.Cap && n*math.Abs(e.Points) <= e.Cap
+}
+
+// repriced gives a changed score rule's contributions at its current points, taken from the
+// state's (see canReprice).
+func (rs *RuleSet) repriced(r rules.ScoringRule, current []model.Contribution) []rules.Contribution {
 	var out []rules.Contribution
 	for _, c := range current {
 		if c.RuleID == r.ID {
@@ -211,24 +232,7 @@ func (rs *RuleSet) repriced(r rules.ScoringRule, stored map[int64]int, current [
 				EventKey: c.ActivityID, At: c.EarnedAt, Points: r.Effect.Points})
 		}
 	}
-	if e := r.Effect; e.Per == rules.PerEvent && e.Cap > 0 && len(out) > 0 {
-		// Every stored contribution whole and together under the cap: none was cut or
-		// refused. The new points must fit whole too.
-		n, old := float64(len(out)), 0.0
-		for _, c := range current {
-			if c.RuleID == r.ID {
-				if old == 0 {
-					old = math.Abs(c.Points)
-				} else if math.Abs(c.Points) != old {
-					return nil, false
-				}
-			}
-		}
-		if n*old >= e.Cap || n*math.Abs(e.Points) > e.Cap {
-			return nil, false
-		}
-	}
-	return out, true
+	return out
 }
 
 // rulesStillHold: the state was computed with the current score rules, or the rules that
@@ -374,8 +378,8 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		var read []rules.ScoringRule
 		var repriced []rules.Contribution
 		for _, r := range rs.changedRules(st.Rules) {
-			if cs, ok := rs.repriced(r, st.Rules, st.Current); ok {
-				repriced = append(repriced, cs...)
+			if rs.canReprice(r, st.Rules, st.Current) {
+				repriced = append(repriced, rs.repriced(r, st.Current)...)
 			} else {
 				read = append(read, r)
 			}

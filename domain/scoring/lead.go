@@ -300,7 +300,6 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	return out
 }
 
-// sortedSet sorts ids and drops repeats.
 // idSet gathers rule ids, many of them repeated (a lead's contributions): score rules of
 // the rule set as a bit per position, any other id (labels, grades, rules no longer in the
 // set) in a short list. Sorting every contribution's rule id cost more than the rest of
@@ -331,6 +330,7 @@ func (rs *RuleSet) sortedIDs(s idSet) []int64 {
 	return sortedSet(out)
 }
 
+// sortedSet sorts ids and drops repeats.
 func sortedSet(ids []int64) []int64 {
 	slices.Sort(ids)
 	return slices.Compact(ids)
@@ -663,12 +663,11 @@ func (rs *RuleSet) refreshAt(contribs []rules.Contribution, worth []float64, tim
 			}
 			continue
 		}
-		if k, _ := slices.BinarySearchFunc(times, now.Add(-w), time.Time.Compare); k < len(times) {
-			for ; k < len(times); k++ {
-				if t := times[k].Add(w); t.After(now) {
-					consider(t)
-					break
-				}
+		k, _ := slices.BinarySearchFunc(times, now.Add(-w), time.Time.Compare)
+		for ; k < len(times); k++ {
+			if t := times[k].Add(w); t.After(now) {
+				consider(t)
+				break
 			}
 		}
 	}

@@ -522,7 +522,7 @@ func TestRevisingMatchesScratch(t *testing.T) {
 		}
 		filter := edited.revisedFilter(state.Rules, state.Contributions)
 		for _, r := range edited.changedRules(state.Rules) {
-			if _, ok := edited.repriced(r, state.Rules, state.Contributions); ok {
+			if edited.canReprice(r, state.Rules, state.Contributions) {
 				repriced++
 				break
 			}
