@@ -57,7 +57,8 @@ func sweepDigests(st *store.Store) func(ctx context.Context, job store.Job) (tim
 
 // mailDigest is the digest job of one person: what happened since their last digest (a day
 // or a week), the alerts they chose to read there and those the throttle held back. A digest
-// with nothing to say is not sent; either way the next one starts from now.
+// with nothing to say is not sent; either way the next one starts from now. A job that finds
+// the digest no longer due (sent by another run since it was queued) sends nothing.
 func mailDigest(st *store.Store, p *ingest.Pipeline) func(ctx context.Context, job store.Job) (time.Time, error) {
 	return func(ctx context.Context, job store.Job) (time.Time, error) {
 		userID, err := strconv.ParseInt(job.Key, 10, 64)
@@ -80,19 +81,21 @@ func mailDigest(st *store.Store, p *ingest.Pipeline) func(ctx context.Context, j
 		if err != nil {
 			return time.Time{}, err
 		}
+		sent := false
 		err = st.InTx(ctx, func(tx *store.Tx) error {
-			if !mail.Empty() {
-				e, err := views.EmailOf(ctx, u.Email, ws.Name, mail)
-				if err != nil {
-					return err
-				}
-				if _, err := p.Notify.QueueEmail(ctx, tx, ws.ID, model.DeliveryDigest, nil, e); err != nil {
-					return err
-				}
+			claimed, err := tx.ClaimDigest(ctx, ws.ID, u.ID, u.LastDigestAt, now)
+			if err != nil || !claimed || mail.Empty() {
+				return err
 			}
-			return tx.DigestSent(ctx, ws.ID, u.ID, now)
+			e, err := views.EmailOf(ctx, u.Email, ws.Name, mail)
+			if err != nil {
+				return err
+			}
+			_, err = p.Notify.QueueEmail(ctx, tx, ws.ID, model.DeliveryDigest, nil, e)
+			sent = err == nil
+			return err
 		})
-		if err == nil && !mail.Empty() {
+		if err == nil && sent {
 			p.Notify.Queued()
 		}
 		return time.Time{}, err

@@ -356,20 +356,24 @@ type DueDigest struct {
 	UserID      int64 `db:"id"`
 }
 
-// UsersDueForDigest lists, across workspaces, active users whose digest time (08:00 in their
-// time zone, UTC without one; Mondays for a weekly digest) has come since their last one.
-func (s *Store) UsersDueForDigest(ctx context.Context) ([]DueDigest, error) {
-	var out []DueDigest
-	err := s.db.SelectContext(ctx, &out, `SELECT workspace_id, id FROM (
+// dueDigests selects the workspace and id of the active users matching a condition on
+// users u whose digest time (08:00 in their time zone, UTC without one; Mondays for a weekly
+// digest) has come since their last one.
+func dueDigests(users string) string {
+	return `SELECT workspace_id, id FROM (
 			SELECT workspace_id, id, digest, last_digest_at, tz,
 				(date_trunc('day', now() AT TIME ZONE tz) + interval '8 hours') AT TIME ZONE tz AS due
 			FROM (SELECT u.*, CASE WHEN u.time_zone <> '' AND EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = u.time_zone)
 					THEN u.time_zone ELSE 'UTC' END AS tz
-				FROM users u WHERE u.active AND u.digest <> 'off') u) d
+				FROM users u WHERE u.active AND u.digest <> 'off' AND ` + users + `) u) d
 		WHERE now() >= due AND (last_digest_at IS NULL OR last_digest_at < due)
-			AND (digest = 'daily' OR extract(isodow FROM now() AT TIME ZONE tz) = 1)
-		ORDER BY workspace_id, id`)
-	if err != nil {
+			AND (digest = 'daily' OR extract(isodow FROM now() AT TIME ZONE tz) = 1)`
+}
+
+// UsersDueForDigest lists, across workspaces, the users whose digest time has come.
+func (s *Store) UsersDueForDigest(ctx context.Context) ([]DueDigest, error) {
+	var out []DueDigest
+	if err := s.db.SelectContext(ctx, &out, dueDigests("true")+` ORDER BY workspace_id, id`); err != nil {
 		return nil, fmt.Errorf("store: unable to find due digests: %w", err)
 	}
 	return out, nil
@@ -455,16 +459,26 @@ func (s *Store) DigestMoves(ctx context.Context, v Viewer, since time.Time) (lab
 	return
 }
 
-// DigestSent empties a user's digest items and notes when the digest went out.
-func (t *Tx) DigestSent(ctx context.Context, workspaceID, userID int64, at time.Time) error {
+// ClaimDigest notes that a person's digest goes out at `at`, in the transaction that queues
+// it, and empties their digest items; it reports false, changing nothing, when the digest is
+// no longer due or its last time is not `last` (read when the digest was gathered). A job
+// queued by a sweep that read before the previous digest was noted, or two runs at once,
+// then send nothing twice: the update rechecks last_digest_at on the row it locks.
+func (t *Tx) ClaimDigest(ctx context.Context, workspaceID, userID int64, last *time.Time, at time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE users SET last_digest_at = $4
+		WHERE workspace_id = $1 AND id = $2 AND last_digest_at IS NOT DISTINCT FROM $3
+			AND (workspace_id, id) IN (`+dueDigests(`u.workspace_id = $1 AND u.id = $2`)+`)`, workspaceID, userID, last, at)
+	if err != nil {
+		return false, fmt.Errorf("store: unable to note the digest: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM digest_items WHERE workspace_id = $1 AND user_id = $2 AND created_at <= $3`,
 		workspaceID, userID, at); err != nil {
-		return fmt.Errorf("store: unable to empty the digest: %w", err)
+		return false, fmt.Errorf("store: unable to empty the digest: %w", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET last_digest_at = $3 WHERE workspace_id = $1 AND id = $2`, workspaceID, userID, at); err != nil {
-		return fmt.Errorf("store: unable to note the digest: %w", err)
-	}
-	return nil
+	return true, nil
 }
 
 // AccountSnapshot is an account as account alert rules compare it before and after scoring.

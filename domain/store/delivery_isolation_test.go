@@ -264,7 +264,12 @@ func deliveryTxCases(ctx context.Context, wsA int64, a, b tenant, aSeed, d deliv
 		"AddDigestItems": func(tx *store.Tx) error {
 			return tx.AddDigestItems(ctx, wsA, aSeed.alert, []int64{a.admin.ID})
 		},
-		"DigestSent": func(tx *store.Tx) error { return tx.DigestSent(ctx, wsA, b.admin.ID, time.Now()) },
+		"ClaimDigest": func(tx *store.Tx) error {
+			if claimed, err := tx.ClaimDigest(ctx, wsA, b.admin.ID, nil, time.Now()); claimed || err != nil {
+				return errors.Join(err, errors.New("claimed B's digest"))
+			}
+			return nil
+		},
 		"AccountSnapshots": func(tx *store.Tx) error {
 			snaps, err := tx.AccountSnapshots(ctx, wsA, []int64{d.account})
 			return errors.Join(err, none("accounts", len(snaps)))

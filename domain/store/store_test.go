@@ -1189,7 +1189,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"DeleteExpiredSessions":    "server-wide hourly sweep of sessions past their expiry (TestSessionRevocation)",
 		"DeleteOldListSnapshots":   "server-wide sweep of list snapshots older than an hour (TestLeadPagingOverMovingScores)",
 		"DeleteExpiredVisitors":    "server-wide sweep of anonymous browsers past their site's retention (TestVisitorRetention)",
-		"UsersDueForDigest":        "server-wide sweep for digests due; returns workspace and user ids (TestDigests)",
+		"UsersDueForDigest":        "server-wide sweep for digests due; returns workspace and user ids (TestClaimDigestSendsEachDigestOnce)",
 		"ReportsDue":               "server-wide sweep for scheduled reports due; returns workspace and subscription ids (TestScheduledReportEmail)",
 		"SetPoolSize":              "sizes the connection pool", "PoolSize": "",
 		"Fingerprint": "test-only digest of a workspace (export_test.go)",
