@@ -2,7 +2,9 @@ package rules
 
 import (
 	"math"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -63,6 +65,9 @@ type LeadScorer struct {
 	events        []Stamped
 	contributions [][]Contribution // per event position
 	index         map[int64]int    // rule id → position in Rules
+	// whole holds every contribution in event order, the array contributions are parts of,
+	// when the last recompute started at the first event (nil otherwise).
+	whole []Contribution
 }
 
 func before(a, b Stamped) bool {
@@ -120,18 +125,32 @@ func (l *LeadScorer) recompute(pos int, collect bool) []Contribution {
 		history = append(history, l.events[i].Event)
 	}
 	subject := &Subject{Profile: l.Profile, Account: l.Account}
-	// Every event's contributions share one backing array (each capped to its own part), so
-	// a lead costs a few allocations rather than one or more per event.
-	buf := make([]Contribution, 0, len(l.events)-pos)
+	// Every event's contributions share one backing array of the exact size (each capped to
+	// its own part), so a lead costs a few allocations rather than one or more per event; they
+	// are gathered in a pooled scratch buffer first, which grows once rather than per lead.
+	scratch := scratchContributions.Get().(*[]Contribution)
+	buf := (*scratch)[:0]
+	starts := make([]int, len(l.events)-pos+1)
 	for i := pos; i < len(l.events); i++ {
 		e := l.events[i]
 		history = append(history, e.Event)
 		subject.Now, subject.Event, subject.Events = e.Time, &l.events[i].Event, history
-		start := len(buf)
+		starts[i-pos] = len(buf)
 		buf = scoreEvent(buf, l.Rules, subject, e, given, fired)
+	}
+	starts[len(starts)-1] = len(buf)
+	all := slices.Clone(buf)
+	clear(buf) // the pool keeps no rule's score name alive
+	*scratch = buf[:0]
+	scratchContributions.Put(scratch)
+	l.whole = nil
+	if pos == 0 {
+		l.whole = all
+	}
+	for i := pos; i < len(l.events); i++ {
 		var next []Contribution
-		if len(buf) > start {
-			next = buf[start:len(buf):len(buf)]
+		if from, to := starts[i-pos], starts[i-pos+1]; to > from {
+			next = all[from:to:to]
 		}
 		if collect {
 			changes = append(changes, diff(l.contributions[i], next)...)
@@ -140,6 +159,9 @@ func (l *LeadScorer) recompute(pos int, collect bool) []Contribution {
 	}
 	return changes
 }
+
+// scratchContributions holds buffers recompute gathers contributions in.
+var scratchContributions = sync.Pool{New: func() any { return new([]Contribution) }}
 
 // scoreEvent appends one event's contributions (the subject's event, with the history up to
 // it) to next, given what each rule has given so far (for caps) and whether it fired (for
@@ -248,6 +270,18 @@ func (l *LeadScorer) Contributions() []Contribution {
 	return out
 }
 
+// TakeContributions is Contributions for a caller done with the scorer's contributions:
+// after a Rescore it hands over the scorer's own array, without a copy, which the caller may
+// then reorder. The scorer keeps its events and forgets its contributions.
+func (l *LeadScorer) TakeContributions() []Contribution {
+	out := l.whole
+	if out == nil {
+		out = l.Contributions()
+	}
+	l.whole, l.contributions = nil, nil
+	return out
+}
+
 // Scores sums the contributions as of now, with expiry and decay applied, per score name.
 // Nothing is stored for decay: the value is always current when read.
 func Scores(contributions []Contribution, rules []ScoringRule, now time.Time) map[string]float64 {
@@ -345,6 +379,7 @@ func (l *LeadScorer) Seed(contributions []Contribution) bool {
 	for i, e := range l.events {
 		pos[e.Key] = i
 	}
+	l.whole = nil
 	for _, c := range contributions {
 		i, ok := pos[c.EventKey]
 		if !ok {

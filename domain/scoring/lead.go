@@ -201,7 +201,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 			}
 		}
 	}
-	out.Ledger = ledgerLines(st.Lead.ID, changes, values)
+	out.Ledger = ledgerLines(st.Lead.ID, changes, values, len(st.Lead.Labels)+len(f.labels))
 
 	// What the lead has now.
 	res := model.LeadScoring{LeadID: st.Lead.ID, Scores: map[int64]float64{}}
@@ -546,7 +546,7 @@ func (rs *RuleSet) rescoreFacts(st LeadState, profile rules.Profile, account *ru
 		scorer.Rescore()
 	}
 	if len(kept) == 0 {
-		out.next = rs.canonical(scorer.Contributions())
+		out.next = rs.canonical(scorer.TakeContributions())
 	} else {
 		out.next = rs.canonical(append(kept, scorer.Contributions()...))
 	}
@@ -566,61 +566,65 @@ type scoreChange struct {
 // direction (points given, points taken back), covering every activity it changed, in the
 // order of their first change. A first scoring of 20 activities writes a line per rule it
 // matched instead of one per activity and rule. Before and after follow the score from line
-// to line, starting at values (the scores as stored, by score id).
-func ledgerLines(leadID int64, changes []scoreChange, values map[int64]float64) []model.LedgerLine {
+// to line, starting at values (the scores as stored, by score id). The lines have room for
+// spare more (the label lines that follow).
+func ledgerLines(leadID int64, changes []scoreChange, values map[int64]float64, spare int) []model.LedgerLine {
 	type key struct {
 		rule    int64
 		version int
 		given   bool
 	}
-	// Group the changes by line, keeping each line's changes in their order (a counting sort),
-	// and give the lines' pointer fields one backing array each: a first scoring makes dozens
-	// of lines per lead, and this runs for every lead.
-	lineOf := make(map[key]int)
-	at := make([]int, len(changes))
-	var sizes []int
+	// Group the changes by line, keeping each line's changes in their order (a counting sort
+	// of their positions), and give the lines' pointer fields one backing array each: a first
+	// scoring makes dozens of lines per lead, and this runs for every lead.
+	lineOf := make(map[key]int32)
+	at := make([]int32, len(changes))
+	var sizes []int32
 	var keys []key
 	for i, c := range changes {
 		k := key{c.rule, c.version, c.delta > 0}
 		n, ok := lineOf[k]
 		if !ok {
-			n = len(keys)
+			n = int32(len(keys))
 			lineOf[k] = n
 			keys, sizes = append(keys, k), append(sizes, 0)
 		}
 		at[i] = n
 		sizes[n]++
 	}
-	starts := make([]int, len(keys)+1)
+	starts := make([]int32, len(keys)+1)
 	for n, size := range sizes {
 		starts[n+1] = starts[n] + size
 	}
-	grouped := make([]scoreChange, len(changes))
-	fill := slices.Clone(starts[:len(keys)])
-	for i, c := range changes {
-		grouped[fill[at[i]]] = c
+	// order lists the changes' positions line by line, each line's in their order.
+	order := make([]int32, len(changes))
+	fill := append(sizes[:0], starts[:len(keys)]...) // sizes are counted: its array serves
+	for i := range changes {
+		order[fill[at[i]]] = int32(i)
 		fill[at[i]]++
 	}
-	out := make([]model.LedgerLine, len(keys))
+	out := make([]model.LedgerLine, len(keys), len(keys)+spare)
 	scoreIDs, times, activities := make([]int64, len(keys)), make([]time.Time, len(keys)), make([]int64, len(keys))
 	for n, k := range keys {
-		g := grouped[starts[n]:starts[n+1]]
-		scoreIDs[n], times[n] = g[0].scoreID, g[0].at
+		g := order[starts[n]:starts[n+1]]
+		first := &changes[g[0]]
+		scoreIDs[n], times[n] = first.scoreID, first.at
 		sid := scoreIDs[n]
 		l := model.LedgerLine{LeadID: leadID, Kind: "score", ScoreID: &scoreIDs[n], RuleID: k.rule, RuleVersion: k.version, EarnedAt: &times[n],
 			Before: round(values[sid])}
-		for _, c := range g {
-			values[sid] += c.value
-			l.Delta += c.delta
+		for _, i := range g {
+			values[sid] += changes[i].value
+			l.Delta += changes[i].delta
 		}
 		l.After = round(values[sid])
 		if len(g) == 1 {
-			activities[n] = g[0].activity
+			activities[n] = first.activity
 			l.ActivityID = &activities[n]
 		} else {
 			l.Covers = make([]model.Covered, len(g))
-			for i, c := range g {
-				l.Covers[i] = model.Covered{ActivityID: c.activity, EarnedAt: c.at, Delta: c.delta}
+			for j, i := range g {
+				c := &changes[i]
+				l.Covers[j] = model.Covered{ActivityID: c.activity, EarnedAt: c.at, Delta: c.delta}
 			}
 		}
 		out[n] = l
@@ -783,8 +787,6 @@ func sameScores(stored, next map[int64]float64) bool {
 	return n == len(stored)
 }
 
-// changedRules lists the score rules whose id and version a stored state was not computed
-// with (all of them without a state).
 // splitNew parts a lead's events into those scored before and the new ones.
 func splitNew(events []rules.Stamped, fresh map[int64]bool) (known, added []rules.Stamped) {
 	for _, e := range events {
@@ -820,7 +822,13 @@ func (rs *RuleSet) unchangedRules(stored map[int64]int) []rules.ScoringRule {
 	return out
 }
 
+// changedRules lists the score rules whose id and version a stored state was not computed
+// with: all of them without a state (the rule set's own slice, capped so that an append
+// copies it).
 func (rs *RuleSet) changedRules(stored map[int64]int) []rules.ScoringRule {
+	if len(stored) == 0 {
+		return rs.Scoring[:len(rs.Scoring):len(rs.Scoring)]
+	}
 	var out []rules.ScoringRule
 	for _, r := range rs.Scoring {
 		if v, ok := stored[r.ID]; !ok || v != r.Version {

@@ -166,6 +166,11 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 		return err
 	}
 	var w model.ScoringWrite
+	lines := 0
+	for _, o := range outcomes {
+		lines += len(o.Ledger)
+	}
+	w.Ledger = make([]model.LedgerLine, 0, lines)
 	matches := map[int64]*store.RuleMatchDelta{}
 	match := func(id int64) *store.RuleMatchDelta {
 		if matches[id] == nil {

@@ -243,26 +243,27 @@ type RuleMatchDelta struct {
 // columns, their states, and the rules' match counts. Unchanged rows are not touched.
 func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.ScoringWrite, rules []RuleMatchDelta) error {
 	if len(w.Ledger) > 0 {
-		var leadIDs, ruleIDs []int64
-		var kinds, labels []string
-		var scoreIDs, activityIDs []sqlNullInt
-		var versions []int64
-		var earned []*time.Time
-		var deltas, befores, afters []float64
+		n, covered := len(w.Ledger), 0
+		for _, l := range w.Ledger {
+			covered += len(l.Covers)
+		}
+		leadIDs, ruleIDs, versions := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		kinds, labels := make([]string, 0, n), make([]string, 0, n)
+		scoreIDs, activityIDs := make(nullInt64s, 0, n), make(nullInt64s, 0, n)
+		earned := make(nullTimes, 0, n)
+		deltas, befores, afters := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
 		// Lines covering several activities: their ids, times and points go in flat arrays (one
 		// parse per statement), each line taking its slice [from:to] (NULL: one activity).
-		var coverIDs []int64
-		var coverTimes []string
-		var coverDeltas []float64
-		var from, to []sql.NullInt64
+		coverIDs, coverTimes, coverDeltas := make([]int64, 0, covered), make(nullTimes, 0, covered), make([]float64, 0, covered)
+		from, to := make(nullInt64s, 0, n), make(nullInt64s, 0, n)
 		for _, l := range w.Ledger {
 			if len(l.Covers) == 0 {
 				from, to = append(from, sql.NullInt64{}), append(to, sql.NullInt64{})
 			} else {
 				from = append(from, sql.NullInt64{Int64: int64(len(coverIDs) + 1), Valid: true})
-				for _, c := range l.Covers {
-					coverIDs, coverDeltas = append(coverIDs, c.ActivityID), append(coverDeltas, c.Delta)
-					coverTimes = append(coverTimes, c.EarnedAt.UTC().Format(time.RFC3339Nano))
+				for i := range l.Covers {
+					c := &l.Covers[i]
+					coverIDs, coverTimes, coverDeltas = append(coverIDs, c.ActivityID), append(coverTimes, &c.EarnedAt), append(coverDeltas, c.Delta)
 				}
 				to = append(to, sql.NullInt64{Int64: int64(len(coverIDs)), Valid: true})
 			}
@@ -284,9 +285,9 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 			FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::bigint[],
 				$9::timestamptz[], $10::float8[], $11::float8[], $12::float8[], $13::int[], $14::int[])
 				AS x(l, k, s, lb, r, v, a, e, d, b, af, f, t)`,
-			workspaceID, pq.Array(leadIDs), pq.Array(kinds), nullInt64s(scoreIDs), pq.Array(labels), pq.Array(ruleIDs),
-			pq.Array(versions), nullInt64s(activityIDs), nullTimes(earned), pq.Array(deltas), pq.Array(befores), pq.Array(afters),
-			nullInt64s(from), nullInt64s(to), pq.Array(coverIDs), pq.Array(coverTimes), pq.Array(coverDeltas)); err != nil {
+			workspaceID, pq.Array(leadIDs), pq.Array(kinds), scoreIDs, pq.Array(labels), pq.Array(ruleIDs),
+			pq.Array(versions), activityIDs, earned, pq.Array(deltas), pq.Array(befores), pq.Array(afters),
+			from, to, pq.Array(coverIDs), coverTimes, pq.Array(coverDeltas)); err != nil {
 			return fmt.Errorf("store: unable to write score ledger: %w", err)
 		}
 	}
