@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is one engagement event of a lead, as the engine sees it.
@@ -26,8 +27,43 @@ type Event struct {
 }
 
 // Prepare lower-cases the event's texts once; evaluating a prepared event allocates less.
-func (e *Event) Prepare() {
-	e.lower = &[3]string{strings.ToLower(e.Name), strings.ToLower(e.Type), strings.ToLower(e.Source)}
+func (e *Event) Prepare() { e.PrepareWith(nil) }
+
+// PrepareWith is Prepare with texts lower-cased before remembered in lower (nil: none).
+func (e *Event) PrepareWith(lower Lowercase) {
+	e.lower = &[3]string{lower.Of(e.Name), lower.Of(e.Type), lower.Of(e.Source)}
+}
+
+// Lowercase remembers texts lower-cased: string operators compare case-insensitively, and a
+// lead's events and properties, like a chunk of leads', repeat a few names, types and values
+// (a campaign name is tested by every rule on it, for every event). A nil Lowercase lowers
+// each time. It is not safe for concurrent use.
+type Lowercase map[string]string
+
+// Of returns s lower-cased.
+func (m Lowercase) Of(s string) string {
+	if !hasUpper(s) {
+		return s
+	}
+	if m == nil {
+		return strings.ToLower(s)
+	}
+	low, ok := m[s]
+	if !ok {
+		low = strings.ToLower(s)
+		m[s] = low
+	}
+	return low
+}
+
+// hasUpper reports whether lower-casing s may change it: an ASCII capital or any non-ASCII.
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // Sources of website activities (domain/tracker names them; the engine only compares).
@@ -63,6 +99,8 @@ type Subject struct {
 	Account *Account
 	// Marks numbers the marks of time-only events (nil: they pass no "where").
 	Marks *MarkSet
+	// Lower remembers the texts conditions lower-cased (nil: nothing is remembered).
+	Lower Lowercase
 }
 
 // Match reports whether the subject satisfies the rule's conditions.
@@ -97,7 +135,7 @@ func (c *ccond) eval(s *Subject) bool {
 		}
 	}
 	v, present := c.lookup(s)
-	return c.compare(v, present, s.Now)
+	return c.compare(v, present, s.Now, s.Lower)
 }
 
 func (c *ccond) count(s *Subject) bool {
@@ -231,14 +269,14 @@ func nested(props map[string]any, key string) (any, bool) {
 	return nil, false
 }
 
-func (c *ccond) compare(v any, present bool, now time.Time) bool {
+func (c *ccond) compare(v any, present bool, now time.Time, lower Lowercase) bool {
 	switch c.op.On {
 	case String:
 		s := ""
 		if present {
 			s, _ = text(v)
 		}
-		return c.compareText(s, strings.ToLower(s), present)
+		return c.compareText(s, lower.Of(s), present)
 	case Number:
 		if !present {
 			return false

@@ -32,7 +32,7 @@ func (m Mark) Holds(s *Subject, e *Event) bool {
 // the subject (at s.Now, with its profile, account and events).
 func (m Mark) HeldAt(s *Subject, t time.Time) bool {
 	for _, c := range m.times {
-		if !c.compare(t, true, s.Now) {
+		if !c.compare(t, true, s.Now, s.Lower) {
 			return false
 		}
 	}

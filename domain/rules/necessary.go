@@ -98,7 +98,7 @@ func (c *ccond) necessary() (ActivityFilter, bool) {
 // websiteNecessary: a website field has a value only on website and sales email activities,
 // so a test that a missing value fails needs one of those.
 func (c *ccond) websiteNecessary() (ActivityFilter, bool) {
-	if c.compare(nil, false, time.Time{}) {
+	if c.compare(nil, false, time.Time{}, nil) {
 		return nil, false // "is empty", "does not contain" …: any activity can pass
 	}
 	return ActivityFilter{{Column: "source", Op: "equals", Values: []string{webSource, salesEmailSource}}}, true

@@ -65,6 +65,7 @@ type LeadScorer struct {
 	events        []Stamped
 	contributions [][]Contribution // per event position
 	index         map[int64]int    // rule id → position in Rules
+	lower         Lowercase        // the lead's texts lower-cased
 	// whole holds every contribution in event order, the array contributions are parts of,
 	// when the last recompute started at the first event (nil otherwise).
 	whole []Contribution
@@ -85,7 +86,7 @@ func (l *LeadScorer) Add(e Stamped) []Contribution {
 		return nil // already known: adding twice changes nothing
 	}
 	if e.lower == nil {
-		e.Prepare()
+		e.PrepareWith(l.lower)
 	}
 	l.events = append(l.events, Stamped{})
 	copy(l.events[pos+1:], l.events[pos:])
@@ -124,7 +125,7 @@ func (l *LeadScorer) recompute(pos int, collect bool) []Contribution {
 	for i := 0; i < pos; i++ {
 		history = append(history, l.events[i].Event)
 	}
-	subject := &Subject{Profile: l.Profile, Account: l.Account}
+	subject := &Subject{Profile: l.Profile, Account: l.Account, Lower: l.lower}
 	// Every event's contributions share one backing array of the exact size (each capped to
 	// its own part), so a lead costs a few allocations rather than one or more per event; they
 	// are gathered in a pooled scratch buffer first, which grows once rather than per lead.
@@ -341,11 +342,11 @@ func Labels(rules []LabelRule, events []Event, profile Profile, account *Account
 // NewLeadScorer holds a lead's events (in any order) ready for Rescore, which then scores
 // them from scratch in one pass.
 func NewLeadScorer(rules []ScoringRule, profile Profile, account *Account, events []Stamped) *LeadScorer {
-	l := &LeadScorer{Rules: rules, Profile: profile, Account: account, events: events}
+	l := &LeadScorer{Rules: rules, Profile: profile, Account: account, events: events, lower: Lowercase{}}
 	sort.Slice(l.events, func(i, j int) bool { return before(l.events[i], l.events[j]) })
 	for i := range l.events {
 		if l.events[i].lower == nil {
-			l.events[i].Prepare()
+			l.events[i].PrepareWith(l.lower)
 		}
 	}
 	l.contributions = make([][]Contribution, len(events))

@@ -715,12 +715,14 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 	}
 	keys, withProps := rs.PropertyKeys(), rs.NeedsProperties()
 	read := 0
+	lower := rules.Lowercase{} // the chunk's names and types repeat from lead to lead
 	collect := func(into func(*LeadState) *[]rules.Stamped) func(a *store.ScoringActivity) error {
 		return func(a *store.ScoringActivity) error {
 			read++
 			if i, ok := at[a.LeadID]; ok {
 				list := into(&states[i])
 				*list = append(*list, rules.Stamped{Key: a.ID, Event: EventOf(*a, keys)})
+				(*list)[len(*list)-1].PrepareWith(lower)
 			}
 			return nil
 		}
@@ -916,13 +918,14 @@ func EventOf(a store.ScoringActivity, keys []string) rules.Event {
 			}
 		}
 	}
-	for k, v := range map[string]string{"campaign_name": a.CampaignName, "campaign_id": a.CampaignID,
-		"canvas_name": a.CanvasName, "canvas_id": a.CanvasID, "url": a.URL} {
-		if v == "" {
+	columns := [...]struct{ key, value string }{{"campaign_name", a.CampaignName}, {"campaign_id", a.CampaignID},
+		{"canvas_name", a.CanvasName}, {"canvas_id", a.CanvasID}, {"url", a.URL}}
+	for _, c := range columns {
+		if c.value == "" {
 			continue
 		}
-		if _, ok := e.Properties[k]; !ok {
-			set("", k, v)
+		if _, ok := e.Properties[c.key]; !ok {
+			set("", c.key, c.value)
 		}
 	}
 	return e
