@@ -141,9 +141,11 @@ func (l *LeadScorer) recompute(pos int, collect bool) []Contribution {
 	}
 	starts[len(starts)-1] = len(buf)
 	all := slices.Clone(buf)
-	clear(buf) // the pool keeps no rule's score name alive
-	*scratch = buf[:0]
-	scratchContributions.Put(scratch)
+	if cap(buf) <= maxPooledContributions {
+		clear(buf) // the pool keeps no rule's score name alive
+		*scratch = buf[:0]
+		scratchContributions.Put(scratch)
+	}
 	l.whole = nil
 	if pos == 0 {
 		l.whole = all
@@ -161,8 +163,12 @@ func (l *LeadScorer) recompute(pos int, collect bool) []Contribution {
 	return changes
 }
 
-// scratchContributions holds buffers recompute gathers contributions in.
+// scratchContributions holds buffers recompute gathers contributions in; one that grew past
+// maxPooledContributions (a lead with an outsized history) is left to the collector rather
+// than kept.
 var scratchContributions = sync.Pool{New: func() any { return new([]Contribution) }}
+
+const maxPooledContributions = 1 << 16
 
 // scoreEvent appends one event's contributions (the subject's event, with the history up to
 // it) to next, given what each rule has given so far (for caps) and whether it fired (for
