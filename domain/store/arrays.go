@@ -1,25 +1,13 @@
 package store
 
 import (
-	"database/sql"
 	"database/sql/driver"
-	"strconv"
 	"time"
 )
 
-// Array parameters with NULLs, written as PostgreSQL array literals without reflection:
-// pq.Array wraps such slices in a GenericArray, which reflects on every element — a tenth of
-// a scoring pass's Go time went to it for the ledger's arrays.
-
-// nullInt64s is a bigint[] parameter whose invalid elements are NULL.
-type nullInt64s []sql.NullInt64
-
-// Value renders the array literal.
-func (a nullInt64s) Value() (driver.Value, error) {
-	return arrayLiteral(len(a), 8, func(b []byte, i int) ([]byte, bool) {
-		return strconv.AppendInt(b, a[i].Int64, 10), a[i].Valid
-	}), nil
-}
+// Array parameters with NULLs, and the ledger's COPY arrays, written as PostgreSQL array
+// literals without reflection: pq.Array wraps such slices in a GenericArray, which reflects on
+// every element — a tenth of a scoring pass's Go time went to it for the ledger's arrays.
 
 // nullTimes is a timestamptz[] parameter whose nil elements are NULL. An RFC 3339 time holds
 // nothing an array literal must quote.

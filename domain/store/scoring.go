@@ -243,52 +243,8 @@ type RuleMatchDelta struct {
 // columns, their states, and the rules' match counts. Unchanged rows are not touched.
 func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.ScoringWrite, rules []RuleMatchDelta) error {
 	if len(w.Ledger) > 0 {
-		n, covered := len(w.Ledger), 0
-		for _, l := range w.Ledger {
-			covered += len(l.Covers)
-		}
-		leadIDs, ruleIDs, versions := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-		kinds, labels := make([]string, 0, n), make([]string, 0, n)
-		scoreIDs, activityIDs := make(nullInt64s, 0, n), make(nullInt64s, 0, n)
-		earned := make(nullTimes, 0, n)
-		deltas, befores, afters := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
-		// Lines covering several activities: their ids, times and points go in flat arrays (one
-		// parse per statement), each line taking its slice [from:to] (NULL: one activity).
-		coverIDs, coverTimes, coverDeltas := make([]int64, 0, covered), make(nullTimes, 0, covered), make([]float64, 0, covered)
-		from, to := make(nullInt64s, 0, n), make(nullInt64s, 0, n)
-		for _, l := range w.Ledger {
-			if len(l.Covers) == 0 {
-				from, to = append(from, sql.NullInt64{}), append(to, sql.NullInt64{})
-			} else {
-				from = append(from, sql.NullInt64{Int64: int64(len(coverIDs) + 1), Valid: true})
-				for i := range l.Covers {
-					c := &l.Covers[i]
-					coverIDs, coverTimes, coverDeltas = append(coverIDs, c.ActivityID), append(coverTimes, &c.EarnedAt), append(coverDeltas, c.Delta)
-				}
-				to = append(to, sql.NullInt64{Int64: int64(len(coverIDs)), Valid: true})
-			}
-			leadIDs = append(leadIDs, l.LeadID)
-			kinds = append(kinds, l.Kind)
-			scoreIDs = append(scoreIDs, nullInt(l.ScoreID))
-			labels = append(labels, l.Label)
-			ruleIDs = append(ruleIDs, l.RuleID)
-			versions = append(versions, int64(l.RuleVersion))
-			activityIDs = append(activityIDs, nullInt(l.ActivityID))
-			earned = append(earned, l.EarnedAt)
-			deltas = append(deltas, l.Delta)
-			befores = append(befores, l.Before)
-			afters = append(afters, l.After)
-		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO score_ledger (workspace_id, lead_id, kind, score_id, label, rule_id,
-				rule_version, activity_id, earned_at, delta, before, after, activity_ids, earned_ats, deltas)
-			SELECT $1, l, k, s, lb, r, v, a, e, d, b, af, ($15::bigint[])[f:t], ($16::timestamptz[])[f:t], ($17::float8[])[f:t]
-			FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::bigint[],
-				$9::timestamptz[], $10::float8[], $11::float8[], $12::float8[], $13::int[], $14::int[])
-				AS x(l, k, s, lb, r, v, a, e, d, b, af, f, t)`,
-			workspaceID, pq.Array(leadIDs), pq.Array(kinds), scoreIDs, pq.Array(labels), pq.Array(ruleIDs),
-			pq.Array(versions), activityIDs, earned, pq.Array(deltas), pq.Array(befores), pq.Array(afters),
-			from, to, pq.Array(coverIDs), coverTimes, pq.Array(coverDeltas)); err != nil {
-			return fmt.Errorf("store: unable to write score ledger: %w", err)
+		if err := t.copyLedger(ctx, workspaceID, w.Ledger); err != nil {
+			return err
 		}
 	}
 	if len(w.Scores) > 0 {
@@ -384,13 +340,45 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 	return nil
 }
 
-type sqlNullInt = sql.NullInt64
-
-func nullInt(p *int64) sqlNullInt {
-	if p == nil {
-		return sql.NullInt64{}
+// copyLedger writes ledger lines with COPY, in their order (their ids follow it). COPY
+// inserts rows a page at a time: a workspace's first scoring writes about 30 lines per lead,
+// and against one INSERT of unnested arrays (20,000 leads, 630,000 lines) PostgreSQL spent
+// about 2.5 s less CPU (15 → 12 s) and Go about 1 s more, handing lib/pq the rows one by one.
+// Work moves from the one shared database to the processes, which scale out.
+func (t *Tx) copyLedger(ctx context.Context, workspaceID int64, lines []model.LedgerLine) error {
+	stmt, err := t.tx.PrepareContext(ctx, pq.CopyIn("score_ledger", "workspace_id", "lead_id", "kind", "score_id", "label", "rule_id",
+		"rule_version", "activity_id", "earned_at", "delta", "before", "after", "activity_ids", "earned_ats", "deltas"))
+	if err != nil {
+		return fmt.Errorf("store: unable to write score ledger: %w", err)
 	}
-	return sql.NullInt64{Int64: *p, Valid: true}
+	defer stmt.Close()
+	for _, l := range lines {
+		var scoreID, activityID, earned, ids, times, deltas any
+		if l.ScoreID != nil {
+			scoreID = *l.ScoreID
+		}
+		if l.ActivityID != nil {
+			activityID = *l.ActivityID
+		}
+		if l.EarnedAt != nil {
+			earned = *l.EarnedAt
+		}
+		if c := l.Covers; len(c) > 0 {
+			ids = arrayLiteral(len(c), 8, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, c[i].ActivityID, 10), true })
+			times = arrayLiteral(len(c), 28, func(b []byte, i int) ([]byte, bool) {
+				return c[i].EarnedAt.UTC().AppendFormat(b, time.RFC3339Nano), true
+			})
+			deltas = arrayLiteral(len(c), 4, func(b []byte, i int) ([]byte, bool) { return strconv.AppendFloat(b, c[i].Delta, 'g', -1, 64), true })
+		}
+		if _, err := stmt.ExecContext(ctx, workspaceID, l.LeadID, l.Kind, scoreID, l.Label, l.RuleID, l.RuleVersion, activityID, earned,
+			l.Delta, l.Before, l.After, ids, times, deltas); err != nil {
+			return fmt.Errorf("store: unable to write score ledger: %w", err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return fmt.Errorf("store: unable to write score ledger: %w", err)
+	}
+	return nil
 }
 
 // lockAccounts takes accounts in id order, before any of their scores or labels are written
