@@ -720,9 +720,10 @@ func loadStates(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSe
 		return func(a *store.ScoringActivity) error {
 			read++
 			if i, ok := at[a.LeadID]; ok {
+				e := rules.Stamped{Key: a.ID, Event: EventOf(*a, keys)}
+				e.PrepareWith(lower)
 				list := into(&states[i])
-				*list = append(*list, rules.Stamped{Key: a.ID, Event: EventOf(*a, keys)})
-				(*list)[len(*list)-1].PrepareWith(lower)
+				*list = append(*list, e)
 			}
 			return nil
 		}

@@ -7,10 +7,9 @@ import (
 
 // Array parameters with NULLs, and the ledger's COPY arrays, written as PostgreSQL array
 // literals without reflection: pq.Array wraps such slices in a GenericArray, which reflects on
-// every element — a tenth of a scoring pass's Go time went to it for the ledger's arrays.
+// every element — it once took a tenth of a scoring pass's Go time.
 
-// nullTimes is a timestamptz[] parameter whose nil elements are NULL. An RFC 3339 time holds
-// nothing an array literal must quote.
+// nullTimes is a timestamptz[] parameter whose nil elements are NULL.
 type nullTimes []*time.Time
 
 // Value renders the array literal.
@@ -19,9 +18,12 @@ func (a nullTimes) Value() (driver.Value, error) {
 		if a[i] == nil {
 			return b, false
 		}
-		return a[i].UTC().AppendFormat(b, time.RFC3339Nano), true
+		return appendTime(b, *a[i]), true
 	}), nil
 }
+
+// appendTime appends t as an array element: RFC 3339 holds nothing a literal must quote.
+func appendTime(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, time.RFC3339Nano) }
 
 // arrayLiteral renders n elements of about width bytes; elem appends element i and reports
 // whether it has a value (else what it appended is dropped for NULL).

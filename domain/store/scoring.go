@@ -365,9 +365,7 @@ func (t *Tx) copyLedger(ctx context.Context, workspaceID int64, lines []model.Le
 		}
 		if c := l.Covers; len(c) > 0 {
 			ids = arrayLiteral(len(c), 8, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, c[i].ActivityID, 10), true })
-			times = arrayLiteral(len(c), 28, func(b []byte, i int) ([]byte, bool) {
-				return c[i].EarnedAt.UTC().AppendFormat(b, time.RFC3339Nano), true
-			})
+			times = arrayLiteral(len(c), 28, func(b []byte, i int) ([]byte, bool) { return appendTime(b, c[i].EarnedAt), true })
 			deltas = arrayLiteral(len(c), 4, func(b []byte, i int) ([]byte, bool) { return strconv.AppendFloat(b, c[i].Delta, 'g', -1, 64), true })
 		}
 		if _, err := stmt.ExecContext(ctx, workspaceID, l.LeadID, l.Kind, scoreID, l.Label, l.RuleID, l.RuleVersion, activityID, earned,
