@@ -2,6 +2,7 @@ package rules
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -64,6 +65,14 @@ const (
 	Cold    = "cold"
 	Frozen  = "frozen"
 )
+
+// temperatureOrder lists the temperatures coldest first (an unknown one is colder still).
+var temperatureOrder = []string{Frozen, Cold, Neutral, Warm, Hot}
+
+// Hotter reports whether temperature a is hotter than b.
+func Hotter(a, b string) bool {
+	return slices.Index(temperatureOrder, a) > slices.Index(temperatureOrder, b)
+}
 
 // Engagement summarises a lead's activity for its temperature.
 type Engagement struct {

@@ -99,3 +99,14 @@ func TestBandsHoldTheirShares(t *testing.T) {
 		t.Fatal("band validation")
 	}
 }
+
+func TestHotter(t *testing.T) {
+	order := []string{"", Frozen, Cold, Neutral, Warm, Hot} // an unknown temperature is coldest
+	for i, a := range order {
+		for j, b := range order {
+			if got := Hotter(a, b); got != (i > j) {
+				t.Errorf("Hotter(%q, %q) = %v", a, b, got)
+			}
+		}
+	}
+}

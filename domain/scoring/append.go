@@ -359,6 +359,10 @@ type facts struct {
 	incremental bool
 }
 
+// addedRoom is how many contributions per new activity appendFacts makes room for; more
+// still merge, into a new array.
+const addedRoom = 8
+
 // appendFacts scores a lead's added activities on top of its state. st.Events holds the
 // older activities the rules can reach, st.Added the new ones, both in time order.
 func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rules.Account, now time.Time) facts {
@@ -392,7 +396,8 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		}
 		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), changed), count: st.Counted, incremental: true}
 	} else {
-		current := rs.engineContributions(st.Current)
+		// Room for what the new activities usually add: a few rules match each.
+		current := rs.engineContributionsWithRoom(st.Current, addedRoom*len(st.Added))
 		added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added, marks)
 		f = facts{next: rs.mergeCanonical(current, added), added: added, count: st.Counted + len(st.Added), incremental: true}
 		if f.added == nil {

@@ -696,6 +696,24 @@ func TestMergeCanonical(t *testing.T) {
 		if got := rs.mergeCanonical(slices.Clone(a), slices.Clone(b)); !reflect.DeepEqual(got, want) {
 			t.Fatalf("trial %d: merged %v\nsorted %v", trial, got, want)
 		}
+		// With room in a, too little or just enough, the merge fills a's array from the back.
+		for _, room := range []int{len(b) - 1, len(b), len(b) + 3} {
+			if room < 0 || len(a)+room == 0 {
+				continue
+			}
+			roomy := append(make([]rules.Contribution, 0, len(a)+room), a...)
+			given := slices.Clone(b)
+			got := rs.mergeCanonical(roomy, given)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("trial %d, room %d: merged %v\nsorted %v", trial, room, got, want)
+			}
+			if inPlace := len(got) > 0 && &got[0] == &roomy[:1][0]; inPlace != (room >= len(b) && len(want) > 0) {
+				t.Errorf("trial %d, room %d: merged in a's array %v", trial, room, inPlace)
+			}
+			if !reflect.DeepEqual(given, b) {
+				t.Fatalf("trial %d: the merge changed its second list", trial)
+			}
+		}
 	}
 }
 

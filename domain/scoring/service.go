@@ -492,7 +492,10 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 	}
 	deltas := map[[2]int64]float64{}
 	recompute, touched := map[int64]bool{}, map[int64]bool{}
-	profiled, warmer := map[int64]bool{}, map[int64]bool{} // accounts whose fit, temperature may move
+	profiled := map[int64]bool{} // accounts whose fit may move
+	// Accounts whose temperature may move, each with the hottest temperature one of its
+	// people has now (its floor: the account is at least that hot).
+	warmer := map[int64]string{}
 	for i, o := range outcomes {
 		acc := states[i].Lead.AccountID
 		if acc == nil || (!o.ScoresChanged && !o.LeadChanged && !o.ProfileChanged) {
@@ -504,8 +507,10 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 		if o.ProfileChanged {
 			profiled[*acc] = true
 		}
-		if o.Scoring.Temperature != states[i].Lead.Temperature {
-			warmer[*acc] = true
+		if t := o.Scoring.Temperature; t != states[i].Lead.Temperature {
+			if floor, ok := warmer[*acc]; !ok || rules.Hotter(t, floor) {
+				warmer[*acc] = t
+			}
 		}
 		old := states[i].Lead.Scores
 		for sid := range union(old, o.Scoring.Scores) {
@@ -548,7 +553,7 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 	if len(touched) == 0 {
 		return nil
 	}
-	return s.labelAccounts(ctx, tx, workspaceID, rs, accountWork{labels: keys(touched), fit: keys(profiled), temperature: keys(warmer)}, now)
+	return s.labelAccounts(ctx, tx, workspaceID, rs, accountWork{labels: keys(touched), fit: keys(profiled), temperature: keys(warmer), floors: floorsOf(warmer)}, now)
 }
 
 func union(a, b map[int64]float64) map[int64]bool {
@@ -575,8 +580,21 @@ func (s *Service) rollup(ctx context.Context, tx *store.Tx, workspaceID int64, r
 }
 
 // accountWork says which accounts need what after scoring (nil: every account): labels
-// after their scores moved, fit after a profile changed, temperature after a person's did.
-type accountWork struct{ labels, fit, temperature []int64 }
+// after their scores moved, fit after a profile changed, temperature after a person's did
+// (floors, when known: the temperature each of those accounts has at least).
+type accountWork struct {
+	labels, fit, temperature []int64
+	floors                   []string
+}
+
+// floorsOf lists the floors of accounts in the order of keys(floors).
+func floorsOf(floors map[int64]string) []string {
+	out := make([]string, 0, len(floors))
+	for _, id := range keys(floors) {
+		out = append(out, floors[id])
+	}
+	return out
+}
 
 // labelAccounts re-evaluates account label rules, the accounts' fit and their temperature.
 // Incremental scoring touches only what moved: most batches change scores and nothing else.
@@ -591,7 +609,7 @@ func (s *Service) labelAccounts(ctx context.Context, tx *store.Tx, workspaceID i
 		read = w.labels
 	}
 	if read != nil && len(read) == 0 { // nothing to read (fit accounts are among the labelled ones)
-		return tx.SetAccountTemperatures(ctx, workspaceID, w.temperature)
+		return tx.SetAccountTemperatures(ctx, workspaceID, w.temperature, w.floors)
 	}
 	accounts, err := tx.AccountsForLabels(ctx, workspaceID, read)
 	if err != nil {
@@ -621,7 +639,7 @@ func (s *Service) labelAccounts(ctx context.Context, tx *store.Tx, workspaceID i
 	if err := tx.SetAccountFits(ctx, workspaceID, fits); err != nil {
 		return err
 	}
-	return tx.SetAccountTemperatures(ctx, workspaceID, w.temperature)
+	return tx.SetAccountTemperatures(ctx, workspaceID, w.temperature, w.floors)
 }
 
 // ruleAccount is the rule engine's view of an account with its rolled-up scores.
@@ -1121,7 +1139,7 @@ func (s *Service) reheat(ctx context.Context, tx *store.Tx, workspaceID int64) e
 			return err
 		}
 		if len(rows) == 0 { // every lead placed: accounts take their hottest person's
-			return tx.SetAccountTemperatures(ctx, workspaceID, nil)
+			return tx.SetAccountTemperatures(ctx, workspaceID, nil, nil)
 		}
 		var ids []int64
 		var temps []string
@@ -1151,7 +1169,7 @@ func TemperatureOf(heat float64, last *time.Time, dist HeatScale, now time.Time)
 }
 
 // keys is never nil: RollupAccounts reads nil as "every account".
-func keys(m map[int64]bool) []int64 {
+func keys[V any](m map[int64]V) []int64 {
 	out := make([]int64, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -502,23 +502,36 @@ func (t *Tx) LockAccounts(ctx context.Context, workspaceID int64, accountIDs []i
 }
 
 // SetAccountTemperatures gives accounts their hottest person's temperature (nil accountIDs:
-// every account of the workspace).
-func (t *Tx) SetAccountTemperatures(ctx context.Context, workspaceID int64, accountIDs []int64) error {
+// every account of the workspace). floors, when given, holds for each account a temperature
+// it has at least (or ""): one of its people the caller just scored has it. Only hotter
+// temperatures are then looked for, and an account with a hot person needs no look at all.
+func (t *Tx) SetAccountTemperatures(ctx context.Context, workspaceID int64, accountIDs []int64, floors []string) error {
 	if accountIDs != nil && len(accountIDs) == 0 {
 		return nil
+	}
+	if floors != nil && len(floors) != len(accountIDs) {
+		return fmt.Errorf("store: %d temperature floors for %d accounts", len(floors), len(accountIDs))
 	}
 	if err := t.LockAccounts(ctx, workspaceID, accountIDs); err != nil {
 		return err
 	}
-	// One index probe per temperature, hottest first, rather than reading every person.
-	probe := func(temp string) string {
-		return `EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = a2.workspace_id AND l.account_id = a2.id AND l.temperature = '` + temp + `')`
+	accounts := `(SELECT a2.id, NULL::text AS floor FROM accounts a2 WHERE a2.workspace_id = $1 AND ($2::bigint[] IS NULL OR a2.id = ANY($2)))`
+	args := []any{workspaceID, pq.Array(accountIDs)}
+	if floors != nil {
+		accounts = `unnest($2::bigint[], $3::text[])`
+		args = append(args, pq.Array(floors))
+	}
+	// Hottest first: the account's floor, else one index probe for a person at that
+	// temperature, rather than reading every person. CASE tries its branches in order, so a
+	// floor spares the probes below it.
+	level := func(temp string) string {
+		return `WHEN f.floor = '` + temp + `' THEN '` + temp + `'
+			WHEN EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = $1 AND l.account_id = f.id AND l.temperature = '` + temp + `') THEN '` + temp + `' `
 	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET temperature = t.temp
-		FROM (SELECT a2.id, CASE WHEN `+probe("hot")+` THEN 'hot' WHEN `+probe("warm")+` THEN 'warm'
-				WHEN `+probe("neutral")+` THEN 'neutral' WHEN `+probe("cold")+` THEN 'cold' ELSE 'frozen' END AS temp
-			FROM accounts a2 WHERE a2.workspace_id = $1 AND ($2::bigint[] IS NULL OR a2.id = ANY($2))) t
-		WHERE a.workspace_id = $1 AND a.id = t.id AND a.temperature <> t.temp`, workspaceID, pq.Array(accountIDs)); err != nil {
+		FROM (SELECT f.id, CASE `+level("hot")+level("warm")+level("neutral")+level("cold")+` ELSE 'frozen' END AS temp
+			FROM `+accounts+` AS f(id, floor)) t
+		WHERE a.workspace_id = $1 AND a.id = t.id AND a.temperature <> t.temp`, args...); err != nil {
 		return fmt.Errorf("store: unable to set account temperatures: %w", err)
 	}
 	return nil

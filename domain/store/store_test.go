@@ -1406,8 +1406,11 @@ func TestTxIsolation(t *testing.T) {
 			return errors.Join(err, none("accounts", len(accs)))
 		},
 		"LockAccounts":              func(tx *store.Tx) error { return tx.LockAccounts(ctx, wsA, []int64{ids.account}) },
-		"SetAccountTemperatures":    func(tx *store.Tx) error { return tx.SetAccountTemperatures(ctx, wsA, []int64{ids.account}) },
-		"SetAccountTemperaturesAll": func(tx *store.Tx) error { return tx.SetAccountTemperatures(ctx, wsA, nil) },
+		"SetAccountTemperatures":    func(tx *store.Tx) error { return tx.SetAccountTemperatures(ctx, wsA, []int64{ids.account}, nil) },
+		"SetAccountTemperaturesAll": func(tx *store.Tx) error { return tx.SetAccountTemperatures(ctx, wsA, nil, nil) },
+		"SetAccountTemperaturesFloors": func(tx *store.Tx) error {
+			return tx.SetAccountTemperatures(ctx, wsA, []int64{ids.account}, []string{"hot"})
+		},
 		"SetAccountFits": func(tx *store.Tx) error {
 			return tx.SetAccountFits(ctx, wsA, map[int64]store.AccountFit{ids.account: {Points: 99, Grade: "A"}})
 		},
