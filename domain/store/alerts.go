@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -417,8 +418,21 @@ type DigestLead struct {
 
 // DigestMoves reads what changed among the leads the viewer may see since a time, for a
 // digest: leads that gained labels, the five biggest main-score movers, the hottest leads
-// active since, and the three accounts whose (visible) people's scores rose most.
+// active since, and the three accounts whose (visible) people's scores rose most. The four
+// lists are read in one snapshot, so scoring that commits meanwhile cannot show an account's
+// gain without its person's.
 func (s *Store) DigestMoves(ctx context.Context, v Viewer, since time.Time) (labels, movers, hot, accounts []DigestLead, err error) {
+	err = s.inSnapshot(ctx, func(tx *sqlx.Tx) error {
+		labels, movers, hot, accounts, err = digestMoves(ctx, tx, v, since)
+		return err
+	})
+	return
+}
+
+// digestBetweenReads, when set (by tests), runs after DigestMoves's first read.
+var digestBetweenReads func()
+
+func digestMoves(ctx context.Context, q sqlx.QueryerContext, v Viewer, since time.Time) (labels, movers, hot, accounts []DigestLead, err error) {
 	name := `COALESCE(NULLIF(trim(l.first_name || ' ' || l.last_name), ''), l.email)`
 	// Each query binds the workspace and the time, then the viewer's values.
 	args := func() ([]any, string) {
@@ -426,27 +440,30 @@ func (s *Store) DigestMoves(ctx context.Context, v Viewer, since time.Time) (lab
 		return a, v.and(binder(&a))
 	}
 	a, cond := args()
-	if err = s.db.SelectContext(ctx, &labels, `SELECT l.id AS lead_id, `+name+` AS name, g.label AS what, 0::float8 AS value
+	if err = sqlx.SelectContext(ctx, q, &labels, `SELECT l.id AS lead_id, `+name+` AS name, g.label AS what, 0::float8 AS value
 		FROM (SELECT DISTINCT ON (lead_id, label) lead_id, label, id FROM score_ledger
 			WHERE workspace_id = $1 AND kind = 'label' AND delta > 0 AND created_at >= $2 ORDER BY lead_id, label, id) g
 		JOIN leads l ON l.workspace_id = $1 AND l.id = g.lead_id AND g.label = ANY(l.labels)`+cond+`
 		ORDER BY g.id DESC LIMIT 10`, a...); err != nil {
 		return
 	}
+	if digestBetweenReads != nil {
+		digestBetweenReads()
+	}
 	a, cond = args()
-	if err = s.db.SelectContext(ctx, &movers, `SELECT l.id AS lead_id, `+name+` AS name, '' AS what, m.moved AS value
+	if err = sqlx.SelectContext(ctx, q, &movers, `SELECT l.id AS lead_id, `+name+` AS name, '' AS what, m.moved AS value
 		FROM (SELECT s.lead_id, sum(s.delta) AS moved FROM score_ledger s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
 			WHERE s.workspace_id = $1 AND s.kind = 'score' AND s.created_at >= $2 GROUP BY s.lead_id HAVING sum(s.delta) >= 1) m
 		JOIN leads l ON l.workspace_id = $1 AND l.id = m.lead_id`+cond+` ORDER BY m.moved DESC, l.id LIMIT 5`, a...); err != nil {
 		return
 	}
 	a, cond = args()
-	if err = s.db.SelectContext(ctx, &hot, `SELECT l.id AS lead_id, `+name+` AS name, l.grade AS what, l.main_score AS value FROM leads l
+	if err = sqlx.SelectContext(ctx, q, &hot, `SELECT l.id AS lead_id, `+name+` AS name, l.grade AS what, l.main_score AS value FROM leads l
 		WHERE l.workspace_id = $1 AND l.temperature = 'hot' AND l.last_activity_at >= $2`+cond+` ORDER BY l.heat DESC, l.id LIMIT 5`, a...); err != nil {
 		return
 	}
 	a, cond = args()
-	err = s.db.SelectContext(ctx, &accounts, `SELECT a.id AS lead_id, COALESCE(NULLIF(a.name, ''), a.domain) AS name, '' AS what, m.moved AS value
+	err = sqlx.SelectContext(ctx, q, &accounts, `SELECT a.id AS lead_id, COALESCE(NULLIF(a.name, ''), a.domain) AS name, '' AS what, m.moved AS value
 		FROM (SELECT l.account_id, sum(s.delta) AS moved FROM score_ledger s
 			JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
 			JOIN leads l ON l.workspace_id = s.workspace_id AND l.id = s.lead_id

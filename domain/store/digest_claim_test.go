@@ -95,3 +95,41 @@ func TestClaimDigestSendsEachDigestOnce(t *testing.T) {
 		t.Fatal("the next day's digest: claimed from a stale read, or not claimed")
 	}
 }
+
+// TestDigestMovesReadsOneSnapshot: the digest's lists are read as of one moment. Scoring that
+// commits between its reads (here: a person gaining 10 points, with their account) shows in
+// none of them; the next digest sees it in both.
+func TestDigestMovesReadsOneSnapshot(t *testing.T) {
+	st, db := pgtest.NewStoreAndDB(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	var account, mainScore int64
+	if err := db.QueryRow(`INSERT INTO accounts (workspace_id, domain, name) VALUES ($1, 'acme.example', 'Acme') RETURNING id`, a.ws.ID).Scan(&account); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, db, `UPDATE leads SET account_id = $3 WHERE workspace_id = $1 AND id = $2`, a.ws.ID, a.lead.ID, account)
+	if err := db.QueryRow(`SELECT id FROM score_names WHERE workspace_id = $1 AND is_main`, a.ws.ID).Scan(&mainScore); err != nil {
+		t.Fatal(err)
+	}
+	scored := func() {
+		pgtest.Exec(t, db, `INSERT INTO score_ledger (workspace_id, lead_id, kind, score_id, rule_id, rule_version, delta, before, after)
+			VALUES ($1, $2, 'score', $3, 1, 1, 10, 0, 10)`, a.ws.ID, a.lead.ID, mainScore)
+	}
+	t.Cleanup(func() { store.SetDigestBetweenReads(nil) })
+	store.SetDigestBetweenReads(scored)
+	_, movers, _, accounts, err := st.DigestMoves(ctx, store.Everyone(a.ws.ID), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(movers) != 0 || len(accounts) != 0 {
+		t.Errorf("points scored after the digest's first read show: movers %v, accounts %v", movers, accounts)
+	}
+	store.SetDigestBetweenReads(nil)
+	_, movers, _, accounts, err = st.DigestMoves(ctx, store.Everyone(a.ws.ID), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(movers) != 1 || movers[0].LeadID != a.lead.ID || movers[0].Value != 10 || len(accounts) != 1 || accounts[0].LeadID != account {
+		t.Errorf("the next digest: movers %v, accounts %v; want the lead and its account, 10 points", movers, accounts)
+	}
+}

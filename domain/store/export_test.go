@@ -47,3 +47,6 @@ func fingerprint(ctx context.Context, q sqlx.QueryerContext, workspaceID int64) 
 func (t *Tx) MostLeadsPass(ctx context.Context, workspaceID int64, filter []byte) (bool, error) {
 	return t.mostLeadsPass(ctx, workspaceID, filter)
 }
+
+// SetDigestBetweenReads makes fn run after DigestMoves's first read (nil: nothing).
+func SetDigestBetweenReads(fn func()) { digestBetweenReads = fn }

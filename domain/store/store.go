@@ -102,6 +102,17 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
+// inSnapshot runs fn in a read-only transaction whose statements all see the database as
+// its first one did (REPEATABLE READ): for reads that must agree with each other.
+func (s *Store) inSnapshot(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("store: unable to begin a snapshot: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // nothing to keep: it only read
+	return fn(tx)
+}
+
 func isUniqueViolation(err error) bool {
 	var pqErr *pq.Error
 	return errors.As(err, &pqErr) && pqErr.Code == "23505"
