@@ -523,10 +523,17 @@ func (t *Tx) SetAccountTemperatures(ctx context.Context, workspaceID int64, acco
 	}
 	// Hottest first: the account's floor, else one index probe for a person at that
 	// temperature, rather than reading every person. CASE tries its branches in order, so a
-	// floor spares the probes below it.
+	// floor spares the probes below it. For a list of accounts the probe is a scalar
+	// subquery, which PostgreSQL runs per account: an EXISTS it may turn into a hash of every
+	// person of the workspace at that temperature (a scan of the leads: 12.6 ms against
+	// 2.9 ms for 513 accounts of a 20,000-lead workspace, and growing with the workspace). For
+	// every account, that hash is what it should do.
+	probe := `(SELECT true FROM leads l WHERE l.workspace_id = $1 AND l.account_id = f.id AND l.temperature = '%s' LIMIT 1)`
+	if accountIDs == nil {
+		probe = `EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = $1 AND l.account_id = f.id AND l.temperature = '%s')`
+	}
 	level := func(temp string) string {
-		return `WHEN f.floor = '` + temp + `' THEN '` + temp + `'
-			WHEN EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = $1 AND l.account_id = f.id AND l.temperature = '` + temp + `') THEN '` + temp + `' `
+		return `WHEN f.floor = '` + temp + `' THEN '` + temp + `' WHEN ` + fmt.Sprintf(probe, temp) + ` THEN '` + temp + `' `
 	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET temperature = t.temp
 		FROM (SELECT f.id, CASE `+level("hot")+level("warm")+level("neutral")+level("cold")+` ELSE 'frozen' END AS temp
