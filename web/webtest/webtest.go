@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/peregrine-scoring/peregrine/domain/config"
@@ -79,11 +80,20 @@ func StartWith(t testing.TB, opts Options) *Server {
 		// Links the server makes (invitations) must point at this test server.
 		cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	}
-	var logOut io.Writer = io.Discard
+	// By default the log's last warnings and errors are kept and shown only when the test
+	// fails: a wait that gives up then says what the workers did (work retried, set aside)
+	// instead of nothing.
+	tail := &logTail{}
+	var logOut io.Writer = tail
+	level := slog.LevelWarn
 	if os.Getenv("WEBTEST_LOG") != "" {
-		logOut = os.Stderr
+		logOut, level = os.Stderr, slog.LevelInfo
 	}
-	level := slog.LevelInfo
+	t.Cleanup(func() { // registered before the server stops, so it runs after: the log is complete
+		if t.Failed() && tail.Len() > 0 {
+			t.Logf("the server's last warnings and errors:\n%s", tail.String())
+		}
+	})
 	if opts.Log != nil {
 		logOut, level = opts.Log, slog.LevelDebug
 	}
@@ -102,4 +112,35 @@ func StartWith(t testing.TB, opts Options) *Server {
 		workers.Stop()
 	})
 	return &Server{Server: srv, Store: st, DB: db, Pipeline: pipeline, Workers: workers, Metrics: metrics, Secrets: box, Echo: e}
+}
+
+// logTail keeps the last logTailSize bytes written to it, for many goroutines at once.
+type logTail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const logTailSize = 64 << 10
+
+func (l *logTail) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	if over := len(l.buf) - logTailSize; over > 0 {
+		l.buf = append(l.buf[:0], l.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// Len is how many bytes are kept.
+func (l *logTail) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buf)
+}
+
+func (l *logTail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.buf)
 }
