@@ -553,7 +553,8 @@ func (s *Service) rollupChanges(ctx context.Context, tx *store.Tx, workspaceID i
 	if len(touched) == 0 {
 		return nil
 	}
-	return s.labelAccounts(ctx, tx, workspaceID, rs, accountWork{labels: keys(touched), fit: keys(profiled), temperature: keys(warmer), floors: floorsOf(warmer)}, now)
+	warm, floors := withFloors(warmer)
+	return s.labelAccounts(ctx, tx, workspaceID, rs, accountWork{labels: keys(touched), fit: keys(profiled), temperature: warm, floors: floors}, now)
 }
 
 func union(a, b map[int64]float64) map[int64]bool {
@@ -587,13 +588,14 @@ type accountWork struct {
 	floors                   []string
 }
 
-// floorsOf lists the floors of accounts in the order of keys(floors).
-func floorsOf(floors map[int64]string) []string {
-	out := make([]string, 0, len(floors))
-	for _, id := range keys(floors) {
-		out = append(out, floors[id])
+// withFloors lists the accounts of a floor map in id order, with their floors alongside.
+func withFloors(m map[int64]string) (ids []int64, floors []string) {
+	ids = keys(m)
+	floors = make([]string, len(ids))
+	for i, id := range ids {
+		floors[i] = m[id]
 	}
-	return out
+	return ids, floors
 }
 
 // labelAccounts re-evaluates account label rules, the accounts' fit and their temperature.

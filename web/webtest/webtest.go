@@ -90,8 +90,8 @@ func StartWith(t testing.TB, opts Options) *Server {
 		logOut, level = os.Stderr, slog.LevelInfo
 	}
 	t.Cleanup(func() { // registered before the server stops, so it runs after: the log is complete
-		if t.Failed() && tail.Len() > 0 {
-			t.Logf("the server's last warnings and errors:\n%s", tail.String())
+		if kept := tail.String(); t.Failed() && kept != "" {
+			t.Logf("the server's last warnings and errors:\n%s", kept)
 		}
 	})
 	if opts.Log != nil {
@@ -130,13 +130,6 @@ func (l *logTail) Write(p []byte) (int, error) {
 		l.buf = append(l.buf[:0], l.buf[over:]...)
 	}
 	return len(p), nil
-}
-
-// Len is how many bytes are kept.
-func (l *logTail) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buf)
 }
 
 func (l *logTail) String() string {
