@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -250,20 +251,7 @@ func BenchmarkScoring(b *testing.B) {
 	// Incremental: batches of 1,000 new activities over random leads, as the ingest worker
 	// scores them (insert + score in one transaction).
 	rng := rand.New(rand.NewSource(1))
-	var ids []int64
-	if err := e.db.QueryRow(`SELECT count(*) FROM leads WHERE workspace_id = $1`, e.ws).Err(); err != nil {
-		b.Fatal(err)
-	}
-	rows, err := e.db.Query(`SELECT id FROM leads WHERE workspace_id = $1`, e.ws)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
+	ids := e.leadIDs(b)
 	// Two shapes of traffic: every activity of a batch on a different lead (the worst case),
 	// and bursts of 10 activities per lead (an email sent, opened, clicked, a visit…).
 	var next atomic.Int64
@@ -291,11 +279,13 @@ func BenchmarkScoring(b *testing.B) {
 	}
 	const batches, perBatch = 20, 1000
 	for _, perLead := range []int{1, 10} {
+		stop := profileCPU(b, perLead)
 		start := time.Now()
 		for k := 0; k < batches; k++ {
 			batch(rng, ids, perBatch, perLead)
 		}
 		inc := time.Since(start)
+		stop()
 		fmt.Printf("incremental scoring, %d activities in batches of %d, %d per lead (leads have ~20 activities): %s = %.0f activities/s\n",
 			batches*perBatch, perBatch, perLead, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds())
 		b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), fmt.Sprintf("incremental-activities/s-%d-per-lead", perLead))
@@ -319,6 +309,42 @@ func BenchmarkScoring(b *testing.B) {
 	fmt.Printf("incremental scoring, 1 per lead, two workers at once (as the scoring queue runs): %d activities in %s = %.0f activities/s\n",
 		batches*perBatch, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds())
 	b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), "incremental-activities/s-1-per-lead-2-workers")
+}
+
+// profileCPU profiles the incremental phase of one activity per lead when
+// PEREGRINE_BENCH_PROFILE names a file prefix: its CPU to PREFIX.cpu, and the heap's
+// allocations before and after it to PREFIX.heap0 and PREFIX.heap1 (read them with
+// go tool pprof -sample_index=alloc_space -diff_base PREFIX.heap0 PREFIX.heap1). The
+// returned func stops it.
+func profileCPU(b *testing.B, perLead int) func() {
+	prefix := os.Getenv("PEREGRINE_BENCH_PROFILE")
+	if prefix == "" || perLead != 1 {
+		return func() {}
+	}
+	create := func(suffix string) *os.File {
+		f, err := os.Create(prefix + suffix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return f
+	}
+	heap := func(suffix string) {
+		f := create(suffix)
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	heap(".heap0")
+	f := create(".cpu")
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		heap(".heap1")
+	}
 }
 
 func (e *env) countB(b *testing.B, q string) int {

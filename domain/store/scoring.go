@@ -47,23 +47,30 @@ func (t *Tx) ScoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 // scoringLeads reads leads with their accounts, states and stored scores. Rows are scanned by
 // hand, as for activities: reflection over 32 columns cost as much as the query.
 func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) ([]model.ScoringLead, error) {
+	// Each lead is read with one probe of every table's key, in a subquery per lead: the
+	// LIMIT keeps the planner from hashing whole tables for every batch. Joined plainly over
+	// "id = ANY", a batch of 1,000 of 20,000 leads ran a parallel scan of leads and hashed
+	// accounts: 28-32 ms against 17-20 ms probed (EXPLAIN ANALYZE, four runs each). Lateral
+	// joins to the lead's row were memoized instead (29-33 ms against 23-26 ms). Before,
+	// lead_activity's hash cost 2.4 s more per 100k leads re-scored, and lead_scores' a scan
+	// of the whole table for a chunk of 500 leads.
 	rows, err := t.tx.QueryContext(ctx, `
-		SELECT l.fit_rules, l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
-			l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels,
-			x.last_activity_at, x.first_activity_at, COALESCE(x.activity_count, 0), l.last_activity_at, l.first_activity_at, l.activity_count,
-			l.grade, l.main_score, l.fit_points, l.heat, l.rising, l.temperature, s.refresh_at,
-			a.domain, a.name, a.industry, a.employees,
-			s.rules_version, s.profile_hash, s.contributions, sc.ids, sc.vals
-		FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
-		LEFT JOIN lead_scoring_state s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
-		-- One probe of the key per lead (LIMIT keeps the planner from hashing the whole table for
-		-- every batch: 2.4 s more per 100k leads re-scored, measured)
-		LEFT JOIN LATERAL (SELECT * FROM lead_activity x WHERE x.workspace_id = l.workspace_id AND x.lead_id = l.id LIMIT 1) x ON true
-		-- The stored scores by the lead's key too: read apart, for a chunk of 500 leads the
-		-- planner scanned the whole table (60,000 rows at 20,000 leads).
-		LEFT JOIN LATERAL (SELECT array_agg(score_id) AS ids, array_agg(value) AS vals FROM lead_scores sc
-			WHERE sc.workspace_id = l.workspace_id AND sc.lead_id = l.id) sc ON true
-		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id`, workspaceID, pq.Array(ids))
+		SELECT r.* FROM (SELECT DISTINCT unnest($2::bigint[])) AS u(id)
+		CROSS JOIN LATERAL (
+			SELECT l.fit_rules, l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
+				l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels,
+				x.last_activity_at AS x_last, x.first_activity_at AS x_first, COALESCE(x.activity_count, 0) AS x_count,
+				l.last_activity_at, l.first_activity_at, l.activity_count,
+				l.grade, l.main_score, l.fit_points, l.heat, l.rising, l.temperature, s.refresh_at,
+				a.domain, a.name, a.industry AS account_industry, a.employees,
+				s.rules_version, s.profile_hash, s.contributions, sc.ids, sc.vals
+			FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+			LEFT JOIN lead_scoring_state s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
+			LEFT JOIN lead_activity x ON x.workspace_id = l.workspace_id AND x.lead_id = l.id
+			LEFT JOIN LATERAL (SELECT array_agg(score_id) AS ids, array_agg(value) AS vals FROM lead_scores sc
+				WHERE sc.workspace_id = l.workspace_id AND sc.lead_id = l.id) sc ON true
+			WHERE l.workspace_id = $1 AND l.id = u.id LIMIT 1) r
+		ORDER BY r.id`, workspaceID, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read leads for scoring: %w", err)
 	}

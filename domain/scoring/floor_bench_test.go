@@ -1,0 +1,225 @@
+package scoring
+
+import (
+	"database/sql"
+	"fmt"
+	"math/rand"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// BenchmarkLeadPassFloor measures what PostgreSQL alone needs for the incremental scoring of
+// one new activity per lead, with no Go scoring at all: the fewest statements a lead-pass
+// must run (store the activity, lock and read the lead, read and write its state, move its
+// place in the lead list, one ledger line, one named score, commit), in batches of 1,000
+// leads over a scored workspace (PEREGRINE_BENCH_LEADS leads, 20,000 by default). It sets
+// the ceiling of the incremental rows of BenchmarkScoring on this machine. The "narrow"
+// layout replaces the update of leads (thirteen indexes) and of lead_scores by one update
+// of a table holding only the list's columns and four indexes: the most a change of
+// storage layout could gain.
+func BenchmarkLeadPassFloor(b *testing.B) {
+	leads := envInt("PEREGRINE_BENCH_LEADS", 20_000)
+	e := newBenchEnv(b)
+	seedActivity(b, e, leads, 20)
+	defs, err := Defs(benchRules())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.st.ImportRules(e.ctx, e.ws, 0, defs, true); err != nil {
+		b.Fatal(err)
+	}
+	rescoreToEnd(b, e)
+	for _, q := range []string{
+		`CREATE TABLE bench_lead_rank AS SELECT workspace_id, id AS lead_id, main_score, heat, last_activity_at, temperature FROM leads`,
+		`ALTER TABLE bench_lead_rank ADD PRIMARY KEY (workspace_id, lead_id)`,
+		`CREATE INDEX ON bench_lead_rank (workspace_id, main_score DESC, lead_id DESC)`,
+		`CREATE INDEX ON bench_lead_rank (workspace_id, heat DESC, lead_id DESC)`,
+		`CREATE INDEX ON bench_lead_rank (workspace_id, last_activity_at DESC, lead_id DESC)`,
+		`CREATE INDEX ON bench_lead_rank (workspace_id, temperature, main_score DESC, lead_id DESC)`,
+		`ANALYZE`,
+	} {
+		if _, err := e.db.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var mainScore int64
+	if err := e.db.QueryRow(`SELECT id FROM score_names WHERE workspace_id = $1 AND is_main`, e.ws).Scan(&mainScore); err != nil {
+		b.Fatal(err)
+	}
+	ids := e.leadIDs(b)
+	f := &floor{ws: e.ws, mainScore: mainScore, next: 1 << 41}
+	b.ResetTimer()
+	for _, layout := range []string{"current", "narrow"} {
+		steps := f.steps(layout)
+		took, all := f.run(b, e.db, steps, [][]int64{ids})
+		fmt.Printf("lead-pass floor, %s layout, one stream: %.0f lead-passes/s (%.1f ms a batch of 1,000)\n",
+			layout, 20_000/all.Seconds(), float64(all.Microseconds())/20/1000)
+		for i, t := range took {
+			name := "commit"
+			if i < len(steps) {
+				name = steps[i].name
+			}
+			fmt.Printf("  %-34s %6.1f ms a batch\n", name, float64(t.Microseconds())/20/1000)
+		}
+		_, all = f.run(b, e.db, steps, [][]int64{ids[:len(ids)/2], ids[len(ids)/2:]})
+		fmt.Printf("lead-pass floor, %s layout, two streams at once: %.0f lead-passes/s\n", layout, 20_000/all.Seconds())
+		b.ReportMetric(20_000/all.Seconds(), "lead-passes/s-2-streams-"+layout)
+	}
+}
+
+// floor runs the statements of BenchmarkLeadPassFloor.
+type floor struct {
+	ws, mainScore int64
+	mu            sync.Mutex
+	next          int64
+}
+
+type floorStep struct {
+	name string
+	run  func(tx *sql.Tx, batch []int64) error
+}
+
+func (f *floor) eventIDs(n int) []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]int64, n)
+	for i := range out {
+		f.next++
+		out[i] = f.next
+	}
+	return out
+}
+
+func (f *floor) exec(q string) func(tx *sql.Tx, batch []int64) error {
+	return func(tx *sql.Tx, batch []int64) error {
+		_, err := tx.Exec(q, f.ws, pq.Array(batch))
+		return err
+	}
+}
+
+func (f *floor) steps(layout string) []floorStep {
+	steps := []floorStep{
+		{"store the activities", func(tx *sql.Tx, batch []int64) error {
+			_, err := tx.Exec(`INSERT INTO activities (workspace_id, id, lead_id, occurred_at, source, event_type, name, campaign_name)
+				SELECT $1, e, l, now(), 'braze', 'users.messages.email.Click', '[Email campaign engagement] Clicked in email Q2 webinar', 'Q2 webinar'
+				FROM unnest($2::bigint[], $3::bigint[]) AS u(l, e)`, f.ws, pq.Array(batch), pq.Array(f.eventIDs(len(batch))))
+			return err
+		}},
+		{"lock the leads", f.exec(`SELECT 1 FROM leads WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`)},
+		{"read leads and states", func(tx *sql.Tx, batch []int64) error {
+			rows, err := tx.Query(`SELECT l.id, l.email, l.title, l.country, l.main_score, l.heat, l.labels, s.contributions
+				FROM leads l JOIN lead_scoring_state s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
+				WHERE l.workspace_id = $1 AND l.id = ANY($2)`, f.ws, pq.Array(batch))
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+			}
+			return rows.Err()
+		}},
+		{"write the states", f.exec(`UPDATE lead_scoring_state s SET contributions = s.contributions || '\x00'::bytea, refresh_at = now()
+			FROM unnest($2::bigint[]) u(id) WHERE s.workspace_id = $1 AND s.lead_id = u.id`)},
+		{"one ledger line each", func(tx *sql.Tx, batch []int64) error {
+			_, err := tx.Exec(`INSERT INTO score_ledger (workspace_id, lead_id, kind, score_id, rule_id, rule_version, delta, before, after)
+				SELECT $1, u.id, 'score', $3, 1, 1, 5, 0, 5 FROM unnest($2::bigint[]) u(id)`, f.ws, pq.Array(batch), f.mainScore)
+			return err
+		}},
+	}
+	if layout == "narrow" {
+		return append(steps, floorStep{"update the narrow list table", f.exec(`UPDATE bench_lead_rank r
+			SET main_score = main_score + 1, heat = heat + 0.5, last_activity_at = now()
+			FROM unnest($2::bigint[]) u(id) WHERE r.workspace_id = $1 AND r.lead_id = u.id`)})
+	}
+	return append(steps,
+		floorStep{"update the leads' list columns", f.exec(`UPDATE leads l
+			SET main_score = main_score + 1, heat = heat + 0.5, last_activity_at = now(), activity_count = activity_count + 1
+			FROM unnest($2::bigint[]) u(id) WHERE l.workspace_id = $1 AND l.id = u.id`)},
+		floorStep{"update one named score each", func(tx *sql.Tx, batch []int64) error {
+			_, err := tx.Exec(`INSERT INTO lead_scores (workspace_id, lead_id, score_id, value)
+				SELECT $1, u.id, $3, 1 FROM unnest($2::bigint[]) u(id)
+				ON CONFLICT (workspace_id, lead_id, score_id) DO UPDATE SET value = lead_scores.value + 1`, f.ws, pq.Array(batch), f.mainScore)
+			return err
+		}})
+}
+
+// run runs 20 batches of 1,000 leads drawn from the pools, a stream per pool at once, each
+// batch in a transaction of its own, and returns each step's time (summed over the streams)
+// and the wall time.
+func (f *floor) run(b *testing.B, db *sql.DB, steps []floorStep, pools [][]int64) ([]time.Duration, time.Duration) {
+	took := make([]time.Duration, len(steps)+1)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for p, pool := range pools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(p + 1)))
+			for k := 0; k < 20/len(pools); k++ {
+				batch := rng.Perm(len(pool))[:1000]
+				leads := make([]int64, len(batch))
+				for i, j := range batch {
+					leads[i] = pool[j]
+				}
+				slices.Sort(leads)
+				mine, err := f.batch(db, steps, leads)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				for i := range took {
+					took[i] += mine[i]
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return took, time.Since(start)
+}
+
+func (f *floor) batch(db *sql.DB, steps []floorStep, leads []int64) ([]time.Duration, error) {
+	took := make([]time.Duration, len(steps)+1)
+	tx, err := db.Begin()
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for i, s := range steps {
+		t0 := time.Now()
+		if err := s.run(tx, leads); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		took[i] = time.Since(t0)
+	}
+	t0 := time.Now()
+	err = tx.Commit()
+	took[len(steps)] = time.Since(t0)
+	return took, err
+}
+
+func (e *env) leadIDs(b *testing.B) []int64 {
+	rows, err := e.db.Query(`SELECT id FROM leads WHERE workspace_id = $1 ORDER BY id`, e.ws)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return ids
+}
