@@ -111,9 +111,11 @@ func (f *floor) steps(layout string) []floorStep {
 		}},
 		{"lock the leads", f.exec(`SELECT 1 FROM leads WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`)},
 		{"read leads and states", func(tx *sql.Tx, batch []int64) error {
-			rows, err := tx.Query(`SELECT l.id, l.email, l.title, l.country, l.main_score, l.heat, l.labels, s.contributions
+			// Probed by key per lead, as scoring reads them (see store's scoringLeads).
+			rows, err := tx.Query(`SELECT r.* FROM unnest($2::bigint[]) AS u(id) CROSS JOIN LATERAL (
+				SELECT l.id, l.email, l.title, l.country, l.main_score, l.heat, l.labels, s.contributions
 				FROM leads l JOIN lead_scoring_state s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
-				WHERE l.workspace_id = $1 AND l.id = ANY($2)`, f.ws, pq.Array(batch))
+				WHERE l.workspace_id = $1 AND l.id = u.id LIMIT 1) r`, f.ws, pq.Array(batch))
 			if err != nil {
 				return err
 			}
