@@ -147,7 +147,7 @@ func (rs *RuleSet) historyNeeds(whens map[int64]uint64) historyNeeds {
 // Scorers' clocks are assumed to agree (NTP): a state computed "later" than now would keep
 // too few recent times. unsettled is the oldest rules version whose re-scoring has not
 // finished (0: none).
-func (rs *RuleSet) canAppend(l model.ScoringLead, stored State, added int, unsettled int64) bool {
+func (rs *RuleSet) canAppend(l model.ScoringLead, stored storedState, added int, unsettled int64) bool {
 	m := stored.Memory
 	switch {
 	case !m.Valid || m.Labels != rs.history.labels || rs.history.anyEvent || stored.Events+added != l.ActivityCount:
@@ -167,7 +167,7 @@ func (rs *RuleSet) canAppend(l model.ScoringLead, stored State, added int, unset
 // unchanged rules' contributions stand, the changed ones are evaluated over the matching
 // activities (caps and "once per lead" depend only on the rule's own matches), and labels,
 // heat and temperature follow from the memory as when appending.
-func (rs *RuleSet) canRevise(l model.ScoringLead, stored State) bool {
+func (rs *RuleSet) canRevise(l model.ScoringLead, stored storedState) bool {
 	m := stored.Memory
 	if !m.Valid || m.Labels != rs.history.labels || rs.history.anyEvent || stored.Events != l.ActivityCount {
 		return false
@@ -184,7 +184,7 @@ func (rs *RuleSet) canRevise(l model.ScoringLead, stored State) bool {
 // revisedFilter is what an activity must look like for one of the rules changed since the
 // state (stored rule versions, current contributions) to match it, leaving out the rules
 // whose contributions are re-priced (nil: no activity to read).
-func (rs *RuleSet) revisedFilter(stored map[int64]int, current []model.Contribution) rules.ActivityFilter {
+func (rs *RuleSet) revisedFilter(stored map[int64]int, current []rules.Contribution) rules.ActivityFilter {
 	var f rules.ActivityFilter
 	for _, r := range rs.changedRules(stored) {
 		if !rs.canReprice(r, stored, current) {
@@ -198,7 +198,7 @@ func (rs *RuleSet) revisedFilter(stored map[int64]int, current []model.Contribut
 // what scoring the activities again would give: the state was scored with the rule at or
 // after its match version (same conditions, score, "per" and cap), and no cap cut a
 // contribution before or would now. Otherwise the rule's matching activities must be read.
-func (rs *RuleSet) canReprice(r rules.ScoringRule, stored map[int64]int, current []model.Contribution) bool {
+func (rs *RuleSet) canReprice(r rules.ScoringRule, stored map[int64]int, current []rules.Contribution) bool {
 	from, ok := rs.repriceFrom[r.ID]
 	if v, had := stored[r.ID]; !ok || !had || v < from {
 		return false
@@ -224,12 +224,12 @@ func (rs *RuleSet) canReprice(r rules.ScoringRule, stored map[int64]int, current
 
 // repriced gives a changed score rule's contributions at its current points, taken from the
 // state's (see canReprice).
-func (rs *RuleSet) repriced(r rules.ScoringRule, current []model.Contribution) []rules.Contribution {
+func (rs *RuleSet) repriced(r rules.ScoringRule, current []rules.Contribution) []rules.Contribution {
 	var out []rules.Contribution
 	for _, c := range current {
 		if c.RuleID == r.ID {
 			out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Score,
-				EventKey: c.ActivityID, At: c.EarnedAt, Points: r.Effect.Points})
+				EventKey: c.EventKey, At: c.At, Points: r.Effect.Points})
 		}
 	}
 	return out
@@ -241,7 +241,7 @@ func (rs *RuleSet) repriced(r rules.ScoringRule, current []model.Contribution) [
 // whose activities either version of the rule can match, and leaves their states as they
 // were: for those leads the state holds for the new rules too (the version catches up when
 // it is next written), so they keep appending instead of reading their history once more.
-func (rs *RuleSet) rulesStillHold(stored State, stateVersion *int64, unsettled int64) bool {
+func (rs *RuleSet) rulesStillHold(stored storedState, stateVersion *int64, unsettled int64) bool {
 	differ := map[int64]bool{}
 	for _, r := range rs.Scoring {
 		if v, ok := stored.Rules[r.ID]; !ok || v != r.Version {
@@ -359,8 +359,8 @@ type facts struct {
 	incremental bool
 }
 
-// addedRoom is how many contributions per new activity appendFacts makes room for; more
-// still merge, into a new array.
+// addedRoom is how many contributions per new activity a decoded state makes room for (see
+// appendCanonical); more go to a new array.
 const addedRoom = 8
 
 // appendFacts scores a lead's added activities on top of its state. st.Events holds the
@@ -396,10 +396,8 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		}
 		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), changed), count: st.Counted, incremental: true}
 	} else {
-		// Room for what the new activities usually add: a few rules match each.
-		current := rs.engineContributionsWithRoom(st.Current, addedRoom*len(st.Added))
-		added := rules.Extend(rs.Scoring, profile, account, current, history, st.Added, marks)
-		f = facts{next: rs.mergeCanonical(current, added), added: added, count: st.Counted + len(st.Added), incremental: true}
+		added := rules.Extend(rs.Scoring, profile, account, st.Current, history, st.Added, marks)
+		f = facts{next: rs.appendCanonical(st.Current, added), added: added, count: st.Counted + len(st.Added), incremental: true}
 		if f.added == nil {
 			f.added = []rules.Contribution{}
 		}

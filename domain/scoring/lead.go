@@ -19,7 +19,9 @@ import (
 type LeadState struct {
 	Lead    model.ScoringLead
 	Events  []rules.Stamped
-	Current []model.Contribution // the contributions it holds (its stored state)
+	// Current are the contributions it holds (its stored state). Appending may use their
+	// spare capacity (see appendFacts): its elements stay as they are.
+	Current []rules.Contribution
 	Rules   map[int64]int        // the score rules (id → version) Current was computed with
 	Counted int                  // the number of activities Current was computed over
 	// New names the activities added since the state was stored. With a state computed by the
@@ -156,6 +158,14 @@ type contribKey struct {
 func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	profile, account := Profile(st.Lead)
 	hash := profileHash(profile, account)
+	// What the lead held: its scores' values now, and the rules it matched (for the rules
+	// list's counts).
+	values := map[int64]float64{}
+	before := rs.newIDSet()
+	for _, c := range st.Current {
+		values[rs.scoreOfKey(c.Score)] += rules.Decayed(c, rs.Effect(c.RuleID), now)
+		rs.addID(&before, c.RuleID)
+	}
 	var f facts
 	if st.Append {
 		f = rs.appendFacts(st, profile, account, now)
@@ -166,10 +176,6 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	out := Outcome{Incremental: f.incremental}
 
 	// Score changes: removed contributions first, then new ones, each in event time order.
-	values := map[int64]float64{}
-	for _, c := range st.Current {
-		values[c.ScoreID] += rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.Effect(c.RuleID), now)
-	}
 	var changes []scoreChange
 	change := func(scoreID, rule int64, version int, activity int64, at time.Time, delta float64) {
 		changes = append(changes, scoreChange{scoreID: scoreID, rule: rule, version: version, activity: activity, at: at, delta: delta,
@@ -192,7 +198,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	} else {
 		removed, given := rs.contributionChanges(st.Current, next)
 		for _, c := range removed {
-			change(c.ScoreID, c.RuleID, c.RuleVersion, c.ActivityID, c.EarnedAt, -c.Points)
+			change(rs.scoreOfKey(c.Score), c.RuleID, c.RuleVersion, c.EventKey, c.At, -c.Points)
 		}
 		for i, c := range next {
 			if given[i] {
@@ -274,10 +280,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		string(l.State) != string(out.State.State) || !sameTime(l.RefreshAt, res.RefreshAt)
 
 	// Which rules the lead matches, before and after: for the rules list's counts.
-	bs, as := rs.newIDSet(), rs.newIDSet()
-	for _, c := range st.Current {
-		rs.addID(&bs, c.RuleID)
-	}
+	bs, as := before, rs.newIDSet()
 	for l := range had {
 		if lr, ok := rs.labelStyles[l]; ok {
 			bs.other = append(bs.other, lr.ID)
@@ -291,8 +294,8 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 		as.other = append(as.other, rs.labelStyles[l].ID)
 	}
 	as.other = append(as.other, res.FitRules...)
-	before, after := rs.sortedIDs(bs), rs.sortedIDs(as)
-	out.Gained, out.Lost = setDifference(after, before), setDifference(before, after)
+	was, after := rs.sortedIDs(bs), rs.sortedIDs(as)
+	out.Gained, out.Lost = setDifference(after, was), setDifference(was, after)
 	for id := range fired {
 		out.Fired = append(out.Fired, id)
 	}
@@ -357,7 +360,7 @@ func setDifference(a, b []int64) []int64 {
 // once in canonical order — no maps, which cost more than scoring on the re-score path. They
 // are in that order already unless rules were reordered or removed since the state was
 // written; then they are sorted by key first.
-func (rs *RuleSet) contributionChanges(current []model.Contribution, next []rules.Contribution) (removed []model.Contribution, given []bool) {
+func (rs *RuleSet) contributionChanges(current, next []rules.Contribution) (removed []rules.Contribution, given []bool) {
 	if rs.inCanonicalOrder(current, next) {
 		given = make([]bool, len(next))
 		i, j := 0, 0
@@ -368,7 +371,7 @@ func (rs *RuleSet) contributionChanges(current []model.Contribution, next []rule
 			case j == len(next):
 				c = -1
 			default:
-				c = rs.compareCanonical(current[i].EarnedAt, current[i].ActivityID, current[i].RuleID, current[i].RuleVersion,
+				c = rs.compareCanonical(current[i].At, current[i].EventKey, current[i].RuleID, current[i].RuleVersion,
 					next[j].At, next[j].EventKey, next[j].RuleID, next[j].RuleVersion)
 			}
 			switch {
@@ -416,13 +419,13 @@ func (rs *RuleSet) compareCanonical(at1 time.Time, act1, rule1 int64, v1 int, at
 
 // inCanonicalOrder reports whether both lists are strictly in canonical order with every rule
 // still in the set.
-func (rs *RuleSet) inCanonicalOrder(current []model.Contribution, next []rules.Contribution) bool {
+func (rs *RuleSet) inCanonicalOrder(current, next []rules.Contribution) bool {
 	for k := range current {
 		if _, ok := rs.rulePos(current[k].RuleID); !ok {
 			return false
 		}
-		if k > 0 && rs.compareCanonical(current[k-1].EarnedAt, current[k-1].ActivityID, current[k-1].RuleID, current[k-1].RuleVersion,
-			current[k].EarnedAt, current[k].ActivityID, current[k].RuleID, current[k].RuleVersion) >= 0 {
+		if k > 0 && rs.compareCanonical(current[k-1].At, current[k-1].EventKey, current[k-1].RuleID, current[k-1].RuleVersion,
+			current[k].At, current[k].EventKey, current[k].RuleID, current[k].RuleVersion) >= 0 {
 			return false
 		}
 	}
@@ -435,9 +438,9 @@ func (rs *RuleSet) inCanonicalOrder(current []model.Contribution, next []rules.C
 	return true
 }
 
-func sortRemoved(removed []model.Contribution) {
-	slices.SortFunc(removed, func(a, b model.Contribution) int {
-		if c := a.EarnedAt.Compare(b.EarnedAt); c != 0 {
+func sortRemoved(removed []rules.Contribution) {
+	slices.SortFunc(removed, func(a, b rules.Contribution) int {
+		if c := a.At.Compare(b.At); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.RuleID, b.RuleID)
@@ -446,7 +449,7 @@ func sortRemoved(removed []model.Contribution) {
 
 // contributionChangesByKey is contributionChanges for lists in no known order: both are
 // sorted by key first.
-func contributionChangesByKey(current []model.Contribution, next []rules.Contribution) (removed []model.Contribution, given []bool) {
+func contributionChangesByKey(current, next []rules.Contribution) (removed []rules.Contribution, given []bool) {
 	type keyed struct {
 		key    contribKey
 		points float64
@@ -463,7 +466,7 @@ func contributionChangesByKey(current []model.Contribution, next []rules.Contrib
 	}
 	olds := make([]keyed, len(current))
 	for i, c := range current {
-		olds[i] = keyed{contribKey{c.RuleID, c.RuleVersion, c.ActivityID}, c.Points, i}
+		olds[i] = keyed{contribKey{c.RuleID, c.RuleVersion, c.EventKey}, c.Points, i}
 	}
 	news := make([]keyed, len(next))
 	for i, c := range next {
@@ -517,7 +520,7 @@ func (rs *RuleSet) rescoreFacts(st LeadState, profile rules.Profile, account *ru
 		// targeted re-score skipped the lead) score its whole history. Rules are independent,
 		// so together this equals scoring from scratch.
 		known, added := splitNew(st.Events, st.New)
-		current, seed := rs.Scoring, rs.engineContributions(st.Current)
+		current, seed := rs.Scoring, st.Current
 		if len(changed) > 0 || len(st.Rules) != len(rs.Scoring) {
 			current, seed = rs.unchangedRules(st.Rules), rs.unchangedContributions(st)
 		}
@@ -739,27 +742,6 @@ func fmtAny(v map[string]any) string {
 	return string(b)
 }
 
-// engineContributions turns stored contributions into the engine's. The score key strings
-// come from the rule set: formatting one per contribution was a third of this step's cost.
-func (rs *RuleSet) engineContributions(cs []model.Contribution) []rules.Contribution {
-	return rs.engineContributionsWithRoom(cs, 0)
-}
-
-// engineContributionsWithRoom is engineContributions with capacity for room more, so that
-// mergeCanonical can merge what a pass adds into the same array.
-func (rs *RuleSet) engineContributionsWithRoom(cs []model.Contribution, room int) []rules.Contribution {
-	out := make([]rules.Contribution, len(cs), len(cs)+room)
-	for i, c := range cs {
-		key, ok := rs.scoreKeys[c.ScoreID]
-		if !ok {
-			key = strconv.FormatInt(c.ScoreID, 10)
-		}
-		out[i] = rules.Contribution{RuleID: c.RuleID, RuleVersion: c.RuleVersion, Score: key,
-			EventKey: c.ActivityID, At: c.EarnedAt, Points: c.Points}
-	}
-	return out
-}
-
 func sameStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
@@ -808,8 +790,8 @@ func splitNew(events []rules.Stamped, fresh map[int64]bool) (known, added []rule
 // unchangedContributions are the stored contributions of rules still at the version the lead
 // was scored with.
 func (rs *RuleSet) unchangedContributions(st LeadState) []rules.Contribution {
-	out := rs.engineContributions(st.Current)[:0]
-	for _, c := range out[:len(st.Current)] {
+	out := make([]rules.Contribution, 0, len(st.Current))
+	for _, c := range st.Current {
 		if v, ok := rs.ruleVersion(c.RuleID); ok && v == c.RuleVersion && st.Rules[c.RuleID] == v {
 			out = append(out, c)
 		}
@@ -864,6 +846,19 @@ func (rs *RuleSet) canonicalOrder(a, b rules.Contribution) int {
 	oa, _ := rs.rulePos(a.RuleID)
 	ob, _ := rs.rulePos(b.RuleID)
 	return cmp.Compare(oa, ob)
+}
+
+// appendCanonical is mergeCanonical for a lead's stored contributions (a) and what its new
+// activities add (b), which come after them in canonical order but for rare ties: b goes
+// into a's spare capacity when it has room and follows a; otherwise the merge makes a new
+// array. Either way a's elements stay as they are, so a state can be scored again (previews
+// score it with two rule sets).
+func (rs *RuleSet) appendCanonical(a, b []rules.Contribution) []rules.Contribution {
+	after := len(a) == 0 || len(b) == 0 || rs.canonicalOrder(a[len(a)-1], b[0]) < 0
+	if after && cap(a)-len(a) >= len(b) && slices.IsSortedFunc(a, rs.canonicalOrder) && slices.IsSortedFunc(b, rs.canonicalOrder) {
+		return append(a, b...)
+	}
+	return rs.mergeCanonical(slices.Clip(a), b)
 }
 
 // mergeCanonical is canonical(append(a, b...)) for two lists usually in canonical order

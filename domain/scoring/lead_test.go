@@ -64,7 +64,7 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all[:split]...)}, HeatScale{}, now)
 		stored := lead
 		stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
-		current, err := DecodeState(1, first.State.State)
+		current, err := rs.decodeState(first.State.State, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 			all = append(all, rules.Stamped{Key: int64(k + 1), Event: rules.Event{Name: kd.name, Type: kd.typ, Time: now.Add(-time.Duration(rng.Intn(60*24)) * time.Hour)}})
 		}
 		before := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all...)}, HeatScale{}, now)
-		state, _ := DecodeState(1, before.State.State)
+		state, _ := rs.decodeState(before.State.State, 0)
 		stored := lead
 		stored.StateHash, stored.State = &before.State.ProfileHash, before.State.State
 		partial := edited.Score(LeadState{Lead: stored, Events: append([]rules.Stamped(nil), all...), Current: state.Contributions, Rules: state.Rules, Counted: state.Events}, HeatScale{}, now)
@@ -122,7 +122,7 @@ func TestIncrementalStateMatchesScratch(t *testing.T) {
 			all = append(all, rules.Stamped{Key: int64(k + 1), Event: rules.Event{Name: kd.name, Type: kd.typ, Time: now.Add(-time.Duration(12-k) * time.Hour)}})
 		}
 		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all[:6]...)}, HeatScale{}, now)
-		state, _ := DecodeState(1, first.State.State)
+		state, _ := rs.decodeState(first.State.State, 0)
 		stored := lead
 		stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
 		// Activities 7 to 11 were stored by another batch whose state we did not see; 12 is ours.
@@ -232,13 +232,13 @@ var streamKinds = []struct{ typ, name string }{
 
 // storedAfter is the lead as its first scoring leaves it (with activities in all), and its
 // decoded state.
-func storedAfter(t *testing.T, lead model.ScoringLead, first Outcome, activities int) (model.ScoringLead, State) {
+func storedAfter(t *testing.T, rs *RuleSet, lead model.ScoringLead, first Outcome, activities int) (model.ScoringLead, storedState) {
 	t.Helper()
 	stored := lead
 	stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
 	stored.RefreshAt, stored.Labels, stored.Heat = first.Scoring.RefreshAt, first.Scoring.Labels, first.Scoring.Heat
 	stored.ActivityCount = activities
-	state, err := DecodeState(1, first.State.State)
+	state, err := rs.decodeState(first.State.State, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestAppendingMatchesScratch(t *testing.T) {
 			then, at2 = then.Add(150*24*time.Hour), at2.Add(150*24*time.Hour)
 		}
 		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), all[:split]...)}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, then)
-		stored, state := storedAfter(t, lead, first, len(all))
+		stored, state := storedAfter(t, rs, lead, first, len(all))
 		if !rs.canAppend(stored, state, len(all)-split, 0) {
 			t.Fatalf("trial %d: a lead with new activities after its state cannot append", trial)
 		}
@@ -410,11 +410,11 @@ func TestStateHoldsAfterAnEditThatSkippedTheLead(t *testing.T) {
 	event := func(key int64, name string, ago time.Duration) rules.Stamped {
 		return rules.Stamped{Key: key, Event: rules.Event{Type: "users.behaviors.CustomEvent", Name: "[Custom Event tracked] " + name, Time: now.Add(-ago)}}
 	}
-	score := func(history []rules.Stamped) (model.ScoringLead, State) {
+	score := func(history []rules.Stamped) (model.ScoringLead, storedState) {
 		lead := model.ScoringLead{ID: 1, Email: "a@acme.example", ActivityCount: len(history) + 1}
 		first := rs.Score(LeadState{Lead: lead, Events: append([]rules.Stamped(nil), history...)}, HeatScale{}, now.Add(-time.Hour))
 		lead.StateVersion, lead.StateHash, lead.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
-		state, err := DecodeState(1, first.State.State)
+		state, err := rs.decodeState(first.State.State, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -451,11 +451,11 @@ func TestStateHoldsAfterAnEditThatSkippedTheLead(t *testing.T) {
 
 func TestContributionChanges(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	stored := []model.Contribution{
-		{RuleID: 1, RuleVersion: 1, ActivityID: 10, EarnedAt: t0, Points: 5},
-		{RuleID: 2, RuleVersion: 1, ActivityID: 10, EarnedAt: t0, Points: 3},
-		{RuleID: 1, RuleVersion: 1, ActivityID: 11, EarnedAt: t0.Add(-time.Hour), Points: 5},
-		{RuleID: 4, RuleVersion: 1, ActivityID: 12, EarnedAt: t0.Add(time.Hour), Points: 2}, // its rule was edited
+	stored := []rules.Contribution{
+		{RuleID: 1, RuleVersion: 1, EventKey: 10, At: t0, Points: 5},
+		{RuleID: 2, RuleVersion: 1, EventKey: 10, At: t0, Points: 3},
+		{RuleID: 1, RuleVersion: 1, EventKey: 11, At: t0.Add(-time.Hour), Points: 5},
+		{RuleID: 4, RuleVersion: 1, EventKey: 12, At: t0.Add(time.Hour), Points: 2}, // its rule was edited
 	}
 	next := []rules.Contribution{
 		{RuleID: 4, RuleVersion: 2, EventKey: 12, At: t0.Add(time.Hour), Points: 2},
@@ -466,7 +466,7 @@ func TestContributionChanges(t *testing.T) {
 	removed, given := defaultRuleSet(t).contributionChanges(stored, next)
 	var got []int64
 	for _, c := range removed {
-		got = append(got, c.RuleID*100+c.ActivityID)
+		got = append(got, c.RuleID*100+c.EventKey)
 	}
 	// In time order: activity 11 (an hour earlier), then 10, then 12.
 	if want := []int64{111, 210, 412}; !slices.Equal(got, want) {
@@ -515,7 +515,7 @@ func TestRevisingMatchesScratch(t *testing.T) {
 			later = then.Add(time.Duration(rng.Intn(60)) * time.Minute)
 		}
 		first := rs.Score(LeadState{Lead: lead, Events: slices.Clone(all)}, HeatScale{Hot: 3, Warm: 2, Neutral: 1}, then)
-		stored, state := storedAfter(t, lead, first, len(all))
+		stored, state := storedAfter(t, rs, lead, first, len(all))
 		edited := buildRuleSet(t, 8, reviseRandomly(t, rs, local, rng))
 		if !edited.canRevise(stored, state) {
 			t.Fatalf("trial %d: a lead whose edited rules look at one activity at a time cannot be revised", trial)
@@ -660,8 +660,8 @@ func TestContributionChangesInOrder(t *testing.T) {
 }
 
 // encodeAndDecode is what a state keeps of contributions.
-func (rs *RuleSet) encodeAndDecode(t *testing.T, cs []rules.Contribution) []model.Contribution {
-	st, err := DecodeState(1, rs.encodeState(len(cs), cs, Memory{}))
+func (rs *RuleSet) encodeAndDecode(t *testing.T, cs []rules.Contribution) []rules.Contribution {
+	st, err := rs.decodeState(rs.encodeState(len(cs), cs, Memory{}), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -714,6 +714,69 @@ func TestMergeCanonical(t *testing.T) {
 				t.Fatalf("trial %d: the merge changed its second list", trial)
 			}
 		}
+	}
+}
+
+// TestAppendCanonical: appending what new activities add to a lead's contributions gives
+// what sorting them together gives; it uses the stored array's spare room only when the new
+// ones all come after, and never changes the stored ones (a preview scores a state twice).
+func TestAppendCanonical(t *testing.T) {
+	rs := defaultRuleSet(t)
+	rng := rand.New(rand.NewSource(11))
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	list := func(from, to int64) []rules.Contribution {
+		var out []rules.Contribution
+		for act := from; act <= to; act++ {
+			for _, r := range rs.Scoring {
+				if rng.Intn(4) == 0 {
+					out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, EventKey: act,
+						At: t0.Add(time.Duration(act) * time.Minute), Points: 1})
+				}
+			}
+		}
+		return rs.canonical(out)
+	}
+	inPlace, merged := 0, 0
+	for trial := 0; trial < 300; trial++ {
+		// Mostly the new activities follow the stored ones; sometimes one of them is older
+		// (its contributions interleave) or shares the last one's time and is an earlier id.
+		a, b := list(1, 10), list(11, 13)
+		switch trial % 3 {
+		case 1:
+			b = rs.canonical(append(b, list(5, 5)...))
+		case 2:
+			if len(a) > 0 {
+				last := a[len(a)-1]
+				b = rs.canonical(append(b, rules.Contribution{RuleID: last.RuleID, RuleVersion: last.RuleVersion, EventKey: 0, At: last.At, Points: 2}))
+			}
+		}
+		want := rs.canonical(append(slices.Clone(a), b...))
+		for _, room := range []int{0, len(b) - 1, len(b), len(b) + 5} {
+			if room < 0 {
+				continue
+			}
+			stored := append(make([]rules.Contribution, 0, len(a)+room), a...)
+			got := rs.appendCanonical(stored, slices.Clone(b))
+			if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+				t.Fatalf("trial %d, room %d: appended %v\nsorted %v", trial, room, got, want)
+			}
+			if !reflect.DeepEqual(stored, a) && len(a) > 0 {
+				t.Fatalf("trial %d, room %d: the stored contributions changed", trial, room)
+			}
+			after := len(a) == 0 || len(b) == 0 || rs.canonicalOrder(a[len(a)-1], b[0]) < 0
+			shares := len(got) > 0 && cap(stored) > 0 && &got[0] == &stored[:1][0]
+			if shares != (after && room >= len(b) && len(got) > 0 && cap(stored) > 0) {
+				t.Fatalf("trial %d, room %d: in the stored array %v (new ones after: %v)", trial, room, shares, after)
+			}
+			if shares {
+				inPlace++
+			} else {
+				merged++
+			}
+		}
+	}
+	if inPlace == 0 || merged < 100 {
+		t.Fatalf("cases not exercised: %d in place, %d merged", inPlace, merged)
 	}
 }
 

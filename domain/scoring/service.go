@@ -683,12 +683,12 @@ func AccountFit(rs *RuleSet, a store.ScoringAccount, now time.Time) (float64, st
 // covers what it says it covers.
 func classify(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet, leads []model.ScoringLead, unsettled int64, newOf map[int64][]int64, now time.Time) (states []LeadState, full, added, pending []int64, err error) {
 	states = make([]LeadState, len(leads))
-	stored := make([]State, len(leads))
+	stored := make([]storedState, len(leads))
 	var short []int64
 	for i, l := range leads {
 		states[i].Lead = l
-		if stored[i], err = DecodeState(l.ID, l.State); err != nil {
-			stored[i] = State{} // unreadable: score from scratch
+		if stored[i], err = rs.decodeState(l.State, addedRoom*len(newOf[l.ID])); err != nil {
+			stored[i] = storedState{} // unreadable: score from scratch
 		}
 		states[i].Current, states[i].Rules, states[i].Counted, states[i].Memory = stored[i].Contributions, stored[i].Rules, stored[i].Events, stored[i].Memory
 		if unsettled != noAppending && stored[i].Events+len(newOf[l.ID]) < l.ActivityCount {

@@ -133,19 +133,72 @@ var errState = errors.New("scoring: unreadable lead state")
 
 // DecodeState unpacks a lead's state; an empty state has no rules and no contributions.
 func DecodeState(leadID int64, b []byte) (State, error) {
+	h, r, err := decodeHeader(b)
+	if err != nil || r == nil {
+		return State{Rules: h.Rules, Events: h.Events, Memory: h.Memory}, err
+	}
+	var out []model.Contribution
+	if len(r.b) > 0 {
+		out = make([]model.Contribution, 0, r.contributionsLeft())
+	}
+	var c storedContribution
+	for r.next(&c) {
+		out = append(out, model.Contribution{LeadID: leadID, RuleID: c.rule, RuleVersion: c.version, ScoreID: c.score,
+			ActivityID: c.activity, EarnedAt: time.UnixMicro(c.at).UTC(), Points: c.points})
+	}
+	if r.bad {
+		return State{}, errState
+	}
+	return State{Rules: h.Rules, Events: h.Events, Contributions: out, Memory: h.Memory}, nil
+}
+
+// storedState is a lead's state as scoring works with it: DecodeState's, with the
+// contributions in the engine's form.
+type storedState struct {
+	Rules         map[int64]int
+	Events        int
+	Contributions []rules.Contribution
+	Memory        Memory
+}
+
+// decodeState is DecodeState straight into the engine's contributions (converting them from
+// the stored form was a tenth of incremental scoring's allocations), with capacity for room
+// more: appending merges what new activities add into the same array.
+func (rs *RuleSet) decodeState(b []byte, room int) (storedState, error) {
+	h, r, err := decodeHeader(b)
+	st := storedState{Rules: h.Rules, Events: h.Events, Memory: h.Memory}
+	if err != nil || r == nil {
+		return st, err
+	}
+	out := make([]rules.Contribution, 0, r.contributionsLeft()+room)
+	var c storedContribution
+	for r.next(&c) {
+		out = append(out, rules.Contribution{RuleID: c.rule, RuleVersion: c.version, Score: rs.scoreKey(c.score),
+			EventKey: c.activity, At: time.UnixMicro(c.at).UTC(), Points: c.points})
+	}
+	if r.bad {
+		return storedState{}, errState
+	}
+	st.Contributions = out
+	return st, nil
+}
+
+// decodeHeader reads a state up to its contributions, returning the reader positioned at
+// them (nil for an empty state).
+func decodeHeader(b []byte) (State, *reader, error) {
 	var st State
 	if len(b) == 0 {
-		return st, nil
+		return st, nil, nil
 	}
 	format := b[0]
 	if format < stateFormatWithoutMemory || format > stateFormat {
-		return st, errState
+		return st, nil, errState
 	}
 	r := &reader{b: b[1:]}
 	st.Events = int(r.uvarint())
 	n := r.uvarint()
 	if n > 100000 {
-		return st, errState
+		return st, nil, errState
 	}
 	st.Rules = make(map[int64]int, n)
 	for i := uint64(0); i < n && !r.bad; i++ {
@@ -161,41 +214,51 @@ func DecodeState(leadID int64, b []byte) (State, error) {
 	if format >= stateFormat {
 		r.marks(&st.Memory)
 	}
-	var out []model.Contribution
-	if len(r.b) > 0 {
-		// A contribution is at least six varints: room for all of them at once, counted by
-		// the bytes that end a varint (a fixed64's bytes can only add to the count). Six bytes
-		// a contribution, the bound before, was twice what states hold and a tenth of scoring's
-		// allocations.
-		ends := 0
-		for _, c := range r.b {
-			if c < 0x80 {
-				ends++
-			}
-		}
-		out = make([]model.Contribution, 0, ends/6+1)
-	}
-	var act, at int64
-	for len(r.b) > 0 && !r.bad {
-		c := model.Contribution{LeadID: leadID}
-		c.RuleID = int64(r.uvarint())
-		c.RuleVersion = int(r.uvarint())
-		c.ScoreID = int64(r.uvarint())
-		act += r.varint()
-		at += r.varint()
-		c.ActivityID, c.EarnedAt = act, time.UnixMicro(at).UTC()
-		if p := r.varint(); p%2 == 0 {
-			c.Points = float64(p/2) / 1000
-		} else {
-			c.Points = math.Float64frombits(r.fixed64())
-		}
-		out = append(out, c)
-	}
 	if r.bad {
-		return st, errState
+		return State{}, nil, errState
 	}
-	st.Contributions = out
-	return st, nil
+	return st, r, nil
+}
+
+// storedContribution is one contribution as a state stores it; activity and at are running
+// sums of the stored deltas.
+type storedContribution struct {
+	rule, score, activity, at int64
+	version                   int
+	points                    float64
+}
+
+// contributionsLeft bounds how many contributions the rest of the state holds: at least six
+// varints each, counted by the bytes that end a varint (a fixed64's bytes can only add to
+// the count). Six bytes a contribution, the bound before, was twice what states hold and a
+// tenth of scoring's allocations.
+func (r *reader) contributionsLeft() int {
+	ends := 0
+	for _, c := range r.b {
+		if c < 0x80 {
+			ends++
+		}
+	}
+	return ends/6 + 1
+}
+
+// next reads the following contribution into c, whose activity and time hold the previous
+// one's; false at the end or on garbage (r.bad).
+func (r *reader) next(c *storedContribution) bool {
+	if len(r.b) == 0 || r.bad {
+		return false
+	}
+	c.rule = int64(r.uvarint())
+	c.version = int(r.uvarint())
+	c.score = int64(r.uvarint())
+	c.activity += r.varint()
+	c.at += r.varint()
+	if p := r.varint(); p%2 == 0 {
+		c.points = float64(p/2) / 1000
+	} else {
+		c.points = math.Float64frombits(r.fixed64())
+	}
+	return !r.bad
 }
 
 // reader reads a state's varints and fixed values; bad says it ran out or met garbage.
