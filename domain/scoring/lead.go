@@ -17,13 +17,13 @@ import (
 
 // LeadState is what is known of a lead before scoring it.
 type LeadState struct {
-	Lead    model.ScoringLead
-	Events  []rules.Stamped
+	Lead   model.ScoringLead
+	Events []rules.Stamped
 	// Current are the contributions it holds (its stored state). Appending may use their
 	// spare capacity (see appendFacts): its elements stay as they are.
 	Current []rules.Contribution
-	Rules   map[int64]int        // the score rules (id → version) Current was computed with
-	Counted int                  // the number of activities Current was computed over
+	Rules   map[int64]int // the score rules (id → version) Current was computed with
+	Counted int           // the number of activities Current was computed over
 	// New names the activities added since the state was stored. With a state computed by the
 	// same rules and profile, only they are scored (what follows them in time is re-checked).
 	// Without new activities, only the rules that changed since the state are evaluated. In
