@@ -162,8 +162,10 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	// list's counts).
 	values := map[int64]float64{}
 	before := rs.newIDSet()
-	for _, c := range st.Current {
-		values[rs.scoreOfKey(c.Score)] += rules.Decayed(c, rs.Effect(c.RuleID), now)
+	held := make([]float64, len(st.Current)) // each one's value now
+	for i, c := range st.Current {
+		held[i] = rules.Decayed(c, rs.Effect(c.RuleID), now)
+		values[rs.scoreOfKey(c.Score)] += held[i]
 		rs.addID(&before, c.RuleID)
 	}
 	var f facts
@@ -212,8 +214,16 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	// What the lead has now.
 	res := model.LeadScoring{LeadID: st.Lead.ID, Scores: map[int64]float64{}}
 	worth := make([]float64, len(next)) // each contribution's value now: the sums and refreshAt read it
+	// Appended after the stored contributions in their own array, next starts with them:
+	// their values are known.
+	known := 0
+	if len(next) >= len(st.Current) && len(st.Current) > 0 && &next[0] == &st.Current[0] {
+		known = copy(worth, held)
+	}
 	for i, c := range next {
-		worth[i] = rules.Decayed(c, rs.Effect(c.RuleID), now)
+		if i >= known {
+			worth[i] = rules.Decayed(c, rs.Effect(c.RuleID), now)
+		}
 		res.Scores[rs.scoreOfRule(c.RuleID)] += worth[i]
 	}
 	for id, v := range res.Scores {
