@@ -203,16 +203,13 @@ func scoreEvent(next []Contribution, rules []ScoringRule, subject *Subject, e St
 // contributions, so only the new events are evaluated. History holds the earlier events
 // the rules' counts can reach (see CountWindow), in time order; older ones are not needed,
 // and time-only ones count by their marks (numbered by marks). The result equals scoring
-// every event from scratch. Added must be in time order.
-func Extend(rules []ScoringRule, profile Profile, account *Account, prior []Contribution, history []Event, added []Stamped, marks *MarkSet) []Contribution {
-	index := make(map[int64]int, len(rules))
-	for i, r := range rules {
-		index[r.ID] = i
-	}
+// every event from scratch. Added must be in time order. pos finds a rule's position in
+// rules by its id (the caller's index: a map built per lead cost more than the lookups).
+func Extend(rules []ScoringRule, pos func(id int64) (int, bool), profile Profile, account *Account, prior []Contribution, history []Event, added []Stamped, marks *MarkSet) []Contribution {
 	given := make([]float64, len(rules))
 	fired := make([]bool, len(rules))
 	for _, c := range prior {
-		if k, ok := index[c.RuleID]; ok {
+		if k, ok := pos(c.RuleID); ok {
 			given[k] += c.Points
 			fired[k] = true
 		}

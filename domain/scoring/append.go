@@ -396,7 +396,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		}
 		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), changed), count: st.Counted, incremental: true}
 	} else {
-		added := rules.Extend(rs.Scoring, profile, account, st.Current, history, st.Added, marks)
+		added := rules.Extend(rs.Scoring, rs.rulePos, profile, account, st.Current, history, st.Added, marks)
 		f = facts{next: rs.appendCanonical(st.Current, added), added: added, count: st.Counted + len(st.Added), incremental: true}
 		if f.added == nil {
 			f.added = []rules.Contribution{}
