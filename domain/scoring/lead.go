@@ -19,8 +19,8 @@ import (
 type LeadState struct {
 	Lead   model.ScoringLead
 	Events []rules.Stamped
-	// Current are the contributions it holds (its stored state). Appending may use their
-	// spare capacity (see appendFacts): its elements stay as they are.
+	// Current are the contributions it holds (its stored state). Appending may fill its
+	// spare capacity (see appendCanonical); its elements stay as they are.
 	Current []rules.Contribution
 	Rules   map[int64]int // the score rules (id → version) Current was computed with
 	Counted int           // the number of activities Current was computed over

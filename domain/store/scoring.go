@@ -50,8 +50,8 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 	// Each lead is read with one probe of every table's key, in a subquery per lead: the
 	// LIMIT keeps the planner from hashing whole tables for every batch. Joined plainly over
 	// "id = ANY", a batch of 1,000 of 20,000 leads ran a parallel scan of leads and hashed
-	// accounts: 28-32 ms against 17-20 ms probed (EXPLAIN ANALYZE, four runs each). Lateral
-	// joins to the lead's row were memoized instead (29-33 ms against 23-26 ms). Before,
+	// accounts: 28-32 ms against 17-20 ms probed (EXPLAIN ANALYZE, four runs each). With a
+	// lateral join per table instead, PostgreSQL memoized each one for nothing. Before,
 	// lead_activity's hash cost 2.4 s more per 100k leads re-scored, and lead_scores' a scan
 	// of the whole table for a chunk of 500 leads.
 	rows, err := t.tx.QueryContext(ctx, `
