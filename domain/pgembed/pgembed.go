@@ -38,6 +38,9 @@ type Cluster struct {
 	Fsync bool
 	// AppName tags this process's connections, so OtherClients can tell them from others'.
 	AppName string
+	// Preload names server libraries to load at start (shared_preload_libraries), such as
+	// pg_stat_statements for a benchmark that reports each statement's time.
+	Preload []string
 
 	runAs *syscall.Credential // set when we are root and must run as the postgres user
 }
@@ -244,6 +247,9 @@ func (c *Cluster) writeSettings() error {
 	if !c.Fsync {
 		fsync = "off"
 		extra = "synchronous_commit = off\nfull_page_writes = off\n"
+	}
+	if len(c.Preload) > 0 {
+		extra += fmt.Sprintf("shared_preload_libraries = '%s'\n", strings.ReplaceAll(strings.Join(c.Preload, ","), "'", "''"))
 	}
 	settings := fmt.Sprintf(`listen_addresses = ''
 unix_socket_directories = '%s'

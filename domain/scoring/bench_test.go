@@ -1,6 +1,8 @@
 package scoring
 
 import (
+	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -8,6 +10,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -281,18 +284,23 @@ func BenchmarkScoring(b *testing.B) {
 	const batches, perBatch = 20, 1000
 	for _, perLead := range []int{1, 10} {
 		stop := profileCPU(b, perLead)
-		cpu := processCPU(b)
+		statements := statementTimes(b, e.db)
+		cpu, pgCPU := processCPU(b), postgresCPU(b, e.db)
 		start := time.Now()
 		for k := 0; k < batches; k++ {
 			batch(rng, ids, perBatch, perLead)
 		}
 		inc := time.Since(start)
-		cpu = processCPU(b) - cpu
+		cpu, pgCPU = processCPU(b)-cpu, postgresCPU(b, e.db)-pgCPU
 		stop()
-		// The Go side's CPU per activity (this process; PostgreSQL runs in its own) varies
-		// less than the wall clock on a shared machine.
-		fmt.Printf("incremental scoring, %d activities in batches of %d, %d per lead (leads have ~20 activities): %s = %.0f activities/s, Go CPU %.0f µs an activity\n",
-			batches*perBatch, perBatch, perLead, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds(), float64(cpu.Microseconds())/float64(batches*perBatch))
+		statements(fmt.Sprintf("%d per lead", perLead))
+		// The CPU per activity of each side varies less than the wall clock on a shared
+		// machine, and their sum bounds what two cores can do at all.
+		n := float64(batches * perBatch)
+		goPer, pgPer := float64(cpu.Microseconds())/n, float64(pgCPU.Microseconds())/n
+		fmt.Printf("incremental scoring, %d activities in batches of %d, %d per lead (leads have ~20 activities): %s = %.0f activities/s, "+
+			"Go CPU %.0f µs an activity, PostgreSQL CPU %.0f µs (two cores' ceiling %.0f/s)\n",
+			batches*perBatch, perBatch, perLead, inc.Round(time.Millisecond), n/inc.Seconds(), goPer, pgPer, 2e6/(goPer+pgPer))
 		b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), fmt.Sprintf("incremental-activities/s-%d-per-lead", perLead))
 	}
 	// The scoring queue runs two workers, whose claims never share a lead: two streams of
@@ -325,15 +333,101 @@ func processCPU(b *testing.B) time.Duration {
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
-// profileCPU profiles the incremental phase of one activity per lead when
-// PEREGRINE_BENCH_PROFILE names a file prefix: its CPU to PREFIX.cpu, and the heap's
-// allocations before and after it to PREFIX.heap0 and PREFIX.heap1 (read them with
-// go tool pprof -sample_index=alloc_space -diff_base PREFIX.heap0 PREFIX.heap1). The
-// returned func stops it.
+// postgresCPU is the CPU time the test cluster's processes have used, user and system: its
+// postmaster's, that of its children alive now (backends, WAL writer, checkpointer…) and
+// that of the children it has reaped. Linux only (it reads /proc).
+func postgresCPU(b *testing.B, db *sql.DB) time.Duration {
+	var backend int
+	if err := db.QueryRow(`SELECT pg_backend_pid()`).Scan(&backend); err != nil {
+		b.Fatal(err)
+	}
+	postmaster, _, _ := procTimes(b, backend)
+	_, own, reaped := procTimes(b, postmaster)
+	total := own + reaped
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range entries {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if parent, cpu, _ := procTimes(b, pid); parent == postmaster {
+			total += cpu
+		}
+	}
+	return total
+}
+
+// procTimes reads a process's parent, its own CPU time and that of its reaped children from
+// /proc/PID/stat; a process gone meanwhile reads as zero.
+func procTimes(b *testing.B, pid int) (parent int, own, reaped time.Duration) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, 0
+	}
+	// The command name, in parentheses, may hold spaces: the fields follow its last ")".
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	tick := func(i int) time.Duration { // fields[0] is stat's 3rd field; USER_HZ is 100 on Linux
+		n, err := strconv.ParseInt(fields[i-3], 10, 64)
+		if err != nil {
+			b.Fatalf("/proc/%d/stat: %v", pid, err)
+		}
+		return time.Duration(n) * 10 * time.Millisecond
+	}
+	parent = int(tick(4) / (10 * time.Millisecond))
+	return parent, tick(14) + tick(15), tick(16) + tick(17)
+}
+
+// statementTimes, when the test cluster runs with PGTEST_STATEMENTS=on, clears
+// pg_stat_statements and returns a func that prints the statements that took PostgreSQL
+// the most time since, each with its calls and rows; otherwise it returns a func that does
+// nothing.
+func statementTimes(b *testing.B, db *sql.DB) func(phase string) {
+	if os.Getenv("PGTEST_STATEMENTS") != "on" {
+		return func(string) {}
+	}
+	for _, q := range []string{`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`, `SELECT pg_stat_statements_reset()`} {
+		if _, err := db.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return func(phase string) {
+		rows, err := db.Query(`SELECT calls, rows, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+			FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 16`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rows.Close()
+		fmt.Printf("statements of the phase %q, by PostgreSQL's time:\n", phase)
+		for rows.Next() {
+			var calls, n int64
+			var ms float64
+			var q string
+			if err := rows.Scan(&calls, &n, &ms, &q); err != nil {
+				b.Fatal(err)
+			}
+			fmt.Printf("  %7.0f ms %5d calls %7d rows  %s\n", ms, calls, n, q)
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// profileCPU profiles an incremental phase when PEREGRINE_BENCH_PROFILE names a file
+// prefix: its CPU to PREFIX.cpu, and the heap's allocations before and after it to
+// PREFIX.heap0 and PREFIX.heap1 (read them with go tool pprof -sample_index=alloc_space
+// -diff_base PREFIX.heap0 PREFIX.heap1). The phase of ten activities per lead writes
+// PREFIX.10.cpu and so on. The returned func stops it.
 func profileCPU(b *testing.B, perLead int) func() {
 	prefix := os.Getenv("PEREGRINE_BENCH_PROFILE")
-	if prefix == "" || perLead != 1 {
+	if prefix == "" {
 		return func() {}
+	}
+	if perLead != 1 {
+		prefix += fmt.Sprintf(".%d", perLead)
 	}
 	create := func(suffix string) *os.File {
 		f, err := os.Create(prefix + suffix)

@@ -70,6 +70,11 @@ func start() error {
 		setup = err
 		return err
 	}
+	// PGTEST_STATEMENTS=on loads pg_stat_statements, for benchmarks that report where
+	// PostgreSQL spends its time.
+	if os.Getenv("PGTEST_STATEMENTS") == "on" {
+		c.Preload = []string{"pg_stat_statements"}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := c.Start(ctx); err != nil {
