@@ -88,7 +88,7 @@ func TestAlertChoicesDigestsAndUnsubscribing(t *testing.T) {
 	}
 	// A digest with nothing to say is not sent.
 	s.DB.Exec(`UPDATE users SET last_digest_at = NULL`)
-	s.DB.Exec(`DELETE FROM score_ledger`)
+	s.DB.Exec(`DELETE FROM score_passes`)
 	runSweep()
 	waitFor(t, "the empty digest noted", func() bool {
 		return countRows(t, s, `SELECT count(*) FROM users WHERE last_digest_at IS NOT NULL`) == 1

@@ -1,7 +1,6 @@
 package scoring
 
 import (
-	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -285,13 +283,13 @@ func BenchmarkScoring(b *testing.B) {
 	for _, perLead := range []int{1, 10} {
 		stop := profileCPU(b, perLead)
 		statements := statementTimes(b, e.db)
-		cpu, pgCPU := processCPU(b), postgresCPU(b, e.db)
+		cpu, pgCPU := processCPU(b), pgtest.ServerCPU(b, e.db)
 		start := time.Now()
 		for k := 0; k < batches; k++ {
 			batch(rng, ids, perBatch, perLead)
 		}
 		inc := time.Since(start)
-		cpu, pgCPU = processCPU(b)-cpu, postgresCPU(b, e.db)-pgCPU
+		cpu, pgCPU = processCPU(b)-cpu, pgtest.ServerCPU(b, e.db)-pgCPU
 		stop()
 		statements(fmt.Sprintf("%d per lead", perLead))
 		// The CPU per activity of each side varies less than the wall clock on a shared
@@ -331,53 +329,6 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
-}
-
-// postgresCPU is the CPU time the test cluster's processes have used, user and system: its
-// postmaster's, that of its children alive now (backends, WAL writer, checkpointer…) and
-// that of the children it has reaped. Linux only (it reads /proc).
-func postgresCPU(b *testing.B, db *sql.DB) time.Duration {
-	var backend int
-	if err := db.QueryRow(`SELECT pg_backend_pid()`).Scan(&backend); err != nil {
-		b.Fatal(err)
-	}
-	postmaster, _, _ := procTimes(b, backend)
-	_, own, reaped := procTimes(b, postmaster)
-	total := own + reaped
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, d := range entries {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		if parent, cpu, _ := procTimes(b, pid); parent == postmaster {
-			total += cpu
-		}
-	}
-	return total
-}
-
-// procTimes reads a process's parent, its own CPU time and that of its reaped children from
-// /proc/PID/stat; a process gone meanwhile reads as zero.
-func procTimes(b *testing.B, pid int) (parent int, own, reaped time.Duration) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, 0
-	}
-	// The command name, in parentheses, may hold spaces: the fields follow its last ")".
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	tick := func(i int) time.Duration { // fields[0] is stat's 3rd field; USER_HZ is 100 on Linux
-		n, err := strconv.ParseInt(fields[i-3], 10, 64)
-		if err != nil {
-			b.Fatalf("/proc/%d/stat: %v", pid, err)
-		}
-		return time.Duration(n) * 10 * time.Millisecond
-	}
-	parent = int(tick(4) / (10 * time.Millisecond))
-	return parent, tick(14) + tick(15), tick(16) + tick(17)
 }
 
 // statementTimes, when the test cluster runs with PGTEST_STATEMENTS=on, clears

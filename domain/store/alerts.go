@@ -442,7 +442,7 @@ func digestMoves(ctx context.Context, q sqlx.QueryerContext, v Viewer, since tim
 	a, cond := args()
 	if err = sqlx.SelectContext(ctx, q, &labels, `SELECT l.id AS lead_id, `+name+` AS name, g.label AS what, 0::float8 AS value
 		FROM (SELECT DISTINCT ON (lead_id, label) lead_id, label, id FROM score_ledger
-			WHERE workspace_id = $1 AND kind = 'label' AND delta > 0 AND created_at >= $2 ORDER BY lead_id, label, id) g
+			WHERE workspace_id = $1 AND kind = 'label' AND delta > 0 AND created_at >= $2 ORDER BY lead_id, label, id, line) g
 		JOIN leads l ON l.workspace_id = $1 AND l.id = g.lead_id AND g.label = ANY(l.labels)`+cond+`
 		ORDER BY g.id DESC LIMIT 10`, a...); err != nil {
 		return

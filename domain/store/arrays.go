@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql/driver"
+	"strconv"
 	"time"
 )
 
@@ -24,6 +25,33 @@ func (a nullTimes) Value() (driver.Value, error) {
 
 // appendTime appends t as an array element: RFC 3339 holds nothing a literal must quote.
 func appendTime(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, time.RFC3339Nano) }
+
+// appendNullInt appends *v as an array element, or reports NULL for nil.
+func appendNullInt(b []byte, v *int64) ([]byte, bool) {
+	if v == nil {
+		return b, false
+	}
+	return strconv.AppendInt(b, *v, 10), true
+}
+
+// appendQuoted appends s as a quoted array element: backslashes and double quotes escaped,
+// so that braces, commas, spaces, the empty string and the word NULL stay text.
+func appendQuoted(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}
+
+// floatArray renders n float8 elements, each exactly (the shortest form that reads back the
+// same number).
+func floatArray(n int, v func(i int) float64) string {
+	return arrayLiteral(n, 6, func(b []byte, i int) ([]byte, bool) { return strconv.AppendFloat(b, v(i), 'g', -1, 64), true })
+}
 
 // arrayLiteral renders n elements of about width bytes; elem appends element i and reports
 // whether it has a value (else what it appended is dropped for NULL).

@@ -60,7 +60,7 @@ func (s *Store) LeadLedger(ctx context.Context, workspaceID, leadID int64, limit
 	var out []model.LedgerLine
 	err := s.db.SelectContext(ctx, &out, `SELECT lead_id, id, kind, score_id, label, rule_id, rule_version, activity_id,
 			earned_at, delta, before, after, created_at, COALESCE(cardinality(activity_ids), 1) AS activities
-		FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 ORDER BY id DESC LIMIT $3`, workspaceID, leadID, limit)
+		FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 ORDER BY id DESC, line DESC LIMIT $3`, workspaceID, leadID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read ledger: %w", err)
 	}

@@ -2,23 +2,32 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 	"github.com/peregrine-scoring/peregrine/domain/store/pgtest"
+	"github.com/peregrine-scoring/peregrine/migrations"
 )
 
-// TestLedgerLinesAreStoredAsWritten: ledger lines go in by COPY and come back as written, in
-// their order — NULLs, a label with the characters COPY escapes, times to the microsecond,
-// fractional and tiny points, and a line covering several activities.
+// TestLedgerLinesAreStoredAsWritten: ledger lines go in by COPY, one score_passes row per run
+// of one lead's lines, and come back through the score_ledger view as written, in their
+// order — NULLs, a label with the characters COPY and array literals escape, times to the
+// microsecond, fractional and tiny points, and lines covering several activities next to
+// lines of one.
 func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 	st, db := pgtest.NewStoreAndDB(t)
 	ctx := context.Background()
 	a := seedTenant(t, st, "a")
+	other, err := st.CreateLead(ctx, model.Lead{WorkspaceID: a.ws.ID, Email: "other@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	scoreID, activityID := int64(7), int64(42)
 	at := time.Date(2026, 11, 27, 18, 4, 43, 123456000, time.UTC)
 	lines := []model.LedgerLine{
@@ -26,15 +35,33 @@ func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 		{LeadID: a.lead.ID, Kind: "label", Label: "Hot\tlead \\ \"x\"\n{a,b} NULL", RuleID: 4, RuleVersion: 1, Delta: 1, Before: 0, After: 1},
 		{LeadID: a.lead.ID, Kind: "score", ScoreID: &scoreID, RuleID: 5, RuleVersion: 9, EarnedAt: &at, Delta: -0.30000000000000004, Before: 2.5, After: 2.2,
 			Covers: []model.Covered{{ActivityID: 1, EarnedAt: at, Delta: 0.1}, {ActivityID: 2, EarnedAt: at.Add(time.Hour), Delta: -0.4}, {ActivityID: 3, EarnedAt: at.Add(-time.Minute), Delta: 1e-7}}},
+		{LeadID: a.lead.ID, Kind: "label", Label: "", RuleID: 6, RuleVersion: 1, Delta: -1, Before: 1, After: 0},
+		{LeadID: a.lead.ID, Kind: "score", ScoreID: &scoreID, RuleID: 8, RuleVersion: 1, EarnedAt: &at, Delta: 4, Before: 2.2, After: 6.2,
+			Covers: []model.Covered{{ActivityID: 4, EarnedAt: at, Delta: 1}, {ActivityID: 5, EarnedAt: at, Delta: 3}}},
+		{LeadID: other.ID, Kind: "score", ScoreID: &scoreID, RuleID: 3, RuleVersion: 2, ActivityID: &activityID, EarnedAt: &at, Delta: 1, Before: 0, After: 1},
+		{LeadID: a.lead.ID, Kind: "label", Label: "Later", RuleID: 4, RuleVersion: 1, Delta: 1, Before: 0, After: 1},
 	}
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
 		return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{Ledger: lines}, nil)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Query(`SELECT kind, score_id, label, rule_id, rule_version, activity_id, earned_at, delta, before, after,
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM score_passes WHERE workspace_id = $1`, a.ws.ID); n != 3 {
+		t.Fatalf("%d pass rows for three runs of one lead's lines", n)
+	}
+	got := readLedger(t, db, a.ws.ID, "id, line")
+	if !reflect.DeepEqual(got, lines) {
+		t.Fatalf("stored lines differ:\n got %+v\nwant %+v", got, lines)
+	}
+}
+
+// readLedger reads a workspace's ledger lines from score_ledger (the view, or the table it
+// replaced), in the order they were written: by order, a list of its columns.
+func readLedger(t *testing.T, db *sql.DB, ws int64, order string) []model.LedgerLine {
+	t.Helper()
+	rows, err := db.Query(`SELECT lead_id, kind, score_id, label, rule_id, rule_version, activity_id, earned_at, delta, before, after,
 			COALESCE(to_json(activity_ids)::text, 'null'), COALESCE(to_json(earned_ats)::text, 'null'), COALESCE(to_json(deltas)::text, 'null')
-		FROM score_ledger WHERE workspace_id = $1 AND lead_id = $2 ORDER BY id`, a.ws.ID, a.lead.ID)
+		FROM score_ledger WHERE workspace_id = $1 ORDER BY `+order, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +70,7 @@ func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 	for rows.Next() {
 		var l model.LedgerLine
 		var ids, times, deltas string
-		if err := rows.Scan(&l.Kind, &l.ScoreID, &l.Label, &l.RuleID, &l.RuleVersion, &l.ActivityID, &l.EarnedAt, &l.Delta, &l.Before, &l.After, &ids, &times, &deltas); err != nil {
+		if err := rows.Scan(&l.LeadID, &l.Kind, &l.ScoreID, &l.Label, &l.RuleID, &l.RuleVersion, &l.ActivityID, &l.EarnedAt, &l.Delta, &l.Before, &l.After, &ids, &times, &deltas); err != nil {
 			t.Fatal(err)
 		}
 		var cids []int64
@@ -64,10 +91,76 @@ func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 			u := l.EarnedAt.UTC()
 			l.EarnedAt = &u
 		}
-		l.LeadID = a.lead.ID
 		got = append(got, l)
 	}
-	if !reflect.DeepEqual(got, lines) {
-		t.Fatalf("stored lines differ:\n got %+v\nwant %+v", got, lines)
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestLedgerMigratesToPasses replays migration 0041 on ledger lines in the table it replaced:
+// the lines of one lead written at one time become one pass, and the view lists them as they
+// were, covered activities included.
+func TestLedgerMigratesToPasses(t *testing.T) {
+	st, db := pgtest.NewStoreAndDB(t)
+	a := seedTenant(t, st, "a")
+	b := seedTenant(t, st, "b")
+	// The ledger as migrations 0003, 0019 and 0035 left it.
+	pgtest.Exec(t, db, `DROP VIEW score_ledger`)
+	pgtest.Exec(t, db, `DROP TABLE score_passes`)
+	pgtest.Exec(t, db, `CREATE TABLE score_ledger (
+		workspace_id bigint NOT NULL, id bigint GENERATED ALWAYS AS IDENTITY, lead_id bigint NOT NULL,
+		kind text NOT NULL CHECK (kind IN ('score', 'label')), score_id bigint, label text NOT NULL DEFAULT '',
+		rule_id bigint NOT NULL, rule_version integer NOT NULL, activity_id bigint, earned_at timestamptz,
+		delta double precision NOT NULL, before double precision NOT NULL, after double precision NOT NULL,
+		created_at timestamptz NOT NULL DEFAULT now(), activity_ids bigint[], earned_ats timestamptz[], deltas double precision[],
+		PRIMARY KEY (workspace_id, lead_id, id))`)
+	first, second := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	// insert writes one old line; covered activities earn a point each a day apart.
+	insert := func(ws, lead int64, created time.Time, kind string, score any, label string, rule int64, activity any, delta float64, covers ...int64) {
+		t.Helper()
+		var ids, ats, deltas any
+		if len(covers) > 0 {
+			var times []string
+			var points []float64
+			for i := range covers {
+				times, points = append(times, first.AddDate(0, 0, -i).Format(time.RFC3339)), append(points, float64(i+1)/3)
+			}
+			ids, ats, deltas = pq.Array(covers), pq.Array(times), pq.Array(points)
+		}
+		pgtest.Exec(t, db, `INSERT INTO score_ledger (workspace_id, lead_id, created_at, kind, score_id, label, rule_id, rule_version,
+				activity_id, earned_at, delta, before, after, activity_ids, earned_ats, deltas)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $3, $9, 0, $9, $10, $11::timestamptz[], $12)`,
+			ws, lead, created, kind, score, label, rule, activity, delta, ids, ats, deltas)
+	}
+	insert(a.ws.ID, a.lead.ID, first, "score", 7, "", 1, 100, 5)
+	insert(b.ws.ID, b.lead.ID, first, "score", 9, "", 1, nil, 3, 200, 201)
+	insert(a.ws.ID, a.lead.ID, first, "score", 7, "", 2, nil, 3, 101, 102, 103)
+	insert(a.ws.ID, a.lead.ID, first, "label", nil, "Hot, \"really\"", 3, nil, 1)
+	insert(a.ws.ID, a.lead.ID, second, "score", 7, "", 2, nil, 4, 104, 105)
+	insert(a.ws.ID, a.lead.ID, second, "score", 8, "", 4, 106, -2)
+	insert(a.ws.ID, a.lead.ID, second, "score", 8, "", 5, nil, 1, 107, 108, 109)
+	wantA, wantB := readLedger(t, db, a.ws.ID, "id"), readLedger(t, db, b.ws.ID, "id")
+	if len(wantA) != 6 || len(wantB) != 1 || len(wantA[1].Covers) != 3 {
+		t.Fatalf("old lines read %d and %d, %+v", len(wantA), len(wantB), wantA)
+	}
+
+	migration, err := migrations.FS.ReadFile("0041_score_passes.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, db, string(migration))
+	for _, c := range []struct {
+		ws     int64
+		want   []model.LedgerLine
+		passes int
+	}{{a.ws.ID, wantA, 2}, {b.ws.ID, wantB, 1}} {
+		if n := pgtest.Count(t, db, `SELECT count(*) FROM score_passes WHERE workspace_id = $1`, c.ws); n != c.passes {
+			t.Errorf("workspace %d: %d passes, want %d", c.ws, n, c.passes)
+		}
+		if got := readLedger(t, db, c.ws, "id, line"); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("workspace %d: migrated lines differ:\n got %+v\nwant %+v", c.ws, got, c.want)
+		}
 	}
 }

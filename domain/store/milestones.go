@@ -306,7 +306,7 @@ func (t *Tx) LedgerSteps(ctx context.Context, workspaceID int64, m attribution.M
 		FROM score_ledger
 		WHERE workspace_id = $1 AND lead_id > $2 AND lead_id <= $3
 			AND (($4 = 'score' AND kind = 'score' AND score_id = $5) OR ($4 = 'label' AND kind = 'label' AND lower(label) = lower($6)))
-		ORDER BY lead_id, id`, workspaceID, afterLead, throughLead, m.Kind, m.ScoreID, m.Value)
+		ORDER BY lead_id, id, line`, workspaceID, afterLead, throughLead, m.Kind, m.ScoreID, m.Value)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read the ledger: %w", err)
 	}
