@@ -134,8 +134,64 @@ func (c *ccond) eval(s *Subject) bool {
 			return c.compareText(s.Event.Source, s.Event.lower[2], s.Event.Source != "")
 		}
 	}
+	if c.op.On == String {
+		if v, present, ok := c.lookupText(s); ok {
+			return c.compareText(v, s.Lower.Of(v), present)
+		}
+	}
 	v, present := c.lookup(s)
 	return c.compare(v, present, s.Now, s.Lower)
+}
+
+// lookupText finds a text field's value as lookup does, without putting it in an interface
+// (which allocates a copy of its header for every condition tested); ok is false for fields
+// that are not plain text, which lookup finds.
+func (c *ccond) lookupText(s *Subject) (v string, present, ok bool) {
+	text := func(v string) (string, bool, bool) { return v, v != "", true }
+	if c.field.Property != "" || s.Event == nil && c.eventLvl {
+		return "", false, false
+	}
+	p := s.Profile
+	switch c.field.Name {
+	case "event.name":
+		return text(s.Event.Name)
+	case "event.type":
+		return text(s.Event.Type)
+	case "event.source":
+		return text(s.Event.Source)
+	case "profile.email":
+		return text(p.Email)
+	case "profile.first_name":
+		return text(p.FirstName)
+	case "profile.last_name":
+		return text(p.LastName)
+	case "profile.title":
+		return text(p.Title)
+	case "profile.country":
+		return text(p.Country)
+	case "profile.industry":
+		return text(p.Industry)
+	case "profile.lead_source":
+		return text(p.LeadSource)
+	case "profile.status":
+		return text(p.Status)
+	case "profile.owner":
+		return text(p.Owner)
+	case "account.domain", "account.name", "account.industry":
+		a := s.Account
+		if a == nil {
+			return "", false, true
+		}
+		switch c.field.Name {
+		case "account.domain":
+			return text(a.Domain)
+		case "account.name":
+			return text(a.Name)
+		default:
+			return text(a.Industry)
+		}
+	}
+	return "", false, false
 }
 
 func (c *ccond) count(s *Subject) bool {

@@ -216,7 +216,9 @@ func Extend(rules []ScoringRule, pos func(id int64) (int, bool), profile Profile
 	}
 	events := make([]Event, 0, len(history)+len(added))
 	events = append(events, history...)
-	subject := &Subject{Profile: profile, Account: account, Marks: marks}
+	// Profile and property values are tested by many rules for every new event: lower-case
+	// each once.
+	subject := &Subject{Profile: profile, Account: account, Marks: marks, Lower: Lowercase{}}
 	var out []Contribution
 	for i := range added {
 		if added[i].lower == nil {
