@@ -117,10 +117,12 @@ func seed(b *testing.B, db *sql.DB, ws int64, n int) {
 		FROM leads l, generate_series(0, 19) k WHERE l.workspace_id = $1`, ws)
 	exec(b, db, `INSERT INTO score_names (workspace_id, name, is_main) VALUES ($1, 'Lead score', true) ON CONFLICT DO NOTHING`, ws)
 	exec(b, db, `INSERT INTO score_passes (workspace_id, lead_id, score_ids, labels, rule_ids, rule_versions, activity_ids, earned_ats,
-			deltas, befores, afters, covers_from, covers_to, covered_activity_ids, covered_earned_ats, covered_deltas, created_at)
-		SELECT $1, l.id, ARRAY[(SELECT id FROM score_names WHERE workspace_id = $1 AND is_main)], '{""}', '{1}', '{1}', '{NULL}', '{NULL}',
-			'{5}', ARRAY[l.main_score - 5], ARRAY[l.main_score], '{1}', '{0}', '{}', '{}', '{}', now() - ((l.id % 14) || ' days')::interval
-		FROM leads l WHERE l.workspace_id = $1`, ws)
+			deltas, befores, afters, covers_from, covers_to, covered_activity_ids, covered_earned_ats, covered_deltas, created_at,
+			main_score_id, main_delta, main_change)
+		SELECT $1, l.id, ARRAY[m.id], '{""}', '{1}', '{1}', '{NULL}', '{NULL}',
+			'{5}', ARRAY[l.main_score - 5], ARRAY[l.main_score], '{1}', '{0}', '{}', '{}', '{}', now() - ((l.id % 14) || ' days')::interval,
+			m.id, 5, 5
+		FROM (SELECT id FROM score_names WHERE workspace_id = $1 AND is_main) m, leads l WHERE l.workspace_id = $1`, ws)
 	exec(b, db, `INSERT INTO ingest_counters (workspace_id, hour, metric, event_type, count)
 		SELECT $1, date_trunc('hour', now()) - (h || ' hours')::interval, 'received', t, 1000
 		FROM generate_series(0, 24 * 14) h, unnest(ARRAY['users.messages.email.Open', 'web']) t`, ws)

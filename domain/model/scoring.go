@@ -190,6 +190,9 @@ type ScoringWrite struct {
 	Scores []LeadScoring // leads' named scores that changed: the new value, 0 where the lead no longer has it
 	States []LeadState   // leads whose contributions, rules version, profile or refresh time changed
 	Ledger []LedgerLine
+	// MainScoreID is the workspace's main score: each pass's ledger row records how it moved
+	// it, for the readers of a week of moves (dashboard, digest).
+	MainScoreID int64
 }
 
 // LeadState is a lead's stored scoring state.

@@ -165,7 +165,7 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err != nil {
 		return err
 	}
-	var w model.ScoringWrite
+	w := model.ScoringWrite{MainScoreID: rs.MainScoreID}
 	lines := 0
 	for _, o := range outcomes {
 		lines += len(o.Ledger)

@@ -441,8 +441,8 @@ func digestMoves(ctx context.Context, q sqlx.QueryerContext, v Viewer, since tim
 	}
 	a, cond := args()
 	if err = sqlx.SelectContext(ctx, q, &labels, `SELECT l.id AS lead_id, `+name+` AS name, g.label AS what, 0::float8 AS value
-		FROM (SELECT DISTINCT ON (lead_id, label) lead_id, label, id FROM score_ledger
-			WHERE workspace_id = $1 AND kind = 'label' AND delta > 0 AND created_at >= $2 ORDER BY lead_id, label, id, line) g
+		FROM (SELECT DISTINCT ON (p.lead_id, g.label) p.lead_id, g.label, p.id FROM score_passes p CROSS JOIN LATERAL unnest(p.labels_given) AS g(label)
+			WHERE p.workspace_id = $1 AND p.created_at >= $2 AND p.labels_given <> '{}' ORDER BY p.lead_id, g.label, p.id) g
 		JOIN leads l ON l.workspace_id = $1 AND l.id = g.lead_id AND g.label = ANY(l.labels)`+cond+`
 		ORDER BY g.id DESC LIMIT 10`, a...); err != nil {
 		return
@@ -452,8 +452,8 @@ func digestMoves(ctx context.Context, q sqlx.QueryerContext, v Viewer, since tim
 	}
 	a, cond = args()
 	if err = sqlx.SelectContext(ctx, q, &movers, `SELECT l.id AS lead_id, `+name+` AS name, '' AS what, m.moved AS value
-		FROM (SELECT s.lead_id, sum(s.delta) AS moved FROM score_ledger s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
-			WHERE s.workspace_id = $1 AND s.kind = 'score' AND s.created_at >= $2 GROUP BY s.lead_id HAVING sum(s.delta) >= 1) m
+		FROM (SELECT s.lead_id, sum(s.main_delta) AS moved FROM score_passes s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.main_score_id AND n.is_main
+			WHERE s.workspace_id = $1 AND s.created_at >= $2 GROUP BY s.lead_id HAVING sum(s.main_delta) >= 1) m
 		JOIN leads l ON l.workspace_id = $1 AND l.id = m.lead_id`+cond+` ORDER BY m.moved DESC, l.id LIMIT 5`, a...); err != nil {
 		return
 	}
@@ -464,11 +464,11 @@ func digestMoves(ctx context.Context, q sqlx.QueryerContext, v Viewer, since tim
 	}
 	a, cond = args()
 	err = sqlx.SelectContext(ctx, q, &accounts, `SELECT a.id AS lead_id, COALESCE(NULLIF(a.name, ''), a.domain) AS name, '' AS what, m.moved AS value
-		FROM (SELECT l.account_id, sum(s.delta) AS moved FROM score_ledger s
-			JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
+		FROM (SELECT l.account_id, sum(s.main_delta) AS moved FROM score_passes s
+			JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.main_score_id AND n.is_main
 			JOIN leads l ON l.workspace_id = s.workspace_id AND l.id = s.lead_id
-			WHERE s.workspace_id = $1 AND s.kind = 'score' AND s.created_at >= $2 AND l.account_id IS NOT NULL`+cond+`
-			GROUP BY l.account_id HAVING sum(s.delta) >= 1) m
+			WHERE s.workspace_id = $1 AND s.created_at >= $2 AND l.account_id IS NOT NULL`+cond+`
+			GROUP BY l.account_id HAVING sum(s.main_delta) >= 1) m
 		JOIN accounts a ON a.workspace_id = $1 AND a.id = m.account_id ORDER BY m.moved DESC, a.id LIMIT 3`, a...)
 	if err != nil {
 		err = fmt.Errorf("store: unable to read the digest's moves: %w", err)

@@ -97,16 +97,17 @@ func (s *Store) Dashboard(ctx context.Context, sc DashboardScope, mainScoreID in
 }
 
 // movers reads the leads whose main score moved most since a time (both ways), from the
-// ledger. Without an owner the 8 are chosen before reading any lead.
+// ledger's passes (each records how it moved the main score, so the week's lines are not
+// unnested). Without an owner the 8 are chosen before reading any lead.
 func (s *Store) movers(ctx context.Context, sc DashboardScope, mainScoreID int64, since time.Time, d *Dashboard) error {
-	top := `ORDER BY abs(sum(g.after - g.before)) DESC, g.lead_id LIMIT 8`
+	top := `ORDER BY abs(sum(g.main_change)) DESC, g.lead_id LIMIT 8`
 	if sc.OwnerEmail != "" {
 		top = ""
 	}
 	if err := s.db.SelectContext(ctx, &d.Movers, `WITH moved AS (
-			SELECT g.lead_id, sum(g.after - g.before) AS change FROM score_ledger g
-			WHERE g.workspace_id = $1 AND g.kind = 'score' AND g.score_id = $4 AND g.created_at >= $3
-			GROUP BY g.lead_id HAVING abs(sum(g.after - g.before)) >= 0.5 `+top+`)
+			SELECT g.lead_id, sum(g.main_change) AS change FROM score_passes g
+			WHERE g.workspace_id = $1 AND g.main_score_id = $4 AND g.created_at >= $3
+			GROUP BY g.lead_id HAVING abs(sum(g.main_change)) >= 0.5 `+top+`)
 		SELECT l.id, l.email, l.first_name, l.last_name, l.company, l.main_score, l.grade, l.temperature, NULL::timestamptz AS since,
 			round(m.change::numeric, 1)::float8 AS change
 		FROM moved m JOIN leads l ON l.workspace_id = $1 AND l.id = m.lead_id

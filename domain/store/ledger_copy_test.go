@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 	scoreID, activityID := int64(7), int64(42)
 	at := time.Date(2026, 11, 27, 18, 4, 43, 123456000, time.UTC)
 	lines := []model.LedgerLine{
-		{LeadID: a.lead.ID, Kind: "score", ScoreID: &scoreID, RuleID: 3, RuleVersion: 2, ActivityID: &activityID, EarnedAt: &at, Delta: 2.5, Before: 0, After: 2.5},
+		{LeadID: a.lead.ID, Kind: "score", ScoreID: &scoreID, RuleID: 3, RuleVersion: 2, ActivityID: &activityID, EarnedAt: &at, Delta: 2.5, Before: 0, After: 2},
 		{LeadID: a.lead.ID, Kind: "label", Label: "Hot\tlead \\ \"x\"\n{a,b} NULL", RuleID: 4, RuleVersion: 1, Delta: 1, Before: 0, After: 1},
 		{LeadID: a.lead.ID, Kind: "score", ScoreID: &scoreID, RuleID: 5, RuleVersion: 9, EarnedAt: &at, Delta: -0.30000000000000004, Before: 2.5, After: 2.2,
 			Covers: []model.Covered{{ActivityID: 1, EarnedAt: at, Delta: 0.1}, {ActivityID: 2, EarnedAt: at.Add(time.Hour), Delta: -0.4}, {ActivityID: 3, EarnedAt: at.Add(-time.Minute), Delta: 1e-7}}},
@@ -42,12 +43,40 @@ func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 		{LeadID: a.lead.ID, Kind: "label", Label: "Later", RuleID: 4, RuleVersion: 1, Delta: 1, Before: 0, After: 1},
 	}
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
-		return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{Ledger: lines}, nil)
+		return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{Ledger: lines, MainScoreID: scoreID}, nil)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := pgtest.Count(t, db, `SELECT count(*) FROM score_passes WHERE workspace_id = $1`, a.ws.ID); n != 3 {
-		t.Fatalf("%d pass rows for three runs of one lead's lines", n)
+	// One row per run of a lead's lines, each with how it moved the main score (points, and
+	// value after minus before) and the labels it gave.
+	type passRow struct {
+		lead, main   int64
+		delta, moved string
+		given        []string
+	}
+	var passes []passRow
+	rows, err := db.Query(`SELECT lead_id, main_score_id, round(main_delta::numeric, 6)::text, round(main_change::numeric, 6)::text, labels_given
+		FROM score_passes WHERE workspace_id = $1 ORDER BY id`, a.ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var p passRow
+		var given pq.StringArray
+		if err := rows.Scan(&p.lead, &p.main, &p.delta, &p.moved, &given); err != nil {
+			t.Fatal(err)
+		}
+		p.given = []string(given)
+		passes = append(passes, p)
+	}
+	rows.Close()
+	want := []passRow{
+		{a.lead.ID, scoreID, "6.200000", "5.700000", []string{lines[1].Label}}, // a value that decayed moves less than its points
+		{other.ID, scoreID, "1.000000", "1.000000", []string{}},
+		{a.lead.ID, scoreID, "0.000000", "0.000000", []string{"Later"}},
+	}
+	if !reflect.DeepEqual(passes, want) {
+		t.Fatalf("pass rows:\n got %+v\nwant %+v", passes, want)
 	}
 	got := readLedger(t, db, a.ws.ID, "id, line")
 	if !reflect.DeepEqual(got, lines) {
@@ -116,6 +145,15 @@ func TestLedgerMigratesToPasses(t *testing.T) {
 		delta double precision NOT NULL, before double precision NOT NULL, after double precision NOT NULL,
 		created_at timestamptz NOT NULL DEFAULT now(), activity_ids bigint[], earned_ats timestamptz[], deltas double precision[],
 		PRIMARY KEY (workspace_id, lead_id, id))`)
+	// Each workspace's main score, whose moves each pass records.
+	mainOf := func(ws int64) int64 {
+		t.Helper()
+		if pgtest.Count(t, db, `SELECT count(*) FROM score_names WHERE workspace_id = $1 AND is_main`, ws) == 0 {
+			pgtest.Exec(t, db, `INSERT INTO score_names (workspace_id, name, is_main) VALUES ($1, 'Main', true)`, ws)
+		}
+		return int64(pgtest.Count(t, db, `SELECT id FROM score_names WHERE workspace_id = $1 AND is_main`, ws))
+	}
+	mainA, mainB := mainOf(a.ws.ID), mainOf(b.ws.ID)
 	first, second := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	// insert writes one old line; covered activities earn a point each a day apart.
 	insert := func(ws, lead int64, created time.Time, kind string, score any, label string, rule int64, activity any, delta float64, covers ...int64) {
@@ -134,11 +172,11 @@ func TestLedgerMigratesToPasses(t *testing.T) {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $3, $9, 0, $9, $10, $11::timestamptz[], $12)`,
 			ws, lead, created, kind, score, label, rule, activity, delta, ids, ats, deltas)
 	}
-	insert(a.ws.ID, a.lead.ID, first, "score", 7, "", 1, 100, 5)
+	insert(a.ws.ID, a.lead.ID, first, "score", mainA, "", 1, 100, 5)
 	insert(b.ws.ID, b.lead.ID, first, "score", 9, "", 1, nil, 3, 200, 201)
-	insert(a.ws.ID, a.lead.ID, first, "score", 7, "", 2, nil, 3, 101, 102, 103)
+	insert(a.ws.ID, a.lead.ID, first, "score", mainA, "", 2, nil, 3, 101, 102, 103)
 	insert(a.ws.ID, a.lead.ID, first, "label", nil, "Hot, \"really\"", 3, nil, 1)
-	insert(a.ws.ID, a.lead.ID, second, "score", 7, "", 2, nil, 4, 104, 105)
+	insert(a.ws.ID, a.lead.ID, second, "score", mainA, "", 2, nil, 4, 104, 105)
 	insert(a.ws.ID, a.lead.ID, second, "score", 8, "", 4, 106, -2)
 	insert(a.ws.ID, a.lead.ID, second, "score", 8, "", 5, nil, 1, 107, 108, 109)
 	wantA, wantB := readLedger(t, db, a.ws.ID, "id"), readLedger(t, db, b.ws.ID, "id")
@@ -152,12 +190,31 @@ func TestLedgerMigratesToPasses(t *testing.T) {
 	}
 	pgtest.Exec(t, db, string(migration))
 	for _, c := range []struct {
-		ws     int64
-		want   []model.LedgerLine
-		passes int
-	}{{a.ws.ID, wantA, 2}, {b.ws.ID, wantB, 1}} {
+		ws      int64
+		want    []model.LedgerLine
+		passes  int
+		summary []string
+	}{
+		{a.ws.ID, wantA, 2, []string{fmt.Sprintf(`%d 8 8 {"Hot, \"really\""}`, mainA), fmt.Sprintf("%d 4 4 {}", mainA)}},
+		{b.ws.ID, wantB, 1, []string{fmt.Sprintf("%d 0 0 {}", mainB)}},
+	} {
 		if n := pgtest.Count(t, db, `SELECT count(*) FROM score_passes WHERE workspace_id = $1`, c.ws); n != c.passes {
 			t.Errorf("workspace %d: %d passes, want %d", c.ws, n, c.passes)
+		}
+		var summary []string
+		rows, err := db.Query(`SELECT format('%s %s %s %s', main_score_id, main_delta, main_change, labels_given) FROM score_passes
+			WHERE workspace_id = $1 ORDER BY id`, c.ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var line string
+			rows.Scan(&line)
+			summary = append(summary, line)
+		}
+		rows.Close()
+		if fmt.Sprint(summary) != fmt.Sprint(c.summary) {
+			t.Errorf("workspace %d: passes record main moves and labels %q, want %q", c.ws, summary, c.summary)
 		}
 		if got := readLedger(t, db, c.ws, "id, line"); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("workspace %d: migrated lines differ:\n got %+v\nwant %+v", c.ws, got, c.want)
