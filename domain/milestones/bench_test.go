@@ -116,8 +116,8 @@ func seed(b *testing.B, db *sql.DB, ws int64, n int) {
 				'utm_medium', (ARRAY['cpc','social','email',''])[1 + k % 4]) ELSE '{}'::jsonb END
 		FROM leads l, generate_series(0, 19) k WHERE l.workspace_id = $1`, ws)
 	exec(b, db, `INSERT INTO score_names (workspace_id, name, is_main) VALUES ($1, 'Lead score', true) ON CONFLICT DO NOTHING`, ws)
-	exec(b, db, `INSERT INTO score_passes (workspace_id, lead_id, score_ids, labels, rule_ids, rule_versions, activity_ids, earned_ats,
-			deltas, befores, afters, covers_from, covers_to, covered_activity_ids, covered_earned_ats, covered_deltas, created_at,
+	exec(b, db, `INSERT INTO score_passes (workspace_id, lead_id, score_ids, labels, rule_ids, rule_versions, activity_ids, earned_us,
+			deltas, befores, afters, covers_from, covers_to, covered_activity_ids, covered_earned_us, covered_deltas, created_at,
 			main_score_id, main_delta, main_change)
 		SELECT $1, l.id, ARRAY[m.id], '{""}', '{1}', '{1}', '{NULL}', '{NULL}',
 			'{5}', ARRAY[l.main_score - 5], ARRAY[l.main_score], '{1}', '{0}', '{}', '{}', '{}', now() - ((l.id % 14) || ' days')::interval,

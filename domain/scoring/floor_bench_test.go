@@ -128,7 +128,7 @@ func (f *floor) steps(layout string) []floorStep {
 			FROM unnest($2::bigint[]) u(id) WHERE s.workspace_id = $1 AND s.lead_id = u.id`)},
 		{"one ledger line each", func(tx *sql.Tx, batch []int64) error {
 			_, err := tx.Exec(`INSERT INTO score_passes (workspace_id, lead_id, score_ids, labels, rule_ids, rule_versions, activity_ids,
-					earned_ats, deltas, befores, afters, covers_from, covers_to, covered_activity_ids, covered_earned_ats, covered_deltas)
+					earned_us, deltas, befores, afters, covers_from, covers_to, covered_activity_ids, covered_earned_us, covered_deltas)
 				SELECT $1, u.id, ARRAY[$3::bigint], '{""}', '{1}', '{1}', '{NULL}', '{NULL}', '{5}', '{0}', '{5}', '{1}', '{0}', '{}', '{}', '{}'
 				FROM unnest($2::bigint[]) u(id)`, f.ws, pq.Array(batch), f.mainScore)
 			return err

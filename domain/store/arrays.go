@@ -26,6 +26,12 @@ func (a nullTimes) Value() (driver.Value, error) {
 // appendTime appends t as an array element: RFC 3339 holds nothing a literal must quote.
 func appendTime(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, time.RFC3339Nano) }
 
+// appendMicros appends t as microseconds since 1970, rounded as PostgreSQL rounds a time's
+// text to its microseconds.
+func appendMicros(b []byte, t time.Time) []byte {
+	return strconv.AppendInt(b, t.Round(time.Microsecond).UnixMicro(), 10)
+}
+
 // appendNullInt appends *v as an array element, or reports NULL for nil.
 func appendNullInt(b []byte, v *int64) ([]byte, bool) {
 	if v == nil {

@@ -113,7 +113,7 @@ func TestDigestMovesReadsOneSnapshot(t *testing.T) {
 	}
 	scored := func() {
 		pgtest.Exec(t, db, `INSERT INTO score_passes (workspace_id, lead_id, score_ids, labels, rule_ids, rule_versions, activity_ids,
-				earned_ats, deltas, befores, afters, covers_from, covers_to, covered_activity_ids, covered_earned_ats, covered_deltas,
+				earned_us, deltas, befores, afters, covers_from, covers_to, covered_activity_ids, covered_earned_us, covered_deltas,
 				main_score_id, main_delta, main_change)
 			VALUES ($1, $2, ARRAY[$3::bigint], '{""}', '{1}', '{1}', '{NULL}', '{NULL}', '{10}', '{0}', '{10}', '{1}', '{0}', '{}', '{}', '{}', $3, 10, 10)`, a.ws.ID, a.lead.ID, mainScore)
 	}

@@ -345,8 +345,8 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 // it gave, which a week's readers take without unnesting the lines.
 func (t *Tx) copyLedger(ctx context.Context, workspaceID, mainScoreID int64, lines []model.LedgerLine) error {
 	stmt, err := t.tx.PrepareContext(ctx, pq.CopyIn("score_passes", "workspace_id", "lead_id", "score_ids", "labels", "rule_ids",
-		"rule_versions", "activity_ids", "earned_ats", "deltas", "befores", "afters", "covers_from", "covers_to",
-		"covered_activity_ids", "covered_earned_ats", "covered_deltas", "main_score_id", "main_delta", "main_change", "labels_given"))
+		"rule_versions", "activity_ids", "earned_us", "deltas", "befores", "afters", "covers_from", "covers_to",
+		"covered_activity_ids", "covered_earned_us", "covered_deltas", "main_score_id", "main_delta", "main_change", "labels_given"))
 	if err != nil {
 		return fmt.Errorf("store: unable to write score ledger: %w", err)
 	}
@@ -395,11 +395,11 @@ func passRow(workspaceID, mainScoreID int64, p []model.LedgerLine) []any {
 		arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, p[i].RuleID, 10), true }),
 		arrayLiteral(n, 2, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, int64(p[i].RuleVersion), 10), true }),
 		arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return appendNullInt(b, p[i].ActivityID) }),
-		arrayLiteral(n, 28, func(b []byte, i int) ([]byte, bool) {
+		arrayLiteral(n, 16, func(b []byte, i int) ([]byte, bool) {
 			if p[i].EarnedAt == nil {
 				return b, false
 			}
-			return appendTime(b, *p[i].EarnedAt), true
+			return appendMicros(b, *p[i].EarnedAt), true
 		}),
 		floatArray(n, func(i int) float64 { return p[i].Delta }),
 		floatArray(n, func(i int) float64 { return p[i].Before }),
@@ -407,7 +407,7 @@ func passRow(workspaceID, mainScoreID int64, p []model.LedgerLine) []any {
 		arrayLiteral(n, 2, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, int64(from[i]), 10), true }),
 		arrayLiteral(n, 2, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, int64(to[i]), 10), true }),
 		arrayLiteral(len(covered), 8, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, covered[i].ActivityID, 10), true }),
-		arrayLiteral(len(covered), 28, func(b []byte, i int) ([]byte, bool) { return appendTime(b, covered[i].EarnedAt), true }),
+		arrayLiteral(len(covered), 16, func(b []byte, i int) ([]byte, bool) { return appendMicros(b, covered[i].EarnedAt), true }),
 		floatArray(len(covered), func(i int) float64 { return covered[i].Delta }),
 		main, mainDelta, mainChange,
 		arrayLiteral(len(given), 8, func(b []byte, i int) ([]byte, bool) { return appendQuoted(b, given[i]), true }),
