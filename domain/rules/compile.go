@@ -65,6 +65,7 @@ type ccond struct {
 	window   int
 	where    *cgroup
 	eventLvl bool
+	textOf   func(s *Subject) string // the field's reader when it is plain text (textFields)
 }
 
 type compiler struct {
@@ -149,6 +150,9 @@ func (c *compiler) condition(cd *Condition, path string, eventOnly bool) *ccond 
 		return nil
 	}
 	cc := &ccond{field: f, eventLvl: f.EventLevel, key: f.Property}
+	if f.Property == "" {
+		cc.textOf = textFields[f.Name]
+	}
 	switch f.Needs {
 	case "property":
 		cc.key = strings.TrimSpace(cd.Property)

@@ -134,64 +134,43 @@ func (c *ccond) eval(s *Subject) bool {
 			return c.compareText(s.Event.Source, s.Event.lower[2], s.Event.Source != "")
 		}
 	}
-	if c.op.On == String {
-		if v, present, ok := c.lookupText(s); ok {
-			return c.compareText(v, s.Lower.Of(v), present)
-		}
+	if c.op.On == String && c.textOf != nil {
+		v := c.textOf(s)
+		return c.compareText(v, s.Lower.Of(v), v != "")
 	}
 	v, present := c.lookup(s)
 	return c.compare(v, present, s.Now, s.Lower)
 }
 
-// lookupText finds a text field's value as lookup does, without putting it in an interface
-// (which allocates a copy of its header for every condition tested); ok is false for fields
-// that are not plain text, which lookup finds.
-func (c *ccond) lookupText(s *Subject) (v string, present, ok bool) {
-	text := func(v string) (string, bool, bool) { return v, v != "", true }
-	if c.field.Property != "" || s.Event == nil && c.eventLvl {
-		return "", false, false
-	}
-	p := s.Profile
-	switch c.field.Name {
-	case "event.name":
-		return text(s.Event.Name)
-	case "event.type":
-		return text(s.Event.Type)
-	case "event.source":
-		return text(s.Event.Source)
-	case "profile.email":
-		return text(p.Email)
-	case "profile.first_name":
-		return text(p.FirstName)
-	case "profile.last_name":
-		return text(p.LastName)
-	case "profile.title":
-		return text(p.Title)
-	case "profile.country":
-		return text(p.Country)
-	case "profile.industry":
-		return text(p.Industry)
-	case "profile.lead_source":
-		return text(p.LeadSource)
-	case "profile.status":
-		return text(p.Status)
-	case "profile.owner":
-		return text(p.Owner)
-	case "account.domain", "account.name", "account.industry":
-		a := s.Account
-		if a == nil {
-			return "", false, true
+// textFields reads the fields whose value is plain text, so that a condition on one finds it
+// without a switch over field names or putting it in an interface (which allocates a copy of
+// its header for every condition tested). A condition takes its reader when compiled.
+var textFields = map[string]func(s *Subject) string{
+	"event.name":          func(s *Subject) string { return s.Event.Name },
+	"event.type":          func(s *Subject) string { return s.Event.Type },
+	"event.source":        func(s *Subject) string { return s.Event.Source },
+	"profile.email":       func(s *Subject) string { return s.Profile.Email },
+	"profile.first_name":  func(s *Subject) string { return s.Profile.FirstName },
+	"profile.last_name":   func(s *Subject) string { return s.Profile.LastName },
+	"profile.title":       func(s *Subject) string { return s.Profile.Title },
+	"profile.country":     func(s *Subject) string { return s.Profile.Country },
+	"profile.industry":    func(s *Subject) string { return s.Profile.Industry },
+	"profile.lead_source": func(s *Subject) string { return s.Profile.LeadSource },
+	"profile.status":      func(s *Subject) string { return s.Profile.Status },
+	"profile.owner":       func(s *Subject) string { return s.Profile.Owner },
+	"account.domain":      accountText(func(a *Account) string { return a.Domain }),
+	"account.name":        accountText(func(a *Account) string { return a.Name }),
+	"account.industry":    accountText(func(a *Account) string { return a.Industry }),
+}
+
+// accountText reads an account's text field, empty for a lead without an account.
+func accountText(get func(a *Account) string) func(s *Subject) string {
+	return func(s *Subject) string {
+		if s.Account == nil {
+			return ""
 		}
-		switch c.field.Name {
-		case "account.domain":
-			return text(a.Domain)
-		case "account.name":
-			return text(a.Name)
-		default:
-			return text(a.Industry)
-		}
+		return get(s.Account)
 	}
-	return "", false, false
 }
 
 func (c *ccond) count(s *Subject) bool {
@@ -233,8 +212,11 @@ func (c *ccond) count(s *Subject) bool {
 
 // lookup finds the field's value; present is false when it is missing or null.
 func (c *ccond) lookup(s *Subject) (any, bool) {
+	if c.textOf != nil {
+		v := c.textOf(s)
+		return v, v != ""
+	}
 	p := s.Profile
-	str := func(v string) (any, bool) { return v, v != "" }
 	if c.field.Property != "" {
 		if s.Event.Source != webSource && s.Event.Source != salesEmailSource {
 			return nil, false // a website field says nothing about a Braze event
@@ -243,12 +225,6 @@ func (c *ccond) lookup(s *Subject) (any, bool) {
 		return v, ok && v != nil
 	}
 	switch c.field.Name {
-	case "event.name":
-		return str(s.Event.Name)
-	case "event.type":
-		return str(s.Event.Type)
-	case "event.source":
-		return str(s.Event.Source)
 	case "event.time":
 		return s.Event.Time, !s.Event.Time.IsZero()
 	case "event.property":
@@ -257,29 +233,11 @@ func (c *ccond) lookup(s *Subject) (any, bool) {
 			v, ok = nested(s.Event.Properties, c.key)
 		}
 		return v, ok && v != nil
-	case "profile.email":
-		return str(p.Email)
 	case "profile.email_domain":
 		if at := strings.LastIndexByte(p.Email, '@'); at >= 0 {
-			return str(p.Email[at+1:])
+			return p.Email[at+1:], at+1 < len(p.Email)
 		}
 		return "", false
-	case "profile.first_name":
-		return str(p.FirstName)
-	case "profile.last_name":
-		return str(p.LastName)
-	case "profile.title":
-		return str(p.Title)
-	case "profile.country":
-		return str(p.Country)
-	case "profile.industry":
-		return str(p.Industry)
-	case "profile.lead_source":
-		return str(p.LeadSource)
-	case "profile.status":
-		return str(p.Status)
-	case "profile.owner":
-		return str(p.Owner)
 	case "profile.company_size":
 		if p.CompanySize == nil {
 			return nil, false
@@ -294,12 +252,6 @@ func (c *ccond) lookup(s *Subject) (any, bool) {
 		return nil, false
 	}
 	switch c.field.Name {
-	case "account.domain":
-		return str(a.Domain)
-	case "account.name":
-		return str(a.Name)
-	case "account.industry":
-		return str(a.Industry)
 	case "account.employees":
 		if a.Employees == nil {
 			return nil, false
