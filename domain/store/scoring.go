@@ -557,11 +557,12 @@ func (t *Tx) SetAccountFits(ctx context.Context, workspaceID int64, fits map[int
 // Every transaction that writes several accounts takes them all this way first, before any
 // write (docs/work.md): two transactions then never wait on each other in a circle.
 func (t *Tx) LockAccounts(ctx context.Context, workspaceID int64, accountIDs []int64) error {
-	if accountIDs != nil && len(accountIDs) == 0 {
-		return nil
+	if accountIDs != nil {
+		// Spelled without "$2 IS NULL OR": locking 785 of 50,000 accounts (a scoring batch
+		// does it three times) took 9.5-9.9 ms with it, 5.5-5.7 ms without (EXPLAIN ANALYZE).
+		return t.lockAccounts(ctx, workspaceID, accountIDs)
 	}
-	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2))
-		ORDER BY id FOR NO KEY UPDATE`, workspaceID, pq.Array(accountIDs)); err != nil {
+	if _, err := t.tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE workspace_id = $1 ORDER BY id FOR NO KEY UPDATE`, workspaceID); err != nil {
 		return fmt.Errorf("store: unable to lock accounts: %w", err)
 	}
 	return nil
