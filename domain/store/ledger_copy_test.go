@@ -25,10 +25,7 @@ func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 	st, db := pgtest.NewStoreAndDB(t)
 	ctx := context.Background()
 	a := seedTenant(t, st, "a")
-	other, err := st.CreateLead(ctx, model.Lead{WorkspaceID: a.ws.ID, Email: "other@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := anotherLead(t, st, a)
 	scoreID, activityID := int64(7), int64(42)
 	at := time.Date(2026, 11, 27, 18, 4, 43, 123456000, time.UTC)
 	lines := []model.LedgerLine{

@@ -18,10 +18,7 @@ func TestLockScoringLeadsHoldsActivitySummaries(t *testing.T) {
 	st, db := pgtest.NewStoreAndDB(t)
 	ctx := context.Background()
 	a := seedTenant(t, st, "a")
-	other, err := st.CreateLead(ctx, model.Lead{WorkspaceID: a.ws.ID, Email: "other@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := anotherLead(t, st, a)
 	event := int64(1000)
 	store1 := func(lead int64) error {
 		event++
@@ -40,7 +37,7 @@ func TestLockScoringLeadsHoldsActivitySummaries(t *testing.T) {
 	}
 	before := summary()
 	waited := make(chan error, 1)
-	err = st.InTx(ctx, func(tx *store.Tx) error {
+	err := st.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.LockScoringLeads(ctx, a.ws.ID, []int64{a.lead.ID}); err != nil {
 			return err
 		}

@@ -38,6 +38,17 @@ type tenant struct {
 	rule   model.StoredRule
 }
 
+// anotherLead adds a second lead to a tenant's workspace, for tests that need one beside
+// the other.
+func anotherLead(t *testing.T, st *store.Store, a tenant) model.Lead {
+	t.Helper()
+	other, err := st.CreateLead(context.Background(), model.Lead{WorkspaceID: a.ws.ID, Email: "other@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return other
+}
+
 // seedTenant creates a workspace with an admin, a second (sales) user who joined by
 // invitation, a pending invitation and a lead.
 func seedTenant(t *testing.T, st *store.Store, name string) tenant {
