@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -283,13 +282,13 @@ func BenchmarkScoring(b *testing.B) {
 	for _, perLead := range []int{1, 10} {
 		stop := profileCPU(b, perLead)
 		statements := statementTimes(b, e.db)
-		cpu, pgCPU := processCPU(b), pgtest.ServerCPU(b, e.db)
+		cpu, pgCPU := pgtest.ProcessCPU(b), pgtest.ServerCPU(b, e.db)
 		start := time.Now()
 		for k := 0; k < batches; k++ {
 			batch(rng, ids, perBatch, perLead)
 		}
 		inc := time.Since(start)
-		cpu, pgCPU = processCPU(b)-cpu, pgtest.ServerCPU(b, e.db)-pgCPU
+		cpu, pgCPU = pgtest.ProcessCPU(b)-cpu, pgtest.ServerCPU(b, e.db)-pgCPU
 		stop()
 		statements(fmt.Sprintf("%d per lead", perLead))
 		// The CPU per activity of each side varies less than the wall clock on a shared
@@ -299,7 +298,7 @@ func BenchmarkScoring(b *testing.B) {
 		fmt.Printf("incremental scoring, %d activities in batches of %d, %d per lead (leads have ~20 activities): %s = %.0f activities/s, "+
 			"Go CPU %.0f µs an activity, PostgreSQL CPU %.0f µs (two cores' ceiling %.0f/s)\n",
 			batches*perBatch, perBatch, perLead, inc.Round(time.Millisecond), n/inc.Seconds(), goPer, pgPer, 2e6/(goPer+pgPer))
-		b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), fmt.Sprintf("incremental-activities/s-%d-per-lead", perLead))
+		b.ReportMetric(n/inc.Seconds(), fmt.Sprintf("incremental-activities/s-%d-per-lead", perLead))
 	}
 	// The scoring queue runs two workers, whose claims never share a lead: two streams of
 	// batches over halves of the leads, at once.
@@ -320,15 +319,6 @@ func BenchmarkScoring(b *testing.B) {
 	fmt.Printf("incremental scoring, 1 per lead, two workers at once (as the scoring queue runs): %d activities in %s = %.0f activities/s\n",
 		batches*perBatch, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds())
 	b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), "incremental-activities/s-1-per-lead-2-workers")
-}
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // statementTimes, when the test cluster runs with PGTEST_STATEMENTS=on, clears

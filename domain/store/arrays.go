@@ -53,6 +53,11 @@ func appendQuoted(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// intArray renders n integer elements.
+func intArray(n int, v func(i int) int64) string {
+	return arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, v(i), 10), true })
+}
+
 // floatArray renders n float8 elements, each exactly (the shortest form that reads back the
 // same number).
 func floatArray(n int, v func(i int) float64) string {

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,7 +62,7 @@ func BenchmarkLedgerWrite(b *testing.B) {
 	pgtest.Exec(b, db, `VACUUM ANALYZE`)
 	b.ResetTimer()
 	for _, covers := range []int{1, 10} {
-		goCPU, pgCPU, start := ownCPU(b), pgtest.ServerCPU(b, db), time.Now()
+		goCPU, pgCPU, start := pgtest.ProcessCPU(b), pgtest.ServerCPU(b, db), time.Now()
 		for k := 0; k < 20; k++ {
 			var lines []model.LedgerLine
 			for i := 0; i < batch; i++ {
@@ -72,17 +71,8 @@ func BenchmarkLedgerWrite(b *testing.B) {
 			write(lines)
 		}
 		took, n := time.Since(start), float64(20*batch)
-		goCPU, pgCPU = ownCPU(b)-goCPU, pgtest.ServerCPU(b, db)-pgCPU
+		goCPU, pgCPU = pgtest.ProcessCPU(b)-goCPU, pgtest.ServerCPU(b, db)-pgCPU
 		fmt.Printf("ledger of 20,000 passes of 8 lines, %d activities a line: %.1f ms a batch of 1,000, Go CPU %.1f µs a pass, PostgreSQL CPU %.1f µs\n",
 			covers, float64(took.Microseconds())/20/1000, float64(goCPU.Microseconds())/n, float64(pgCPU.Microseconds())/n)
 	}
-}
-
-// ownCPU is the CPU time this process has used, user and system.
-func ownCPU(b *testing.B) time.Duration {
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }

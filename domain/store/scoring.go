@@ -395,8 +395,8 @@ func passRow(workspaceID, mainScoreID int64, p []model.LedgerLine) []any {
 	return []any{workspaceID, p[0].LeadID,
 		arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return appendNullInt(b, p[i].ScoreID) }),
 		arrayLiteral(n, 2, func(b []byte, i int) ([]byte, bool) { return appendQuoted(b, p[i].Label), true }),
-		arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, p[i].RuleID, 10), true }),
-		arrayLiteral(n, 2, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, int64(p[i].RuleVersion), 10), true }),
+		intArray(n, func(i int) int64 { return p[i].RuleID }),
+		intArray(n, func(i int) int64 { return int64(p[i].RuleVersion) }),
 		arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return appendNullInt(b, p[i].ActivityID) }),
 		arrayLiteral(n, 16, func(b []byte, i int) ([]byte, bool) {
 			if p[i].EarnedAt == nil {
@@ -407,9 +407,9 @@ func passRow(workspaceID, mainScoreID int64, p []model.LedgerLine) []any {
 		floatArray(n, func(i int) float64 { return p[i].Delta }),
 		floatArray(n, func(i int) float64 { return p[i].Before }),
 		floatArray(n, func(i int) float64 { return p[i].After }),
-		arrayLiteral(n, 2, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, int64(from[i]), 10), true }),
-		arrayLiteral(n, 2, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, int64(to[i]), 10), true }),
-		arrayLiteral(len(covered), 8, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, covered[i].ActivityID, 10), true }),
+		intArray(n, func(i int) int64 { return int64(from[i]) }),
+		intArray(n, func(i int) int64 { return int64(to[i]) }),
+		intArray(len(covered), func(i int) int64 { return covered[i].ActivityID }),
 		arrayLiteral(len(covered), 16, func(b []byte, i int) ([]byte, bool) { return appendMicros(b, covered[i].EarnedAt), true }),
 		floatArray(len(covered), func(i int) float64 { return covered[i].Delta }),
 		main, mainDelta, mainChange,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,6 +40,17 @@ func ServerCPU(tb testing.TB, db *sql.DB) time.Duration {
 		}
 	}
 	return total
+}
+
+// ProcessCPU is the CPU time this process has used, user and system: a benchmark's own side
+// beside ServerCPU.
+func ProcessCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // procTimes reads a process's parent, its own CPU time and that of its reaped children from
