@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
 	"reflect"
 	"slices"
@@ -194,6 +195,36 @@ func TestStateRoundTrip(t *testing.T) {
 	if out, err := DecodeState(9, five); err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Memory.Window != 0 || out.Memory.Heat != mem.Heat ||
 		out.Memory.MarkSet != 0 {
 		t.Fatalf("format 5: %v %v", out, err)
+	}
+}
+
+// TestStateRulesReadWithTheRuleSet: a state scored with the rule set's own rules reads them
+// back without a map of its own; one scored with another version of a rule, or with a rule
+// fewer, reads what it holds.
+func TestStateRulesReadWithTheRuleSet(t *testing.T) {
+	rs := defaultRuleSet(t)
+	if len(rs.Scoring) < 3 {
+		t.Fatal("the default rules have fewer than three score rules")
+	}
+	versions := func(scoring []rules.ScoringRule) map[int64]int {
+		out := map[int64]int{}
+		for _, r := range scoring {
+			out[r.ID] = r.Version
+		}
+		return out
+	}
+	older := slices.Clone(rs.Scoring)
+	older[1].Version += 7
+	fewer := rs.Scoring[:len(rs.Scoring)-1]
+	for name, scoring := range map[string][]rules.ScoringRule{"current": rs.Scoring, "an older version": older, "a rule fewer": fewer} {
+		b := EncodeState(scoring, 3, nil, Memory{Valid: true, Heat: 2})
+		st, err := rs.decodeState(b, 0)
+		if err != nil || !maps.Equal(st.Rules, versions(scoring)) || st.Events != 3 || st.Memory.Heat != 2 {
+			t.Fatalf("%s: read %v (%v), want %v", name, st.Rules, err, versions(scoring))
+		}
+		if got := rs.changedRules(st.Rules); (len(got) == 0) != (name == "current") {
+			t.Fatalf("%s: changed rules %v", name, got)
+		}
 	}
 }
 

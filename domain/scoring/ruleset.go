@@ -36,12 +36,17 @@ type RuleSet struct {
 	Grades        []rules.GradeRule
 	Scale         rules.GradeScale
 
-	scoreIDs     map[string]int64
-	scoreKeys    map[int64]string // score id → the key contributions carry (its decimal form)
-	keyScores    map[string]int64 // and back
-	rules        ruleIndex        // score rule id → position in Scoring
-	scoreOf      []int64          // per position in Scoring, the score id
-	labelWindows []time.Duration
+	scoreIDs  map[string]int64
+	scoreKeys map[int64]string // score id → the key contributions carry (its decimal form)
+	keyScores map[string]int64 // and back
+	rules     ruleIndex        // score rule id → position in Scoring
+	// versions is every score rule's version by id, and versionsHeader the bytes a state
+	// scored with exactly these rules holds for them (see encodeRuleVersions): such a state
+	// shares versions, read only, instead of decoding a map of its own.
+	versions       map[int64]int
+	versionsHeader []byte
+	scoreOf        []int64 // per position in Scoring, the score id
+	labelWindows   []time.Duration
 	// refreshWindows are the spans after an activity at whose end something stored changes:
 	// the temperature's week, five weeks and 90 days, and the labels' windows.
 	refreshWindows []time.Duration
@@ -137,6 +142,11 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 		ids[i] = r.ID
 	}
 	rs.rules = newRuleIndex(ids)
+	rs.versions = make(map[int64]int, len(rs.Scoring))
+	for _, r := range rs.Scoring {
+		rs.versions[r.ID] = r.Version
+	}
+	rs.versionsHeader = encodeRuleVersions(nil, rs.Scoring)
 	rs.history = rs.historyNeeds(whens)
 	rs.refreshWindows = append([]time.Duration{7 * 24 * time.Hour, 35 * 24 * time.Hour, 90 * 24 * time.Hour}, rs.labelWindows...)
 	return rs, problems

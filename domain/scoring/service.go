@@ -462,24 +462,32 @@ func historyGroups(leads []model.ScoringLead, budget int) [][]model.ScoringLead 
 // as fast as the machine allows.
 func scoreAll(rs *RuleSet, states []LeadState, heat HeatScale, now time.Time) []Outcome {
 	out := make([]Outcome, len(states))
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(states)/50))
-	var wg sync.WaitGroup
-	next := make(chan int, len(states))
-	for i := range states {
-		next <- i
+	onEveryCore(len(states), func(i int) { out[i] = rs.Score(states[i], heat, now) })
+	return out
+}
+
+// onEveryCore calls do for 0…n-1, spread over the machine's cores when n is worth it (50 or
+// more a core); do must only touch the i-th item of what it shares.
+func onEveryCore(n int, do func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/50))
+	if workers == 1 {
+		for i := 0; i < n; i++ {
+			do(i)
+		}
+		return
 	}
-	close(next)
+	var next atomic.Int64
+	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				out[i] = rs.Score(states[i], heat, now)
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				do(i)
 			}
 		}()
 	}
 	wg.Wait()
-	return out
 }
 
 // rollupChanges moves account scores by what their people's scores just changed: a "sum"
@@ -685,13 +693,21 @@ func classify(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet,
 	states = make([]LeadState, len(leads))
 	stored := make([]storedState, len(leads))
 	var short []int64
+	fresh := make([]int, len(leads)) // read apart: decoding must not touch the shared map
 	for i, l := range leads {
-		states[i].Lead = l
-		if stored[i], err = rs.decodeState(l.State, addedRoom*len(newOf[l.ID])); err != nil {
+		fresh[i] = len(newOf[l.ID])
+	}
+	// Decoding is most of this step's CPU, and the database waits for it.
+	onEveryCore(len(leads), func(i int) {
+		var err error
+		if stored[i], err = rs.decodeState(leads[i].State, addedRoom*fresh[i]); err != nil {
 			stored[i] = storedState{} // unreadable: score from scratch
 		}
+	})
+	for i, l := range leads {
+		states[i].Lead = l
 		states[i].Current, states[i].Rules, states[i].Counted, states[i].Memory = stored[i].Contributions, stored[i].Rules, stored[i].Events, stored[i].Memory
-		if unsettled != noAppending && stored[i].Events+len(newOf[l.ID]) < l.ActivityCount {
+		if unsettled != noAppending && stored[i].Events+fresh[i] < l.ActivityCount {
 			short = append(short, l.ID)
 		}
 	}

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
@@ -72,11 +73,7 @@ func encodeHeader(scoring []rules.ScoringRule, events, contributions int, m Memo
 	out := make([]byte, 0, 32+len(scoring)*4+contributions*12+len(m.Recent)*6)
 	out = append(out, stateFormat)
 	out = binary.AppendUvarint(out, uint64(events))
-	out = binary.AppendUvarint(out, uint64(len(scoring)))
-	for _, r := range scoring {
-		out = binary.AppendUvarint(out, uint64(r.ID))
-		out = binary.AppendUvarint(out, uint64(r.Version))
-	}
+	out = encodeRuleVersions(out, scoring)
 	out = binary.AppendVarint(out, m.LastAt.UnixMicro())
 	out = binary.AppendVarint(out, m.LastKey)
 	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(m.Heat))
@@ -165,7 +162,7 @@ type storedState struct {
 // the stored form was a tenth of incremental scoring's allocations), with capacity for room
 // more: appending merges what new activities add into the same array.
 func (rs *RuleSet) decodeState(b []byte, room int) (storedState, error) {
-	h, r, err := decodeHeader(b)
+	h, r, err := decodeHeaderSharing(b, rs.versionsHeader, rs.versions)
 	st := storedState{Rules: h.Rules, Events: h.Events, Memory: h.Memory}
 	if err != nil || r == nil {
 		return st, err
@@ -183,9 +180,26 @@ func (rs *RuleSet) decodeState(b []byte, room int) (storedState, error) {
 	return st, nil
 }
 
+// encodeRuleVersions appends the rules a state was scored with: their count, then each
+// one's id and version.
+func encodeRuleVersions(out []byte, scoring []rules.ScoringRule) []byte {
+	out = binary.AppendUvarint(out, uint64(len(scoring)))
+	for _, r := range scoring {
+		out = binary.AppendUvarint(out, uint64(r.ID))
+		out = binary.AppendUvarint(out, uint64(r.Version))
+	}
+	return out
+}
+
 // decodeHeader reads a state up to its contributions, returning the reader positioned at
 // them (nil for an empty state).
 func decodeHeader(b []byte) (State, *reader, error) {
+	return decodeHeaderSharing(b, nil, nil)
+}
+
+// decodeHeaderSharing is decodeHeader for a state that may have been scored with the rules
+// whose header (encodeRuleVersions) is current: if so, its rules are current, shared.
+func decodeHeaderSharing(b []byte, current []byte, versions map[int64]int) (State, *reader, error) {
 	var st State
 	if len(b) == 0 {
 		return st, nil, nil
@@ -196,14 +210,10 @@ func decodeHeader(b []byte) (State, *reader, error) {
 	}
 	r := &reader{b: b[1:]}
 	st.Events = int(r.uvarint())
-	n := r.uvarint()
-	if n > 100000 {
-		return st, nil, errState
-	}
-	st.Rules = make(map[int64]int, n)
-	for i := uint64(0); i < n && !r.bad; i++ {
-		id := int64(r.uvarint())
-		st.Rules[id] = int(r.uvarint())
+	if current != nil && bytes.HasPrefix(r.b, current) {
+		st.Rules, r.b = versions, r.b[len(current):]
+	} else if st.Rules = r.ruleVersions(); r.bad {
+		return State{}, nil, errState
 	}
 	if format != stateFormatWithoutMemory {
 		st.Memory = r.memory()
@@ -265,6 +275,21 @@ func (r *reader) next(c *storedContribution) bool {
 type reader struct {
 	b   []byte
 	bad bool
+}
+
+// ruleVersions reads the rules a state was scored with (see encodeRuleVersions).
+func (r *reader) ruleVersions() map[int64]int {
+	n := r.uvarint()
+	if n > 100000 {
+		r.bad = true
+		return nil
+	}
+	out := make(map[int64]int, n)
+	for i := uint64(0); i < n && !r.bad; i++ {
+		id := int64(r.uvarint())
+		out[id] = int(r.uvarint())
+	}
+	return out
 }
 
 func (r *reader) uvarint() uint64 {
