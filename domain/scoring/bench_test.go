@@ -165,7 +165,9 @@ func BenchmarkScoring(b *testing.B) {
 		if err := e.st.ImportRules(e.ctx, e.ws, 0, defs, true); err != nil {
 			b.Fatal(err)
 		}
+		stop := profileCPU(b, "first")
 		first := rescoreToEnd(b, e)
+		stop()
 		// Autovacuum analyzes tables this size once they were written; do it now so the next
 		// phases run with the plans a live server would use.
 		if _, err := e.db.Exec(`ANALYZE`); err != nil {
@@ -187,7 +189,9 @@ func BenchmarkScoring(b *testing.B) {
 			b.Fatal(err)
 		}
 		pointsRead := e.svc.ActivitiesRead()
+		stop = profileCPU(b, "points")
 		edit := rescoreToEnd(b, e)
+		stop()
 		lines2 := e.countB(b, `SELECT count(*) FROM score_ledger WHERE workspace_id = $1`) - lines
 		fmt.Printf("full re-score after editing one rule's points (%d ledger lines written, %d activities read): %s = %.0f leads/s, %.0f activities/s\n",
 			lines2, e.svc.ActivitiesRead()-pointsRead, edit.Round(time.Millisecond), float64(leads)/edit.Seconds(), float64(leads*20)/edit.Seconds())
@@ -202,7 +206,9 @@ func BenchmarkScoring(b *testing.B) {
 			b.Fatal(err)
 		}
 		read := e.svc.ActivitiesRead()
+		stop = profileCPU(b, "conditions")
 		conds := rescoreToEnd(b, e)
+		stop()
 		fmt.Printf("full re-score after editing one rule's conditions (%d activities read): %s = %.0f leads/s\n",
 			e.svc.ActivitiesRead()-read, conds.Round(time.Millisecond), float64(leads)/conds.Seconds())
 		b.ReportMetric(conds.Seconds(), "s-conditions-edit-rescore")
@@ -280,7 +286,11 @@ func BenchmarkScoring(b *testing.B) {
 	}
 	const batches, perBatch = 20, 1000
 	for _, perLead := range []int{1, 10} {
-		stop := profileCPU(b, perLead)
+		phase := ""
+		if perLead != 1 {
+			phase = strconv.Itoa(perLead)
+		}
+		stop := profileCPU(b, phase)
 		statements := statementTimes(b, e.db)
 		cpu, pgCPU := pgtest.ProcessCPU(b), pgtest.ServerCPU(b, e.db)
 		start := time.Now()
@@ -357,18 +367,19 @@ func statementTimes(b *testing.B, db *sql.DB) func(phase string) {
 	}
 }
 
-// profileCPU profiles an incremental phase when PEREGRINE_BENCH_PROFILE names a file
-// prefix: its CPU to PREFIX.cpu, and the heap's allocations before and after it to
-// PREFIX.heap0 and PREFIX.heap1 (read them with go tool pprof -sample_index=alloc_space
-// -diff_base PREFIX.heap0 PREFIX.heap1). The phase of ten activities per lead writes
-// PREFIX.10.cpu and so on. The returned func stops it.
-func profileCPU(b *testing.B, perLead int) func() {
+// profileCPU profiles a phase when PEREGRINE_BENCH_PROFILE names a file prefix: its CPU to
+// PREFIX.PHASE.cpu, and the heap's allocations before and after it to PREFIX.PHASE.heap0
+// and PREFIX.PHASE.heap1 (read them with go tool pprof -sample_index=alloc_space
+// -diff_base …heap0 …heap1). The phases: "" (one activity per lead, PREFIX.cpu), "10"
+// (ten per lead), "first" (the first scoring), "points" and "conditions" (the edits' re-scores).
+// The returned func stops it.
+func profileCPU(b *testing.B, phase string) func() {
 	prefix := os.Getenv("PEREGRINE_BENCH_PROFILE")
 	if prefix == "" {
 		return func() {}
 	}
-	if perLead != 1 {
-		prefix += fmt.Sprintf(".%d", perLead)
+	if phase != "" {
+		prefix += "." + phase
 	}
 	create := func(suffix string) *os.File {
 		f, err := os.Create(prefix + suffix)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql/driver"
+	"math"
 	"strconv"
 	"time"
 )
@@ -61,7 +62,16 @@ func intArray(n int, v func(i int) int64) string {
 // floatArray renders n float8 elements, each exactly (the shortest form that reads back the
 // same number).
 func floatArray(n int, v func(i int) float64) string {
-	return arrayLiteral(n, 6, func(b []byte, i int) ([]byte, bool) { return strconv.AppendFloat(b, v(i), 'g', -1, 64), true })
+	return arrayLiteral(n, 6, func(b []byte, i int) ([]byte, bool) { return appendFloat(b, v(i)), true })
+}
+
+// appendFloat writes v so that PostgreSQL reads back the same float8; whole numbers (most
+// points) skip the search for the shortest decimal form.
+func appendFloat(b []byte, v float64) []byte {
+	if whole := v == math.Trunc(v) && math.Abs(v) < 1<<53; whole && (v != 0 || !math.Signbit(v)) { // -0 keeps its sign
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
 // arrayLiteral renders n elements of about width bytes; elem appends element i and reports
