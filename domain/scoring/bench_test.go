@@ -183,10 +183,12 @@ func BenchmarkScoring(b *testing.B) {
 		if err := e.st.ImportRules(e.ctx, e.ws, 0, defs, true); err != nil {
 			b.Fatal(err)
 		}
+		statements := statementTimes(b, e.db)
 		stop, cpu := profileCPU(b, "first"), startCPU(b, e.db)
 		first := rescoreToEnd(b, e)
 		stop()
 		firstCPU := cpu.String()
+		statements("first scoring")
 		// Autovacuum analyzes tables this size once they were written; do it now so the next
 		// phases run with the plans a live server would use.
 		if _, err := e.db.Exec(`ANALYZE`); err != nil {
@@ -194,8 +196,9 @@ func BenchmarkScoring(b *testing.B) {
 		}
 		lines := e.countB(b, `SELECT count(*) FROM score_ledger WHERE workspace_id = $1`)
 		stateBytes := e.countB(b, `SELECT avg(octet_length(contributions))::int FROM lead_scoring_state WHERE workspace_id = $1`)
-		fmt.Printf("full re-score, first scoring (%d ledger lines written, states of %d bytes on average): %s = %.0f leads/s, %.0f activities/s; %s\n",
-			lines, stateBytes, first.Round(time.Millisecond), float64(leads)/first.Seconds(), float64(leads*20)/first.Seconds(), firstCPU)
+		passBytes := e.countB(b, `SELECT avg(pg_column_size(p.*))::int FROM score_passes p WHERE workspace_id = $1`)
+		fmt.Printf("full re-score, first scoring (%d ledger lines written in passes of %d bytes, states of %d bytes on average): %s = %.0f leads/s, %.0f activities/s; %s\n",
+			lines, passBytes, stateBytes, first.Round(time.Millisecond), float64(leads)/first.Seconds(), float64(leads*20)/first.Seconds(), firstCPU)
 
 		stored, _ := e.st.ListRules(e.ctx, e.ws)
 		var r rules.Rule
@@ -208,10 +211,12 @@ func BenchmarkScoring(b *testing.B) {
 			b.Fatal(err)
 		}
 		pointsRead := e.svc.ActivitiesRead()
+		statements = statementTimes(b, e.db)
 		stop, cpu = profileCPU(b, "points"), startCPU(b, e.db)
 		edit := rescoreToEnd(b, e)
 		stop()
 		editCPU := cpu.String()
+		statements("points edit")
 		lines2 := e.countB(b, `SELECT count(*) FROM score_ledger WHERE workspace_id = $1`) - lines
 		fmt.Printf("full re-score after editing one rule's points (%d ledger lines written, %d activities read): %s = %.0f leads/s, %.0f activities/s; %s\n",
 			lines2, e.svc.ActivitiesRead()-pointsRead, edit.Round(time.Millisecond), float64(leads)/edit.Seconds(), float64(leads*20)/edit.Seconds(), editCPU)

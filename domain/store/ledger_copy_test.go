@@ -81,6 +81,43 @@ func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 	}
 }
 
+// TestLargePassesAreCompressedWithLZ4: a pass whose lines cover a long history is larger than
+// PostgreSQL's 2 KB threshold; it is stored compressed with lz4 (migration 0042), not pglz,
+// and reads back as written.
+func TestLargePassesAreCompressedWithLZ4(t *testing.T) {
+	st, db := pgtest.NewStoreAndDB(t)
+	ctx := context.Background()
+	a := seedTenant(t, st, "a")
+	scoreID := int64(7)
+	at := time.Date(2026, 11, 28, 3, 40, 0, 0, time.UTC)
+	var lines []model.LedgerLine
+	for r := int64(0); r < 30; r++ {
+		l := model.LedgerLine{LeadID: a.lead.ID, Kind: "score", ScoreID: &scoreID, RuleID: 100 + r, RuleVersion: 1, EarnedAt: &at, Delta: 5, After: 5}
+		for c := int64(0); c < 10; c++ {
+			l.Covers = append(l.Covers, model.Covered{ActivityID: r*1000 + c, EarnedAt: at.Add(time.Duration(c) * time.Hour), Delta: 0.5})
+		}
+		lines = append(lines, l)
+	}
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{Ledger: lines, MainScoreID: scoreID}, nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var method sql.NullString
+	var raw, stored int
+	if err := db.QueryRow(`SELECT pg_column_compression(covered_activity_ids), octet_length(covered_activity_ids::text) + octet_length(covered_earned_us::text),
+			pg_column_size(covered_activity_ids) + pg_column_size(covered_earned_us)
+		FROM score_passes WHERE workspace_id = $1`, a.ws.ID).Scan(&method, &raw, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if method.String != "lz4" || stored >= raw {
+		t.Fatalf("covered activities stored %d bytes for %d of text, compressed with %q, want lz4", stored, raw, method.String)
+	}
+	if got := readLedger(t, db, a.ws.ID, "id, line"); !reflect.DeepEqual(got, lines) {
+		t.Fatalf("stored lines differ:\n got %+v\nwant %+v", got, lines)
+	}
+}
+
 // readLedger reads a workspace's ledger lines from score_ledger (the view, or the table it
 // replaced), in the order they were written: by order, a list of its columns.
 func readLedger(t *testing.T, db *sql.DB, ws int64, order string) []model.LedgerLine {
