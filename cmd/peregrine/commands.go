@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -155,20 +154,15 @@ func (e env) open(ctx context.Context, cfg *config.Config, log *slog.Logger, mig
 	return p, exitOK
 }
 
-// defaultMemoryLimit is the server's soft memory limit unless GOMEMLIMIT says otherwise.
-const defaultMemoryLimit = 120 << 20
-
 func (e env) serve(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg, log, status := e.setup(fs, args)
 	if status != nil {
 		return *status
 	}
-	// A soft memory limit keeps a busy server small (the collector works harder near it);
-	// GOMEMLIMIT overrides it.
-	if e.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
+	// A soft memory limit keeps a busy server small, and a lazier collector below it saves
+	// scoring CPU; GOMEMLIMIT and GOGC override them.
+	config.TuneRuntime(e.getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

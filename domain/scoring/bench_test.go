@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peregrine-scoring/peregrine/domain/config"
 	"github.com/peregrine-scoring/peregrine/domain/model"
 	"github.com/peregrine-scoring/peregrine/domain/rules"
 	"github.com/peregrine-scoring/peregrine/domain/store"
@@ -163,6 +164,7 @@ func (m cpuMeter) String() string {
 // activities each (2,000,000) and 50 rules, first from nothing and then after one rule edit;
 // then incremental scoring of new activities in ingest-sized batches.
 func BenchmarkScoring(b *testing.B) {
+	config.TuneRuntime(os.Getenv) // the collector as a server runs it
 	leads := envInt("PEREGRINE_BENCH_LEADS", 100_000)
 	e := newBenchEnv(b)
 	// PEREGRINE_BENCH_PARTS tries another number of chunks a re-scoring run scores at once.
