@@ -233,9 +233,11 @@ func BenchmarkScoring(b *testing.B) {
 			b.Fatal(err)
 		}
 		read := e.svc.ActivitiesRead()
+		statements = statementTimes(b, e.db)
 		stop, cpu = profileCPU(b, "conditions"), startCPU(b, e.db)
 		conds := rescoreToEnd(b, e)
 		stop()
+		statements("conditions edit")
 		fmt.Printf("full re-score after editing one rule's conditions (%d activities read): %s = %.0f leads/s; %s\n",
 			e.svc.ActivitiesRead()-read, conds.Round(time.Millisecond), float64(leads)/conds.Seconds(), cpu)
 		b.ReportMetric(conds.Seconds(), "s-conditions-edit-rescore")
