@@ -154,9 +154,14 @@ func startCPU(b *testing.B, db *sql.DB) cpuMeter {
 	return cpuMeter{b: b, db: db, goCPU: pgtest.ProcessCPU(b), pg: pgtest.ServerCPU(b, db)}
 }
 
+// spent is the CPU this process and the database spent since the start.
+func (m cpuMeter) spent() (goCPU, pg time.Duration) {
+	return pgtest.ProcessCPU(m.b) - m.goCPU, pgtest.ServerCPU(m.b, m.db) - m.pg
+}
+
 // String is the CPU spent since the start.
 func (m cpuMeter) String() string {
-	goCPU, pg := pgtest.ProcessCPU(m.b)-m.goCPU, pgtest.ServerCPU(m.b, m.db)-m.pg
+	goCPU, pg := m.spent()
 	return fmt.Sprintf("Go CPU %.1f s, PostgreSQL CPU %.1f s", goCPU.Seconds(), pg.Seconds())
 }
 
@@ -321,13 +326,12 @@ func BenchmarkScoring(b *testing.B) {
 		}
 		stop := profileCPU(b, phase)
 		statements := statementTimes(b, e.db)
-		cpu, pgCPU := pgtest.ProcessCPU(b), pgtest.ServerCPU(b, e.db)
-		start := time.Now()
+		meter, start := startCPU(b, e.db), time.Now()
 		for k := 0; k < batches; k++ {
 			batch(rng, ids, perBatch, perLead)
 		}
 		inc := time.Since(start)
-		cpu, pgCPU = pgtest.ProcessCPU(b)-cpu, pgtest.ServerCPU(b, e.db)-pgCPU
+		cpu, pgCPU := meter.spent()
 		stop()
 		statements(fmt.Sprintf("%d per lead", perLead))
 		// The CPU per activity of each side varies less than the wall clock on a shared
