@@ -693,21 +693,17 @@ func classify(ctx context.Context, tx *store.Tx, workspaceID int64, rs *RuleSet,
 	states = make([]LeadState, len(leads))
 	stored := make([]storedState, len(leads))
 	var short []int64
-	fresh := make([]int, len(leads)) // read apart: decoding must not touch the shared map
-	for i, l := range leads {
-		fresh[i] = len(newOf[l.ID])
-	}
 	// Decoding is most of this step's CPU, and the database waits for it.
 	onEveryCore(len(leads), func(i int) {
 		var err error
-		if stored[i], err = rs.decodeState(leads[i].State, addedRoom*fresh[i]); err != nil {
+		if stored[i], err = rs.decodeState(leads[i].State, addedRoom*len(newOf[leads[i].ID])); err != nil {
 			stored[i] = storedState{} // unreadable: score from scratch
 		}
 	})
 	for i, l := range leads {
 		states[i].Lead = l
 		states[i].Current, states[i].Rules, states[i].Counted, states[i].Memory = stored[i].Contributions, stored[i].Rules, stored[i].Events, stored[i].Memory
-		if unsettled != noAppending && stored[i].Events+fresh[i] < l.ActivityCount {
+		if unsettled != noAppending && stored[i].Events+len(newOf[l.ID]) < l.ActivityCount {
 			short = append(short, l.ID)
 		}
 	}
