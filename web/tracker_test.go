@@ -386,6 +386,113 @@ func TestWebIdentityGraph(t *testing.T) {
 	}
 }
 
+// TestLateIdentificationTakesTheHitsSentAfterIt sends one browser's hits out of order, as
+// beacons in flight can arrive: a page viewed after "I am Erin" reaches the server before
+// Erin's identify call, and a form that identified Frank earlier still is resent after both.
+// Each person ends with the hits the browser sent while it was theirs, scored again.
+func TestLateIdentificationTakesTheHitsSentAfterIt(t *testing.T) {
+	s := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true"})
+	signUp(t, s.browser(t), "ada@acme.example")
+	acme, _ := s.Store.WorkspaceBySlug(context.Background(), "acme")
+	ws := acme.ID
+	site := newSite(t, s, ws, website.SiteInput{})
+	const browserKey = "browser-shared-000000001"
+	base := time.Now().Add(-5 * time.Minute)
+	send := func(kind, url string, after time.Duration, extra map[string]any) {
+		t.Helper()
+		if extra == nil {
+			extra = map[string]any{}
+		}
+		extra["ts"] = base.Add(after).UnixMilli()
+		if r := collect(t, s, hit(site, browserKey, kind, url, extra), nil); r.status != http.StatusNoContent {
+			t.Fatalf("hit refused: %d %s", r.status, r.body)
+		}
+	}
+	settled := func() bool {
+		return pgtest.Count(t, s.DB, `SELECT count(*) FROM inbound_queue WHERE workspace_id = $1`, ws) == 0 &&
+			pgtest.Count(t, s.DB, `SELECT count(*) FROM scoring_queue WHERE workspace_id = $1`, ws) == 0 &&
+			pgtest.Count(t, s.DB, `SELECT count(*) FROM lead_scoring_state WHERE workspace_id = $1 AND refresh_at <= now()`, ws) == 0
+	}
+	names := func(lead int64) string {
+		var out []string
+		rows, _ := s.DB.Query(`SELECT name FROM activities WHERE workspace_id = $1 AND lead_id = $2 ORDER BY occurred_at`, ws, lead)
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			out = append(out, n)
+		}
+		return strings.Join(out, " | ")
+	}
+
+	send("form", "https://www.acme.example/contact", 0, form("dan@initech.example", "demo-request", "Book a demo"))
+	var dan int64
+	waitFor(t, "dan identified and scored", func() bool {
+		dan = leadID(t, s, ws, "dan@initech.example")
+		return dan != 0 && leadActivities(t, s, ws, dan) == 1 && settled() && mainScore(s, ws, dan) > 0
+	})
+	danAlone := mainScore(s, ws, dan)
+	// Sent at 25 s and 40 s; they arrive before the identify call sent at 30 s.
+	send("page", "https://www.acme.example/features", 25*time.Second, map[string]any{"ti": "Features"})
+	send("page", "https://www.acme.example/pricing", 40*time.Second, map[string]any{"ti": "Pricing"})
+	waitFor(t, "both pages stored as dan's and scored", func() bool { return leadActivities(t, s, ws, dan) == 3 && settled() })
+	danWithPricing := mainScore(s, ws, dan)
+	if danWithPricing <= danAlone {
+		t.Fatalf("the pricing page gave dan nothing (%v → %v): the test would prove nothing", danAlone, danWithPricing)
+	}
+
+	send("identify", "https://www.acme.example/me", 30*time.Second, map[string]any{"id": map[string]any{"email": "erin@initech.example"}})
+	var erin int64
+	waitFor(t, "erin given the page sent after her identification", func() bool {
+		erin = leadID(t, s, ws, "erin@initech.example")
+		return erin != 0 && leadActivities(t, s, ws, erin) == 1 && settled()
+	})
+	if got, want := names(erin), "[Website] Visited Pricing (/pricing)"; got != want {
+		t.Fatalf("erin's activities: %q, want %q", got, want)
+	}
+	if got, want := names(dan), "[Website] Submitted the demo request form on /contact | [Website] Visited Features (/features)"; got != want {
+		t.Fatalf("dan's activities: %q, want %q", got, want)
+	}
+	if sc := mainScore(s, ws, dan); sc >= danWithPricing {
+		t.Fatalf("dan was not scored again without the pricing page: %v (was %v)", sc, danWithPricing)
+	}
+	if mainScore(s, ws, erin) <= 0 {
+		t.Fatal("erin's pricing page was not scored")
+	}
+
+	// A form that identified Frank at 20 s, resent after all that: Frank gets it and the page
+	// sent before Erin's identification; the browser stays Erin's, and her next page is hers.
+	send("form", "https://www.acme.example/newsletter", 20*time.Second, form("frank@initech.example", "newsletter", "Subscribe"))
+	send("page", "https://www.acme.example/docs", 50*time.Second, map[string]any{"ti": "Docs"})
+	var frank int64
+	waitFor(t, "frank's late form and the page sent after it", func() bool {
+		frank = leadID(t, s, ws, "frank@initech.example")
+		return frank != 0 && leadActivities(t, s, ws, frank) == 2 && leadActivities(t, s, ws, erin) == 2 && settled()
+	})
+	if got, want := names(frank), "[Website] Submitted the newsletter form on /newsletter | [Website] Visited Features (/features)"; got != want {
+		t.Fatalf("frank's activities: %q, want %q", got, want)
+	}
+	if got, want := names(erin), "[Website] Visited Pricing (/pricing) | [Website] Visited Docs (/docs)"; got != want {
+		t.Fatalf("erin's activities: %q, want %q", got, want)
+	}
+	if got := names(dan); got != "[Website] Submitted the demo request form on /contact" {
+		t.Fatalf("dan's activities: %q", got)
+	}
+	if sc := mainScore(s, ws, dan); sc != danAlone {
+		t.Fatalf("dan's score %v, want %v as before the pages (scored again from what he holds)", sc, danAlone)
+	}
+	if owner := pgtest.Count(t, s.DB, `SELECT lead_id FROM visitors WHERE workspace_id = $1 AND key = $2`, ws, browserKey); int64(owner) != erin {
+		t.Fatalf("the browser belongs to lead %d, want erin (%d): her identification is the newest", owner, erin)
+	}
+	for _, id := range []int64{dan, erin, frank} {
+		var counted int
+		s.DB.QueryRow(`SELECT activity_count FROM leads WHERE workspace_id = $1 AND id = $2`, ws, id).Scan(&counted)
+		if want := leadActivities(t, s, ws, id); counted != want {
+			t.Fatalf("lead %d counts %d activities, has %d", id, counted, want)
+		}
+	}
+}
+
 func TestTrackerScriptSize(t *testing.T) {
 	s := newServer(t, nil)
 	req, _ := http.NewRequest(http.MethodGet, s.URL+"/t.js", nil)

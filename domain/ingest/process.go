@@ -80,6 +80,7 @@ type decoded struct {
 type batchPlan struct {
 	activities []model.ActivityRow
 	attached   []model.ActivityRow // stored activities of browsers that now belong to a lead
+	takenFrom  []int64             // leads some of whose stored activities went to another lead
 	waiting    []model.Waiting
 	traits     []traitUpdate              // Segment traits for known people
 	identities []model.Identity           // identities new in this transaction
@@ -135,6 +136,7 @@ func (plan *batchPlan) addWeb(ctx context.Context, tx *store.Tx, ws int64, web [
 	}
 	plan.activities = append(plan.activities, wp.activities...)
 	plan.attached = append(plan.attached, wp.attached...)
+	plan.takenFrom = append(plan.takenFrom, wp.takenFrom...)
 	plan.traits = append(plan.traits, wp.traits...)
 	plan.waiting = append(plan.waiting, wp.waiting...)
 	for kind, values := range wp.lookups {
@@ -324,22 +326,32 @@ func storePlan(ctx context.Context, tx *store.Tx, ws int64, plan batchPlan, acco
 	if err := tx.EnqueueScoring(ctx, ws, leadActivities); err != nil {
 		return err
 	}
-	if len(plan.traits) > 0 {
-		// Traits change people with no activity in this batch too: take every lead the
-		// transaction changes, in id order, before changing any.
-		ids := make([]int64, 0, len(leadActivities)+len(plan.traits))
+	if len(plan.traits) > 0 || len(plan.takenFrom) > 0 {
+		// Traits, and activities moving away, change people with no activity in this batch
+		// too: take every lead the transaction changes, in id order, before changing any.
+		ids := make([]int64, 0, len(leadActivities)+len(plan.traits)+len(plan.takenFrom))
 		for _, a := range leadActivities {
 			ids = append(ids, a.LeadID)
 		}
 		for _, u := range plan.traits {
 			ids = append(ids, u.lead)
 		}
+		ids = append(ids, plan.takenFrom...)
 		if err := tx.LockLeads(ctx, ws, ids); err != nil {
 			return err
 		}
 	}
 	if err := tx.AddLeadActivity(ctx, ws, leadActivities, accounts); err != nil {
 		return err
+	}
+	if len(plan.takenFrom) > 0 {
+		// Their summaries and scores follow from what they still hold.
+		if err := tx.RecountLeadActivity(ctx, ws, plan.takenFrom); err != nil {
+			return err
+		}
+		if err := tx.ScoreAgainNow(ctx, ws, plan.takenFrom); err != nil {
+			return err
+		}
 	}
 	if err := applyTraits(ctx, tx, ws, plan.traits); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/peregrine-scoring/peregrine/domain/events"
 	"github.com/peregrine-scoring/peregrine/domain/model"
@@ -30,10 +31,20 @@ type webHit struct {
 	api        *APIEvent // an open-API event (seg then holds it in the Spec's shape)
 }
 
+// sentAt is when the browser sent a tracker hit, by its clock (activities carry the same
+// time); zero for Segment and API messages, whose order across sources no clock settles.
+func (h *webHit) sentAt() time.Time {
+	if h.seg != nil {
+		return time.Time{}
+	}
+	return h.hit.OccurredAt()
+}
+
 // webPlan is what a batch's website hits become.
 type webPlan struct {
 	activities []model.ActivityRow // new activities (a browser's, lead 0, when anonymous)
 	attached   []model.ActivityRow // stored activities that now belong to a lead
+	takenFrom  []int64             // leads some of whose stored activities went to another
 	traits     []traitUpdate       // Segment traits for known people
 	waiting    []model.Waiting
 	lookups    map[string][]string // Braze lookups to ask for (kind → ids)
@@ -159,8 +170,9 @@ func planWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit, byEmai
 			plan.lookups[wait.lookupKind()] = append(plan.lookups[wait.lookupKind()], wait.lookupValue())
 			continue
 		}
+		linked := false
 		if lead != 0 && !h.visitor.Internal && current[h.visitor.ID] != lead {
-			if err := linkBrowser(ctx, tx, ws, h.visitor.ID, lead, reason, current, &plan); err != nil {
+			if linked, err = linkBrowser(ctx, tx, ws, h.visitor.ID, lead, reason, h.sentAt(), current, &plan); err != nil {
 				return plan, err
 			}
 		}
@@ -174,6 +186,9 @@ func planWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit, byEmai
 		a.VisitorID, a.InboundEventID = h.visitor.ID, h.row.ID
 		if !h.visitor.Internal {
 			a.LeadID = current[h.visitor.ID]
+			if linked { // the identifying hit is its person's, even when a newer identification stands
+				a.LeadID = lead
+			}
 		}
 		plan.activities = append(plan.activities, a)
 	}
@@ -287,7 +302,7 @@ func hitActivity(ctx context.Context, tx *store.Tx, ws int64, h *webHit, lead in
 		return a, ok, nil
 	}
 	if h.email != "" && lead != 0 && h.partner.ID != 0 && !h.partner.Internal && current[h.partner.ID] != lead {
-		if err := linkBrowser(ctx, tx, ws, h.partner.ID, lead, reason, current, plan); err != nil {
+		if _, err := linkBrowser(ctx, tx, ws, h.partner.ID, lead, reason, time.Time{}, current, plan); err != nil {
 			return model.ActivityRow{}, false, err
 		}
 	}
@@ -302,33 +317,42 @@ func hitActivity(ctx context.Context, tx *store.Tx, ws int64, h *webHit, lead in
 	return a, ok, nil
 }
 
-// linkBrowser ties a browser to a lead unless a person undid that link before.
-func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, visitorID int64, lead int64, reason [2]string, current map[int64]int64, plan *webPlan) error {
+// linkBrowser ties a browser to a lead unless a person undid that link before, and says
+// whether it did. since is when the identifying hit was sent by the browser's clock (zero:
+// no such clock).
+func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, visitorID int64, lead int64, reason [2]string, since time.Time,
+	current map[int64]int64, plan *webPlan) (bool, error) {
 	blocked, err := tx.LinkBlocked(ctx, ws, visitorID, lead)
 	if err != nil || blocked {
-		return err
+		return false, err
 	}
-	link := model.IdentityLink{VisitorID: visitorID, LeadID: lead, Reason: reason[0], Detail: reason[1]}
-	if prev := current[visitorID]; prev != 0 {
+	prev := current[visitorID]
+	link := model.IdentityLink{VisitorID: visitorID, LeadID: lead, Reason: reason[0], Detail: reason[1], IdentifiedAt: since}
+	if prev != 0 {
 		link.ReplacedLeadID = &prev
 	}
-	moved, err := tx.LinkVisitor(ctx, ws, link)
+	r, err := tx.LinkVisitor(ctx, ws, link)
 	if err != nil {
-		return err
+		return false, err
 	}
-	for _, m := range moved {
+	for _, m := range r.Moved {
 		plan.attached = append(plan.attached, model.ActivityRow{LeadID: lead, InboundEventID: m.ID, OccurredAt: m.OccurredAt})
-	}
-	if link.ReplacedLeadID == nil {
-		// This batch's earlier hits of the browser were anonymous: they are the lead's too.
-		for i := range plan.activities {
-			if plan.activities[i].VisitorID == visitorID && plan.activities[i].LeadID == 0 {
-				plan.activities[i].LeadID = lead
-			}
+		if m.From != 0 {
+			plan.takenFrom = append(plan.takenFrom, m.From)
 		}
 	}
-	current[visitorID] = lead
-	return nil
+	// This batch's earlier hits of the browser: anonymous ones are the lead's too, and so are
+	// those given to someone else that the browser sent after this identification.
+	for i := range plan.activities {
+		a := &plan.activities[i]
+		if a.VisitorID == visitorID && ((prev == 0 && a.LeadID == 0) || (a.LeadID != 0 && r.Takes(a.OccurredAt))) {
+			a.LeadID = lead
+		}
+	}
+	if r.Current {
+		current[visitorID] = lead
+	}
+	return true, nil
 }
 
 // entryPath is the entry path of a lead a hit creates (its status, source and owner follow

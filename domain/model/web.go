@@ -61,14 +61,18 @@ const (
 
 // IdentityLink ties a browser to a lead.
 type IdentityLink struct {
-	ID             int64      `db:"id"`
-	VisitorID      int64      `db:"visitor_id"`
-	LeadID         int64      `db:"lead_id"`
-	Reason         string     `db:"reason"`
-	Detail         string     `db:"detail"`
-	ReplacedLeadID *int64     `db:"replaced_lead_id"`
-	CreatedAt      time.Time  `db:"created_at"`
-	UndoneAt       *time.Time `db:"undone_at"`
+	ID             int64  `db:"id"`
+	VisitorID      int64  `db:"visitor_id"`
+	LeadID         int64  `db:"lead_id"`
+	Reason         string `db:"reason"`
+	Detail         string `db:"detail"`
+	ReplacedLeadID *int64 `db:"replaced_lead_id"`
+	// IdentifiedAt is when the identifying hit was sent, by the browser's clock (zero: not
+	// known, as for Segment and the API). It orders identifications that reach the server
+	// out of order (see Relink).
+	IdentifiedAt time.Time  `db:"-"`
+	CreatedAt    time.Time  `db:"created_at"`
+	UndoneAt     *time.Time `db:"undone_at"`
 	// For the lead page: the other person involved in a conflict, and the activities the
 	// browser brought.
 	ReplacedEmail string `db:"replaced_email"`
@@ -80,6 +84,25 @@ type IdentityLink struct {
 type MovedActivity struct {
 	ID         int64     `db:"id"`
 	OccurredAt time.Time `db:"occurred_at"`
+	From       int64     `db:"from_lead"` // the lead it was taken from (0: the browser's)
+}
+
+// Relink is what tying a browser to a lead did: the stored activities that became the lead's
+// (to be scored), and whether the browser now belongs to the lead. A browser's hits can
+// reach the server out of order, so an identification with the browser's time (Since)
+// takes the hits the browser sent from then until its next identification (Until, zero:
+// none), from whoever they went to; the browser stays with its current person when that
+// identification is newer (Current false).
+type Relink struct {
+	Moved   []MovedActivity
+	Current bool
+	Since   time.Time // zero: the link takes no one's activities
+	Until   time.Time
+}
+
+// Takes reports whether a lead's activity of the browser, at t, is the new lead's.
+func (r Relink) Takes(t time.Time) bool {
+	return !r.Since.IsZero() && !t.Before(r.Since) && (r.Until.IsZero() || t.Before(r.Until))
 }
 
 // TrackedLink is a link a rep sends to a lead.

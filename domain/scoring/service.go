@@ -973,7 +973,7 @@ func escapePath(k string) string { return pathEscaper.Replace(k) }
 // Job kinds of scoring (see web/workers.go).
 const (
 	JobRescore = store.JobRescore
-	JobRefresh = "refresh"
+	JobRefresh = store.JobRefresh
 	JobReheat  = "reheat"
 )
 

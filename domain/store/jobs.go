@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
 // Job kinds the store itself queues.
 const (
 	JobRescore = "rescore" // re-score every lead of a workspace after its rules changed
+	JobRefresh = "refresh" // score again the leads whose refresh time passed
 )
 
 // Job is a row of jobs: low-volume work of a workspace, or (workspace 0) a periodic sweep.
@@ -26,7 +28,11 @@ type Job struct {
 // EnqueueJob asks for a job to run at `at`; a job of that kind and key already waiting stays
 // as it is (the request is already there). tx may be nil.
 func (s *Store) EnqueueJob(ctx context.Context, tx *Tx, workspaceID int64, kind, key string, at time.Time) error {
-	if _, err := s.execer(tx).ExecContext(ctx, `INSERT INTO jobs (workspace_id, kind, key, run_after) VALUES ($1, $2, $3, $4)
+	return enqueueJob(ctx, s.execer(tx), workspaceID, kind, key, at)
+}
+
+func enqueueJob(ctx context.Context, ex sqlx.ExecerContext, workspaceID int64, kind, key string, at time.Time) error {
+	if _, err := ex.ExecContext(ctx, `INSERT INTO jobs (workspace_id, kind, key, run_after) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (workspace_id, kind, key) DO NOTHING`, workspaceID, kind, key, at); err != nil {
 		return fmt.Errorf("store: unable to queue %s job: %w", kind, err)
 	}

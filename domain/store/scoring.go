@@ -1043,8 +1043,12 @@ func (t *Tx) EnqueueScoring(ctx context.Context, workspaceID int64, activities [
 			ids, leads = append(ids, a.InboundEventID), append(leads, a.LeadID)
 		}
 	}
+	// An activity still queued that changed hands (a late identification, model.Relink) is
+	// queued for its new lead.
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO scoring_queue (workspace_id, activity_id, lead_id)
-		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`, workspaceID, pq.Array(ids), pq.Array(leads)); err != nil {
+		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[])
+		ON CONFLICT (workspace_id, activity_id) DO UPDATE SET lead_id = excluded.lead_id WHERE scoring_queue.lead_id <> excluded.lead_id`,
+		workspaceID, pq.Array(ids), pq.Array(leads)); err != nil {
 		return fmt.Errorf("store: unable to queue scoring: %w", err)
 	}
 	return nil

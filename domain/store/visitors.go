@@ -93,27 +93,80 @@ func (t *Tx) LinkBlocked(ctx context.Context, workspaceID, visitorID, leadID int
 }
 
 // LinkVisitor ties a browser to a lead for the reason given. A browser that was anonymous
-// brings its activities along (returned, to be scored); one that belonged to another person
-// keeps that person's activities there: the newer person wins for new activity only.
-func (t *Tx) LinkVisitor(ctx context.Context, workspaceID int64, l model.IdentityLink) ([]model.MovedActivity, error) {
-	if _, err := t.tx.ExecContext(ctx, `UPDATE visitors SET lead_id = $3 WHERE workspace_id = $1 AND id = $2`,
-		workspaceID, l.VisitorID, l.LeadID); err != nil {
-		return nil, fmt.Errorf("store: unable to link a visitor: %w", err)
+// brings its activities along. One that belonged to another person keeps that person's
+// activities there (the newer person wins for new activity only), except, for an
+// identification with the browser's time, the hits the browser sent after it (see
+// model.Relink). The activities that moved are returned, to be scored.
+func (t *Tx) LinkVisitor(ctx context.Context, workspaceID int64, l model.IdentityLink) (model.Relink, error) {
+	r := model.Relink{Current: true}
+	if l.ReplacedLeadID != nil && !l.IdentifiedAt.IsZero() {
+		next, err := t.nextIdentification(ctx, workspaceID, l.VisitorID, l.IdentifiedAt)
+		if err != nil {
+			return r, err
+		}
+		r.Since, r.Until, r.Current = l.IdentifiedAt, next, next.IsZero()
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO identity_links (workspace_id, visitor_id, lead_id, reason, detail, replaced_lead_id)
-		VALUES ($1, $2, $3, $4, $5, $6)`, workspaceID, l.VisitorID, l.LeadID, l.Reason, clipText(l.Detail, 300), l.ReplacedLeadID); err != nil {
-		return nil, fmt.Errorf("store: unable to record an identity link: %w", err)
+	if r.Current {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE visitors SET lead_id = $3 WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, l.VisitorID, l.LeadID); err != nil {
+			return r, fmt.Errorf("store: unable to link a visitor: %w", err)
+		}
 	}
-	if l.ReplacedLeadID != nil {
-		return nil, nil
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO identity_links (workspace_id, visitor_id, lead_id, reason, detail, replaced_lead_id, identified_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, workspaceID, l.VisitorID, l.LeadID, l.Reason, clipText(l.Detail, 300), l.ReplacedLeadID,
+		nullTime(l.IdentifiedAt)); err != nil {
+		return r, fmt.Errorf("store: unable to record an identity link: %w", err)
 	}
-	var moved []model.MovedActivity
-	err := t.tx.SelectContext(ctx, &moved, `UPDATE activities SET lead_id = $3
-		WHERE workspace_id = $1 AND visitor_id = $2 AND lead_id IS NULL RETURNING id, occurred_at`, workspaceID, l.VisitorID, l.LeadID)
+	var err error
+	switch {
+	case l.ReplacedLeadID == nil:
+		err = t.tx.SelectContext(ctx, &r.Moved, `UPDATE activities SET lead_id = $3
+			WHERE workspace_id = $1 AND visitor_id = $2 AND lead_id IS NULL RETURNING id, occurred_at`, workspaceID, l.VisitorID, l.LeadID)
+	case !r.Since.IsZero():
+		err = t.tx.SelectContext(ctx, &r.Moved, `WITH sent AS (
+				SELECT id, lead_id FROM activities WHERE workspace_id = $1 AND visitor_id = $2 AND lead_id <> $3
+					AND occurred_at >= $4 AND ($5::timestamptz IS NULL OR occurred_at < $5) FOR UPDATE)
+			UPDATE activities a SET lead_id = $3 FROM sent WHERE a.workspace_id = $1 AND a.id = sent.id
+			RETURNING a.id, a.occurred_at, sent.lead_id AS from_lead`, workspaceID, l.VisitorID, l.LeadID, r.Since, nullTime(r.Until))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to attach a visitor's activities: %w", err)
+		return r, fmt.Errorf("store: unable to attach a visitor's activities: %w", err)
 	}
-	return moved, nil
+	return r, nil
+}
+
+// nextIdentification is the browser's first standing identification after `after` (by the
+// browser's clock, else the link's creation); zero when there is none.
+func (t *Tx) nextIdentification(ctx context.Context, workspaceID, visitorID int64, after time.Time) (time.Time, error) {
+	var at *time.Time
+	if err := t.tx.GetContext(ctx, &at, `SELECT min(COALESCE(identified_at, created_at)) FROM identity_links
+		WHERE workspace_id = $1 AND visitor_id = $2 AND undone_at IS NULL AND COALESCE(identified_at, created_at) > $3`,
+		workspaceID, visitorID, after); err != nil {
+		return time.Time{}, fmt.Errorf("store: unable to read the browser's identifications: %w", err)
+	}
+	if at == nil {
+		return time.Time{}, nil
+	}
+	return *at, nil
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// ScoreAgainNow has the leads scored again from what they hold now (activities moved away
+// from them): their refresh time becomes now and a refresh job is queued for it.
+func (t *Tx) ScoreAgainNow(ctx context.Context, workspaceID int64, leadIDs []int64) error {
+	if len(leadIDs) == 0 {
+		return nil
+	}
+	if err := scoreAgain(ctx, t.tx, `l.workspace_id = $1 AND l.id = ANY($2)`, workspaceID, pq.Array(sortedNonZero(leadIDs...))); err != nil {
+		return err
+	}
+	return enqueueJob(ctx, t.tx, workspaceID, JobRefresh, "", time.Now())
 }
 
 // UndoIdentityLink takes a browser back from the lead a link gave it to: its activities on

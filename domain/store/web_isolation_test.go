@@ -171,12 +171,21 @@ func webTxCases(ctx context.Context, wsA int64, a, b tenant, w webSeed, rescoreJ
 			return err
 		},
 		"LinkVisitor": func(tx *store.Tx) error {
-			moved, err := tx.LinkVisitor(ctx, wsA, model.IdentityLink{VisitorID: w.other, LeadID: a.lead.ID, Reason: model.LinkForm})
-			if len(moved) != 0 {
+			r, err := tx.LinkVisitor(ctx, wsA, model.IdentityLink{VisitorID: w.other, LeadID: a.lead.ID, Reason: model.LinkForm})
+			if len(r.Moved) != 0 {
 				return errors.New("moved B's activities")
 			}
 			return err
 		},
+		"LinkVisitor, a late identification": func(tx *store.Tx) error {
+			r, err := tx.LinkVisitor(ctx, wsA, model.IdentityLink{VisitorID: w.visitor, LeadID: a.lead.ID, Reason: model.LinkAPI,
+				ReplacedLeadID: &b.lead.ID, IdentifiedAt: time.Now().Add(-time.Hour)})
+			if len(r.Moved) != 0 {
+				return errors.New("took B's activities")
+			}
+			return err
+		},
+		"ScoreAgainNow": func(tx *store.Tx) error { return tx.ScoreAgainNow(ctx, wsA, []int64{b.lead.ID}) },
 		"UndoIdentityLink": func(tx *store.Tx) error {
 			_, _, err := tx.UndoIdentityLink(ctx, wsA, w.link, nil)
 			if !errors.Is(err, store.ErrNotFound) {
