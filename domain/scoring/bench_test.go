@@ -180,6 +180,14 @@ func BenchmarkScoring(b *testing.B) {
 	seedStart := time.Now()
 	seedActivity(b, e, leads, 20)
 	fmt.Printf("seeded %d leads, %d activities in %s\n", leads, leads*20, time.Since(seedStart).Round(time.Millisecond))
+	// PEREGRINE_BENCH_SQL runs statements after seeding: a schema change (an index dropped,
+	// a table's fillfactor) measured before it becomes a migration.
+	if q := os.Getenv("PEREGRINE_BENCH_SQL"); q != "" {
+		if _, err := e.db.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("ran PEREGRINE_BENCH_SQL: %s\n", q)
+	}
 
 	defs, err := Defs(benchRules())
 	if err != nil {
