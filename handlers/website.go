@@ -213,9 +213,15 @@ func (h *Handlers) webIdentity(c echo.Context, leadID int64, v *views.LeadView) 
 			k.Undone = views.FormatTimeIn(l.UndoneAt, loc)
 		}
 		switch {
+		case l.LeadID != leadID && l.Late:
+			k.Reason, k.Detail = "This browser was also identified as someone else, by a hit that arrived late:", l.ReplacedEmail+" ("+l.Detail+")"
+			k.Conflict = "What the browser sent before it was identified as this person is theirs; the browser stays with this person."
 		case l.LeadID != leadID:
 			k.Reason, k.Detail = "This browser was identified as someone else:", l.ReplacedEmail+" ("+l.Detail+")"
 			k.Conflict = "Their activity since then is theirs; what this browser did before stays here."
+		case l.Late:
+			k.Conflict = "This hit arrived late: the browser was identified as " + l.ReplacedEmail +
+				" afterwards and stays theirs; what it sent in between is this person's. Undo if this was a mistake."
 		case l.ReplacedLeadID != nil:
 			k.Conflict = "This browser was " + l.ReplacedEmail + "'s before: their earlier activity stays with them. Undo if this was a mistake."
 		}

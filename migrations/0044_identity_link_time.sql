@@ -7,3 +7,8 @@
 -- before this migration and for those whose source has no such clock (Segment, the API):
 -- their creation time stands in.
 ALTER TABLE identity_links ADD COLUMN identified_at timestamptz;
+
+-- A late identification (older than the browser's identification standing when it arrived)
+-- takes the hits sent between the two but leaves the browser with the newer person: the lead
+-- pages say so instead of "this browser changed hands".
+ALTER TABLE identity_links ADD COLUMN late boolean NOT NULL DEFAULT false;

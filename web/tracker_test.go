@@ -392,7 +392,8 @@ func TestWebIdentityGraph(t *testing.T) {
 // Each person ends with the hits the browser sent while it was theirs, scored again.
 func TestLateIdentificationTakesTheHitsSentAfterIt(t *testing.T) {
 	s := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true"})
-	signUp(t, s.browser(t), "ada@acme.example")
+	ada := s.browser(t)
+	signUp(t, ada, "ada@acme.example")
 	acme, _ := s.Store.WorkspaceBySlug(context.Background(), "acme")
 	ws := acme.ID
 	site := newSite(t, s, ws, website.SiteInput{})
@@ -483,6 +484,14 @@ func TestLateIdentificationTakesTheHitsSentAfterIt(t *testing.T) {
 	}
 	if owner := pgtest.Count(t, s.DB, `SELECT lead_id FROM visitors WHERE workspace_id = $1 AND key = $2`, ws, browserKey); int64(owner) != erin {
 		t.Fatalf("the browser belongs to lead %d, want erin (%d): her identification is the newest", owner, erin)
+	}
+	// The lead pages tell the late identification from a browser changing hands.
+	if page := ada.get(fmt.Sprintf("/leads/%d", frank)); !strings.Contains(page.body, "This hit arrived late: the browser was identified as erin@initech.example afterwards") {
+		t.Fatalf("frank's page does not explain the late identification:\n%s", page.body)
+	}
+	if page := ada.get(fmt.Sprintf("/leads/%d", erin)); !strings.Contains(page.body, "by a hit that arrived late") ||
+		!strings.Contains(page.body, "This browser was dan@initech.example&#39;s before") {
+		t.Fatalf("erin's page does not show both identifications:\n%s", page.body)
 	}
 	for _, id := range []int64{dan, erin, frank} {
 		var counted int

@@ -70,9 +70,12 @@ type IdentityLink struct {
 	// IdentifiedAt is when the identifying hit was sent, by the browser's clock (zero: not
 	// known, as for Segment and the API). It orders identifications that reach the server
 	// out of order (see Relink).
-	IdentifiedAt time.Time  `db:"-"`
-	CreatedAt    time.Time  `db:"created_at"`
-	UndoneAt     *time.Time `db:"undone_at"`
+	IdentifiedAt time.Time `db:"-"`
+	// Late: an identification older than the browser's current one arrived after it; it took
+	// the hits sent between the two, and the browser stayed with ReplacedLeadID.
+	Late      bool       `db:"late"`
+	CreatedAt time.Time  `db:"created_at"`
+	UndoneAt  *time.Time `db:"undone_at"`
 	// For the lead page: the other person involved in a conflict, and the activities the
 	// browser brought.
 	ReplacedEmail string `db:"replaced_email"`

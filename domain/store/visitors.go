@@ -112,9 +112,9 @@ func (t *Tx) LinkVisitor(ctx context.Context, workspaceID int64, l model.Identit
 			return r, fmt.Errorf("store: unable to link a visitor: %w", err)
 		}
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO identity_links (workspace_id, visitor_id, lead_id, reason, detail, replaced_lead_id, identified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, workspaceID, l.VisitorID, l.LeadID, l.Reason, clipText(l.Detail, 300), l.ReplacedLeadID,
-		nullTime(l.IdentifiedAt)); err != nil {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO identity_links (workspace_id, visitor_id, lead_id, reason, detail, replaced_lead_id, identified_at, late)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, workspaceID, l.VisitorID, l.LeadID, l.Reason, clipText(l.Detail, 300), l.ReplacedLeadID,
+		nullTime(l.IdentifiedAt), !r.Current); err != nil {
 		return r, fmt.Errorf("store: unable to record an identity link: %w", err)
 	}
 	var err error
@@ -243,7 +243,7 @@ func sortedNonZero(ids ...int64) []int64 {
 func (s *Store) IdentityLinksOfLead(ctx context.Context, workspaceID, leadID int64) ([]model.IdentityLink, error) {
 	var out []model.IdentityLink
 	err := s.db.SelectContext(ctx, &out, `
-		SELECT il.id, il.visitor_id, il.lead_id, il.reason, il.detail, il.replaced_lead_id, il.created_at, il.undone_at,
+		SELECT il.id, il.visitor_id, il.lead_id, il.reason, il.detail, il.replaced_lead_id, il.late, il.created_at, il.undone_at,
 			COALESCE(CASE WHEN il.lead_id = $2 THEN r.email ELSE n.email END, '') AS replaced_email,
 			(SELECT count(*) FROM activities a WHERE a.workspace_id = $1 AND a.visitor_id = il.visitor_id AND a.lead_id = $2) AS activities,
 			v.key AS visitor_key
