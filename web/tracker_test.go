@@ -388,8 +388,9 @@ func TestWebIdentityGraph(t *testing.T) {
 
 // TestLateIdentificationTakesTheHitsSentAfterIt sends one browser's hits out of order, as
 // beacons in flight can arrive: a page viewed after "I am Erin" reaches the server before
-// Erin's identify call, and a form that identified Frank earlier still is resent after both.
-// Each person ends with the hits the browser sent while it was theirs, scored again.
+// Erin's identify call, a form that identified Frank earlier still is resent after both, and
+// pages sent before Erin's identification arrive last. Each person ends with the hits the
+// browser sent while it was theirs, scored again.
 func TestLateIdentificationTakesTheHitsSentAfterIt(t *testing.T) {
 	s := newServer(t, map[string]string{"PEREGRINE_OPEN_SIGNUP": "true"})
 	ada := s.browser(t)
@@ -492,6 +493,19 @@ func TestLateIdentificationTakesTheHitsSentAfterIt(t *testing.T) {
 	if page := ada.get(fmt.Sprintf("/leads/%d", erin)); !strings.Contains(page.body, "by a hit that arrived late") ||
 		!strings.Contains(page.body, "This browser was dan@initech.example&#39;s before") {
 		t.Fatalf("erin's page does not show both identifications:\n%s", page.body)
+	}
+	// Pages sent before Erin's identification that arrive last are the person's the browser
+	// was then: at 27 s Frank's (identified at 20 s), at 10 s Dan's.
+	send("page", "https://www.acme.example/blog", 27*time.Second, map[string]any{"ti": "Blog"})
+	send("page", "https://www.acme.example/about", 10*time.Second, map[string]any{"ti": "About"})
+	waitFor(t, "the two late pages stored", func() bool {
+		return leadActivities(t, s, ws, frank)+leadActivities(t, s, ws, dan)+leadActivities(t, s, ws, erin) == 7 && settled()
+	})
+	if got, want := names(frank), "[Website] Submitted the newsletter form on /newsletter | [Website] Visited Features (/features) | [Website] Visited Blog (/blog)"; got != want {
+		t.Fatalf("frank's activities: %q, want %q", got, want)
+	}
+	if got, want := names(dan), "[Website] Submitted the demo request form on /contact | [Website] Visited About (/about)"; got != want {
+		t.Fatalf("dan's activities: %q, want %q", got, want)
 	}
 	for _, id := range []int64{dan, erin, frank} {
 		var counted int

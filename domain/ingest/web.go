@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -49,6 +51,49 @@ type webPlan struct {
 	waiting    []model.Waiting
 	lookups    map[string][]string // Braze lookups to ask for (kind → ids)
 	origins    []model.OriginSeen
+	times      browserTimes // the tracker browsers' identifications, as the batch goes
+}
+
+// browserTimes holds, per browser, its standing identifications in time order.
+type browserTimes map[int64][]model.BrowserLink
+
+// loadBrowserTimes reads the identifications of the batch's tracker browsers that have a
+// person.
+func loadBrowserTimes(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit) (browserTimes, error) {
+	var ids []int64
+	for _, h := range hits {
+		if h.seg == nil && h.visitor.LeadID != nil {
+			ids = append(ids, h.visitor.ID)
+		}
+	}
+	slices.Sort(ids)
+	links, err := tx.StandingLinks(ctx, ws, slices.Compact(ids))
+	out := browserTimes{}
+	for _, l := range links {
+		out[l.VisitorID] = append(out[l.VisitorID], l)
+	}
+	return out, err
+}
+
+// lateOwner is whose a hit the browser sent at t is when it arrived after the browser's
+// latest identification though sent before it: the person of the last identification at or
+// before t, or of the first one for a hit sent before any (a browser's anonymous activity is
+// its first person's). ok is false for a hit sent after the latest identification (its
+// person is the browser's current one) or without a browser clock.
+func (b browserTimes) lateOwner(visitor int64, t time.Time) (lead int64, ok bool) {
+	links := b[visitor]
+	if len(links) == 0 || t.IsZero() || !t.Before(links[len(links)-1].At) {
+		return 0, false
+	}
+	i := sort.Search(len(links), func(i int) bool { return links[i].At.After(t) })
+	return links[max(i-1, 0)].LeadID, true
+}
+
+// add notes a new identification of a browser.
+func (b browserTimes) add(visitor, lead int64, at time.Time) {
+	links := append(b[visitor], model.BrowserLink{VisitorID: visitor, LeadID: lead, At: at})
+	slices.SortStableFunc(links, func(x, y model.BrowserLink) int { return x.At.Compare(y.At) })
+	b[visitor] = links
 }
 
 // decodeWeb splits a batch's website hits off; those that no longer decode are returned apart.
@@ -150,7 +195,11 @@ func identifyingEmail(wh *webHit) string {
 // (bringing their anonymous activities), and every other hit becomes an activity of its
 // browser's current person, or of the browser alone while nobody is known.
 func planWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit, byEmail map[string]int64) (webPlan, error) {
-	plan := webPlan{lookups: map[string][]string{}}
+	times, err := loadBrowserTimes(ctx, tx, ws, hits)
+	if err != nil {
+		return webPlan{}, err
+	}
+	plan := webPlan{lookups: map[string][]string{}, times: times}
 	current := map[int64]int64{} // browser → its person as the batch goes
 	for _, h := range hits {
 		for _, v := range []model.Visitor{h.visitor, h.partner} {
@@ -186,6 +235,9 @@ func planWeb(ctx context.Context, tx *store.Tx, ws int64, hits []*webHit, byEmai
 		a.VisitorID, a.InboundEventID = h.visitor.ID, h.row.ID
 		if !h.visitor.Internal {
 			a.LeadID = current[h.visitor.ID]
+			if late, ok := plan.times.lateOwner(h.visitor.ID, h.sentAt()); ok {
+				a.LeadID = late
+			}
 			if linked { // the identifying hit is its person's, even when a newer identification stands
 				a.LeadID = lead
 			}
@@ -352,6 +404,10 @@ func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, visitorID int64, l
 	if r.Current {
 		current[visitorID] = lead
 	}
+	if since.IsZero() {
+		since = time.Now()
+	}
+	plan.times.add(visitorID, lead, since)
 	return true, nil
 }
 

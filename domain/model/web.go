@@ -90,6 +90,14 @@ type MovedActivity struct {
 	From       int64     `db:"from_lead"` // the lead it was taken from (0: the browser's)
 }
 
+// BrowserLink is a standing identification of a browser: from At (the browser's clock when
+// known, else when the link was made) its hits are LeadID's, until its next one.
+type BrowserLink struct {
+	VisitorID int64     `db:"visitor_id"`
+	LeadID    int64     `db:"lead_id"`
+	At        time.Time `db:"at"`
+}
+
 // Relink is what tying a browser to a lead did: the stored activities that became the lead's
 // (to be scored), and whether the browser now belongs to the lead. A browser's hits can
 // reach the server out of order, so an identification with the browser's time (Since)

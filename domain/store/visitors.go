@@ -135,6 +135,20 @@ func (t *Tx) LinkVisitor(ctx context.Context, workspaceID int64, l model.Identit
 	return r, nil
 }
 
+// StandingLinks lists the browsers' identifications that were not undone, in time order.
+func (t *Tx) StandingLinks(ctx context.Context, workspaceID int64, visitorIDs []int64) ([]model.BrowserLink, error) {
+	if len(visitorIDs) == 0 {
+		return nil, nil
+	}
+	var out []model.BrowserLink
+	if err := t.tx.SelectContext(ctx, &out, `SELECT visitor_id, lead_id, COALESCE(identified_at, created_at) AS at FROM identity_links
+		WHERE workspace_id = $1 AND visitor_id = ANY($2) AND undone_at IS NULL ORDER BY visitor_id, at, id`,
+		workspaceID, pq.Array(visitorIDs)); err != nil {
+		return nil, fmt.Errorf("store: unable to read the browsers' identifications: %w", err)
+	}
+	return out, nil
+}
+
 // nextIdentification is the browser's first standing identification after `after` (by the
 // browser's clock, else the link's creation); zero when there is none.
 func (t *Tx) nextIdentification(ctx context.Context, workspaceID, visitorID int64, after time.Time) (time.Time, error) {

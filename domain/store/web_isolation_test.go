@@ -186,6 +186,13 @@ func webTxCases(ctx context.Context, wsA int64, a, b tenant, w webSeed, rescoreJ
 			return err
 		},
 		"ScoreAgainNow": func(tx *store.Tx) error { return tx.ScoreAgainNow(ctx, wsA, []int64{b.lead.ID}) },
+		"StandingLinks": func(tx *store.Tx) error {
+			links, err := tx.StandingLinks(ctx, wsA, []int64{w.visitor})
+			if len(links) != 0 {
+				return errors.New("listed B's browser's identifications")
+			}
+			return err
+		},
 		"UndoIdentityLink": func(tx *store.Tx) error {
 			_, _, err := tx.UndoIdentityLink(ctx, wsA, w.link, nil)
 			if !errors.Is(err, store.ErrNotFound) {
