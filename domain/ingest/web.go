@@ -79,19 +79,26 @@ func loadBrowserTimes(ctx context.Context, tx *store.Tx, ws int64, hits []*webHi
 // latest identification though sent before it: the person of the last identification at or
 // before t, or of the first one for a hit sent before any (a browser's anonymous activity is
 // its first person's). ok is false for a hit sent after the latest identification (its
-// person is the browser's current one) or without a browser clock.
+// person is the browser's current one), without a browser clock, or when the latest
+// identification's time is the server's (a link made before identification times were kept,
+// or by the CLI): a browser clock running behind would place the browser's new hits before it.
 func (b browserTimes) lateOwner(visitor int64, t time.Time) (lead int64, ok bool) {
 	links := b[visitor]
-	if len(links) == 0 || t.IsZero() || !t.Before(links[len(links)-1].At) {
+	if len(links) == 0 || t.IsZero() || !links[len(links)-1].Clocked || !t.Before(links[len(links)-1].At) {
 		return 0, false
 	}
 	i := sort.Search(len(links), func(i int) bool { return links[i].At.After(t) })
 	return links[max(i-1, 0)].LeadID, true
 }
 
-// add notes a new identification of a browser.
+// add notes a new identification of a browser, sent at `at` by its clock (zero: no clock,
+// made now).
 func (b browserTimes) add(visitor, lead int64, at time.Time) {
-	links := append(b[visitor], model.BrowserLink{VisitorID: visitor, LeadID: lead, At: at})
+	l := model.BrowserLink{VisitorID: visitor, LeadID: lead, At: at, Clocked: !at.IsZero()}
+	if !l.Clocked {
+		l.At = time.Now()
+	}
+	links := append(b[visitor], l)
 	slices.SortStableFunc(links, func(x, y model.BrowserLink) int { return x.At.Compare(y.At) })
 	b[visitor] = links
 }
@@ -403,9 +410,6 @@ func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, visitorID int64, l
 	}
 	if r.Current {
 		current[visitorID] = lead
-	}
-	if since.IsZero() {
-		since = time.Now()
 	}
 	plan.times.add(visitorID, lead, since)
 	return true, nil

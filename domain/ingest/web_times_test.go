@@ -10,7 +10,7 @@ import (
 // identification, and nobody's in particular (the current person's) for a hit sent after
 // the latest identification or without a browser clock.
 func TestLateOwnerFollowsTheBrowsersIdentifications(t *testing.T) {
-	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	t0 := time.Now().Add(-time.Hour) // before now: a link made without a clock is made now
 	b := browserTimes{}
 	b.add(7, 100, t0)
 	b.add(7, 300, t0.Add(30*time.Second))
@@ -35,5 +35,11 @@ func TestLateOwnerFollowsTheBrowsersIdentifications(t *testing.T) {
 	}
 	if _, ok := b.lateOwner(8, t0); ok {
 		t.Error("a browser with no identification has a late owner")
+	}
+	// A latest identification in the server's time (the CLI, or made before identification
+	// times were kept) places nothing: the browser's clock may run behind the server's.
+	b.add(7, 400, time.Time{})
+	if lead, ok := b.lateOwner(7, t0.Add(25*time.Second)); ok {
+		t.Errorf("a hit placed on lead %d against an identification without the browser's clock", lead)
 	}
 }

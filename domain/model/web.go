@@ -96,6 +96,7 @@ type BrowserLink struct {
 	VisitorID int64     `db:"visitor_id"`
 	LeadID    int64     `db:"lead_id"`
 	At        time.Time `db:"at"`
+	Clocked   bool      `db:"clocked"` // At is the browser's clock, comparable with its hits' times
 }
 
 // Relink is what tying a browser to a lead did: the stored activities that became the lead's

@@ -141,7 +141,7 @@ func (t *Tx) StandingLinks(ctx context.Context, workspaceID int64, visitorIDs []
 		return nil, nil
 	}
 	var out []model.BrowserLink
-	if err := t.tx.SelectContext(ctx, &out, `SELECT visitor_id, lead_id, COALESCE(identified_at, created_at) AS at FROM identity_links
+	if err := t.tx.SelectContext(ctx, &out, `SELECT visitor_id, lead_id, COALESCE(identified_at, created_at) AS at, identified_at IS NOT NULL AS clocked FROM identity_links
 		WHERE workspace_id = $1 AND visitor_id = ANY($2) AND undone_at IS NULL ORDER BY visitor_id, at, id`,
 		workspaceID, pq.Array(visitorIDs)); err != nil {
 		return nil, fmt.Errorf("store: unable to read the browsers' identifications: %w", err)
