@@ -91,6 +91,16 @@ func (b browserTimes) lateOwner(visitor int64, t time.Time) (lead int64, ok bool
 	return links[max(i-1, 0)].LeadID, true
 }
 
+// next is when the browser's first identification after `after` was sent (zero: none).
+func (b browserTimes) next(visitor int64, after time.Time) time.Time {
+	for _, l := range b[visitor] {
+		if l.At.After(after) {
+			return l.At
+		}
+	}
+	return time.Time{}
+}
+
 // add notes a new identification of a browser, sent at `at` by its clock (zero: no clock,
 // made now).
 func (b browserTimes) add(visitor, lead int64, at time.Time) {
@@ -389,6 +399,7 @@ func linkBrowser(ctx context.Context, tx *store.Tx, ws int64, visitorID int64, l
 	link := model.IdentityLink{VisitorID: visitorID, LeadID: lead, Reason: reason[0], Detail: reason[1], IdentifiedAt: since}
 	if prev != 0 {
 		link.ReplacedLeadID = &prev
+		link.Until = plan.times.next(visitorID, since)
 	}
 	r, err := tx.LinkVisitor(ctx, ws, link)
 	if err != nil {

@@ -71,6 +71,10 @@ type IdentityLink struct {
 	// known, as for Segment and the API). It orders identifications that reach the server
 	// out of order (see Relink).
 	IdentifiedAt time.Time `db:"-"`
+	// Until is the browser's next standing identification after IdentifiedAt (zero: none).
+	// A link with one arrived late: it takes the hits sent up to it, and the browser stays
+	// with its current person.
+	Until time.Time `db:"-"`
 	// Late: an identification older than the browser's current one arrived after it; it took
 	// the hits sent between the two, and the browser stayed with ReplacedLeadID.
 	Late      bool       `db:"late"`

@@ -95,16 +95,13 @@ func (t *Tx) LinkBlocked(ctx context.Context, workspaceID, visitorID, leadID int
 // LinkVisitor ties a browser to a lead for the reason given. A browser that was anonymous
 // brings its activities along. One that belonged to another person keeps that person's
 // activities there (the newer person wins for new activity only), except, for an
-// identification with the browser's time, the hits the browser sent after it (see
-// model.Relink). The activities that moved are returned, to be scored.
+// identification with the browser's time, the hits the browser sent from then until
+// l.Until, the caller's reading of the browser's next identification (see model.Relink).
+// The activities that moved are returned, to be scored.
 func (t *Tx) LinkVisitor(ctx context.Context, workspaceID int64, l model.IdentityLink) (model.Relink, error) {
 	r := model.Relink{Current: true}
 	if l.ReplacedLeadID != nil && !l.IdentifiedAt.IsZero() {
-		next, err := t.nextIdentification(ctx, workspaceID, l.VisitorID, l.IdentifiedAt)
-		if err != nil {
-			return r, err
-		}
-		r.Since, r.Until, r.Current = l.IdentifiedAt, next, next.IsZero()
+		r.Since, r.Until, r.Current = l.IdentifiedAt, l.Until, l.Until.IsZero()
 	}
 	if r.Current {
 		if _, err := t.tx.ExecContext(ctx, `UPDATE visitors SET lead_id = $3 WHERE workspace_id = $1 AND id = $2`,
@@ -147,21 +144,6 @@ func (t *Tx) StandingLinks(ctx context.Context, workspaceID int64, visitorIDs []
 		return nil, fmt.Errorf("store: unable to read the browsers' identifications: %w", err)
 	}
 	return out, nil
-}
-
-// nextIdentification is the browser's first standing identification after `after` (by the
-// browser's clock, else the link's creation); zero when there is none.
-func (t *Tx) nextIdentification(ctx context.Context, workspaceID, visitorID int64, after time.Time) (time.Time, error) {
-	var at *time.Time
-	if err := t.tx.GetContext(ctx, &at, `SELECT min(COALESCE(identified_at, created_at)) FROM identity_links
-		WHERE workspace_id = $1 AND visitor_id = $2 AND undone_at IS NULL AND COALESCE(identified_at, created_at) > $3`,
-		workspaceID, visitorID, after); err != nil {
-		return time.Time{}, fmt.Errorf("store: unable to read the browser's identifications: %w", err)
-	}
-	if at == nil {
-		return time.Time{}, nil
-	}
-	return *at, nil
 }
 
 func nullTime(t time.Time) *time.Time {

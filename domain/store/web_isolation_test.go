@@ -179,7 +179,7 @@ func webTxCases(ctx context.Context, wsA int64, a, b tenant, w webSeed, rescoreJ
 		},
 		"LinkVisitor, a late identification": func(tx *store.Tx) error {
 			r, err := tx.LinkVisitor(ctx, wsA, model.IdentityLink{VisitorID: w.visitor, LeadID: a.lead.ID, Reason: model.LinkAPI,
-				ReplacedLeadID: &b.lead.ID, IdentifiedAt: time.Now().Add(-time.Hour)})
+				ReplacedLeadID: &b.lead.ID, IdentifiedAt: time.Now().Add(-time.Hour), Until: time.Now().Add(-time.Minute)})
 			if len(r.Moved) != 0 {
 				return errors.New("took B's activities")
 			}
