@@ -354,6 +354,7 @@ func BenchmarkScoring(b *testing.B) {
 	// The scoring queue runs two workers, whose claims never share a lead: two streams of
 	// batches over halves of the leads, at once.
 	start := time.Now()
+	waits := sampleLockWaits(b, e.db)
 	var wg sync.WaitGroup
 	for w := 0; w < 2; w++ {
 		wg.Add(1)
@@ -367,8 +368,8 @@ func BenchmarkScoring(b *testing.B) {
 	}
 	wg.Wait()
 	inc := time.Since(start)
-	fmt.Printf("incremental scoring, 1 per lead, two workers at once (as the scoring queue runs): %d activities in %s = %.0f activities/s\n",
-		batches*perBatch, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds())
+	fmt.Printf("incremental scoring, 1 per lead, two workers at once (as the scoring queue runs): %d activities in %s = %.0f activities/s; %s\n",
+		batches*perBatch, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds(), waits())
 	b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), "incremental-activities/s-1-per-lead-2-workers")
 }
 
@@ -385,7 +386,9 @@ func statementTimes(b *testing.B, db *sql.DB) func(phase string) {
 			b.Fatal(err)
 		}
 	}
+	tables := tableWrites(b, db)
 	return func(phase string) {
+		defer tables(phase)
 		rows, err := db.Query(`SELECT calls, rows, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
 			FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 16`)
 		if err != nil {
@@ -450,4 +453,97 @@ func profileCPU(b *testing.B, phase string) func() {
 
 func (e *env) countB(b *testing.B, q string) int {
 	return pgtest.Count(b, e.db, q, e.ws)
+}
+
+// tableWrites reads each table's row writes and returns a func that prints those since, with
+// the index entries they cost: every insert and every update that is not HOT adds an entry to
+// each of the table's indexes.
+func tableWrites(b *testing.B, db *sql.DB) func(phase string) {
+	const q = `SELECT s.relname, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del,
+		(SELECT count(*) FROM pg_index i WHERE i.indrelid = s.relid)
+		FROM pg_stat_user_tables s`
+	type writes struct{ ins, upd, hot, del, indexes int64 }
+	read := func() map[string]writes {
+		// An idle backend reports its statistics within a second (PGSTAT_MIN_INTERVAL).
+		time.Sleep(1100 * time.Millisecond)
+		rows, err := db.Query(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]writes{}
+		for rows.Next() {
+			var name string
+			var w writes
+			if err := rows.Scan(&name, &w.ins, &w.upd, &w.hot, &w.del, &w.indexes); err != nil {
+				b.Fatal(err)
+			}
+			out[name] = w
+		}
+		return out
+	}
+	before := read()
+	return func(phase string) {
+		after := read()
+		names := make([]string, 0, len(after))
+		for name := range after {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		fmt.Printf("rows written in the phase %q (inserted, updated, of them HOT, deleted; index entries added):\n", phase)
+		for _, name := range names {
+			a, o := after[name], before[name]
+			ins, upd, hot, del := a.ins-o.ins, a.upd-o.upd, a.hot-o.hot, a.del-o.del
+			if ins+upd+del == 0 {
+				continue
+			}
+			fmt.Printf("  %-28s %8d %8d %8d %8d  %9d (%d indexes)\n", name, ins, upd, hot, del, (ins+upd-hot)*a.indexes, a.indexes)
+		}
+	}
+}
+
+// sampleLockWaits looks at the server's sessions every 10 ms until the returned func is
+// called, which says how often a session was waiting for another's lock, and for which: two
+// workers that wait for each other do not add up to two.
+func sampleLockWaits(b *testing.B, db *sql.DB) func() string {
+	done, out := make(chan struct{}), make(chan string)
+	go func() {
+		samples, waiting := 0, 0
+		on := map[string]int{}
+		for {
+			select {
+			case <-done:
+				var top []string
+				for q, n := range on {
+					top = append(top, fmt.Sprintf("%d× %s", n, q))
+				}
+				slices.Sort(top)
+				out <- fmt.Sprintf("a session waited for a lock in %d of %d samples %v", waiting, samples, top)
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			rows, err := db.Query(`SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 40) FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)
+			if err != nil {
+				b.Error(err)
+				continue
+			}
+			samples++
+			n := 0
+			for rows.Next() {
+				var q string
+				if rows.Scan(&q) == nil {
+					on[q]++
+					n++
+				}
+			}
+			rows.Close()
+			if n > 0 {
+				waiting++
+			}
+		}
+	}()
+	return func() string {
+		close(done)
+		return <-out
+	}
 }

@@ -165,6 +165,20 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 	if err != nil {
 		return err
 	}
+	w, deltas, accounts := passWrites(rs, states, outcomes)
+	if err := tx.SaveScoring(ctx, workspaceID, w); err != nil {
+		return err
+	}
+	if err := s.afterSave(ctx, tx, workspaceID, settings, rs, states, outcomes, news, newOf != nil, rollup, accounts, now); err != nil {
+		return err
+	}
+	// Last, so that the rules' rows stay locked only until the commit (see CountRuleMatches).
+	return tx.CountRuleMatches(ctx, workspaceID, deltas)
+}
+
+// passWrites gathers what a batch's outcomes change: the rows to write, the rules' match
+// counts moved, and the accounts whose people changed.
+func passWrites(rs *RuleSet, states []LeadState, outcomes []Outcome) (model.ScoringWrite, []store.RuleMatchDelta, map[int64]bool) {
 	w := model.ScoringWrite{MainScoreID: rs.MainScoreID}
 	lines := 0
 	for _, o := range outcomes {
@@ -210,9 +224,13 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 		}
 	}
 	sort.Slice(deltas, func(i, j int) bool { return deltas[i].RuleID < deltas[j].RuleID })
-	if err := tx.SaveScoring(ctx, workspaceID, w, deltas); err != nil {
-		return err
-	}
+	return w, deltas, accounts
+}
+
+// afterSave does what follows a batch's scores: Salesforce and Braze write-backs, milestones,
+// the accounts' roll-up and, for new activities, alerts.
+func (s *Service) afterSave(ctx context.Context, tx *store.Tx, workspaceID int64, settings store.ScoringSettings, rs *RuleSet,
+	states []LeadState, outcomes []Outcome, news [][]rules.Event, incremental, rollup bool, accounts map[int64]bool, now time.Time) error {
 	var changed []int64
 	for _, o := range outcomes {
 		if o.LeadChanged || o.ScoresChanged {
@@ -226,13 +244,14 @@ func (s *Service) score(ctx context.Context, tx *store.Tx, workspaceID int64, le
 		return err
 	}
 	if s.Milestones != nil && settings.Milestones {
-		if err := s.Milestones.Record(ctx, tx, workspaceID, milestonePasses(states, outcomes, news, newOf != nil, now)); err != nil {
+		if err := s.Milestones.Record(ctx, tx, workspaceID, milestonePasses(states, outcomes, news, incremental, now)); err != nil {
 			return err
 		}
 	}
 	// Only new activity alerts: a re-score after a rule edit tells nobody.
-	alerting := newOf != nil && s.Alerts != nil && settings.AlertRules
+	alerting := incremental && s.Alerts != nil && settings.AlertRules
 	var before map[int64]store.AccountSnapshot
+	var err error
 	if alerting && settings.AccountAlertRules && rollup && len(accounts) > 0 {
 		if before, err = tx.AccountSnapshots(ctx, workspaceID, keys(accounts)); err != nil {
 			return err

@@ -1259,7 +1259,7 @@ func TestOnlyChangedScoresAreWritten(t *testing.T) {
 	}
 	save := func(scores map[int64]float64) string {
 		err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
-			return tx.SaveScoring(e.ctx, e.ws, model.ScoringWrite{Scores: []model.LeadScoring{{LeadID: ids[0], Scores: scores}}}, nil)
+			return tx.SaveScoring(e.ctx, e.ws, model.ScoringWrite{Scores: []model.LeadScoring{{LeadID: ids[0], Scores: scores}}})
 		})
 		if err != nil {
 			t.Fatal(err)

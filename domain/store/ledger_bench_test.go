@@ -47,7 +47,7 @@ func BenchmarkLedgerWrite(b *testing.B) {
 	}
 	write := func(lines []model.LedgerLine) {
 		if err := st.InTx(ctx, func(tx *store.Tx) error {
-			return tx.SaveScoring(ctx, ws.ID, model.ScoringWrite{Ledger: lines}, nil)
+			return tx.SaveScoring(ctx, ws.ID, model.ScoringWrite{Ledger: lines})
 		}); err != nil {
 			b.Fatal(err)
 		}

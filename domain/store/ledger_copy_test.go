@@ -40,7 +40,7 @@ func TestLedgerLinesAreStoredAsWritten(t *testing.T) {
 		{LeadID: a.lead.ID, Kind: "label", Label: "Later", RuleID: 4, RuleVersion: 1, Delta: 1, Before: 0, After: 1},
 	}
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
-		return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{Ledger: lines, MainScoreID: scoreID}, nil)
+		return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{Ledger: lines, MainScoreID: scoreID})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestLargePassesAreCompressedWithLZ4(t *testing.T) {
 		lines = append(lines, l)
 	}
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
-		return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{Ledger: lines, MainScoreID: scoreID}, nil)
+		return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{Ledger: lines, MainScoreID: scoreID})
 	}); err != nil {
 		t.Fatal(err)
 	}

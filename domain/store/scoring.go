@@ -250,8 +250,8 @@ type RuleMatchDelta struct {
 }
 
 // SaveScoring writes what a scoring pass changed: ledger lines, named scores, the leads' sort
-// columns, their states, and the rules' match counts. Unchanged rows are not touched.
-func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.ScoringWrite, rules []RuleMatchDelta) error {
+// columns and their states. Unchanged rows are not touched.
+func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.ScoringWrite) error {
 	if len(w.Ledger) > 0 {
 		if err := t.copyLedger(ctx, workspaceID, w.MainScoreID, w.Ledger); err != nil {
 			return err
@@ -322,6 +322,14 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 			return err
 		}
 	}
+	return nil
+}
+
+// CountRuleMatches moves the rules' matched-leads counts and last match times. Every scoring
+// transaction of a workspace writes the same few rules' rows, and holds their locks until it
+// commits: a caller does this last, so that concurrent scoring transactions (the two scoring
+// workers, a re-score's chunks) wait for each other's commit only, not for all their work.
+func (t *Tx) CountRuleMatches(ctx context.Context, workspaceID int64, rules []RuleMatchDelta) error {
 	if len(rules) > 0 {
 		var rids []int64
 		var deltas []int64

@@ -36,7 +36,7 @@ func TestStateRewritesStayOnTheirPage(t *testing.T) {
 			states = append(states, model.LeadState{LeadID: id, RulesVersion: 1, ProfileHash: 7, State: bytes.Repeat([]byte{fill}, 1000), RefreshAt: &refresh})
 		}
 		if err := st.InTx(ctx, func(tx *store.Tx) error {
-			return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{States: states}, nil)
+			return tx.SaveScoring(ctx, a.ws.ID, model.ScoringWrite{States: states})
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -1408,7 +1408,10 @@ func TestTxIsolation(t *testing.T) {
 			w := model.ScoringWrite{Leads: []model.LeadScoring{{LeadID: b.lead.ID, MainScore: 99, Grade: "A"}},
 				Scores: []model.LeadScoring{{LeadID: b.lead.ID, Scores: map[int64]float64{ids.score: 99}}},
 				States: []model.LeadState{{LeadID: b.lead.ID, State: []byte("x")}}}
-			return tx.SaveScoring(ctx, wsA, w, []store.RuleMatchDelta{{RuleID: b.rule.ID, Delta: 1, Fired: true}})
+			return tx.SaveScoring(ctx, wsA, w)
+		},
+		"CountRuleMatches": func(tx *store.Tx) error {
+			return tx.CountRuleMatches(ctx, wsA, []store.RuleMatchDelta{{RuleID: b.rule.ID, Delta: 1, Fired: true}})
 		},
 		"RollupAccounts":     func(tx *store.Tx) error { return tx.RollupAccounts(ctx, wsA, []int64{ids.account}, ids.score) },
 		"ClearAccountLabels": func(tx *store.Tx) error { return tx.ClearAccountLabels(ctx, wsA) },
