@@ -16,7 +16,10 @@ const (
 
 // ScoreEffect adds (or with negative points, subtracts) points to a named score.
 type ScoreEffect struct {
-	Score  string  `json:"score"`
+	Score string `json:"score"`
+	// Key is the score as contributions carry it: a number its caller gives each score (the
+	// scoring service, the score's id), so that a contribution holds no string.
+	Key    int64   `json:"-"`
 	Points float64 `json:"points"`
 	Per    string  `json:"per"`
 	// Cap bounds the total a per-event rule can add (its absolute value); 0 means no cap.
@@ -42,15 +45,20 @@ type Stamped struct {
 	Event
 }
 
-// Contribution is one rule's points for one event: a line of the score ledger.
+// Contribution is one rule's points for one event: a line of the score ledger. It holds no
+// pointer (a lead's state decodes into about a hundred of them per pass): the collector does
+// not scan their arrays, which a string and a time.Time's location made it do.
 type Contribution struct {
 	RuleID      int64
 	RuleVersion int
-	Score       string
+	Score       int64 // the rule's ScoreEffect.Key
 	EventKey    int64
-	At          time.Time
+	At          int64 // the event's time in Unix microseconds (as activities are stored)
 	Points      float64
 }
+
+// Time is the contribution's event time.
+func (c Contribution) Time() time.Time { return time.UnixMicro(c.At).UTC() }
 
 // LeadScorer keeps one lead's events in time order and the contributions they earn. Its
 // contributions depend only on the events and rules, never on arrival order: a rule's
@@ -193,7 +201,7 @@ func scoreEvent(next []Contribution, rules []ScoringRule, subject *Subject, e St
 		}
 		given[k] += pts
 		fired[k] = true
-		next = append(next, Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Score, EventKey: e.Key, At: e.Time, Points: pts})
+		next = append(next, Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Key, EventKey: e.Key, At: e.Time.UnixMicro(), Points: pts})
 	}
 	return next
 }
@@ -297,14 +305,14 @@ func Scores(contributions []Contribution, rules []ScoringRule, now time.Time) ma
 	}
 	out := map[string]float64{}
 	for _, c := range contributions {
-		out[c.Score] += Decayed(c, effects[c.RuleID], now)
+		out[effects[c.RuleID].Score] += Decayed(c, effects[c.RuleID], now)
 	}
 	return out
 }
 
 // Decayed is one contribution's value at now.
 func Decayed(c Contribution, e ScoreEffect, now time.Time) float64 {
-	age := now.Sub(c.At)
+	age := time.Duration(now.UnixMicro()-c.At) * time.Microsecond
 	if age < 0 {
 		age = 0
 	}

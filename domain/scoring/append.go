@@ -228,7 +228,7 @@ func (rs *RuleSet) repriced(r rules.ScoringRule, current []rules.Contribution) [
 	var out []rules.Contribution
 	for _, c := range current {
 		if c.RuleID == r.ID {
-			out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Score,
+			out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, Score: r.Effect.Key,
 				EventKey: c.EventKey, At: c.At, Points: r.Effect.Points})
 		}
 	}

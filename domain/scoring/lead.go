@@ -165,7 +165,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	held := make([]float64, len(st.Current)) // each one's value now
 	for i, c := range st.Current {
 		held[i] = rules.Decayed(c, rs.Effect(c.RuleID), now)
-		values[rs.scoreOfKey(c.Score)] += held[i]
+		values[c.Score] += held[i]
 		rs.addID(&before, c.RuleID)
 	}
 	var f facts
@@ -179,8 +179,8 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 
 	// Score changes: removed contributions first, then new ones, each in event time order.
 	var changes []scoreChange
-	change := func(scoreID, rule int64, version int, activity int64, at time.Time, delta float64) {
-		changes = append(changes, scoreChange{scoreID: scoreID, rule: rule, version: version, activity: activity, at: at, delta: delta,
+	change := func(scoreID, rule int64, version int, activity int64, at int64, delta float64) {
+		changes = append(changes, scoreChange{scoreID: scoreID, rule: rule, version: version, activity: activity, at: time.UnixMicro(at).UTC(), delta: delta,
 			value: rules.Decayed(rules.Contribution{At: at, Points: delta}, rs.Effect(rule), now)})
 	}
 	fired := map[int64]bool{}
@@ -200,7 +200,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	} else {
 		removed, given := rs.contributionChanges(st.Current, next)
 		for _, c := range removed {
-			change(rs.scoreOfKey(c.Score), c.RuleID, c.RuleVersion, c.EventKey, c.At, -c.Points)
+			change(c.Score, c.RuleID, c.RuleVersion, c.EventKey, c.At, -c.Points)
 		}
 		for i, c := range next {
 			if given[i] {
@@ -408,9 +408,8 @@ func (rs *RuleSet) contributionChanges(current, next []rules.Contribution) (remo
 
 // compareCanonical orders contributions as canonical does, then by rule id and version, so
 // that equal keys compare equal.
-func (rs *RuleSet) compareCanonical(at1 time.Time, act1, rule1 int64, v1 int, at2 time.Time, act2, rule2 int64, v2 int) int {
-	// To the microsecond, as states keep times.
-	if c := cmp.Compare(at1.UnixMicro(), at2.UnixMicro()); c != 0 {
+func (rs *RuleSet) compareCanonical(at1, act1, rule1 int64, v1 int, at2, act2, rule2 int64, v2 int) int {
+	if c := cmp.Compare(at1, at2); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(act1, act2); c != 0 {
@@ -450,7 +449,7 @@ func (rs *RuleSet) inCanonicalOrder(current, next []rules.Contribution) bool {
 
 func sortRemoved(removed []rules.Contribution) {
 	slices.SortFunc(removed, func(a, b rules.Contribution) int {
-		if c := a.At.Compare(b.At); c != 0 {
+		if c := cmp.Compare(a.At, b.At); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.RuleID, b.RuleID)
@@ -660,7 +659,7 @@ func (rs *RuleSet) refreshAt(contribs []rules.Contribution, worth []float64, tim
 	for i, c := range contribs {
 		e := rs.Effect(c.RuleID)
 		if e.ExpireDays > 0 {
-			consider(c.At.Add(time.Duration(e.ExpireDays) * 24 * time.Hour))
+			consider(c.Time().Add(time.Duration(e.ExpireDays) * 24 * time.Hour))
 		}
 		if e.HalfLifeDays > 0 {
 			slope += math.Abs(worth[i]) * math.Ln2 / (e.HalfLifeDays * 24)
@@ -721,7 +720,7 @@ func strconvFormat(v float64) string { return strconv.FormatFloat(math.Round(v*1
 
 // ValueNow is a stored contribution's value at now, after expiry and decay.
 func ValueNow(c model.Contribution, rs *RuleSet, now time.Time) float64 {
-	return rules.Decayed(rules.Contribution{At: c.EarnedAt, Points: c.Points}, rs.Effect(c.RuleID), now)
+	return rules.Decayed(rules.Contribution{At: c.EarnedAt.UnixMicro(), Points: c.Points}, rs.Effect(c.RuleID), now)
 }
 
 // Trend is a score's value at the end of each of the last days, oldest first, computed from
@@ -844,7 +843,7 @@ func (rs *RuleSet) canonical(cs []rules.Contribution) []rules.Contribution {
 }
 
 func (rs *RuleSet) canonicalOrder(a, b rules.Contribution) int {
-	if c := a.At.Compare(b.At); c != 0 {
+	if c := cmp.Compare(a.At, b.At); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.EventKey, b.EventKey); c != 0 {

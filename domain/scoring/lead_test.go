@@ -263,7 +263,7 @@ var streamKinds = []struct{ typ, name string }{
 
 // storedAfter is the lead as its first scoring leaves it (with activities in all), and its
 // decoded state.
-func storedAfter(t *testing.T, rs *RuleSet, lead model.ScoringLead, first Outcome, activities int) (model.ScoringLead, storedState) {
+func storedAfter(t testing.TB, rs *RuleSet, lead model.ScoringLead, first Outcome, activities int) (model.ScoringLead, storedState) {
 	t.Helper()
 	stored := lead
 	stored.StateVersion, stored.StateHash, stored.State = &first.State.RulesVersion, &first.State.ProfileHash, first.State.State
@@ -356,7 +356,7 @@ func TestAppendingMatchesScratch(t *testing.T) {
 // added): the older events its rules can look at, or, when the memory's times suffice, those
 // a part of the read takes (passing the counts' or the labels' filter, within their reach)
 // completed with the times and marks of the others (timesOnly: some were kept as times only).
-func olderAsRead(t *testing.T, rs *RuleSet, older []rules.Stamped, m Memory, oldest, now time.Time) (window []rules.Stamped, timesOnly bool, r olderRead) {
+func olderAsRead(t testing.TB, rs *RuleSet, older []rules.Stamped, m Memory, oldest, now time.Time) (window []rules.Stamped, timesOnly bool, r olderRead) {
 	t.Helper()
 	r = rs.historyRead(oldest, now, m)
 	if r.since.IsZero() {
@@ -483,16 +483,16 @@ func TestStateHoldsAfterAnEditThatSkippedTheLead(t *testing.T) {
 func TestContributionChanges(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	stored := []rules.Contribution{
-		{RuleID: 1, RuleVersion: 1, EventKey: 10, At: t0, Points: 5},
-		{RuleID: 2, RuleVersion: 1, EventKey: 10, At: t0, Points: 3},
-		{RuleID: 1, RuleVersion: 1, EventKey: 11, At: t0.Add(-time.Hour), Points: 5},
-		{RuleID: 4, RuleVersion: 1, EventKey: 12, At: t0.Add(time.Hour), Points: 2}, // its rule was edited
+		{RuleID: 1, RuleVersion: 1, EventKey: 10, At: t0.UnixMicro(), Points: 5},
+		{RuleID: 2, RuleVersion: 1, EventKey: 10, At: t0.UnixMicro(), Points: 3},
+		{RuleID: 1, RuleVersion: 1, EventKey: 11, At: t0.Add(-time.Hour).UnixMicro(), Points: 5},
+		{RuleID: 4, RuleVersion: 1, EventKey: 12, At: t0.Add(time.Hour).UnixMicro(), Points: 2}, // its rule was edited
 	}
 	next := []rules.Contribution{
-		{RuleID: 4, RuleVersion: 2, EventKey: 12, At: t0.Add(time.Hour), Points: 2},
-		{RuleID: 1, RuleVersion: 1, EventKey: 10, At: t0, Points: 5}, // unchanged
-		{RuleID: 2, RuleVersion: 1, EventKey: 10, At: t0, Points: 4}, // points changed
-		{RuleID: 3, RuleVersion: 1, EventKey: 11, At: t0.Add(-time.Hour), Points: 1},
+		{RuleID: 4, RuleVersion: 2, EventKey: 12, At: t0.Add(time.Hour).UnixMicro(), Points: 2},
+		{RuleID: 1, RuleVersion: 1, EventKey: 10, At: t0.UnixMicro(), Points: 5}, // unchanged
+		{RuleID: 2, RuleVersion: 1, EventKey: 10, At: t0.UnixMicro(), Points: 4}, // points changed
+		{RuleID: 3, RuleVersion: 1, EventKey: 11, At: t0.Add(-time.Hour).UnixMicro(), Points: 1},
 	}
 	removed, given := defaultRuleSet(t).contributionChanges(stored, next)
 	var got []int64
@@ -671,7 +671,7 @@ func TestContributionChangesInOrder(t *testing.T) {
 				continue
 			}
 			seen[[2]int64{r.ID, act}] = true
-			out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, EventKey: act, At: t0.Add(time.Duration(act) * time.Hour),
+			out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, EventKey: act, At: t0.Add(time.Duration(act) * time.Hour).UnixMicro(),
 				Points: float64(1 + rng.Intn(2))})
 		}
 		return rs.canonical(out)
@@ -711,7 +711,7 @@ func TestMergeCanonical(t *testing.T) {
 			for _, r := range set {
 				if rng.Intn(3) == 0 {
 					out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, EventKey: act,
-						At: t0.Add(time.Duration(rng.Intn(4)) * time.Hour), Points: 1})
+						At: t0.Add(time.Duration(rng.Intn(4)) * time.Hour).UnixMicro(), Points: 1})
 				}
 			}
 		}
@@ -761,7 +761,7 @@ func TestAppendCanonical(t *testing.T) {
 			for _, r := range rs.Scoring {
 				if rng.Intn(4) == 0 {
 					out = append(out, rules.Contribution{RuleID: r.ID, RuleVersion: r.Version, EventKey: act,
-						At: t0.Add(time.Duration(act) * time.Minute), Points: 1})
+						At: t0.Add(time.Duration(act) * time.Minute).UnixMicro(), Points: 1})
 				}
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,10 +35,8 @@ type RuleSet struct {
 	Grades        []rules.GradeRule
 	Scale         rules.GradeScale
 
-	scoreIDs  map[string]int64
-	scoreKeys map[int64]string // score id → the key contributions carry (its decimal form)
-	keyScores map[string]int64 // and back
-	rules     ruleIndex        // score rule id → position in Scoring
+	scoreIDs map[string]int64
+	rules    ruleIndex // score rule id → position in Scoring
 	// versions is every score rule's version by id, and versionsHeader the bytes a state
 	// scored with exactly these rules holds for them (see encodeRuleVersions): such a state
 	// shares versions, read only, instead of decoding a map of its own.
@@ -68,13 +65,11 @@ type RuleSet struct {
 // Build compiles stored rules into a rule set. A rule that no longer compiles (it was valid
 // when saved, so only a code change can cause this) is skipped and reported.
 func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, scale json.RawMessage) (*RuleSet, []error) {
-	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{}, scoreKeys: map[int64]string{}, keyScores: map[string]int64{},
+	rs := &RuleSet{Version: version, Scores: scores, scoreIDs: map[string]int64{},
 		labelStyles: map[string]LabelRule{}, Scale: rules.DefaultGradeScale, propKeys: map[string]bool{}, eventLocal: map[int64]rules.ActivityFilter{},
 		repriceFrom: map[int64]int{}}
 	for _, s := range scores {
 		rs.scoreIDs[s.Name] = s.ID
-		rs.scoreKeys[s.ID] = strconv.FormatInt(s.ID, 10)
-		rs.keyScores[rs.scoreKeys[s.ID]] = s.ID
 		if s.IsMain {
 			rs.MainScoreID = s.ID
 		}
@@ -115,7 +110,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 				continue
 			}
 			eff := *r.Score
-			eff.Score = rs.scoreKeys[id] // contributions carry the score id from here on
+			eff.Key = id // contributions carry the score id
 			rs.Scoring = append(rs.Scoring, rules.ScoringRule{ID: st.ID, Version: st.Version, When: c, Effect: eff})
 			rs.scoreOf = append(rs.scoreOf, id)
 			if f, ok := c.NecessaryActivities(); ok && c.CountWindow() == 0 {
@@ -212,24 +207,6 @@ func (rs *RuleSet) scoreOfRule(id int64) int64 {
 		return rs.scoreOf[p]
 	}
 	return 0
-}
-
-// scoreKey is the key contributions to a score carry (its id in decimal), from the rule set
-// for the scores it has: formatting one per contribution cost a third of converting them.
-func (rs *RuleSet) scoreKey(id int64) string {
-	if key, ok := rs.scoreKeys[id]; ok {
-		return key
-	}
-	return strconv.FormatInt(id, 10)
-}
-
-// scoreOfKey is the score id a contribution's key stands for (see scoreKey).
-func (rs *RuleSet) scoreOfKey(key string) int64 {
-	if id, ok := rs.keyScores[key]; ok {
-		return id
-	}
-	id, _ := strconv.ParseInt(key, 10, 64)
-	return id
 }
 
 // LabelStyle returns the colour and emoji of a label by name.

@@ -52,7 +52,7 @@ func EncodeState(scoring []rules.ScoringRule, events int, cs []model.Contributio
 	out := encodeHeader(scoring, events, len(cs), m)
 	var enc contributionEncoder
 	for _, c := range cs {
-		out = enc.append(out, c)
+		out = enc.append(out, c.RuleID, c.RuleVersion, c.ScoreID, c.ActivityID, c.EarnedAt.UnixMicro(), c.Points)
 	}
 	return out
 }
@@ -62,8 +62,7 @@ func (rs *RuleSet) encodeState(events int, cs []rules.Contribution, m Memory) []
 	out := encodeHeader(rs.Scoring, events, len(cs), m)
 	var enc contributionEncoder
 	for _, c := range cs {
-		out = enc.append(out, model.Contribution{RuleID: c.RuleID, RuleVersion: c.RuleVersion, ActivityID: c.EventKey,
-			ScoreID: rs.scoreOfRule(c.RuleID), EarnedAt: c.At, Points: c.Points})
+		out = enc.append(out, c.RuleID, c.RuleVersion, rs.scoreOfRule(c.RuleID), c.EventKey, c.At, c.Points)
 	}
 	return out
 }
@@ -112,18 +111,18 @@ func encodeHeader(scoring []rules.ScoringRule, events, contributions int, m Memo
 // previous one's.
 type contributionEncoder struct{ act, at int64 }
 
-func (e *contributionEncoder) append(out []byte, c model.Contribution) []byte {
-	out = binary.AppendUvarint(out, uint64(c.RuleID))
-	out = binary.AppendUvarint(out, uint64(c.RuleVersion))
-	out = binary.AppendUvarint(out, uint64(c.ScoreID))
-	out = binary.AppendVarint(out, c.ActivityID-e.act)
-	out = binary.AppendVarint(out, c.EarnedAt.UnixMicro()-e.at)
-	e.act, e.at = c.ActivityID, c.EarnedAt.UnixMicro()
-	if milli := c.Points * 1000; milli == math.Trunc(milli) && math.Abs(milli) < 1<<52 {
+func (e *contributionEncoder) append(out []byte, rule int64, version int, score, activity, at int64, points float64) []byte {
+	out = binary.AppendUvarint(out, uint64(rule))
+	out = binary.AppendUvarint(out, uint64(version))
+	out = binary.AppendUvarint(out, uint64(score))
+	out = binary.AppendVarint(out, activity-e.act)
+	out = binary.AppendVarint(out, at-e.at)
+	e.act, e.at = activity, at
+	if milli := points * 1000; milli == math.Trunc(milli) && math.Abs(milli) < 1<<52 {
 		return binary.AppendVarint(out, int64(milli)*2) // even: thousandths
 	}
 	out = binary.AppendVarint(out, 1) // odd: the float follows
-	return binary.LittleEndian.AppendUint64(out, math.Float64bits(c.Points))
+	return binary.LittleEndian.AppendUint64(out, math.Float64bits(points))
 }
 
 var errState = errors.New("scoring: unreadable lead state")
@@ -170,8 +169,8 @@ func (rs *RuleSet) decodeState(b []byte, room int) (storedState, error) {
 	out := make([]rules.Contribution, 0, r.contributionsLeft()+room)
 	var c storedContribution
 	for r.next(&c) {
-		out = append(out, rules.Contribution{RuleID: c.rule, RuleVersion: c.version, Score: rs.scoreKey(c.score),
-			EventKey: c.activity, At: time.UnixMicro(c.at).UTC(), Points: c.points})
+		out = append(out, rules.Contribution{RuleID: c.rule, RuleVersion: c.version, Score: c.score,
+			EventKey: c.activity, At: c.at, Points: c.points})
 	}
 	if r.bad {
 		return storedState{}, errState
