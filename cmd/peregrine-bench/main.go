@@ -153,11 +153,12 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 
 	// 3. Paced at 5,000 events/s, sampling how far behind scoring is.
 	stopSampling := make(chan struct{})
-	sampled := make(chan []float64)
+	sampled := make(chan [2][]float64)
 	go func() { sampled <- oldestUnscored(db, stopSampling) }()
 	pacedRep := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: paced, Batch: 100, Rate: 5000, Seq: &seq})
 	close(stopSampling)
-	behind := <-sampled
+	ages := <-sampled
+	behind, unprocessed := ages[0], ages[1]
 
 	rss, hwm := memory(server.Process.Pid)
 
@@ -184,6 +185,8 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	lagP95, lagMax := percentile(behind, 0.95), percentile(behind, 1)
 	fmt.Printf("  scoring behind (age of the oldest acknowledged event not scored yet, sampled each second): p50 %.1f s, p95 %.1f s, max %.1f s\n",
 		percentile(behind, 0.5), lagP95, lagMax)
+	fmt.Printf("  of which waiting to be processed (age of the oldest event not processed yet): p50 %.1f s, p95 %.1f s, max %.1f s\n",
+		percentile(unprocessed, 0.5), percentile(unprocessed, 0.95), percentile(unprocessed, 1))
 	fmt.Printf("Server memory: RSS %d MB after the paced run, peak %d MB over the runs above\n", rss>>20, hwm>>20)
 	fmt.Printf("8 clients at once with 32 MiB batches (%d events each): all acknowledged in %s, %d answers 503 (retried after 1 s), peak RSS %d MB\n",
 		big.events, big.elapsed.Round(100*time.Millisecond), big.busy, big.peak>>20)
@@ -324,9 +327,10 @@ func doneItems(base string) map[string]float64 {
 // the activities that scored (p50, p95, max).
 // oldestUnscored samples, once a second until stop, the age in seconds of the oldest
 // acknowledged event not scored yet — waiting to be processed, or to be scored — so every event
-// in flight is younger (0 when none waits).
-func oldestUnscored(db *sql.DB, stop <-chan struct{}) []float64 {
-	var ages []float64
+// in flight is younger (0 when none waits); and, second, that of the oldest waiting to be
+// processed, which tells which of the two steps holds the events back.
+func oldestUnscored(db *sql.DB, stop <-chan struct{}) [2][]float64 {
+	var ages [2][]float64
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -335,14 +339,14 @@ func oldestUnscored(db *sql.DB, stop <-chan struct{}) []float64 {
 			return ages
 		case <-tick.C:
 		}
-		var age float64
+		var age, unprocessed float64
 		// The first row of each queue in key order (ids follow arrival): two index probes, since
 		// this runs during the load it measures (joining whole queues took a tenth of a core).
-		if err := db.QueryRow(`SELECT COALESCE(extract(epoch FROM now() - least(
-				(SELECT received_at FROM inbound_queue ORDER BY event_row_id LIMIT 1),
-				(SELECT e.received_at FROM (SELECT workspace_id, activity_id FROM scoring_queue ORDER BY workspace_id, activity_id LIMIT 1) q
-					JOIN inbound_events e ON e.workspace_id = q.workspace_id AND e.id = q.activity_id))), 0)`).Scan(&age); err == nil {
-			ages = append(ages, age)
+		if err := db.QueryRow(`SELECT COALESCE(extract(epoch FROM now() - least(i.at, s.at)), 0), COALESCE(extract(epoch FROM now() - i.at), 0)
+			FROM (SELECT (SELECT received_at FROM inbound_queue ORDER BY event_row_id LIMIT 1) AS at) i,
+				(SELECT (SELECT e.received_at FROM (SELECT workspace_id, activity_id FROM scoring_queue ORDER BY workspace_id, activity_id LIMIT 1) q
+					JOIN inbound_events e ON e.workspace_id = q.workspace_id AND e.id = q.activity_id) AS at) s`).Scan(&age, &unprocessed); err == nil {
+			ages[0], ages[1] = append(ages[0], age), append(ages[1], unprocessed)
 		}
 	}
 }

@@ -151,7 +151,7 @@ type snapshot struct {
 func (e *env) snapshot() snapshot {
 	e.t.Helper()
 	s := snapshot{Scores: map[string]float64{}, Leads: map[int64]string{}, Rules: map[int64]int{}}
-	rows, err := e.db.Query(`SELECT lead_id, score_id, value FROM lead_scores WHERE workspace_id = $1`, e.ws)
+	rows, err := e.db.Query(`SELECT lead_id, score_id, value FROM lead_score_values WHERE workspace_id = $1`, e.ws)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -831,7 +831,7 @@ func TestEditRescoresOnlyLeadsTheRuleCanMatch(t *testing.T) {
 		t.Fatalf("the re-scoring job: %+v", job)
 	}
 	var got float64
-	e.db.QueryRow(`SELECT value FROM lead_scores s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
+	e.db.QueryRow(`SELECT value FROM lead_score_values s JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id AND n.is_main
 		WHERE s.workspace_id = $1 AND s.lead_id = $2`, e.ws, ids[7]).Scan(&got)
 	// Skipped leads scored incrementally afterwards (their state still names the old
 	// version): one registers for the webinar now, one clicks an email.

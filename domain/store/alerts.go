@@ -517,7 +517,7 @@ func (t *Tx) AccountSnapshots(ctx context.Context, workspaceID int64, ids []int6
 		Engaged int            `db:"engaged"`
 	}
 	err := t.tx.SelectContext(ctx, &rows, `SELECT a.id, COALESCE(NULLIF(a.name, ''), a.domain) AS name, a.labels,
-			COALESCE((SELECT jsonb_object_agg(s.score_id::text, s.value) FROM account_scores s WHERE s.workspace_id = a.workspace_id AND s.account_id = a.id), '{}') AS scores,
+			COALESCE((SELECT jsonb_object_agg(s.score_id::text, s.value) FROM account_score_values s WHERE s.workspace_id = a.workspace_id AND s.account_id = a.id), '{}') AS scores,
 			(SELECT count(*) FROM leads l WHERE l.workspace_id = a.workspace_id AND l.account_id = a.id AND l.last_activity_at >= now() - interval '7 days') AS engaged
 		FROM accounts a WHERE a.workspace_id = $1 AND a.id = ANY($2)`, workspaceID, pq.Array(ids))
 	if err != nil {

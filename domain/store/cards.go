@@ -100,7 +100,7 @@ func (s *Store) ScoresOfLeads(ctx context.Context, workspaceID int64, leadIDs []
 		Name   string  `db:"name"`
 		Value  float64 `db:"value"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, `SELECT s.lead_id, n.name, s.value FROM lead_scores s
+	if err := s.db.SelectContext(ctx, &rows, `SELECT s.lead_id, n.name, s.value FROM lead_score_values s
 		JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
 		WHERE s.workspace_id = $1 AND s.lead_id = ANY($2)`, workspaceID, pq.Array(leadIDs)); err != nil {
 		return nil, fmt.Errorf("store: unable to read the leads' scores: %w", err)

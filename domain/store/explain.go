@@ -21,9 +21,10 @@ type NamedValue struct {
 // LeadScoreValues lists a lead's stored scores, main first.
 func (s *Store) LeadScoreValues(ctx context.Context, workspaceID, leadID int64) ([]NamedValue, error) {
 	var out []NamedValue
-	err := s.db.SelectContext(ctx, &out, `SELECT n.id AS score_id, n.name, COALESCE(ls.value, 0) AS value, n.is_main
-		FROM score_names n LEFT JOIN lead_scores ls ON ls.workspace_id = n.workspace_id AND ls.score_id = n.id AND ls.lead_id = $2
-		WHERE n.workspace_id = $1 ORDER BY n.is_main DESC, n.name`, workspaceID, leadID)
+	err := s.db.SelectContext(ctx, &out, `SELECT n.id AS score_id, n.name, n.is_main, COALESCE(CASE WHEN n.is_main
+			THEN (SELECT l.main_score FROM leads l WHERE l.workspace_id = $1 AND l.id = $2)
+			ELSE (SELECT ls.value FROM lead_scores ls WHERE ls.workspace_id = $1 AND ls.lead_id = $2 AND ls.score_id = n.id) END, 0) AS value
+		FROM score_names n WHERE n.workspace_id = $1 ORDER BY n.is_main DESC, n.name`, workspaceID, leadID)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read lead scores: %w", err)
 	}
@@ -172,9 +173,10 @@ func (s *Store) AccountByID(ctx context.Context, v Viewer, id int64) (AccountRow
 // AccountScoreValues lists an account's rolled-up scores.
 func (s *Store) AccountScoreValues(ctx context.Context, workspaceID, accountID int64) ([]NamedValue, error) {
 	var out []NamedValue
-	err := s.db.SelectContext(ctx, &out, `SELECT n.id AS score_id, n.name, COALESCE(s.value, 0) AS value, n.is_main
-		FROM score_names n LEFT JOIN account_scores s ON s.workspace_id = n.workspace_id AND s.score_id = n.id AND s.account_id = $2
-		WHERE n.workspace_id = $1 ORDER BY n.is_main DESC, n.name`, workspaceID, accountID)
+	err := s.db.SelectContext(ctx, &out, `SELECT n.id AS score_id, n.name, n.is_main, COALESCE(CASE WHEN n.is_main
+			THEN (SELECT a.main_score FROM accounts a WHERE a.workspace_id = $1 AND a.id = $2)
+			ELSE (SELECT s.value FROM account_scores s WHERE s.workspace_id = $1 AND s.account_id = $2 AND s.score_id = n.id) END, 0) AS value
+		FROM score_names n WHERE n.workspace_id = $1 ORDER BY n.is_main DESC, n.name`, workspaceID, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read account scores: %w", err)
 	}

@@ -112,7 +112,8 @@ func leadOrder(f LeadFilter, args []any) (from, order string, _ []any) {
 	case f.ScoreID != 0:
 		args = append(args, f.ScoreID)
 		from += fmt.Sprintf(`LEFT JOIN lead_scores ls ON ls.workspace_id = l.workspace_id AND ls.lead_id = l.id AND ls.score_id = $%d `, len(args))
-		order = `COALESCE(ls.value, 0) DESC, l.id DESC`
+		// The main score is kept on the lead only (migrations/0045).
+		order = fmt.Sprintf(`CASE WHEN $%d = (SELECT id FROM score_names WHERE workspace_id = $1 AND is_main) THEN l.main_score ELSE COALESCE(ls.value, 0) END DESC, l.id DESC`, len(args))
 	case f.Sort == SortGrade:
 		order = `l.grade, l.main_score DESC, l.id DESC`
 	case f.Sort == SortTemperature:

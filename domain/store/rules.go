@@ -376,6 +376,9 @@ func (s *Store) UpdateScoreName(ctx context.Context, workspaceID, id int64, roll
 			return err
 		}
 		if main {
+			if err := moveMainScore(ctx, tx, workspaceID, id); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE score_names SET is_main = false WHERE workspace_id = $1 AND id <> $2`, workspaceID, id); err != nil {
 				return fmt.Errorf("store: unable to update scores: %w", err)
 			}
@@ -390,6 +393,44 @@ func (s *Store) UpdateScoreName(ctx context.Context, workspaceID, id int64, roll
 		}
 		return nil
 	})
+}
+
+// moveMainScore makes score id the main one where values are kept: the main score lives in
+// leads.main_score and accounts.main_score only, the others in lead_scores and account_scores
+// (migrations/0045). The old main score's values become rows, the new one's move to the
+// columns, so every score keeps its values while the re-score that follows runs.
+func moveMainScore(ctx context.Context, tx *sqlx.Tx, workspaceID, id int64) error {
+	var already bool
+	if err := tx.GetContext(ctx, &already, `SELECT EXISTS (SELECT 1 FROM score_names WHERE workspace_id = $1 AND id = $2 AND is_main)`, workspaceID, id); err != nil {
+		return fmt.Errorf("store: unable to move the main score: %w", err)
+	}
+	if already {
+		return nil
+	}
+	steps := []string{
+		`INSERT INTO lead_scores (workspace_id, lead_id, score_id, value)
+			SELECT l.workspace_id, l.id, n.id, l.main_score FROM leads l JOIN score_names n ON n.workspace_id = l.workspace_id AND n.is_main AND n.id <> $2
+			WHERE l.workspace_id = $1 AND l.main_score <> 0
+			ON CONFLICT (workspace_id, lead_id, score_id) DO UPDATE SET value = excluded.value`,
+		`UPDATE leads l SET main_score = COALESCE(s.value, 0)
+			FROM leads l2 LEFT JOIN lead_scores s ON s.workspace_id = l2.workspace_id AND s.lead_id = l2.id AND s.score_id = $2
+			WHERE l2.workspace_id = $1 AND l.workspace_id = $1 AND l.id = l2.id AND l.main_score <> COALESCE(s.value, 0)`,
+		`DELETE FROM lead_scores WHERE workspace_id = $1 AND score_id = $2`,
+		`INSERT INTO account_scores (workspace_id, account_id, score_id, value)
+			SELECT a.workspace_id, a.id, n.id, a.main_score FROM accounts a JOIN score_names n ON n.workspace_id = a.workspace_id AND n.is_main AND n.id <> $2
+			WHERE a.workspace_id = $1 AND a.main_score <> 0
+			ON CONFLICT (workspace_id, score_id, account_id) DO UPDATE SET value = excluded.value`,
+		`UPDATE accounts a SET main_score = COALESCE(s.value, 0)
+			FROM accounts a2 LEFT JOIN account_scores s ON s.workspace_id = a2.workspace_id AND s.account_id = a2.id AND s.score_id = $2
+			WHERE a2.workspace_id = $1 AND a.workspace_id = $1 AND a.id = a2.id AND a.main_score <> COALESCE(s.value, 0)`,
+		`DELETE FROM account_scores WHERE workspace_id = $1 AND score_id = $2`,
+	}
+	for _, q := range steps {
+		if _, err := tx.ExecContext(ctx, q, workspaceID, id); err != nil {
+			return fmt.Errorf("store: unable to move the main score: %w", err)
+		}
+	}
+	return nil
 }
 
 // GradeScale returns the workspace's grade thresholds as stored (JSON with A–E).

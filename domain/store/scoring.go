@@ -58,7 +58,8 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 	// lead_activity's hash cost 2.4 s more per 100k leads re-scored, and lead_scores' a scan
 	// of the whole table for a chunk of 500 leads.
 	rows, err := t.tx.QueryContext(ctx, `
-		SELECT r.* FROM (SELECT DISTINCT unnest($2::bigint[])) AS u(id)
+		SELECT r.*, (SELECT id FROM score_names WHERE workspace_id = $1 AND is_main) AS main_id
+		FROM (SELECT DISTINCT unnest($2::bigint[])) AS u(id)
 		CROSS JOIN LATERAL (
 			SELECT l.fit_rules, l.id, l.email, l.first_name, l.last_name, l.title, l.country, l.industry, l.company_size, l.lead_source,
 				l.status, l.owner_name, l.owner_email, l.custom_attributes, l.account_id, l.labels,
@@ -84,18 +85,26 @@ func (t *Tx) scoringLeads(ctx context.Context, workspaceID int64, ids []int64) (
 		var labels pq.StringArray
 		var fitRules, scoreIDs pq.Int64Array
 		var scoreValues pq.Float64Array
+		var mainID *int64
 		if err := rows.Scan(&fitRules, &l.ID, &l.Email, &l.FirstName, &l.LastName, &l.Title, &l.Country, &l.Industry, &l.CompanySize, &l.LeadSource,
 			&l.Status, &l.OwnerName, &l.OwnerEmail, &l.CustomAttributes, &l.AccountID, &labels,
 			&l.LastActivityAt, &l.FirstActivityAt, &l.ActivityCount, &l.Shown.LastActivityAt, &l.Shown.FirstActivityAt, &l.Shown.ActivityCount,
 			&l.Grade, &l.MainScore, &l.FitPoints, &l.Heat, &l.Rising, &l.Temperature, &l.RefreshAt,
 			&l.AccountDomain, &l.AccountName, &l.AccountIndustry, &l.AccountEmployees,
-			&l.StateVersion, &l.StateHash, &l.State, &scoreIDs, &scoreValues); err != nil {
+			&l.StateVersion, &l.StateHash, &l.State, &scoreIDs, &scoreValues, &mainID); err != nil {
 			return nil, fmt.Errorf("store: unable to read leads for scoring: %w", err)
 		}
 		l.Labels, l.FitRules = labels, fitRules
-		l.Scores = make(map[int64]float64, len(scoreIDs))
+		l.Scores = make(map[int64]float64, len(scoreIDs)+1)
 		for i, id := range scoreIDs {
 			l.Scores[id] = scoreValues[i]
+		}
+		// The main score is kept on the lead only (migrations/0045).
+		if mainID != nil {
+			delete(l.Scores, *mainID)
+			if l.MainScore != 0 {
+				l.Scores[*mainID] = l.MainScore
+			}
 		}
 		out = append(out, l)
 	}
@@ -262,6 +271,9 @@ func (t *Tx) SaveScoring(ctx context.Context, workspaceID int64, w model.Scoring
 		var sValue []float64
 		for _, r := range w.Scores {
 			for sid, v := range r.Scores {
+				if sid == w.MainScoreID {
+					continue // kept in leads.main_score only (see migrations/0045)
+				}
 				if v == 0 {
 					dLead, dScore = append(dLead, r.LeadID), append(dScore, sid)
 				} else {
@@ -483,35 +495,40 @@ func (t *Tx) RollupAccounts(ctx context.Context, workspaceID int64, accountIDs [
 		return err
 	}
 	// Upsert what changed and delete what no longer exists, rather than rewrite every row.
-	if _, err := t.tx.ExecContext(ctx, `WITH people AS (
-			SELECT s.score_id, l.account_id, n.rollup, s.value, l.last_activity_at,
-				row_number() OVER (PARTITION BY s.score_id, l.account_id ORDER BY s.value DESC) AS rank
-			FROM leads l
+	// The main score's roll-up goes to accounts.main_score, the others' to account_scores
+	// (migrations/0045); the people's main score is on the lead.
+	if _, err := t.tx.ExecContext(ctx, `WITH scored AS (
+			SELECT s.score_id, l.account_id, s.value, l.last_activity_at FROM leads l
 			JOIN lead_scores s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
-			JOIN score_names n ON n.workspace_id = s.workspace_id AND n.id = s.score_id
-			WHERE l.workspace_id = $1 AND l.account_id IS NOT NULL AND `+scoped("l.account_id")+`),
+			WHERE l.workspace_id = $1 AND l.account_id IS NOT NULL AND `+scoped("l.account_id")+` AND s.score_id <> $`+fmt.Sprint(len(args)+1)+`
+			UNION ALL
+			SELECT $`+fmt.Sprint(len(args)+1)+`, l.account_id, l.main_score, l.last_activity_at FROM leads l
+			WHERE l.workspace_id = $1 AND l.account_id IS NOT NULL AND `+scoped("l.account_id")+` AND l.main_score <> 0),
+		people AS (
+			SELECT s.score_id, s.account_id, n.rollup, s.score_id = $`+fmt.Sprint(len(args)+1)+` AS is_main, s.value, s.last_activity_at,
+				row_number() OVER (PARTITION BY s.score_id, s.account_id ORDER BY s.value DESC) AS rank
+			FROM scored s JOIN score_names n ON n.workspace_id = $1 AND n.id = s.score_id),
 		fresh AS (
-			SELECT score_id, account_id, round((CASE rollup
+			SELECT score_id, account_id, is_main, round((CASE rollup
 					WHEN 'max' THEN max(value)
 					WHEN 'decayed_sum' THEN sum(value * power(0.5, greatest(0, date_part('epoch', now() - COALESCE(last_activity_at, now()))) / 86400 / 30))
 					WHEN 'top3' THEN COALESCE(sum(value) FILTER (WHERE rank <= 3), 0)
 					ELSE sum(value) END)::numeric, 2)::float8 AS value
-			FROM people GROUP BY score_id, account_id, rollup),
+			FROM people GROUP BY score_id, account_id, rollup, is_main),
 		gone AS (
 			DELETE FROM account_scores a WHERE a.workspace_id = $1 AND `+scoped("a.account_id")+`
-			AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.score_id = a.score_id AND f.account_id = a.account_id))
+			AND NOT EXISTS (SELECT 1 FROM fresh f WHERE NOT f.is_main AND f.score_id = a.score_id AND f.account_id = a.account_id)),
+		main AS (
+			UPDATE accounts a SET main_score = m.value, updated_at = now()
+			FROM (SELECT a2.id, COALESCE(f.value, 0) AS value FROM accounts a2
+				LEFT JOIN fresh f ON f.is_main AND f.account_id = a2.id
+				WHERE a2.workspace_id = $1 AND `+scoped("a2.id")+`) m
+			WHERE a.workspace_id = $1 AND a.id = m.id AND a.main_score <> m.value)
 		INSERT INTO account_scores (workspace_id, score_id, account_id, value)
-		SELECT $1, score_id, account_id, value FROM fresh
+		SELECT $1, score_id, account_id, value FROM fresh WHERE NOT is_main
 		ON CONFLICT (workspace_id, score_id, account_id) DO UPDATE SET value = excluded.value
-		WHERE account_scores.value <> excluded.value`, args...); err != nil {
+		WHERE account_scores.value <> excluded.value`, append(args, mainScoreID)...); err != nil {
 		return fmt.Errorf("store: unable to roll up account scores: %w", err)
-	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET main_score = m.value, updated_at = now()
-		FROM (SELECT a2.id, COALESCE(s.value, 0) AS value FROM accounts a2
-			LEFT JOIN account_scores s ON s.workspace_id = a2.workspace_id AND s.account_id = a2.id AND s.score_id = $`+fmt.Sprint(len(args)+1)+`
-			WHERE a2.workspace_id = $1 AND `+scoped("a2.id")+`) m
-		WHERE a.workspace_id = $1 AND a.id = m.id AND a.main_score <> m.value`, append(args, mainScoreID)...); err != nil {
-		return fmt.Errorf("store: unable to update account scores: %w", err)
 	}
 	return nil
 }
@@ -631,7 +648,7 @@ func (t *Tx) AccountsForLabels(ctx context.Context, workspaceID int64, ids []int
 		ScoreID   int64   `db:"score_id"`
 		Value     float64 `db:"value"`
 	}
-	if err := t.tx.SelectContext(ctx, &scores, `SELECT account_id, score_id, value FROM account_scores
+	if err := t.tx.SelectContext(ctx, &scores, `SELECT account_id, score_id, value FROM account_score_values
 		WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR account_id = ANY($2))`, workspaceID, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("store: unable to read account scores: %w", err)
 	}
@@ -1018,23 +1035,35 @@ func (t *Tx) AddAccountScores(ctx context.Context, workspaceID int64, deltas []A
 	if len(deltas) == 0 {
 		return nil
 	}
-	var accs, scores []int64
-	var ds []float64
+	var all, accs, scores, mains []int64
+	var ds, mainDs []float64
 	for _, d := range deltas {
-		accs, scores, ds = append(accs, d.AccountID), append(scores, d.ScoreID), append(ds, d.Delta)
+		all = append(all, d.AccountID)
+		if d.ScoreID == mainScoreID {
+			mains, mainDs = append(mains, d.AccountID), append(mainDs, d.Delta)
+		} else {
+			accs, scores, ds = append(accs, d.AccountID), append(scores, d.ScoreID), append(ds, d.Delta)
+		}
 	}
-	if err := t.lockAccounts(ctx, workspaceID, accs); err != nil {
+	if err := t.lockAccounts(ctx, workspaceID, all); err != nil {
 		return err
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO account_scores (workspace_id, account_id, score_id, value)
-		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::float8[])
-		ON CONFLICT (workspace_id, score_id, account_id) DO UPDATE SET value = round((account_scores.value + excluded.value)::numeric, 2)::float8`,
-		workspaceID, pq.Array(accs), pq.Array(scores), pq.Array(ds)); err != nil {
-		return fmt.Errorf("store: unable to add to account scores: %w", err)
+	if len(accs) > 0 {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO account_scores (workspace_id, account_id, score_id, value)
+			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::float8[])
+			ON CONFLICT (workspace_id, score_id, account_id) DO UPDATE SET value = round((account_scores.value + excluded.value)::numeric, 2)::float8`,
+			workspaceID, pq.Array(accs), pq.Array(scores), pq.Array(ds)); err != nil {
+			return fmt.Errorf("store: unable to add to account scores: %w", err)
+		}
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET main_score = s.value, updated_at = now()
-		FROM account_scores s WHERE a.workspace_id = $1 AND a.id = ANY($2) AND s.workspace_id = a.workspace_id AND s.account_id = a.id
-		AND s.score_id = $3 AND a.main_score <> s.value`, workspaceID, pq.Array(accs), mainScoreID); err != nil {
+	if len(mains) == 0 {
+		return nil
+	}
+	// The main score is kept in accounts.main_score only (see migrations/0045); an account
+	// appears once per batch (the caller sums its deltas).
+	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET main_score = round((a.main_score + u.delta)::numeric, 2)::float8, updated_at = now()
+		FROM unnest($2::bigint[], $3::float8[]) AS u(id, delta) WHERE a.workspace_id = $1 AND a.id = u.id`,
+		workspaceID, pq.Array(mains), pq.Array(mainDs)); err != nil {
 		return fmt.Errorf("store: unable to update account scores: %w", err)
 	}
 	return nil

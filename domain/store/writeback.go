@@ -93,7 +93,7 @@ func (t *Tx) WritebackLeads(ctx context.Context, workspaceID int64, leadIDs []in
 	err := t.tx.SelectContext(ctx, &out, `SELECT l.id, l.grade, l.temperature, l.labels,
 			COALESCE((SELECT value FROM lead_identities i WHERE i.workspace_id = l.workspace_id AND i.lead_id = l.id AND i.kind = 'external_id' ORDER BY value LIMIT 1), '') AS external_id,
 			COALESCE((SELECT value FROM lead_identities i WHERE i.workspace_id = l.workspace_id AND i.lead_id = l.id AND i.kind = 'braze_user_id' ORDER BY value LIMIT 1), '') AS braze_id,
-			COALESCE((SELECT jsonb_object_agg(s.score_id::text, s.value) FROM lead_scores s WHERE s.workspace_id = l.workspace_id AND s.lead_id = l.id), '{}') AS scores,
+			COALESCE((SELECT jsonb_object_agg(s.score_id::text, s.value) FROM lead_score_values s WHERE s.workspace_id = l.workspace_id AND s.lead_id = l.id), '{}') AS scores,
 			COALESCE(w.attributes, '{}') AS written
 		FROM leads l LEFT JOIN braze_written w ON w.workspace_id = l.workspace_id AND w.lead_id = l.id
 		WHERE l.workspace_id = $1 AND l.id = ANY($2) ORDER BY l.id`, workspaceID, pq.Array(leadIDs))
