@@ -407,27 +407,21 @@ func moveMainScore(ctx context.Context, tx *sqlx.Tx, workspaceID, id int64) erro
 	if already {
 		return nil
 	}
-	steps := []string{
-		`INSERT INTO lead_scores (workspace_id, lead_id, score_id, value)
-			SELECT l.workspace_id, l.id, n.id, l.main_score FROM leads l JOIN score_names n ON n.workspace_id = l.workspace_id AND n.is_main AND n.id <> $2
-			WHERE l.workspace_id = $1 AND l.main_score <> 0
-			ON CONFLICT (workspace_id, lead_id, score_id) DO UPDATE SET value = excluded.value`,
-		`UPDATE leads l SET main_score = COALESCE(s.value, 0)
-			FROM leads l2 LEFT JOIN lead_scores s ON s.workspace_id = l2.workspace_id AND s.lead_id = l2.id AND s.score_id = $2
-			WHERE l2.workspace_id = $1 AND l.workspace_id = $1 AND l.id = l2.id AND l.main_score <> COALESCE(s.value, 0)`,
-		`DELETE FROM lead_scores WHERE workspace_id = $1 AND score_id = $2`,
-		`INSERT INTO account_scores (workspace_id, account_id, score_id, value)
-			SELECT a.workspace_id, a.id, n.id, a.main_score FROM accounts a JOIN score_names n ON n.workspace_id = a.workspace_id AND n.is_main AND n.id <> $2
-			WHERE a.workspace_id = $1 AND a.main_score <> 0
-			ON CONFLICT (workspace_id, score_id, account_id) DO UPDATE SET value = excluded.value`,
-		`UPDATE accounts a SET main_score = COALESCE(s.value, 0)
-			FROM accounts a2 LEFT JOIN account_scores s ON s.workspace_id = a2.workspace_id AND s.account_id = a2.id AND s.score_id = $2
-			WHERE a2.workspace_id = $1 AND a.workspace_id = $1 AND a.id = a2.id AND a.main_score <> COALESCE(s.value, 0)`,
-		`DELETE FROM account_scores WHERE workspace_id = $1 AND score_id = $2`,
-	}
-	for _, q := range steps {
-		if _, err := tx.ExecContext(ctx, q, workspaceID, id); err != nil {
-			return fmt.Errorf("store: unable to move the main score: %w", err)
+	for _, kind := range []struct{ table, scores, key string }{{"leads", "lead_scores", "lead_id"}, {"accounts", "account_scores", "account_id"}} {
+		steps := []string{
+			`INSERT INTO %[2]s (workspace_id, %[3]s, score_id, value)
+				SELECT o.workspace_id, o.id, n.id, o.main_score FROM %[1]s o JOIN score_names n ON n.workspace_id = o.workspace_id AND n.is_main AND n.id <> $2
+				WHERE o.workspace_id = $1 AND o.main_score <> 0
+				ON CONFLICT (workspace_id, %[3]s, score_id) DO UPDATE SET value = excluded.value`,
+			`UPDATE %[1]s o SET main_score = COALESCE(s.value, 0)
+				FROM %[1]s o2 LEFT JOIN %[2]s s ON s.workspace_id = o2.workspace_id AND s.%[3]s = o2.id AND s.score_id = $2
+				WHERE o2.workspace_id = $1 AND o.workspace_id = $1 AND o.id = o2.id AND o.main_score <> COALESCE(s.value, 0)`,
+			`DELETE FROM %[2]s WHERE workspace_id = $1 AND score_id = $2`,
+		}
+		for _, q := range steps {
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, kind.table, kind.scores, kind.key), workspaceID, id); err != nil {
+				return fmt.Errorf("store: unable to move the main score: %w", err)
+			}
 		}
 	}
 	return nil
