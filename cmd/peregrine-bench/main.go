@@ -158,9 +158,12 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	stopSampling := make(chan struct{})
 	sampled := make(chan [2][]float64)
 	go func() { sampled <- oldestUnscored(db, stopSampling) }()
+	waited := make(chan string)
+	go func() { waited <- lockWaits(db, stopSampling) }()
 	pacedRep := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: paced, Batch: 100, Rate: 5000, Seq: &seq})
 	close(stopSampling)
 	ages := <-sampled
+	waits := <-waited
 	behind, unprocessed := ages[0], ages[1]
 
 	rss, hwm := memory(server.Process.Pid)
@@ -190,6 +193,7 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 		percentile(behind, 0.5), lagP95, lagMax)
 	fmt.Printf("  of which waiting to be processed (age of the oldest event not processed yet): p50 %.1f s, p95 %.1f s, max %.1f s\n",
 		percentile(unprocessed, 0.5), percentile(unprocessed, 0.95), percentile(unprocessed, 1))
+	fmt.Printf("  sessions waiting for another's lock (sampled every 100 ms): %s\n", waits)
 	fmt.Printf("Server memory: RSS %d MB after the paced run, peak %d MB over the runs above\n", rss>>20, hwm>>20)
 	fmt.Printf("8 clients at once with 32 MiB batches (%d events each): all acknowledged in %s, %d answers 503 (retried after 1 s), peak RSS %d MB\n",
 		big.events, big.elapsed.Round(100*time.Millisecond), big.busy, big.peak>>20)
@@ -350,6 +354,44 @@ func oldestUnscored(db *sql.DB, stop <-chan struct{}) [2][]float64 {
 				(SELECT (SELECT e.received_at FROM (SELECT workspace_id, activity_id FROM scoring_queue ORDER BY workspace_id, activity_id LIMIT 1) q
 					JOIN inbound_events e ON e.workspace_id = q.workspace_id AND e.id = q.activity_id) AS at) s`).Scan(&age, &unprocessed); err == nil {
 			ages[0], ages[1] = append(ages[0], age), append(ages[1], unprocessed)
+		}
+	}
+}
+
+// lockWaits samples the server's sessions every 100 ms until stop and tells how often one
+// waited for another's lock, by the statement that waited: work that blocks work.
+func lockWaits(db *sql.DB, stop <-chan struct{}) string {
+	samples, waiting := 0, 0
+	by := map[string]int{}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			var top []string
+			for q, n := range by {
+				top = append(top, fmt.Sprintf("%d× %s", n, q))
+			}
+			slices.Sort(top)
+			return fmt.Sprintf("%d of %d samples %v", waiting, samples, top)
+		case <-tick.C:
+		}
+		rows, err := db.Query(`SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)
+		if err != nil {
+			continue
+		}
+		samples++
+		n := 0
+		for rows.Next() {
+			var q string
+			if rows.Scan(&q) == nil {
+				by[q]++
+				n++
+			}
+		}
+		rows.Close()
+		if n > 0 {
+			waiting++
 		}
 	}
 }
