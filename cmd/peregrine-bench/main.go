@@ -31,6 +31,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/cmd/internal/loadgen"
 	"github.com/peregrine-scoring/peregrine/domain/pgembed"
+	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
 func main() {
@@ -159,7 +160,7 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	sampled := make(chan [2][]float64)
 	go func() { sampled <- oldestUnscored(db, stopSampling) }()
 	waited := make(chan string)
-	go func() { waited <- lockWaits(db, stopSampling) }()
+	go func() { waited <- store.SampleLockWaits(db, 100*time.Millisecond, stopSampling) }()
 	pacedRep := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: paced, Batch: 100, Rate: 5000, Seq: &seq})
 	close(stopSampling)
 	ages := <-sampled
@@ -354,44 +355,6 @@ func oldestUnscored(db *sql.DB, stop <-chan struct{}) [2][]float64 {
 				(SELECT (SELECT e.received_at FROM (SELECT workspace_id, activity_id FROM scoring_queue ORDER BY workspace_id, activity_id LIMIT 1) q
 					JOIN inbound_events e ON e.workspace_id = q.workspace_id AND e.id = q.activity_id) AS at) s`).Scan(&age, &unprocessed); err == nil {
 			ages[0], ages[1] = append(ages[0], age), append(ages[1], unprocessed)
-		}
-	}
-}
-
-// lockWaits samples the server's sessions every 100 ms until stop and tells how often one
-// waited for another's lock, by the statement that waited: work that blocks work.
-func lockWaits(db *sql.DB, stop <-chan struct{}) string {
-	samples, waiting := 0, 0
-	by := map[string]int{}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			var top []string
-			for q, n := range by {
-				top = append(top, fmt.Sprintf("%d× %s", n, q))
-			}
-			slices.Sort(top)
-			return fmt.Sprintf("%d of %d samples %v", waiting, samples, top)
-		case <-tick.C:
-		}
-		rows, err := db.Query(`SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)
-		if err != nil {
-			continue
-		}
-		samples++
-		n := 0
-		for rows.Next() {
-			var q string
-			if rows.Scan(&q) == nil {
-				by[q]++
-				n++
-			}
-		}
-		rows.Close()
-		if n > 0 {
-			waiting++
 		}
 	}
 }

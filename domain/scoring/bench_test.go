@@ -354,7 +354,8 @@ func BenchmarkScoring(b *testing.B) {
 	// The scoring queue runs two workers, whose claims never share a lead: two streams of
 	// batches over halves of the leads, at once.
 	start := time.Now()
-	waits := sampleLockWaits(b, e.db)
+	stopWaits, waited := make(chan struct{}), make(chan string)
+	go func() { waited <- store.SampleLockWaits(e.db, 10*time.Millisecond, stopWaits) }()
 	var wg sync.WaitGroup
 	for w := 0; w < 2; w++ {
 		wg.Add(1)
@@ -369,7 +370,7 @@ func BenchmarkScoring(b *testing.B) {
 	wg.Wait()
 	inc := time.Since(start)
 	fmt.Printf("incremental scoring, 1 per lead, two workers at once (as the scoring queue runs): %d activities in %s = %.0f activities/s; %s\n",
-		batches*perBatch, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds(), waits())
+		batches*perBatch, inc.Round(time.Millisecond), float64(batches*perBatch)/inc.Seconds(), waitedFor(stopWaits, waited))
 	b.ReportMetric(float64(batches*perBatch)/inc.Seconds(), "incremental-activities/s-1-per-lead-2-workers")
 }
 
@@ -502,48 +503,8 @@ func tableWrites(b *testing.B, db *sql.DB) func(phase string) {
 	}
 }
 
-// sampleLockWaits looks at the server's sessions every 10 ms until the returned func is
-// called, which says how often a session was waiting for another's lock, and for which: two
-// workers that wait for each other do not add up to two.
-func sampleLockWaits(b *testing.B, db *sql.DB) func() string {
-	done, out := make(chan struct{}), make(chan string)
-	go func() {
-		samples, waiting := 0, 0
-		on := map[string]int{}
-		for {
-			select {
-			case <-done:
-				var top []string
-				for q, n := range on {
-					top = append(top, fmt.Sprintf("%d× %s", n, q))
-				}
-				slices.Sort(top)
-				out <- fmt.Sprintf("a session waited for a lock in %d of %d samples %v", waiting, samples, top)
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			rows, err := db.Query(`SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 40) FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)
-			if err != nil {
-				b.Error(err)
-				continue
-			}
-			samples++
-			n := 0
-			for rows.Next() {
-				var q string
-				if rows.Scan(&q) == nil {
-					on[q]++
-					n++
-				}
-			}
-			rows.Close()
-			if n > 0 {
-				waiting++
-			}
-		}
-	}()
-	return func() string {
-		close(done)
-		return <-out
-	}
+// waitedFor stops a lock-wait sampler and says what it saw.
+func waitedFor(stop chan struct{}, waited <-chan string) string {
+	close(stop)
+	return "sessions waiting for another's lock: " + <-waited
 }
