@@ -28,8 +28,10 @@ func TestLeadsAfterWalksTheListInOrder(t *testing.T) {
 	db.QueryRow(`INSERT INTO score_names (workspace_id, name) VALUES ($1, 'Other') RETURNING id`, ws.ID).Scan(&score)
 	pgtest.Exec(t, db, `INSERT INTO lead_scores (workspace_id, score_id, lead_id, value)
 		SELECT $1, $2, id, (id % 4) FROM leads WHERE workspace_id = $1 AND id % 2 = 0`, ws.ID, score)
+	var main int64 // sorting by the main score's id reads it from the lead (migrations/0045)
+	db.QueryRow(`INSERT INTO score_names (workspace_id, name, is_main) VALUES ($1, 'Lead score', true) RETURNING id`, ws.ID).Scan(&main)
 	for _, f := range []store.LeadFilter{{Sort: store.SortScore}, {Sort: store.SortGrade}, {Sort: store.SortTemperature},
-		{Sort: store.SortActivity}, {ScoreID: score}, {Sort: store.SortScore, Temperatures: []string{"hot"}}} {
+		{Sort: store.SortActivity}, {ScoreID: score}, {ScoreID: main}, {Sort: store.SortScore, Temperatures: []string{"hot"}}} {
 		f.Limit = 1000
 		full, total, err := st.ListLeads(ctx, store.Everyone(ws.ID), f)
 		if err != nil {
@@ -59,6 +61,12 @@ func TestLeadsAfterWalksTheListInOrder(t *testing.T) {
 		}
 		if fmt.Sprint(walked) != fmt.Sprint(want) {
 			t.Fatalf("sort %+v: paged\n%v\nwant\n%v", f, walked, want)
+		}
+		if f.ScoreID == main {
+			byScore, _, _ := st.ListLeads(ctx, store.Everyone(ws.ID), store.LeadFilter{Sort: store.SortScore, Limit: 1000})
+			if fmt.Sprint(byScore) != fmt.Sprint(full) {
+				t.Fatal("sorted by the main score's id, the list is not in main score order")
+			}
 		}
 	}
 }

@@ -111,9 +111,12 @@ func leadOrder(f LeadFilter, args []any) (from, order string, _ []any) {
 	switch {
 	case f.ScoreID != 0:
 		args = append(args, f.ScoreID)
-		from += fmt.Sprintf(`LEFT JOIN lead_scores ls ON ls.workspace_id = l.workspace_id AND ls.lead_id = l.id AND ls.score_id = $%d `, len(args))
-		// The main score is kept on the lead only (migrations/0045).
-		order = fmt.Sprintf(`CASE WHEN $%d = (SELECT id FROM score_names WHERE workspace_id = $1 AND is_main) THEN l.main_score ELSE COALESCE(ls.value, 0) END DESC, l.id DESC`, len(args))
+		// sv.value is the lead's value of the score, which the order and the keyset read; the
+		// main score is kept on the lead only (migrations/0045).
+		from += fmt.Sprintf(`LEFT JOIN lead_scores ls ON ls.workspace_id = l.workspace_id AND ls.lead_id = l.id AND ls.score_id = $%[1]d
+			CROSS JOIN LATERAL (SELECT CASE WHEN $%[1]d = (SELECT id FROM score_names WHERE workspace_id = $1 AND is_main)
+				THEN l.main_score ELSE COALESCE(ls.value, 0) END AS value) sv `, len(args))
+		order = `sv.value DESC, l.id DESC`
 	case f.Sort == SortGrade:
 		order = `l.grade, l.main_score DESC, l.id DESC`
 	case f.Sort == SortTemperature:
@@ -249,7 +252,7 @@ type LeadCursor struct {
 func keyset(f LeadFilter, c *LeadCursor, arg func(any) string) (a, b, after string) {
 	switch {
 	case f.ScoreID != 0:
-		a, b = `COALESCE(ls.value, 0)`, `NULL`
+		a, b = `sv.value`, `NULL`
 	case f.Sort == SortGrade:
 		a, b = `l.grade`, `l.main_score`
 	case f.Sort == SortTemperature:
