@@ -84,13 +84,16 @@ type Engagement struct {
 	LastWeek, PriorWeekly float64
 }
 
+// FrozenAfter is how long after its last activity a lead turns frozen.
+const FrozenAfter = 90 * 24 * time.Hour
+
 // HeatHalfLifeDays is how fast engagement cools.
 const HeatHalfLifeDays = 7.0
 
-// Engage computes a lead's engagement at now from its activity times.
+// Engage computes a lead's engagement at now from its activity times, in any order.
 func Engage(times []time.Time, now time.Time) Engagement {
 	var e Engagement
-	var prior float64
+	times = slices.SortedFunc(slices.Values(times), time.Time.Compare)
 	for _, t := range times {
 		if t.After(now) {
 			continue
@@ -98,17 +101,30 @@ func Engage(times []time.Time, now time.Time) Engagement {
 		if t.After(e.Last) {
 			e.Last = t
 		}
-		age := now.Sub(t).Hours() / 24
-		e.Heat += math.Pow(0.5, age/HeatHalfLifeDays)
+		e.Heat += math.Pow(0.5, now.Sub(t).Hours()/24/HeatHalfLifeDays)
+	}
+	e.LastWeek, e.PriorWeekly = Trend(times, now)
+	return e
+}
+
+// Trend counts the activities (times in time order) of the 7 days before now and, per week, of
+// the 28 days before those. Only the times of the last 35 days are visited, which a scoring
+// pass of a lead with a long history needs.
+func Trend(times []time.Time, now time.Time) (lastWeek, priorWeekly float64) {
+	weekAgo, fiveWeeksAgo := now.Add(-7*24*time.Hour), now.Add(-35*24*time.Hour)
+	from, _ := slices.BinarySearchFunc(times, fiveWeeksAgo, time.Time.Compare)
+	var prior float64
+	for _, t := range times[from:] {
 		switch {
-		case age <= 7:
-			e.LastWeek++
-		case age <= 35:
+		case t.After(now):
+			return lastWeek, prior / 4
+		case !t.Before(weekAgo):
+			lastWeek++
+		default:
 			prior++
 		}
 	}
-	e.PriorWeekly = prior / 4
-	return e
+	return lastWeek, prior / 4
 }
 
 // Bands are the shares (percent) of a workspace's active leads — active in the last 90 days
@@ -164,7 +180,7 @@ func Distribute(heats []float64, b Bands) Distribution {
 // frozen after 90 days without activity, else hot, warm or neutral from the band floors
 // down, and cold below. A rising trend does not change the band: lists show it as an arrow.
 func Temperature(e Engagement, d Distribution, now time.Time) string {
-	if e.Last.IsZero() || now.Sub(e.Last) > 90*24*time.Hour {
+	if e.Last.IsZero() || now.Sub(e.Last) > FrozenAfter {
 		return Frozen
 	}
 	switch {

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"math/rand"
+	"slices"
 	"testing"
 	"time"
 )
@@ -107,6 +109,38 @@ func TestHotter(t *testing.T) {
 			if got := Hotter(a, b); got != (i > j) {
 				t.Errorf("Hotter(%q, %q) = %v", a, b, got)
 			}
+		}
+	}
+}
+
+// TestTrendCountsTheWeeks: Trend, which visits only the last five weeks of ordered times,
+// counts as a plain pass over all of them does, at the weeks' edges too.
+func TestTrendCountsTheWeeks(t *testing.T) {
+	const day = 24 * time.Hour
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewSource(7))
+	edges := []time.Duration{0, 7 * day, 7*day + time.Microsecond, 7*day - time.Microsecond, 35 * day, 35*day + time.Microsecond, 35*day - time.Microsecond, -time.Hour}
+	for round := 0; round < 200; round++ {
+		var times []time.Time
+		for i := rng.Intn(60); i > 0; i-- {
+			times = append(times, now.Add(-time.Duration(rng.Int63n(int64(80*day)))))
+		}
+		for _, ago := range edges[:rng.Intn(len(edges)+1)] {
+			times = append(times, now.Add(-ago))
+		}
+		slices.SortFunc(times, time.Time.Compare)
+		var week, prior float64
+		for _, tm := range times {
+			switch age := now.Sub(tm); {
+			case age < 0:
+			case age <= 7*day:
+				week++
+			case age <= 35*day:
+				prior++
+			}
+		}
+		if gotWeek, gotPrior := Trend(times, now); gotWeek != week || gotPrior != prior/4 {
+			t.Fatalf("round %d: Trend = %v, %v; counted %v, %v", round, gotWeek, gotPrior, week, prior/4)
 		}
 	}
 }

@@ -19,9 +19,10 @@ import (
 // (a count's window, a label's "within the last N days"). What the state remembers for that
 // is its Memory; the result is the one scoring from scratch gives (tested).
 
-// minRecentSpan is how far back a lead's memory keeps activity times at least: temperature
-// turns frozen 90 days after the last activity, "rising" looks at the last five weeks.
-const minRecentSpan = 90 * 24 * time.Hour
+// minRecentSpan is how far back a lead's memory keeps activity times at least: "rising"
+// counts the last five weeks (rules.Trend). Turning frozen 90 days after the last activity
+// needs the last time alone, which the memory keeps apart (LastAt).
+const minRecentSpan = 35 * 24 * time.Hour
 
 // Memory is what a lead's state keeps besides its contributions so that new activities can
 // be scored without the older ones.
@@ -366,10 +367,14 @@ const addedRoom = 8
 // appendFacts scores a lead's added activities on top of its state. st.Events holds the
 // older activities the rules can reach, st.Added the new ones, both in time order.
 func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rules.Account, now time.Time) facts {
-	history := make([]rules.Event, len(st.Events))
+	// The recent labels read the older activities and the added ones in one slice, with
+	// room for the added ones: copying the older ones twice was most of a long history's
+	// allocations.
+	window := make([]rules.Event, len(st.Events), len(st.Events)+len(st.Added))
 	for i, e := range st.Events {
-		history[i] = e.Event
+		window[i] = e.Event
 	}
+	history := window[:len(st.Events):len(st.Events)]
 	var f facts
 	var marks *rules.MarkSet // time-only events pass counts' "where" by their marks
 	if st.Read.marked {
@@ -405,7 +410,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 	old := st.Memory
 	m := Memory{Valid: true, LastAt: old.LastAt, LastKey: old.LastKey, Heat: old.Heat, Labels: rs.history.labels}
 	n := st.Counted
-	recent := slices.Clone(old.Recent)
+	recent := append(make([]time.Time, 0, len(old.Recent)+len(st.Added)), old.Recent...)
 	subject := &rules.Subject{Now: now, Profile: profile, Account: account}
 	bits, markedFrom, known := rs.recentMarks(st, subject)
 	for _, e := range st.Added {
@@ -427,7 +432,6 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 			}
 		}
 	}
-	window := append(history, make([]rules.Event, 0, len(st.Added))...)
 	fresh := make([]rules.Event, len(st.Added))
 	for i, e := range st.Added {
 		window = append(window, e.Event)
@@ -633,8 +637,8 @@ func (rs *RuleSet) keptFrom(times []time.Time, lastAt, now time.Time) int {
 // engagement is what temperature and "rising" read, from a lead's memory: the weekly counts
 // from its recent times, heat and last activity from what the memory keeps of every one.
 func engagement(m Memory, count int, now time.Time) rules.Engagement {
-	e := rules.Engage(m.Recent, now)
-	e.Last, e.Heat = m.LastAt, 0
+	e := rules.Engagement{Last: m.LastAt}
+	e.LastWeek, e.PriorWeekly = rules.Trend(m.Recent, now)
 	if count > 0 {
 		e.Heat = math.Exp2(m.Heat - units(now))
 	}

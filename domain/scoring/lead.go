@@ -268,7 +268,7 @@ func (rs *RuleSet) Score(st LeadState, heat HeatScale, now time.Time) Outcome {
 	eng := engagement(f.memory, f.count, now)
 	res.Rising = eng.LastWeek >= 3 && eng.LastWeek >= 2*eng.PriorWeekly
 	res.Temperature = rules.Temperature(eng, heat.At(now), now)
-	res.RefreshAt = rs.refreshAt(next, worth, f.memory.Recent, now)
+	res.RefreshAt = rs.refreshAt(next, worth, f.memory.Recent, f.memory.LastAt, now)
 	// An earlier look that is still ahead is harmless: keep it rather than rewrite the row.
 	if old := st.Lead.RefreshAt; old != nil && old.After(now) && (res.RefreshAt == nil || !old.After(*res.RefreshAt)) {
 		res.RefreshAt = old
@@ -646,14 +646,17 @@ func ledgerLines(leadID int64, changes []scoreChange, values map[int64]float64, 
 
 // refreshAt is the next moment something stored for the lead changes by itself: a
 // contribution expires, decay moves a score by half a point, an event crosses a label's
-// window, or the temperature's weekly and 90-day boundaries pass. worth holds each
-// contribution's value now.
-func (rs *RuleSet) refreshAt(contribs []rules.Contribution, worth []float64, times []time.Time, now time.Time) *time.Time {
+// window or the trend's weekly boundaries, or the lead turns frozen 90 days after its last
+// activity (last). worth holds each contribution's value now.
+func (rs *RuleSet) refreshAt(contribs []rules.Contribution, worth []float64, times []time.Time, last, now time.Time) *time.Time {
 	var next time.Time
 	consider := func(t time.Time) {
 		if t.After(now) && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
+	}
+	if !last.IsZero() {
+		consider(last.Add(rules.FrozenAfter))
 	}
 	var slope float64 // points lost per hour by decay, now
 	for i, c := range contribs {

@@ -834,7 +834,13 @@ func TestRefreshAtTakesEachWindowsFirstCrossing(t *testing.T) {
 		if rng.Intn(4) > 0 {
 			slices.SortFunc(times, time.Time.Compare)
 		}
-		var want time.Time
+		var want, last time.Time
+		for _, at := range times {
+			last = maxTime(last, at)
+		}
+		if c := last.Add(rules.FrozenAfter); !last.IsZero() && c.After(now) {
+			want = c // frozen 90 days after the last activity
+		}
 		for _, at := range times {
 			for _, w := range rs.refreshWindows {
 				if c := at.Add(w); c.After(now) && (want.IsZero() || c.Before(want)) {
@@ -842,7 +848,7 @@ func TestRefreshAtTakesEachWindowsFirstCrossing(t *testing.T) {
 				}
 			}
 		}
-		got := rs.refreshAt(nil, nil, times, now)
+		got := rs.refreshAt(nil, nil, times, last, now)
 		if want.IsZero() != (got == nil) || (got != nil && !got.Equal(want)) {
 			t.Fatalf("trial %d: refreshAt = %v, want %v (times %v)", trial, got, want, times)
 		}

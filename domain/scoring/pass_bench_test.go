@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,6 +16,12 @@ import (
 // Currents case (one activity per lead per batch). BenchmarkScoring measures the same work
 // with PostgreSQL beside it, whose noise hides a change of a few percent.
 func BenchmarkLeadPass(b *testing.B) {
+	for _, n := range []int{20, 200, 1000} {
+		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) { benchLeadPass(b, n) })
+	}
+}
+
+func benchLeadPass(b *testing.B, n int) {
 	defs, err := Defs(benchRules())
 	if err != nil {
 		b.Fatal(err)
@@ -41,14 +48,14 @@ func BenchmarkLeadPass(b *testing.B) {
 		return e
 	}
 	var history []rules.Stamped
-	for k := int64(1); k <= 20; k++ {
-		history = append(history, event(k, now.Add(-time.Duration(90*24*(21-k)/20)*time.Hour)))
+	for k := int64(1); k <= int64(n); k++ {
+		history = append(history, event(k, now.Add(-time.Duration(90*24*60*(int64(n)+1-k)/int64(n))*time.Minute)))
 	}
 	lead := model.ScoringLead{ID: 1, Email: "p1@co1.example", FirstName: "First1", LastName: "Last1", Title: "VP Marketing", Country: "CH"}
 	then := now.Add(-time.Hour)
 	first := rs.Score(LeadState{Lead: lead, Events: history}, heat, then)
 	lead, state := storedAfter(b, rs, lead, first, len(history))
-	added := event(21, now)
+	added := event(int64(n)+1, now)
 	window, _, read := olderAsRead(b, rs, history, state.Memory, added.Time, now)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -64,4 +71,5 @@ func BenchmarkLeadPass(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(state.Contributions)), "contributions")
+	b.ReportMetric(float64(len(lead.State)), "state-bytes")
 }

@@ -45,7 +45,8 @@ type RuleSet struct {
 	scoreOf        []int64 // per position in Scoring, the score id
 	labelWindows   []time.Duration
 	// refreshWindows are the spans after an activity at whose end something stored changes:
-	// the temperature's week, five weeks and 90 days, and the labels' windows.
+	// the trend's week and five weeks, and the labels' windows (the 90 days after which a
+	// lead is frozen count from its last activity only: see refreshAt).
 	refreshWindows []time.Duration
 	propKeys       map[string]bool
 	labelStyles    map[string]LabelRule
@@ -143,7 +144,7 @@ func Build(version int64, stored []model.StoredRule, scores []model.ScoreName, s
 	}
 	rs.versionsHeader = encodeRuleVersions(nil, rs.Scoring)
 	rs.history = rs.historyNeeds(whens)
-	rs.refreshWindows = append([]time.Duration{7 * 24 * time.Hour, 35 * 24 * time.Hour, 90 * 24 * time.Hour}, rs.labelWindows...)
+	rs.refreshWindows = append([]time.Duration{7 * 24 * time.Hour, 35 * 24 * time.Hour}, rs.labelWindows...)
 	return rs, problems
 }
 

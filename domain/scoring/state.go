@@ -334,6 +334,7 @@ func (r *reader) memory() Memory {
 		return m
 	}
 	prev := last
+	m.Recent = make([]time.Time, 0, n)
 	for i := uint64(0); i < n && !r.bad; i++ {
 		prev += r.varint()
 		m.Recent = append(m.Recent, time.UnixMicro(prev).UTC())
