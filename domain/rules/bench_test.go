@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -81,6 +82,10 @@ func BenchmarkExtend(b *testing.B) {
 			added[k] = stamped(20 + k)
 			added[k].PrepareWith(lower)
 		}
-		Extend(rules, pos, profile, nil, nil, history, added, nil)
+		events := append(slices.Clip(history), make([]Event, len(added))...)
+		for k := range added {
+			events[len(history)+k] = added[k].Event
+		}
+		Extend(rules, pos, profile, nil, nil, events, added, nil)
 	}
 }

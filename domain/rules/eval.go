@@ -29,6 +29,9 @@ type Event struct {
 // Prepare lower-cases the event's texts once; evaluating a prepared event allocates less.
 func (e *Event) Prepare() { e.PrepareWith(nil) }
 
+// Prepared reports whether the event's texts are lower-cased (see Prepare).
+func (e *Event) Prepared() bool { return e.lower != nil }
+
 // PrepareWith is Prepare with texts lower-cased before remembered in lower (nil: none).
 func (e *Event) PrepareWith(lower Lowercase) {
 	e.lower = &[3]string{lower.Of(e.Name), lower.Of(e.Type), lower.Of(e.Source)}
@@ -199,6 +202,14 @@ func (c *ccond) count(s *Subject) bool {
 			}
 		}
 		n++
+		// The answer is known once the count reaches what ">=" asks or passes what "<="
+		// and "=" allow: a long window is not counted to its end for each new event.
+		if c.op.Name == ">=" && float64(n) >= c.num {
+			return true
+		}
+		if c.op.Name != ">=" && float64(n) > c.num {
+			return false
+		}
 	}
 	switch c.op.Name {
 	case ">=":

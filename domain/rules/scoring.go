@@ -208,12 +208,14 @@ func scoreEvent(next []Contribution, rules []ScoringRule, subject *Subject, e St
 
 // Extend scores events that come after every event the prior contributions were earned
 // for: per rule, the points given so far and whether it fired follow from those
-// contributions, so only the new events are evaluated. History holds the earlier events
-// the rules' counts can reach (see CountWindow), in time order; older ones are not needed,
-// and time-only ones count by their marks (numbered by marks). The result equals scoring
-// every event from scratch. Added must be in time order. pos finds a rule's position in
-// rules by its id (the caller's index: a map built per lead cost more than the lookups).
-func Extend(rules []ScoringRule, pos func(id int64) (int, bool), profile Profile, account *Account, prior []Contribution, history []Event, added []Stamped, marks *MarkSet) []Contribution {
+// contributions, so only the new events are evaluated. Events holds the earlier events the
+// rules' counts can reach (see CountWindow), then the added ones' events (its last
+// len(added)), all in time order and prepared (see Prepare): the caller has the one slice
+// for its own reading of the window, and a long history is not copied again. Older events
+// are not needed, and time-only ones count by their marks (numbered by marks). The result
+// equals scoring every event from scratch. pos finds a rule's position in rules by its id
+// (the caller's index: a map built per lead cost more than the lookups).
+func Extend(rules []ScoringRule, pos func(id int64) (int, bool), profile Profile, account *Account, prior []Contribution, events []Event, added []Stamped, marks *MarkSet) []Contribution {
 	given := make([]float64, len(rules))
 	fired := make([]bool, len(rules))
 	for _, c := range prior {
@@ -222,18 +224,14 @@ func Extend(rules []ScoringRule, pos func(id int64) (int, bool), profile Profile
 			fired[k] = true
 		}
 	}
-	events := make([]Event, 0, len(history)+len(added))
-	events = append(events, history...)
+	older := len(events) - len(added)
 	// Profile and property values are tested by many rules for every new event: lower-case
 	// each once.
 	subject := &Subject{Profile: profile, Account: account, Marks: marks, Lower: Lowercase{}}
 	var out []Contribution
 	for i := range added {
-		if added[i].lower == nil {
-			added[i].Prepare()
-		}
-		events = append(events, added[i].Event)
-		subject.Now, subject.Event, subject.Events = added[i].Time, &events[len(events)-1], events
+		k := older + i
+		subject.Now, subject.Event, subject.Events = added[i].Time, &events[k], events[:k+1]
 		out = scoreEvent(out, rules, subject, added[i], given, fired)
 	}
 	return out

@@ -367,14 +367,19 @@ const addedRoom = 8
 // appendFacts scores a lead's added activities on top of its state. st.Events holds the
 // older activities the rules can reach, st.Added the new ones, both in time order.
 func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rules.Account, now time.Time) facts {
-	// The recent labels read the older activities and the added ones in one slice, with
-	// room for the added ones: copying the older ones twice was most of a long history's
-	// allocations.
-	window := make([]rules.Event, len(st.Events), len(st.Events)+len(st.Added))
+	// The rules read the older activities and the added ones in one slice, made once: copies
+	// of it were most of what a pass over a long history allocated.
+	window := make([]rules.Event, len(st.Events)+len(st.Added))
 	for i, e := range st.Events {
 		window[i] = e.Event
 	}
-	history := window[:len(st.Events):len(st.Events)]
+	fresh := window[len(st.Events):]
+	for i := range st.Added {
+		if !st.Added[i].Prepared() {
+			st.Added[i].Prepare()
+		}
+		fresh[i] = st.Added[i].Event
+	}
 	var f facts
 	var marks *rules.MarkSet // time-only events pass counts' "where" by their marks
 	if st.Read.marked {
@@ -401,7 +406,7 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 		}
 		f = facts{next: rs.mergeCanonical(rs.unchangedContributions(st), changed), count: st.Counted, incremental: true}
 	} else {
-		added := rules.Extend(rs.Scoring, rs.rulePos, profile, account, st.Current, history, st.Added, marks)
+		added := rules.Extend(rs.Scoring, rs.rulePos, profile, account, st.Current, window, st.Added, marks)
 		f = facts{next: rs.appendCanonical(st.Current, added), added: added, count: st.Counted + len(st.Added), incremental: true}
 		if f.added == nil {
 			f.added = []rules.Contribution{}
@@ -431,11 +436,6 @@ func (rs *RuleSet) appendFacts(st LeadState, profile rules.Profile, account *rul
 				m.Marks[i] = 0 // no longer needed (see marksFrom): as scoring from scratch keeps them
 			}
 		}
-	}
-	fresh := make([]rules.Event, len(st.Added))
-	for i, e := range st.Added {
-		window = append(window, e.Event)
-		fresh[i] = e.Event
 	}
 	held := map[int64]bool{}
 	for _, id := range old.Held {
