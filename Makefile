@@ -134,6 +134,7 @@ bench-reports: postgres
 bench-scoring: postgres
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkScoring$$' -benchtime 1x -timeout 60m ./domain/scoring/
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkLeadPassFloor$$' -benchtime 1x -timeout 30m ./domain/scoring/
+	$(GO) test -run '^$$' -bench '^BenchmarkLeadPass$$' -benchtime 2s ./domain/scoring/
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkLedgerWrite$$' -benchtime 1x -timeout 30m ./domain/store/
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkLeadList$$' -benchtime 1x -timeout 60m ./domain/store/
 	PGTEST_FSYNC=on $(GO) test -run '^$$' -bench 'BenchmarkPush$$' -benchtime 1x -timeout 30m ./domain/crmsync/
