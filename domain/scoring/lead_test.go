@@ -860,3 +860,49 @@ func TestRefreshAtTakesEachWindowsFirstCrossing(t *testing.T) {
 		t.Fatalf("only %d trials had a crossing ahead", found)
 	}
 }
+
+// TestMemoryKeepsFiveWeeksOfTimes: a lead's memory keeps the activity times the trend and the
+// rules can still reach (five weeks here, with no count or label looking further), not 90
+// days of them; and a lead whose times are all forgotten is still looked at again when it
+// turns frozen, 90 days after its last activity, and not on each activity's 90th day.
+func TestMemoryKeepsFiveWeeksOfTimes(t *testing.T) {
+	defs, err := Defs([]rules.Rule{{Name: "Opened", Kind: rules.KindScore, Enabled: true,
+		When:  rules.Group{Combinator: "and", Rules: []rules.Node{{Condition: &rules.Condition{Field: "event.type", Operator: "equals", Value: "users.messages.email.Open"}}}},
+		Score: &rules.ScoreEffect{Score: "Lead score", Points: 1, Per: rules.PerEvent}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := buildRuleSet(t, 7, []model.StoredRule{{ID: 1, Version: 1, MatchVersion: 1, Enabled: true, Definition: defs[0].Definition}})
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	lead := model.ScoringLead{ID: 1, Email: "a@acme.example"}
+	daysAgo := func(from, to int) []rules.Stamped {
+		var out []rules.Stamped
+		for d := from; d >= to; d-- {
+			out = append(out, rules.Stamped{Key: int64(len(out) + 1), Event: rules.Event{Type: "users.messages.email.Open", Name: "Opened email",
+				Time: now.Add(-time.Duration(d) * 24 * time.Hour)}})
+		}
+		return out
+	}
+
+	daily := daysAgo(90, 1)
+	out := rs.Score(LeadState{Lead: lead, Events: daily}, HeatScale{}, now)
+	_, st := storedAfter(t, rs, lead, out, len(daily))
+	if n := len(st.Memory.Recent); n != 35 {
+		t.Fatalf("the memory keeps %d times of 90 daily activities, want the last 35 days' 35", n)
+	}
+
+	quiet := daysAgo(100, 60) // the last activity 60 days ago: no time the trend still counts
+	out = rs.Score(LeadState{Lead: lead, Events: quiet}, HeatScale{}, now)
+	_, st = storedAfter(t, rs, lead, out, len(quiet))
+	// Of the times older than five weeks, only the last activity's stays (a count's window
+	// before it is empty here: the next activities come after it).
+	if last := quiet[len(quiet)-1].Time; len(st.Memory.Recent) != 1 || !st.Memory.Recent[0].Equal(last) {
+		t.Fatalf("the memory keeps %v, want the last activity's time %v alone", st.Memory.Recent, last)
+	}
+	if want := now.Add(30 * 24 * time.Hour); out.Scoring.RefreshAt == nil || !out.Scoring.RefreshAt.Equal(want) {
+		t.Fatalf("refresh at %v, want %v: when the lead turns frozen", out.Scoring.RefreshAt, want)
+	}
+	if out.Scoring.Temperature == rules.Frozen {
+		t.Fatalf("frozen 60 days after the last activity")
+	}
+}
