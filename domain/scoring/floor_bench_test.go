@@ -122,6 +122,20 @@ func (f *floor) exec(q string) func(tx *sql.Tx, batch []int64) error {
 	}
 }
 
+// read runs a query of the workspace and the batch and reads every row it returns.
+func (f *floor) read(q string) func(tx *sql.Tx, batch []int64) error {
+	return func(tx *sql.Tx, batch []int64) error {
+		rows, err := tx.Query(q, f.ws, pq.Array(batch))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return rows.Err()
+	}
+}
+
 func (f *floor) steps(layout string) []floorStep {
 	steps := []floorStep{
 		{"store the activities", func(tx *sql.Tx, batch []int64) error {
@@ -131,20 +145,11 @@ func (f *floor) steps(layout string) []floorStep {
 			return err
 		}},
 		{"lock the leads", f.exec(`SELECT 1 FROM leads WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`)},
-		{"read leads and states", func(tx *sql.Tx, batch []int64) error {
-			// Probed by key per lead, as scoring reads them (see store's scoringLeads).
-			rows, err := tx.Query(`SELECT r.* FROM unnest($2::bigint[]) AS u(id) CROSS JOIN LATERAL (
+		// Probed by key per lead, as scoring reads them (see store's scoringLeads).
+		{"read leads and states", f.read(`SELECT r.* FROM unnest($2::bigint[]) AS u(id) CROSS JOIN LATERAL (
 				SELECT l.id, l.email, l.title, l.country, l.main_score, l.heat, l.labels, s.contributions
 				FROM leads l JOIN lead_scoring_state s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
-				WHERE l.workspace_id = $1 AND l.id = u.id LIMIT 1) r`, f.ws, pq.Array(batch))
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-			}
-			return rows.Err()
-		}},
+				WHERE l.workspace_id = $1 AND l.id = u.id LIMIT 1) r`)},
 		{"write the states", f.exec(`UPDATE lead_scoring_state s SET contributions = s.contributions || '\x00'::bytea, refresh_at = now()
 			FROM unnest($2::bigint[]) u(id) WHERE s.workspace_id = $1 AND s.lead_id = u.id`)},
 		{"one ledger line each", func(tx *sql.Tx, batch []int64) error {
@@ -157,19 +162,10 @@ func (f *floor) steps(layout string) []floorStep {
 	}
 	if layout == "merged" || layout == "hot" {
 		leads := map[bool]string{false: "leads", true: "bench_leads_hot"}[layout == "hot"]
-		steps[2] = floorStep{"read leads and states", func(tx *sql.Tx, batch []int64) error {
-			rows, err := tx.Query(`SELECT r.* FROM unnest($2::bigint[]) AS u(id) CROSS JOIN LATERAL (
+		steps[2] = floorStep{"read leads and states", f.read(`SELECT r.* FROM unnest($2::bigint[]) AS u(id) CROSS JOIN LATERAL (
 				SELECT l.id, l.email, l.title, l.country, m.main_score, m.heat, l.labels, m.contributions
-				FROM `+leads+` l JOIN bench_lead_merged m ON m.workspace_id = l.workspace_id AND m.lead_id = l.id
-				WHERE l.workspace_id = $1 AND l.id = u.id LIMIT 1) r`, f.ws, pq.Array(batch))
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-			}
-			return rows.Err()
-		}}
+				FROM ` + leads + ` l JOIN bench_lead_merged m ON m.workspace_id = l.workspace_id AND m.lead_id = l.id
+				WHERE l.workspace_id = $1 AND l.id = u.id LIMIT 1) r`)}
 		steps = slices.Delete(steps, 3, 4)
 		if layout == "hot" {
 			steps[1] = floorStep{"lock the leads", f.exec(`SELECT 1 FROM bench_leads_hot WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`)}
