@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/peregrine-scoring/peregrine/cmd/internal/loadgen"
 	"github.com/peregrine-scoring/peregrine/domain/pgembed"
+	"github.com/peregrine-scoring/peregrine/domain/procstat"
 	"github.com/peregrine-scoring/peregrine/domain/store"
 )
 
@@ -128,6 +130,7 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	// 1. Full speed: 8 clients, 100-event batches. Every run below continues its events'
 	// timeline: each person's events arrive in time order, as Braze sends them.
 	var seq atomic.Int64
+	serverCPU, pgCPU, cpuErr := cpuOf(db, server.Process.Pid)
 	start := time.Now()
 	full := loadgen.Run(context.Background(), loadgen.Options{URL: endpoint, Token: token, Clients: 8, Duration: duration, Batch: 100, Seq: &seq})
 	loadEnd := time.Now()
@@ -144,6 +147,10 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 		time.Sleep(200 * time.Millisecond)
 	}
 	scoredAt := time.Now()
+	// CPU per activity is steadier than rates on a shared machine: it says which side costs
+	// what, whatever else the machine did meanwhile.
+	serverNow, pgNow, err := cpuOf(db, server.Process.Pid)
+	serverCPU, pgCPU, cpuErr = serverNow-serverCPU, pgNow-pgCPU, errors.Join(cpuErr, err)
 	lag := scoringLag(db)
 
 	// 2. The ceiling: a raw COPY of the same rows, same table shape and indexes, 8 streams.
@@ -185,6 +192,12 @@ func run(bin string, duration, paced time.Duration, workers int, shared time.Dur
 	fmt.Printf("  scored end to end: all %d activities by %s after start = %.0f/s, the last %s after the load ended\n",
 		processed, scoredAt.Sub(start).Round(100*time.Millisecond), float64(processed)/scoredAt.Sub(start).Seconds(),
 		scoredAt.Sub(loadEnd).Round(100*time.Millisecond))
+	if cpuErr != nil {
+		fmt.Printf("  CPU per activity: not measured (%v)\n", cpuErr)
+	} else {
+		fmt.Printf("  CPU from the first request until every activity was scored: server %.0f µs, PostgreSQL %.0f µs an activity\n",
+			float64(serverCPU.Microseconds())/float64(max(1, processed)), float64(pgCPU.Microseconds())/float64(max(1, processed)))
+	}
 	fmt.Printf("  stored → first score line, over the activities that earned points (capped rules give later ones none): %s\n", lag)
 	fmt.Printf("Raw COPY of the same rows (8 streams, same table and indexes): %.0f rows/s\n", copyRate)
 	fmt.Printf("  acknowledged / COPY = %.0f%%\n", 100*ackRate/copyRate)
@@ -545,4 +558,14 @@ func memory(pid int) (rss, peak int64) {
 		}
 	}
 	return rss, peak
+}
+
+// cpuOf is the CPU time the server process and the PostgreSQL cluster have used so far.
+func cpuOf(db *sql.DB, server int) (time.Duration, time.Duration, error) {
+	_, own, _, err := procstat.Times(server)
+	if err != nil {
+		return 0, 0, err
+	}
+	pg, err := procstat.Cluster(db)
+	return own, pg, err
 }
