@@ -181,25 +181,13 @@ func (c *ccond) count(s *Subject) bool {
 	// Events are in time order: skip to the window's start.
 	first := sort.Search(len(s.Events), func(i int) bool { return !s.Events[i].Time.Before(since) })
 	n := 0
-	current := s.Event
 	for i := first; i < len(s.Events); i++ {
 		e := &s.Events[i]
 		if e.Time.After(s.Now) {
 			break
 		}
-		if c.where != nil {
-			if e.TimeOnly {
-				if s.Marks.passes(c.where, e) {
-					n++
-				}
-				continue
-			}
-			s.Event = e
-			ok := c.where.eval(s)
-			s.Event = current
-			if !ok {
-				continue
-			}
+		if !c.counts(s, e) {
+			continue
 		}
 		n++
 		// The answer is known once the count reaches what ">=" asks or passes what "<="
@@ -219,6 +207,22 @@ func (c *ccond) count(s *Subject) bool {
 	default:
 		return float64(n) == c.num
 	}
+}
+
+// counts reports whether an event of the window passes the count's "where": a time-only
+// event by its marks, another by evaluating the group on it.
+func (c *ccond) counts(s *Subject, e *Event) bool {
+	switch {
+	case c.where == nil:
+		return true
+	case e.TimeOnly:
+		return s.Marks.passes(c.where, e)
+	}
+	current := s.Event
+	s.Event = e
+	ok := c.where.eval(s)
+	s.Event = current
+	return ok
 }
 
 // lookup finds the field's value; present is false when it is missing or null.
