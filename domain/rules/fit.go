@@ -90,23 +90,6 @@ const FrozenAfter = 90 * 24 * time.Hour
 // HeatHalfLifeDays is how fast engagement cools.
 const HeatHalfLifeDays = 7.0
 
-// Engage computes a lead's engagement at now from its activity times, in any order.
-func Engage(times []time.Time, now time.Time) Engagement {
-	var e Engagement
-	times = slices.SortedFunc(slices.Values(times), time.Time.Compare)
-	for _, t := range times {
-		if t.After(now) {
-			continue
-		}
-		if t.After(e.Last) {
-			e.Last = t
-		}
-		e.Heat += math.Pow(0.5, now.Sub(t).Hours()/24/HeatHalfLifeDays)
-	}
-	e.LastWeek, e.PriorWeekly = Trend(times, now)
-	return e
-}
-
 // Trend counts the activities (times in time order) of the 7 days before now and, per week, of
 // the 28 days before those. Only the times of the last 35 days are visited, which a scoring
 // pass of a lead with a long history needs.

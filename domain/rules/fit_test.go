@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math"
 	"math/rand"
 	"slices"
 	"testing"
@@ -57,7 +58,7 @@ func TestTemperature(t *testing.T) {
 	var heats []float64
 	eng := map[string]Engagement{}
 	for name, ts := range leads {
-		eng[name] = Engage(ts, now)
+		eng[name] = engage(ts, now)
 		if name != "old" {
 			heats = append(heats, eng[name].Heat)
 		}
@@ -72,7 +73,7 @@ func TestTemperature(t *testing.T) {
 	}
 	// A week of silence cools the hottest lead.
 	later := now.Add(14 * day)
-	if got := Temperature(Engage(leads["burst"], later), d, later); got == Hot {
+	if got := Temperature(engage(leads["burst"], later), d, later); got == Hot {
 		t.Errorf("two weeks later still %s", got)
 	}
 }
@@ -143,4 +144,23 @@ func TestTrendCountsTheWeeks(t *testing.T) {
 			t.Fatalf("round %d: Trend = %v, %v; counted %v, %v", round, gotWeek, gotPrior, week, prior/4)
 		}
 	}
+}
+
+// engage computes a lead's engagement at now from its activity times, in any order, with its
+// heat summed over them: the temperature tests' leads (scoring folds heat as each activity
+// arrives instead, and counts the trend with Trend).
+func engage(times []time.Time, now time.Time) Engagement {
+	var e Engagement
+	times = slices.SortedFunc(slices.Values(times), time.Time.Compare)
+	for _, t := range times {
+		if t.After(now) {
+			continue
+		}
+		if t.After(e.Last) {
+			e.Last = t
+		}
+		e.Heat += math.Pow(0.5, now.Sub(t).Hours()/24/HeatHalfLifeDays)
+	}
+	e.LastWeek, e.PriorWeekly = Trend(times, now)
+	return e
 }

@@ -25,11 +25,15 @@ func TestLeadsAfterWalksTheListInOrder(t *testing.T) {
 			(ARRAY['hot','warm'])[1 + g % 2], CASE WHEN g % 3 = 0 THEN NULL ELSE now() - ((g % 4) || ' hours')::interval END
 		FROM generate_series(1, 57) g`, ws.ID)
 	var score int64
-	db.QueryRow(`INSERT INTO score_names (workspace_id, name) VALUES ($1, 'Other') RETURNING id`, ws.ID).Scan(&score)
+	if err := db.QueryRow(`INSERT INTO score_names (workspace_id, name) VALUES ($1, 'Other') RETURNING id`, ws.ID).Scan(&score); err != nil {
+		t.Fatal(err)
+	}
 	pgtest.Exec(t, db, `INSERT INTO lead_scores (workspace_id, score_id, lead_id, value)
 		SELECT $1, $2, id, (id % 4) FROM leads WHERE workspace_id = $1 AND id % 2 = 0`, ws.ID, score)
 	var main int64 // sorting by the main score's id reads it from the lead (migrations/0045)
-	db.QueryRow(`INSERT INTO score_names (workspace_id, name, is_main) VALUES ($1, 'Lead score', true) RETURNING id`, ws.ID).Scan(&main)
+	if err := db.QueryRow(`INSERT INTO score_names (workspace_id, name, is_main) VALUES ($1, 'Lead score', true) RETURNING id`, ws.ID).Scan(&main); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []store.LeadFilter{{Sort: store.SortScore}, {Sort: store.SortGrade}, {Sort: store.SortTemperature},
 		{Sort: store.SortActivity}, {ScoreID: score}, {ScoreID: main}, {Sort: store.SortScore, Temperatures: []string{"hot"}}} {
 		f.Limit = 1000
