@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand"
 	"reflect"
 	"slices"
@@ -195,6 +196,24 @@ func TestStateRoundTrip(t *testing.T) {
 	if out, err := DecodeState(9, five); err != nil || fmt.Sprint(out.Contributions) != fmt.Sprint(in) || out.Memory.Window != 0 || out.Memory.Heat != mem.Heat ||
 		out.Memory.MarkSet != 0 {
 		t.Fatalf("format 5: %v %v", out, err)
+	}
+}
+
+// TestReaderVarints: the reader's one-byte shortcut and binary's full decoding agree on
+// every value around the one- and two-byte edges, negative ones (zig-zag) included.
+func TestReaderVarints(t *testing.T) {
+	for _, v := range []int64{0, 1, -1, 63, -64, 64, -65, 127, 128, -128, 8191, -8192, 8192, 1 << 40, -(1 << 40), math.MaxInt64, math.MinInt64} {
+		r := reader{b: binary.AppendVarint(binary.AppendUvarint(nil, uint64(v)), v)}
+		if u := r.uvarint(); u != uint64(v) || r.bad {
+			t.Errorf("uvarint %d read as %d (bad %v)", uint64(v), u, r.bad)
+		}
+		if got := r.varint(); got != v || r.bad || len(r.b) != 0 {
+			t.Errorf("varint %d read as %d (bad %v, %d bytes left)", v, got, r.bad, len(r.b))
+		}
+	}
+	r := reader{b: []byte{0x80}} // a varint cut short
+	if r.varint(); !r.bad {
+		t.Error("read a varint cut short")
 	}
 }
 
