@@ -158,3 +158,60 @@ func textRows(t *testing.T, db *sql.DB, query string, args ...any) []string {
 	}
 	return out
 }
+
+// TestScoringLeadsReadTheirNamedScores: scoring reads each lead of a batch with its own named
+// scores (the main one from its column), whatever order the ids come in and with no lead's
+// rows given to another, nor any of another workspace.
+func TestScoringLeadsReadTheirNamedScores(t *testing.T) {
+	ctx := context.Background()
+	st, db := pgtest.NewStoreAndDB(t)
+	a, b := seedTenant(t, st, "a"), seedTenant(t, st, "b")
+	scoreIDs := func(ws int64) (main, eng, fit int64) {
+		t.Helper()
+		pgtest.Exec(t, db, `INSERT INTO score_names (workspace_id, name, is_main) VALUES ($1, 'Engagement', false), ($1, 'Fit', false)`, ws)
+		if err := db.QueryRow(`SELECT (SELECT id FROM score_names WHERE workspace_id = $1 AND is_main),
+			(SELECT id FROM score_names WHERE workspace_id = $1 AND name = 'Engagement'), (SELECT id FROM score_names WHERE workspace_id = $1 AND name = 'Fit')`,
+			ws).Scan(&main, &eng, &fit); err != nil {
+			t.Fatal(err)
+		}
+		return main, eng, fit
+	}
+	mainA, engA, fitA := scoreIDs(a.ws.ID)
+	_, engB, _ := scoreIDs(b.ws.ID)
+	lead := func(ws int64, email string, main float64) int64 {
+		t.Helper()
+		var id int64
+		if err := db.QueryRow(`INSERT INTO leads (workspace_id, email, main_score) VALUES ($1, $2, $3) RETURNING id`, ws, email, main).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	both, none, one := lead(a.ws.ID, "both@x.example", 12), lead(a.ws.ID, "none@x.example", 0), lead(a.ws.ID, "one@x.example", 4)
+	pgtest.Exec(t, db, `INSERT INTO lead_scores (workspace_id, lead_id, score_id, value) VALUES ($1, $2, $3, 5), ($1, $2, $4, 7), ($1, $5, $4, 2)`,
+		a.ws.ID, both, engA, fitA, one)
+	// Another workspace's lead with a score, under the same id as nothing of workspace a.
+	other := lead(b.ws.ID, "other@x.example", 1)
+	pgtest.Exec(t, db, `INSERT INTO lead_scores (workspace_id, lead_id, score_id, value) VALUES ($1, $2, $3, 9)`, b.ws.ID, other, engB)
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		leads, err := tx.ScoringLeads(ctx, a.ws.ID, []int64{one, other, both, none, one})
+		if err != nil {
+			return err
+		}
+		got := map[int64]string{}
+		for _, l := range leads {
+			got[l.ID] = fmt.Sprint(l.Scores)
+		}
+		want := map[int64]string{
+			both: fmt.Sprint(map[int64]float64{mainA: 12, engA: 5, fitA: 7}),
+			none: fmt.Sprint(map[int64]float64{}),
+			one:  fmt.Sprint(map[int64]float64{mainA: 4, fitA: 2}),
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("scores as scoring reads them:\n got  %v\n want %v", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
