@@ -54,15 +54,15 @@ func appendQuoted(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// intArray renders n integer elements.
-func intArray(n int, v func(i int) int64) string {
-	return arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, v(i), 10), true })
+// intElems renders integer elements.
+func intElems(v func(i int) int64) func(b []byte, i int) ([]byte, bool) {
+	return func(b []byte, i int) ([]byte, bool) { return strconv.AppendInt(b, v(i), 10), true }
 }
 
-// floatArray renders n float8 elements, each exactly (the shortest form that reads back the
+// floatElems renders float8 elements, each exactly (the shortest form that reads back the
 // same number).
-func floatArray(n int, v func(i int) float64) string {
-	return arrayLiteral(n, 6, func(b []byte, i int) ([]byte, bool) { return appendFloat(b, v(i)), true })
+func floatElems(v func(i int) float64) func(b []byte, i int) ([]byte, bool) {
+	return func(b []byte, i int) ([]byte, bool) { return appendFloat(b, v(i)), true }
 }
 
 // appendFloat writes v so that PostgreSQL reads back the same float8; whole numbers (most
@@ -77,7 +77,11 @@ func appendFloat(b []byte, v float64) []byte {
 // arrayLiteral renders n elements of about width bytes; elem appends element i and reports
 // whether it has a value (else what it appended is dropped for NULL).
 func arrayLiteral(n, width int, elem func(b []byte, i int) ([]byte, bool)) string {
-	b := make([]byte, 0, 2+n*(width+1))
+	return string(appendArrayLiteral(make([]byte, 0, 2+n*(width+1)), n, elem))
+}
+
+// appendArrayLiteral appends the literal of n elements to b (see arrayLiteral).
+func appendArrayLiteral(b []byte, n int, elem func(b []byte, i int) ([]byte, bool)) []byte {
 	b = append(b, '{')
 	for i := 0; i < n; i++ {
 		if i > 0 {
@@ -89,5 +93,31 @@ func arrayLiteral(n, width int, elem func(b []byte, i int) ([]byte, bool)) strin
 			b = append(b[:mark], "NULL"...)
 		}
 	}
-	return string(append(b, '}'))
+	return append(b, '}')
+}
+
+// literals renders several array literals into one buffer, reused from row to row, and
+// hands them out as parts of one string: a ledger row's fifteen arrays each took an
+// allocation and a copy of their own (BenchmarkLedgerWrite, Go CPU a pass of eight lines:
+// 27-30 µs before, 23 µs after; of eight lines of ten activities: 80-83 µs, 63-71 µs).
+type literals struct {
+	b    []byte
+	ends []int
+}
+
+// add renders the next literal (see arrayLiteral).
+func (l *literals) add(n int, elem func(b []byte, i int) ([]byte, bool)) {
+	l.b = appendArrayLiteral(l.b, n, elem)
+	l.ends = append(l.ends, len(l.b))
+}
+
+// done returns the literals in the order they were added and empties l for the next row.
+func (l *literals) done() []string {
+	all, out := string(l.b), make([]string, len(l.ends))
+	start := 0
+	for i, end := range l.ends {
+		out[i], start = all[start:end], end
+	}
+	l.b, l.ends = l.b[:0], l.ends[:0]
+	return out
 }

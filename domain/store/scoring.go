@@ -378,12 +378,13 @@ func (t *Tx) copyLedger(ctx context.Context, workspaceID, mainScoreID int64, lin
 		return fmt.Errorf("store: unable to write score ledger: %w", err)
 	}
 	defer stmt.Close()
+	var lit literals
 	for len(lines) > 0 {
 		n := 1
 		for n < len(lines) && lines[n].LeadID == lines[0].LeadID {
 			n++
 		}
-		if _, err := stmt.ExecContext(ctx, passRow(workspaceID, mainScoreID, lines[:n])...); err != nil {
+		if _, err := stmt.ExecContext(ctx, passRow(&lit, workspaceID, mainScoreID, lines[:n])...); err != nil {
 			return fmt.Errorf("store: unable to write score ledger: %w", err)
 		}
 		lines = lines[n:]
@@ -394,8 +395,9 @@ func (t *Tx) copyLedger(ctx context.Context, workspaceID, mainScoreID int64, lin
 	return nil
 }
 
-// passRow is the score_passes row of one lead's lines, its arrays as literals.
-func passRow(workspaceID, mainScoreID int64, p []model.LedgerLine) []any {
+// passRow is the score_passes row of one lead's lines, its arrays as literals rendered in
+// lit (emptied again for the next row).
+func passRow(lit *literals, workspaceID, mainScoreID int64, p []model.LedgerLine) []any {
 	var covered []model.Covered
 	from, to := make([]int, len(p)), make([]int, len(p))
 	var mainDelta, mainChange float64
@@ -416,29 +418,29 @@ func passRow(workspaceID, mainScoreID int64, p []model.LedgerLine) []any {
 		main = mainScoreID
 	}
 	n := len(p)
-	return []any{workspaceID, p[0].LeadID,
-		arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return appendNullInt(b, p[i].ScoreID) }),
-		arrayLiteral(n, 2, func(b []byte, i int) ([]byte, bool) { return appendQuoted(b, p[i].Label), true }),
-		intArray(n, func(i int) int64 { return p[i].RuleID }),
-		intArray(n, func(i int) int64 { return int64(p[i].RuleVersion) }),
-		arrayLiteral(n, 8, func(b []byte, i int) ([]byte, bool) { return appendNullInt(b, p[i].ActivityID) }),
-		arrayLiteral(n, 16, func(b []byte, i int) ([]byte, bool) {
-			if p[i].EarnedAt == nil {
-				return b, false
-			}
-			return appendMicros(b, *p[i].EarnedAt), true
-		}),
-		floatArray(n, func(i int) float64 { return p[i].Delta }),
-		floatArray(n, func(i int) float64 { return p[i].Before }),
-		floatArray(n, func(i int) float64 { return p[i].After }),
-		intArray(n, func(i int) int64 { return int64(from[i]) }),
-		intArray(n, func(i int) int64 { return int64(to[i]) }),
-		intArray(len(covered), func(i int) int64 { return covered[i].ActivityID }),
-		arrayLiteral(len(covered), 16, func(b []byte, i int) ([]byte, bool) { return appendMicros(b, covered[i].EarnedAt), true }),
-		floatArray(len(covered), func(i int) float64 { return covered[i].Delta }),
-		main, mainDelta, mainChange,
-		arrayLiteral(len(given), 8, func(b []byte, i int) ([]byte, bool) { return appendQuoted(b, given[i]), true }),
-	}
+	lit.add(n, func(b []byte, i int) ([]byte, bool) { return appendNullInt(b, p[i].ScoreID) })
+	lit.add(n, func(b []byte, i int) ([]byte, bool) { return appendQuoted(b, p[i].Label), true })
+	lit.add(n, intElems(func(i int) int64 { return p[i].RuleID }))
+	lit.add(n, intElems(func(i int) int64 { return int64(p[i].RuleVersion) }))
+	lit.add(n, func(b []byte, i int) ([]byte, bool) { return appendNullInt(b, p[i].ActivityID) })
+	lit.add(n, func(b []byte, i int) ([]byte, bool) {
+		if p[i].EarnedAt == nil {
+			return b, false
+		}
+		return appendMicros(b, *p[i].EarnedAt), true
+	})
+	lit.add(n, floatElems(func(i int) float64 { return p[i].Delta }))
+	lit.add(n, floatElems(func(i int) float64 { return p[i].Before }))
+	lit.add(n, floatElems(func(i int) float64 { return p[i].After }))
+	lit.add(n, intElems(func(i int) int64 { return int64(from[i]) }))
+	lit.add(n, intElems(func(i int) int64 { return int64(to[i]) }))
+	lit.add(len(covered), intElems(func(i int) int64 { return covered[i].ActivityID }))
+	lit.add(len(covered), func(b []byte, i int) ([]byte, bool) { return appendMicros(b, covered[i].EarnedAt), true })
+	lit.add(len(covered), floatElems(func(i int) float64 { return covered[i].Delta }))
+	lit.add(len(given), func(b []byte, i int) ([]byte, bool) { return appendQuoted(b, given[i]), true })
+	a := lit.done()
+	return []any{workspaceID, p[0].LeadID, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
+		main, mainDelta, mainChange, a[14]}
 }
 
 // saveStates writes leads' scoring states. They travel as one bytea, each state a slice of
