@@ -21,7 +21,7 @@ func TestKillDuringLoad(t *testing.T) {
 	in := newInstance(t)
 	// Claims of a killed server come back when their lease ends: 3 × this.
 	in.env = append(in.env, "PEREGRINE_WORK_TIMEOUT=3s")
-	s := in.startServer(nil)
+	s := in.startServer(false)
 	if code, _, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"},
 		"workspace", "create", "--name", "Acme", "--admin-email", "ops@acme.com"); code != 0 {
 		t.Fatal(errOut)
@@ -89,12 +89,12 @@ func TestKillDuringLoad(t *testing.T) {
 		if err := s.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		s.cmd.Wait()
+		s.wait()
 		close(stop)
 		clients.Wait()
 		// Claims the killed server held: work it was doing when it died.
 		cutShort += count(`SELECT count(*) FROM inbound_queue WHERE claim IS NOT NULL`) + count(`SELECT count(*) FROM scoring_queue WHERE claim IS NOT NULL`)
-		s = in.startServer(nil)
+		s = in.startServer(false)
 		t.Logf("round %d: killed and restarted (ready in %v)", round, s.ready.Round(time.Millisecond))
 	}
 	t.Logf("%d events posted, %d acknowledged, %d items claimed by a server when it was killed", posted, len(acked), cutShort)

@@ -85,11 +85,21 @@ func (in *instance) runCLI(stdin string, extraEnv []string, args ...string) (int
 }
 
 type server struct {
-	cmd    *exec.Cmd
-	url    string
-	stdout *webtest.Buffer
-	stderr *webtest.Buffer
-	ready  time.Duration
+	cmd     *exec.Cmd
+	url     string
+	private string // the metrics and profiles address, when asked for
+	stdout  *webtest.Buffer
+	stderr  *webtest.Buffer
+	started time.Time
+	ready   time.Duration
+	exited  chan struct{} // closed when the process has ended, exitErr then set
+	exitErr error
+}
+
+// wait waits for the server process to end and returns how it ended.
+func (s *server) wait() error {
+	<-s.exited
+	return s.exitErr
 }
 
 // waitFor reports whether the output b (exec copies into it from its own goroutine, so what
@@ -104,30 +114,69 @@ func waitFor(b *webtest.Buffer, s string) bool {
 	return false
 }
 
-func (in *instance) startServer(extraEnv []string) *server {
+// startServer starts "serve" on a free address (and, with metrics, a private listener on
+// another) and waits until it is ready. A free address can be taken by another process
+// before the server binds it: the server then exits at once, and is started again on others.
+func (in *instance) startServer(metrics bool) *server {
+	in.t.Helper()
+	for attempt := 1; ; attempt++ {
+		s := in.launch(metrics)
+		if s.waitReady(90 * time.Second) {
+			return s
+		}
+		if attempt < 3 && s.hasExited() && strings.Contains(s.stderr.String(), "address already in use") {
+			continue
+		}
+		in.t.Fatalf("server not ready in 90s (its process ended: %v); stderr:\n%s", s.hasExited(), s.stderr)
+	}
+}
+
+// launch starts "serve" on free addresses.
+func (in *instance) launch(metrics bool) *server {
 	in.t.Helper()
 	addr := freeAddr(in.t)
-	cmd := in.command(extraEnv, "serve", "--addr", addr)
-	s := &server{cmd: cmd, url: "http://" + addr, stdout: &webtest.Buffer{}, stderr: &webtest.Buffer{}}
-	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	var env []string
+	s := &server{url: "http://" + addr, stdout: &webtest.Buffer{}, stderr: &webtest.Buffer{}, exited: make(chan struct{})}
+	if metrics {
+		s.private = freeAddr(in.t)
+		env = append(env, "PEREGRINE_METRICS_ADDR="+s.private)
+	}
+	s.cmd = in.command(env, "serve", "--addr", addr)
+	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
+	s.started = time.Now()
+	if err := s.cmd.Start(); err != nil {
 		in.t.Fatal(err)
 	}
-	in.t.Cleanup(func() { cmd.Process.Kill() })
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
+	in.t.Cleanup(func() { s.cmd.Process.Kill() })
+	go func() {
+		s.exitErr = s.cmd.Wait()
+		close(s.exited)
+	}()
+	return s
+}
+
+// waitReady polls /readyz until it answers 200 (then sets ready), the process ends, or the
+// time is up.
+func (s *server) waitReady(limit time.Duration) bool {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline) && !s.hasExited(); time.Sleep(50 * time.Millisecond) {
 		if res, err := http.Get(s.url + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				s.ready = time.Since(start)
-				return s
+				s.ready = time.Since(s.started)
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	in.t.Fatalf("server not ready in 90s; stderr:\n%s", s.stderr)
-	return nil
+	return false
+}
+
+func (s *server) hasExited() bool {
+	select {
+	case <-s.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *server) stop(t *testing.T) {
@@ -135,10 +184,9 @@ func (s *server) stop(t *testing.T) {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
 	select {
-	case err := <-done:
+	case <-s.exited:
+		err := s.exitErr
 		if err != nil {
 			t.Fatalf("server exited with %v; stderr:\n%s", err, s.stderr)
 		}
@@ -177,7 +225,7 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 	in := newInstance(t)
 
 	// Cold start: initdb, start PostgreSQL, migrate, serve.
-	s := in.startServer(nil)
+	s := in.startServer(false)
 	t.Logf("cold start to ready: %v", s.ready.Round(time.Millisecond))
 	if !waitFor(s.stdout, "open "+s.url) {
 		t.Fatalf("start-up does not print the URL to open:\n%s", s.stdout)
@@ -241,8 +289,8 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 
 	// Data survives the restart: sign-up is closed and the CLI's admin can sign in. This time
 	// with a private listener for metrics and profiles, which the main address never serves.
-	private := freeAddr(t)
-	s = in.startServer([]string{"PEREGRINE_METRICS_ADDR=" + private})
+	s = in.startServer(true)
+	private := s.private
 	t.Logf("warm start to ready: %v", s.ready.Round(time.Millisecond))
 	for path, want := range map[string]int{"http://" + private + "/metrics": 200, "http://" + private + "/debug/pprof/heap": 200,
 		"http://" + private + "/debug/pprof/": 200, s.url + "/metrics": 404, s.url + "/debug/pprof/heap": 404} {
@@ -324,7 +372,7 @@ func TestWorkspaceCreateRejectsBadInput(t *testing.T) {
 // PostgreSQL is back, batches are accepted again and every acknowledged event is there.
 func TestDatabaseStoppedWhilePosting(t *testing.T) {
 	in := newInstance(t)
-	s := in.startServer(nil)
+	s := in.startServer(false)
 	code, _, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"},
 		"workspace", "create", "--name", "Acme", "--admin-email", "ops@acme.com")
 	if code != 0 {
@@ -402,7 +450,7 @@ func TestDatabaseStoppedWhilePosting(t *testing.T) {
 // TestDemoFillsAWorkspace sends simulated traffic through the real endpoint of a running server.
 func TestDemoFillsAWorkspace(t *testing.T) {
 	in := newInstance(t)
-	s := in.startServer(nil)
+	s := in.startServer(false)
 	if code, _, errOut := in.runCLI("", []string{"PEREGRINE_ADMIN_PASSWORD=a very long password"},
 		"workspace", "create", "--name", "Demo Co", "--admin-email", "ops@demo.example.com"); code != 0 {
 		t.Fatal(errOut)
